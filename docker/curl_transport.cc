@@ -1,0 +1,262 @@
+#include "docker/curl_transport.h"
+
+#include <curl/curl.h>
+
+#include <cctype>
+#include <cstdio>
+#include <memory>
+
+namespace onedock::docker {
+namespace {
+
+struct Transfer {
+  CURL* handle;
+  const HttpRequest* request;
+  HttpResponse* response;
+  LineSplitter splitter;
+  bool streaming = false;  // decided once the status line is known
+  bool status_known = false;
+};
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string_view line(data, size * count);
+  if (line.rfind("HTTP/", 0) == 0) {
+    t->response->headers.clear();  // a new status line (e.g. after 100 Continue)
+    return size * count;
+  }
+  if (auto colon = line.find(':'); colon != std::string_view::npos) {
+    t->response->headers[Lower(Trim(line.substr(0, colon)))] = std::string(Trim(line.substr(colon + 1)));
+  }
+  return size * count;
+}
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  if (!t->status_known) {
+    long code = 0;
+    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
+    t->streaming = t->request->on_line && code >= 200 && code < 300;
+    t->status_known = true;
+  }
+  if (!t->streaming) {
+    t->response->body.append(data, n);
+    return n;
+  }
+  if (!t->splitter.Feed(std::string_view(data, n), t->request->on_line)) {
+    t->response->stopped = true;
+    return 0;  // makes libcurl end the transfer
+  }
+  return n;
+}
+
+int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->request->keep_going && !t->request->keep_going()) {
+    t->response->stopped = true;
+    return 1;
+  }
+  return 0;
+}
+
+struct FileCloser {
+  void operator()(FILE* f) const {
+    if (f) std::fclose(f);
+  }
+};
+
+}  // namespace
+
+CurlTransport::CurlTransport(Endpoint endpoint)
+    : endpoint_(std::move(endpoint)), handle_(curl_easy_init()) {}
+
+CurlTransport::~CurlTransport() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
+
+Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
+  CURL* h = static_cast<CURL*>(handle_);
+  if (h == nullptr) return Internal("libcurl could not create a handle");
+  // Reset clears options only; the connection cache and TLS sessions survive it.
+  curl_easy_reset(h);
+
+  HttpResponse response;
+  Transfer transfer{h, &request, &response, {}, false, false};
+  char error_text[CURL_ERROR_SIZE] = {0};
+  const std::string url = endpoint_.base_url + request.target;
+
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, endpoint_.connect_timeout_ms);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // engines and registries are dialled directly
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (request.keep_going) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
+  }
+  if (!endpoint_.unix_socket.empty()) {
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, endpoint_.unix_socket.c_str());
+  }
+  if (!endpoint_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
+  if (!endpoint_.cert_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, endpoint_.cert_file.c_str());
+  }
+  if (!endpoint_.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint_.key_file.c_str());
+  if (!endpoint_.username.empty()) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, endpoint_.username.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, endpoint_.password.c_str());
+  }
+
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
+  auto add_header = [&headers](const std::string& line) {
+    headers.reset(curl_slist_append(headers.release(), line.c_str()));
+  };
+  for (const auto& line : request.headers) add_header(line);
+
+  std::unique_ptr<FILE, FileCloser> upload;
+  if (!request.upload_file.empty()) {
+    upload.reset(std::fopen(request.upload_file.c_str(), "rb"));
+    if (!upload) return InvalidArgument("cannot read " + request.upload_file);
+    std::fseek(upload.get(), 0, SEEK_END);
+    const long size = std::ftell(upload.get());
+    std::rewind(upload.get());
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READDATA, upload.get());
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    add_header("Expect:");  // no 100-continue round trip
+  } else if (request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    if (request.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    add_header("Expect:");
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (request.method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+
+  const CURLcode rc = curl_easy_perform(h);
+  long new_connections = 0;
+  curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
+  connections_opened_ += new_connections;
+
+  if (rc != CURLE_OK && !response.stopped) {
+    return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc),
+                          endpoint_.base_url);
+  }
+  if (transfer.streaming && !response.stopped) {
+    transfer.splitter.Finish(request.on_line);
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_view endpoint) {
+  const std::string where = std::string(endpoint) + ": ";
+  const std::string detail(error_text);
+  const bool tls_alert = detail.find("alert") != std::string::npos ||
+                         detail.find("certificate required") != std::string::npos;
+  switch (static_cast<CURLcode>(curl_code)) {
+    case CURLE_COULDNT_CONNECT:
+      return Unavailable(where + "connection refused or host unreachable (" + detail + ")");
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return Unavailable(where + "cannot resolve host (" + detail + ")");
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+      return Unavailable(where + "connection closed (" + detail + ")");
+    case CURLE_RECV_ERROR:
+      // Under TLS 1.3 a refused client certificate shows up as a receive error carrying the
+      // server's alert, after the client believed the handshake done.
+      if (tls_alert) return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
+      return Unavailable(where + "connection closed (" + detail + ")");
+    case CURLE_OPERATION_TIMEDOUT:
+      return DeadlineExceeded(where + "timed out (" + detail + ")");
+    case CURLE_SSL_CONNECT_ERROR:
+      if (tls_alert) return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
+      return Unauthenticated(where + "tls: handshake failed (" + detail + ")");
+    case CURLE_SSL_CLIENTCERT:
+      return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
+    case CURLE_PEER_FAILED_VERIFICATION:
+      return Unauthenticated(where + "tls: server certificate not trusted (" + detail + ")");
+    case CURLE_SSL_CERTPROBLEM:
+      return Unauthenticated(where + "tls: local client certificate or key unusable (" + detail + ")");
+    case CURLE_SSL_CACERT_BADFILE:
+      return Unauthenticated(where + "tls: CA file unusable (" + detail + ")");
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_READ_ERROR:
+      return InvalidArgument(where + detail);
+    default:
+      return Internal(where + "libcurl error " + std::to_string(curl_code) + " (" + detail + ")");
+  }
+}
+
+bool LineSplitter::Feed(std::string_view chunk,
+                        const std::function<bool(std::string_view)>& sink) {
+  while (!chunk.empty()) {
+    const size_t nl = chunk.find('\n');
+    if (nl == std::string_view::npos) {
+      pending_.append(chunk);
+      return true;
+    }
+    std::string_view line;
+    if (pending_.empty()) {
+      line = chunk.substr(0, nl);
+    } else {
+      pending_.append(chunk.substr(0, nl));
+      line = pending_;
+    }
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const bool keep = line.empty() || sink(line);
+    pending_.clear();
+    chunk.remove_prefix(nl + 1);
+    if (!keep) return false;
+  }
+  return true;
+}
+
+bool LineSplitter::Finish(const std::function<bool(std::string_view)>& sink) {
+  std::string last;
+  last.swap(pending_);
+  if (!last.empty() && last.back() == '\r') last.pop_back();
+  return last.empty() || sink(last);
+}
+
+std::string UrlEscape(std::string_view value) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
+}
+
+}  // namespace onedock::docker

@@ -1,0 +1,100 @@
+// CurlTransport: HTTP/1.1 requests to one endpoint (a Docker engine over mutual TLS or a unix
+// socket, or a registry over HTTP(S)) on one reused libcurl easy handle, so a TLS handshake is
+// paid once per connection, not per call. Not thread-safe: use one instance per thread.
+// curl_global_init must have run before the first instance is built (main does it once).
+#ifndef ONEDOCK_DOCKER_CURL_TRANSPORT_H_
+#define ONEDOCK_DOCKER_CURL_TRANSPORT_H_
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bridge/status.h"
+
+namespace onedock::docker {
+
+// Where and how to connect. Plain value; paths are read by libcurl at each new connection.
+struct Endpoint {
+  std::string base_url;     // "https://127.0.0.2:2376", "http://127.0.0.1:5000", or
+                            // "http://localhost" together with unix_socket
+  std::string unix_socket;  // when set, connect through this socket (at most 107 bytes)
+  std::string ca_file;      // CA that signed the server certificate (HTTPS)
+  std::string cert_file;    // client certificate (mutual TLS)
+  std::string key_file;     // client key
+  std::string username;     // HTTP basic credentials (registries), sent only when set
+  std::string password;
+  long connect_timeout_ms = 5000;
+};
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string target;                // path and query, already escaped: "/v1.41/_ping"
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // sent for POST/PUT when upload_file is empty
+  std::string upload_file;           // when set, the body is streamed from this file
+  long timeout_ms = 30000;           // whole-transfer limit; 0 = none (streams)
+  // Streaming replies: each complete line of a 2xx body is handed over as it arrives and is not
+  // kept in HttpResponse::body. Returning false ends the transfer (not an error).
+  std::function<bool(std::string_view)> on_line;
+  // Polled about once a second while a transfer runs; returning false ends it (not an error).
+  std::function<bool()> keep_going;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  bool stopped = false;  // true when on_line or keep_going ended the transfer
+};
+
+class CurlTransport {
+ public:
+  explicit CurlTransport(Endpoint endpoint);
+  ~CurlTransport();
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  // Sends the request and blocks until the reply is complete, the deadline passes, or a callback
+  // stops it. Any HTTP status is a successful transfer; a non-OK Status means no HTTP reply:
+  // kUnavailable (refused, unreachable, reset), kDeadlineExceeded, kUnauthenticated (TLS: server
+  // not trusted, client certificate refused, unusable local certificate), kInvalidArgument (bad
+  // URL or local file), kInternal (anything else libcurl reports).
+  Result<HttpResponse> Perform(const HttpRequest& request);
+
+  const Endpoint& endpoint() const { return endpoint_; }
+
+  // New connections opened so far; stays put while requests reuse a connection.
+  long connections_opened() const { return connections_opened_; }
+
+ private:
+  Endpoint endpoint_;
+  void* handle_;  // CURL*
+  long connections_opened_ = 0;
+};
+
+// Maps a libcurl result (and its error buffer text) to a Status naming the endpoint. Exposed for
+// tests: TLS failures must stay distinguishable from an engine that is down.
+Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_view endpoint);
+
+// Splits a byte stream into lines as chunks arrive; a line may span chunks. Empty lines and a
+// trailing "\r" are dropped.
+class LineSplitter {
+ public:
+  // Hands every completed line to `sink`; stops early and returns false when sink does.
+  bool Feed(std::string_view chunk, const std::function<bool(std::string_view)>& sink);
+  // Hands over a last line that had no newline. Returns false when sink does.
+  bool Finish(const std::function<bool(std::string_view)>& sink);
+
+ private:
+  std::string pending_;
+};
+
+// Percent-encodes every byte outside [A-Za-z0-9-._~], so a value can sit in a path segment or a
+// query without changing the request's shape ("a/b" -> "a%2Fb").
+std::string UrlEscape(std::string_view value);
+
+}  // namespace onedock::docker
+
+#endif  // ONEDOCK_DOCKER_CURL_TRANSPORT_H_

@@ -1,0 +1,137 @@
+// EngineClient: the Docker Engine API of one host, over one CurlTransport (mutual TLS or a unix
+// socket). The API version is negotiated on first use (GET /_ping and /version) and renegotiated
+// once when the engine answers "client version … is too new/too old" (an engine upgraded behind
+// our back). Every call blocks until the engine answers or its deadline passes.
+//
+// Not thread-safe: one client per thread (a streaming call such as StreamEvents holds the
+// connection for its whole duration, so it needs a client of its own).
+//
+// Errors: engine replies map through StatusFromHttp (404 kNotFound, 409 kConflict, 400
+// kInvalidArgument, …) with the engine's text kept; transport failures through StatusFromCurl
+// (kUnavailable for a host that is down, kUnauthenticated for TLS failures). Every message is
+// prefixed with the client's name and the operation: "h1: start one-42: 404 Not Found: …".
+#ifndef ONEDOCK_DOCKER_ENGINE_CLIENT_H_
+#define ONEDOCK_DOCKER_ENGINE_CLIENT_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bridge/status.h"
+#include "docker/curl_transport.h"
+#include "docker/engine_json.h"
+#include "docker/types.h"
+
+namespace onedock::docker {
+
+// Whether a start/stop/pause call changed anything (204) or found it already so (304).
+enum class Outcome { kDone, kAlreadyDone };
+
+class EngineClient {
+ public:
+  // `name` prefixes every error message (an OpenNebula host name, say).
+  EngineClient(std::string name, Endpoint endpoint);
+
+  const std::string& name() const { return name_; }
+
+  // Negotiates (if not yet done) and returns the API version in use.
+  Result<ApiVersion> Negotiate();
+  Status Ping();
+  Result<EngineVersion> Version();
+  Result<EngineInfo> Info();
+
+  // --- containers (id or name) ---
+  Result<std::string> CreateContainer(const ContainerSpec& spec);  // returns the id
+  Result<Outcome> StartContainer(const std::string& id);
+  // Waits up to timeout_s for a graceful exit, then the engine kills; the call's own deadline is
+  // longer than timeout_s.
+  Result<Outcome> StopContainer(const std::string& id, int timeout_s);
+  Result<Outcome> RestartContainer(const std::string& id, int timeout_s);
+  Status KillContainer(const std::string& id, const std::string& signal = "SIGKILL");
+  Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes);
+  Result<ContainerInfo> InspectContainer(const std::string& id);
+  // Containers carrying all `labels` ("key" or "key=value"); all states when `all`.
+  Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
+                                                       bool all = true);
+  Status UpdateContainer(const std::string& id, const ResourceUpdate& update);
+  Result<Outcome> PauseContainer(const std::string& id);
+  Result<Outcome> UnpauseContainer(const std::string& id);
+  Result<std::string> Commit(const CommitRequest& request);  // returns the image id
+  // Extracts a tar archive into the container's filesystem at `path` (the container may be
+  // stopped or only created).
+  Status PutArchive(const std::string& id, const std::string& path, const std::string& tar);
+  // Runs `cmd` in the running container without a TTY and collects its output and exit code.
+  Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
+                          const std::vector<std::string>& env = {}, long timeout_ms = 60000);
+  // One-shot stats sample (no second sample: rates need the caller's previous one).
+  Result<StatsSample> Stats(const std::string& id);
+
+  // --- images ---
+  // Pulls `reference` ("repo:tag" or "repo@sha256:…"; a bare repo means ":latest", never all
+  // tags). Errors inside the 200 progress stream are reported. `on_progress` sees every line.
+  Status PullImage(const std::string& reference, const RegistryAuth& auth = {},
+                   const std::function<void(std::string_view)>& on_progress = nullptr);
+  // Pushes "repo:tag"; returns the manifest digest the registry reported.
+  Result<std::string> PushImage(const std::string& reference, const RegistryAuth& auth = {});
+  Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
+  Status RemoveImage(const std::string& reference, bool force);
+  Result<ImageInfo> InspectImage(const std::string& reference);
+  // Loads a `docker save` tarball streamed from `tar_path`; returns what the engine reported as
+  // loaded ("repo:tag" or "sha256:…").
+  Result<std::vector<std::string>> LoadImage(const std::string& tar_path);
+
+  // --- networks and volumes ---
+  Result<std::string> CreateNetwork(const NetworkSpec& spec);  // returns the id
+  Result<NetworkInfo> InspectNetwork(const std::string& network);
+  Status ConnectNetwork(const std::string& network, const std::string& container,
+                        const NetworkAttachment& nic);
+  Status DisconnectNetwork(const std::string& network, const std::string& container, bool force);
+  Status RemoveNetwork(const std::string& network);
+  Status CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels);
+  Status RemoveVolume(const std::string& name);
+
+  // --- events ---
+  // Past events between filter.since and filter.until (both required); returns when the engine
+  // closes the reply.
+  Result<std::vector<Event>> Events(const EventFilter& filter);
+  // Live events from filter.since (0 = now) until `on_event` or `keep_going` returns false
+  // (keep_going is polled about once a second) or the connection fails.
+  Status StreamEvents(const EventFilter& filter, const std::function<bool(const Event&)>& on_event,
+                      const std::function<bool()>& keep_going);
+
+  // New TLS/TCP connections opened so far (reuse keeps this at 1).
+  long connections_opened() const { return transport_.connections_opened(); }
+
+ private:
+  struct Call {
+    std::string method = "GET";
+    std::string path;  // after the version prefix: "/containers/json?all=1"
+    std::string body;
+    std::string content_type = "application/json";
+    std::vector<std::string> headers;
+    std::string upload_file;
+    long timeout_ms = 30000;
+    std::function<bool(std::string_view)> on_line;
+    std::function<bool()> keep_going;
+  };
+
+  // Sends a versioned call; renegotiates once on a version complaint. Transport failures come back
+  // as a Status; HTTP errors come back as a response for the caller to map.
+  Result<HttpResponse> Send(const Call& call);
+  // Send + "2xx or error Status" with `what` as context.
+  Result<HttpResponse> Expect(const Call& call, const std::string& what);
+  Result<Outcome> StateChange(const std::string& path, const std::string& what, long timeout_ms);
+  Status ProgressCall(Call call, const std::string& what,
+                      const std::function<void(std::string_view)>& on_progress,
+                      std::string* last_aux_digest);
+  std::string Context(const std::string& what) const { return name_ + ": " + what; }
+
+  std::string name_;
+  CurlTransport transport_;
+  std::optional<ApiVersion> api_;
+};
+
+}  // namespace onedock::docker
+
+#endif  // ONEDOCK_DOCKER_ENGINE_CLIENT_H_

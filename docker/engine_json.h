@@ -1,0 +1,80 @@
+// The Engine API's wire shapes: request bodies built from specs, replies parsed into plain values,
+// error replies and stream lines turned into Status. Pure functions, no I/O, so every shape is
+// pinned by unit tests without an engine.
+#ifndef ONEDOCK_DOCKER_ENGINE_JSON_H_
+#define ONEDOCK_DOCKER_ENGINE_JSON_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bridge/status.h"
+#include "docker/types.h"
+
+namespace onedock::docker {
+
+// An API version "1.41", ordered numerically (1.9 < 1.10).
+struct ApiVersion {
+  int major = 0;
+  int minor = 0;
+  static Result<ApiVersion> Parse(std::string_view text);
+  std::string ToString() const;
+  auto operator<=>(const ApiVersion&) const = default;
+};
+
+inline constexpr ApiVersion kOldestApi{1, 41};  // Debian 12's engine
+inline constexpr ApiVersion kNewestApi{1, 47};  // the newest whose bodies this client knows
+
+// min(kNewestApi, engine's newest); refused when below both kOldestApi and the engine's oldest
+// range, with a message naming both versions.
+Result<ApiVersion> NegotiateApi(std::string_view engine_api, std::string_view engine_min_api);
+
+// The engine's error text from an error reply: the "message" of a JSON body, or the trimmed text
+// of a non-JSON body (some engines answer text/plain).
+std::string EngineMessage(std::string_view body);
+
+// Maps an HTTP status outside 2xx to a Status carrying the engine's text:
+// 400 invalid argument, 401 unauthenticated, 403 failed precondition (the engine's "address in
+// use", "pool overlaps", "endpoint exists"), 404 not found, 409 conflict, 5xx internal,
+// 503 unavailable.
+Status StatusFromHttp(long http_status, std::string_view body);
+
+// An NDJSON progress line (pull, push, load) that reports a failure inside a 200 reply becomes a
+// non-OK Status; any other line is OK. A line that is not JSON is an internal error.
+Status StreamLineStatus(std::string_view line);
+
+// From a push progress line: the manifest digest of {"aux":{"Digest":…}}, else empty.
+std::string PushDigestFromLine(std::string_view line);
+// From a load progress line: "repo:tag" or "sha256:…" of {"stream":"Loaded image[ ID]: …"},
+// else empty.
+std::string LoadedImageFromLine(std::string_view line);
+
+// The X-Registry-Auth header value: base64url of the JSON credentials; "{}" when anonymous.
+std::string RegistryAuthHeader(const RegistryAuth& auth);
+
+// JSON "filters" for list and events queries.
+std::string EventFiltersJson(const EventFilter& filter);
+std::string LabelFiltersJson(const std::vector<std::string>& labels);
+
+std::string ContainerCreateBody(const ContainerSpec& spec, ApiVersion api);
+std::string NetworkCreateBody(const NetworkSpec& spec);
+std::string NetworkConnectBody(const std::string& container, const NetworkAttachment& nic);
+std::string ResourceUpdateBody(const ResourceUpdate& update);
+
+Result<ContainerInfo> ParseContainerInspect(std::string_view body);
+Result<std::vector<ContainerSummary>> ParseContainerList(std::string_view body);
+Result<ImageInfo> ParseImageInspect(std::string_view body);
+Result<NetworkInfo> ParseNetworkInspect(std::string_view body);
+Result<StatsSample> ParseStats(std::string_view body);
+Result<Event> ParseEvent(std::string_view line);
+Result<EngineVersion> ParseVersion(std::string_view body);
+Result<EngineInfo> ParseInfo(std::string_view body);
+
+// Splits the multiplexed exec/logs stream of a container without a TTY (8-byte frame headers:
+// stream 1 stdout / 2 stderr, 3 zero bytes, big-endian length). Returns kInternal on a frame that
+// runs past the end or names another stream.
+Status DemuxStream(std::string_view raw, std::string* out, std::string* err);
+
+}  // namespace onedock::docker
+
+#endif  // ONEDOCK_DOCKER_ENGINE_JSON_H_

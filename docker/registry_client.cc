@@ -1,0 +1,136 @@
+#include "docker/registry_client.h"
+
+#include <nlohmann/json.hpp>
+
+#include "docker/engine_json.h"
+
+namespace onedock::docker {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kManifestAccept =
+    "Accept: application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.oci.image.index.v1+json";
+
+// Repository names keep their '/' in registry paths; each component is escaped on its own.
+std::string EscapeRepository(const std::string& repository) {
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    size_t slash = repository.find('/', start);
+    out += UrlEscape(repository.substr(start, slash == std::string::npos ? slash : slash - start));
+    if (slash == std::string::npos) break;
+    out += '/';
+    start = slash + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status StatusFromRegistry(long http_status, std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("errors") && j["errors"].is_array()) {
+    std::string text;
+    for (const auto& e : j["errors"]) {
+      if (!e.is_object()) continue;
+      if (!text.empty()) text += "; ";
+      text += e.value("code", std::string()) + ": " + e.value("message", std::string());
+    }
+    return StatusFromHttp(http_status, json{{"message", text}}.dump());
+  }
+  return StatusFromHttp(http_status, body);
+}
+
+int64_t ManifestTotalSize(std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return 0;
+  int64_t total = 0;
+  auto size_of = [](const json& d) {
+    return d.is_object() && d.contains("size") && d["size"].is_number_integer()
+               ? d["size"].get<int64_t>()
+               : 0;
+  };
+  if (j.contains("config")) total += size_of(j["config"]);
+  if (j.contains("layers") && j["layers"].is_array()) {
+    for (const auto& l : j["layers"]) total += size_of(l);
+  }
+  return total;
+}
+
+RegistryClient::RegistryClient(std::string name, Endpoint endpoint)
+    : name_(std::move(name)), transport_(std::move(endpoint)) {}
+
+Result<HttpResponse> RegistryClient::Request(const std::string& method, const std::string& path,
+                                             const std::string& what, bool manifest_accept) {
+  HttpRequest request{.method = method, .target = path};
+  if (manifest_accept) request.headers.push_back(kManifestAccept);
+  auto r = transport_.Perform(request);
+  const std::string context = name_ + ": " + what;
+  if (!r.ok()) return r.status().WithContext(context);
+  if (r->status < 200 || r->status >= 300) {
+    return StatusFromRegistry(r->status, r->body).WithContext(context);
+  }
+  return r;
+}
+
+Status RegistryClient::Check() { return Request("GET", "/v2/", "check", false).status(); }
+
+Result<std::vector<std::string>> RegistryClient::ListTags(const std::string& repository) {
+  const std::string what = "list tags of " + repository;
+  auto r = Request("GET", "/v2/" + EscapeRepository(repository) + "/tags/list", what, false);
+  if (!r.ok()) return r.status();
+  json j = json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Internal("malformed tag list").WithContext(name_ + ": " + what);
+  }
+  std::vector<std::string> tags;
+  if (j.contains("tags") && j["tags"].is_array()) {  // null once every tag is deleted
+    for (const auto& t : j["tags"]) {
+      if (t.is_string()) tags.push_back(t.get<std::string>());
+    }
+  }
+  return tags;
+}
+
+Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
+                                             const std::string& reference) {
+  const std::string what = "get manifest " + repository + ":" + reference;
+  auto r = Request("GET", "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(reference),
+                   what, true);
+  if (!r.ok()) return r.status();
+  Manifest m;
+  m.digest = r->headers["docker-content-digest"];
+  m.media_type = r->headers["content-type"];
+  m.body = std::move(r->body);
+  m.total_size = ManifestTotalSize(m.body);
+  if (m.digest.empty()) {
+    return Internal("manifest reply without Docker-Content-Digest").WithContext(name_ + ": " + what);
+  }
+  return m;
+}
+
+Result<std::string> RegistryClient::ManifestDigest(const std::string& repository,
+                                                   const std::string& reference) {
+  const std::string what = "manifest digest of " + repository + ":" + reference;
+  auto r = Request("HEAD", "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(reference),
+                   what, true);
+  if (!r.ok()) return r.status();
+  std::string digest = r->headers["docker-content-digest"];
+  if (digest.empty()) {
+    return Internal("manifest reply without Docker-Content-Digest").WithContext(name_ + ": " + what);
+  }
+  return digest;
+}
+
+Status RegistryClient::DeleteManifest(const std::string& repository, const std::string& digest) {
+  return Request("DELETE",
+                 "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(digest),
+                 "delete manifest " + repository + "@" + digest, false)
+      .status();
+}
+
+}  // namespace onedock::docker

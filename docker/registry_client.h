@@ -1,0 +1,57 @@
+// RegistryClient: the Docker Registry HTTP API v2 of one registry (the front-end's private
+// registry or an upstream one), over one reused CurlTransport with optional basic credentials.
+// Manifests are always requested with the v2 and OCI Accept headers, so the digest returned is the
+// one a DELETE accepts. Not thread-safe: one client per thread.
+#ifndef ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
+#define ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bridge/status.h"
+#include "docker/curl_transport.h"
+
+namespace onedock::docker {
+
+struct Manifest {
+  std::string digest;      // Docker-Content-Digest: "sha256:…"
+  std::string media_type;  // Content-Type of the reply
+  std::string body;
+  int64_t total_size = 0;  // config + layer sizes from the manifest (0 for manifest lists)
+};
+
+class RegistryClient {
+ public:
+  // `name` prefixes error messages ("registry 127.0.0.1:5000").
+  RegistryClient(std::string name, Endpoint endpoint);
+
+  // GET /v2/: OK when the registry speaks v2 and accepts our credentials.
+  Status Check();
+  // Tags of a repository; an empty list when every tag was deleted. kNotFound for an unknown
+  // repository.
+  Result<std::vector<std::string>> ListTags(const std::string& repository);
+  // `reference` is a tag or a digest.
+  Result<Manifest> GetManifest(const std::string& repository, const std::string& reference);
+  // The digest of a tag without fetching the body (HEAD).
+  Result<std::string> ManifestDigest(const std::string& repository, const std::string& reference);
+  // Deletes a manifest by digest (every tag pointing to it goes with it). kNotFound when absent.
+  Status DeleteManifest(const std::string& repository, const std::string& digest);
+
+ private:
+  Result<HttpResponse> Request(const std::string& method, const std::string& path,
+                               const std::string& what, bool manifest_accept);
+  std::string name_;
+  CurlTransport transport_;
+};
+
+// Registry error replies carry {"errors":[{"code":"MANIFEST_UNKNOWN","message":…}]}; maps the HTTP
+// status like StatusFromHttp and keeps the registry's codes and messages.
+Status StatusFromRegistry(long http_status, std::string_view body);
+
+// Sums config and layer sizes of a schema 2 / OCI image manifest; 0 for anything else.
+int64_t ManifestTotalSize(std::string_view body);
+
+}  // namespace onedock::docker
+
+#endif  // ONEDOCK_DOCKER_REGISTRY_CLIENT_H_

@@ -1,0 +1,210 @@
+// Plain values exchanged with a Docker engine: what onedock asks for (specs) and what it reads back
+// (container, image, network, stats, event records). Only the fields onedock uses are modelled;
+// the JSON shapes behind them are in docker/engine_json.cc.
+#ifndef ONEDOCK_DOCKER_TYPES_H_
+#define ONEDOCK_DOCKER_TYPES_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace onedock::docker {
+
+// An attachment of a container to a network with a fixed address.
+struct NetworkAttachment {
+  std::string network;      // network name or id
+  std::string ipv4;         // static address, empty = engine's choice
+  std::string mac;          // requested MAC ("02:00:0a:2a:00:2a"); see EngineClient::CreateContainer
+  std::vector<std::string> aliases;
+};
+
+struct ContainerSpec {
+  std::string name;  // becomes the container name ("one-42")
+  std::string image;
+  std::vector<std::string> cmd;         // empty = the image's CMD
+  std::vector<std::string> entrypoint;  // empty = the image's ENTRYPOINT
+  std::vector<std::string> env;         // "KEY=value"
+  std::map<std::string, std::string> labels;
+  std::string hostname;
+  std::string domainname;
+  std::string working_dir;
+  int64_t nano_cpus = 0;     // 0 = unlimited
+  int64_t memory_bytes = 0;  // 0 = unlimited; MemorySwap is set equal (no swap)
+  bool init = true;          // docker-init as PID 1, so stop is fast
+  bool privileged = false;
+  std::vector<std::string> cap_add;
+  std::vector<std::string> binds;  // "host:container[:ro]"
+  std::vector<std::string> dns;
+  std::vector<std::string> dns_search;
+  std::vector<std::string> volumes;  // "volume-name:/path"
+  std::string network_mode;          // "none", "bridge", or the primary network's name
+  NetworkAttachment primary;         // used when network_mode names a network
+  int stop_timeout_s = 10;
+};
+
+struct EndpointState {
+  std::string network_id;
+  std::string ipv4;
+  int prefix_length = 0;
+  std::string gateway;
+  std::string mac;
+};
+
+struct ContainerInfo {
+  std::string id;
+  std::string name;  // without the leading "/"
+  std::string image;     // as given at create
+  std::string image_id;  // "sha256:…"
+  std::string status;    // created, running, paused, restarting, removing, exited, dead
+  bool running = false;
+  bool paused = false;
+  bool oom_killed = false;
+  int exit_code = 0;
+  int pid = 0;
+  std::string error;
+  std::string started_at;
+  std::string finished_at;
+  std::string hostname;
+  std::map<std::string, std::string> labels;
+  std::vector<std::string> env;
+  int64_t nano_cpus = 0;
+  int64_t memory_bytes = 0;
+  int64_t memory_swap_bytes = 0;
+  bool init = false;
+  bool privileged = false;
+  std::string network_mode;
+  std::map<std::string, EndpointState> networks;  // by network name
+};
+
+// One row of GET /containers/json.
+struct ContainerSummary {
+  std::string id;
+  std::string name;  // first name, without the leading "/"
+  std::string image;
+  std::string state;  // running, exited, paused, created, …
+  std::string status_text;
+  int64_t created = 0;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, EndpointState> networks;
+};
+
+struct ResourceUpdate {
+  int64_t nano_cpus = 0;     // 0 = leave as is
+  int64_t memory_bytes = 0;  // 0 = leave as is; MemorySwap follows (no swap)
+};
+
+struct CommitRequest {
+  std::string container;
+  std::string repo;  // "127.0.0.1:5000/one-42-snap"
+  std::string tag;
+  std::string comment;
+  std::string author;
+  std::map<std::string, std::string> labels;
+  bool pause = true;
+};
+
+struct ExecResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+struct ImageInfo {
+  std::string id;
+  std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;
+  int64_t size = 0;
+  std::vector<std::string> cmd;
+  std::map<std::string, std::string> labels;
+};
+
+// The registry credentials for a pull or push; empty = anonymous.
+struct RegistryAuth {
+  std::string username;
+  std::string password;
+  std::string server;  // "127.0.0.1:5000"
+};
+
+struct NetworkSpec {
+  std::string name;
+  std::string driver = "bridge";  // bridge or macvlan
+  std::string subnet;             // "10.42.0.0/24"
+  std::string gateway;
+  std::string ip_range;
+  std::map<std::string, std::string> options;  // e.g. com.docker.network.bridge.name, parent
+  std::map<std::string, std::string> labels;
+  bool internal = false;
+};
+
+struct NetworkInfo {
+  std::string id;
+  std::string name;
+  std::string driver;
+  std::string subnet;
+  std::string gateway;
+  std::map<std::string, std::string> options;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, EndpointState> containers;  // by container id
+};
+
+// A one-shot stats sample (raw counters; rates need the previous sample).
+struct StatsSample {
+  std::string read;  // RFC 3339 time of the sample; "0001-01-01…" for a stopped container
+  uint64_t cpu_total_ns = 0;
+  uint64_t system_cpu_ns = 0;
+  uint32_t online_cpus = 0;
+  uint64_t memory_usage = 0;
+  uint64_t memory_inactive_file = 0;  // cgroup v1 total_inactive_file, v2 inactive_file
+  uint64_t memory_limit = 0;
+  uint64_t net_rx_bytes = 0;  // summed over interfaces
+  uint64_t net_tx_bytes = 0;
+  uint64_t disk_read_bytes = 0;
+  uint64_t disk_write_bytes = 0;
+  uint32_t pids = 0;
+};
+
+struct Event {
+  std::string type;    // container, network, image, …
+  std::string action;  // start, die, …; may carry a suffix ("exec_start: sh")
+  std::string id;
+  std::map<std::string, std::string> attributes;  // container labels, name, exitCode, …
+  int64_t time_nano = 0;
+};
+
+struct EventFilter {
+  int64_t since = 0;  // unix seconds; 0 = from now
+  int64_t until = 0;  // unix seconds; 0 = stream without end
+  std::vector<std::string> types;    // "container"
+  std::vector<std::string> events;   // "start", "die", …
+  std::vector<std::string> labels;   // "one.vmid" or "one.vmid=42"
+};
+
+struct EngineVersion {
+  std::string api_version;      // the engine's newest
+  std::string min_api_version;  // the engine's oldest
+  std::string version;          // "20.10.24+dfsg1"
+  std::string os;
+  std::string arch;
+  std::string kernel;
+};
+
+struct EngineInfo {
+  std::string name;
+  std::string server_version;
+  int ncpu = 0;
+  int64_t mem_total = 0;
+  int containers = 0;
+  int containers_running = 0;
+  int containers_paused = 0;
+  int containers_stopped = 0;
+  std::string docker_root_dir;
+  std::string cgroup_version;
+  std::string operating_system;
+  std::string architecture;
+  std::string kernel_version;
+};
+
+}  // namespace onedock::docker
+
+#endif  // ONEDOCK_DOCKER_TYPES_H_

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# The real test bed: one containerd, two dockerd engines playing two OpenNebula hosts (mutual TLS on
+# their own loopback addresses, own data-root, exec-root, containerd namespace and bridge), and two
+# Debian docker-registry instances (the front-end's private registry and an "upstream" one holding
+# the busybox-static test images). Everything listens on loopback; nothing is pulled from outside.
+#
+#   testbed.sh up       start what is not running yet (idempotent, fast when already up)
+#   testbed.sh down     stop everything it started and remove bridges, data-roots and certificates
+#   testbed.sh status   one line per component; exit 1 when something is down
+#   testbed.sh env      print the environment the tests and benchmarks read (also in $LAB/bed.env)
+#
+# A dockerd or containerd already running on the machine is never touched: ours use their own
+# sockets, roots, namespaces and bridges.
+set -euo pipefail
+
+LAB=${ONEDOCK_LAB:-/var/tmp/onedock-lab}
+ENGINES=(h1 h2)
+declare -A ENGINE_ADDR=([h1]=127.0.0.2 [h2]=127.0.0.3)
+declare -A ENGINE_NET=([h1]=10.211.1 [h2]=10.211.2)
+declare -A ENGINE_POOL=([h1]=10.221.0.0/16 [h2]=10.222.0.0/16)
+ENGINE_PORT=2376
+PRIVATE_REGISTRY=${ONEDOCK_PRIVATE_REGISTRY:-127.0.0.1:5000}
+UPSTREAM_REGISTRY=${ONEDOCK_UPSTREAM_REGISTRY:-127.0.0.1:5001}
+CERTS=$LAB/certs
+CTRD_SOCK=$LAB/containerd/containerd.sock
+
+log() { printf 'testbed: %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
+
+pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+wait_for() {  # wait_for <seconds> <command...>
+  local deadline=$((SECONDS + $1)); shift
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+engine_curl() {  # engine_curl <engine> <curl args...>
+  curl -sf --max-time 10 --cacert "$CERTS/ca.pem" --cert "$CERTS/cert.pem" --key "$CERTS/key.pem" \
+    "https://${ENGINE_ADDR[$1]}:$ENGINE_PORT$2" "${@:3}"
+}
+
+engine_docker() {  # the docker CLI against one of our engines, over its private unix socket
+  local e=$1; shift
+  DOCKER_CONFIG=$LAB/docker-cli docker -H "unix://$LAB/$e/docker.sock" "$@"
+}
+
+# --- certificates -------------------------------------------------------------------------------
+
+sign() {  # sign <dir> <name> <cn> <ext-lines> <ca-dir>
+  local dir=$1 name=$2 cn=$3 ext=$4 ca=$5
+  openssl genrsa -out "$dir/$name-key.pem" 2048 2>/dev/null
+  openssl req -new -sha256 -subj "/CN=$cn" -key "$dir/$name-key.pem" -out "$dir/$name.csr"
+  printf '%s\n' "$ext" > "$dir/$name.ext"
+  openssl x509 -req -days 3650 -sha256 -in "$dir/$name.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" \
+    -CAcreateserial -out "$dir/$name-cert.pem" -extfile "$dir/$name.ext" 2>/dev/null
+  rm -f "$dir/$name.csr" "$dir/$name.ext"
+}
+
+make_ca() {  # make_ca <dir> <cn>
+  openssl genrsa -out "$1/ca-key.pem" 2048 2>/dev/null
+  openssl req -new -x509 -days 3650 -sha256 -subj "/CN=$2" -key "$1/ca-key.pem" -out "$1/ca.pem"
+}
+
+make_certs() {
+  [[ -f $CERTS/cert.pem && -f $CERTS/foreign/cert.pem ]] && return 0
+  log "generating CA, server and client certificates in $CERTS"
+  mkdir -p "$CERTS/foreign"
+  make_ca "$CERTS" onedock-test-ca
+  local san="subjectAltName = DNS:localhost,IP:127.0.0.1"
+  for e in "${ENGINES[@]}"; do san+=",IP:${ENGINE_ADDR[$e]}"; done
+  sign "$CERTS" server 127.0.0.1 "$san"$'\n'"extendedKeyUsage = serverAuth" "$CERTS"
+  sign "$CERTS" client oneadmin-client "extendedKeyUsage = clientAuth" "$CERTS"
+  mv "$CERTS/client-cert.pem" "$CERTS/cert.pem"
+  mv "$CERTS/client-key.pem" "$CERTS/key.pem"
+  # A second CA with its own client certificate: a client trusting it (or presenting its cert) must
+  # be refused by our engines.
+  make_ca "$CERTS/foreign" foreign-test-ca
+  sign "$CERTS/foreign" client foreign-client "extendedKeyUsage = clientAuth" "$CERTS/foreign"
+  mv "$CERTS/foreign/client-cert.pem" "$CERTS/foreign/cert.pem"
+  mv "$CERTS/foreign/client-key.pem" "$CERTS/foreign/key.pem"
+  chmod 0400 "$CERTS"/*key.pem "$CERTS"/foreign/*key.pem
+}
+
+# --- containerd ---------------------------------------------------------------------------------
+
+containerd_up() {
+  local dir=$LAB/containerd
+  if pid_alive "$dir/pid" && [[ -S $CTRD_SOCK ]]; then return 0; fi
+  mkdir -p "$dir"
+  cat > "$dir/config.toml" <<EOF
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$CTRD_SOCK"
+[ttrpc]
+  address = "$CTRD_SOCK.ttrpc"
+[debug]
+  address = "$dir/debug.sock"
+[metrics]
+  address = ""
+EOF
+  log "starting containerd"
+  setsid containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 < /dev/null &
+  echo $! > "$dir/pid"
+  wait_for 20 test -S "$CTRD_SOCK" || die "containerd did not start; see $dir/containerd.log"
+}
+
+# --- engines ------------------------------------------------------------------------------------
+
+bridge_up() {  # bridge_up <name> <gateway/prefix>
+  if ! ip link show "$1" >/dev/null 2>&1; then
+    ip link add name "$1" type bridge
+    ip addr add "$2" dev "$1"
+  fi
+  ip link set "$1" up
+}
+
+engine_up() {
+  local e=$1 dir=$LAB/$1
+  if pid_alive "$dir/docker.pid" && engine_curl "$e" /_ping >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir"
+  bridge_up "odk-$e" "${ENGINE_NET[$e]}.1/24"
+  log "starting dockerd $e on ${ENGINE_ADDR[$e]}:$ENGINE_PORT"
+  setsid dockerd \
+    --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
+    -H "tcp://${ENGINE_ADDR[$e]}:$ENGINE_PORT" -H "unix://$dir/docker.sock" \
+    --tlsverify --tlscacert "$CERTS/ca.pem" \
+    --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
+    --bridge "odk-$e" --iptables=false --ip-masq=false \
+    --default-address-pool "base=${ENGINE_POOL[$e]},size=24" \
+    --live-restore \
+    --containerd "$CTRD_SOCK" \
+    --containerd-namespace "onedock-$e" --containerd-plugins-namespace "onedock-$e-plugins" \
+    >"$dir/dockerd.log" 2>&1 < /dev/null &
+  wait_for 30 engine_curl "$e" /_ping || die "dockerd $e did not answer; see $dir/dockerd.log"
+}
+
+engine_down() {
+  local e=$1 dir=$LAB/$1
+  if pid_alive "$dir/docker.pid"; then
+    # live-restore would keep containers running past the daemon: remove them first.
+    local ids
+    ids=$(engine_docker "$e" ps -aq 2>/dev/null || true)
+    [[ -n $ids ]] && engine_docker "$e" rm -f $ids >/dev/null 2>&1 || true
+    engine_docker "$e" network prune -f >/dev/null 2>&1 || true
+    engine_docker "$e" volume prune -f >/dev/null 2>&1 || true
+    local pid; pid=$(cat "$dir/docker.pid")
+    kill "$pid" 2>/dev/null || true
+    wait_for 20 sh -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  ip link del "odk-$e" 2>/dev/null || true
+}
+
+# --- registries ---------------------------------------------------------------------------------
+
+registry_up() {  # registry_up <name> <addr>
+  local name=$1 addr=$2 dir=$LAB/registry-$1
+  if pid_alive "$dir/pid" && curl -sf "http://$addr/v2/" >/dev/null 2>&1; then return 0; fi
+  mkdir -p "$dir/data"
+  cat > "$dir/config.yml" <<EOF
+version: 0.1
+log: {level: warn, fields: {service: registry-$name}}
+storage:
+  cache: {blobdescriptor: inmemory}
+  filesystem: {rootdirectory: $dir/data}
+  delete: {enabled: true}
+http:
+  addr: $addr
+  headers: {X-Content-Type-Options: [nosniff]}
+EOF
+  log "starting registry $name on $addr"
+  setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 < /dev/null &
+  echo $! > "$dir/pid"
+  wait_for 20 curl -sf "http://$addr/v2/" || die "registry $name did not start; see $dir/registry.log"
+}
+
+# --- test images --------------------------------------------------------------------------------
+
+# onedock/httpd:1.0 is busybox-static with a web page, started as `httpd -f -p 80`; the same image is
+# also published as library/busybox:latest.
+seed_images() {
+  local repo=$UPSTREAM_REGISTRY/onedock/httpd
+  if curl -sf "http://$UPSTREAM_REGISTRY/v2/onedock/httpd/tags/list" | grep -q '"1.0"'; then
+    return 0
+  fi
+  log "building the busybox-static test image and pushing it to $UPSTREAM_REGISTRY"
+  local root=$LAB/image/rootfs
+  rm -rf "$LAB/image"; mkdir -p "$root/bin" "$root/www" "$root/tmp" "$root/etc"
+  cp /bin/busybox "$root/bin/busybox"
+  local applet
+  for applet in $("$root/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"
+  done
+  echo '<html><body>onedock test page</body></html>' > "$root/www/index.html"
+  echo 'root:x:0:0:root:/:/bin/sh' > "$root/etc/passwd"
+  tar -C "$root" -cf "$LAB/image/rootfs.tar" .
+  engine_docker h1 import \
+    -c 'CMD ["/bin/httpd","-f","-p","80","-h","/www"]' -c 'ENV PATH=/bin' -c 'EXPOSE 80' \
+    "$LAB/image/rootfs.tar" "$repo:1.0" >/dev/null
+  engine_docker h1 tag "$repo:1.0" "$UPSTREAM_REGISTRY/library/busybox:latest"
+  engine_docker h1 push -q "$repo:1.0" >/dev/null
+  engine_docker h1 push -q "$UPSTREAM_REGISTRY/library/busybox:latest" >/dev/null
+  # Engines start without the images, so tests exercise real pulls.
+  engine_docker h1 rmi "$repo:1.0" "$UPSTREAM_REGISTRY/library/busybox:latest" >/dev/null
+}
+
+# --- commands -----------------------------------------------------------------------------------
+
+write_env() {
+  {
+    echo "ONEDOCK_LAB=$LAB"
+    echo "ONEDOCK_CERTS=$CERTS"
+    echo "ONEDOCK_ENGINES=\"${ENGINES[*]}\""
+    for e in "${ENGINES[@]}"; do
+      local up=${e^^}
+      echo "ONEDOCK_ENGINE_${up}=${ENGINE_ADDR[$e]}:$ENGINE_PORT"
+      echo "ONEDOCK_ENGINE_${up}_SOCKET=$LAB/$e/docker.sock"
+      echo "ONEDOCK_ENGINE_${up}_BRIDGE=odk-$e"
+      echo "ONEDOCK_ENGINE_${up}_DATA_ROOT=$LAB/$e/root"
+    done
+    echo "ONEDOCK_PRIVATE_REGISTRY=$PRIVATE_REGISTRY"
+    echo "ONEDOCK_UPSTREAM_REGISTRY=$UPSTREAM_REGISTRY"
+    echo "ONEDOCK_TEST_IMAGE=$UPSTREAM_REGISTRY/onedock/httpd:1.0"
+  } > "$LAB/bed.env"
+}
+
+cmd_up() {
+  mkdir -p "$LAB"
+  make_certs
+  containerd_up
+  for e in "${ENGINES[@]}"; do engine_up "$e"; done
+  registry_up private "$PRIVATE_REGISTRY"
+  registry_up upstream "$UPSTREAM_REGISTRY"
+  seed_images
+  write_env
+  log "up"
+}
+
+cmd_down() {
+  for e in "${ENGINES[@]}"; do engine_down "$e"; done
+  for r in private upstream; do
+    if pid_alive "$LAB/registry-$r/pid"; then kill "$(cat "$LAB/registry-$r/pid")" 2>/dev/null || true; fi
+  done
+  if pid_alive "$LAB/containerd/pid"; then
+    local pid; pid=$(cat "$LAB/containerd/pid")
+    kill "$pid" 2>/dev/null || true
+    wait_for 20 sh -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  # Shims of our containerd outlive it; they carry its socket path on their command line.
+  pkill -f "containerd-shim.*-address $CTRD_SOCK" 2>/dev/null || true
+  if [[ -d $LAB ]]; then
+    local m
+    for m in $(awk -v lab="$LAB" 'index($2, lab) == 1 {print $2}' /proc/mounts | sort -r); do
+      umount -l "$m" 2>/dev/null || true
+    done
+    rm -rf "$LAB"
+  fi
+  log "down"
+}
+
+cmd_status() {
+  local ok=0
+  report() { printf '%-20s %s\n' "$1" "$2"; [[ $2 == up* ]] || ok=1; }
+  if pid_alive "$LAB/containerd/pid"; then report containerd up; else report containerd down; fi
+  for e in "${ENGINES[@]}"; do
+    if [[ -f $CERTS/cert.pem ]] && engine_curl "$e" /_ping >/dev/null 2>&1; then
+      report "engine $e" "up ${ENGINE_ADDR[$e]}:$ENGINE_PORT"
+    else
+      report "engine $e" down
+    fi
+  done
+  local r addr
+  for r in private upstream; do
+    addr=$PRIVATE_REGISTRY; [[ $r == upstream ]] && addr=$UPSTREAM_REGISTRY
+    if curl -sf "http://$addr/v2/" >/dev/null 2>&1; then report "registry $r" "up $addr"
+    else report "registry $r" down; fi
+  done
+  return $ok
+}
+
+case ${1:-} in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) [[ -f $LAB/bed.env ]] || die "not up: run '$0 up'"; cat "$LAB/bed.env" ;;
+  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+esac

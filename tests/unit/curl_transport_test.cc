@@ -1,0 +1,224 @@
+#include "docker/curl_transport.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace onedock::docker {
+namespace {
+
+// A one-thread HTTP/1.1 server on 127.0.0.1:<ephemeral> that answers each request on a kept-alive
+// connection with whatever `reply` returns for the request text ("" = never answer).
+class LoopbackServer {
+ public:
+  explicit LoopbackServer(std::function<std::string(const std::string&)> reply)
+      : reply_(std::move(reply)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(listen(fd_, 8) == 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~LoopbackServer() {
+    stop_ = true;
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int accepted() const { return accepted_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      ++accepted_;
+      std::string buffer;
+      char chunk[4096];
+      while (true) {
+        size_t end = buffer.find("\r\n\r\n");
+        if (end != std::string::npos) {
+          size_t body_len = 0;
+          if (auto cl = buffer.find("Content-Length: "); cl != std::string::npos && cl < end) {
+            body_len = std::stoul(buffer.substr(cl + 16));
+          }
+          if (buffer.size() >= end + 4 + body_len) {
+            const std::string request = buffer.substr(0, end + 4 + body_len);
+            buffer.erase(0, end + 4 + body_len);
+            const std::string out = reply_(request);
+            if (out.empty()) break;  // hold the connection without answering
+            send(c, out.data(), out.size(), MSG_NOSIGNAL);
+            continue;
+          }
+        }
+        ssize_t n = recv(c, chunk, sizeof chunk, 0);
+        if (n <= 0) break;
+        buffer.append(chunk, static_cast<size_t>(n));
+      }
+      if (!stop_) {
+        char drain[256];
+        while (recv(c, drain, sizeof drain, 0) > 0) {
+        }
+      }
+      close(c);
+    }
+  }
+
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> accepted_{0};
+  std::function<std::string(const std::string&)> reply_;
+  std::thread thread_;
+};
+
+std::string Reply(int code, const std::string& body) {
+  return "HTTP/1.1 " + std::to_string(code) + " X\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nApi-Version: 1.41\r\n\r\n" + body;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);  // nothing listens there any more
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+TEST_CASE("line splitter joins lines across chunks") {
+  LineSplitter s;
+  std::vector<std::string> lines;
+  auto sink = [&](std::string_view l) {
+    lines.emplace_back(l);
+    return true;
+  };
+  CHECK(s.Feed("{\"a\":", sink));
+  CHECK(s.Feed("1}\r\n\n{\"b\"", sink));
+  CHECK(s.Feed(":2}\n{\"c\":3}", sink));
+  CHECK(lines == std::vector<std::string>{"{\"a\":1}", "{\"b\":2}"});
+  CHECK(s.Finish(sink));
+  CHECK(lines.back() == "{\"c\":3}");
+  LineSplitter stop;
+  int seen = 0;
+  CHECK_FALSE(stop.Feed("1\n2\n3\n", [&](std::string_view) { return ++seen < 2; }));
+  CHECK(seen == 2);
+}
+
+TEST_CASE("requests reuse one connection and carry headers and body") {
+  std::vector<std::string> requests;
+  LoopbackServer server([&](const std::string& r) {
+    requests.push_back(r);
+    return Reply(200, "{\"ok\":true}");
+  });
+  CurlTransport t({.base_url = server.url()});
+  for (int i = 0; i < 3; ++i) {
+    auto r = t.Perform({.method = "POST", .target = "/v1.41/x?i=" + std::to_string(i),
+                        .headers = {"Content-Type: application/json"}, .body = "{\"n\":1}"});
+    REQUIRE(r.ok());
+    CHECK(r->status == 200);
+    CHECK(r->body == "{\"ok\":true}");
+    CHECK(r->headers.at("api-version") == "1.41");
+  }
+  CHECK(t.connections_opened() == 1);
+  CHECK(server.accepted() == 1);
+  REQUIRE(requests.size() == 3);
+  CHECK(requests[2].rfind("POST /v1.41/x?i=2 HTTP/1.1", 0) == 0);
+  CHECK(requests[2].find("Content-Type: application/json") != std::string::npos);
+  CHECK(requests[2].find("{\"n\":1}") != std::string::npos);
+}
+
+TEST_CASE("2xx streams are handed over line by line; error bodies are kept whole") {
+  LoopbackServer server([](const std::string& r) {
+    if (r.find("/bad") != std::string::npos) return Reply(404, "{\"message\":\"no\"}\n");
+    return Reply(200, "{\"status\":\"a\"}\n{\"status\":\"b\"}\n{\"status\":\"c\"}");
+  });
+  CurlTransport t({.base_url = server.url()});
+  std::vector<std::string> lines;
+  auto ok = t.Perform({.target = "/good", .on_line = [&](std::string_view l) {
+                         lines.emplace_back(l);
+                         return true;
+                       }});
+  REQUIRE(ok.ok());
+  CHECK(lines.size() == 3);
+  CHECK(ok->body.empty());
+  lines.clear();
+  auto bad = t.Perform({.target = "/bad", .on_line = [&](std::string_view l) {
+                          lines.emplace_back(l);
+                          return true;
+                        }});
+  REQUIRE(bad.ok());
+  CHECK(bad->status == 404);
+  CHECK(lines.empty());
+  CHECK(bad->body == "{\"message\":\"no\"}\n");
+}
+
+TEST_CASE("a stream the caller ends is not an error") {
+  LoopbackServer server([](const std::string&) { return Reply(200, "1\n2\n3\n"); });
+  CurlTransport t({.base_url = server.url()});
+  int seen = 0;
+  auto r = t.Perform({.target = "/s", .on_line = [&](std::string_view) { return ++seen < 2; }});
+  REQUIRE(r.ok());
+  CHECK(r->stopped);
+  CHECK(seen == 2);
+}
+
+TEST_CASE("a closed port is unavailable; a silent peer exceeds the deadline") {
+  CurlTransport closed({.base_url = "http://127.0.0.1:" + std::to_string(FreePort())});
+  auto r = closed.Perform({.target = "/_ping"});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Status::Code::kUnavailable);
+  CHECK(r.status().IsRetryable());
+
+  LoopbackServer silent([](const std::string&) { return std::string(); });
+  CurlTransport t({.base_url = silent.url()});
+  auto slow = t.Perform({.target = "/_ping", .timeout_ms = 200});
+  REQUIRE_FALSE(slow.ok());
+  CHECK(slow.status().code() == Status::Code::kDeadlineExceeded);
+}
+
+TEST_CASE("curl failures map to distinguishable statuses") {
+  using C = Status::Code;
+  CHECK(StatusFromCurl(CURLE_COULDNT_CONNECT, "Connection refused", "h").code() == C::kUnavailable);
+  CHECK(StatusFromCurl(CURLE_OPERATION_TIMEDOUT, "", "h").code() == C::kDeadlineExceeded);
+  auto refused = StatusFromCurl(CURLE_RECV_ERROR,
+                                "OpenSSL SSL_read: error:0A000412:SSL routines::sslv3 alert bad certificate", "h");
+  CHECK(refused.code() == C::kUnauthenticated);
+  CHECK(refused.message().find("client certificate refused") != std::string::npos);
+  CHECK(StatusFromCurl(CURLE_RECV_ERROR, "Connection reset by peer", "h").code() == C::kUnavailable);
+  auto untrusted = StatusFromCurl(CURLE_PEER_FAILED_VERIFICATION, "unable to get local issuer certificate", "h");
+  CHECK(untrusted.code() == C::kUnauthenticated);
+  CHECK(untrusted.message().find("server certificate not trusted") != std::string::npos);
+  CHECK(StatusFromCurl(CURLE_SSL_CERTPROBLEM, "", "h").code() == C::kUnauthenticated);
+  CHECK(StatusFromCurl(CURLE_SSL_CONNECT_ERROR, "", "h").code() == C::kUnauthenticated);
+  CHECK(StatusFromCurl(CURLE_URL_MALFORMAT, "", "h").code() == C::kInvalidArgument);
+}
+
+TEST_CASE("url escaping keeps values inside their path segment") {
+  CHECK(UrlEscape("127.0.0.1:5000/a/b") == "127.0.0.1%3A5000%2Fa%2Fb");
+  CHECK(UrlEscape("one-42_x.y~") == "one-42_x.y~");
+  CHECK(UrlEscape("../x?y=1&z") == "..%2Fx%3Fy%3D1%26z");
+}
+
+}  // namespace onedock::docker

@@ -1,0 +1,201 @@
+#include "docker/engine_json.h"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+namespace onedock::docker {
+
+using nlohmann::json;
+
+TEST_CASE("API versions compare numerically and negotiate to min(client, engine)") {
+  CHECK(*ApiVersion::Parse("1.9") < *ApiVersion::Parse("1.10"));
+  CHECK_FALSE(ApiVersion::Parse("1").ok());
+  CHECK_FALSE(ApiVersion::Parse("1.x").ok());
+  CHECK_FALSE(ApiVersion::Parse("1.41.2").ok());
+
+  CHECK(NegotiateApi("1.41", "1.12")->ToString() == "1.41");
+  CHECK(NegotiateApi("1.43", "1.12")->ToString() == "1.43");
+  CHECK(NegotiateApi("1.52", "1.44")->ToString() == kNewestApi.ToString());  // Docker 29
+  auto old = NegotiateApi("1.40", "1.12");
+  CHECK(old.status().code() == Status::Code::kFailedPrecondition);
+  CHECK(NegotiateApi("1.60", "1.50").status().code() == Status::Code::kFailedPrecondition);
+  CHECK(NegotiateApi("garbage", "").status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("HTTP errors map to codes and keep the engine's text") {
+  auto s = StatusFromHttp(409, R"({"message":"Conflict. The container name \"/one-42\" is already in use"})");
+  CHECK(s.code() == Status::Code::kConflict);
+  CHECK(s.message() == "409 Conflict: Conflict. The container name \"/one-42\" is already in use");
+  CHECK(StatusFromHttp(404, R"({"message":"No such container: nope"})").code() ==
+        Status::Code::kNotFound);
+  CHECK(StatusFromHttp(400, "client version 1.11 is too old.\n").message() ==
+        "400 Bad Request: client version 1.11 is too old.");  // text/plain body
+  CHECK(StatusFromHttp(403, R"({"message":"Address already in use"})").code() ==
+        Status::Code::kFailedPrecondition);
+  CHECK(StatusFromHttp(500, "{}").code() == Status::Code::kInternal);
+  CHECK(StatusFromHttp(503, "").code() == Status::Code::kUnavailable);
+}
+
+TEST_CASE("errors inside a 200 progress stream are detected") {
+  CHECK(StreamLineStatus(R"({"status":"Pulling fs layer","id":"abc"})").ok());
+  auto e = StreamLineStatus(
+      R"({"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"})");
+  CHECK(e.code() == Status::Code::kInternal);
+  CHECK(e.message() == "manifest unknown");
+  CHECK(StreamLineStatus(R"({"error":"boom"})").message() == "boom");
+  CHECK_FALSE(StreamLineStatus("not json").ok());
+  CHECK(PushDigestFromLine(R"({"aux":{"Tag":"0","Digest":"sha256:6db7","Size":527}})") == "sha256:6db7");
+  CHECK(PushDigestFromLine(R"({"status":"Pushed"})").empty());
+  CHECK(LoadedImageFromLine(R"({"stream":"Loaded image: local/busybox:1\n"})") == "local/busybox:1");
+  CHECK(LoadedImageFromLine(R"({"stream":"Loaded image ID: sha256:ab\n"})") == "sha256:ab");
+}
+
+TEST_CASE("registry auth header is base64url JSON, {} when anonymous") {
+  CHECK(RegistryAuthHeader({}) == "e30=");
+  const std::string h = RegistryAuthHeader({"u", "p?>", "127.0.0.1:5000"});
+  CHECK(h.find('+') == std::string::npos);
+  CHECK(h.find('/') == std::string::npos);
+}
+
+TEST_CASE("create body: limits, init, no swap, primary network with static IP and MAC") {
+  ContainerSpec spec;
+  spec.name = "one-42";
+  spec.image = "127.0.0.1:5000/httpd:7";
+  spec.cmd = {"/bin/httpd", "-f"};
+  spec.env = {"ONE_VMID=42"};
+  spec.labels = {{"one.vmid", "42"}};
+  spec.hostname = "vm42";
+  spec.nano_cpus = 500000000;
+  spec.memory_bytes = 64 << 20;
+  spec.network_mode = "one-vnet0";
+  spec.primary = {"one-vnet0", "10.42.0.42", "02:00:0a:2a:00:2a", {"vm42"}};
+
+  json old_api = json::parse(ContainerCreateBody(spec, {1, 41}));
+  CHECK(old_api["HostConfig"]["NanoCpus"] == 500000000);
+  CHECK(old_api["HostConfig"]["Memory"] == 64 << 20);
+  CHECK(old_api["HostConfig"]["MemorySwap"] == 64 << 20);
+  CHECK(old_api["HostConfig"]["Init"] == true);
+  CHECK(old_api["HostConfig"]["Privileged"] == false);
+  CHECK(old_api["HostConfig"]["NetworkMode"] == "one-vnet0");
+  CHECK(old_api["MacAddress"] == "02:00:0a:2a:00:2a");
+  auto endpoint = old_api["NetworkingConfig"]["EndpointsConfig"]["one-vnet0"];
+  CHECK(endpoint["IPAMConfig"]["IPv4Address"] == "10.42.0.42");
+  CHECK_FALSE(endpoint.contains("MacAddress"));
+  CHECK(old_api["Labels"]["one.vmid"] == "42");
+  CHECK(old_api["Hostname"] == "vm42");
+
+  json new_api = json::parse(ContainerCreateBody(spec, {1, 44}));
+  CHECK_FALSE(new_api.contains("MacAddress"));
+  CHECK(new_api["NetworkingConfig"]["EndpointsConfig"]["one-vnet0"]["MacAddress"] ==
+        "02:00:0a:2a:00:2a");
+}
+
+TEST_CASE("network, connect and update bodies") {
+  NetworkSpec n{.name = "one-vnet0", .subnet = "10.42.0.0/24", .gateway = "10.42.0.1",
+                .options = {{"com.docker.network.bridge.name", "onebr0"}},
+                .labels = {{"one.vnet_id", "0"}}};
+  json j = json::parse(NetworkCreateBody(n));
+  CHECK(j["IPAM"]["Config"][0]["Subnet"] == "10.42.0.0/24");
+  CHECK(j["IPAM"]["Config"][0]["Gateway"] == "10.42.0.1");
+  CHECK(j["Options"]["com.docker.network.bridge.name"] == "onebr0");
+  CHECK(j["CheckDuplicate"] == true);
+
+  json c = json::parse(NetworkConnectBody("one-42", {"one-vnet1", "10.43.0.42", "", {}}));
+  CHECK(c["Container"] == "one-42");
+  CHECK(c["EndpointConfig"]["IPAMConfig"]["IPv4Address"] == "10.43.0.42");
+
+  json u = json::parse(ResourceUpdateBody({.nano_cpus = 1500000000, .memory_bytes = 256 << 20}));
+  CHECK(u["NanoCpus"] == 1500000000);
+  CHECK(u["MemorySwap"] == u["Memory"]);
+  CHECK(json::parse(ResourceUpdateBody({})).empty());
+}
+
+TEST_CASE("inspect parsing tolerates nulls and unknown fields") {
+  const char* body = R"({"Id":"4e9d","Name":"/one-42","Image":"sha256:32e8",
+    "State":{"Status":"running","Running":true,"Paused":false,"OOMKilled":false,"Pid":8750,
+             "ExitCode":0,"Error":"","StartedAt":"2026-11-28T04:00:00Z","Health":null},
+    "Config":{"Hostname":"vm42","Image":"reg/httpd:7","Labels":{"one.vmid":"42"},"Env":null,
+              "Unknown":{"x":1}},
+    "HostConfig":{"NanoCpus":500000000,"Memory":67108864,"MemorySwap":67108864,"Init":true,
+                  "NetworkMode":"one-vnet0"},
+    "NetworkSettings":{"Networks":{"one-vnet0":{"NetworkID":"bfc7","IPAddress":"10.42.0.42",
+      "IPPrefixLen":24,"Gateway":"10.42.0.1","MacAddress":"02:00:0a:2a:00:2a"}}}})";
+  auto c = ParseContainerInspect(body);
+  REQUIRE(c.ok());
+  CHECK(c->name == "one-42");
+  CHECK(c->running);
+  CHECK(c->pid == 8750);
+  CHECK(c->image == "reg/httpd:7");
+  CHECK(c->env.empty());
+  CHECK(c->labels.at("one.vmid") == "42");
+  CHECK(c->nano_cpus == 500000000);
+  CHECK(c->init);
+  CHECK(c->networks.at("one-vnet0").ipv4 == "10.42.0.42");
+  CHECK(c->networks.at("one-vnet0").prefix_length == 24);
+  CHECK(c->networks.at("one-vnet0").mac == "02:00:0a:2a:00:2a");
+
+  CHECK_FALSE(ParseContainerInspect("{").ok());
+  CHECK_FALSE(ParseContainerInspect("{}").ok());  // no Id
+  CHECK_FALSE(ParseContainerList("{}").ok());
+  auto list = ParseContainerList(R"([{"Id":"a","Names":["/one-1"],"State":"exited","Labels":null}])");
+  REQUIRE(list.ok());
+  CHECK(list->at(0).name == "one-1");
+  CHECK(list->at(0).state == "exited");
+}
+
+TEST_CASE("stats of a stopped container and of a running one") {
+  auto stopped = ParseStats(R"({"read":"0001-01-01T00:00:00Z","blkio_stats":{"io_service_bytes_recursive":null},
+    "cpu_stats":{"cpu_usage":{"total_usage":0}},"memory_stats":{}})");
+  REQUIRE(stopped.ok());
+  CHECK(stopped->cpu_total_ns == 0);
+  auto running = ParseStats(R"({"read":"2026-11-28T04:00:00Z",
+    "cpu_stats":{"cpu_usage":{"total_usage":1000,"percpu_usage":[600,400]},"system_cpu_usage":90000},
+    "memory_stats":{"usage":2000000,"limit":67108864,"stats":{"total_inactive_file":947328}},
+    "networks":{"eth0":{"rx_bytes":10,"tx_bytes":20},"eth1":{"rx_bytes":1,"tx_bytes":2}},
+    "blkio_stats":{"io_service_bytes_recursive":[{"op":"Read","value":5},{"op":"Write","value":7}]},
+    "pids_stats":{"current":3}})");
+  REQUIRE(running.ok());
+  CHECK(running->online_cpus == 2);  // from percpu_usage when online_cpus is absent
+  CHECK(running->memory_usage - running->memory_inactive_file == 1052672);
+  CHECK(running->net_rx_bytes == 11);
+  CHECK(running->net_tx_bytes == 22);
+  CHECK(running->disk_read_bytes == 5);
+  CHECK(running->disk_write_bytes == 7);
+  CHECK(running->pids == 3);
+}
+
+TEST_CASE("event lines carry labels as attributes") {
+  auto e = ParseEvent(R"({"status":"die","id":"8491","Type":"container","Action":"die",
+    "Actor":{"ID":"8491","Attributes":{"exitCode":"137","name":"one-77","one.vmid":"77"}},
+    "scope":"local","time":1795838769,"timeNano":1795838769949706713})");
+  REQUIRE(e.ok());
+  CHECK(e->action == "die");
+  CHECK(e->attributes.at("one.vmid") == "77");
+  CHECK(e->time_nano == 1795838769949706713);
+  EventFilter f{.types = {"container"}, .labels = {"one.vmid=77"}};
+  CHECK(json::parse(EventFiltersJson(f)) == json::parse(R"({"type":["container"],"label":["one.vmid=77"]})"));
+}
+
+TEST_CASE("exec stream frames are split into stdout and stderr") {
+  std::string raw;
+  auto frame = [&raw](char stream, const std::string& text) {
+    raw += stream;
+    raw += std::string(3, '\0');
+    raw += static_cast<char>(0);
+    raw += static_cast<char>(0);
+    raw += static_cast<char>(0);
+    raw += static_cast<char>(text.size());
+    raw += text;
+  };
+  frame(1, "out-42\n");
+  frame(2, "err\n");
+  frame(1, "one-42\n");
+  std::string out, err;
+  REQUIRE(DemuxStream(raw, &out, &err).ok());
+  CHECK(out == "out-42\none-42\n");
+  CHECK(err == "err\n");
+  CHECK_FALSE(DemuxStream(raw.substr(0, raw.size() - 2), &out, &err).ok());
+  CHECK_FALSE(DemuxStream(std::string("\x05\0\0\0\0\0\0\0", 8), &out, &err).ok());
+}
+
+}  // namespace onedock::docker
