@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+
 #include "docker/image_reference.h"
 
 namespace onedock::docker {
@@ -356,6 +358,19 @@ Result<std::vector<std::string>> EngineClient::LoadImage(const std::string& tar_
   if (Status s = ProgressCall(std::move(call), what, collect, nullptr); !s.ok()) return s;
   if (loaded.empty()) return Internal("the engine loaded no image").WithContext(Context(what));
   return loaded;
+}
+
+Status EngineClient::SaveImage(const std::string& reference, const std::string& tar_path) {
+  const std::string what = "save " + reference;
+  auto r = Expect({.path = "/images/" + UrlEscape(reference) + "/get",
+                   .timeout_ms = kImageTransferTimeoutMs},
+                  what);
+  if (!r.ok()) return r.status();
+  std::ofstream out(tar_path, std::ios::binary | std::ios::trunc);
+  out.write(r->body.data(), static_cast<std::streamsize>(r->body.size()));
+  out.close();
+  if (!out) return Internal("cannot write " + tar_path).WithContext(Context(what));
+  return Status::Ok();
 }
 
 Result<std::string> EngineClient::CreateNetwork(const NetworkSpec& spec) {

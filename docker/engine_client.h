@@ -81,6 +81,9 @@ class EngineClient {
   // loaded ("repo:tag" or "sha256:…").
   Result<std::vector<std::string>> LoadImage(const std::string& tar_path);
 
+  // Writes the `docker save` tarball of `reference` to `tar_path`.
+  Status SaveImage(const std::string& reference, const std::string& tar_path);
+
   // --- networks and volumes ---
   Result<std::string> CreateNetwork(const NetworkSpec& spec);  // returns the id
   Result<NetworkInfo> InspectNetwork(const std::string& network);

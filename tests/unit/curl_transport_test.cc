@@ -149,7 +149,7 @@ TEST_CASE("requests reuse one connection and carry headers and body") {
   CHECK(requests[2].find("{\"n\":1}") != std::string::npos);
 }
 
-TEST_CASE("2xx streams are handed over line by line; error bodies are kept whole") {
+TEST_CASE("2xx streams are handed over line by line and error bodies are kept whole") {
   LoopbackServer server([](const std::string& r) {
     if (r.find("/bad") != std::string::npos) return Reply(404, "{\"message\":\"no\"}\n");
     return Reply(200, "{\"status\":\"a\"}\n{\"status\":\"b\"}\n{\"status\":\"c\"}");
@@ -184,7 +184,7 @@ TEST_CASE("a stream the caller ends is not an error") {
   CHECK(seen == 2);
 }
 
-TEST_CASE("a closed port is unavailable; a silent peer exceeds the deadline") {
+TEST_CASE("a closed port is unavailable and a silent peer exceeds the deadline") {
   CurlTransport closed({.base_url = "http://127.0.0.1:" + std::to_string(FreePort())});
   auto r = closed.Perform({.target = "/_ping"});
   REQUIRE_FALSE(r.ok());

@@ -7,7 +7,7 @@ namespace onedock::docker {
 
 using nlohmann::json;
 
-TEST_CASE("API versions compare numerically and negotiate to min(client, engine)") {
+TEST_CASE("API versions compare numerically and negotiate to min(client engine)") {
   CHECK(*ApiVersion::Parse("1.9") < *ApiVersion::Parse("1.10"));
   CHECK_FALSE(ApiVersion::Parse("1").ok());
   CHECK_FALSE(ApiVersion::Parse("1.x").ok());
@@ -50,14 +50,14 @@ TEST_CASE("errors inside a 200 progress stream are detected") {
   CHECK(LoadedImageFromLine(R"({"stream":"Loaded image ID: sha256:ab\n"})") == "sha256:ab");
 }
 
-TEST_CASE("registry auth header is base64url JSON, {} when anonymous") {
+TEST_CASE("registry auth header is base64url JSON {} when anonymous") {
   CHECK(RegistryAuthHeader({}) == "e30=");
   const std::string h = RegistryAuthHeader({"u", "p?>", "127.0.0.1:5000"});
   CHECK(h.find('+') == std::string::npos);
   CHECK(h.find('/') == std::string::npos);
 }
 
-TEST_CASE("create body: limits, init, no swap, primary network with static IP and MAC") {
+TEST_CASE("create body: limits init no swap primary network with static IP and MAC") {
   ContainerSpec spec;
   spec.name = "one-42";
   spec.image = "127.0.0.1:5000/httpd:7";
@@ -90,7 +90,7 @@ TEST_CASE("create body: limits, init, no swap, primary network with static IP an
         "02:00:0a:2a:00:2a");
 }
 
-TEST_CASE("network, connect and update bodies") {
+TEST_CASE("network connect and update bodies") {
   NetworkSpec n{.name = "one-vnet0", .subnet = "10.42.0.0/24", .gateway = "10.42.0.1",
                 .options = {{"com.docker.network.bridge.name", "onebr0"}},
                 .labels = {{"one.vnet_id", "0"}}};

@@ -4,7 +4,7 @@
 
 namespace onedock::docker {
 
-TEST_CASE("references split into domain, path, tag and digest") {
+TEST_CASE("references split into domain path tag and digest") {
   auto r = ParseImageReference("127.0.0.1:5000/onedock/httpd:1.0");
   REQUIRE(r.ok());
   CHECK(r->domain == "127.0.0.1:5000");

@@ -1,11 +1,1 @@
-#define DOCTEST_CONFIG_IMPLEMENT
-#include <curl/curl.h>
-#include <doctest/doctest.h>
-
-int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  doctest::Context context(argc, argv);
-  const int rc = context.run();
-  curl_global_cleanup();
-  return rc;
-}
+#include "tests/doctest_main.h"

@@ -21,7 +21,7 @@ TEST_CASE("only unavailable and deadline exceeded are retryable") {
   CHECK_FALSE(Internal("x").IsRetryable());
 }
 
-TEST_CASE("a Result holds a value or an error, never an OK status without value") {
+TEST_CASE("a Result holds a value or an error never an OK status without value") {
   Result<int> good = 7;
   REQUIRE(good.ok());
   CHECK(*good == 7);

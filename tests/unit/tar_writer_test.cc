@@ -8,7 +8,7 @@
 
 namespace onedock::docker {
 
-TEST_CASE("tar archive has ustar headers, padded content and a zero trailer") {
+TEST_CASE("tar archive has ustar headers padded content and a zero trailer") {
   TarWriter tar;
   REQUIRE(tar.AddDirectory("etc/one").ok());
   REQUIRE(tar.AddFile("etc/one/context.sh", "export A='1'\n", 0600).ok());

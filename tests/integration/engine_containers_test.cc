@@ -1,0 +1,234 @@
+// Container operations against a real engine over mTLS, including the 304/404/409 answers that
+// onedock's idempotent steps rely on.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "docker/engine_client.h"
+#include "docker/tar_writer.h"
+#include "tests/integration/bed.h"
+
+namespace onedock::docker {
+namespace {
+
+using Code = Status::Code;
+
+ContainerSpec HttpdSpec(const std::string& name) {
+  ContainerSpec spec;
+  spec.name = name;
+  spec.image = testbed::TestImage();
+  spec.labels = {{"one.vmid", name}, {"onedock.test", "containers"}};
+  spec.hostname = "vm-" + name.substr(name.size() - 4);
+  spec.env = {"ONE_VMID=42"};
+  spec.nano_cpus = 500000000;
+  spec.memory_bytes = 64 << 20;
+  spec.network_mode = "none";
+  return spec;
+}
+
+EngineClient& H1() {
+  static EngineClient client("h1", testbed::Engine("h1"));
+  static const Status pulled = client.PullImage(testbed::TestImage());
+  REQUIRE_MESSAGE(pulled.ok(), pulled.ToString());
+  return client;
+}
+
+}  // namespace
+
+TEST_CASE("create start stop restart and remove with their idempotent answers") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("lc");
+  auto id = h1.CreateContainer(HttpdSpec(name));
+  REQUIRE_MESSAGE(id.ok(), id.status().ToString());
+
+  auto again = h1.CreateContainer(HttpdSpec(name));
+  CHECK(again.status().code() == Code::kConflict);
+  CHECK(again.status().message().find("already in use") != std::string::npos);
+
+  CHECK(*h1.StartContainer(name) == Outcome::kDone);
+  CHECK(*h1.StartContainer(name) == Outcome::kAlreadyDone);  // 304
+
+  auto info = h1.InspectContainer(name);
+  REQUIRE(info.ok());
+  CHECK(info->id == *id);
+  CHECK(info->running);
+  CHECK(info->nano_cpus == 500000000);
+  CHECK(info->memory_bytes == 64 << 20);
+  CHECK(info->memory_swap_bytes == 64 << 20);
+  CHECK(info->init);
+  CHECK(info->labels.at("onedock.test") == "containers");
+  CHECK(std::find(info->env.begin(), info->env.end(), "ONE_VMID=42") != info->env.end());
+
+  auto listed = h1.ListContainers({"one.vmid=" + name});
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->at(0).name == name);
+  CHECK(listed->at(0).state == "running");
+
+  CHECK(h1.RemoveContainer(name, false, false).code() == Code::kConflict);  // running
+
+  CHECK(*h1.StopContainer(name, 10) == Outcome::kDone);
+  CHECK(*h1.StopContainer(name, 10) == Outcome::kAlreadyDone);  // 304
+  CHECK(h1.KillContainer(name).code() == Code::kConflict);      // not running
+  CHECK_FALSE(h1.InspectContainer(name)->running);
+
+  CHECK(*h1.RestartContainer(name, 5) == Outcome::kDone);
+  CHECK(h1.InspectContainer(name)->running);
+
+  REQUIRE(h1.RemoveContainer(name, true, true).ok());
+  CHECK(h1.RemoveContainer(name, true, true).code() == Code::kNotFound);
+  CHECK(h1.InspectContainer(name).status().code() == Code::kNotFound);
+  CHECK(h1.StartContainer(name).status().code() == Code::kNotFound);
+  CHECK(h1.ListContainers({"one.vmid=" + name})->empty());
+}
+
+TEST_CASE("stop waits past its timeout for a process that ignores SIGTERM") {
+  EngineClient& h1 = H1();
+  ContainerSpec spec = HttpdSpec(testbed::UniqueName("stop"));
+  spec.init = false;  // sleep as PID 1 ignores SIGTERM, so the engine kills after the timeout
+  spec.cmd = {"/bin/sleep", "3600"};
+  REQUIRE(h1.CreateContainer(spec).ok());
+  REQUIRE(h1.StartContainer(spec.name).ok());
+  auto stopped = h1.StopContainer(spec.name, 2);
+  REQUIRE_MESSAGE(stopped.ok(), stopped.status().ToString());
+  auto info = h1.InspectContainer(spec.name);
+  REQUIRE(info.ok());
+  CHECK_FALSE(info->running);
+  CHECK(info->exit_code == 137);
+  CHECK(h1.RemoveContainer(spec.name, true, true).ok());
+}
+
+TEST_CASE("kill pause and unpause") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("kp");
+  REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+  CHECK(*h1.PauseContainer(name) == Outcome::kDone);
+  CHECK(h1.InspectContainer(name)->paused);
+  CHECK(h1.PauseContainer(name).status().code() == Code::kConflict);  // already paused
+  CHECK(*h1.UnpauseContainer(name) == Outcome::kDone);
+  CHECK(h1.UnpauseContainer(name).status().code() == Code::kInternal);  // engine answers 500
+  CHECK(h1.KillContainer(name, "FOO").code() == Code::kInvalidArgument);
+  REQUIRE(h1.KillContainer(name).ok());
+  auto info = h1.InspectContainer(name);
+  CHECK_FALSE(info->running);
+  CHECK(info->exit_code == 137);
+  CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
+TEST_CASE("live update of CPU and memory reaches the container's limits") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("upd");
+  REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+  REQUIRE(h1.UpdateContainer(name, {.nano_cpus = 1500000000, .memory_bytes = 256 << 20}).ok());
+  auto info = h1.InspectContainer(name);
+  CHECK(info->nano_cpus == 1500000000);
+  CHECK(info->memory_bytes == 256 << 20);
+  CHECK(info->memory_swap_bytes == 256 << 20);
+  // The cgroup inside sees the new memory limit.
+  auto limit = h1.Exec(name, {"/bin/cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"});
+  REQUIRE(limit.ok());
+  CHECK(limit->out == std::to_string(256 << 20) + "\n");
+  auto too_many = h1.UpdateContainer(name, {.nano_cpus = 64000000000});
+  CHECK(too_many.code() == Code::kInvalidArgument);
+  CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
+TEST_CASE("exec returns output and exit code and archive upload lands in the filesystem") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("ex");
+  REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
+
+  // Before start, as the context files will be.
+  TarWriter tar;
+  REQUIRE(tar.AddDirectory("etc/one-context").ok());
+  REQUIRE(tar.AddFile("etc/one-context/context.sh", "ETH0_IP='10.42.0.42'\n", 0600).ok());
+  REQUIRE(h1.PutArchive(name, "/", tar.Finish()).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+
+  auto r = h1.Exec(name, {"/bin/sh", "-c", "echo out-$ONE_VMID-$EXTRA; echo err >&2; exit 3"},
+                   {"EXTRA=1"});
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->exit_code == 3);
+  CHECK(r->out == "out-42-1\n");
+  CHECK(r->err == "err\n");
+
+  auto cat = h1.Exec(name, {"/bin/sh", "-c", "cat /etc/one-context/context.sh; stat -c %a /etc/one-context/context.sh"});
+  REQUIRE(cat.ok());
+  CHECK(cat->exit_code == 0);
+  CHECK(cat->out == "ETH0_IP='10.42.0.42'\n600\n");
+
+  auto missing = h1.Exec(name, {"/no/such/binary"});
+  REQUIRE(missing.ok());
+  CHECK(missing->exit_code != 0);
+
+  REQUIRE(h1.StopContainer(name, 5).ok());
+  CHECK(h1.Exec(name, {"/bin/true"}).status().code() == Code::kConflict);
+  CHECK(h1.PutArchive("no-such-container", "/", tar.Finish()).code() == Code::kNotFound);
+  CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
+TEST_CASE("one-shot stats of running and stopped containers") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("st");
+  REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+  auto s = h1.Stats(name);
+  REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+  CHECK(s->cpu_total_ns > 0);
+  CHECK(s->memory_usage > 0);
+  CHECK(s->memory_limit == 64u << 20);
+  CHECK(s->online_cpus > 0);
+  CHECK(s->pids >= 1);
+  REQUIRE(h1.StopContainer(name, 5).ok());
+  auto stopped = h1.Stats(name);
+  REQUIRE(stopped.ok());
+  CHECK(stopped->cpu_total_ns == 0);
+  CHECK(stopped->read.rfind("0001-01-01", 0) == 0);
+  CHECK(h1.Stats("no-such-container").status().code() == Code::kNotFound);
+  CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
+TEST_CASE("commit captures the root filesystem for a new container") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("cm");
+  REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+  REQUIRE(h1.Exec(name, {"/bin/sh", "-c", "echo kept > /marker"})->exit_code == 0);
+  const std::string repo = "onedock-test/snap";
+  const std::string tag = testbed::UniqueName("s");
+  auto image = h1.Commit({.container = name, .repo = repo, .tag = tag, .comment = "snapshot 1",
+                          .labels = {{"one.snapshot", "1"}}});
+  REQUIRE_MESSAGE(image.ok(), image.status().ToString());
+  auto inspected = h1.InspectImage(repo + ":" + tag);
+  REQUIRE(inspected.ok());
+  CHECK(inspected->id == *image);
+  CHECK(inspected->labels.at("one.snapshot") == "1");
+
+  ContainerSpec clone = HttpdSpec(testbed::UniqueName("cm2"));
+  clone.image = repo + ":" + tag;
+  REQUIRE(h1.CreateContainer(clone).ok());
+  REQUIRE(h1.StartContainer(clone.name).ok());
+  auto read = h1.Exec(clone.name, {"/bin/cat", "/marker"});
+  REQUIRE(read.ok());
+  CHECK(read->out == "kept\n");
+
+  CHECK(h1.RemoveImage(repo + ":" + tag, false).code() == Code::kConflict);  // in use
+  CHECK(h1.RemoveContainer(clone.name, true, true).ok());
+  CHECK(h1.RemoveContainer(name, true, true).ok());
+  CHECK(h1.RemoveImage(repo + ":" + tag, false).ok());
+  CHECK(h1.Commit({.container = "no-such-container", .repo = repo, .tag = "x"}).status().code() ==
+        Code::kNotFound);
+}
+
+TEST_CASE("create refuses a missing image and a malformed name") {
+  EngineClient& h1 = H1();
+  ContainerSpec spec = HttpdSpec(testbed::UniqueName("bad"));
+  spec.image = testbed::RegistryHost("upstream") + "/onedock/httpd:77";
+  CHECK(h1.CreateContainer(spec).status().code() == Code::kNotFound);  // create never pulls
+  spec = HttpdSpec("one/42");
+  CHECK(h1.CreateContainer(spec).status().code() == Code::kInvalidArgument);
+}
+
+}  // namespace onedock::docker

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine (packages, test bed), builds onedock, and runs every test tier
+# through CTest. Exits non-zero when any tier fails. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tests/bed/setup.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "$(nproc)"
+bash tests/bed/testbed.sh up
+
+failed=0
+for tier in unit integration; do
+  echo "=== ctest -L $tier"
+  (cd build && ctest -L "$tier" --output-on-failure) || failed=1
+done
+exit $failed
