@@ -27,7 +27,12 @@ CTRD_SOCK=$LAB/containerd/containerd.sock
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
 
-pid_alive() { [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# True when the pid file names a live process (a killed one may linger as a zombie for a moment).
+pid_alive() {
+  [[ -f $1 ]] || return 1
+  local pid; pid=$(cat "$1")
+  [[ -r /proc/$pid/stat ]] && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]
+}
 
 wait_for() {  # wait_for <seconds> <command...>
   local deadline=$((SECONDS + $1)); shift
@@ -104,6 +109,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [metrics]
   address = ""
 EOF
+  rm -f "$CTRD_SOCK" "$CTRD_SOCK.ttrpc" "$dir/debug.sock"  # left by a containerd that was killed
   log "starting containerd"
   setsid containerd --config "$dir/config.toml" >"$dir/containerd.log" 2>&1 < /dev/null &
   echo $! > "$dir/pid"
@@ -124,6 +130,7 @@ engine_up() {
   local e=$1 dir=$LAB/$1
   if pid_alive "$dir/docker.pid" && engine_curl "$e" /_ping >/dev/null 2>&1; then return 0; fi
   mkdir -p "$dir"
+  rm -f "$dir/docker.pid" "$dir/docker.sock"  # left by a dockerd that was killed
   bridge_up "odk-$e" "${ENGINE_NET[$e]}.1/24"
   log "starting dockerd $e on ${ENGINE_ADDR[$e]}:$ENGINE_PORT"
   setsid dockerd \
