@@ -1,0 +1,37 @@
+// Parsing of oned's XML documents into the records of rpc/one_types.h. Unknown elements are
+// ignored, CDATA and empty sections accepted; a document whose root is not the expected element,
+// or whose ID is missing or not a number, is refused with kInvalidArgument.
+#ifndef ONEDOCK_RPC_ONE_PARSE_H_
+#define ONEDOCK_RPC_ONE_PARSE_H_
+
+#include <string_view>
+#include <vector>
+
+#include "bridge/status.h"
+#include "rpc/one_types.h"
+#include "rpc/xml_node.h"
+
+namespace onedock::rpc {
+
+Result<Vm> ParseVm(const XmlNode& vm);
+Result<Host> ParseHost(const XmlNode& host);
+Result<Image> ParseImage(const XmlNode& image);
+Result<Datastore> ParseDatastore(const XmlNode& datastore);
+Result<Vnet> ParseVnet(const XmlNode& vnet);
+
+// Whole documents as one.*.info and one.*pool.info return them.
+Result<Vm> ParseVmXml(std::string_view xml);
+Result<std::vector<Vm>> ParseVmPoolXml(std::string_view xml);
+Result<Host> ParseHostXml(std::string_view xml);
+Result<std::vector<Host>> ParseHostPoolXml(std::string_view xml);
+Result<Image> ParseImageXml(std::string_view xml);
+Result<Datastore> ParseDatastoreXml(std::string_view xml);
+Result<Vnet> ParseVnetXml(std::string_view xml);
+
+// The flat view of a template section: each child without children, by name (a repeated name
+// keeps its first value).
+Attributes FlatAttributes(const XmlNode* section);
+
+}  // namespace onedock::rpc
+
+#endif  // ONEDOCK_RPC_ONE_PARSE_H_

@@ -1,0 +1,144 @@
+#include "rpc/one_parse.h"
+
+#include <doctest/doctest.h>
+
+#include "tests/unit/fixtures.h"
+
+namespace onedock::rpc {
+
+TEST_CASE("the deployment file a real oned 7.4 passed to deploy parses") {
+  const std::string xml = fixtures::CapturedDocument("vmm-deploy.txt");
+  CHECK(xml.rfind("<VM>", 0) == 0);  // one line, no declaration
+  auto vm = ParseVmXml(xml);
+  REQUIRE_MESSAGE(vm.ok(), vm.status().ToString());
+  CHECK(vm->id == 1);
+  CHECK(vm->name == "odvm1");
+  CHECK(vm->state == kVmActive);
+  CHECK(vm->lcm_state == kLcmBoot);
+  CHECK(vm->deploy_id.empty());
+  CHECK(vm->cpu == doctest::Approx(0.1));
+  CHECK(vm->vcpu == 1);
+  CHECK(vm->memory_mb == 64);
+  REQUIRE(vm->disks.size() == 1);
+  CHECK(vm->disks[0].source == "docker://busybox:latest");
+  CHECK(vm->disks[0].format == "docker");
+  CHECK(vm->disks[0].datastore_id == 101);
+  CHECK(vm->nics.empty());
+  CHECK(vm->context.at("SET_HOSTNAME") == "odvm1");
+  CHECK(vm->context.at("ONEDOCK_TEST") == "hello");
+  CHECK(vm->user_template.at("SCHED_REQUIREMENTS") == "ID=\"1\"");
+  REQUIRE(vm->CurrentHistory() != nullptr);
+  CHECK(vm->CurrentHistory()->hostname == "onedock-host");
+  CHECK(vm->CurrentHistory()->hid == 1);
+  CHECK(vm->CurrentHistory()->ds_id == 100);
+  CHECK(vm->CurrentHistory()->seq == 0);
+
+  // The resume after poweroff: same VM, next history sequence, deploy id kept.
+  auto resumed = ParseVmXml(fixtures::CapturedDocument("vmm-deploy.txt", 1));
+  REQUIRE(resumed.ok());
+  CHECK(resumed->deploy_id == "onedock-1");
+  CHECK(resumed->CurrentHistory()->seq == 1);
+}
+
+TEST_CASE("the action data of shutdown cancel reboot and reset carries VM and system datastore") {
+  for (const char* capture : {"vmm-shutdown.txt", "vmm-cancel.txt", "vmm-reboot.txt", "vmm-reset.txt"}) {
+    CAPTURE(capture);
+    auto doc = ParseXml(fixtures::CapturedDocument(capture));
+    REQUIRE_MESSAGE(doc.ok(), doc.status().ToString());
+    CHECK(doc->name == "VMM_DRIVER_ACTION_DATA");
+    CHECK(doc->Get("HOST") == "onedock-host");
+    CHECK(doc->Get("DEPLOY_ID") == "onedock-1");
+    REQUIRE(doc->Child("VM") != nullptr);
+    auto vm = ParseVm(*doc->Child("VM"));
+    REQUIRE(vm.ok());
+    CHECK(vm->id == 1);
+    auto ds = ParseDatastore(*doc->Child("DATASTORE"));
+    REQUIRE(ds.ok());
+    CHECK(ds->type == 1);  // system datastore
+    CHECK(ds->tm_mad == "onedock");
+  }
+}
+
+TEST_CASE("the datastore action data of cp parses into image and datastore") {
+  auto doc = ParseXml(fixtures::CapturedDocument("ds-cp.txt"));
+  REQUIRE(doc.ok());
+  CHECK(doc->name == "DS_DRIVER_ACTION_DATA");
+  auto image = ParseImage(*doc->Child("IMAGE"));
+  REQUIRE(image.ok());
+  CHECK(image->id == 0);
+  CHECK(image->path == "docker://busybox:latest");
+  CHECK(image->source.empty());
+  CHECK(image->state == kImageLocked);
+  CHECK(image->datastore_id == 101);
+  auto ds = ParseDatastore(*doc->Child("DATASTORE"));
+  REQUIRE(ds.ok());
+  CHECK(ds->ds_mad == "onedock");
+  CHECK(ds->base_path == "/opt/one/var//datastores/101");
+  CHECK(ds->type == 0);
+}
+
+TEST_CASE("a VM with two NICs a CONTEXT and two history records") {
+  auto vm = ParseVmXml(fixtures::Read("vm_two_nics.xml"));
+  REQUIRE_MESSAGE(vm.ok(), vm.status().ToString());
+  CHECK(vm->deploy_id == "one-42");
+  CHECK(vm->cpu == doctest::Approx(0.5));
+  CHECK(vm->memory_mb == 128);
+  REQUIRE(vm->nics.size() == 2);
+  CHECK(vm->nics[0].ip == "10.42.0.42");
+  CHECK(vm->nics[0].mac == "02:00:0a:2a:00:2a");
+  CHECK(vm->nics[0].bridge == "onebr0");
+  CHECK(vm->nics[0].gateway == "10.42.0.1");
+  CHECK(vm->nics[0].network_id == 0);
+  CHECK(vm->nics[1].vn_mad == "macvlan");
+  CHECK(vm->nics[1].phydev == "eth1");
+  CHECK(vm->nics[1].nic_id == 1);
+  CHECK_FALSE(vm->nics[1].all.count("FUTURE_ATTRIBUTE"));  // vectors are not flattened
+  CHECK(vm->context.at("START_SCRIPT") == "echo \"a < b & c\" > /tmp/x");
+  CHECK(vm->context.at("ETH1_IP") == "10.43.0.7");
+  CHECK(vm->disks[0].source.find("@sha256:") != std::string::npos);
+  CHECK(vm->user_template.at("DOCKER_PRIVILEGED") == "NO");
+  REQUIRE(vm->history.size() == 2);
+  CHECK(vm->CurrentHistory()->hostname == "h2");
+  CHECK(vm->history[0].action == 19);
+}
+
+TEST_CASE("a host pool and a vnet with leases") {
+  auto hosts = ParseHostPoolXml(fixtures::Read("host_pool.xml"));
+  REQUIRE(hosts.ok());
+  REQUIRE(hosts->size() == 2);
+  CHECK((*hosts)[0].name == "h1");
+  CHECK((*hosts)[0].state == kHostMonitored);
+  CHECK((*hosts)[0].total_cpu == 200);
+  CHECK((*hosts)[0].free_disk_mb == 81920);
+  CHECK((*hosts)[0].vm_ids == std::vector<int>{42});
+  CHECK((*hosts)[0].template_attributes.at("HYPERVISOR") == "docker");
+  CHECK((*hosts)[1].state == kHostInit);
+  CHECK((*hosts)[1].vm_ids.empty());
+
+  auto vnet = ParseVnetXml(fixtures::Read("vnet.xml"));
+  REQUIRE(vnet.ok());
+  CHECK(vnet->bridge == "onebr0");
+  CHECK(vnet->template_attributes.at("NETWORK_MASK") == "255.255.255.0");
+  REQUIRE(vnet->ranges.size() == 1);
+  CHECK(vnet->ranges[0].size == 100);
+  REQUIRE(vnet->ranges[0].leases.size() == 2);
+  CHECK(vnet->ranges[0].leases[1].vm_id == 41);
+}
+
+TEST_CASE("wrong roots missing IDs and malformed XML are refused") {
+  CHECK(ParseVmXml("<HOST><ID>1</ID></HOST>").status().code() == Status::Code::kInvalidArgument);
+  CHECK(ParseVmXml("<VM><NAME>x</NAME></VM>").status().code() == Status::Code::kInvalidArgument);
+  CHECK(ParseVmXml("<VM><ID>abc</ID></VM>").status().code() == Status::Code::kInvalidArgument);
+  CHECK(ParseVmXml("<VM><ID>1</ID>").status().code() == Status::Code::kInvalidArgument);
+  CHECK(ParseHostPoolXml("<VM_POOL/>").status().code() == Status::Code::kInvalidArgument);
+  CHECK(ParseHostPoolXml("<HOST_POOL><HOST><NAME>x</NAME></HOST></HOST_POOL>").status().code() ==
+        Status::Code::kInvalidArgument);
+  auto empty = ParseVmPoolXml("<VM_POOL></VM_POOL>");
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+  auto minimal = ParseVmXml("<VM><ID>3</ID><TEMPLATE/><USER_TEMPLATE/><HISTORY_RECORDS/></VM>");
+  REQUIRE(minimal.ok());
+  CHECK(minimal->CurrentHistory() == nullptr);
+}
+
+}  // namespace onedock::rpc

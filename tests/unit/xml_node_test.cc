@@ -1,0 +1,58 @@
+#include "rpc/xml_node.h"
+
+#include <doctest/doctest.h>
+
+namespace onedock::rpc {
+
+TEST_CASE("xml: elements text CDATA entities attributes and comments") {
+  auto doc = ParseXml(R"(<?xml version="1.0"?>
+<!-- leading comment -->
+<VM a="1" b='x &amp; y'><ID>7</ID><NAME><![CDATA[a<b>&c]]></NAME>
+  <T>&lt;&#65;&#x42;&gt;&quot;&apos;&amp;</T><EMPTY/><E2></E2><!-- c --><U>&#x20AC;</U></VM>)");
+  REQUIRE_MESSAGE(doc.ok(), doc.status().ToString());
+  CHECK(doc->name == "VM");
+  CHECK(doc->attributes.at("b") == "x & y");
+  CHECK(doc->Get("ID") == "7");
+  CHECK(doc->Get("NAME") == "a<b>&c");
+  CHECK(doc->Get("T") == "<AB>\"'&");
+  CHECK(doc->Get("EMPTY", "none") == "");
+  CHECK(doc->Get("MISSING", "none") == "none");
+  CHECK(doc->Get("U") == "\xE2\x82\xAC");
+  CHECK(doc->Children("E2").size() == 1);
+}
+
+TEST_CASE("xml: malformed documents are refused with a position") {
+  const char* bad[] = {
+      "", "<A>", "<A></B>", "<A><B></A></B>", "<A>&unknown;</A>", "<A>&#0;</A>", "<A x=1/>",
+      "<A x='1' x='2'/>", "<A/><B/>", "text", "<A><![CDATA[x</A>", "<!DOCTYPE a><A/>",
+      "<A>&#x110000;</A>", "<1A/>", "<A><!-- x </A>", "<A b='<'/>",
+  };
+  for (const char* text : bad) {
+    CAPTURE(text);
+    auto r = ParseXml(text);
+    CHECK_FALSE(r.ok());
+    CHECK(r.status().code() == Status::Code::kInvalidArgument);
+  }
+  CHECK(ParseXml("<A>").status().message().find("byte") != std::string::npos);
+}
+
+TEST_CASE("xml: deep nesting is refused rather than exhausting the stack") {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "<a>";
+  auto r = ParseXml(deep);
+  CHECK_FALSE(r.ok());
+  CHECK(r.status().message().find("deeply") != std::string::npos);
+  std::string ok;
+  for (int i = 0; i < 100; ++i) ok += "<a>";
+  for (int i = 0; i < 100; ++i) ok += "</a>";
+  CHECK(ParseXml(ok).ok());
+}
+
+TEST_CASE("xml: escaping round trips through the parser") {
+  const std::string nasty = "a<b>&c\"d'e";
+  auto r = ParseXml("<X>" + XmlEscape(nasty) + "</X>");
+  REQUIRE(r.ok());
+  CHECK(r->text == nasty);
+}
+
+}  // namespace onedock::rpc
