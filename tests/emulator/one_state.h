@@ -1,0 +1,164 @@
+// OneState: the object pools of the OpenNebula emulator (a test instrument behaving like oned 7.4
+// for what onedock touches; reference: ../shared/reference/opennebula.md). It validates and
+// stores hosts, datastores, images, virtual networks (address ranges and leases), templates and
+// VMs, renders them as oned's XML, and answers with oned's error codes and message shapes.
+//
+// Simplifications, each deliberate: one user (oneadmin, password from the config), no groups,
+// ACLs or quotas, one cluster (0), templates accepted in OpenNebula syntax or as XML, error texts
+// follow oned's patterns but are not byte-identical. Driver runs, the scheduler, the VM life cycle
+// beyond allocation and the monitord listener are not part of this class.
+//
+// Thread-safe: every public method takes the state's mutex.
+#ifndef ONEDOCK_TESTS_EMULATOR_ONE_STATE_H_
+#define ONEDOCK_TESTS_EMULATOR_ONE_STATE_H_
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "tests/emulator/one_template.h"
+
+namespace onedock::emulator {
+
+// oned's Request::ErrorCode values (reference §1.4).
+enum OneCode : int {
+  kSuccess = 0,
+  kAuthentication = 0x0100,
+  kAuthorization = 0x0200,
+  kNoExists = 0x0400,
+  kAction = 0x0800,
+  kRpcApi = 0x1000,
+  kInternalError = 0x2000,
+  kAllocate = 0x4000,
+  kLocked = 0x8000,
+};
+
+// One call's answer: on success `text` (an XML document or a version) or `id`; on failure the
+// code and message (without the "[method] " prefix, which the server adds).
+struct Answer {
+  int code = kSuccess;
+  std::string message;
+  std::string text;
+  int id = -1;
+  bool has_text = false;
+  bool ok() const { return code == kSuccess; }
+  static Answer Text(std::string t) { return {kSuccess, "", std::move(t), -1, true}; }
+  static Answer Id(int i) { return {kSuccess, "", "", i, false}; }
+  static Answer Error(int c, std::string m) { return {c, std::move(m), "", -1, false}; }
+};
+
+class OneState {
+ public:
+  // `config` is the parsed oned.conf-like file (ONEADMIN_PASSWORD, DS_MAD_CONF, TM_MAD_CONF,
+  // VM_MAD, …).
+  explicit OneState(Template config);
+
+  bool Authenticate(const std::string& session) const;
+
+  Answer SystemVersion() const;
+  Answer SystemConfig() const;
+
+  Answer HostAllocate(const std::string& name, const std::string& im_mad,
+                      const std::string& vm_mad, int cluster_id);
+  Answer HostInfo(int id) const;
+  Answer HostPool() const;
+  Answer HostDelete(int id);
+
+  Answer DatastoreAllocate(const std::string& text, int cluster_id);
+  Answer DatastoreInfo(int id) const;
+  Answer DatastorePool() const;
+
+  Answer ImageAllocate(const std::string& text, int ds_id);
+  Answer ImageInfo(int id) const;
+  Answer ImagePool() const;
+  Answer ImageDelete(int id);
+
+  Answer VnetAllocate(const std::string& text, int cluster_id);
+  Answer VnetInfo(int id) const;
+
+  Answer TemplateAllocate(const std::string& text);
+  Answer TemplateInstantiate(int id, const std::string& name, bool hold, const std::string& extra);
+
+  Answer VmAllocate(const std::string& text, bool hold);
+  Answer VmInfo(int id) const;
+  // extended=false renders oned's short pool body (reduced USER_TEMPLATE).
+  Answer VmPool(int state_filter, bool extended) const;
+  Answer VmUpdate(int id, const std::string& text, int append);
+
+ private:
+  struct Host {
+    int id;
+    std::string name, im_mad, vm_mad;
+    int state = 0;
+    int64_t total_cpu = 0, total_mem = 0, free_disk_mb = 0;
+    Template templ;
+  };
+  struct Datastore {
+    int id;
+    std::string name, ds_mad, tm_mad;
+    int type = 0;
+    Template templ;
+  };
+  struct Image {
+    int id;
+    std::string name, path, source, format;
+    int state = 4, type = 0, ds_id = -1;
+    bool persistent = false;
+    int64_t size_mb = 0;
+    Template templ;
+  };
+  struct Lease {
+    std::string ip, mac;
+    int vm_id;
+  };
+  struct Range {
+    int ar_id;
+    std::string type, ip, mac;
+    int size = 0;
+    std::vector<Lease> leases;
+  };
+  struct Vnet {
+    int id;
+    std::string name, bridge, vn_mad, phydev;
+    std::vector<Range> ranges;
+    Template templ;
+  };
+  struct Vm {
+    int id;
+    std::string name;
+    int state = 1, lcm_state = 0;
+    int hid = -1;  // host of the current history record, -1 before the first deploy
+    int64_t stime = 0;
+    std::string deploy_id;
+    Template templ;       // TEMPLATE
+    Template user_templ;  // USER_TEMPLATE
+  };
+
+  Answer VmAllocateLocked(Template t, const std::string& name, bool hold);
+  Answer LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic);
+  std::string HostXml(const Host& h) const;
+  std::string DatastoreXml(const Datastore& d) const;
+  std::string ImageXml(const Image& i) const;
+  std::string VnetXml(const Vnet& v) const;
+  std::string VmXml(const Vm& vm, bool extended) const;
+
+  mutable std::mutex mu_;
+  Template config_;
+  std::map<int, Host> hosts_;
+  std::map<int, Datastore> datastores_;
+  std::map<int, Image> images_;
+  std::map<int, Vnet> vnets_;
+  std::map<int, Template> templates_;
+  std::map<int, Vm> vms_;
+  int next_host_ = 0, next_ds_ = 100, next_image_ = 0, next_vnet_ = 0, next_template_ = 0,
+      next_vm_ = 0;
+};
+
+// Accepts OpenNebula template syntax, or an XML document whose root's children are attributes
+// (parse_str_or_xml in oned).
+Result<Template> ParseTemplateOrXml(std::string_view text);
+
+}  // namespace onedock::emulator
+
+#endif  // ONEDOCK_TESTS_EMULATOR_ONE_STATE_H_

@@ -1,0 +1,194 @@
+// onedock's oned client against the OpenNebula emulator: every call the client makes, the reply
+// convention, oned's error codes, and the fault for an unknown method.
+#include <doctest/doctest.h>
+
+#include "rpc/one_client.h"
+#include "tests/integration/emulator_process.h"
+
+namespace onedock::rpc {
+namespace {
+
+using testing::EmulatorProcess;
+using V = xmlrpc_c::value;
+
+xmlrpc_c::value S(const std::string& s) { return xmlrpc_c::value_string(s); }
+xmlrpc_c::value I(int i) { return xmlrpc_c::value_int(i); }
+
+struct World {
+  EmulatorProcess emu;
+  int host_a, host_b, system_ds, image_ds, image, vnet0, vnet1, vm;
+
+  World() {
+    host_a = emu.Allocate("one.host.allocate", {S("h1"), S("onedock"), S("onedock"), I(-1)});
+    host_b = emu.Allocate("one.host.allocate", {S("h2"), S("onedock"), S("onedock"), I(-1)});
+    system_ds = emu.Allocate("one.datastore.allocate",
+                             {S("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), I(-1)});
+    image_ds = emu.Allocate("one.datastore.allocate",
+                            {S("NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock"), I(-1)});
+    image = emu.Allocate("one.image.allocate",
+                         {S("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""), I(image_ds)});
+    vnet0 = emu.Allocate("one.vn.allocate",
+                         {S("NAME = front\nVN_MAD = bridge\nBRIDGE = onebr0\nGATEWAY = 10.42.0.1\n"
+                            "NETWORK_MASK = 255.255.255.0\nDNS = 10.42.0.1\n"
+                            "AR = [ TYPE = IP4, IP = 10.42.0.10, SIZE = 50 ]"), I(-1)});
+    vnet1 = emu.Allocate("one.vn.allocate",
+                         {S("NAME = back\nVN_MAD = macvlan\nPHYDEV = eth1\n"
+                            "AR = [ TYPE = IP4, IP = 10.43.0.5, SIZE = 10 ]"), I(-1)});
+    vm = emu.Allocate("one.vm.allocate",
+                      {S("NAME = web\nCPU = 0.5\nVCPU = 1\nMEMORY = 128\n"
+                         "DISK = [ IMAGE_ID = " + std::to_string(image) + " ]\n"
+                         "NIC = [ NETWORK_ID = " + std::to_string(vnet0) + " ]\n"
+                         "NIC = [ NETWORK = back ]\n"
+                         "CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web, START_SCRIPT = \"echo hi\" ]\n"
+                         "DOCKER_PRIVILEGED = NO\nDESCRIPTION = \"a web server\"")});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("client: system version and config") {
+  World w;
+  XmlRpcOneClient client({w.emu.endpoint(), w.emu.session()});
+  auto version = client.SystemVersion();
+  REQUIRE_MESSAGE(version.ok(), version.status().ToString());
+  CHECK(*version == "7.4.0");
+  auto config = client.SystemConfig();
+  REQUIRE(config.ok());
+  CHECK(config->find("<OPENNEBULA_CONFIGURATION>") == 0);
+  CHECK(config->find("onedock") != std::string::npos);
+}
+
+TEST_CASE("client: VM info and extended pool carry NICs leases CONTEXT and USER_TEMPLATE") {
+  World w;
+  XmlRpcOneClient client({w.emu.endpoint(), w.emu.session()});
+  auto vm = client.VmInfo(w.vm);
+  REQUIRE_MESSAGE(vm.ok(), vm.status().ToString());
+  CHECK(vm->name == "web");
+  CHECK(vm->state == kVmPending);
+  CHECK(vm->memory_mb == 128);
+  CHECK(vm->cpu == doctest::Approx(0.5));
+  REQUIRE(vm->nics.size() == 2);
+  CHECK(vm->nics[0].ip == "10.42.0.10");
+  CHECK(vm->nics[0].mac == "02:00:0a:2a:00:0a");
+  CHECK(vm->nics[0].bridge == "onebr0");
+  CHECK(vm->nics[0].gateway == "10.42.0.1");
+  CHECK(vm->nics[1].network_id == w.vnet1);
+  CHECK(vm->nics[1].phydev == "eth1");
+  CHECK(vm->nics[1].ip == "10.43.0.5");
+  REQUIRE(vm->disks.size() == 1);
+  CHECK(vm->disks[0].image_id == w.image);
+  CHECK(vm->disks[0].datastore_id == w.image_ds);
+  CHECK(vm->context.at("ETH0_IP") == "10.42.0.10");
+  CHECK(vm->context.at("ETH0_MASK") == "255.255.255.0");
+  CHECK(vm->context.at("ETH1_MAC") == "02:00:0a:2b:00:05");
+  CHECK(vm->context.at("START_SCRIPT") == "echo hi");
+  CHECK(vm->user_template.at("DOCKER_PRIVILEGED") == "NO");
+
+  auto pool = client.VmPool();
+  REQUIRE(pool.ok());
+  REQUIRE(pool->size() == 1);
+  CHECK(pool->at(0).user_template.at("DESCRIPTION") == "a web server");  // extended body
+
+  // The lease is visible in the vnet.
+  auto vnet = client.VnetInfo(w.vnet0);
+  REQUIRE(vnet.ok());
+  REQUIRE(vnet->ranges.size() == 1);
+  REQUIRE(vnet->ranges[0].leases.size() == 1);
+  CHECK(vnet->ranges[0].leases[0].vm_id == w.vm);
+  CHECK(vnet->bridge == "onebr0");
+}
+
+TEST_CASE("client: VM update replaces or merges the user template") {
+  World w;
+  XmlRpcOneClient client({w.emu.endpoint(), w.emu.session()});
+  REQUIRE(client.VmUpdate(w.vm, "ONEDOCK_NOTE = \"first\"", true).ok());
+  auto merged = client.VmInfo(w.vm);
+  CHECK(merged->user_template.at("ONEDOCK_NOTE") == "first");
+  CHECK(merged->user_template.count("DESCRIPTION") == 1);
+  REQUIRE(client.VmUpdate(w.vm, "ONLY = yes", false).ok());
+  auto replaced = client.VmInfo(w.vm);
+  CHECK(replaced->user_template.count("DESCRIPTION") == 0);
+  CHECK(replaced->user_template.at("ONLY") == "yes");
+  CHECK(client.VmUpdate(w.vm, "BROKEN = \"unterminated", true).code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("client: hosts images and datastores") {
+  World w;
+  XmlRpcOneClient client({w.emu.endpoint(), w.emu.session()});
+  auto host = client.HostInfo(w.host_b);
+  REQUIRE(host.ok());
+  CHECK(host->name == "h2");
+  CHECK(host->state == kHostInit);
+  CHECK(host->im_mad == "onedock");
+  auto hosts = client.HostPool();
+  REQUIRE(hosts.ok());
+  CHECK(hosts->size() == 2);
+  auto image = client.ImageInfo(w.image);
+  REQUIRE(image.ok());
+  CHECK(image->path == "docker://127.0.0.1:5001/onedock/httpd:1.0");
+  CHECK(image->datastore_id == w.image_ds);
+  auto ds = client.DatastoreInfo(w.system_ds);
+  REQUIRE(ds.ok());
+  CHECK(ds->type == 1);
+  CHECK(ds->tm_mad == "onedock");
+  CHECK(ds->id == 100);
+}
+
+TEST_CASE("client: oned's errors arrive typed with oned's message") {
+  World w;
+  XmlRpcOneClient client({w.emu.endpoint(), w.emu.session()});
+  auto missing = client.VmInfo(999);
+  CHECK(missing.status().code() == Status::Code::kNotFound);
+  CHECK(missing.status().message().find("[one.vm.info] Error getting virtual machine [999]") != std::string::npos);
+  CHECK(client.HostInfo(77).status().code() == Status::Code::kNotFound);
+  CHECK(client.ImageInfo(77).status().code() == Status::Code::kNotFound);
+  CHECK(client.DatastoreInfo(77).status().code() == Status::Code::kNotFound);
+  CHECK(client.VnetInfo(77).status().code() == Status::Code::kNotFound);
+
+  XmlRpcOneClient stranger({w.emu.endpoint(), "oneadmin:wrong"});
+  auto denied = stranger.SystemVersion();
+  CHECK(denied.status().code() == Status::Code::kUnauthenticated);
+  CHECK(denied.status().message().find("couldn't be authenticated") != std::string::npos);
+
+  XmlRpcOneClient nobody({"http://127.0.0.1:1/RPC2", w.emu.session(), 2000});
+  CHECK(nobody.SystemVersion().status().code() == Status::Code::kUnavailable);
+}
+
+TEST_CASE("emulator: unknown methods and wrong parameter types are XML-RPC faults as in oned") {
+  World w;
+  CHECK_THROWS_WITH_AS(w.emu.Call("one.vm.nosuch", {}), doctest::Contains("not defined"), girerr::error);
+  CHECK_THROWS_AS(w.emu.Call("one.vm.info", {S("not an int")}), girerr::error);
+  // The reply convention of a refused allocation: [false, "[method] …", ALLOCATE, -1, 0].
+  auto reply = w.emu.Call("one.vm.allocate", {S("NAME = x\nCPU = 1")});
+  REQUIRE(reply.size() == 5);
+  CHECK_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
+  CHECK(std::string(xmlrpc_c::value_string(reply[1])).find("[one.vm.allocate] ") == 0);
+  CHECK(static_cast<int>(xmlrpc_c::value_int(reply[2])) == 0x4000);
+  auto ds = w.emu.Call("one.datastore.allocate", {S("NAME = x\nDS_MAD = nope\nTM_MAD = onedock"), I(-1)});
+  CHECK(std::string(xmlrpc_c::value_string(ds[1])).find("DS_MAD named \"nope\" is not defined") != std::string::npos);
+}
+
+TEST_CASE("client: session and endpoint come from the standard places") {
+  char dir[] = "/tmp/onedock-auth-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  const std::string auth = std::string(dir) + "/one_auth";
+  std::ofstream(auth) << "oneadmin:from-file\n";
+  setenv("ONE_AUTH", auth.c_str(), 1);
+  setenv("ONE_XMLRPC", "http://127.0.0.1:2999/RPC2", 1);
+  auto e = ResolveOneEndpoint("", "");
+  REQUIRE(e.ok());
+  CHECK(e->session == "oneadmin:from-file");
+  CHECK(e->endpoint == "http://127.0.0.1:2999/RPC2");
+  auto configured = ResolveOneEndpoint("http://fe:2633/RPC2", "u:p");
+  CHECK(configured->session == "u:p");
+  CHECK(configured->endpoint == "http://fe:2633/RPC2");
+  std::ofstream(auth) << "no-colon\n";
+  CHECK(ResolveOneEndpoint("", "").status().code() == Status::Code::kInvalidArgument);
+  setenv("ONE_AUTH", (std::string(dir) + "/absent").c_str(), 1);
+  CHECK(ResolveOneEndpoint("", "").status().code() == Status::Code::kNotFound);
+  unsetenv("ONE_AUTH");
+  unsetenv("ONE_XMLRPC");
+  std::system((std::string("rm -rf ") + dir).c_str());
+}
+
+}  // namespace onedock::rpc
