@@ -135,6 +135,13 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
       return s.VmPool(p.getInt(4), extended);
     });
   }
+  add("one.vm.deploy", 2, 5, [&](P p) {
+    const bool enforce = OptionalBool(p, 3, false);
+    const int ds = p.size() > 4 ? p.getInt(4) : -1;
+    if (p.size() > 5) (void)p.getString(5);
+    return s.VmDeploy(p.getInt(1), p.getInt(2), enforce, ds);
+  });
+  add("one.vm.action", 2, 2, [&](P p) { return s.VmAction(p.getString(1), p.getInt(2)); });
   add("one.vm.update", 2, 3, [&](P p) {
     return s.VmUpdate(p.getInt(1), p.getString(2), p.size() > 3 ? p.getInt(3) : 0);
   });
@@ -201,7 +208,9 @@ int Main(int argc, char** argv) {
                                    .keepaliveTimeout(15)
                                    .keepaliveMaxConn(30)
                                    .timeout(15)
-                                   .maxConn(15));
+                                   .maxConn(15)
+                                   // Abyss would otherwise reap every child, driver runs included.
+                                   .serverOwnsSignals(false));
   std::thread stopper([&server, &signals] {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -26,11 +26,13 @@ std::string Cdata(const std::string& name, const std::string& value) {
   return xml.substr(3, xml.size() - 7);  // strip <X> and </X>
 }
 
-const char* kOwner =
-    "<UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>"
-    "<PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A>"
-    "<GROUP_U>0</GROUP_U><GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>0</OTHER_U>"
+// UID … GNAME, NAME and PERMISSIONS, in the order oned writes them.
+std::string Owned(const std::string& name) {
+  return "<UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>" + Tag("NAME", name) +
+         "<PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A>"
+         "<GROUP_U>0</GROUP_U><GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>0</OTHER_U>"
     "<OTHER_M>0</OTHER_M><OTHER_A>0</OTHER_A></PERMISSIONS>";
+}
 
 bool PositiveInt(const std::string& s, int64_t* out) {
   if (s.empty()) return false;
@@ -213,7 +215,7 @@ std::string OneState::DatastoreXml(const Datastore& d) const {
     if (i.ds_id == d.id) images += Tag("ID", id);
   }
   const std::string location = config_.Get("DATASTORE_LOCATION", "/var/lib/one/datastores");
-  return "<DATASTORE>" + Tag("ID", d.id) + kOwner + Tag("NAME", d.name) + Cdata("DS_MAD", d.ds_mad) +
+  return "<DATASTORE>" + Tag("ID", d.id) + Owned(d.name) + Cdata("DS_MAD", d.ds_mad) +
          Cdata("TM_MAD", d.tm_mad) + Cdata("BASE_PATH", location + "/" + std::to_string(d.id)) +
          Tag("TYPE", d.type) + Tag("DISK_TYPE", 0) + Tag("STATE", 0) +
          "<CLUSTERS><ID>0</ID></CLUSTERS>" + Tag("TOTAL_MB", 0) + Tag("FREE_MB", 0) +
@@ -257,8 +259,11 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   }
   i.persistent = t.Get("PERSISTENT") == "YES";
   i.ds_id = ds_id;
-  i.state = 4;  // LOCKED until the datastore driver's cp answers
-  for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE"}) t.Erase(k);
+  // With a SOURCE the image is registered as is; otherwise it stays LOCKED until the datastore
+  // driver's cp answers.
+  i.state = i.source.empty() ? 4 : 1;
+  i.format = t.Get("FORMAT");
+  for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT"}) t.Erase(k);
   i.templ = t;
   images_[i.id] = i;
   return Answer::Id(next_image_++);
@@ -266,7 +271,7 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
 
 std::string OneState::ImageXml(const Image& i) const {
   const auto& ds = datastores_.at(i.ds_id);
-  return "<IMAGE>" + Tag("ID", i.id) + kOwner + Tag("NAME", i.name) + Tag("TYPE", i.type) +
+  return "<IMAGE>" + Tag("ID", i.id) + Owned(i.name) + Tag("TYPE", i.type) +
          Tag("DISK_TYPE", 0) + Tag("PERSISTENT", i.persistent ? 1 : 0) + Tag("REGTIME", 0) +
          Tag("MODTIME", 0) + Cdata("SOURCE", i.source) + Cdata("PATH", i.path) +
          Cdata("FORMAT", i.format) + "<FS/>" + Tag("SIZE", i.size_mb) + Tag("STATE", i.state) +
@@ -344,7 +349,7 @@ std::string OneState::VnetXml(const Vnet& v) const {
            Cdata("SIZE", std::to_string(r.size)) + Cdata("TYPE", r.type) +
            Tag("USED_LEASES", static_cast<int64_t>(r.leases.size())) + "<LEASES>" + leases + "</LEASES></AR>";
   }
-  return "<VNET>" + Tag("ID", v.id) + kOwner + Tag("NAME", v.name) + Cdata("BRIDGE", v.bridge) +
+  return "<VNET>" + Tag("ID", v.id) + Owned(v.name) + Cdata("BRIDGE", v.bridge) +
          Cdata("BRIDGE_TYPE", "linux") + Tag("STATE", 1) + "<PARENT_NETWORK_ID/>" +
          Cdata("VN_MAD", v.vn_mad) + Cdata("PHYDEV", v.phydev) + "<VLAN_ID/>" +
          Tag("USED_LEASES", static_cast<int64_t>(used)) + "<VROUTERS/>" + v.templ.ToXml("TEMPLATE") +
@@ -508,6 +513,16 @@ Answer OneState::VmAllocateLocked(Template t, const std::string& name, bool hold
   return Answer::Id(next_vm_++);
 }
 
+std::string OneState::HistoryXml(const std::vector<HistoryRecord>& history) {
+  std::string xml = "<HISTORY_RECORDS>";
+  for (const HistoryRecord& h : history) {
+    xml += "<HISTORY>" + Tag("SEQ", h.seq) + Tag("HOSTNAME", h.hostname) + Tag("HID", h.hid) +
+           Tag("CID", 0) + Tag("STIME", h.stime) + Tag("ETIME", 0) + Cdata("VM_MAD", h.vm_mad) +
+           Cdata("TM_MAD", h.tm_mad) + Tag("DS_ID", h.ds_id) + Tag("ACTION", h.action) + "</HISTORY>";
+  }
+  return xml + "</HISTORY_RECORDS>";
+}
+
 std::string OneState::VmXml(const Vm& vm, bool extended) const {
   Template shown = vm.templ;
   Template user = vm.user_templ;
@@ -521,12 +536,12 @@ std::string OneState::VmXml(const Vm& vm, bool extended) const {
              a.name != "NIC" && a.name != "GRAPHICS";
     });
   }
-  return "<VM>" + Tag("ID", vm.id) + kOwner + Tag("NAME", vm.name) + Tag("LAST_POLL", 0) +
+  return "<VM>" + Tag("ID", vm.id) + Owned(vm.name) + Tag("LAST_POLL", 0) +
          Tag("STATE", vm.state) + Tag("LCM_STATE", vm.lcm_state) + Tag("PREV_STATE", vm.state) +
          Tag("PREV_LCM_STATE", vm.lcm_state) + Tag("RESCHED", 0) + Tag("STIME", vm.stime) +
          Tag("ETIME", 0) + Tag("DEPLOY_ID", vm.deploy_id) + "<MONITORING/><SCHED_ACTIONS/>" +
          shown.ToXml("TEMPLATE") + user.ToXml("USER_TEMPLATE") +
-         "<HISTORY_RECORDS/><BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS></VM>";
+         HistoryXml(vm.history) + "<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS></VM>";
 }
 
 Answer OneState::VmInfo(int id) const {

@@ -12,9 +12,12 @@
 #ifndef ONEDOCK_TESTS_EMULATOR_ONE_STATE_H_
 #define ONEDOCK_TESTS_EMULATOR_ONE_STATE_H_
 
+#include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/emulator/one_template.h"
@@ -53,6 +56,7 @@ class OneState {
   // `config` is the parsed oned.conf-like file (ONEADMIN_PASSWORD, DS_MAD_CONF, TM_MAD_CONF,
   // VM_MAD, …).
   explicit OneState(Template config);
+  ~OneState();  // waits for driver runs in flight
 
   bool Authenticate(const std::string& session) const;
 
@@ -85,6 +89,13 @@ class OneState {
   // extended=false renders oned's short pool body (reduced USER_TEMPLATE).
   Answer VmPool(int state_filter, bool extended) const;
   Answer VmUpdate(int id, const std::string& text, int append);
+
+  // Life cycle (one_lifecycle.cc). As in oned, a call returns once the action is accepted; the
+  // driver runs happen in the background and move the VM through the LCM states of the reference
+  // (§2.5). Supported: deploy, poweroff(-hard), resume from POWEROFF, reboot(-hard),
+  // terminate(-hard), hold/release; other actions answer ACTION "not supported by the emulator".
+  Answer VmDeploy(int id, int host_id, bool enforce, int ds_id);
+  Answer VmAction(const std::string& action, int id);
 
  private:
   struct Host {
@@ -124,6 +135,15 @@ class OneState {
     std::vector<Range> ranges;
     Template templ;
   };
+  struct HistoryRecord {
+    int seq;
+    std::string hostname;
+    int hid;
+    int ds_id;
+    int64_t stime;
+    std::string vm_mad, tm_mad;
+    int action = 0;
+  };
   struct Vm {
     int id;
     std::string name;
@@ -133,7 +153,25 @@ class OneState {
     std::string deploy_id;
     Template templ;       // TEMPLATE
     Template user_templ;  // USER_TEMPLATE
+    std::vector<HistoryRecord> history;
   };
+
+  // Life cycle helpers (one_lifecycle.cc); *Locked ones expect mu_ held.
+  void Background(std::function<void()> work);
+  void DeployFlow(int vm_id, bool resume);
+  void ShutdownFlow(int vm_id, bool hard, bool terminate);
+  void RebootFlow(int vm_id, bool hard);
+  void EpilogFlow(int vm_id);
+  struct Step;
+  Step VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const;
+  Step TmStep(const std::string& command, const std::string& tm_mad,
+              const std::vector<std::string>& args, std::ofstream& transfer) const;
+  std::string ActionDataXml(const Vm& vm) const;
+  std::string SystemDirLocked(const Vm& vm) const;
+  void SetStateLocked(Vm& vm, int state, int lcm_state);
+  void FailLocked(Vm& vm, int state, int lcm_state, const std::string& action,
+                  const std::string& message);
+  void ReleaseLeasesLocked(int vm_id);
 
   Answer VmAllocateLocked(Template t, const std::string& name, bool hold);
   Answer LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic);
@@ -142,6 +180,7 @@ class OneState {
   std::string ImageXml(const Image& i) const;
   std::string VnetXml(const Vnet& v) const;
   std::string VmXml(const Vm& vm, bool extended) const;
+  static std::string HistoryXml(const std::vector<HistoryRecord>& history);
 
   mutable std::mutex mu_;
   Template config_;
@@ -151,6 +190,7 @@ class OneState {
   std::map<int, Vnet> vnets_;
   std::map<int, Template> templates_;
   std::map<int, Vm> vms_;
+  std::vector<std::thread> workers_;
   int next_host_ = 0, next_ds_ = 100, next_image_ = 0, next_vnet_ = 0, next_template_ = 0,
       next_vm_ = 0;
 };

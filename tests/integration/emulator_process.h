@@ -33,7 +33,6 @@ class EmulatorProcess {
     dir_ = dir;
     std::ofstream(dir_ + "/oned.conf")
         << "PORT = 0\nONEADMIN_PASSWORD = \"" << kPassword << "\"\n"
-        << "DATASTORE_LOCATION = \"" << dir_ << "/datastores\"\n"
         << "DS_MAD_CONF = [ NAME = \"onedock\", REQUIRED_ATTRS = \"\", PERSISTENT_ONLY = \"NO\" ]\n"
         << "TM_MAD_CONF = [ NAME = \"onedock\", LN_TARGET = \"NONE\", CLONE_TARGET = \"NONE\", SHARED = \"YES\" ]\n"
         << extra_config;

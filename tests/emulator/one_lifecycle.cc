@@ -1,0 +1,418 @@
+// The emulator's VM life cycle: placement by one.vm.deploy, transfer-manager prolog and epilog,
+// VMM actions run as local (-l) driver actions with the argv and base64 stdin of the reference
+// (§3.5, §3.7) and of the captures, and the LCM transitions of §2.5.
+//
+// Simplifications: network (vnm) pre/post/clean steps are not run; only actions listed in the
+// VM_MAD's -l option are run (a real oned would ssh for the others, the emulator refuses them);
+// TM commands are those onedock's datastore produces (CLONE/LN per image disk, CONTEXT, DELETE).
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bridge/base64.h"
+#include "rpc/xml_node.h"
+#include "tests/emulator/driver_runner.h"
+#include "tests/emulator/one_state.h"
+
+namespace onedock::emulator {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> Words(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string Now() {
+  std::time_t t = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%a %b %d %H:%M:%S %Y", std::localtime(&t));
+  return buf;
+}
+
+}  // namespace
+
+// One driver invocation, prepared under the lock and run without it.
+struct OneState::Step {
+  std::string executable;
+  std::vector<std::string> args;
+  std::string stdin_text;
+  std::string error;  // set when the step cannot be prepared (driver not configured, …)
+};
+
+OneState::~OneState() {
+  std::vector<std::thread> workers;
+  {
+    std::lock_guard lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) w.join();
+}
+
+void OneState::Background(std::function<void()> work) {
+  workers_.emplace_back(std::move(work));
+}
+
+std::string OneState::SystemDirLocked(const Vm& vm) const {
+  const auto& h = vm.history.back();
+  return config_.Get("DATASTORE_LOCATION", "/var/lib/one/datastores") + "/" +
+         std::to_string(h.ds_id) + "/" + std::to_string(vm.id);
+}
+
+void OneState::SetStateLocked(Vm& vm, int state, int lcm_state) {
+  vm.state = state;
+  vm.lcm_state = lcm_state;
+}
+
+void OneState::FailLocked(Vm& vm, int state, int lcm_state, const std::string& action,
+                          const std::string& message) {
+  std::string text = action + ": " + message;
+  if (text.size() > 100) text = text.substr(0, 100) + "... see more details in VM log";
+  vm.user_templ.Set("ERROR", Now() + ": " + text);
+  SetStateLocked(vm, state, lcm_state);
+}
+
+void OneState::ReleaseLeasesLocked(int vm_id) {
+  for (auto& [id, v] : vnets_) {
+    for (Range& r : v.ranges) {
+      std::erase_if(r.leases, [vm_id](const Lease& l) { return l.vm_id == vm_id; });
+    }
+  }
+}
+
+std::string OneState::ActionDataXml(const Vm& vm) const {
+  Vm current = vm;
+  if (current.history.size() > 1) current.history.erase(current.history.begin(), current.history.end() - 1);
+  const int sys_ds = vm.history.empty() ? 0 : vm.history.back().ds_id;
+  auto ds = datastores_.find(sys_ds);
+  return "<VMM_DRIVER_ACTION_DATA><HOST>" + rpc::XmlEscape(vm.history.back().hostname) +
+         "</HOST><MIGR_HOST/><DEPLOY_ID>" + rpc::XmlEscape(vm.deploy_id) +
+         "</DEPLOY_ID><LOCAL_DEPLOYMENT_FILE/><REMOTE_DEPLOYMENT_FILE/><CHECKPOINT_FILE/>"
+         "<TM_COMMAND/><TM_COMMAND_ROLLBACK/><DISK_TARGET_PATH/>" +
+         VmXml(current, true) + (ds != datastores_.end() ? DatastoreXml(ds->second) : "") +
+         "</VMM_DRIVER_ACTION_DATA>";
+}
+
+OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const {
+  Step step;
+  const auto& h = vm.history.back();
+  const TemplateAttribute* mad = nullptr;
+  for (const auto* a : config_.All("VM_MAD")) {
+    if (a->Get("NAME") == h.vm_mad) mad = a;
+  }
+  if (mad == nullptr) {
+    step.error = "VM_MAD " + h.vm_mad + " is not configured";
+    return step;
+  }
+  const std::vector<std::string> words = Words(mad->Get("ARGUMENTS"));
+  bool local = false;
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] != "-l") continue;
+    std::istringstream list(words[i + 1]);
+    for (std::string item; std::getline(list, item, ',');) {
+      if (Lower(item.substr(0, item.find('='))) == action) local = true;
+    }
+  }
+  if (!local) {
+    step.error = "action " + action + " is not a local (-l) action of " + h.vm_mad +
+                 "; the emulator runs local actions only";
+    return step;
+  }
+  const std::string dir = words.empty() ? h.vm_mad : words.back();
+  step.executable = config_.Get("REMOTES_DIR") + "/vmm/" + dir + "/" + action;
+  const std::string host = h.hostname, vmid = std::to_string(vm.id);
+  if (action == "deploy") {
+    const std::string dfile = config_.Get("VMS_LOCATION") + "/" + vmid + "/deployment." + std::to_string(h.seq);
+    step.args = {dfile, host, vmid, host};
+  } else {
+    step.args = {vm.deploy_id, host, vmid, host};
+  }
+  // Local actions get their stdin base64-encoded (reference §3.7, captures).
+  step.stdin_text = Base64Encode(with_action_data ? ActionDataXml(vm) : VmXml(vm, true));
+  return step;
+}
+
+OneState::Step OneState::TmStep(const std::string& command, const std::string& tm_mad,
+                                const std::vector<std::string>& args, std::ofstream& transfer) const {
+  // The transfer file line as oned writes it; the script gets the same words as argv.
+  transfer << command << " " << tm_mad;
+  for (const auto& a : args) transfer << " " << a;
+  transfer << "\n";
+  Step step;
+  const TemplateAttribute* tm = nullptr;
+  for (const auto* a : config_.All("TM_MAD")) tm = a;
+  bool enabled = false;
+  if (tm != nullptr) {
+    const std::vector<std::string> words = Words(tm->Get("ARGUMENTS"));
+    for (size_t i = 0; i + 1 < words.size(); ++i) {
+      if (words[i] != "-d") continue;
+      std::istringstream list(words[i + 1]);
+      for (std::string item; std::getline(list, item, ',');) enabled = enabled || item == tm_mad;
+    }
+  }
+  if (!enabled) {
+    step.error = "Transfer Driver '" + tm_mad + "' not available";
+    return step;
+  }
+  step.executable = config_.Get("REMOTES_DIR") + "/tm/" + tm_mad + "/" + Lower(command);
+  step.args = args;
+  return step;
+}
+
+Answer OneState::VmDeploy(int id, int host_id, bool /*enforce*/, int ds_id) {
+  std::lock_guard lock(mu_);
+  auto it = vms_.find(id);
+  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  auto host = hosts_.find(host_id);
+  if (host == hosts_.end()) return Answer::Error(kNoExists, "Error getting host [" + std::to_string(host_id) + "].");
+  if (host->second.state == 8) return Answer::Error(kAction, "Host is offline, cannot deploy VM");
+  Vm& vm = it->second;
+  if (vm.state != 1 && vm.state != 2) {
+    return Answer::Error(kAction, "Deploy action is not available for state " + std::to_string(vm.state));
+  }
+  if (ds_id < 0) {
+    ds_id = 0;
+    for (const auto& [did, d] : datastores_) {
+      if (d.type == 1 && did >= 100) {
+        ds_id = did;
+        break;
+      }
+    }
+  }
+  if (!datastores_.count(ds_id) || datastores_.at(ds_id).type != 1) {
+    return Answer::Error(kAction, "Datastore " + std::to_string(ds_id) + " is not a system datastore");
+  }
+  const int seq = vm.history.empty() ? 0 : vm.history.back().seq + 1;
+  vm.history.push_back({seq, host->second.name, host_id, ds_id, std::time(nullptr),
+                        host->second.vm_mad, datastores_.at(ds_id).tm_mad, 0});
+  vm.hid = host_id;
+  SetStateLocked(vm, 3, 1);  // ACTIVE/PROLOG
+  Background([this, id] { DeployFlow(id, false); });
+  return Answer::Id(id);
+}
+
+Answer OneState::VmAction(const std::string& action, int id) {
+  std::lock_guard lock(mu_);
+  auto it = vms_.find(id);
+  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  Vm& vm = it->second;
+  const bool running = vm.state == 3 && (vm.lcm_state == 3 || vm.lcm_state == 16);
+  const bool failure = vm.state == 3 && (vm.lcm_state == 36 || vm.lcm_state == 39 || vm.lcm_state == 40);
+  const auto refuse = [&] {
+    return Answer::Error(kAction, "Action \"" + action + "\" is not available for state " +
+                                      std::to_string(vm.state) + "/" + std::to_string(vm.lcm_state));
+  };
+  if (action == "poweroff" || action == "poweroff-hard") {
+    if (!running) return refuse();
+    SetStateLocked(vm, 3, 18);  // SHUTDOWN_POWEROFF
+    Background([this, id, hard = action == "poweroff-hard"] { ShutdownFlow(id, hard, false); });
+  } else if (action == "resume") {
+    if (vm.state != 8) return refuse();
+    auto& last = vm.history.back();
+    vm.history.push_back({last.seq + 1, last.hostname, last.hid, last.ds_id, std::time(nullptr),
+                          last.vm_mad, last.tm_mad, 11});
+    SetStateLocked(vm, 3, 20);  // BOOT_POWEROFF
+    Background([this, id] { DeployFlow(id, true); });
+  } else if (action == "reboot" || action == "reboot-hard") {
+    if (!(vm.state == 3 && vm.lcm_state == 3)) return refuse();
+    Background([this, id, hard = action == "reboot-hard"] { RebootFlow(id, hard); });
+  } else if (action == "terminate" || action == "terminate-hard") {
+    if (vm.state == 1 || vm.state == 2 || vm.state == 0) {
+      ReleaseLeasesLocked(id);
+      SetStateLocked(vm, 6, 0);
+    } else if (running) {
+      SetStateLocked(vm, 3, 12);  // SHUTDOWN
+      Background([this, id, hard = action == "terminate-hard"] { ShutdownFlow(id, hard, true); });
+    } else if (vm.state == 8 || failure) {
+      SetStateLocked(vm, 3, failure ? 23 : 11);  // CLEANUP_DELETE or EPILOG
+      Background([this, id] { EpilogFlow(id); });
+    } else {
+      return refuse();
+    }
+  } else if (action == "hold") {
+    if (vm.state != 1) return refuse();
+    SetStateLocked(vm, 2, 0);
+  } else if (action == "release") {
+    if (vm.state != 2) return refuse();
+    SetStateLocked(vm, 1, 0);
+  } else if (action == "undeploy" || action == "undeploy-hard" || action == "stop" ||
+             action == "suspend" || action == "resched" || action == "unresched") {
+    return Answer::Error(kAction, "Action \"" + action + "\" is not supported by the emulator");
+  } else {
+    return Answer::Error(kAction, "Action \"" + action + "\" is not supported");
+  }
+  return Answer::Id(id);
+}
+
+void OneState::DeployFlow(int vm_id, bool resume) {
+  std::vector<Step> prolog;
+  std::string context_path, dfile, vm_xml;
+  {
+    std::lock_guard lock(mu_);
+    Vm& vm = vms_.at(vm_id);
+    const auto& h = vm.history.back();
+    const std::string sysdir = SystemDirLocked(vm);
+    const std::string vmdir = config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id);
+    fs::create_directories(vmdir);
+    if (!resume) {
+      // Prolog: one CLONE (or LN for persistent images) per image disk.
+      std::ofstream transfer(vmdir + "/transfer." + std::to_string(h.seq) + ".prolog");
+      for (const TemplateAttribute* d : vm.templ.All("DISK")) {
+        if (d->Get("IMAGE_ID").empty()) continue;
+        prolog.push_back(TmStep(d->Get("CLONE") == "NO" ? "LN" : "CLONE", d->Get("TM_MAD"),
+                                {d->Get("SOURCE"), h.hostname + ":" + sysdir + "/disk." + d->Get("DISK_ID"),
+                                 std::to_string(vm_id), d->Get("DATASTORE_ID")},
+                                transfer));
+      }
+    }
+    // CONTEXT: oned writes context.sh and the VMM driver runs the TM CONTEXT command first.
+    if (const auto ctx = vm.templ.All("CONTEXT"); !ctx.empty()) {
+      context_path = vmdir + "/context.sh";
+      std::ofstream out(context_path);
+      out << "# Context variables generated by OpenNebula\n";
+      for (const auto& [k, v] : ctx[0]->vector) {
+        std::string quoted;
+        for (char c : v) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        out << k << "='" << quoted << "'\n";
+      }
+      // VMM-embedded TM commands are not written to a transfer file.
+      std::ofstream none;
+      prolog.push_back(TmStep("CONTEXT", h.tm_mad,
+                              {context_path, h.hostname + ":" + sysdir + "/disk." + ctx[0]->Get("DISK_ID"),
+                               std::to_string(vm_id), std::to_string(h.ds_id)},
+                              none));
+    }
+  }
+  for (size_t i = 0; i < prolog.size(); ++i) {
+    const Step& step = prolog[i];
+    const bool is_context = !context_path.empty() && i + 1 == prolog.size();
+    if (is_context) {
+      std::lock_guard lock(mu_);
+      Vm& vm = vms_.at(vm_id);
+      if (!resume) SetStateLocked(vm, 3, 2);  // BOOT
+    }
+    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, "") : DriverRun{};
+    if (!run.ok()) {
+      std::lock_guard lock(mu_);
+      Vm& vm = vms_.at(vm_id);
+      const std::string msg = !step.error.empty() ? step.error : FailureMessage(run.err);
+      if (resume) FailLocked(vm, 8, 0, "DEPLOY", msg);
+      else if (is_context) FailLocked(vm, 3, 36, "DEPLOY", msg);
+      else FailLocked(vm, 3, 39, "TRANSFER", msg);  // PROLOG_FAILURE
+      return;
+    }
+  }
+  Step deploy;
+  {
+    std::lock_guard lock(mu_);
+    Vm& vm = vms_.at(vm_id);
+    if (!resume) SetStateLocked(vm, 3, 2);  // BOOT
+    // The deployment file of an xml-type VM_MAD is the VM document (reference §3.4).
+    deploy = VmmStep(vm, "deploy", false);
+    if (deploy.error.empty()) {
+      std::ofstream(deploy.args[0]) << VmXml(vm, true);
+    }
+  }
+  DriverRun run = deploy.error.empty() ? RunDriver(deploy.executable, deploy.args, deploy.stdin_text)
+                                       : DriverRun{};
+  std::lock_guard lock(mu_);
+  Vm& vm = vms_.at(vm_id);
+  const std::vector<std::string> out = Words(run.out);
+  if (run.ok() && !out.empty()) {
+    vm.deploy_id = out[0];  // first word of deploy's stdout
+    SetStateLocked(vm, 3, 3);
+    return;
+  }
+  const std::string msg = !deploy.error.empty() ? deploy.error
+                          : run.ok()            ? std::string("Empty deploy ID")
+                                                : FailureMessage(run.err);
+  if (resume) FailLocked(vm, 8, 0, "DEPLOY", msg);  // back to POWEROFF
+  else FailLocked(vm, 3, 36, "DEPLOY", msg);        // BOOT_FAILURE
+}
+
+void OneState::ShutdownFlow(int vm_id, bool hard, bool terminate) {
+  Step step;
+  {
+    std::lock_guard lock(mu_);
+    step = VmmStep(vms_.at(vm_id), hard ? "cancel" : "shutdown", true);
+  }
+  DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
+  {
+    std::lock_guard lock(mu_);
+    Vm& vm = vms_.at(vm_id);
+    if (!run.ok()) {
+      // A failed shutdown leaves the VM RUNNING (reference §2.5, captures).
+      FailLocked(vm, 3, 3, hard ? "CANCEL" : "SHUTDOWN",
+                 !step.error.empty() ? step.error : FailureMessage(run.err));
+      return;
+    }
+    if (!terminate) {
+      SetStateLocked(vm, 8, 0);  // POWEROFF
+      return;
+    }
+    SetStateLocked(vm, 3, 11);  // EPILOG
+  }
+  EpilogFlow(vm_id);
+}
+
+void OneState::RebootFlow(int vm_id, bool hard) {
+  Step step;
+  {
+    std::lock_guard lock(mu_);
+    step = VmmStep(vms_.at(vm_id), hard ? "reset" : "reboot", true);
+  }
+  // oned only logs the result of a reboot; the state stays RUNNING.
+  if (step.error.empty()) RunDriver(step.executable, step.args, step.stdin_text);
+}
+
+void OneState::EpilogFlow(int vm_id) {
+  std::vector<Step> steps;
+  bool cleanup = false;
+  {
+    std::lock_guard lock(mu_);
+    Vm& vm = vms_.at(vm_id);
+    cleanup = vm.lcm_state == 23;
+    if (cleanup && !vm.deploy_id.empty()) steps.push_back(VmmStep(vm, "cancel", true));
+    const auto& h = vm.history.back();
+    const std::string sysdir = SystemDirLocked(vm);
+    std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) + "/transfer." +
+                           std::to_string(h.seq) + ".epilog");
+    for (const TemplateAttribute* d : vm.templ.All("DISK")) {
+      if (d->Get("IMAGE_ID").empty()) continue;
+      steps.push_back(TmStep("DELETE", d->Get("TM_MAD"),
+                             {h.hostname + ":" + sysdir + "/disk." + d->Get("DISK_ID"),
+                              std::to_string(vm_id), d->Get("DATASTORE_ID")},
+                             transfer));
+    }
+    steps.push_back(TmStep("DELETE", h.tm_mad,
+                           {h.hostname + ":" + sysdir, std::to_string(vm_id), std::to_string(h.ds_id)},
+                           transfer));
+  }
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Step& step = steps[i];
+    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, i == 0 && cleanup ? step.stdin_text : "")
+                                       : DriverRun{};
+    if (cleanup && i == 0 && steps.size() > 1) continue;  // CLEANUP ignores the cancel's result
+    if (!run.ok() && !cleanup) {
+      std::lock_guard lock(mu_);
+      FailLocked(vms_.at(vm_id), 3, 40, "TRANSFER", !step.error.empty() ? step.error : FailureMessage(run.err));
+      return;
+    }
+  }
+  std::lock_guard lock(mu_);
+  Vm& vm = vms_.at(vm_id);
+  ReleaseLeasesLocked(vm_id);
+  vm.hid = -1;
+  SetStateLocked(vm, 6, 0);  // DONE
+}
+
+}  // namespace onedock::emulator
