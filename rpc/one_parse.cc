@@ -115,6 +115,7 @@ Result<Vm> ParseVm(const XmlNode& node) {
     vm.context = FlatAttributes(t->Child("CONTEXT"));
   }
   vm.user_template = FlatAttributes(node.Child("USER_TEMPLATE"));
+  vm.monitoring = FlatAttributes(node.Child("MONITORING"));
   if (const XmlNode* records = node.Child("HISTORY_RECORDS")) {
     for (const XmlNode* h : records->Children("HISTORY")) {
       History history;

@@ -98,6 +98,7 @@ struct Vm {
   Attributes context;
   Attributes user_template;
   Attributes template_attributes;  // single-valued attributes of TEMPLATE
+  Attributes monitoring;           // last MONITORING record (CPU, MEMORY, NETRX, …)
   std::vector<History> history;    // in document order; the current record is last
   const History* CurrentHistory() const { return history.empty() ? nullptr : &history.back(); }
 };

@@ -16,6 +16,7 @@
 #include <xmlrpc-c/registry.hpp>
 #include <xmlrpc-c/server_abyss.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -23,6 +24,7 @@
 #include <sstream>
 #include <thread>
 
+#include "rpc/monitord_message.h"
 #include "tests/emulator/one_state.h"
 
 namespace onedock::emulator {
@@ -147,6 +149,98 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
   });
 }
 
+// monitord's listener: the same port over UDP (one datagram per message) and TCP (one message per
+// connection, read until the peer closes). Malformed messages are dropped.
+class MonitordListener {
+ public:
+  MonitordListener(OneState* state, int port) : state_(state) {
+    for (int attempt = 0; attempt < 20 && udp_ < 0; ++attempt) {
+      tcp_ = Bind(SOCK_STREAM, port);
+      if (tcp_ < 0) break;
+      udp_ = Bind(SOCK_DGRAM, port_);
+      if (udp_ < 0 && port == 0) {
+        close(tcp_);  // that port's UDP side is taken: try another
+        tcp_ = -1;
+      } else if (udp_ < 0) {
+        break;
+      }
+    }
+    if (tcp_ >= 0) listen(tcp_, 64);
+  }
+  ~MonitordListener() {
+    stop_ = true;
+    shutdown(tcp_, SHUT_RDWR);
+    shutdown(udp_, SHUT_RDWR);
+    for (auto& t : threads_) t.join();
+    close(tcp_);
+    close(udp_);
+  }
+  bool ok() const { return tcp_ >= 0 && udp_ >= 0; }
+  int port() const { return port_; }
+  void Start() {
+    threads_.emplace_back([this] { Udp(); });
+    threads_.emplace_back([this] { Tcp(); });
+  }
+
+ private:
+  int Bind(int type, int port) {
+    int fd = socket(AF_INET, type, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd);
+      return -1;
+    }
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    return fd;
+  }
+  void Apply(std::string_view wire) {
+    auto m = rpc::DecodeMonitordMessage(wire);
+    if (!m.ok()) {
+      std::fprintf(stderr, "one_emulator: monitord: dropped: %s\n", m.status().message().c_str());
+      return;
+    }
+    state_->ApplyMonitord({m->type, m->success, m->host_id, m->timestamp, m->payload});
+  }
+  void Udp() {
+    std::string buf(65536, '\0');
+    while (!stop_) {
+      const ssize_t n = recv(udp_, buf.data(), buf.size(), 0);
+      if (n <= 0) {
+        if (stop_) return;
+        continue;
+      }
+      Apply(std::string_view(buf.data(), static_cast<size_t>(n)));
+    }
+  }
+  void Tcp() {
+    while (!stop_) {
+      const int c = accept(tcp_, nullptr, nullptr);
+      if (c < 0) {
+        if (stop_) return;
+        continue;
+      }
+      timeval tv{5, 0};
+      setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      std::string msg;
+      char buf[65536];
+      ssize_t n;
+      while ((n = recv(c, buf, sizeof buf, 0)) > 0 && msg.size() < (32u << 20)) msg.append(buf, static_cast<size_t>(n));
+      close(c);
+      Apply(msg);
+    }
+  }
+
+  OneState* state_;
+  int tcp_ = -1, udp_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::vector<std::thread> threads_;
+};
+
 int Main(int argc, char** argv) {
   std::string config_path, port_file;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -187,11 +281,18 @@ int Main(int argc, char** argv) {
   }
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  MonitordListener monitord(&state, std::atoi(config->Get("MONITOR_PORT", "0").c_str()));
+  if (!monitord.ok()) {
+    std::fprintf(stderr, "one_emulator: cannot listen for monitord messages: %s\n", std::strerror(errno));
+    return 1;
+  }
+  monitord.Start();
   if (!port_file.empty()) {
-    std::ofstream(port_file + ".tmp") << ntohs(addr.sin_port) << "\n";
+    std::ofstream(port_file + ".tmp") << ntohs(addr.sin_port) << " " << monitord.port() << "\n";
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
   }
-  std::fprintf(stderr, "one_emulator: XML-RPC on http://127.0.0.1:%d/RPC2\n", ntohs(addr.sin_port));
+  std::fprintf(stderr, "one_emulator: XML-RPC on http://127.0.0.1:%d/RPC2, monitord on port %d\n",
+               ntohs(addr.sin_port), monitord.port());
 
   // SIGTERM/SIGINT end the server from a waiting thread.
   sigset_t signals;

@@ -330,6 +330,7 @@ void OneState::DeployFlow(int vm_id, bool resume) {
   if (run.ok() && !out.empty()) {
     vm.deploy_id = out[0];  // first word of deploy's stdout
     SetStateLocked(vm, 3, 3);
+    vm.running_changed = std::time(nullptr);
     return;
   }
   const std::string msg = !deploy.error.empty() ? deploy.error
@@ -355,6 +356,7 @@ void OneState::ShutdownFlow(int vm_id, bool hard, bool terminate) {
                  !step.error.empty() ? step.error : FailureMessage(run.err));
       return;
     }
+    vm.running_changed = std::time(nullptr);
     if (!terminate) {
       SetStateLocked(vm, 8, 0);  // POWEROFF
       return;

@@ -139,7 +139,11 @@ std::string OneState::HostXml(const Host& h) const {
          Tag("MAX_MEM", h.total_mem) + Tag("MAX_CPU", h.total_cpu) + Tag("RUNNING_VMS", running) +
          Tag("VMS_THREAD", 1) + "<DATASTORES>" + Cdata("DISK_USAGE", "0") +
          Cdata("FREE_DISK", std::to_string(h.free_disk_mb)) + "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>" +
-         "</HOST_SHARE><VMS>" + vms + "</VMS>" + h.templ.ToXml("TEMPLATE") + "<MONITORING/></HOST>";
+         "</HOST_SHARE><VMS>" + vms + "</VMS>" + h.templ.ToXml("TEMPLATE") + "<MONITORING><CAPACITY>" +
+         Cdata("FREE_CPU", h.monitoring.Get("FREECPU")) + Cdata("FREE_MEMORY", h.monitoring.Get("FREEMEMORY")) +
+         Cdata("USED_CPU", h.monitoring.Get("USEDCPU")) + Cdata("USED_MEMORY", h.monitoring.Get("USEDMEMORY")) +
+         "</CAPACITY><SYSTEM>" + Cdata("NETRX", h.monitoring.Get("NETRX")) + Cdata("NETTX", h.monitoring.Get("NETTX")) +
+         "</SYSTEM></MONITORING></HOST>";
 }
 
 Answer OneState::HostInfo(int id) const {
@@ -539,7 +543,7 @@ std::string OneState::VmXml(const Vm& vm, bool extended) const {
   return "<VM>" + Tag("ID", vm.id) + Owned(vm.name) + Tag("LAST_POLL", 0) +
          Tag("STATE", vm.state) + Tag("LCM_STATE", vm.lcm_state) + Tag("PREV_STATE", vm.state) +
          Tag("PREV_LCM_STATE", vm.lcm_state) + Tag("RESCHED", 0) + Tag("STIME", vm.stime) +
-         Tag("ETIME", 0) + Tag("DEPLOY_ID", vm.deploy_id) + "<MONITORING/><SCHED_ACTIONS/>" +
+         Tag("ETIME", 0) + Tag("DEPLOY_ID", vm.deploy_id) + vm.monitoring.ToXml("MONITORING") + "<SCHED_ACTIONS/>" +
          shown.ToXml("TEMPLATE") + user.ToXml("USER_TEMPLATE") +
          HistoryXml(vm.history) + "<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS></VM>";
 }

@@ -24,6 +24,15 @@
 
 namespace onedock::emulator {
 
+// A decoded monitord message (rpc::MonitordMessage without the rpc dependency in this header).
+struct MonitordInput {
+  std::string type;
+  bool success = true;
+  int host_id = -1;
+  int64_t timestamp = 0;
+  std::string payload;
+};
+
 // oned's Request::ErrorCode values (reference §1.4).
 enum OneCode : int {
   kSuccess = 0,
@@ -97,6 +106,11 @@ class OneState {
   Answer VmDeploy(int id, int host_id, bool enforce, int ds_id);
   Answer VmAction(const std::string& action, int id);
 
+  // monitord (one_monitord.cc): applies one decoded wire message as monitord and oned do
+  // (reference §4.3–§4.7). Returns false when the message was dropped (unknown or OFFLINE host,
+  // stale timestamp, VM not on that host …); malformed content never changes state.
+  bool ApplyMonitord(const struct MonitordInput& message);
+
  private:
   struct Host {
     int id;
@@ -104,6 +118,8 @@ class OneState {
     int state = 0;
     int64_t total_cpu = 0, total_mem = 0, free_disk_mb = 0;
     Template templ;
+    Template monitoring;                      // last MONITOR_HOST
+    std::map<std::string, int64_t> last_ts;   // per message type, reset on state changes
   };
   struct Datastore {
     int id;
@@ -150,7 +166,9 @@ class OneState {
     int state = 1, lcm_state = 0;
     int hid = -1;  // host of the current history record, -1 before the first deploy
     int64_t stime = 0;
+    int64_t running_changed = 0;  // when the VM last started or stopped running (STATE_VM guard)
     std::string deploy_id;
+    Template monitoring;          // merged MONITOR_VM records
     Template templ;       // TEMPLATE
     Template user_templ;  // USER_TEMPLATE
     std::vector<HistoryRecord> history;
@@ -169,6 +187,8 @@ class OneState {
   std::string ActionDataXml(const Vm& vm) const;
   std::string SystemDirLocked(const Vm& vm) const;
   void SetStateLocked(Vm& vm, int state, int lcm_state);
+  void SetHostStateLocked(Host& host, int state);
+  bool ApplyStateVmLocked(Host& host, const Template& report);
   void FailLocked(Vm& vm, int state, int lcm_state, const std::string& action,
                   const std::string& message);
   void ReleaseLeasesLocked(int vm_id);

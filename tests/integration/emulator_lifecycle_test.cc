@@ -4,6 +4,9 @@
 // messages oned shows.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -17,6 +20,7 @@
 
 #include "bridge/base64.h"
 #include "rpc/one_client.h"
+#include "rpc/monitord_message.h"
 #include "rpc/one_parse.h"
 #include "rpc/xml_node.h"
 #include "tests/integration/emulator_process.h"
@@ -56,7 +60,7 @@ struct Recorded {
 
 class Bed {
  public:
-  Bed() : root_(MakeRoot()), emu_(Config(root_)) {
+  explicit Bed(const std::string& extra_config = "") : root_(MakeRoot()), emu_(Config(root_) + extra_config) {
     client_ = std::make_unique<XmlRpcOneClient>(OneEndpoint{emu_.endpoint(), emu_.session()});
     auto s = [](const std::string& v) { return xmlrpc_c::value(xmlrpc_c::value_string(v)); };
     auto i = [](int v) { return xmlrpc_c::value(xmlrpc_c::value_int(v)); };
@@ -131,6 +135,8 @@ class Bed {
     fs::create_directories(root_ + "/records");
   }
   const std::string& root() const { return root_; }
+  int host() const { return host_; }
+  int monitord_port() const { return emu_.monitord_port(); }
   XmlRpcOneClient& client() { return *client_; }
 
  private:
@@ -202,6 +208,25 @@ std::vector<std::string> ChildNames(const std::string& base64_stdin) {
   std::vector<std::string> names = {doc->name};
   for (const auto& c : doc->children) names.push_back(c.name);
   return names;
+}
+
+void Send(int type, int port, const std::string& wire) {
+  int fd = socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (type == SOCK_DGRAM) {
+    sendto(fd, wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  } else {
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(send(fd, wire.data(), wire.size(), 0) == static_cast<ssize_t>(wire.size()));
+  }
+  close(fd);
+}
+
+std::string Wire(const std::string& type, int host, int64_t ts, const std::string& payload, bool ok = true) {
+  return EncodeMonitordMessage({type, ok, host, ts, payload});
 }
 
 }  // namespace
@@ -340,6 +365,101 @@ TEST_CASE("lifecycle: actions outside their states are refused with ACTION") {
   CHECK(bed.Refusal("undeploy", vm).second.find("not supported by the emulator") != std::string::npos);
   CHECK(bed.client().VmInfo(vm)->state == kVmPending);
   CHECK(bed.Calls().empty());
+}
+
+}  // namespace onedock::rpc
+
+namespace onedock::rpc {
+
+TEST_CASE("monitord: SYSTEM_HOST MONITOR_VM STATE_VM failures stale and malformed messages") {
+  Bed bed("STATE_VM_GUARD = 0\n");
+  const int port = bed.monitord_port();
+  const int host = bed.host();
+  CHECK(bed.client().HostInfo(host)->state == kHostInit);
+
+  Send(SOCK_DGRAM, port, Wire("SYSTEM_HOST", host, 100,
+                              "HYPERVISOR=docker\nTOTALCPU=200\nTOTALMEMORY=24683620\nDS_LOCATION_FREE_MB=80000\n"));
+  Host monitored;
+  for (int n = 0; n < 100; ++n) {
+    monitored = *bed.client().HostInfo(host);
+    if (monitored.state == kHostMonitored) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(monitored.state == kHostMonitored);
+  CHECK(monitored.total_cpu == 200);
+  CHECK(monitored.total_mem == 24683620);
+  CHECK(monitored.free_disk_mb == 80000);
+  CHECK(monitored.template_attributes.at("HYPERVISOR") == "docker");
+  CHECK(monitored.template_attributes.count("DS_LOCATION_FREE_MB") == 0);
+
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  bed.WaitFor(vm, 3, 3);
+
+  // MONITOR_VM over UDP fills the VM's monitoring.
+  const std::string record = Base64Encode("CPU=\"1.5\"\nMEMORY=\"65536\"\nNETRX=\"10\"\n");
+  Send(SOCK_DGRAM, port, Wire("MONITOR_VM", host, 101,
+                              "VM = [ ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=\"one-" + std::to_string(vm) +
+                                  "\", MONITOR=\"" + record + "\" ]\n"));
+  // A malformed message and garbage are dropped without harm.
+  Send(SOCK_DGRAM, port, "MONITOR_VM SUCCESS " + std::to_string(host) + " 102 !!!not-base64");
+  Send(SOCK_STREAM, port, "complete garbage");
+  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 103, "VM = [ ID=\"unterminated"));
+  Vm monitored_vm;
+  for (int n = 0; n < 100; ++n) {
+    monitored_vm = *bed.client().VmInfo(vm);
+    if (monitored_vm.monitoring.count("CPU")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  CHECK(monitored_vm.monitoring["CPU"] == "1.5");
+  CHECK(monitored_vm.monitoring["MEMORY"] == "65536");
+  CHECK(bed.client().VmInfo(vm)->state == kVmActive);
+
+  // STATE_VM over TCP: the container died -> POWEROFF.
+  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 110,
+                               "VM = [ ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=\"one-" + std::to_string(vm) +
+                                   "\", STATE=\"POWEROFF\" ]\n"));
+  bed.WaitFor(vm, 8, 0);
+  // A stale STATE_VM (older timestamp) is dropped: the VM stays POWEROFF.
+  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 105,
+                               "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"RUNNING\" ]\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(bed.client().VmInfo(vm)->state == kVmPoweroff);
+  // A newer RUNNING report brings it back ("found again").
+  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 111,
+                               "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"RUNNING\" ]\n"));
+  bed.WaitFor(vm, 3, 3);
+
+  // A failing host probe puts the host in ERROR and its running VMs in UNKNOWN.
+  Send(SOCK_DGRAM, port, Wire("MONITOR_HOST", host, 120, "engine unreachable", false));
+  bed.WaitFor(vm, 3, 16);
+  CHECK(bed.client().HostInfo(host)->state == kHostError);
+  // SYSTEM_HOST brings the host back; a RUNNING report brings the VM back without a redeploy.
+  bed.Forget();
+  Send(SOCK_DGRAM, port, Wire("SYSTEM_HOST", host, 121, "TOTALCPU=200\nTOTALMEMORY=24683620\n"));
+  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 122,
+                               "SYNC_STATE=yes\nMISSING_STATE=POWEROFF\nVM = [ ID=\"" + std::to_string(vm) +
+                                   "\", STATE=\"RUNNING\" ]\n"));
+  bed.WaitFor(vm, 3, 3);
+  CHECK(bed.client().HostInfo(host)->state == kHostMonitored);
+  CHECK(bed.Calls().empty());  // no driver ran
+  // SYNC_STATE with the VM missing applies MISSING_STATE.
+  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 130, "SYNC_STATE=yes\nMISSING_STATE=POWEROFF\n"));
+  bed.WaitFor(vm, 8, 0);
+  // Messages for unknown hosts are ignored.
+  Send(SOCK_DGRAM, port, Wire("SYSTEM_HOST", 99, 1, "TOTALCPU=1\n"));
+  CHECK(bed.client().HostPool()->size() == 1);
+}
+
+TEST_CASE("monitord: STATE_VM is ignored inside the guard after a VM starts running") {
+  Bed bed("STATE_VM_GUARD = 30\n");
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  bed.WaitFor(vm, 3, 3);
+  Send(SOCK_STREAM, bed.monitord_port(), Wire("STATE_VM", bed.host(), 10,
+                                              "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"POWEROFF\" ]\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(bed.client().VmInfo(vm)->state == kVmActive);
 }
 
 }  // namespace onedock::rpc

@@ -45,7 +45,10 @@ class EmulatorProcess {
     }
     for (int i = 0; i < 100 && port_ == 0; ++i) {
       std::ifstream in(port_file);
-      if (!(in >> port_)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!(in >> port_ >> monitord_port_)) {
+        port_ = 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
     }
     if (port_ == 0) throw std::runtime_error("the emulator did not report its port");
   }
@@ -59,6 +62,7 @@ class EmulatorProcess {
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/RPC2"; }
   std::string session() const { return std::string("oneadmin:") + kPassword; }
+  int monitord_port() const { return monitord_port_; }
 
   // Calls `method` with the session and `params`; returns the reply array.
   std::vector<xmlrpc_c::value> Call(const std::string& method, std::vector<xmlrpc_c::value> params) const {
@@ -86,6 +90,7 @@ class EmulatorProcess {
   std::string dir_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int monitord_port_ = 0;
 };
 
 }  // namespace onedock::testing

@@ -97,6 +97,7 @@ TEST_CASE("a VM with two NICs a CONTEXT and two history records") {
   CHECK(vm->context.at("ETH1_IP") == "10.43.0.7");
   CHECK(vm->disks[0].source.find("@sha256:") != std::string::npos);
   CHECK(vm->user_template.at("DOCKER_PRIVILEGED") == "NO");
+  CHECK(vm->monitoring.at("CPU") == "1.5");
   REQUIRE(vm->history.size() == 2);
   CHECK(vm->CurrentHistory()->hostname == "h2");
   CHECK(vm->history[0].action == 19);
