@@ -17,6 +17,7 @@
 #include <xmlrpc-c/server_abyss.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -95,6 +96,7 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
   add("one.host.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.HostInfo(p.getInt(1)); });
   add("one.hostpool.info", 0, 0, [&](P) { return s.HostPool(); });
   add("one.host.delete", 1, 1, [&](P p) { return s.HostDelete(p.getInt(1)); });
+  add("one.host.status", 2, 2, [&](P p) { return s.HostStatus(p.getInt(1), p.getInt(2)); });
 
   add("one.datastore.allocate", 2, 2, [&](P p) { return s.DatastoreAllocate(p.getString(1), p.getInt(2)); });
   add("one.datastore.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.DatastoreInfo(p.getInt(1)); });
@@ -287,6 +289,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   monitord.Start();
+  state.set_monitord_port(monitord.port());
   if (!port_file.empty()) {
     std::ofstream(port_file + ".tmp") << ntohs(addr.sin_port) << " " << monitord.port() << "\n";
     std::rename((port_file + ".tmp").c_str(), port_file.c_str());
@@ -312,13 +315,26 @@ int Main(int argc, char** argv) {
                                    .maxConn(15)
                                    // Abyss would otherwise reap every child, driver runs included.
                                    .serverOwnsSignals(false));
-  std::thread stopper([&server, &signals] {
+  // The placement step, every SCHED_INTERVAL seconds (default 1).
+  std::atomic<bool> stopping{false};
+  const int interval_ms = static_cast<int>(std::atof(config->Get("SCHED_INTERVAL", "1").c_str()) * 1000);
+  std::thread scheduler([&state, &stopping, interval_ms] {
+    while (!stopping) {
+      state.ScheduleOnce();
+      for (int waited = 0; waited < interval_ms && !stopping; waited += 50) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  });
+  std::thread stopper([&server, &signals, &stopping] {
     int sig = 0;
     sigwait(&signals, &sig);
+    stopping = true;
     server.terminate();
   });
   server.run();
   stopper.join();
+  scheduler.join();
   return 0;
 }
 

@@ -41,14 +41,6 @@ std::string Now() {
 
 }  // namespace
 
-// One driver invocation, prepared under the lock and run without it.
-struct OneState::Step {
-  std::string executable;
-  std::vector<std::string> args;
-  std::string stdin_text;
-  std::string error;  // set when the step cannot be prepared (driver not configured, …)
-};
-
 OneState::~OneState() {
   std::vector<std::thread> workers;
   {
@@ -251,6 +243,46 @@ Answer OneState::VmAction(const std::string& action, int id) {
     return Answer::Error(kAction, "Action \"" + action + "\" is not supported");
   }
   return Answer::Id(id);
+}
+
+int OneState::ScheduleOnce() {
+  std::vector<std::pair<int, int>> placements;  // vm, host
+  {
+    std::lock_guard lock(mu_);
+    std::map<int, std::pair<double, int64_t>> used;  // host -> cpu (percent), memory (KB)
+    for (const auto& [id, vm] : vms_) {
+      if (vm.hid < 0 || vm.state == 6) continue;
+      used[vm.hid].first += std::atof(vm.templ.Get("CPU").c_str()) * 100;
+      used[vm.hid].second += std::atoll(vm.templ.Get("MEMORY").c_str()) * 1024;
+    }
+    for (const auto& [id, vm] : vms_) {
+      if (vm.state != 1) continue;
+      const double cpu = std::atof(vm.templ.Get("CPU").c_str()) * 100;
+      const int64_t mem = std::atoll(vm.templ.Get("MEMORY").c_str()) * 1024;
+      std::string want = vm.user_templ.Get("SCHED_REQUIREMENTS");
+      std::erase(want, '"');
+      int best = -1;
+      double best_free = -1;
+      for (const auto& [hid, h] : hosts_) {
+        if (h.state != 2 || h.free_disk_mb <= 0) continue;
+        if (!want.empty() && want != "ID=" + std::to_string(hid) && want != "NAME=" + h.name) continue;
+        const double free_cpu = static_cast<double>(h.total_cpu) - used[hid].first;
+        const int64_t free_mem = h.total_mem - used[hid].second;
+        if (free_cpu < cpu || free_mem < mem) continue;
+        if (free_cpu > best_free) {
+          best = hid;
+          best_free = free_cpu;
+        }
+      }
+      if (best < 0) continue;
+      used[best].first += cpu;
+      used[best].second += mem;
+      placements.emplace_back(id, best);
+    }
+  }
+  int placed = 0;
+  for (const auto& [vm, host] : placements) placed += VmDeploy(vm, host, false, -1).ok() ? 1 : 0;
+  return placed;
 }
 
 void OneState::DeployFlow(int vm_id, bool resume) {

@@ -120,6 +120,7 @@ Answer OneState::HostAllocate(const std::string& name, const std::string& im_mad
   }
   const int id = next_host_++;
   hosts_[id] = Host{id, name, im_mad, vm_mad};
+  Background([this, id] { StartMonitorFlow(id); });  // monitord's START_MONITOR for a new host
   return Answer::Id(id);
 }
 
@@ -169,6 +170,7 @@ Answer OneState::HostDelete(int id) {
       return Answer::Error(kAction, "Cannot delete host. Host has VMs");
     }
   }
+  Background([this, id, name = it->second.name, im = it->second.im_mad] { StopMonitorFlow(id, name, im); });
   hosts_.erase(it);
   return Answer::Id(id);
 }
@@ -270,6 +272,7 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT"}) t.Erase(k);
   i.templ = t;
   images_[i.id] = i;
+  if (i.state == 4) Background([this, id = i.id] { ImageCopyFlow(id); });
   return Answer::Id(next_image_++);
 }
 
@@ -303,7 +306,17 @@ Answer OneState::ImageDelete(int id) {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
   if (it == images_.end()) return Answer::Error(kNoExists, "Error getting image [" + std::to_string(id) + "].");
-  images_.erase(it);
+  for (const auto& [vid, vm] : vms_) {
+    if (vm.state == 6) continue;
+    for (const TemplateAttribute* d : vm.templ.All("DISK")) {
+      if (d->Get("IMAGE_ID") == std::to_string(id)) {
+        return Answer::Error(kAction, "Cannot delete image: it is used by VM " + std::to_string(vid));
+      }
+    }
+  }
+  if (it->second.state == 4) return Answer::Error(kAction, "Cannot delete image in LOCKED state");
+  it->second.state = 7;  // DELETE, until the datastore's rm answers
+  Background([this, id] { ImageRemoveFlow(id); });
   return Answer::Id(id);
 }
 

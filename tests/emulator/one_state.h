@@ -111,6 +111,22 @@ class OneState {
   // stale timestamp, VM not on that host …); malformed content never changes state.
   bool ApplyMonitord(const struct MonitordInput& message);
 
+  // Placement (one_lifecycle.cc): deploys each PENDING VM on the MONITORED host with the most
+  // free CPU that has room for its CPU and MEMORY and reports free system-datastore space
+  // (reference §1.8); honours SCHED_REQUIREMENTS of the form ID="n" or NAME="host". Returns the
+  // number of VMs placed.
+  int ScheduleOnce();
+
+  // one.host.status (0 enabled, 1 disabled, 2 offline): offline stops monitoring, enabling an
+  // offline host starts it again (one_drivers.cc).
+  Answer HostStatus(int id, int status);
+
+  // The port the monitord listener got, told to IM drivers in <MONITOR_CONFIGURATION>.
+  void set_monitord_port(int port) {
+    std::lock_guard lock(mu_);
+    monitord_port_ = port;
+  }
+
  private:
   struct Host {
     int id;
@@ -180,7 +196,13 @@ class OneState {
   void ShutdownFlow(int vm_id, bool hard, bool terminate);
   void RebootFlow(int vm_id, bool hard);
   void EpilogFlow(int vm_id);
-  struct Step;
+  // One driver invocation, prepared under the lock and run without it.
+  struct Step {
+    std::string executable;
+    std::vector<std::string> args;
+    std::string stdin_text;
+    std::string error;  // set when the step cannot be prepared (driver not configured, …)
+  };
   Step VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const;
   Step TmStep(const std::string& command, const std::string& tm_mad,
               const std::vector<std::string>& args, std::ofstream& transfer) const;
@@ -192,6 +214,13 @@ class OneState {
   void FailLocked(Vm& vm, int state, int lcm_state, const std::string& action,
                   const std::string& message);
   void ReleaseLeasesLocked(int vm_id);
+  // Datastore and information drivers (one_drivers.cc).
+  void ImageCopyFlow(int image_id);
+  void ImageRemoveFlow(int image_id);
+  void StartMonitorFlow(int host_id);
+  void StopMonitorFlow(int host_id, const std::string& name, const std::string& im_mad);
+  Step DatastoreStep(const std::string& action, int object_id, const std::string& stdin_xml, int ds_id) const;
+  std::string MonitorConfigurationXml(int host_id) const;
 
   Answer VmAllocateLocked(Template t, const std::string& name, bool hold);
   Answer LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic);
@@ -211,6 +240,7 @@ class OneState {
   std::map<int, Template> templates_;
   std::map<int, Vm> vms_;
   std::vector<std::thread> workers_;
+  int monitord_port_ = 4124;
   int next_host_ = 0, next_ds_ = 100, next_image_ = 0, next_vnet_ = 0, next_template_ = 0,
       next_vm_ = 0;
 };

@@ -1,0 +1,114 @@
+// The emulator's information and datastore drivers and its placement step, with recording
+// drivers: argv and stdin shapes against the captures of a real oned 7.4, and the host and image
+// states that follow their replies.
+#include <doctest/doctest.h>
+
+#include "tests/integration/emulator_bed.h"
+
+namespace onedock::rpc {
+
+using namespace emulator_bed;  // NOLINT: test helpers
+
+namespace {
+
+template <typename F>
+bool Eventually(F done) {
+  for (int n = 0; n < 200; ++n) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("im: a new host starts monitoring through im/<im_mad>.d and its reply makes it MONITORED") {
+  Bed bed("", {"im-system"});
+  CHECK(Eventually([&] { return bed.client().HostInfo(bed.host())->state == kHostMonitored; }));
+  auto host = bed.client().HostInfo(bed.host());
+  CHECK(host->total_cpu == 200);
+  CHECK(host->free_disk_mb == 5000);
+  auto starts = bed.CallsOf("im/");
+  REQUIRE(starts.size() == 1);
+  CHECK(starts[0].script == "im/onedock.d/monitord-client_control.sh");
+  const std::map<std::string, std::string> ours = {{"onedock-host", "<HOST>"}};
+  CHECK(Shape(starts[0].args, ours) == Shape(CapturedArgv("im-start-monitor.txt"), kCaptureValues));
+  auto conf = ParseXml(*Base64Decode(starts[0].stdin_text));
+  REQUIRE(conf.ok());
+  CHECK(conf->name == "MONITOR_CONFIGURATION");
+  CHECK(conf->Get("HOST_ID") == std::to_string(bed.host()));
+  CHECK(conf->Get("NETWORK/PORT") == std::to_string(bed.monitord_port()));
+
+  // Offline stops monitoring: the control scripts run with "stop" first.
+  bed.Forget();
+  auto reply = bed.emu().Call("one.host.status", {xmlrpc_c::value_int(bed.host()), xmlrpc_c::value_int(2)});
+  REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
+  CHECK(bed.client().HostInfo(bed.host())->state == kHostOffline);
+  REQUIRE(Eventually([&] { return !bed.CallsOf("im/").empty(); }));
+  auto stops = bed.CallsOf("im/");
+  std::vector<std::string> expected = {"stop"};
+  for (const auto& a : CapturedArgv("im-stop-monitor.txt")) expected.push_back(a);
+  CHECK(Shape(stops[0].args, ours) == Shape(expected, kCaptureValues));
+  // Enabling it again starts monitoring again.
+  bed.emu().Call("one.host.status", {xmlrpc_c::value_int(bed.host()), xmlrpc_c::value_int(0)});
+  CHECK(Eventually([&] { return bed.client().HostInfo(bed.host())->state == kHostMonitored; }));
+}
+
+TEST_CASE("im: an empty start reply is a failure and the host goes to ERROR") {
+  Bed bed("", {"im-silent"});
+  CHECK(Eventually([&] { return bed.client().HostInfo(bed.host())->state == kHostError; }));
+  CHECK(bed.client().HostInfo(bed.host())->template_attributes.at("ERROR").find("MONITOR_MESSAGES") !=
+        std::string::npos);
+}
+
+TEST_CASE("placement: a PENDING VM is deployed on a MONITORED host with room") {
+  Bed bed("SCHED_INTERVAL = 0.2\n", {"im-system"});
+  const int vm = bed.NewVm();
+  Vm placed = bed.WaitFor(vm, 3, 3);
+  CHECK(placed.CurrentHistory()->hid == bed.host());
+  // A VM that does not fit (TOTALMEMORY 2000000 KB) stays PENDING.
+  const int big = bed.emu().Allocate("one.vm.allocate", {xmlrpc_c::value_string("CPU = 0.1\nMEMORY = 4000")});
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  CHECK(bed.client().VmInfo(big)->state == kVmPending);
+}
+
+TEST_CASE("datastore: an image with a PATH is copied by stat and cp and becomes READY") {
+  Bed bed;
+  const int image = bed.emu().Allocate(
+      "one.image.allocate", {xmlrpc_c::value_string("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""),
+                             xmlrpc_c::value_int(bed.image_datastore())});
+  REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageReady; }));
+  auto ready = bed.client().ImageInfo(image);
+  CHECK(ready->source == "127.0.0.1:5000/img:" + std::to_string(image));
+  CHECK(ready->format == "docker");
+  CHECK(ready->size_mb == 5);
+  auto calls = bed.CallsOf("datastore/");
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].script == "datastore/onedock/stat");
+  CHECK(calls[1].script == "datastore/onedock/cp");
+  CHECK(Shape(calls[1].args, {}) == Shape(CapturedArgv("ds-cp.txt"), {}));
+  CHECK(ChildNames(calls[1].stdin_text) == ChildNames(fixtures::CapturedStdin("ds-cp.txt")));
+  auto data = ParseXml(*Base64Decode(calls[1].stdin_text));
+  CHECK(data->Get("IMAGE/PATH") == "docker://127.0.0.1:5001/onedock/httpd:1.0");
+  CHECK(data->Get("DATASTORE/DS_MAD") == "onedock");
+
+  // rm removes it once the driver agrees.
+  bed.Forget();
+  auto reply = bed.emu().Call("one.image.delete", {xmlrpc_c::value_int(image)});
+  REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
+  CHECK(Eventually([&] { return bed.client().ImageInfo(image).status().code() == Status::Code::kNotFound; }));
+  REQUIRE(bed.CallsOf("datastore/").size() == 1);
+  CHECK(bed.CallsOf("datastore/")[0].script == "datastore/onedock/rm");
+}
+
+TEST_CASE("datastore: a failing cp leaves the image in ERROR with the driver's message") {
+  Bed bed("", {"fail-cp"});
+  const int image = bed.emu().Allocate(
+      "one.image.allocate", {xmlrpc_c::value_string("NAME = bad\nPATH = \"docker://127.0.0.1:5001/no/such:1\""),
+                             xmlrpc_c::value_int(bed.image_datastore())});
+  REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageError; }));
+  CHECK(bed.client().ImageInfo(image)->template_attributes.at("ERROR").find("registry refused: manifest unknown") !=
+        std::string::npos);
+}
+
+}  // namespace onedock::rpc
