@@ -146,6 +146,11 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
     return s.VmDeploy(p.getInt(1), p.getInt(2), enforce, ds);
   });
   add("one.vm.action", 2, 2, [&](P p) { return s.VmAction(p.getString(1), p.getInt(2)); });
+  add("one.vm.attachnic", 2, 2, [&](P p) { return s.VmAttachNic(p.getInt(1), p.getString(2)); });
+  add("one.vm.detachnic", 2, 2, [&](P p) { return s.VmDetachNic(p.getInt(1), p.getInt(2)); });
+  add("one.vm.resize", 2, 3, [&](P p) {
+    return s.VmResize(p.getInt(1), p.getString(2), OptionalBool(p, 3, true));
+  });
   add("one.vm.update", 2, 3, [&](P p) {
     return s.VmUpdate(p.getInt(1), p.getString(2), p.size() > 3 ? p.getInt(3) : 0);
   });

@@ -94,13 +94,18 @@ std::string OneState::ActionDataXml(const Vm& vm) const {
          "</VMM_DRIVER_ACTION_DATA>";
 }
 
+const TemplateAttribute* OneState::VmMadLocked(const Vm& vm) const {
+  if (vm.history.empty()) return nullptr;
+  for (const auto* a : config_.All("VM_MAD")) {
+    if (a->Get("NAME") == vm.history.back().vm_mad) return a;
+  }
+  return nullptr;
+}
+
 OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const {
   Step step;
   const auto& h = vm.history.back();
-  const TemplateAttribute* mad = nullptr;
-  for (const auto* a : config_.All("VM_MAD")) {
-    if (a->Get("NAME") == h.vm_mad) mad = a;
-  }
+  const TemplateAttribute* mad = VmMadLocked(vm);
   if (mad == nullptr) {
     step.error = "VM_MAD " + h.vm_mad + " is not configured";
     return step;
@@ -125,6 +130,8 @@ OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool w
   if (action == "deploy") {
     const std::string dfile = config_.Get("VMS_LOCATION") + "/" + vmid + "/deployment." + std::to_string(h.seq);
     step.args = {dfile, host, vmid, host};
+  } else if (action == "resize") {
+    step.args = {vm.deploy_id, vmid, host};  // unquoted in one_vmm_exec, no host word first
   } else {
     step.args = {vm.deploy_id, host, vmid, host};
   }

@@ -105,6 +105,12 @@ class OneState {
   // terminate(-hard), hold/release; other actions answer ACTION "not supported by the emulator".
   Answer VmDeploy(int id, int host_id, bool enforce, int ds_id);
   Answer VmAction(const std::string& action, int id);
+  // Hotplug (one_hotplug.cc): NIC attach/detach and resize, live through the VMM driver on a
+  // RUNNING VM (resize only when the VM_MAD says LIVE_RESIZE = yes), as a database change on a
+  // POWEROFF VM (unless COLD_NIC_ATTACH = yes).
+  Answer VmAttachNic(int id, const std::string& text);
+  Answer VmDetachNic(int id, int nic_id);
+  Answer VmResize(int id, const std::string& text, bool enforce);
 
   // monitord (one_monitord.cc): applies one decoded wire message as monitord and oned do
   // (reference §4.3–§4.7). Returns false when the message was dropped (unknown or OFFLINE host,
@@ -204,6 +210,7 @@ class OneState {
     std::string error;  // set when the step cannot be prepared (driver not configured, …)
   };
   Step VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const;
+  const TemplateAttribute* VmMadLocked(const Vm& vm) const;
   Step TmStep(const std::string& command, const std::string& tm_mad,
               const std::vector<std::string>& args, std::ofstream& transfer) const;
   std::string ActionDataXml(const Vm& vm) const;

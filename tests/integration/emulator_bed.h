@@ -190,7 +190,9 @@ class Bed {
       std::ofstream(root + "/remotes/" + path) << kRecorder;
       chmod((root + "/remotes/" + path).c_str(), 0755);
     };
-    for (const char* a : {"deploy", "shutdown", "cancel", "reboot", "reset"}) install(std::string("vmm/onedock/") + a);
+    for (const char* a : {"deploy", "shutdown", "cancel", "reboot", "reset", "attach_nic", "detach_nic", "resize"}) {
+      install(std::string("vmm/onedock/") + a);
+    }
     for (const char* a : {"clone", "ln", "context", "delete"}) install(std::string("tm/onedock/") + a);
     for (const char* a : {"stat", "cp", "rm"}) install(std::string("datastore/onedock/") + a);
     install("im/onedock.d/monitord-client_control.sh");
@@ -200,7 +202,8 @@ class Bed {
     return "REMOTES_DIR = \"" + root + "/remotes\"\nVMS_LOCATION = \"" + root + "/vms\"\n" +
            "DATASTORE_LOCATION = \"" + root + "/datastores\"\n" +
            "VM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_vmm_exec\", TYPE = \"xml\",\n"
-           "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore onedock\" ]\n"
+           "  LIVE_RESIZE = \"yes\",\n"
+           "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore,attach_nic,detach_nic,resize onedock\" ]\n"
            "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d dummy,onedock\" ]\n"
            "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d dummy,fs,onedock -s onedock\" ]\n"
            "IM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_im_sh\", ARGUMENTS = \"-r 3 -t 15 -w 90 onedock\" ]\n";

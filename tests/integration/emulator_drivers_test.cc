@@ -112,3 +112,72 @@ TEST_CASE("datastore: a failing cp leaves the image in ERROR with the driver's m
 }
 
 }  // namespace onedock::rpc
+
+namespace onedock::rpc {
+
+TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of the reference") {
+  Bed bed;
+  const int vnet = bed.emu().Allocate(
+      "one.vn.allocate", {xmlrpc_c::value_string("NAME = back\nVN_MAD = bridge\nBRIDGE = onebr1\n"
+                                                 "AR = [ TYPE = IP4, IP = 10.43.0.5, SIZE = 4 ]"),
+                          xmlrpc_c::value_int(-1)});
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  Vm running = bed.WaitFor(vm, 3, 3);
+  bed.Forget();
+
+  auto ok = [&](const std::string& method, std::vector<xmlrpc_c::value> params) {
+    auto reply = bed.emu().Call(method, std::move(params));
+    REQUIRE_MESSAGE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])), std::string(xmlrpc_c::value_string(reply[1])));
+  };
+  ok("one.vm.attachnic", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(vnet) + " ]")});
+  Vm with_nic = bed.WaitFor(vm, 3, 3);
+  REQUIRE(with_nic.nics.size() == 1);
+  CHECK(with_nic.nics[0].ip == "10.43.0.5");
+  auto calls = bed.Calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].script == "vmm/onedock/attach_nic");
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", "onebr1", "-", "bridge",
+                                                  "one-" + std::to_string(vm) + "-0", std::to_string(vm), "onedock-host"});
+
+  bed.Forget();
+  ok("one.vm.detachnic", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(0)});
+  Vm without = bed.WaitFor(vm, 3, 3);
+  for (int n = 0; n < 100 && !without.nics.empty(); ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    without = *bed.client().VmInfo(vm);
+  }
+  CHECK(without.nics.empty());
+  CHECK(bed.client().VnetInfo(vnet)->ranges[0].leases.empty());
+  calls = bed.Calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", std::to_string(vm), "onedock-host"});
+
+  bed.Forget();
+  ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("CPU = 0.5\nMEMORY = 256"), xmlrpc_c::value_boolean(true)});
+  Vm resized = bed.WaitFor(vm, 3, 3);
+  for (int n = 0; n < 100 && resized.memory_mb != 256; ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    resized = *bed.client().VmInfo(vm);
+  }
+  CHECK(resized.memory_mb == 256);
+  calls = bed.Calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].script == "vmm/onedock/resize");
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, std::to_string(vm), "onedock-host"});
+  auto data = ParseXml(*Base64Decode(calls[0].stdin_text));
+  CHECK(data->Get("VM/TEMPLATE/MEMORY") == "256");
+
+  // In POWEROFF, attach and resize only change the database (no COLD_NIC_ATTACH here).
+  bed.Action("poweroff", vm);
+  bed.WaitFor(vm, 8, 0);
+  bed.Forget();
+  ok("one.vm.attachnic", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("NIC = [ NETWORK = back ]")});
+  ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("MEMORY = 128"), xmlrpc_c::value_boolean(true)});
+  Vm cold = *bed.client().VmInfo(vm);
+  CHECK(cold.nics.size() == 1);
+  CHECK(cold.memory_mb == 128);
+  CHECK(bed.Calls().empty());
+}
+
+}  // namespace onedock::rpc
