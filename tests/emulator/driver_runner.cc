@@ -114,4 +114,27 @@ std::string FailureMessage(const std::string& stderr_text) {
   return message;
 }
 
+std::vector<std::string> SplitWords(const std::string& text) {
+  std::istringstream in(text);
+  std::vector<std::string> out;
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
+bool DriverOptionLists(const std::string& arguments, const std::string& flag, const std::string& name) {
+  auto lower = [](std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  const std::vector<std::string> words = SplitWords(arguments);
+  for (size_t i = 0; i + 1 < words.size(); ++i) {
+    if (words[i] != flag) continue;
+    std::istringstream list(words[i + 1]);
+    for (std::string item; std::getline(list, item, ',');) {
+      if (lower(item.substr(0, item.find('='))) == lower(name)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace onedock::emulator

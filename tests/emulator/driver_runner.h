@@ -24,6 +24,13 @@ DriverRun RunDriver(const std::string& executable, const std::vector<std::string
 // The failure message oned derives from a step's stderr.
 std::string FailureMessage(const std::string& stderr_text);
 
+// Whitespace-separated words of a driver's ARGUMENTS or of a script's stdout.
+std::vector<std::string> SplitWords(const std::string& text);
+
+// True when `name` is one of the comma-separated items after `flag` in a driver's ARGUMENTS
+// ("-l deploy,shutdown=my_shutdown" lists deploy and shutdown), compared case-insensitively.
+bool DriverOptionLists(const std::string& arguments, const std::string& flag, const std::string& name);
+
 }  // namespace onedock::emulator
 
 #endif  // ONEDOCK_TESTS_EMULATOR_DRIVER_RUNNER_H_

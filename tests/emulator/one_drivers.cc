@@ -22,25 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> Words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-bool InList(const std::string& arguments, const std::string& flag, const std::string& name) {
-  const std::vector<std::string> words = Words(arguments);
-  for (size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] != flag) continue;
-    std::istringstream list(words[i + 1]);
-    for (std::string item; std::getline(list, item, ',');) {
-      if (item == name) return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 OneState::Step OneState::DatastoreStep(const std::string& action, int object_id,
@@ -49,7 +30,7 @@ OneState::Step OneState::DatastoreStep(const std::string& action, int object_id,
   const Datastore& ds = datastores_.at(ds_id);
   const TemplateAttribute* mad = nullptr;
   for (const auto* a : config_.All("DATASTORE_MAD")) mad = a;
-  if (mad == nullptr || !InList(mad->Get("ARGUMENTS"), "-d", ds.ds_mad)) {
+  if (mad == nullptr || !DriverOptionLists(mad->Get("ARGUMENTS"), "-d", ds.ds_mad)) {
     step.error = "Datastore driver '" + ds.ds_mad + "' not available";
     return step;
   }
@@ -78,7 +59,7 @@ void OneState::ImageCopyFlow(int image_id) {
   };
   if (!stat.error.empty()) return fail(stat.error);
   DriverRun size = RunDriver(stat.executable, stat.args, stat.stdin_text);
-  const std::vector<std::string> size_words = Words(size.out);
+  const std::vector<std::string> size_words = SplitWords(size.out);
   if (!size.ok() || size_words.empty()) {
     return fail("Error getting image size: " + (size.ok() ? std::string("empty reply") : FailureMessage(size.err)));
   }
@@ -87,7 +68,7 @@ void OneState::ImageCopyFlow(int image_id) {
     images_.at(image_id).size_mb = std::atoll(size_words[0].c_str());
   }
   DriverRun copy = RunDriver(cp.executable, cp.args, cp.stdin_text);
-  const std::vector<std::string> out = Words(copy.out);
+  const std::vector<std::string> out = SplitWords(copy.out);
   if (!copy.ok()) return fail("Error copying image in the datastore: " + FailureMessage(copy.err));
   if (out.size() < 2) return fail("Error copying image in the datastore: missing SOURCE or FORMAT in \"" + copy.out + "\"");
   std::lock_guard lock(mu_);

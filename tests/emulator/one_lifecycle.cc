@@ -20,18 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::string> Words(const std::string& text) {
-  std::istringstream in(text);
-  std::vector<std::string> out;
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string Now() {
   std::time_t t = std::time(nullptr);
   char buf[64];
@@ -110,16 +98,8 @@ OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool w
     step.error = "VM_MAD " + h.vm_mad + " is not configured";
     return step;
   }
-  const std::vector<std::string> words = Words(mad->Get("ARGUMENTS"));
-  bool local = false;
-  for (size_t i = 0; i + 1 < words.size(); ++i) {
-    if (words[i] != "-l") continue;
-    std::istringstream list(words[i + 1]);
-    for (std::string item; std::getline(list, item, ',');) {
-      if (Lower(item.substr(0, item.find('='))) == action) local = true;
-    }
-  }
-  if (!local) {
+  const std::vector<std::string> words = SplitWords(mad->Get("ARGUMENTS"));
+  if (!DriverOptionLists(mad->Get("ARGUMENTS"), "-l", action)) {
     step.error = "action " + action + " is not a local (-l) action of " + h.vm_mad +
                  "; the emulator runs local actions only";
     return step;
@@ -149,20 +129,13 @@ OneState::Step OneState::TmStep(const std::string& command, const std::string& t
   Step step;
   const TemplateAttribute* tm = nullptr;
   for (const auto* a : config_.All("TM_MAD")) tm = a;
-  bool enabled = false;
-  if (tm != nullptr) {
-    const std::vector<std::string> words = Words(tm->Get("ARGUMENTS"));
-    for (size_t i = 0; i + 1 < words.size(); ++i) {
-      if (words[i] != "-d") continue;
-      std::istringstream list(words[i + 1]);
-      for (std::string item; std::getline(list, item, ',');) enabled = enabled || item == tm_mad;
-    }
-  }
-  if (!enabled) {
+  if (tm == nullptr || !DriverOptionLists(tm->Get("ARGUMENTS"), "-d", tm_mad)) {
     step.error = "Transfer Driver '" + tm_mad + "' not available";
     return step;
   }
-  step.executable = config_.Get("REMOTES_DIR") + "/tm/" + tm_mad + "/" + Lower(command);
+  std::string script = command;
+  for (char& c : script) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  step.executable = config_.Get("REMOTES_DIR") + "/tm/" + tm_mad + "/" + script;
   step.args = args;
   return step;
 }
@@ -365,7 +338,7 @@ void OneState::DeployFlow(int vm_id, bool resume) {
                                        : DriverRun{};
   std::lock_guard lock(mu_);
   Vm& vm = vms_.at(vm_id);
-  const std::vector<std::string> out = Words(run.out);
+  const std::vector<std::string> out = SplitWords(run.out);
   if (run.ok() && !out.empty()) {
     vm.deploy_id = out[0];  // first word of deploy's stdout
     SetStateLocked(vm, 3, 3);

@@ -55,6 +55,8 @@ case "$(basename "$0")" in
   shutdown)
     if [ -e "$root/fail-shutdown" ]; then echo "simulated shutdown failure" >&2; exit 1; fi ;;
   stat) echo 5 ;;
+  clone)
+    if [ -e "$root/fail-clone" ]; then echo "image not in the private registry" >&2; exit 1; fi ;;
   cp)
     if [ -e "$root/fail-cp" ]; then echo "registry refused: manifest unknown" >&2; exit 1; fi
     echo "127.0.0.1:5000/img:$1 docker" ;;

@@ -242,3 +242,16 @@ TEST_CASE("monitord: STATE_VM is ignored inside the guard after a VM starts runn
 }
 
 }  // namespace onedock::rpc
+
+namespace onedock::rpc {
+
+TEST_CASE("lifecycle: a failing TM clone ends in PROLOG_FAILURE and deploy never runs") {
+  Bed bed("", {"fail-clone"});
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  Vm failed = bed.WaitFor(vm, 3, 39);
+  CHECK(failed.user_template.at("ERROR").find("image not in the private registry") != std::string::npos);
+  for (const auto& call : bed.Calls()) CHECK(call.script != "vmm/onedock/deploy");
+}
+
+}  // namespace onedock::rpc
