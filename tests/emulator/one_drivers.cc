@@ -192,7 +192,7 @@ void OneState::StopMonitorFlow(int host_id, const std::string& name, const std::
 Answer OneState::HostStatus(int id, int status) {
   std::lock_guard lock(mu_);
   auto it = hosts_.find(id);
-  if (it == hosts_.end()) return Answer::Error(kNoExists, "Error getting host [" + std::to_string(id) + "].");
+  if (it == hosts_.end()) return Answer::Missing("host", id);
   Host& host = it->second;
   if (status == 2) {
     if (host.state != 8) {

@@ -12,10 +12,10 @@ namespace onedock::emulator {
 
 Answer OneState::VmAttachNic(int id, const std::string& text) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   auto nics = parsed->All("NIC");
   if (nics.size() != 1) return Answer::Error(kRpcApi, "The template must contain exactly one NIC");
@@ -65,7 +65,7 @@ Answer OneState::VmAttachNic(int id, const std::string& text) {
 Answer OneState::VmDetachNic(int id, int nic_id) {
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   TemplateAttribute* nic = nullptr;
   for (TemplateAttribute* n : vm.templ.All("NIC")) {
@@ -111,10 +111,10 @@ Answer OneState::VmDetachNic(int id, int nic_id) {
 
 Answer OneState::VmResize(int id, const std::string& text, bool /*enforce*/) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   const bool running = vm.state == 3 && vm.lcm_state == 3;
   const bool offline = vm.state == 0 || vm.state == 1 || vm.state == 2 || vm.state == 8 || vm.state == 9;

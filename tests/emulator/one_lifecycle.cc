@@ -143,9 +143,9 @@ OneState::Step OneState::TmStep(const std::string& command, const std::string& t
 Answer OneState::VmDeploy(int id, int host_id, bool /*enforce*/, int ds_id) {
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   auto host = hosts_.find(host_id);
-  if (host == hosts_.end()) return Answer::Error(kNoExists, "Error getting host [" + std::to_string(host_id) + "].");
+  if (host == hosts_.end()) return Answer::Missing("host", host_id);
   if (host->second.state == 8) return Answer::Error(kAction, "Host is offline, cannot deploy VM");
   Vm& vm = it->second;
   if (vm.state != 1 && vm.state != 2) {
@@ -175,7 +175,7 @@ Answer OneState::VmDeploy(int id, int host_id, bool /*enforce*/, int ds_id) {
 Answer OneState::VmAction(const std::string& action, int id) {
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   const bool running = vm.state == 3 && (vm.lcm_state == 3 || vm.lcm_state == 16);
   const bool failure = vm.state == 3 && (vm.lcm_state == 36 || vm.lcm_state == 39 || vm.lcm_state == 40);

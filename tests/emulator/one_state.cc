@@ -50,7 +50,7 @@ Answer OneState::HostAllocate(const std::string& name, const std::string& im_mad
                               const std::string& vm_mad, int cluster_id) {
   std::lock_guard lock(mu_);
   if (name.empty()) return Answer::Error(kAllocate, "Error allocating a new host. Name cannot be empty.");
-  if (cluster_id > 0) return Answer::Error(kNoExists, "Error getting cluster [" + std::to_string(cluster_id) + "].");
+  if (cluster_id > 0) return Answer::Missing("cluster", cluster_id);
   for (const auto& [id, h] : hosts_) {
     if (h.name == name) {
       return Answer::Error(kAllocate, "Error allocating a new host. NAME is already taken by HOST " +
@@ -89,7 +89,7 @@ std::string OneState::HostXml(const Host& h) const {
 Answer OneState::HostInfo(int id) const {
   std::lock_guard lock(mu_);
   auto it = hosts_.find(id);
-  if (it == hosts_.end()) return Answer::Error(kNoExists, "Error getting host [" + std::to_string(id) + "].");
+  if (it == hosts_.end()) return Answer::Missing("host", id);
   return Answer::Text(HostXml(it->second));
 }
 
@@ -103,7 +103,7 @@ Answer OneState::HostPool() const {
 Answer OneState::HostDelete(int id) {
   std::lock_guard lock(mu_);
   auto it = hosts_.find(id);
-  if (it == hosts_.end()) return Answer::Error(kNoExists, "Error getting host [" + std::to_string(id) + "].");
+  if (it == hosts_.end()) return Answer::Missing("host", id);
   for (const auto& [vid, vm] : vms_) {
     if (vm.hid == id && vm.state != 6) {
       return Answer::Error(kAction, "Cannot delete host. Host has VMs");
@@ -118,9 +118,9 @@ Answer OneState::HostDelete(int id) {
 
 Answer OneState::DatastoreAllocate(const std::string& text, int cluster_id) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
-  if (cluster_id > 0) return Answer::Error(kNoExists, "Error getting cluster [" + std::to_string(cluster_id) + "].");
+  if (cluster_id > 0) return Answer::Missing("cluster", cluster_id);
   Template t = std::move(*parsed);
   const std::string prefix = "Error allocating a new datastore. ";
   Datastore d{next_ds_, t.Get("NAME"), t.Get("DS_MAD"), t.Get("TM_MAD"), 0, {}};
@@ -171,7 +171,7 @@ std::string OneState::DatastoreXml(const Datastore& d) const {
 Answer OneState::DatastoreInfo(int id) const {
   std::lock_guard lock(mu_);
   auto it = datastores_.find(id);
-  if (it == datastores_.end()) return Answer::Error(kNoExists, "Error getting datastore [" + std::to_string(id) + "].");
+  if (it == datastores_.end()) return Answer::Missing("datastore", id);
   return Answer::Text(DatastoreXml(it->second));
 }
 
@@ -186,10 +186,10 @@ Answer OneState::DatastorePool() const {
 
 Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
   auto ds = datastores_.find(ds_id);
-  if (ds == datastores_.end()) return Answer::Error(kNoExists, "Error getting datastore [" + std::to_string(ds_id) + "].");
+  if (ds == datastores_.end()) return Answer::Missing("datastore", ds_id);
   const std::string prefix = "Error allocating a new image. ";
   if (ds->second.type == 1) return Answer::Error(kAllocate, prefix + "New images cannot be allocated in a system datastore.");
   Template t = std::move(*parsed);
@@ -230,7 +230,7 @@ std::string OneState::ImageXml(const Image& i) const {
 Answer OneState::ImageInfo(int id) const {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
-  if (it == images_.end()) return Answer::Error(kNoExists, "Error getting image [" + std::to_string(id) + "].");
+  if (it == images_.end()) return Answer::Missing("image", id);
   return Answer::Text(ImageXml(it->second));
 }
 
@@ -244,7 +244,7 @@ Answer OneState::ImagePool() const {
 Answer OneState::ImageDelete(int id) {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
-  if (it == images_.end()) return Answer::Error(kNoExists, "Error getting image [" + std::to_string(id) + "].");
+  if (it == images_.end()) return Answer::Missing("image", id);
   for (const auto& [vid, vm] : vms_) {
     if (vm.state == 6) continue;
     for (const TemplateAttribute* d : vm.templ.All("DISK")) {

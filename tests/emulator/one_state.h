@@ -58,6 +58,13 @@ struct Answer {
   static Answer Text(std::string t) { return {kSuccess, "", std::move(t), -1, true}; }
   static Answer Id(int i) { return {kSuccess, "", "", i, false}; }
   static Answer Error(int c, std::string m) { return {c, std::move(m), "", -1, false}; }
+  // NO_EXISTS with oned's wording: "Error getting <object> [<id>]."
+  static Answer Missing(const std::string& object, const std::string& id) {
+    return Error(kNoExists, "Error getting " + object + " [" + id + "].");
+  }
+  static Answer Missing(const std::string& object, int id) { return Missing(object, std::to_string(id)); }
+  // RPC_API for a template that does not parse.
+  static Answer BadTemplate(const Status& s) { return Error(kRpcApi, "Parse error: " + s.message()); }
 };
 
 class OneState {

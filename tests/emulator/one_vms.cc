@@ -61,9 +61,9 @@ const std::set<std::string> kTemplateAttributes = {
 
 Answer OneState::VnetAllocate(const std::string& text, int cluster_id) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
-  if (cluster_id > 0) return Answer::Error(kNoExists, "Error getting cluster [" + std::to_string(cluster_id) + "].");
+  if (cluster_id > 0) return Answer::Missing("cluster", cluster_id);
   Template t = std::move(*parsed);
   const std::string prefix = "Error allocating a new virtual network. ";
   Vnet v;
@@ -113,7 +113,7 @@ std::string OneState::VnetXml(const Vnet& v) const {
 Answer OneState::VnetInfo(int id) const {
   std::lock_guard lock(mu_);
   auto it = vnets_.find(id);
-  if (it == vnets_.end()) return Answer::Error(kNoExists, "Error getting virtual network [" + std::to_string(id) + "].");
+  if (it == vnets_.end()) return Answer::Missing("virtual network", id);
   return Answer::Text(VnetXml(it->second));
 }
 
@@ -125,7 +125,7 @@ Answer OneState::LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic) {
     if ((!by_id.empty() && std::to_string(id) == by_id) || (by_id.empty() && v.name == by_name)) vnet = &v;
   }
   if (vnet == nullptr) {
-    return Answer::Error(kNoExists, "Error getting virtual network [" + (by_id.empty() ? by_name : by_id) + "].");
+    return Answer::Missing("virtual network", by_id.empty() ? by_name : by_id);
   }
   for (Range& r : vnet->ranges) {
     in_addr base{};
@@ -162,7 +162,7 @@ Answer OneState::LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic) {
 
 Answer OneState::TemplateAllocate(const std::string& text) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
   templates_[next_template_] = std::move(*parsed);
   return Answer::Id(next_template_++);
@@ -172,11 +172,11 @@ Answer OneState::TemplateInstantiate(int id, const std::string& name, bool hold,
                                      const std::string& extra) {
   std::lock_guard lock(mu_);
   auto it = templates_.find(id);
-  if (it == templates_.end()) return Answer::Error(kNoExists, "Error getting VM template [" + std::to_string(id) + "].");
+  if (it == templates_.end()) return Answer::Missing("VM template", id);
   Template t = it->second;
   if (!extra.empty()) {
     auto parsed = ParseTemplateOrXml(extra);
-    if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+    if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
     t.Merge(*parsed);
   }
   t.Set("TEMPLATE_ID", std::to_string(id));
@@ -185,7 +185,7 @@ Answer OneState::TemplateInstantiate(int id, const std::string& name, bool hold,
 
 Answer OneState::VmAllocate(const std::string& text, bool hold) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
   return VmAllocateLocked(std::move(*parsed), "", hold);
 }
@@ -215,7 +215,7 @@ Answer OneState::VmAllocateLocked(Template t, const std::string& name, bool hold
     const std::string image_id = d->Get("IMAGE_ID");
     if (!image_id.empty()) {
       auto it = images_.find(std::atoi(image_id.c_str()));
-      if (it == images_.end()) return Answer::Error(kNoExists, "Error getting image [" + image_id + "].");
+      if (it == images_.end()) return Answer::Missing("image", image_id);
       const Image& i = it->second;
       const Datastore& ds = datastores_.at(i.ds_id);
       d->Set("IMAGE", i.name);
@@ -301,7 +301,7 @@ std::string OneState::VmXml(const Vm& vm, bool extended) const {
 Answer OneState::VmInfo(int id) const {
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   return Answer::Text(VmXml(it->second, true));
 }
 
@@ -321,10 +321,10 @@ Answer OneState::VmPool(int state_filter, bool extended) const {
 
 Answer OneState::VmUpdate(int id, const std::string& text, int append) {
   auto parsed = ParseTemplateOrXml(text);
-  if (!parsed.ok()) return Answer::Error(kRpcApi, "Parse error: " + parsed.status().message());
+  if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
   std::lock_guard lock(mu_);
   auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Error(kNoExists, "Error getting virtual machine [" + std::to_string(id) + "].");
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   if (append == 1) {
     it->second.user_templ.Merge(*parsed);
   } else {
