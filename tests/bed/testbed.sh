@@ -21,6 +21,10 @@ declare -A ENGINE_POOL=([h1]=10.221.0.0/16 [h2]=10.222.0.0/16)
 ENGINE_PORT=2376
 PRIVATE_REGISTRY=${ONEDOCK_PRIVATE_REGISTRY:-127.0.0.1:5000}
 UPSTREAM_REGISTRY=${ONEDOCK_UPSTREAM_REGISTRY:-127.0.0.1:5001}
+# An upstream registry that requires credentials (htpasswd), for pulls with registry auth.
+AUTH_REGISTRY=${ONEDOCK_AUTH_REGISTRY:-127.0.0.1:5002}
+AUTH_USER=onedock
+AUTH_PASSWORD=onedock-registry-secret
 CERTS=$LAB/certs
 CTRD_SOCK=$LAB/containerd/containerd.sock
 
@@ -165,10 +169,22 @@ engine_down() {
 
 # --- registries ---------------------------------------------------------------------------------
 
-registry_up() {  # registry_up <name> <addr>
-  local name=$1 addr=$2 dir=$LAB/registry-$1
-  if pid_alive "$dir/pid" && curl -sf "http://$addr/v2/" >/dev/null 2>&1; then return 0; fi
+registry_answers() {  # registry_answers <addr>: 200, or 401 from one that wants credentials
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://$1/v2/" 2>/dev/null || true)
+  [[ $code == 200 || $code == 401 ]]
+}
+
+registry_up() {  # registry_up <name> <addr> [auth]
+  local name=$1 addr=$2 dir=$LAB/registry-$1 auth=
+  if pid_alive "$dir/pid" && registry_answers "$addr"; then return 0; fi
   mkdir -p "$dir/data"
+  if [[ ${3:-} == auth ]]; then
+    # bcrypt, as the registry's htpasswd backend requires.
+    python3 -c 'import crypt,sys; print(sys.argv[1] + ":" + crypt.crypt(sys.argv[2], crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+      "$AUTH_USER" "$AUTH_PASSWORD" 2>/dev/null > "$dir/htpasswd"
+    auth="auth: {htpasswd: {realm: onedock-test, path: $dir/htpasswd}}"
+  fi
   cat > "$dir/config.yml" <<EOF
 version: 0.1
 log: {level: warn, fields: {service: registry-$name}}
@@ -179,11 +195,12 @@ storage:
 http:
   addr: $addr
   headers: {X-Content-Type-Options: [nosniff]}
+$auth
 EOF
   log "starting registry $name on $addr"
   setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 < /dev/null &
   echo $! > "$dir/pid"
-  wait_for 20 curl -sf "http://$addr/v2/" || die "registry $name did not start; see $dir/registry.log"
+  wait_for 20 registry_answers "$addr" || die "registry $name did not start; see $dir/registry.log"
 }
 
 # --- test images --------------------------------------------------------------------------------
@@ -192,7 +209,8 @@ EOF
 # also published as library/busybox:latest.
 seed_images() {
   local repo=$UPSTREAM_REGISTRY/onedock/httpd
-  if curl -sf "http://$UPSTREAM_REGISTRY/v2/onedock/httpd/tags/list" | grep -q '"1.0"'; then
+  if curl -sf "http://$UPSTREAM_REGISTRY/v2/onedock/httpd/tags/list" | grep -q '"1.0"' &&
+     curl -sf -u "$AUTH_USER:$AUTH_PASSWORD" "http://$AUTH_REGISTRY/v2/onedock/httpd/tags/list" | grep -q '"1.0"'; then
     return 0
   fi
   log "building the busybox-static test image and pushing it to $UPSTREAM_REGISTRY"
@@ -212,6 +230,11 @@ seed_images() {
   engine_docker h1 tag "$repo:1.0" "$UPSTREAM_REGISTRY/library/busybox:latest"
   engine_docker h1 push -q "$repo:1.0" >/dev/null
   engine_docker h1 push -q "$UPSTREAM_REGISTRY/library/busybox:latest" >/dev/null
+  engine_docker h1 tag "$repo:1.0" "$AUTH_REGISTRY/onedock/httpd:1.0"
+  echo "$AUTH_PASSWORD" | engine_docker h1 login -u "$AUTH_USER" --password-stdin "$AUTH_REGISTRY" >/dev/null 2>&1
+  engine_docker h1 push -q "$AUTH_REGISTRY/onedock/httpd:1.0" >/dev/null
+  engine_docker h1 logout "$AUTH_REGISTRY" >/dev/null
+  engine_docker h1 rmi "$AUTH_REGISTRY/onedock/httpd:1.0" >/dev/null
   # Engines start without the images, so tests exercise real pulls.
   engine_docker h1 rmi "$repo:1.0" "$UPSTREAM_REGISTRY/library/busybox:latest" >/dev/null
 }
@@ -233,6 +256,9 @@ write_env() {
     echo "ONEDOCK_PRIVATE_REGISTRY=$PRIVATE_REGISTRY"
     echo "ONEDOCK_UPSTREAM_REGISTRY=$UPSTREAM_REGISTRY"
     echo "ONEDOCK_TEST_IMAGE=$UPSTREAM_REGISTRY/onedock/httpd:1.0"
+    echo "ONEDOCK_AUTH_REGISTRY=$AUTH_REGISTRY"
+    echo "ONEDOCK_AUTH_USER=$AUTH_USER"
+    echo "ONEDOCK_AUTH_PASSWORD=$AUTH_PASSWORD"
   } > "$LAB/bed.env"
 }
 
@@ -243,6 +269,7 @@ cmd_up() {
   for e in "${ENGINES[@]}"; do engine_up "$e"; done
   registry_up private "$PRIVATE_REGISTRY"
   registry_up upstream "$UPSTREAM_REGISTRY"
+  registry_up auth "$AUTH_REGISTRY" auth
   seed_images
   write_env
   log "up"
@@ -250,7 +277,7 @@ cmd_up() {
 
 cmd_down() {
   for e in "${ENGINES[@]}"; do engine_down "$e"; done
-  for r in private upstream; do
+  for r in private upstream auth; do
     if pid_alive "$LAB/registry-$r/pid"; then kill "$(cat "$LAB/registry-$r/pid")" 2>/dev/null || true; fi
   done
   if pid_alive "$LAB/containerd/pid"; then
@@ -282,9 +309,9 @@ cmd_status() {
     fi
   done
   local r addr
-  for r in private upstream; do
-    addr=$PRIVATE_REGISTRY; [[ $r == upstream ]] && addr=$UPSTREAM_REGISTRY
-    if curl -sf "http://$addr/v2/" >/dev/null 2>&1; then report "registry $r" "up $addr"
+  for r in private upstream auth; do
+    case $r in private) addr=$PRIVATE_REGISTRY ;; upstream) addr=$UPSTREAM_REGISTRY ;; auth) addr=$AUTH_REGISTRY ;; esac
+    if registry_answers "$addr"; then report "registry $r" "up $addr"
     else report "registry $r" down; fi
   done
   return $ok

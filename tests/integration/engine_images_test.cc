@@ -141,3 +141,26 @@ TEST_CASE("loading a corrupt tarball fails although the engine answers 200") {
 }
 
 }  // namespace onedock::docker
+
+namespace onedock::docker {
+
+TEST_CASE("pulls from a registry that wants credentials use X-Registry-Auth") {
+  EngineClient h2("h2", testbed::Engine("h2"));
+  const std::string host = testbed::Get("ONEDOCK_AUTH_REGISTRY");
+  const std::string ref = host + "/onedock/httpd:1.0";
+  h2.RemoveImage(ref, true);
+
+  Status anonymous = h2.PullImage(ref);
+  CHECK_FALSE(anonymous.ok());
+  CHECK(anonymous.message().find("pull " + ref) != std::string::npos);
+
+  Status wrong = h2.PullImage(ref, {testbed::Get("ONEDOCK_AUTH_USER"), "not-the-password", host});
+  CHECK_FALSE(wrong.ok());
+
+  Status right = h2.PullImage(ref, {testbed::Get("ONEDOCK_AUTH_USER"), testbed::Get("ONEDOCK_AUTH_PASSWORD"), host});
+  REQUIRE_MESSAGE(right.ok(), right.ToString());
+  CHECK(h2.InspectImage(ref).ok());
+  CHECK(h2.RemoveImage(ref, false).ok());
+}
+
+}  // namespace onedock::docker

@@ -65,3 +65,29 @@ TEST_CASE("a registry that is down is unavailable") {
 }
 
 }  // namespace onedock::docker
+
+namespace onedock::docker {
+
+TEST_CASE("registry client sends basic credentials and a refusal is unauthenticated") {
+  const std::string base = "http://" + testbed::Get("ONEDOCK_AUTH_REGISTRY");
+  RegistryClient anonymous("auth", {.base_url = base});
+  Status refused = anonymous.Check();
+  CHECK(refused.code() == Status::Code::kUnauthenticated);
+  CHECK(refused.message().find("UNAUTHORIZED") != std::string::npos);
+
+  RegistryClient wrong("auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
+                                .password = "not-the-password"});
+  CHECK(wrong.ListTags("onedock/httpd").status().code() == Status::Code::kUnauthenticated);
+
+  RegistryClient right("auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
+                                .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")});
+  REQUIRE(right.Check().ok());
+  auto tags = right.ListTags("onedock/httpd");
+  REQUIRE(tags.ok());
+  CHECK(*tags == std::vector<std::string>{"1.0"});
+  auto manifest = right.GetManifest("onedock/httpd", "1.0");
+  REQUIRE(manifest.ok());
+  CHECK(manifest->digest.rfind("sha256:", 0) == 0);
+}
+
+}  // namespace onedock::docker
