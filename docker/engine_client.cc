@@ -12,8 +12,6 @@ namespace {
 constexpr long kDefaultTimeoutMs = 30000;
 constexpr long kImageTransferTimeoutMs = 30 * 60 * 1000;
 
-std::string Quote(const std::string& id) { return UrlEscape(id); }
-
 bool IsVersionComplaint(const HttpResponse& r) {
   if (r.status != 400) return false;
   const std::string m = EngineMessage(r.body);
@@ -138,30 +136,30 @@ Result<Outcome> EngineClient::StateChange(const std::string& path, const std::st
 }
 
 Result<Outcome> EngineClient::StartContainer(const std::string& id) {
-  return StateChange("/containers/" + Quote(id) + "/start", "start " + id, kDefaultTimeoutMs);
+  return StateChange("/containers/" + UrlEscape(id) + "/start", "start " + id, kDefaultTimeoutMs);
 }
 
 Result<Outcome> EngineClient::StopContainer(const std::string& id, int timeout_s) {
-  return StateChange("/containers/" + Quote(id) + "/stop?t=" + std::to_string(timeout_s),
+  return StateChange("/containers/" + UrlEscape(id) + "/stop?t=" + std::to_string(timeout_s),
                      "stop " + id, kDefaultTimeoutMs + timeout_s * 1000L);
 }
 
 Result<Outcome> EngineClient::RestartContainer(const std::string& id, int timeout_s) {
-  return StateChange("/containers/" + Quote(id) + "/restart?t=" + std::to_string(timeout_s),
+  return StateChange("/containers/" + UrlEscape(id) + "/restart?t=" + std::to_string(timeout_s),
                      "restart " + id, kDefaultTimeoutMs + timeout_s * 1000L);
 }
 
 Result<Outcome> EngineClient::PauseContainer(const std::string& id) {
-  return StateChange("/containers/" + Quote(id) + "/pause", "pause " + id, kDefaultTimeoutMs);
+  return StateChange("/containers/" + UrlEscape(id) + "/pause", "pause " + id, kDefaultTimeoutMs);
 }
 
 Result<Outcome> EngineClient::UnpauseContainer(const std::string& id) {
-  return StateChange("/containers/" + Quote(id) + "/unpause", "unpause " + id, kDefaultTimeoutMs);
+  return StateChange("/containers/" + UrlEscape(id) + "/unpause", "unpause " + id, kDefaultTimeoutMs);
 }
 
 Status EngineClient::KillContainer(const std::string& id, const std::string& signal) {
   auto r = Expect({.method = "POST",
-                   .path = "/containers/" + Quote(id) + "/kill?signal=" + UrlEscape(signal)},
+                   .path = "/containers/" + UrlEscape(id) + "/kill?signal=" + UrlEscape(signal)},
                   "kill " + id);
   return r.status();
 }
@@ -169,14 +167,14 @@ Status EngineClient::KillContainer(const std::string& id, const std::string& sig
 Status EngineClient::RemoveContainer(const std::string& id, bool force,
                                      bool remove_anonymous_volumes) {
   auto r = Expect({.method = "DELETE",
-                   .path = "/containers/" + Quote(id) + "?force=" + (force ? "1" : "0") +
+                   .path = "/containers/" + UrlEscape(id) + "?force=" + (force ? "1" : "0") +
                            "&v=" + (remove_anonymous_volumes ? "1" : "0")},
                   "remove " + id);
   return r.status();
 }
 
 Result<ContainerInfo> EngineClient::InspectContainer(const std::string& id) {
-  auto r = Expect({.path = "/containers/" + Quote(id) + "/json"}, "inspect " + id);
+  auto r = Expect({.path = "/containers/" + UrlEscape(id) + "/json"}, "inspect " + id);
   if (!r.ok()) return r.status();
   auto info = ParseContainerInspect(r->body);
   if (!info.ok()) return info.status().WithContext(Context("inspect " + id));
@@ -196,7 +194,7 @@ Result<std::vector<ContainerSummary>> EngineClient::ListContainers(
 
 Status EngineClient::UpdateContainer(const std::string& id, const ResourceUpdate& update) {
   return Expect({.method = "POST",
-                 .path = "/containers/" + Quote(id) + "/update",
+                 .path = "/containers/" + UrlEscape(id) + "/update",
                  .body = ResourceUpdateBody(update)},
                 "update " + id)
       .status();
@@ -223,7 +221,7 @@ Result<std::string> EngineClient::Commit(const CommitRequest& c) {
 Status EngineClient::PutArchive(const std::string& id, const std::string& path,
                                 const std::string& tar) {
   return Expect({.method = "PUT",
-                 .path = "/containers/" + Quote(id) + "/archive?path=" + UrlEscape(path),
+                 .path = "/containers/" + UrlEscape(id) + "/archive?path=" + UrlEscape(path),
                  .body = tar,
                  .content_type = "application/x-tar"},
                 "upload archive into " + id)
@@ -236,7 +234,7 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
   nlohmann::json create = {{"AttachStdout", true}, {"AttachStderr", true}, {"Tty", false},
                            {"Cmd", cmd}, {"Env", env}};
   auto created = Expect(
-      {.method = "POST", .path = "/containers/" + Quote(id) + "/exec", .body = create.dump()}, what);
+      {.method = "POST", .path = "/containers/" + UrlEscape(id) + "/exec", .body = create.dump()}, what);
   if (!created.ok()) return created.status();
   auto j = nlohmann::json::parse(created->body, nullptr, false);
   if (j.is_discarded() || !j.contains("Id") || !j["Id"].is_string()) {
@@ -244,7 +242,7 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
   }
   const std::string exec_id = j["Id"].get<std::string>();
   auto started = Expect({.method = "POST",
-                         .path = "/exec/" + Quote(exec_id) + "/start",
+                         .path = "/exec/" + UrlEscape(exec_id) + "/start",
                          .body = R"({"Detach":false,"Tty":false})",
                          .timeout_ms = timeout_ms},
                         what);
@@ -253,7 +251,7 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
   if (Status s = DemuxStream(started->body, &result.out, &result.err); !s.ok()) {
     return s.WithContext(Context(what));
   }
-  auto inspected = Expect({.path = "/exec/" + Quote(exec_id) + "/json"}, what);
+  auto inspected = Expect({.path = "/exec/" + UrlEscape(exec_id) + "/json"}, what);
   if (!inspected.ok()) return inspected.status();
   auto state = nlohmann::json::parse(inspected->body, nullptr, false);
   if (state.is_discarded() || !state.contains("ExitCode") || !state["ExitCode"].is_number()) {
@@ -265,7 +263,7 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
 
 Result<StatsSample> EngineClient::Stats(const std::string& id) {
   // one-shot skips the engine's second collection cycle (API >= 1.41).
-  auto r = Expect({.path = "/containers/" + Quote(id) + "/stats?stream=false&one-shot=true"},
+  auto r = Expect({.path = "/containers/" + UrlEscape(id) + "/stats?stream=false&one-shot=true"},
                   "stats " + id);
   if (!r.ok()) return r.status();
   auto s = ParseStats(r->body);
@@ -387,7 +385,7 @@ Result<std::string> EngineClient::CreateNetwork(const NetworkSpec& spec) {
 
 Result<NetworkInfo> EngineClient::InspectNetwork(const std::string& network) {
   const std::string what = "inspect network " + network;
-  auto r = Expect({.path = "/networks/" + Quote(network)}, what);
+  auto r = Expect({.path = "/networks/" + UrlEscape(network)}, what);
   if (!r.ok()) return r.status();
   auto info = ParseNetworkInspect(r->body);
   if (!info.ok()) return info.status().WithContext(Context(what));
@@ -397,7 +395,7 @@ Result<NetworkInfo> EngineClient::InspectNetwork(const std::string& network) {
 Status EngineClient::ConnectNetwork(const std::string& network, const std::string& container,
                                     const NetworkAttachment& nic) {
   return Expect({.method = "POST",
-                 .path = "/networks/" + Quote(network) + "/connect",
+                 .path = "/networks/" + UrlEscape(network) + "/connect",
                  .body = NetworkConnectBody(container, nic)},
                 "connect " + container + " to " + network)
       .status();
@@ -407,14 +405,14 @@ Status EngineClient::DisconnectNetwork(const std::string& network, const std::st
                                        bool force) {
   nlohmann::json body = {{"Container", container}, {"Force", force}};
   return Expect({.method = "POST",
-                 .path = "/networks/" + Quote(network) + "/disconnect",
+                 .path = "/networks/" + UrlEscape(network) + "/disconnect",
                  .body = body.dump()},
                 "disconnect " + container + " from " + network)
       .status();
 }
 
 Status EngineClient::RemoveNetwork(const std::string& network) {
-  return Expect({.method = "DELETE", .path = "/networks/" + Quote(network)},
+  return Expect({.method = "DELETE", .path = "/networks/" + UrlEscape(network)},
                 "remove network " + network)
       .status();
 }
@@ -428,7 +426,7 @@ Status EngineClient::CreateVolume(const std::string& name,
 }
 
 Status EngineClient::RemoveVolume(const std::string& name) {
-  return Expect({.method = "DELETE", .path = "/volumes/" + Quote(name)}, "remove volume " + name)
+  return Expect({.method = "DELETE", .path = "/volumes/" + UrlEscape(name)}, "remove volume " + name)
       .status();
 }
 
