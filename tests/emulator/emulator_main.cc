@@ -146,6 +146,14 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
     return s.VmDeploy(p.getInt(1), p.getInt(2), enforce, ds);
   });
   add("one.vm.action", 2, 2, [&](P p) { return s.VmAction(p.getString(1), p.getInt(2)); });
+  add("one.vm.migrate", 3, 6, [&](P p) {
+    OptionalBool(p, 4, false);
+    if (p.size() > 5) (void)p.getInt(5);
+    return s.VmMigrate(p.getInt(1), p.getInt(2), p.getBoolean(3), p.size() > 6 ? p.getInt(6) : 0);
+  });
+  add("one.vm.snapshotcreate", 2, 2, [&](P p) { return s.VmSnapshotCreate(p.getInt(1), p.getString(2)); });
+  add("one.vm.snapshotrevert", 2, 2, [&](P p) { return s.VmSnapshotRevert(p.getInt(1), p.getInt(2)); });
+  add("one.vm.snapshotdelete", 2, 2, [&](P p) { return s.VmSnapshotDelete(p.getInt(1), p.getInt(2)); });
   add("one.vm.attachnic", 2, 2, [&](P p) { return s.VmAttachNic(p.getInt(1), p.getString(2)); });
   add("one.vm.detachnic", 2, 2, [&](P p) { return s.VmDetachNic(p.getInt(1), p.getInt(2)); });
   add("one.vm.resize", 2, 3, [&](P p) {

@@ -112,6 +112,11 @@ OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool w
     step.args = {dfile, host, vmid, host};
   } else if (action == "resize") {
     step.args = {vm.deploy_id, vmid, host};  // unquoted in one_vmm_exec, no host word first
+  } else if (action == "save" || action == "restore") {
+    const std::string checkpoint = config_.Get("DATASTORE_LOCATION", "/var/lib/one/datastores") + "/" +
+                                   std::to_string(h.ds_id) + "/" + vmid + "/checkpoint";
+    step.args = action == "save" ? std::vector<std::string>{vm.deploy_id, checkpoint, host, vmid, host}
+                                 : std::vector<std::string>{checkpoint, host, vm.deploy_id, vmid, host};
   } else {
     step.args = {vm.deploy_id, host, vmid, host};
   }

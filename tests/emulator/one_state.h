@@ -118,6 +118,14 @@ class OneState {
   Answer VmAttachNic(int id, const std::string& text);
   Answer VmDetachNic(int id, int nic_id);
   Answer VmResize(int id, const std::string& text, bool enforce);
+  // Cold migration and system snapshots (one_migrate_snapshot.cc): migrate type 0 (save) runs
+  // VMM save on the source, TM MV of each disk and of the system directory, VMM restore on the
+  // destination; snapshots run snapshot_create/revert/delete and keep the HYPERVISOR_ID that
+  // snapshot_create printed.
+  Answer VmMigrate(int id, int host_id, bool live, int type);
+  Answer VmSnapshotCreate(int id, const std::string& name);
+  Answer VmSnapshotRevert(int id, int snap_id);
+  Answer VmSnapshotDelete(int id, int snap_id);
 
   // monitord (one_monitord.cc): applies one decoded wire message as monitord and oned do
   // (reference §4.3–§4.7). Returns false when the message was dropped (unknown or OFFLINE host,
@@ -194,6 +202,7 @@ class OneState {
     std::string name;
     int state = 1, lcm_state = 0;
     int hid = -1;  // host of the current history record, -1 before the first deploy
+    int migrate_to = -1;  // destination host while a cold migration runs
     int64_t stime = 0;
     int64_t running_changed = 0;  // when the VM last started or stopped running (STATE_VM guard)
     std::string deploy_id;
@@ -209,6 +218,7 @@ class OneState {
   void ShutdownFlow(int vm_id, bool hard, bool terminate);
   void RebootFlow(int vm_id, bool hard);
   void EpilogFlow(int vm_id);
+  void MigrateFlow(int vm_id);
   // One driver invocation, prepared under the lock and run without it.
   struct Step {
     std::string executable;

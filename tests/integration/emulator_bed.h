@@ -55,6 +55,7 @@ case "$(basename "$0")" in
   shutdown)
     if [ -e "$root/fail-shutdown" ]; then echo "simulated shutdown failure" >&2; exit 1; fi ;;
   stat) echo 5 ;;
+  snapshot_create) echo "snap-$2" ;;
   clone)
     if [ -e "$root/fail-clone" ]; then echo "image not in the private registry" >&2; exit 1; fi ;;
   cp)
@@ -192,10 +193,11 @@ class Bed {
       std::ofstream(root + "/remotes/" + path) << kRecorder;
       chmod((root + "/remotes/" + path).c_str(), 0755);
     };
-    for (const char* a : {"deploy", "shutdown", "cancel", "reboot", "reset", "attach_nic", "detach_nic", "resize"}) {
+    for (const char* a : {"deploy", "shutdown", "cancel", "reboot", "reset", "attach_nic", "detach_nic", "resize",
+                          "save", "restore", "snapshot_create", "snapshot_revert", "snapshot_delete"}) {
       install(std::string("vmm/onedock/") + a);
     }
-    for (const char* a : {"clone", "ln", "context", "delete"}) install(std::string("tm/onedock/") + a);
+    for (const char* a : {"clone", "ln", "context", "delete", "mv"}) install(std::string("tm/onedock/") + a);
     for (const char* a : {"stat", "cp", "rm"}) install(std::string("datastore/onedock/") + a);
     install("im/onedock.d/monitord-client_control.sh");
     return root;
@@ -205,7 +207,7 @@ class Bed {
            "DATASTORE_LOCATION = \"" + root + "/datastores\"\n" +
            "VM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_vmm_exec\", TYPE = \"xml\",\n"
            "  LIVE_RESIZE = \"yes\",\n"
-           "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore,attach_nic,detach_nic,resize onedock\" ]\n"
+           "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore,attach_nic,detach_nic,resize,snapshot_create,snapshot_revert,snapshot_delete onedock\" ]\n"
            "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d dummy,onedock\" ]\n"
            "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d dummy,fs,onedock -s onedock\" ]\n"
            "IM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_im_sh\", ARGUMENTS = \"-r 3 -t 15 -w 90 onedock\" ]\n";

@@ -255,3 +255,69 @@ TEST_CASE("lifecycle: a failing TM clone ends in PROLOG_FAILURE and deploy never
 }
 
 }  // namespace onedock::rpc
+
+namespace onedock::rpc {
+
+TEST_CASE("lifecycle: cold migration runs save on the source, TM mv, restore on the destination") {
+  Bed bed;
+  const int other = bed.emu().Allocate("one.host.allocate", {xmlrpc_c::value_string("other-host"), xmlrpc_c::value_string("onedock"),
+                                                             xmlrpc_c::value_string("onedock"), xmlrpc_c::value_int(-1)});
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  Vm running = bed.WaitFor(vm, 3, 3);
+  bed.Forget();
+  auto reply = bed.emu().Call("one.vm.migrate", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(other),
+                                                 xmlrpc_c::value_boolean(false)});
+  REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
+  Vm moved = bed.WaitFor(vm, 3, 3);
+  for (int n = 0; n < 100 && moved.CurrentHistory()->hid != other; ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    moved = *bed.client().VmInfo(vm);
+  }
+  CHECK(moved.CurrentHistory()->hostname == "other-host");
+  CHECK(moved.CurrentHistory()->seq == 1);
+  CHECK(moved.deploy_id == running.deploy_id);
+  auto calls = bed.Calls();
+  REQUIRE(calls.size() == 4);  // save, mv disk.0, mv system dir, restore
+  CHECK(calls[0].script == "vmm/onedock/save");
+  CHECK(calls[0].args[0] == running.deploy_id);
+  CHECK(calls[0].args[2] == "onedock-host");
+  CHECK(calls[1].script == "tm/onedock/mv");
+  CHECK(calls[1].args[0].rfind("onedock-host:", 0) == 0);
+  CHECK(calls[1].args[1].rfind("other-host:", 0) == 0);
+  CHECK(calls[3].script == "vmm/onedock/restore");
+  CHECK(calls[3].args[1] == "other-host");
+  CHECK(calls[3].args[2] == running.deploy_id);
+  CHECK(ParseXml(*Base64Decode(calls[3].stdin_text))->Get("HOST") == "other-host");
+}
+
+TEST_CASE("lifecycle: system snapshots keep the hypervisor id snapshot_create printed") {
+  Bed bed;
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  Vm running = bed.WaitFor(vm, 3, 3);
+  bed.Forget();
+  auto reply = bed.emu().Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("before-upgrade")});
+  REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
+  CHECK(static_cast<int>(xmlrpc_c::value_int(reply[1])) == 0);
+  bed.WaitFor(vm, 3, 3);
+  auto doc = ParseXml(std::string(xmlrpc_c::value_string(bed.emu().Call("one.vm.info", {xmlrpc_c::value_int(vm)})[1])));
+  CHECK(doc->Get("TEMPLATE/SNAPSHOT/HYPERVISOR_ID") == "snap-0");
+  CHECK(doc->Get("TEMPLATE/SNAPSHOT/NAME") == "before-upgrade");
+  bed.emu().Call("one.vm.snapshotrevert", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(0)});
+  bed.WaitFor(vm, 3, 3);
+  bed.emu().Call("one.vm.snapshotdelete", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(0)});
+  for (int n = 0; n < 100 && bed.Calls().size() < 3; ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  bed.WaitFor(vm, 3, 3);
+  auto calls = bed.Calls();
+  REQUIRE(calls.size() == 3);
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "0", std::to_string(vm), "onedock-host"});
+  CHECK(calls[1].script == "vmm/onedock/snapshot_revert");
+  CHECK(calls[1].args == std::vector<std::string>{running.deploy_id, "snap-0", std::to_string(vm), "onedock-host"});
+  CHECK(calls[2].script == "vmm/onedock/snapshot_delete");
+  CHECK(calls[2].args == std::vector<std::string>{running.deploy_id, "snap-0", std::to_string(vm), "onedock-host"});
+  auto after = ParseXml(std::string(xmlrpc_c::value_string(bed.emu().Call("one.vm.info", {xmlrpc_c::value_int(vm)})[1])));
+  CHECK(after->Find("TEMPLATE/SNAPSHOT") == nullptr);
+}
+
+}  // namespace onedock::rpc
