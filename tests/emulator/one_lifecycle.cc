@@ -192,6 +192,13 @@ Answer OneState::VmAction(const std::string& action, int id) {
     if (!running) return refuse();
     SetStateLocked(vm, 3, 18);  // SHUTDOWN_POWEROFF
     Background([this, id, hard = action == "poweroff-hard"] { ShutdownFlow(id, hard, false); });
+  } else if (action == "suspend") {
+    if (!(vm.state == 3 && vm.lcm_state == 3)) return refuse();
+    SetStateLocked(vm, 3, 6);  // SAVE_SUSPEND
+    Background([this, id] { SuspendFlow(id); });
+  } else if (action == "resume" && vm.state == 5) {
+    SetStateLocked(vm, 3, 21);  // BOOT_SUSPENDED
+    Background([this, id] { ResumeSuspendedFlow(id); });
   } else if (action == "resume") {
     if (vm.state != 8) return refuse();
     auto& last = vm.history.back();
@@ -209,7 +216,7 @@ Answer OneState::VmAction(const std::string& action, int id) {
     } else if (running) {
       SetStateLocked(vm, 3, 12);  // SHUTDOWN
       Background([this, id, hard = action == "terminate-hard"] { ShutdownFlow(id, hard, true); });
-    } else if (vm.state == 8 || failure) {
+    } else if (vm.state == 8 || vm.state == 5 || failure) {
       SetStateLocked(vm, 3, failure ? 23 : 11);  // CLEANUP_DELETE or EPILOG
       Background([this, id] { EpilogFlow(id); });
     } else {
@@ -222,7 +229,7 @@ Answer OneState::VmAction(const std::string& action, int id) {
     if (vm.state != 2) return refuse();
     SetStateLocked(vm, 1, 0);
   } else if (action == "undeploy" || action == "undeploy-hard" || action == "stop" ||
-             action == "suspend" || action == "resched" || action == "unresched") {
+             action == "resched" || action == "unresched") {
     return Answer::Error(kAction, "Action \"" + action + "\" is not supported by the emulator");
   } else {
     return Answer::Error(kAction, "Action \"" + action + "\" is not supported");
@@ -381,6 +388,40 @@ void OneState::ShutdownFlow(int vm_id, bool hard, bool terminate) {
     SetStateLocked(vm, 3, 11);  // EPILOG
   }
   EpilogFlow(vm_id);
+}
+
+void OneState::SuspendFlow(int vm_id) {
+  Step save;
+  {
+    std::lock_guard lock(mu_);
+    save = VmmStep(vms_.at(vm_id), "save", true);
+  }
+  DriverRun run = save.error.empty() ? RunDriver(save.executable, save.args, save.stdin_text) : DriverRun{};
+  std::lock_guard lock(mu_);
+  Vm& vm = vms_.at(vm_id);
+  if (!run.ok()) {
+    FailLocked(vm, 3, 3, "SAVE", save.error.empty() ? FailureMessage(run.err) : save.error);  // back to RUNNING
+    return;
+  }
+  SetStateLocked(vm, 5, 0);  // SUSPENDED
+  vm.running_changed = std::time(nullptr);
+}
+
+void OneState::ResumeSuspendedFlow(int vm_id) {
+  Step restore;
+  {
+    std::lock_guard lock(mu_);
+    restore = VmmStep(vms_.at(vm_id), "restore", true);
+  }
+  DriverRun run = restore.error.empty() ? RunDriver(restore.executable, restore.args, restore.stdin_text) : DriverRun{};
+  std::lock_guard lock(mu_);
+  Vm& vm = vms_.at(vm_id);
+  if (!run.ok()) {
+    FailLocked(vm, 5, 0, "RESTORE", restore.error.empty() ? FailureMessage(run.err) : restore.error);  // back to SUSPENDED
+    return;
+  }
+  SetStateLocked(vm, 3, 3);
+  vm.running_changed = std::time(nullptr);
 }
 
 void OneState::RebootFlow(int vm_id, bool hard) {

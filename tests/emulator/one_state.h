@@ -108,8 +108,9 @@ class OneState {
 
   // Life cycle (one_lifecycle.cc). As in oned, a call returns once the action is accepted; the
   // driver runs happen in the background and move the VM through the LCM states of the reference
-  // (§2.5). Supported: deploy, poweroff(-hard), resume from POWEROFF, reboot(-hard),
-  // terminate(-hard), hold/release; other actions answer ACTION "not supported by the emulator".
+  // (§2.5). Supported: deploy, poweroff(-hard), suspend, resume (from POWEROFF or SUSPENDED),
+  // reboot(-hard), terminate(-hard), hold/release; stop, undeploy and resched answer ACTION
+  // "not supported by the emulator".
   Answer VmDeploy(int id, int host_id, bool enforce, int ds_id);
   Answer VmAction(const std::string& action, int id);
   // Hotplug (one_hotplug.cc): NIC attach/detach and resize, live through the VMM driver on a
@@ -217,6 +218,8 @@ class OneState {
   void DeployFlow(int vm_id, bool resume);
   void ShutdownFlow(int vm_id, bool hard, bool terminate);
   void RebootFlow(int vm_id, bool hard);
+  void SuspendFlow(int vm_id);
+  void ResumeSuspendedFlow(int vm_id);
   void EpilogFlow(int vm_id);
   void MigrateFlow(int vm_id);
   // One driver invocation, prepared under the lock and run without it.

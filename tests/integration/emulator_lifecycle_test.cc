@@ -321,3 +321,30 @@ TEST_CASE("lifecycle: system snapshots keep the hypervisor id snapshot_create pr
 }
 
 }  // namespace onedock::rpc
+
+namespace onedock::rpc {
+
+TEST_CASE("lifecycle: suspend saves and resume restores on the same host") {
+  Bed bed;
+  const int vm = bed.NewVm();
+  bed.Deploy(vm);
+  Vm running = bed.WaitFor(vm, 3, 3);
+  bed.Forget();
+  bed.Action("suspend", vm);
+  bed.WaitFor(vm, 5, 0);
+  bed.Action("resume", vm);
+  bed.WaitFor(vm, 3, 3);
+  auto calls = bed.Calls();
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].script == "vmm/onedock/save");
+  CHECK(Shape(calls[0].args, {{running.deploy_id, "<DEPLOY_ID>"}}) ==
+        "[<DEPLOY_ID>] [" + bed.root() + "/datastores/<N>/<N>/checkpoint] [onedock-host] [<N>] [onedock-host] ");
+  CHECK(calls[1].script == "vmm/onedock/restore");
+  CHECK(calls[1].args[2] == running.deploy_id);
+  bed.Action("suspend", vm);
+  bed.WaitFor(vm, 5, 0);
+  bed.Action("terminate", vm);
+  bed.WaitFor(vm, 6, 0);
+}
+
+}  // namespace onedock::rpc
