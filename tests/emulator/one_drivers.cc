@@ -58,7 +58,7 @@ void OneState::ImageCopyFlow(int image_id) {
     it->second.templ.Set("ERROR", message);
   };
   if (!stat.error.empty()) return fail(stat.error);
-  DriverRun size = RunDriver(stat.executable, stat.args, stat.stdin_text);
+  DriverRun size = RunStep(stat);
   const std::vector<std::string> size_words = SplitWords(size.out);
   if (!size.ok() || size_words.empty()) {
     return fail("Error getting image size: " + (size.ok() ? std::string("empty reply") : FailureMessage(size.err)));
@@ -67,7 +67,7 @@ void OneState::ImageCopyFlow(int image_id) {
     std::lock_guard lock(mu_);
     images_.at(image_id).size_mb = std::atoll(size_words[0].c_str());
   }
-  DriverRun copy = RunDriver(cp.executable, cp.args, cp.stdin_text);
+  DriverRun copy = RunStep(cp);
   const std::vector<std::string> out = SplitWords(copy.out);
   if (!copy.ok()) return fail("Error copying image in the datastore: " + FailureMessage(copy.err));
   if (out.size() < 2) return fail("Error copying image in the datastore: missing SOURCE or FORMAT in \"" + copy.out + "\"");
@@ -88,7 +88,7 @@ void OneState::ImageRemoveFlow(int image_id) {
                            DatastoreXml(datastores_.at(image.ds_id)) + "</DS_DRIVER_ACTION_DATA>",
                        image.ds_id);
   }
-  DriverRun run = rm.error.empty() ? RunDriver(rm.executable, rm.args, rm.stdin_text) : DriverRun{};
+  DriverRun run = RunStep(rm);
   std::lock_guard lock(mu_);
   if (run.ok()) {
     images_.erase(image_id);
@@ -96,7 +96,7 @@ void OneState::ImageRemoveFlow(int image_id) {
   }
   Image& image = images_.at(image_id);
   image.state = 5;
-  image.templ.Set("ERROR", "Error deleting image: " + (rm.error.empty() ? FailureMessage(run.err) : rm.error));
+  image.templ.Set("ERROR", "Error deleting image: " + StepFailure(rm, run));
 }
 
 std::string OneState::MonitorConfigurationXml(int host_id) const {

@@ -10,6 +10,20 @@
 
 namespace onedock::emulator {
 
+void OneState::DropNicLocked(Vm& vm, int nic_id) {
+  std::string ip;
+  std::erase_if(vm.templ.attributes, [nic_id, &ip](const TemplateAttribute& a) {
+    const bool match = a.name == "NIC" && a.Get("NIC_ID") == std::to_string(nic_id);
+    if (match) ip = a.Get("IP");
+    return match;
+  });
+  for (auto& [vid, net] : vnets_) {
+    for (Range& r : net.ranges) {
+      std::erase_if(r.leases, [&](const Lease& l) { return l.vm_id == vm.id && l.ip == ip; });
+    }
+  }
+}
+
 Answer OneState::VmAttachNic(int id, const std::string& text) {
   auto parsed = ParseTemplateOrXml(text);
   if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
@@ -37,28 +51,10 @@ Answer OneState::VmAttachNic(int id, const std::string& text) {
     step.args = {vm.deploy_id, nic.Get("MAC"), nic.Get("BRIDGE"), nic.Get("MODEL", "-"), nic.Get("VN_MAD"),
                  nic.Get("TARGET"), std::to_string(id), vm.history.back().hostname};
   }
-  Background([this, id, nic_id, step, running] {
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
-    std::lock_guard lock(mu_);
-    Vm& vm = vms_.at(id);
-    if (!run.ok()) {
-      std::erase_if(vm.templ.attributes, [nic_id](const TemplateAttribute& a) {
-        return a.name == "NIC" && a.Get("NIC_ID") == std::to_string(nic_id);
-      });
-      for (auto& [vid, v] : vnets_) {
-        for (Range& r : v.ranges) {
-          std::erase_if(r.leases, [&](const Lease& l) {
-            return l.vm_id == id && std::none_of(vm.templ.attributes.begin(), vm.templ.attributes.end(),
-                                                 [&](const TemplateAttribute& a) { return a.name == "NIC" && a.Get("IP") == l.ip; });
-          });
-        }
-      }
-      FailLocked(vm, running ? 3 : 8, running ? 3 : 0, "ATTACHNIC",
-                 step.error.empty() ? FailureMessage(run.err) : step.error);
-      return;
-    }
-    SetStateLocked(vm, running ? 3 : 8, running ? 3 : 0);
-  });
+  const int to_state = running ? 3 : 8, to_lcm = running ? 3 : 0;
+  VmmStepAsync(id, step, "ATTACHNIC", to_state, to_lcm,
+               [this, to_state, to_lcm](Vm& v, const DriverRun&) { SetStateLocked(v, to_state, to_lcm); },
+               [this, nic_id](Vm& v) { DropNicLocked(v, nic_id); });
   return Answer::Id(id);
 }
 
@@ -78,33 +74,18 @@ Answer OneState::VmDetachNic(int id, int nic_id) {
   if (!running && vm.state != 8 && vm.state != 1 && vm.state != 2) {
     return Answer::Error(kAction, "Action \"nic-detach\" is not available for state " + std::to_string(vm.state));
   }
-  const std::string ip = nic->Get("IP"), mac = nic->Get("MAC");
-  auto drop = [this, id, nic_id, ip](Vm& v) {
-    std::erase_if(v.templ.attributes, [nic_id](const TemplateAttribute& a) {
-      return a.name == "NIC" && a.Get("NIC_ID") == std::to_string(nic_id);
-    });
-    for (auto& [vid, net] : vnets_) {
-      for (Range& r : net.ranges) std::erase_if(r.leases, [&](const Lease& l) { return l.vm_id == id && l.ip == ip; });
-    }
-  };
+  const std::string mac = nic->Get("MAC");
   if (!running && !cold) {
-    drop(vm);
+    DropNicLocked(vm, nic_id);
     return Answer::Id(id);
   }
   SetStateLocked(vm, vm.state, running ? 25 : 65);
   Step step = VmmStep(vm, "detach_nic", true);
   if (step.error.empty()) step.args = {vm.deploy_id, mac, std::to_string(id), vm.history.back().hostname};
-  Background([this, id, step, running, drop] {
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
-    std::lock_guard lock(mu_);
-    Vm& vm = vms_.at(id);
-    if (!run.ok()) {
-      FailLocked(vm, running ? 3 : 8, running ? 3 : 0, "DETACHNIC",
-                 step.error.empty() ? FailureMessage(run.err) : step.error);
-      return;
-    }
-    drop(vm);
-    SetStateLocked(vm, running ? 3 : 8, running ? 3 : 0);
+  const int to_state = running ? 3 : 8, to_lcm = running ? 3 : 0;
+  VmmStepAsync(id, step, "DETACHNIC", to_state, to_lcm, [this, nic_id, to_state, to_lcm](Vm& v, const DriverRun&) {
+    DropNicLocked(v, nic_id);
+    SetStateLocked(v, to_state, to_lcm);
   });
   return Answer::Id(id);
 }
@@ -132,17 +113,8 @@ Answer OneState::VmResize(int id, const std::string& text, bool /*enforce*/) {
   if (!running) return Answer::Id(id);
   SetStateLocked(vm, 3, 66);  // HOTPLUG_RESIZE
   Step step = VmmStep(vm, "resize", true);
-  Background([this, id, step, before] {
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
-    std::lock_guard lock(mu_);
-    Vm& vm = vms_.at(id);
-    if (!run.ok()) {
-      vm.templ = before;  // the old capacity stays
-      FailLocked(vm, 3, 3, "RESIZE", step.error.empty() ? FailureMessage(run.err) : step.error);
-      return;
-    }
-    SetStateLocked(vm, 3, 3);
-  });
+  VmmStepAsync(id, step, "RESIZE", 3, 3, [this](Vm& v, const DriverRun&) { SetStateLocked(v, 3, 3); },
+               [before](Vm& v) { v.templ = before; });  // the old capacity stays
   return Answer::Id(id);
 }
 

@@ -82,6 +82,31 @@ std::string OneState::ActionDataXml(const Vm& vm) const {
          "</VMM_DRIVER_ACTION_DATA>";
 }
 
+DriverRun OneState::RunStep(const Step& step) {
+  return step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
+}
+
+std::string OneState::StepFailure(const Step& step, const DriverRun& run) {
+  return step.error.empty() ? FailureMessage(run.err) : step.error;
+}
+
+void OneState::VmmStepAsync(int vm_id, Step step, const std::string& action, int fail_state,
+                            int fail_lcm, std::function<void(Vm&, const DriverRun&)> done,
+                            std::function<void(Vm&)> rollback) {
+  Background([this, vm_id, step = std::move(step), action, fail_state, fail_lcm, done = std::move(done),
+              rollback = std::move(rollback)] {
+    const DriverRun run = RunStep(step);
+    std::lock_guard lock(mu_);
+    Vm& vm = vms_.at(vm_id);
+    if (!run.ok()) {
+      if (rollback) rollback(vm);
+      FailLocked(vm, fail_state, fail_lcm, action, StepFailure(step, run));
+      return;
+    }
+    done(vm, run);
+  });
+}
+
 const TemplateAttribute* OneState::VmMadLocked(const Vm& vm) const {
   if (vm.history.empty()) return nullptr;
   for (const auto* a : config_.All("VM_MAD")) {
@@ -192,13 +217,16 @@ Answer OneState::VmAction(const std::string& action, int id) {
     if (!running) return refuse();
     SetStateLocked(vm, 3, 18);  // SHUTDOWN_POWEROFF
     Background([this, id, hard = action == "poweroff-hard"] { ShutdownFlow(id, hard, false); });
-  } else if (action == "suspend") {
-    if (!(vm.state == 3 && vm.lcm_state == 3)) return refuse();
-    SetStateLocked(vm, 3, 6);  // SAVE_SUSPEND
-    Background([this, id] { SuspendFlow(id); });
-  } else if (action == "resume" && vm.state == 5) {
-    SetStateLocked(vm, 3, 21);  // BOOT_SUSPENDED
-    Background([this, id] { ResumeSuspendedFlow(id); });
+  } else if (action == "suspend" || (action == "resume" && vm.state == 5)) {
+    const bool suspend = action == "suspend";
+    if (suspend && !(vm.state == 3 && vm.lcm_state == 3)) return refuse();
+    SetStateLocked(vm, 3, suspend ? 6 : 21);  // SAVE_SUSPEND / BOOT_SUSPENDED
+    // A failed save leaves the VM RUNNING, a failed restore SUSPENDED.
+    VmmStepAsync(id, VmmStep(vm, suspend ? "save" : "restore", true), suspend ? "SAVE" : "RESTORE",
+                 suspend ? 3 : 5, suspend ? 3 : 0, [this, suspend](Vm& v, const DriverRun&) {
+                   SetStateLocked(v, suspend ? 5 : 3, suspend ? 0 : 3);
+                   v.running_changed = std::time(nullptr);
+                 });
   } else if (action == "resume") {
     if (vm.state != 8) return refuse();
     auto& last = vm.history.back();
@@ -324,11 +352,11 @@ void OneState::DeployFlow(int vm_id, bool resume) {
       Vm& vm = vms_.at(vm_id);
       if (!resume) SetStateLocked(vm, 3, 2);  // BOOT
     }
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, "") : DriverRun{};
+    DriverRun run = RunStep(step);
     if (!run.ok()) {
       std::lock_guard lock(mu_);
       Vm& vm = vms_.at(vm_id);
-      const std::string msg = !step.error.empty() ? step.error : FailureMessage(run.err);
+      const std::string msg = StepFailure(step, run);
       if (resume) FailLocked(vm, 8, 0, "DEPLOY", msg);
       else if (is_context) FailLocked(vm, 3, 36, "DEPLOY", msg);
       else FailLocked(vm, 3, 39, "TRANSFER", msg);  // PROLOG_FAILURE
@@ -346,8 +374,7 @@ void OneState::DeployFlow(int vm_id, bool resume) {
       std::ofstream(deploy.args[0]) << VmXml(vm, true);
     }
   }
-  DriverRun run = deploy.error.empty() ? RunDriver(deploy.executable, deploy.args, deploy.stdin_text)
-                                       : DriverRun{};
+  DriverRun run = RunStep(deploy);
   std::lock_guard lock(mu_);
   Vm& vm = vms_.at(vm_id);
   const std::vector<std::string> out = SplitWords(run.out);
@@ -357,9 +384,7 @@ void OneState::DeployFlow(int vm_id, bool resume) {
     vm.running_changed = std::time(nullptr);
     return;
   }
-  const std::string msg = !deploy.error.empty() ? deploy.error
-                          : run.ok()            ? std::string("Empty deploy ID")
-                                                : FailureMessage(run.err);
+  const std::string msg = run.ok() ? std::string("Empty deploy ID") : StepFailure(deploy, run);
   if (resume) FailLocked(vm, 8, 0, "DEPLOY", msg);  // back to POWEROFF
   else FailLocked(vm, 3, 36, "DEPLOY", msg);        // BOOT_FAILURE
 }
@@ -370,14 +395,13 @@ void OneState::ShutdownFlow(int vm_id, bool hard, bool terminate) {
     std::lock_guard lock(mu_);
     step = VmmStep(vms_.at(vm_id), hard ? "cancel" : "shutdown", true);
   }
-  DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
+  DriverRun run = RunStep(step);
   {
     std::lock_guard lock(mu_);
     Vm& vm = vms_.at(vm_id);
     if (!run.ok()) {
       // A failed shutdown leaves the VM RUNNING (reference §2.5, captures).
-      FailLocked(vm, 3, 3, hard ? "CANCEL" : "SHUTDOWN",
-                 !step.error.empty() ? step.error : FailureMessage(run.err));
+      FailLocked(vm, 3, 3, hard ? "CANCEL" : "SHUTDOWN", StepFailure(step, run));
       return;
     }
     vm.running_changed = std::time(nullptr);
@@ -390,40 +414,6 @@ void OneState::ShutdownFlow(int vm_id, bool hard, bool terminate) {
   EpilogFlow(vm_id);
 }
 
-void OneState::SuspendFlow(int vm_id) {
-  Step save;
-  {
-    std::lock_guard lock(mu_);
-    save = VmmStep(vms_.at(vm_id), "save", true);
-  }
-  DriverRun run = save.error.empty() ? RunDriver(save.executable, save.args, save.stdin_text) : DriverRun{};
-  std::lock_guard lock(mu_);
-  Vm& vm = vms_.at(vm_id);
-  if (!run.ok()) {
-    FailLocked(vm, 3, 3, "SAVE", save.error.empty() ? FailureMessage(run.err) : save.error);  // back to RUNNING
-    return;
-  }
-  SetStateLocked(vm, 5, 0);  // SUSPENDED
-  vm.running_changed = std::time(nullptr);
-}
-
-void OneState::ResumeSuspendedFlow(int vm_id) {
-  Step restore;
-  {
-    std::lock_guard lock(mu_);
-    restore = VmmStep(vms_.at(vm_id), "restore", true);
-  }
-  DriverRun run = restore.error.empty() ? RunDriver(restore.executable, restore.args, restore.stdin_text) : DriverRun{};
-  std::lock_guard lock(mu_);
-  Vm& vm = vms_.at(vm_id);
-  if (!run.ok()) {
-    FailLocked(vm, 5, 0, "RESTORE", restore.error.empty() ? FailureMessage(run.err) : restore.error);  // back to SUSPENDED
-    return;
-  }
-  SetStateLocked(vm, 3, 3);
-  vm.running_changed = std::time(nullptr);
-}
-
 void OneState::RebootFlow(int vm_id, bool hard) {
   Step step;
   {
@@ -431,7 +421,7 @@ void OneState::RebootFlow(int vm_id, bool hard) {
     step = VmmStep(vms_.at(vm_id), hard ? "reset" : "reboot", true);
   }
   // oned only logs the result of a reboot; the state stays RUNNING.
-  if (step.error.empty()) RunDriver(step.executable, step.args, step.stdin_text);
+  RunStep(step);
 }
 
 void OneState::EpilogFlow(int vm_id) {
@@ -459,12 +449,11 @@ void OneState::EpilogFlow(int vm_id) {
   }
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& step = steps[i];
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, i == 0 && cleanup ? step.stdin_text : "")
-                                       : DriverRun{};
+    DriverRun run = RunStep(step);  // only the cleanup's cancel has stdin; TM steps have none
     if (cleanup && i == 0 && steps.size() > 1) continue;  // CLEANUP ignores the cancel's result
     if (!run.ok() && !cleanup) {
       std::lock_guard lock(mu_);
-      FailLocked(vms_.at(vm_id), 3, 40, "TRANSFER", !step.error.empty() ? step.error : FailureMessage(run.err));
+      FailLocked(vms_.at(vm_id), 3, 40, "TRANSFER", StepFailure(step, run));
       return;
     }
   }

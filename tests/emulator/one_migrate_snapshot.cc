@@ -1,6 +1,8 @@
 // The emulator's cold migration (type 0, save/restore) and system snapshots (reference §2.5,
 // §3.5). Simplification: live migration and the poweroff migration types 1 and 2 answer
 // "not supported by the emulator".
+#include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -35,7 +37,7 @@ void OneState::MigrateFlow(int vm_id) {
     std::lock_guard lock(mu_);
     save = VmmStep(vms_.at(vm_id), "save", true);
   }
-  DriverRun run = save.error.empty() ? RunDriver(save.executable, save.args, save.stdin_text) : DriverRun{};
+  DriverRun run = RunStep(save);
   std::vector<Step> moves;
   {
     std::lock_guard lock(mu_);
@@ -43,7 +45,7 @@ void OneState::MigrateFlow(int vm_id) {
     const int dest = vm.migrate_to;
     vm.migrate_to = -1;
     if (!run.ok()) {
-      FailLocked(vm, 3, 3, "SAVE", save.error.empty() ? FailureMessage(run.err) : save.error);  // back to RUNNING
+      FailLocked(vm, 3, 3, "SAVE", StepFailure(save, run));  // back to RUNNING
       return;
     }
     SetStateLocked(vm, 3, 8);  // PROLOG_MIGRATE
@@ -66,10 +68,10 @@ void OneState::MigrateFlow(int vm_id) {
                            transfer));
   }
   for (const Step& mv : moves) {
-    DriverRun moved = mv.error.empty() ? RunDriver(mv.executable, mv.args, "") : DriverRun{};
+    DriverRun moved = RunStep(mv);
     if (!moved.ok()) {
       std::lock_guard lock(mu_);
-      FailLocked(vms_.at(vm_id), 3, 38, "TRANSFER", mv.error.empty() ? FailureMessage(moved.err) : mv.error);
+      FailLocked(vms_.at(vm_id), 3, 38, "TRANSFER", StepFailure(mv, moved));
       return;
     }
   }
@@ -80,11 +82,11 @@ void OneState::MigrateFlow(int vm_id) {
     SetStateLocked(vm, 3, 35);  // BOOT_MIGRATE
     restore = VmmStep(vm, "restore", true);
   }
-  DriverRun restored = restore.error.empty() ? RunDriver(restore.executable, restore.args, restore.stdin_text) : DriverRun{};
+  DriverRun restored = RunStep(restore);
   std::lock_guard lock(mu_);
   Vm& vm = vms_.at(vm_id);
   if (!restored.ok()) {
-    FailLocked(vm, 3, 37, "RESTORE", restore.error.empty() ? FailureMessage(restored.err) : restore.error);
+    FailLocked(vm, 3, 37, "RESTORE", StepFailure(restore, restored));
     return;
   }
   SetStateLocked(vm, 3, 3);
@@ -105,15 +107,11 @@ Answer OneState::VmSnapshotCreate(int id, const std::string& name) {
   Step step = VmmStep(vm, "snapshot_create", true);
   if (step.error.empty()) step.args = {vm.deploy_id, std::to_string(snap_id), std::to_string(id), vm.history.back().hostname};
   const std::string snap_name = name.empty() ? "snapshot-" + std::to_string(snap_id) : name;
-  Background([this, id, snap_id, snap_name, step] {
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
-    std::lock_guard lock(mu_);
-    Vm& vm = vms_.at(id);
+  VmmStepAsync(id, step, "SNAPSHOTCREATE", 3, 3, [this, snap_id, snap_name](Vm& vm, const DriverRun& run) {
+    // The first word of snapshot_create's stdout is the snapshot's HYPERVISOR_ID.
     const std::vector<std::string> out = SplitWords(run.out);
-    if (!run.ok() || out.empty()) {
-      FailLocked(vm, 3, 3, "SNAPSHOTCREATE", !step.error.empty() ? step.error
-                                              : run.ok()          ? std::string("empty snapshot id")
-                                                                  : FailureMessage(run.err));
+    if (out.empty()) {
+      FailLocked(vm, 3, 3, "SNAPSHOTCREATE", "empty snapshot id");
       return;
     }
     vm.templ.attributes.push_back({"SNAPSHOT", "", {{"SNAPSHOT_ID", std::to_string(snap_id)}, {"NAME", snap_name},
@@ -136,53 +134,35 @@ TemplateAttribute* FindSnapshot(Template& t, int snap_id) {
 }  // namespace
 
 Answer OneState::VmSnapshotRevert(int id, int snap_id) {
-  std::lock_guard lock(mu_);
-  auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
-  Vm& vm = it->second;
-  TemplateAttribute* snap = FindSnapshot(vm.templ, snap_id);
-  if (snap == nullptr) return Answer::Error(kAction, "Snapshot " + std::to_string(snap_id) + " does not exist");
-  if (!(vm.state == 3 && vm.lcm_state == 3)) return Answer::Error(kAction, "Action \"snapshot-revert\" is not available");
-  SetStateLocked(vm, 3, 24);
-  Step step = VmmStep(vm, "snapshot_revert", true);
-  if (step.error.empty()) step.args = {vm.deploy_id, snap->Get("HYPERVISOR_ID"), std::to_string(id), vm.history.back().hostname};
-  Background([this, id, step] {
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
-    std::lock_guard lock(mu_);
-    Vm& vm = vms_.at(id);
-    if (!run.ok()) {
-      FailLocked(vm, 3, 3, "SNAPSHOTREVERT", step.error.empty() ? FailureMessage(run.err) : step.error);
-      return;
-    }
-    SetStateLocked(vm, 3, 3);
-  });
-  return Answer::Id(id);
+  return SnapshotStep(id, snap_id, "snapshot_revert", [this](Vm& vm, const DriverRun&) { SetStateLocked(vm, 3, 3); });
 }
 
 Answer OneState::VmSnapshotDelete(int id, int snap_id) {
-  std::lock_guard lock(mu_);
-  auto it = vms_.find(id);
-  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
-  Vm& vm = it->second;
-  TemplateAttribute* snap = FindSnapshot(vm.templ, snap_id);
-  if (snap == nullptr) return Answer::Error(kAction, "Snapshot " + std::to_string(snap_id) + " does not exist");
-  if (!(vm.state == 3 && vm.lcm_state == 3)) return Answer::Error(kAction, "Action \"snapshot-delete\" is not available");
-  SetStateLocked(vm, 3, 24);
-  Step step = VmmStep(vm, "snapshot_delete", true);
-  if (step.error.empty()) step.args = {vm.deploy_id, snap->Get("HYPERVISOR_ID"), std::to_string(id), vm.history.back().hostname};
-  Background([this, id, snap_id, step] {
-    DriverRun run = step.error.empty() ? RunDriver(step.executable, step.args, step.stdin_text) : DriverRun{};
-    std::lock_guard lock(mu_);
-    Vm& vm = vms_.at(id);
-    if (!run.ok()) {
-      FailLocked(vm, 3, 3, "SNAPSHOTDELETE", step.error.empty() ? FailureMessage(run.err) : step.error);
-      return;
-    }
+  return SnapshotStep(id, snap_id, "snapshot_delete", [this, snap_id](Vm& vm, const DriverRun&) {
     std::erase_if(vm.templ.attributes, [snap_id](const TemplateAttribute& a) {
       return a.name == "SNAPSHOT" && a.Get("SNAPSHOT_ID") == std::to_string(snap_id);
     });
     SetStateLocked(vm, 3, 3);
   });
+}
+
+// snapshot_revert and snapshot_delete: the same checks, argv and failure handling.
+Answer OneState::SnapshotStep(int id, int snap_id, const std::string& action,
+                              std::function<void(Vm&, const DriverRun&)> done) {
+  std::lock_guard lock(mu_);
+  auto it = vms_.find(id);
+  if (it == vms_.end()) return Answer::Missing("virtual machine", id);
+  Vm& vm = it->second;
+  TemplateAttribute* snap = FindSnapshot(vm.templ, snap_id);
+  if (snap == nullptr) return Answer::Error(kAction, "Snapshot " + std::to_string(snap_id) + " does not exist");
+  if (!(vm.state == 3 && vm.lcm_state == 3)) return Answer::Error(kAction, "Action \"" + action + "\" is not available");
+  SetStateLocked(vm, 3, 24);  // HOTPLUG_SNAPSHOT
+  Step step = VmmStep(vm, action, true);
+  if (step.error.empty()) step.args = {vm.deploy_id, snap->Get("HYPERVISOR_ID"), std::to_string(id), vm.history.back().hostname};
+  std::string name = action;
+  name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  VmmStepAsync(id, step, name, 3, 3, std::move(done));  // SNAPSHOTREVERT / SNAPSHOTDELETE
   return Answer::Id(id);
 }
 

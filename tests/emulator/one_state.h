@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/emulator/driver_runner.h"
 #include "tests/emulator/one_template.h"
 
 namespace onedock::emulator {
@@ -218,10 +219,10 @@ class OneState {
   void DeployFlow(int vm_id, bool resume);
   void ShutdownFlow(int vm_id, bool hard, bool terminate);
   void RebootFlow(int vm_id, bool hard);
-  void SuspendFlow(int vm_id);
-  void ResumeSuspendedFlow(int vm_id);
   void EpilogFlow(int vm_id);
   void MigrateFlow(int vm_id);
+  Answer SnapshotStep(int id, int snap_id, const std::string& action,
+                      std::function<void(Vm&, const DriverRun&)> done);
   // One driver invocation, prepared under the lock and run without it.
   struct Step {
     std::string executable;
@@ -230,6 +231,16 @@ class OneState {
     std::string error;  // set when the step cannot be prepared (driver not configured, …)
   };
   Step VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const;
+  // Runs `step` outside the lock, unless it could not be prepared.
+  static DriverRun RunStep(const Step& step);
+  // What oned records for a failed step: why it could not be prepared, or its stderr's message.
+  static std::string StepFailure(const Step& step, const DriverRun& run);
+  // In the background, for operations that are one VMM step: runs `step`, then under the lock
+  // either undoes with `rollback` and records the failure with FailLocked(vm, fail_state,
+  // fail_lcm, action, …), or calls `done` (which sets the new state). Expects mu_ held.
+  void VmmStepAsync(int vm_id, Step step, const std::string& action, int fail_state, int fail_lcm,
+                    std::function<void(Vm&, const DriverRun&)> done,
+                    std::function<void(Vm&)> rollback = nullptr);
   const TemplateAttribute* VmMadLocked(const Vm& vm) const;
   Step TmStep(const std::string& command, const std::string& tm_mad,
               const std::vector<std::string>& args, std::ofstream& transfer) const;
@@ -241,6 +252,8 @@ class OneState {
   void FailLocked(Vm& vm, int state, int lcm_state, const std::string& action,
                   const std::string& message);
   void ReleaseLeasesLocked(int vm_id);
+  // Removes NIC `nic_id` from the VM and returns its lease to the vnet.
+  void DropNicLocked(Vm& vm, int nic_id);
   // Datastore and information drivers (one_drivers.cc).
   void ImageCopyFlow(int image_id);
   void ImageRemoveFlow(int image_id);
