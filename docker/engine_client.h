@@ -21,7 +21,7 @@
 #include "bridge/status.h"
 #include "docker/curl_transport.h"
 #include "docker/engine_json.h"
-#include "docker/types.h"
+#include "bridge/engine_types.h"
 
 namespace onedock::docker {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bridge/status.h"
-#include "docker/types.h"
+#include "bridge/engine_types.h"
 
 namespace onedock::docker {
 

@@ -1,5 +1,5 @@
 // XmlRpcOneClient: the calls onedock makes to oned's XML-RPC API (7.4 signatures, reference §1),
-// with replies parsed into rpc/one_types.h records. Every reply array [ok, result, code, …] and
+// with replies parsed into bridge/one_types.h records. Every reply array [ok, result, code, …] and
 // every XML-RPC fault becomes a Status carrying oned's message and error code. Blocking; not
 // thread-safe (one client per thread); libcurl must have been initialised by main.
 #ifndef ONEDOCK_RPC_ONE_CLIENT_H_
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "bridge/status.h"
-#include "rpc/one_types.h"
+#include "bridge/one_types.h"
 
 namespace onedock::rpc {
 

@@ -1,4 +1,4 @@
-// Parsing of oned's XML documents into the records of rpc/one_types.h. Unknown elements are
+// Parsing of oned's XML documents into the records of bridge/one_types.h. Unknown elements are
 // ignored, CDATA and empty sections accepted; a document whose root is not the expected element,
 // or whose ID is missing or not a number, is refused with kInvalidArgument.
 #ifndef ONEDOCK_RPC_ONE_PARSE_H_
@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "bridge/status.h"
-#include "rpc/one_types.h"
+#include "bridge/one_types.h"
 #include "rpc/xml_node.h"
 
 namespace onedock::rpc {

@@ -1,15 +1,15 @@
 // Plain values exchanged with a Docker engine: what onedock asks for (specs) and what it reads back
 // (container, image, network, stats, event records). Only the fields onedock uses are modelled;
 // the JSON shapes behind them are in docker/engine_json.cc.
-#ifndef ONEDOCK_DOCKER_TYPES_H_
-#define ONEDOCK_DOCKER_TYPES_H_
+#ifndef ONEDOCK_BRIDGE_ENGINE_TYPES_H_
+#define ONEDOCK_BRIDGE_ENGINE_TYPES_H_
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace onedock::docker {
+namespace onedock {
 
 // An attachment of a container to a network with a fixed address.
 struct NetworkAttachment {
@@ -205,6 +205,6 @@ struct EngineInfo {
   std::string kernel_version;
 };
 
-}  // namespace onedock::docker
+}  // namespace onedock
 
-#endif  // ONEDOCK_DOCKER_TYPES_H_
+#endif  // ONEDOCK_BRIDGE_ENGINE_TYPES_H_

@@ -1,14 +1,14 @@
 // Plain records of the OpenNebula objects onedock reads (VM, host, image, datastore, virtual
 // network), holding the fields onedock uses; parsed from oned's XML by rpc/one_parse.h.
-#ifndef ONEDOCK_RPC_ONE_TYPES_H_
-#define ONEDOCK_RPC_ONE_TYPES_H_
+#ifndef ONEDOCK_BRIDGE_ONE_TYPES_H_
+#define ONEDOCK_BRIDGE_ONE_TYPES_H_
 
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace onedock::rpc {
+namespace onedock {
 
 // Flat KEY -> value view of a template section (single-valued attributes only).
 using Attributes = std::map<std::string, std::string>;
@@ -178,6 +178,6 @@ struct Vnet {
   Attributes template_attributes;  // GATEWAY, NETWORK_MASK, NETWORK_ADDRESS, DNS, …
 };
 
-}  // namespace onedock::rpc
+}  // namespace onedock
 
-#endif  // ONEDOCK_RPC_ONE_TYPES_H_
+#endif  // ONEDOCK_BRIDGE_ONE_TYPES_H_
