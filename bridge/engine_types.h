@@ -11,6 +11,9 @@
 
 namespace onedock {
 
+// Whether a start/stop/pause call changed anything (204) or found it already so (304).
+enum class Outcome { kDone, kAlreadyDone };
+
 // An attachment of a container to a network with a fixed address.
 struct NetworkAttachment {
   std::string network;      // network name or id

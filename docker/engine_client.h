@@ -21,14 +21,12 @@
 #include "bridge/status.h"
 #include "docker/curl_transport.h"
 #include "docker/engine_json.h"
+#include "bridge/engine.h"
 #include "bridge/engine_types.h"
 
 namespace onedock::docker {
 
-// Whether a start/stop/pause call changed anything (204) or found it already so (304).
-enum class Outcome { kDone, kAlreadyDone };
-
-class EngineClient {
+class EngineClient : public bridge::Engine {
  public:
   // `name` prefixes every error message (an OpenNebula host name, say).
   EngineClient(std::string name, Endpoint endpoint);
@@ -42,28 +40,28 @@ class EngineClient {
   Result<EngineInfo> Info();
 
   // --- containers (id or name) ---
-  Result<std::string> CreateContainer(const ContainerSpec& spec);  // returns the id
-  Result<Outcome> StartContainer(const std::string& id);
+  Result<std::string> CreateContainer(const ContainerSpec& spec) override;  // returns the id
+  Result<Outcome> StartContainer(const std::string& id) override;
   // Waits up to timeout_s for a graceful exit, then the engine kills; the call's own deadline is
   // longer than timeout_s.
-  Result<Outcome> StopContainer(const std::string& id, int timeout_s);
-  Result<Outcome> RestartContainer(const std::string& id, int timeout_s);
-  Status KillContainer(const std::string& id, const std::string& signal = "SIGKILL");
-  Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes);
-  Result<ContainerInfo> InspectContainer(const std::string& id);
+  Result<Outcome> StopContainer(const std::string& id, int timeout_s) override;
+  Result<Outcome> RestartContainer(const std::string& id, int timeout_s) override;
+  Status KillContainer(const std::string& id, const std::string& signal = "SIGKILL") override;
+  Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes) override;
+  Result<ContainerInfo> InspectContainer(const std::string& id) override;
   // Containers carrying all `labels` ("key" or "key=value"); all states when `all`.
   Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
                                                        bool all = true);
-  Status UpdateContainer(const std::string& id, const ResourceUpdate& update);
+  Status UpdateContainer(const std::string& id, const ResourceUpdate& update) override;
   Result<Outcome> PauseContainer(const std::string& id);
   Result<Outcome> UnpauseContainer(const std::string& id);
-  Result<std::string> Commit(const CommitRequest& request);  // returns the image id
+  Result<std::string> Commit(const CommitRequest& request) override;  // returns the image id
   // Extracts a tar archive into the container's filesystem at `path` (the container may be
   // stopped or only created).
-  Status PutArchive(const std::string& id, const std::string& path, const std::string& tar);
+  Status PutArchive(const std::string& id, const std::string& path, const std::string& tar) override;
   // Runs `cmd` in the running container without a TTY and collects its output and exit code.
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
-                          const std::vector<std::string>& env = {}, long timeout_ms = 60000);
+                          const std::vector<std::string>& env = {}, long timeout_ms = 60000) override;
   // One-shot stats sample (no second sample: rates need the caller's previous one).
   Result<StatsSample> Stats(const std::string& id);
 
@@ -71,12 +69,12 @@ class EngineClient {
   // Pulls `reference` ("repo:tag" or "repo@sha256:…"; a bare repo means ":latest", never all
   // tags). Errors inside the 200 progress stream are reported. `on_progress` sees every line.
   Status PullImage(const std::string& reference, const RegistryAuth& auth = {},
-                   const std::function<void(std::string_view)>& on_progress = nullptr);
+                   const std::function<void(std::string_view)>& on_progress = nullptr) override;
   // Pushes "repo:tag"; returns the manifest digest the registry reported.
-  Result<std::string> PushImage(const std::string& reference, const RegistryAuth& auth = {});
+  Result<std::string> PushImage(const std::string& reference, const RegistryAuth& auth = {}) override;
   Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
-  Status RemoveImage(const std::string& reference, bool force);
-  Result<ImageInfo> InspectImage(const std::string& reference);
+  Status RemoveImage(const std::string& reference, bool force) override;
+  Result<ImageInfo> InspectImage(const std::string& reference) override;
   // Loads a `docker save` tarball streamed from `tar_path`; returns what the engine reported as
   // loaded ("repo:tag" or "sha256:…").
   Result<std::vector<std::string>> LoadImage(const std::string& tar_path);
@@ -85,11 +83,11 @@ class EngineClient {
   Status SaveImage(const std::string& reference, const std::string& tar_path);
 
   // --- networks and volumes ---
-  Result<std::string> CreateNetwork(const NetworkSpec& spec);  // returns the id
-  Result<NetworkInfo> InspectNetwork(const std::string& network);
+  Result<std::string> CreateNetwork(const NetworkSpec& spec) override;  // returns the id
+  Result<NetworkInfo> InspectNetwork(const std::string& network) override;
   Status ConnectNetwork(const std::string& network, const std::string& container,
-                        const NetworkAttachment& nic);
-  Status DisconnectNetwork(const std::string& network, const std::string& container, bool force);
+                        const NetworkAttachment& nic) override;
+  Status DisconnectNetwork(const std::string& network, const std::string& container, bool force) override;
   Status RemoveNetwork(const std::string& network);
   Status CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels);
   Status RemoveVolume(const std::string& name);

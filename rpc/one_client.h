@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bridge/status.h"
+#include "bridge/one_api.h"
 #include "bridge/one_types.h"
 
 namespace onedock::rpc {
@@ -33,17 +34,17 @@ Result<OneEndpoint> ResolveOneEndpoint(const std::string& configured_endpoint,
 // RPC_API and ALLOCATE invalid argument, others internal.
 Status StatusFromOneError(int one_code, const std::string& message);
 
-class XmlRpcOneClient {
+class XmlRpcOneClient : public bridge::OneApi {
  public:
   explicit XmlRpcOneClient(OneEndpoint endpoint);
-  ~XmlRpcOneClient();
+  ~XmlRpcOneClient() override;
   XmlRpcOneClient(const XmlRpcOneClient&) = delete;
   XmlRpcOneClient& operator=(const XmlRpcOneClient&) = delete;
 
   Result<std::string> SystemVersion();
   Result<std::string> SystemConfig();  // <OPENNEBULA_CONFIGURATION> XML
 
-  Result<Vm> VmInfo(int id);
+  Result<Vm> VmInfo(int id) override;
   // one.vmpool.infoextended (full bodies, USER_TEMPLATE included); state -1 = all but DONE.
   Result<std::vector<Vm>> VmPool(int state = -1);
   // one.vm.update: replace (append=false) or merge the USER_TEMPLATE.
@@ -53,7 +54,7 @@ class XmlRpcOneClient {
   Result<std::vector<Host>> HostPool();
   Result<Image> ImageInfo(int id);
   Result<Datastore> DatastoreInfo(int id);
-  Result<Vnet> VnetInfo(int id);
+  Result<Vnet> VnetInfo(int id) override;
 
  private:
   struct Impl;

@@ -1,4 +1,4 @@
-#include "docker/tar_writer.h"
+#include "bridge/tar_writer.h"
 
 #include <doctest/doctest.h>
 
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <string>
 
-namespace onedock::docker {
+namespace onedock::bridge {
 
 TEST_CASE("tar archive has ustar headers padded content and a zero trailer") {
   TarWriter tar;
@@ -49,4 +49,4 @@ TEST_CASE("tar refuses unsafe paths and leaves the archive unchanged") {
   CHECK(tar.Finish() == empty);
 }
 
-}  // namespace onedock::docker
+}  // namespace onedock::bridge

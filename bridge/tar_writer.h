@@ -1,14 +1,14 @@
 // A minimal ustar writer for what onedock uploads into containers (PUT /containers/{id}/archive):
 // regular files and directories with explicit modes, built in memory. Plain value.
-#ifndef ONEDOCK_DOCKER_TAR_WRITER_H_
-#define ONEDOCK_DOCKER_TAR_WRITER_H_
+#ifndef ONEDOCK_BRIDGE_TAR_WRITER_H_
+#define ONEDOCK_BRIDGE_TAR_WRITER_H_
 
 #include <string>
 #include <string_view>
 
 #include "bridge/status.h"
 
-namespace onedock::docker {
+namespace onedock::bridge {
 
 class TarWriter {
  public:
@@ -25,6 +25,6 @@ class TarWriter {
   std::string data_;
 };
 
-}  // namespace onedock::docker
+}  // namespace onedock::bridge
 
-#endif  // ONEDOCK_DOCKER_TAR_WRITER_H_
+#endif  // ONEDOCK_BRIDGE_TAR_WRITER_H_

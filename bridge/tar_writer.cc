@@ -1,9 +1,9 @@
-#include "docker/tar_writer.h"
+#include "bridge/tar_writer.h"
 
 #include <cstdio>
 #include <cstring>
 
-namespace onedock::docker {
+namespace onedock::bridge {
 namespace {
 
 constexpr size_t kBlock = 512;
@@ -71,4 +71,4 @@ std::string TarWriter::Finish() const {
   return out;
 }
 
-}  // namespace onedock::docker
+}  // namespace onedock::bridge

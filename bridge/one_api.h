@@ -1,0 +1,21 @@
+// OneApi: what the VM actions read from oned (the virtual network behind a NIC, a VM's current
+// record when recovering). rpc::XmlRpcOneClient is the implementation; tests substitute a fake.
+// Calls block; kNotFound means oned does not know the object.
+#ifndef ONEDOCK_BRIDGE_ONE_API_H_
+#define ONEDOCK_BRIDGE_ONE_API_H_
+
+#include "bridge/one_types.h"
+#include "bridge/status.h"
+
+namespace onedock::bridge {
+
+class OneApi {
+ public:
+  virtual ~OneApi() = default;
+  virtual Result<Vm> VmInfo(int id) = 0;
+  virtual Result<Vnet> VnetInfo(int id) = 0;
+};
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_ONE_API_H_
