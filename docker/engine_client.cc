@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "docker/image_reference.h"
+#include "bridge/image_reference.h"
 
 namespace onedock::docker {
 namespace {
@@ -21,7 +21,7 @@ bool IsVersionComplaint(const HttpResponse& r) {
 
 // "repo:tag" / "repo@digest" / "repo" -> fromImage and tag query values.
 std::pair<std::string, std::string> SplitForPull(const std::string& reference) {
-  auto parsed = ParseImageReference(reference);
+  auto parsed = bridge::ParseImageReference(reference);
   if (parsed.ok()) return {parsed->Repository(), parsed->TagOrDigest()};
   return {reference, "latest"};  // let the engine word the refusal
 }

@@ -1,9 +1,9 @@
-#include "docker/image_reference.h"
+#include "bridge/image_reference.h"
 
 #include <cctype>
 #include <vector>
 
-namespace onedock::docker {
+namespace onedock::bridge {
 namespace {
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -156,4 +156,4 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   return ref;
 }
 
-}  // namespace onedock::docker
+}  // namespace onedock::bridge

@@ -1,15 +1,15 @@
 // ImageReference: a Docker image reference ([domain[:port]/]path[:tag][@digest]) parsed and
 // validated against the distribution grammar, so a hostile or malformed name is refused before it
 // reaches an engine, a registry or a URL. Plain value.
-#ifndef ONEDOCK_DOCKER_IMAGE_REFERENCE_H_
-#define ONEDOCK_DOCKER_IMAGE_REFERENCE_H_
+#ifndef ONEDOCK_BRIDGE_IMAGE_REFERENCE_H_
+#define ONEDOCK_BRIDGE_IMAGE_REFERENCE_H_
 
 #include <string>
 #include <string_view>
 
 #include "bridge/status.h"
 
-namespace onedock::docker {
+namespace onedock::bridge {
 
 struct ImageReference {
   std::string domain;  // "127.0.0.1:5000", "registry.example.org"; empty when not given
@@ -33,6 +33,6 @@ struct ImageReference {
 // characters of name.
 Result<ImageReference> ParseImageReference(std::string_view text);
 
-}  // namespace onedock::docker
+}  // namespace onedock::bridge
 
-#endif  // ONEDOCK_DOCKER_IMAGE_REFERENCE_H_
+#endif  // ONEDOCK_BRIDGE_IMAGE_REFERENCE_H_
