@@ -1,0 +1,73 @@
+// The container a VM document asks for: image, limits, labels, networks with the leased
+// addresses, context files and start script, after the operator's policy has been applied. Pure
+// functions of their inputs; nothing here talks to a peer.
+#ifndef ONEDOCK_BRIDGE_CONTAINER_PLAN_H_
+#define ONEDOCK_BRIDGE_CONTAINER_PLAN_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bridge/engine_types.h"
+#include "bridge/one_types.h"
+#include "bridge/status.h"
+
+namespace onedock::bridge {
+
+// What the operator allows a VM template to ask for (etc/onedockd.conf [policy]).
+struct Policy {
+  bool allow_privileged = false;
+  bool allow_host_binds = false;
+  bool allow_cap_add = false;
+};
+
+struct PlanSettings {
+  std::string instance = "onedock";  // value of the one.instance label
+  std::string registry;              // "127.0.0.1:5000": the only registry images come from
+  int stop_timeout_s = 30;
+  Policy policy;
+};
+
+// One NIC of the VM: the Docker network that carries its vnet on the host, and the attachment.
+struct PlannedNic {
+  int nic_id = -1;
+  NetworkSpec network;
+  NetworkAttachment attachment;
+};
+
+struct ContainerPlan {
+  ContainerSpec spec;            // the primary NIC (nics[0]) is in spec.primary
+  std::vector<PlannedNic> nics;  // in NIC_ID order
+  std::string context_tar;       // extracted at "/" before every start
+  std::vector<std::string> start_command;  // empty = no START_SCRIPT
+};
+
+// Labels on every container onedock creates.
+inline constexpr char kLabelVmId[] = "one.vmid";
+inline constexpr char kLabelHost[] = "one.host";
+inline constexpr char kLabelInstance[] = "one.instance";
+
+std::string ContainerName(int vm_id);  // "one-42", the deploy id
+
+// The plan for `vm` on `host`. `vnets` holds the virtual network of every NIC by id. Errors:
+// kInvalidArgument for a document that cannot be a container (no image disk, a malformed
+// address, an image outside the private registry), kPermissionDenied for what policy refuses.
+Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
+                                    const std::map<int, Vnet>& vnets, const PlanSettings& settings);
+
+// The Docker network for `nic` (the index-th NIC of the VM): named after the vnet's BRIDGE, with
+// the vnet's subnet and gateway; macvlan on PHYDEV when the vnet sets DOCKER_NETWORK_DRIVER.
+Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const Attributes& context);
+
+// Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes.
+ResourceUpdate LimitsOf(const Vm& vm);
+
+// The image reference of the VM's DISK 0, checked to name the private registry.
+Result<std::string> ImageOf(const Vm& vm, const std::string& registry);
+
+// `KEY='value'` lines, the format of OpenNebula's context.sh.
+std::string ContextScript(const Attributes& context);
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_CONTAINER_PLAN_H_

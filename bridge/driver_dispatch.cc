@@ -1,0 +1,101 @@
+#include "bridge/driver_dispatch.h"
+
+#include <cctype>
+#include <set>
+
+namespace onedock::bridge {
+namespace {
+
+DriverAnswer Answer(const Status& s, const std::string& out = "") {
+  if (s.ok()) return {0, out, ""};
+  return {1, "", s.message()};
+}
+
+DriverAnswer Answer(const Result<std::string>& r) { return r.ok() ? Answer(Status::Ok(), *r) : Answer(r.status()); }
+
+DriverAnswer Refuse(const std::string& message) { return {1, "", message}; }
+
+bool IsNumber(const std::string& s) {
+  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); });
+}
+
+// VMM scripts get "<params…> <vmid> <host>" (reference §3.5).
+DriverAnswer Vmm(VmActions& actions, const DriverCall& call) {
+  const auto& a = call.argv;
+  const std::string& action = call.action;
+  if (action == "migrate" || action == "attach_disk" || action == "detach_disk" || action == "resize_disk" ||
+      action == "exec" || action == "exec_cancel" || action == "poll") {
+    return Refuse(action + " is not supported by onedock: containers have no live migration, hot-plugged "
+                           "disks or guest exec channel; use cold migration and volumes at deploy");
+  }
+  if (a.size() < 2 || !IsNumber(a[a.size() - 2])) {
+    return Refuse("onedock " + action + ": expected \"<params> <vmid> <host>\", got " + std::to_string(a.size()) +
+                  " arguments");
+  }
+  const int vm_id = std::stoi(a[a.size() - 2]);
+  const std::string& host = a.back();
+  auto param = [&a](size_t i) { return i + 2 < a.size() ? a[i] : std::string(); };
+  static const std::set<std::string> kNeedVm = {"deploy", "save", "restore", "resize", "attach_nic",
+                                                "detach_nic", "snapshot_create", "snapshot_revert"};
+  if (kNeedVm.count(action) != 0) {
+    if (!call.vm) return Refuse("onedock " + action + " vm " + std::to_string(vm_id) + ": stdin carries no <VM> document");
+    if (call.vm->id != vm_id) {
+      return Refuse("onedock " + action + ": stdin describes vm " + std::to_string(call.vm->id) + ", argv names vm " +
+                    std::to_string(vm_id));
+    }
+  }
+  if (action == "deploy") return Answer(actions.Deploy(*call.vm, host));
+  if (action == "shutdown") return Answer(actions.Shutdown(vm_id, host));
+  if (action == "cancel") return Answer(actions.Cancel(vm_id, host));
+  if (action == "reboot") return Answer(actions.Reboot(vm_id, host, false));
+  if (action == "reset") return Answer(actions.Reboot(vm_id, host, true));
+  if (action == "resize") return Answer(actions.Resize(*call.vm, host));
+  if (action == "attach_nic") return Answer(actions.AttachNic(*call.vm, host, param(1)));
+  if (action == "detach_nic") return Answer(actions.DetachNic(*call.vm, host, param(1)));
+  if (action == "save") return Answer(actions.Save(*call.vm, host));
+  if (action == "restore") {
+    auto r = actions.Restore(*call.vm, host);
+    return r.ok() ? Answer(Status::Ok()) : Answer(r.status());
+  }
+  if (action == "snapshot_create") return Answer(actions.SnapshotCreate(*call.vm, host, param(1)));
+  if (action == "snapshot_revert") return Answer(actions.SnapshotRevert(*call.vm, host, param(1)));
+  if (action == "snapshot_delete") return Answer(actions.SnapshotDelete(vm_id, host, param(1)));
+  // The context lives in the container and is rewritten at every start; a running container
+  // keeps what it booted with, as a VM keeps its mounted context ISO until it re-reads it.
+  if (action == "prereconfigure" || action == "reconfigure") return Answer(Status::Ok());
+  return Refuse(action + " is not a VMM action onedock knows");
+}
+
+// TM scripts get "<src or dst…> <vmid> <dsid>"; paths are "<host>:<path>" (reference §5.2).
+DriverAnswer Tm(VmActions& actions, const DriverCall& call) {
+  const auto& a = call.argv;
+  if (call.action == "delete") {
+    if (a.size() != 3 || !IsNumber(a[1])) return Refuse("onedock tm delete: expected \"<host>:<path> <vmid> <dsid>\"");
+    const auto colon = a[0].find(':');
+    if (colon == std::string::npos) return Refuse("onedock tm delete: \"" + a[0] + "\" is not <host>:<path>");
+    const std::string host = a[0].substr(0, colon);
+    const std::string path = a[0].substr(colon + 1);
+    // Only the VM directory's deletion ends the VM; disk files have nothing behind them.
+    std::string tail = path;
+    while (!tail.empty() && tail.back() == '/') tail.pop_back();
+    tail = tail.substr(tail.find_last_of('/') + 1);
+    if (tail != a[1]) return Answer(Status::Ok());
+    return Answer(actions.Remove(std::stoi(a[1]), host));
+  }
+  // Container hosts have no disk files to clone, link, move or build a context ISO for: the
+  // image is pulled at deploy and the context is uploaded into the container.
+  static const std::set<std::string> kNothingToDo = {"clone", "ln", "mv", "mvds", "context", "premigrate",
+                                                     "postmigrate", "failmigrate", "mkswap", "mkimage"};
+  if (kNothingToDo.count(call.action) != 0) return Answer(Status::Ok());
+  return Refuse("tm " + call.action + " is not supported by onedock");
+}
+
+}  // namespace
+
+DriverAnswer Dispatch(VmActions& actions, const DriverCall& call) {
+  if (call.kind == "vmm") return Vmm(actions, call);
+  if (call.kind == "tm") return Tm(actions, call);
+  return Refuse("onedockd does not handle \"" + call.kind + "\" driver calls");
+}
+
+}  // namespace onedock::bridge

@@ -1,0 +1,148 @@
+#include "bridge/sqlite_journal.h"
+
+#include <sqlite3.h>
+
+#include <ctime>
+#include <variant>
+
+namespace onedock::bridge {
+namespace {
+
+constexpr char kSchema[] = R"SQL(
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+CREATE TABLE IF NOT EXISTS intents(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  vm_id INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  host TEXT NOT NULL,
+  started INTEGER NOT NULL,
+  finished INTEGER,
+  error TEXT);
+CREATE INDEX IF NOT EXISTS intents_open ON intents(finished) WHERE finished IS NULL;
+CREATE TABLE IF NOT EXISTS placements(
+  vm_id INTEGER PRIMARY KEY,
+  host TEXT NOT NULL,
+  start_script_done INTEGER NOT NULL DEFAULT 0,
+  checkpoint TEXT NOT NULL DEFAULT '');
+)SQL";
+
+using Arg = std::variant<int64_t, std::string>;
+
+// A prepared statement with bound arguments, finalized on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql, const std::vector<Arg>& args) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+    for (size_t i = 0; rc_ == SQLITE_OK && i < args.size(); ++i) {
+      const int n = static_cast<int>(i) + 1;
+      if (const auto* v = std::get_if<int64_t>(&args[i])) {
+        rc_ = sqlite3_bind_int64(stmt_, n, *v);
+      } else {
+        const auto& s = std::get<std::string>(args[i]);
+        rc_ = sqlite3_bind_text(stmt_, n, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      }
+    }
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() {
+    if (rc_ != SQLITE_OK && rc_ != SQLITE_ROW) return rc_;
+    rc_ = sqlite3_step(stmt_);
+    return rc_;
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p == nullptr ? "" : std::string(p, sqlite3_column_bytes(stmt_, col));
+  }
+  Status Error(const std::string& what) const {
+    return Internal("journal: " + what + ": " + sqlite3_errmsg(db_));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
+Status Run(sqlite3* db, const std::string& what, const char* sql, const std::vector<Arg>& args) {
+  Statement st(db, sql, args);
+  return st.Step() == SQLITE_DONE ? Status::Ok() : st.Error(what);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                        SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Internal("journal " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  char* err = nullptr;
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : "schema failed";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return Internal("journal " + path + ": " + msg);
+  }
+  return std::unique_ptr<SqliteJournal>(new SqliteJournal(db));
+}
+
+SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+
+Result<int64_t> SqliteJournal::Begin(int vm_id, const std::string& action, const std::string& host) {
+  std::lock_guard lock(mu_);
+  Status s = Run(db_, "begin " + action, "INSERT INTO intents(vm_id, action, host, started) VALUES(?,?,?,?)",
+                 {int64_t{vm_id}, action, host, static_cast<int64_t>(std::time(nullptr))});
+  if (!s.ok()) return s;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Status SqliteJournal::Finish(int64_t intent, const std::string& error) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "finish", "UPDATE intents SET finished = ?, error = ? WHERE id = ?",
+             {static_cast<int64_t>(std::time(nullptr)), error, intent});
+}
+
+Result<std::vector<Intent>> SqliteJournal::Pending() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT id, vm_id, action, host, started FROM intents WHERE finished IS NULL ORDER BY id", {});
+  std::vector<Intent> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Int(0), static_cast<int>(st.Int(1)), st.Text(2), st.Text(3), st.Int(4)});
+  }
+  if (rc != SQLITE_DONE) return st.Error("pending");
+  return out;
+}
+
+Status SqliteJournal::Place(const Placement& p) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "place",
+             "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint) VALUES(?,?,?,?)",
+             {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint});
+}
+
+Result<std::optional<Placement>> SqliteJournal::PlacementOf(int vm_id) {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT host, start_script_done, checkpoint FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<Placement>();
+  if (rc != SQLITE_ROW) return st.Error("placement");
+  return std::optional<Placement>(Placement{vm_id, st.Text(0), st.Int(1) != 0, st.Text(2)});
+}
+
+Status SqliteJournal::Forget(int vm_id) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "forget", "DELETE FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
+}
+
+}  // namespace onedock::bridge

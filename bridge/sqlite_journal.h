@@ -1,0 +1,68 @@
+// SqliteJournal: onedockd's memory across restarts, in one SQLite file. An intent row is written
+// before the first engine call of an action and closed when the action ends, so after a crash the
+// open rows name exactly the actions that were in flight. A placement row says which host holds a
+// VM's container (and the state the next action needs: start script done, checkpoint image).
+//
+// Thread-safe: one connection behind a mutex; every call is one short transaction. WAL with
+// synchronous=NORMAL: a killed process loses nothing committed; a power loss may lose the last
+// transactions, which the recovery pass treats like actions that never started.
+#ifndef ONEDOCK_BRIDGE_SQLITE_JOURNAL_H_
+#define ONEDOCK_BRIDGE_SQLITE_JOURNAL_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bridge/status.h"
+
+struct sqlite3;
+
+namespace onedock::bridge {
+
+struct Intent {
+  int64_t id = 0;
+  int vm_id = -1;
+  std::string action;   // "deploy", "shutdown", …
+  std::string host;
+  int64_t started = 0;  // unix seconds
+};
+
+struct Placement {
+  int vm_id = -1;
+  std::string host;
+  bool start_script_done = false;
+  std::string checkpoint;  // registry reference written by save, empty when none
+};
+
+class SqliteJournal {
+ public:
+  // Opens or creates the file and its tables. kInternal with SQLite's text on failure.
+  static Result<std::unique_ptr<SqliteJournal>> Open(const std::string& path);
+  ~SqliteJournal();
+  SqliteJournal(const SqliteJournal&) = delete;
+  SqliteJournal& operator=(const SqliteJournal&) = delete;
+
+  // Records that `action` is about to touch the engine of `host`; returns the intent id.
+  Result<int64_t> Begin(int vm_id, const std::string& action, const std::string& host);
+  // Closes an intent with its outcome (error empty on success).
+  Status Finish(int64_t intent, const std::string& error);
+  // Intents begun and never finished, oldest first.
+  Result<std::vector<Intent>> Pending();
+
+  Status Place(const Placement& placement);  // insert or replace
+  Result<std::optional<Placement>> PlacementOf(int vm_id);
+  Status Forget(int vm_id);
+
+ private:
+  explicit SqliteJournal(sqlite3* db) : db_(db) {}
+
+  std::mutex mu_;
+  sqlite3* db_;
+};
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_SQLITE_JOURNAL_H_

@@ -1,0 +1,444 @@
+#include "bridge/vm_actions.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "bridge/log.h"
+
+namespace onedock::bridge {
+namespace {
+
+bool Is(const Status& s, Status::Code code) { return s.code() == code; }
+
+bool SameMac(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The NIC carrying `mac` and its position among the VM's NICs in NIC_ID order.
+std::optional<std::pair<Nic, size_t>> NicByMac(const Vm& vm, const std::string& mac) {
+  std::vector<Nic> nics = vm.nics;
+  std::sort(nics.begin(), nics.end(), [](const Nic& a, const Nic& b) { return a.nic_id < b.nic_id; });
+  for (size_t i = 0; i < nics.size(); ++i) {
+    if (SameMac(nics[i].mac, mac)) return std::make_pair(nics[i], i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+VmActions::VmActions(EngineProvider& engines, OneApi& one, SqliteJournal& journal, ActionSettings settings)
+    : engines_(engines), one_(one), journal_(journal), settings_(std::move(settings)) {}
+
+std::unique_lock<std::mutex> VmActions::LockVm(int vm_id) {
+  std::shared_ptr<std::mutex> mu;
+  {
+    std::lock_guard lock(locks_mu_);
+    auto& slot = locks_[vm_id];
+    if (!slot) slot = std::make_shared<std::mutex>();
+    mu = slot;
+  }
+  return std::unique_lock<std::mutex>(*mu);
+}
+
+Result<EngineProvider::Lease> VmActions::EngineOf(const std::string& host) { return engines_.Acquire(host); }
+
+Result<std::map<int, Vnet>> VmActions::VnetsOf(const Vm& vm) {
+  std::map<int, Vnet> vnets;
+  for (const auto& nic : vm.nics) {
+    if (vnets.count(nic.network_id) != 0) continue;
+    auto vnet = one_.VnetInfo(nic.network_id);
+    if (!vnet.ok()) return vnet.status().WithContext("read vnet " + std::to_string(nic.network_id) + " from oned");
+    vnets.emplace(nic.network_id, std::move(*vnet));
+  }
+  return vnets;
+}
+
+Status VmActions::Journaled(int vm_id, const std::string& action, const std::string& host,
+                            const std::function<Status()>& body) {
+  const std::string what = action + " vm " + std::to_string(vm_id) + " on host " + host;
+  auto log = NamedLogger("actions");
+  auto intent = journal_.Begin(vm_id, action, host);
+  if (!intent.ok()) {
+    log->error("{}: {}", what, intent.status().ToString());
+    return intent.status().WithContext(what);
+  }
+  const Status s = body().WithContext(what);
+  if (Status f = journal_.Finish(*intent, s.ok() ? "" : s.message()); !f.ok()) {
+    log->error("{}: {}", what, f.ToString());
+  }
+  if (s.ok()) {
+    log->info("{}: done", what);
+  } else {
+    log->error("{}", s.message());
+  }
+  return s;
+}
+
+Status VmActions::EnsureNetwork(Engine& engine, const NetworkSpec& network) {
+  auto existing = engine.InspectNetwork(network.name);
+  if (existing.ok()) {
+    if (existing->subnet != network.subnet) {
+      return FailedPrecondition("network " + network.name + " has subnet " + existing->subnet +
+                                " on the host, the vnet wants " + network.subnet);
+    }
+    return Status::Ok();
+  }
+  if (!Is(existing.status(), Status::Code::kNotFound)) return existing.status();
+  auto created = engine.CreateNetwork(network);
+  // A concurrent deploy on the same host may have created it first.
+  if (!created.ok() && !Is(created.status(), Status::Code::kConflict)) return created.status();
+  return Status::Ok();
+}
+
+Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created) {
+  const ContainerSpec& spec = plan.spec;
+  const std::string vm_label = spec.labels.at(kLabelVmId);
+  for (int round = 0; round < 8; ++round) {
+    auto c = engine.InspectContainer(spec.name);
+    if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status();
+    if (!c.ok()) {
+      auto image = engine.InspectImage(spec.image);
+      if (!image.ok() && !Is(image.status(), Status::Code::kNotFound)) return image.status();
+      if (!image.ok()) {
+        if (Status s = engine.PullImage(spec.image, settings_.registry_auth, nullptr); !s.ok()) return s;
+      }
+      for (const auto& nic : plan.nics) {
+        if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
+      }
+      auto id = engine.CreateContainer(spec);
+      if (!id.ok() && !Is(id.status(), Status::Code::kConflict)) return id.status();
+      if (id.ok()) *created = true;
+      continue;  // adopt what is there now
+    }
+    auto label = [&](const char* key) {
+      auto it = c->labels.find(key);
+      return it == c->labels.end() ? std::string() : it->second;
+    };
+    if (label(kLabelVmId) != vm_label || label(kLabelInstance) != spec.labels.at(kLabelInstance)) {
+      return Conflict("container " + spec.name + " exists on the host and is not this VM's (labels " +
+                      kLabelVmId + "=" + label(kLabelVmId) + ", " + kLabelInstance + "=" + label(kLabelInstance) + ")");
+    }
+    if (c->nano_cpus != spec.nano_cpus || c->memory_bytes != spec.memory_bytes ||
+        c->memory_swap_bytes != spec.memory_bytes) {
+      if (Status s = engine.UpdateContainer(spec.name, {spec.nano_cpus, spec.memory_bytes}); !s.ok()) return s;
+    }
+    if (c->running) return Status::Ok();
+    for (size_t i = 1; i < plan.nics.size(); ++i) {
+      const PlannedNic& nic = plan.nics[i];
+      if (c->networks.count(nic.network.name) != 0) continue;
+      if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
+      if (Status s = engine.ConnectNetwork(nic.network.name, spec.name, nic.attachment); !s.ok()) return s;
+    }
+    if (Status s = engine.PutArchive(spec.name, "/", plan.context_tar); !s.ok()) return s;
+    auto started = engine.StartContainer(spec.name);
+    if (!started.ok()) {
+      // A container that never ran keeps its name taken and holds nothing: remove it, so the
+      // next attempt starts clean. A stopped VM's container keeps the VM's files: keep it.
+      if (c->status == "created") engine.RemoveContainer(spec.name, true, true);
+      return started.status();
+    }
+  }
+  return Internal("container " + spec.name + " did not reach running after 8 rounds");
+}
+
+Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host, const std::string& image) {
+  auto lock = LockVm(vm.id);
+  return DeployLocked(vm, host, image);
+}
+
+Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& host, const std::string& image) {
+  const std::string name = ContainerName(vm.id);
+  Status s = Journaled(vm.id, "deploy", host, [&]() -> Status {
+    auto vnets = VnetsOf(vm);
+    if (!vnets.ok()) return vnets.status();
+    auto plan = PlanContainer(vm, host, *vnets, settings_.plan);
+    if (!plan.ok()) return plan.status();
+    if (!image.empty()) plan->spec.image = image;
+    auto previous = journal_.PlacementOf(vm.id);
+    if (!previous.ok()) return previous.status();
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    bool created = false;
+    if (Status c = ConvergeContainer(**engine, *plan, &created); !c.ok()) {
+      return c.WithContext("engine " + engines_.Describe(host));
+    }
+    Placement placement{vm.id, host, false, ""};
+    if (*previous) placement = {vm.id, host, (*previous)->start_script_done, (*previous)->checkpoint};
+    if (!plan->start_command.empty() && !placement.start_script_done) {
+      auto ran = (*engine)->Exec(name, plan->start_command, {}, 120000);
+      if (!ran.ok()) {
+        NamedLogger("actions")->warn("vm {}: START_SCRIPT could not run: {}", vm.id, ran.status().ToString());
+      } else {
+        if (ran->exit_code != 0) {
+          NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {}: {}", vm.id, ran->exit_code, ran->err);
+        }
+        placement.start_script_done = true;
+      }
+    }
+    if (Status p = journal_.Place(placement); !p.ok()) return p;
+    if (*previous && (*previous)->host != host) {
+      // The VM moved: the container it left behind must not survive as a twin.
+      if (Status r = RemoveLocked(vm.id, (*previous)->host); !r.ok()) {
+        NamedLogger("actions")->error("vm {}: container left on host {}: {}", vm.id, (*previous)->host, r.ToString());
+      }
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return name;
+}
+
+Status VmActions::Shutdown(int vm_id, const std::string& host) {
+  auto lock = LockVm(vm_id);
+  return Journaled(vm_id, "shutdown", host, [&]() -> Status {
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    auto r = (*engine)->StopContainer(ContainerName(vm_id), settings_.plan.stop_timeout_s);
+    if (!r.ok() && Is(r.status(), Status::Code::kNotFound)) {
+      NamedLogger("actions")->warn("shutdown vm {}: no container on host {}: nothing to stop", vm_id, host);
+      return Status::Ok();
+    }
+    return r.ok() ? Status::Ok() : r.status();
+  });
+}
+
+Status VmActions::Cancel(int vm_id, const std::string& host) {
+  auto lock = LockVm(vm_id);
+  return Journaled(vm_id, "cancel", host, [&]() -> Status {
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    Status s = (*engine)->KillContainer(ContainerName(vm_id), "SIGKILL");
+    // 409: not running; 404: no container. Either way nothing runs.
+    if (Is(s, Status::Code::kConflict) || Is(s, Status::Code::kNotFound)) return Status::Ok();
+    return s;
+  });
+}
+
+Status VmActions::Reboot(int vm_id, const std::string& host, bool hard) {
+  auto lock = LockVm(vm_id);
+  return Journaled(vm_id, hard ? "reset" : "reboot", host, [&]() -> Status {
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    auto r = (*engine)->RestartContainer(ContainerName(vm_id), hard ? 0 : settings_.plan.stop_timeout_s);
+    return r.ok() ? Status::Ok() : r.status();
+  });
+}
+
+Status VmActions::Resize(const Vm& vm, const std::string& host) {
+  auto lock = LockVm(vm.id);
+  return Journaled(vm.id, "resize", host, [&]() -> Status {
+    if (vm.cpu <= 0 || vm.memory_mb <= 0) return InvalidArgument("the VM template needs CPU and MEMORY above 0");
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    return (*engine)->UpdateContainer(ContainerName(vm.id), LimitsOf(vm));
+  });
+}
+
+Status VmActions::AttachNic(const Vm& vm, const std::string& host, const std::string& mac) {
+  auto lock = LockVm(vm.id);
+  return Journaled(vm.id, "attach_nic", host, [&]() -> Status {
+    auto nic = NicByMac(vm, mac);
+    if (!nic) return InvalidArgument("the VM has no NIC with MAC " + mac);
+    auto vnet = one_.VnetInfo(nic->first.network_id);
+    if (!vnet.ok()) return vnet.status().WithContext("read vnet " + std::to_string(nic->first.network_id));
+    auto planned = PlanNic(nic->first, nic->second, *vnet, vm.context);
+    if (!planned.ok()) return planned.status();
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    if (Status s = EnsureNetwork(**engine, planned->network); !s.ok()) return s;
+    Status s = (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
+    if (!s.ok() && s.message().find("already exists") != std::string::npos) return Status::Ok();
+    return s;
+  });
+}
+
+Status VmActions::DetachNic(const Vm& vm, const std::string& host, const std::string& mac) {
+  auto lock = LockVm(vm.id);
+  return Journaled(vm.id, "detach_nic", host, [&]() -> Status {
+    auto nic = NicByMac(vm, mac);
+    if (!nic) return InvalidArgument("the VM has no NIC with MAC " + mac);
+    const std::string network =
+        nic->first.bridge.empty() ? "onebr" + std::to_string(nic->first.network_id) : nic->first.bridge;
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    Status s = (*engine)->DisconnectNetwork(network, ContainerName(vm.id), false);
+    if (!s.ok() && s.message().find("is not connected") != std::string::npos) return Status::Ok();
+    return s;
+  });
+}
+
+Result<std::string> VmActions::CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
+                                             const std::string& tag) {
+  CommitRequest commit;
+  commit.container = ContainerName(vm_id);
+  commit.repo = repo;
+  commit.tag = tag;
+  commit.author = settings_.plan.instance;
+  commit.labels = {{kLabelVmId, std::to_string(vm_id)}};
+  commit.pause = true;
+  auto id = engine.Commit(commit);
+  if (!id.ok()) return id.status();
+  const std::string reference = repo + ":" + tag;
+  auto pushed = engine.PushImage(reference, settings_.registry_auth);
+  if (!pushed.ok()) return pushed.status();
+  return reference;
+}
+
+Status VmActions::Save(const Vm& vm, const std::string& host) {
+  auto lock = LockVm(vm.id);
+  return Journaled(vm.id, "save", host, [&]() -> Status {
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    auto reference = CommitAndPush(**engine, vm.id,
+                                   settings_.plan.registry + "/onedock-checkpoint/" + ContainerName(vm.id), "latest");
+    if (!reference.ok()) return reference.status();
+    auto stopped = (*engine)->StopContainer(ContainerName(vm.id), settings_.plan.stop_timeout_s);
+    if (!stopped.ok()) return stopped.status();
+    auto placement = journal_.PlacementOf(vm.id);
+    if (!placement.ok()) return placement.status();
+    Placement p = placement->value_or(Placement{vm.id, host, false, ""});
+    p.host = host;
+    p.checkpoint = *reference;
+    return journal_.Place(p);
+  });
+}
+
+Result<std::string> VmActions::Restore(const Vm& vm, const std::string& host) {
+  auto lock = LockVm(vm.id);
+  auto placement = journal_.PlacementOf(vm.id);
+  if (!placement.ok()) return placement.status();
+  const auto& p = *placement;
+  if (!p || p->checkpoint.empty()) {
+    return FailedPrecondition("restore vm " + std::to_string(vm.id) + " on host " + host +
+                              ": onedock holds no checkpoint for this VM");
+  }
+  // On the host that saved it, the stopped container still holds the VM's files.
+  return DeployLocked(vm, host, p->host == host ? "" : p->checkpoint);
+}
+
+Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& host, const std::string& snap_id) {
+  auto lock = LockVm(vm.id);
+  std::string reference;
+  Status s = Journaled(vm.id, "snapshot_create", host, [&]() -> Status {
+    if (snap_id.empty() || !std::all_of(snap_id.begin(), snap_id.end(), ::isdigit)) {
+      return InvalidArgument("snapshot id \"" + snap_id + "\" is not a number");
+    }
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    auto r = CommitAndPush(**engine, vm.id, settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id),
+                           "s" + snap_id);
+    if (!r.ok()) return r.status();
+    reference = *r;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return reference;
+}
+
+Status VmActions::SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference) {
+  auto lock = LockVm(vm.id);
+  const std::string prefix = settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id) + ":";
+  if (reference.rfind(prefix, 0) != 0) {
+    return InvalidArgument("snapshot_revert vm " + std::to_string(vm.id) + ": \"" + reference +
+                           "\" is not one of this VM's snapshots");
+  }
+  Status s = Journaled(vm.id, "snapshot_revert", host, [&]() -> Status {
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    Status removed = (*engine)->RemoveContainer(ContainerName(vm.id), true, false);
+    return Is(removed, Status::Code::kNotFound) ? Status::Ok() : removed;
+  });
+  if (!s.ok()) return s;
+  auto deployed = DeployLocked(vm, host, reference);
+  return deployed.ok() ? Status::Ok() : deployed.status();
+}
+
+Status VmActions::SnapshotDelete(int vm_id, const std::string& host, const std::string& reference) {
+  auto lock = LockVm(vm_id);
+  return Journaled(vm_id, "snapshot_delete", host, [&]() -> Status {
+    auto engine = EngineOf(host);
+    if (!engine.ok()) return engine.status();
+    Status s = (*engine)->RemoveImage(reference, false);
+    // 409: the running container was reverted to it and still uses it.
+    if (Is(s, Status::Code::kNotFound) || Is(s, Status::Code::kConflict)) return Status::Ok();
+    return s;
+  });
+}
+
+Status VmActions::Remove(int vm_id, const std::string& host) {
+  auto lock = LockVm(vm_id);
+  return Journaled(vm_id, "remove", host, [&]() -> Status {
+    auto placement = journal_.PlacementOf(vm_id);
+    if (!placement.ok()) return placement.status();
+    if (Status s = RemoveLocked(vm_id, host); !s.ok()) return s;
+    if (*placement && (*placement)->host != host) {
+      if (Status s = RemoveLocked(vm_id, (*placement)->host); !s.ok()) return s;
+    }
+    return journal_.Forget(vm_id);
+  });
+}
+
+Status VmActions::RemoveLocked(int vm_id, const std::string& host) {
+  auto engine = EngineOf(host);
+  if (!engine.ok()) return engine.status();
+  const std::string name = ContainerName(vm_id);
+  auto c = (*engine)->InspectContainer(name);
+  if (!c.ok()) return Is(c.status(), Status::Code::kNotFound) ? Status::Ok() : c.status();
+  auto vm_label = c->labels.find(kLabelVmId);
+  if (vm_label == c->labels.end() || vm_label->second != std::to_string(vm_id)) {
+    NamedLogger("actions")->warn("host {}: container {} is not onedock's (no {} label): left alone", host, name,
+                                 kLabelVmId);
+    return Status::Ok();
+  }
+  Status s = (*engine)->RemoveContainer(name, true, true);
+  return Is(s, Status::Code::kNotFound) ? Status::Ok() : s;
+}
+
+int VmActions::Recover() {
+  auto log = NamedLogger("recovery");
+  auto pending = journal_.Pending();
+  if (!pending.ok()) {
+    log->error("{}", pending.status().ToString());
+    return 1;
+  }
+  int open = 0;
+  for (const Intent& intent : *pending) {
+    const std::string what = intent.action + " vm " + std::to_string(intent.vm_id) + " on host " + intent.host;
+    if (intent.action != "deploy") {
+      journal_.Finish(intent.id, "interrupted by a restart of onedockd; the stub retries the call");
+      log->info("{}: interrupted; left to the stub's retry", what);
+      continue;
+    }
+    auto vm = one_.VmInfo(intent.vm_id);
+    if (!vm.ok() && !Is(vm.status(), Status::Code::kNotFound)) {
+      log->warn("{}: oned did not answer ({}); will retry", what, vm.status().ToString());
+      ++open;
+      continue;
+    }
+    auto lock = LockVm(intent.vm_id);
+    const History* h = vm.ok() ? vm->CurrentHistory() : nullptr;
+    const bool gone = !vm.ok() || vm->state == kVmDone;
+    const int lcm = vm.ok() ? vm->lcm_state : 0;
+    const bool deploying_here = vm.ok() && vm->state == kVmActive && h != nullptr && h->hostname == intent.host &&
+                                (lcm == kLcmBoot || lcm == kLcmRunning || lcm == kLcmBootPoweroff ||
+                                 lcm == kLcmBootSuspended || lcm == kLcmBootStopped || lcm == kLcmBootUndeploy);
+    if (gone) {
+      Status s = RemoveLocked(intent.vm_id, intent.host);
+      journal_.Finish(intent.id, "rolled back at restart: the VM is gone");
+      log->info("{}: rolled back (the VM is gone): {}", what, s.ok() ? "container removed" : s.ToString());
+      if (s.ok()) journal_.Forget(intent.vm_id);
+    } else if (deploying_here) {
+      auto done = DeployLocked(*vm, intent.host, "");
+      journal_.Finish(intent.id, done.ok() ? "" : done.status().message());
+      log->info("{}: finished at restart: {}", what, done.ok() ? "running" : done.status().ToString());
+    } else {
+      journal_.Finish(intent.id, "closed at restart: oned no longer deploys the VM on this host");
+      log->info("{}: closed (VM state {}/{})", what, vm->state, lcm);
+    }
+  }
+  return open;
+}
+
+}  // namespace onedock::bridge

@@ -1,0 +1,84 @@
+// VmActions: each VMM and TM action oned asks of a onedock host, as an idempotent operation on
+// that host's engine. Every action journals its intent before the first engine call; re-running an
+// action after a crash, a retry or a duplicate call converges on the same container (409 on create
+// → adopt, 304 → done, 404 on remove → done).
+//
+// Thread-safe: actions on different VMs run in parallel; actions on one VM are serialised.
+// Errors carry the VM, the host and the engine's own message: "deploy vm 42 on host h1: …".
+#ifndef ONEDOCK_BRIDGE_VM_ACTIONS_H_
+#define ONEDOCK_BRIDGE_VM_ACTIONS_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "bridge/container_plan.h"
+#include "bridge/engine.h"
+#include "bridge/one_api.h"
+#include "bridge/sqlite_journal.h"
+
+namespace onedock::bridge {
+
+struct ActionSettings {
+  PlanSettings plan;
+  RegistryAuth registry_auth;  // for pulls and pushes of the private registry
+};
+
+class VmActions {
+ public:
+  VmActions(EngineProvider& engines, OneApi& one, SqliteJournal& journal, ActionSettings settings);
+
+  // Creates (or adopts) and starts one-<id> on `host`; also the resume of a powered-off VM. Returns
+  // the deploy id. `image` overrides the plan's image (a checkpoint or snapshot).
+  Result<std::string> Deploy(const Vm& vm, const std::string& host, const std::string& image = "");
+  Status Shutdown(int vm_id, const std::string& host);  // graceful stop, container kept
+  Status Cancel(int vm_id, const std::string& host);    // SIGKILL, container kept
+  Status Reboot(int vm_id, const std::string& host, bool hard);
+  Status Resize(const Vm& vm, const std::string& host);
+  Status AttachNic(const Vm& vm, const std::string& host, const std::string& mac);
+  Status DetachNic(const Vm& vm, const std::string& host, const std::string& mac);
+  // Commits the container to the private registry, then stops it (memory state is lost).
+  Status Save(const Vm& vm, const std::string& host);
+  // Starts the saved container again; on another host, recreates it from the checkpoint image and
+  // removes the old one.
+  Result<std::string> Restore(const Vm& vm, const std::string& host);
+  // Commits into the private registry; returns the reference (the snapshot's HYPERVISOR_ID).
+  Result<std::string> SnapshotCreate(const Vm& vm, const std::string& host, const std::string& snap_id);
+  Status SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference);
+  Status SnapshotDelete(int vm_id, const std::string& host, const std::string& reference);
+  // Removes the container and everything onedock keeps for the VM (terminate's epilog).
+  Status Remove(int vm_id, const std::string& host);
+
+  // Settles the intents a previous run left open: a deploy whose VM oned still deploys on that
+  // host is finished, one whose VM is gone is rolled back, the rest are closed (their stubs retry).
+  // Returns how many intents are still open (oned did not answer); call again later.
+  int Recover();
+
+ private:
+  // Serialises actions on one VM.
+  std::unique_lock<std::mutex> LockVm(int vm_id);
+  Result<EngineProvider::Lease> EngineOf(const std::string& host);
+  Result<std::map<int, Vnet>> VnetsOf(const Vm& vm);
+  // Runs `body` between Begin and Finish of an intent; adds "<what> vm <id> on host <h>" context.
+  Status Journaled(int vm_id, const std::string& action, const std::string& host,
+                   const std::function<Status()>& body);
+  Result<std::string> DeployLocked(const Vm& vm, const std::string& host, const std::string& image);
+  Status EnsureNetwork(Engine& engine, const NetworkSpec& network);
+  Status ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created);
+  Status RemoveLocked(int vm_id, const std::string& host);
+  Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
+                                    const std::string& tag);
+
+  EngineProvider& engines_;
+  OneApi& one_;
+  SqliteJournal& journal_;
+  const ActionSettings settings_;
+  std::mutex locks_mu_;
+  std::map<int, std::shared_ptr<std::mutex>> locks_;
+};
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_VM_ACTIONS_H_
