@@ -1,0 +1,54 @@
+// onedockd's configuration (etc/onedockd.conf): an INI-style file of `key = value` lines in
+// [sections], with `[host NAME]` sections overriding the engine of one OpenNebula host. Parsing
+// checks everything it can without side effects and reports one line per problem.
+#ifndef ONEDOCK_BRIDGE_DAEMON_CONFIG_H_
+#define ONEDOCK_BRIDGE_DAEMON_CONFIG_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bridge/container_plan.h"
+#include "bridge/status.h"
+
+namespace onedock::bridge {
+
+// Where a host's engine listens: "https://addr:port" (mutual TLS with ca/cert/key) or
+// "unix:///path/docker.sock".
+struct EngineAddress {
+  std::string url;
+  std::string ca;
+  std::string cert;
+  std::string key;
+};
+
+struct DaemonConfig {
+  std::string oned_endpoint;     // empty = $ONE_XMLRPC or http://localhost:2633/RPC2
+  std::string oned_auth_file;    // empty = $ONE_AUTH or ~/.one/one_auth
+  std::string stub_address = "127.0.0.1";
+  int stub_port = 2640;
+  std::string stub_token_file = "/var/lib/one/.onedock/stub_token";
+  std::string default_engine_url = "https://{host}:2376";  // {host} = the OpenNebula host name
+  std::string engine_ca, engine_cert, engine_key;
+  std::map<std::string, EngineAddress> hosts;  // [host NAME] sections, completed with the defaults
+  std::string registry = "127.0.0.1:5000";
+  std::string registry_username;
+  std::string registry_password_file;
+  std::string journal_path = "/var/lib/one/onedock/journal.db";
+  std::string instance = "onedock";
+  int stop_timeout_s = 30;
+  Policy policy;
+  std::string log_level = "info";
+  std::string log_file;  // empty = stderr
+};
+
+// Parses `text` (named `origin` in messages). On failure the status message holds one line per
+// problem: "onedockd.conf:12: [stub] listen: 10.0.0.1 is not a loopback address".
+Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::string& origin);
+
+// The engine of `host`: its [host] section, else the defaults with {host} substituted.
+EngineAddress EngineFor(const DaemonConfig& config, const std::string& host);
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_DAEMON_CONFIG_H_

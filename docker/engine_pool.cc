@@ -1,0 +1,38 @@
+#include "docker/engine_pool.h"
+
+namespace onedock::docker {
+
+EnginePool::EnginePool(Resolver resolve, size_t max_idle) : resolve_(std::move(resolve)), max_idle_(max_idle) {}
+
+Result<bridge::EngineProvider::Lease> EnginePool::Acquire(const std::string& host) {
+  std::unique_ptr<EngineClient> client;
+  {
+    std::lock_guard lock(mu_);
+    auto& idle = idle_[host];
+    if (!idle.empty()) {
+      client = std::move(idle.back());
+      idle.pop_back();
+    }
+  }
+  if (!client) {
+    auto endpoint = resolve_(host);
+    if (!endpoint.ok()) return endpoint.status().WithContext("host " + host);
+    client = std::make_unique<EngineClient>(host, *endpoint);
+  }
+  return Lease(client.release(), [this, host](bridge::Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
+}
+
+void EnginePool::Release(const std::string& host, EngineClient* client) {
+  std::unique_ptr<EngineClient> owned(client);
+  std::lock_guard lock(mu_);
+  auto& idle = idle_[host];
+  if (idle.size() < max_idle_) idle.push_back(std::move(owned));
+}
+
+std::string EnginePool::Describe(const std::string& host) const {
+  auto endpoint = resolve_(host);
+  if (!endpoint.ok()) return "(no engine address)";
+  return endpoint->unix_socket.empty() ? endpoint->base_url : "unix://" + endpoint->unix_socket;
+}
+
+}  // namespace onedock::docker
