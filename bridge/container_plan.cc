@@ -97,15 +97,14 @@ bool IsNetworkName(const std::string& name) {
 Status ApplyPolicy(const Vm& vm, const Policy& policy, ContainerSpec& spec) {
   if (IsYes(Get(vm.user_template, "DOCKER_PRIVILEGED"))) {
     if (!policy.allow_privileged) {
-      return PermissionDenied("the VM asks for a privileged container (DOCKER_PRIVILEGED) and "
-                              "onedockd's policy allow_privileged is off");
+      return PermissionDenied("privileged container refused by policy (DOCKER_PRIVILEGED; "
+                              "[policy] allow_privileged = no)");
     }
     spec.privileged = true;
   }
   for (const auto& cap : ListOf(Get(vm.user_template, "DOCKER_CAP_ADD"))) {
     if (!policy.allow_cap_add) {
-      return PermissionDenied("the VM asks for capability " + cap +
-                              " (DOCKER_CAP_ADD) and onedockd's policy allow_cap_add is off");
+      return PermissionDenied("capability " + cap + " refused by policy (DOCKER_CAP_ADD; [policy] allow_cap_add = no)");
     }
     if (!std::all_of(cap.begin(), cap.end(), [](char c) { return std::isupper(c) || c == '_'; })) {
       return InvalidArgument("DOCKER_CAP_ADD: \"" + cap + "\" is not a capability name");
@@ -114,8 +113,7 @@ Status ApplyPolicy(const Vm& vm, const Policy& policy, ContainerSpec& spec) {
   }
   for (const auto& bind : ListOf(Get(vm.user_template, "DOCKER_BINDS"))) {
     if (!policy.allow_host_binds) {
-      return PermissionDenied("the VM asks for host bind mount " + bind +
-                              " (DOCKER_BINDS) and onedockd's policy allow_host_binds is off");
+      return PermissionDenied("host bind " + bind + " refused by policy (DOCKER_BINDS; [policy] allow_host_binds = no)");
     }
     const auto colon = bind.find(':');
     if (bind.front() != '/' || colon == std::string::npos || bind.find("..") != std::string::npos ||
@@ -280,6 +278,13 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
     if (vnet == vnets.end()) return InvalidArgument("NIC " + std::to_string(nics[i]->nic_id) + ": vnet unknown");
     auto planned = PlanNic(*nics[i], i, vnet->second, vm.context);
     if (!planned.ok()) return planned.status();
+    for (const auto& other : plan.nics) {
+      if (other.network.name == planned->network.name) {
+        return InvalidArgument("NICs " + std::to_string(other.nic_id) + " and " + std::to_string(planned->nic_id) +
+                               " are both on network " + other.network.name +
+                               "; Docker allows one NIC per network in a container");
+      }
+    }
     plan.nics.push_back(std::move(*planned));
   }
   if (plan.nics.empty()) {

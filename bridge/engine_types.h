@@ -76,6 +76,9 @@ struct ContainerInfo {
   int64_t memory_swap_bytes = 0;
   bool init = false;
   bool privileged = false;
+  std::vector<std::string> cap_add;
+  std::vector<std::string> binds;
+  std::vector<std::string> dns;
   std::string network_mode;
   std::map<std::string, EndpointState> networks;  // by network name
 };

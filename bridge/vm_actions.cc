@@ -249,8 +249,16 @@ Status VmActions::AttachNic(const Vm& vm, const std::string& host, const std::st
     if (!engine.ok()) return engine.status();
     if (Status s = EnsureNetwork(**engine, planned->network); !s.ok()) return s;
     Status s = (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
-    if (!s.ok() && s.message().find("already exists") != std::string::npos) return Status::Ok();
-    return s;
+    if (s.ok() || s.message().find("already exists") == std::string::npos) return s;
+    // Already on that network: done if with this NIC's address (a repeated call), refused if
+    // another NIC holds it, since a container has one endpoint per network.
+    auto c = (*engine)->InspectContainer(ContainerName(vm.id));
+    if (!c.ok()) return c.status();
+    auto endpoint = c->networks.find(planned->network.name);
+    if (endpoint != c->networks.end() && endpoint->second.ipv4 == planned->attachment.ipv4) return Status::Ok();
+    return FailedPrecondition("the container already has a NIC on network " + planned->network.name +
+                              " (vnet " + std::to_string(nic->first.network_id) +
+                              "); Docker allows one NIC per network in a container");
   });
 }
 

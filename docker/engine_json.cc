@@ -353,6 +353,9 @@ Result<ContainerInfo> ParseContainerInspect(std::string_view body) {
   c.memory_swap_bytes = Int(host, "MemorySwap");
   c.init = Bool(host, "Init");
   c.privileged = Bool(host, "Privileged");
+  c.cap_add = Strings(host, "CapAdd");
+  c.binds = Strings(host, "Binds");
+  c.dns = Strings(host, "Dns");
   c.network_mode = Str(host, "NetworkMode");
   c.networks = ParseEndpoints(Obj(Obj(j, "NetworkSettings"), "Networks"));
   if (c.id.empty()) return Internal("container inspect reply without an Id");

@@ -1,0 +1,1 @@
+#include "tests/doctest_main.h"

@@ -1,0 +1,84 @@
+// The end-to-end world: the OpenNebula emulator running the real onedock driver scripts, a real
+// onedockd process behind them, and the two real engines of the test bed. Each world has its own
+// emulator, journal, stub port and one.instance label; its destructor removes every container
+// carrying that label, so worlds do not see each other's VMs.
+#ifndef ONEDOCK_TESTS_E2E_WORLD_H_
+#define ONEDOCK_TESTS_E2E_WORLD_H_
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "docker/engine_client.h"
+#include "rpc/one_client.h"
+#include "tests/integration/emulator_process.h"
+
+namespace onedock::e2e {
+
+// The two vnets every world defines: BRIDGE, subnet and gateway. Their Docker networks are
+// shared by both engines through one Linux bridge, which is what makes a host's containers
+// reachable from the front-end and from each other.
+struct VnetDef {
+  const char* bridge;
+  const char* address;
+  const char* gateway;
+};
+inline constexpr VnetDef kVnets[] = {{"odke2e0", "10.231.0.0", "10.231.0.1"}, {"odke2e1", "10.232.0.0", "10.232.0.1"}};
+
+class World {
+ public:
+  // `onedockd_extra` is appended to onedockd.conf (e.g. a [policy] section).
+  explicit World(const std::string& onedockd_extra = "");
+  ~World();
+
+  // OpenNebula ids of what the world registered.
+  int host(const std::string& name) const { return hosts_.at(name); }  // "h1", "h2", "dead"
+  int vnet(int index) const { return vnets_.at(index); }
+  const std::string& image_reference() const { return image_; }
+
+  // one.vm.allocate of a web VM on vnet 0; `extra` is appended to the template.
+  int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "");
+  void Deploy(int vm, const std::string& host_name);
+  void Action(const std::string& action, int vm);
+  // A raw call to the emulator; REQUIREs success and returns the reply's second item.
+  xmlrpc_c::value Call(const std::string& method, const std::vector<xmlrpc_c::value>& params);
+
+  // Polls (bounded by `seconds`) until the VM is in state/lcm; FAILs with the VM's ERROR otherwise.
+  Vm WaitFor(int vm, int state, int lcm, double seconds = 60);
+  Vm Info(int vm);
+
+  // The engine client of "h1" or "h2".
+  docker::EngineClient& Engine(const std::string& name);
+  // Containers of this world carrying one.vmid=<vm> on the engine.
+  std::vector<ContainerSummary> ContainersOf(const std::string& engine, int vm);
+  // GET http://<ip>/ from the front-end; the body, or "" after `seconds` without an answer.
+  static std::string HttpGet(const std::string& ip, double seconds = 10);
+  // stdout of `sh -c command` in the container.
+  std::string ExecOut(const std::string& engine, const std::string& container, const std::string& command);
+
+  // onedockd process control (for the crash test).
+  void KillOnedockd();  // SIGKILL
+  void StartOnedockd();
+  const std::string& instance() const { return instance_; }
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_;
+  std::string instance_;
+  int stub_port_ = 0;
+  std::unique_ptr<testing::EmulatorProcess> emu_;
+  std::unique_ptr<rpc::XmlRpcOneClient> client_;
+  pid_t onedockd_ = -1;
+  std::map<std::string, int> hosts_;
+  std::vector<int> vnets_;
+  std::string image_;
+  int image_id_ = -1;
+  std::map<std::string, std::unique_ptr<docker::EngineClient>> engines_;
+};
+
+}  // namespace onedock::e2e
+
+#endif  // ONEDOCK_TESTS_E2E_WORLD_H_
