@@ -1,0 +1,88 @@
+#include "bridge/daemon_config.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <functional>
+
+#include <fstream>
+#include <sstream>
+
+namespace onedock::bridge {
+namespace {
+
+std::string ShippedConfig() {
+  std::ifstream in(std::string(ONEDOCK_SOURCE_DIR) + "/etc/onedockd.conf");
+  REQUIRE(in.good());
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
+  auto parsed = ParseDaemonConfig(ShippedConfig(), "onedockd.conf");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  const DaemonConfig defaults;
+  CHECK(parsed->oned_endpoint == defaults.oned_endpoint);
+  CHECK(parsed->stub_address == defaults.stub_address);
+  CHECK(parsed->stub_port == defaults.stub_port);
+  CHECK(parsed->stub_token_file == defaults.stub_token_file);
+  CHECK(parsed->default_engine_url == defaults.default_engine_url);
+  CHECK(parsed->registry == defaults.registry);
+  CHECK(parsed->journal_path == defaults.journal_path);
+  CHECK(parsed->instance == defaults.instance);
+  CHECK(parsed->stop_timeout_s == defaults.stop_timeout_s);
+  CHECK(parsed->policy.allow_privileged == defaults.policy.allow_privileged);
+  CHECK(parsed->policy.allow_host_binds == defaults.policy.allow_host_binds);
+  CHECK(parsed->policy.allow_cap_add == defaults.policy.allow_cap_add);
+  CHECK(parsed->log_level == defaults.log_level);
+  CHECK(parsed->hosts.empty());
+}
+
+TEST_CASE("every problem in a config file is reported on its own line with its line number") {
+  const std::string text =
+      "[stub]\n"
+      "listen = 10.0.0.1:2640\n"        // 2: not loopback
+      "[policy]\n"
+      "allow_privileged = maybe\n"      // 4
+      "colour = blue\n"                 // 5: unknown key
+      "[nonsense]\n"                    // 6
+      "[containers]\n"
+      "stop_timeout = soon\n"           // 8
+      "[engines]\n"
+      "default_url = http://{host}\n"   // 10
+      "[host bad name!]\n"              // 11
+      "[host h9]\n";                    // no url
+  auto parsed = ParseDaemonConfig(text, "t.conf");
+  REQUIRE_FALSE(parsed.ok());
+  const std::string& m = parsed.status().message();
+  CHECK(m.find("t.conf:2: [stub] listen: 10.0.0.1 is not an IPv4 loopback address") != std::string::npos);
+  CHECK(m.find("t.conf:4: [policy] allow_privileged: \"maybe\" is not yes or no") != std::string::npos);
+  CHECK(m.find("t.conf:5: [policy]: unknown key \"colour\"") != std::string::npos);
+  CHECK(m.find("t.conf:6: unknown section [nonsense]") != std::string::npos);
+  CHECK(m.find("t.conf:8: [containers] stop_timeout") != std::string::npos);
+  CHECK(m.find("t.conf:10: [engines] default_url") != std::string::npos);
+  CHECK(m.find("t.conf:11: [host bad name!]") != std::string::npos);
+  CHECK(m.find("[host h9] has no url") != std::string::npos);
+  CHECK(std::count(m.begin(), m.end(), '\n') == 8);  // nine problems (the bad host has no url either)
+}
+
+TEST_CASE("a host section overrides the default engine and inherits its certificates") {
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = https://{host}.lab:2376\nca = /c/ca.pem\ncert = /c/cert.pem\nkey = /c/key.pem\n"
+      "[host node1]\nurl = https://10.0.0.21:2376\ncert = /c/node1.pem\n"
+      "[host local]\nurl = unix:///run/docker.sock\n",
+      "t.conf");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  const EngineAddress n1 = EngineFor(*parsed, "node1");
+  CHECK(n1.url == "https://10.0.0.21:2376");
+  CHECK(n1.ca == "/c/ca.pem");
+  CHECK(n1.cert == "/c/node1.pem");
+  const EngineAddress other = EngineFor(*parsed, "node7");
+  CHECK(other.url == "https://node7.lab:2376");
+  CHECK(other.key == "/c/key.pem");
+  CHECK(EngineFor(*parsed, "local").url == "unix:///run/docker.sock");
+}
+
+}  // namespace
+}  // namespace onedock::bridge
