@@ -1,0 +1,372 @@
+// VmActions against a fake engine and a fake oned: what reaches the engine for each action, and
+// how a deploy converges from every state a crash or a retry can leave behind.
+#include "bridge/vm_actions.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "bridge/log.h"
+#include "rpc/one_parse.h"
+#include "tests/unit/fixtures.h"
+
+namespace onedock::bridge {
+namespace {
+
+// An engine held in memory. Records every mutating call; `fail_start` makes starts fail the way
+// an engine does for a bad static IP.
+class FakeEngine : public Engine {
+ public:
+  std::map<std::string, ContainerInfo> containers;
+  std::set<std::string> images;
+  std::map<std::string, NetworkInfo> networks;
+  std::vector<std::string> calls;
+  bool fail_start = false;
+  int execs = 0;
+
+  Result<std::string> CreateContainer(const ContainerSpec& spec) override {
+    calls.push_back("create " + spec.name);
+    if (containers.count(spec.name) != 0) return Conflict("name in use");
+    ContainerInfo c;
+    c.id = "id-" + spec.name;
+    c.name = spec.name;
+    c.image = spec.image;
+    c.status = "created";
+    c.labels = spec.labels;
+    c.nano_cpus = spec.nano_cpus;
+    c.memory_bytes = spec.memory_bytes;
+    c.memory_swap_bytes = spec.memory_bytes;
+    if (!spec.primary.network.empty()) c.networks[spec.primary.network] = {"", spec.primary.ipv4, 24, "", spec.primary.mac};
+    containers[spec.name] = c;
+    return c.id;
+  }
+  Result<Outcome> StartContainer(const std::string& id) override {
+    calls.push_back("start " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (fail_start) return Internal("start " + id + ": Invalid address");
+    if (c->running) return Outcome::kAlreadyDone;
+    c->running = true;
+    c->status = "running";
+    return Outcome::kDone;
+  }
+  Result<Outcome> StopContainer(const std::string& id, int) override {
+    calls.push_back("stop " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (!c->running) return Outcome::kAlreadyDone;
+    c->running = false;
+    c->status = "exited";
+    return Outcome::kDone;
+  }
+  Result<Outcome> RestartContainer(const std::string& id, int t) override {
+    calls.push_back("restart " + id + " t=" + std::to_string(t));
+    return Find(id) ? Result<Outcome>(Outcome::kDone) : Result<Outcome>(NotFound("no such container"));
+  }
+  Status KillContainer(const std::string& id, const std::string&) override {
+    calls.push_back("kill " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (!c->running) return Conflict("is not running");
+    c->running = false;
+    return Status::Ok();
+  }
+  Status RemoveContainer(const std::string& id, bool, bool) override {
+    calls.push_back("remove " + id);
+    return containers.erase(id) != 0 ? Status::Ok() : NotFound("no such container");
+  }
+  Result<ContainerInfo> InspectContainer(const std::string& id) override {
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("No such container: " + id);
+    return *c;
+  }
+  Status UpdateContainer(const std::string& id, const ResourceUpdate& u) override {
+    calls.push_back("update " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    c->nano_cpus = u.nano_cpus;
+    c->memory_bytes = c->memory_swap_bytes = u.memory_bytes;
+    return Status::Ok();
+  }
+  Result<std::string> Commit(const CommitRequest& r) override {
+    calls.push_back("commit " + r.container + " " + r.repo + ":" + r.tag);
+    images.insert(r.repo + ":" + r.tag);
+    return std::string("sha256:c0");
+  }
+  Status PutArchive(const std::string& id, const std::string& path, const std::string&) override {
+    calls.push_back("archive " + id + " " + path);
+    return Status::Ok();
+  }
+  Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&, const std::vector<std::string>&,
+                          long) override {
+    calls.push_back("exec " + id);
+    ++execs;
+    return ExecResult{0, "", ""};
+  }
+  Status PullImage(const std::string& ref, const RegistryAuth&, const std::function<void(std::string_view)>&) override {
+    calls.push_back("pull " + ref);
+    images.insert(ref);
+    return Status::Ok();
+  }
+  Result<std::string> PushImage(const std::string& ref, const RegistryAuth&) override {
+    calls.push_back("push " + ref);
+    return std::string("sha256:d1");
+  }
+  Status RemoveImage(const std::string& ref, bool) override {
+    calls.push_back("rmi " + ref);
+    return images.erase(ref) != 0 ? Status::Ok() : NotFound("no such image");
+  }
+  Result<ImageInfo> InspectImage(const std::string& ref) override {
+    if (images.count(ref) == 0) return NotFound("No such image: " + ref);
+    return ImageInfo{"sha256:i", {ref}, {}, 1, {}, {}};
+  }
+  Result<std::string> CreateNetwork(const NetworkSpec& spec) override {
+    calls.push_back("network " + spec.name + " " + spec.subnet);
+    if (networks.count(spec.name) != 0) return Conflict("exists");
+    networks[spec.name] = {"n-" + spec.name, spec.name, spec.driver, spec.subnet, spec.gateway, {}, {}, {}};
+    return networks[spec.name].id;
+  }
+  Result<NetworkInfo> InspectNetwork(const std::string& name) override {
+    if (networks.count(name) == 0) return NotFound("network " + name + " not found");
+    return networks[name];
+  }
+  Status ConnectNetwork(const std::string& net, const std::string& id, const NetworkAttachment& nic) override {
+    calls.push_back("connect " + id + " " + net);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (c->networks.count(net) != 0) return FailedPrecondition("endpoint with name " + id + " already exists in network " + net);
+    c->networks[net] = {"", nic.ipv4, 24, "", "02:42:00:00:00:01"};
+    return Status::Ok();
+  }
+  Status DisconnectNetwork(const std::string& net, const std::string& id, bool) override {
+    calls.push_back("disconnect " + id + " " + net);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (c->networks.erase(net) == 0) return Internal("container " + id + " is not connected to network " + net);
+    return Status::Ok();
+  }
+
+ private:
+  ContainerInfo* Find(const std::string& id) {
+    auto it = containers.find(id);
+    return it == containers.end() ? nullptr : &it->second;
+  }
+};
+
+class FakeEngines : public EngineProvider {
+ public:
+  std::map<std::string, FakeEngine> hosts;
+  Result<Lease> Acquire(const std::string& host) override {
+    auto it = hosts.find(host);
+    if (it == hosts.end()) return Unavailable("engine of " + host + " does not answer");
+    return Lease(&it->second, [](Engine*) {});
+  }
+  std::string Describe(const std::string& host) const override { return "fake://" + host; }
+};
+
+class FakeOne : public OneApi {
+ public:
+  std::map<int, Vm> vms;
+  std::map<int, Vnet> vnets;
+  bool down = false;
+  Result<Vm> VmInfo(int id) override {
+    if (down) return Unavailable("oned does not answer");
+    if (vms.count(id) == 0) return NotFound("vm " + std::to_string(id));
+    return vms[id];
+  }
+  Result<Vnet> VnetInfo(int id) override {
+    if (vnets.count(id) == 0) return NotFound("vnet " + std::to_string(id));
+    return vnets[id];
+  }
+};
+
+struct Rig {
+  Rig() {
+    ConfigureLogging("off", "");  // assertions read state, not logs
+    char d[] = "/tmp/onedock-actions-XXXXXX";
+    REQUIRE(mkdtemp(d) != nullptr);
+    dir = d;
+    auto j = SqliteJournal::Open(dir + "/journal.db");
+    REQUIRE(j.ok());
+    journal = std::move(*j);
+    engines.hosts["h1"];
+    engines.hosts["h2"];
+    auto parsed = rpc::ParseVmXml(fixtures::Read("vm_two_nics.xml"));
+    REQUIRE(parsed.ok());
+    vm = *parsed;
+    auto front = rpc::ParseVnetXml(fixtures::Read("vnet.xml"));
+    REQUIRE(front.ok());
+    one.vnets[0] = *front;
+    Vnet back;
+    back.id = 1;
+    back.bridge = "onebr1";
+    back.template_attributes = {{"NETWORK_ADDRESS", "10.43.0.0"}, {"NETWORK_MASK", "255.255.255.0"}};
+    one.vnets[1] = back;
+    ActionSettings settings;
+    settings.plan.instance = "test";
+    settings.plan.registry = "127.0.0.1:5000";
+    actions = std::make_unique<VmActions>(engines, one, *journal, settings);
+  }
+  ~Rig() { std::filesystem::remove_all(dir); }
+  FakeEngine& h1() { return engines.hosts["h1"]; }
+
+  std::string dir;
+  std::unique_ptr<SqliteJournal> journal;
+  FakeEngines engines;
+  FakeOne one;
+  Vm vm;
+  std::unique_ptr<VmActions> actions;
+};
+
+TEST_CASE("a first deploy pulls creates networks connects uploads starts and runs the start script once") {
+  Rig r;
+  auto id = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_MESSAGE(id.ok(), id.status().ToString());
+  CHECK(*id == "one-42");
+  const std::string image =
+      "127.0.0.1:5000/httpd:3@sha256:6db7e5c9a3b0d86f0a2e3c1b7f6a5d4c3b2a19080706050403020100ffeeddcc";
+  CHECK(r.h1().calls == std::vector<std::string>{"pull " + image, "network onebr0 10.42.0.0/24",
+                                                 "network onebr1 10.43.0.0/24", "create one-42",
+                                                 "connect one-42 onebr1", "archive one-42 /", "start one-42",
+                                                 "exec one-42"});
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK(r.journal->Pending()->empty());
+
+  // Resume after poweroff: the same container is started again; nothing is recreated or re-run.
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  r.h1().calls.clear();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().calls == std::vector<std::string>{"archive one-42 /", "start one-42"});
+  CHECK(r.h1().execs == 1);
+}
+
+TEST_CASE("a deploy adopts the container a crashed run created and applies a resize made while off") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  r.vm.cpu = 1.0;
+  r.vm.memory_mb = 256;
+  r.h1().calls.clear();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().calls == std::vector<std::string>{"update one-42", "archive one-42 /", "start one-42"});
+  CHECK(r.h1().containers["one-42"].nano_cpus == 1000000000);
+  CHECK(r.h1().containers.size() == 1);
+}
+
+TEST_CASE("a start failure removes a never-started container but keeps a stopped VM's one") {
+  Rig r;
+  r.h1().fail_start = true;
+  auto first = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(first.ok());
+  CHECK(first.status().message().rfind("deploy vm 42 on host h1: engine fake://h1: start one-42", 0) == 0);
+  CHECK(r.h1().containers.empty());  // the name is free for the next attempt
+
+  r.h1().fail_start = false;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  r.h1().fail_start = true;
+  CHECK_FALSE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().containers.count("one-42") == 1);  // the VM's files are still there
+}
+
+TEST_CASE("a container of the same name that is not this VM's is never adopted or removed") {
+  Rig r;
+  ContainerInfo foreign;
+  foreign.id = "x";
+  foreign.name = "one-42";
+  foreign.labels = {{"one.vmid", "42"}, {"one.instance", "someone-else"}};
+  r.h1().containers["one-42"] = foreign;
+  auto d = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().code() == Status::Code::kConflict);
+  r.h1().containers["one-42"].labels.erase("one.vmid");
+  CHECK(r.actions->Remove(42, "h1").ok());
+  CHECK(r.h1().containers.count("one-42") == 1);
+}
+
+TEST_CASE("stop kill and remove of what is already gone succeed") {
+  Rig r;
+  CHECK(r.actions->Shutdown(42, "h1").ok());
+  CHECK(r.actions->Cancel(42, "h1").ok());
+  CHECK(r.actions->Remove(42, "h1").ok());
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Cancel(42, "h1").ok());
+  CHECK(r.actions->Cancel(42, "h1").ok());  // 409 not running
+  CHECK(r.actions->Reboot(42, "h1", true).ok());
+  CHECK(r.h1().calls.back() == "restart one-42 t=0");
+  CHECK(r.actions->Remove(42, "h1").ok());
+  CHECK(r.h1().containers.empty());
+  CHECK_FALSE(r.journal->PlacementOf(42)->has_value());
+}
+
+TEST_CASE("an unreachable engine fails the action with the host in the message and nothing journaled open") {
+  Rig r;
+  auto d = r.actions->Deploy(r.vm, "h9");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().message().find("deploy vm 42 on host h9") == 0);
+  CHECK(d.status().IsRetryable());
+  CHECK(r.journal->Pending()->empty());
+}
+
+TEST_CASE("save then restore on another host moves the container through the registry") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  const std::string checkpoint = "127.0.0.1:5000/onedock-checkpoint/one-42:latest";
+  CHECK(std::find(r.h1().calls.begin(), r.h1().calls.end(), "push " + checkpoint) != r.h1().calls.end());
+  CHECK_FALSE(r.h1().containers["one-42"].running);
+  auto restored = r.actions->Restore(r.vm, "h2");
+  REQUIRE_MESSAGE(restored.ok(), restored.status().ToString());
+  FakeEngine& h2 = r.engines.hosts["h2"];
+  CHECK(h2.calls.front() == "pull " + checkpoint);
+  CHECK(h2.containers["one-42"].image == checkpoint);
+  CHECK(h2.containers["one-42"].running);
+  CHECK(r.h1().containers.empty());  // no twin left behind
+  CHECK(h2.execs == 0);              // the start script ran once, on h1
+  CHECK((*r.journal->PlacementOf(42))->host == "h2");
+}
+
+TEST_CASE("attach refuses a second NIC on a network the container is already on and detach is idempotent") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());  // already connected with that IP
+  CHECK(r.actions->DetachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());
+  CHECK(r.actions->DetachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());
+  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());
+  Vm twin = r.vm;
+  twin.nics[1].ip = "10.43.0.8";
+  auto refused = r.actions->AttachNic(twin, "h1", "02:00:0a:2b:00:07");
+  CHECK(refused.code() == Status::Code::kFailedPrecondition);
+  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:00:00:00:99").code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("recovery finishes a deploy oned still wants and rolls back one whose VM is gone") {
+  Rig r;
+  // Two deploys were in flight when the previous run died: 42 had its container created, 43 too.
+  REQUIRE(r.journal->Begin(42, "deploy", "h1").ok());
+  REQUIRE(r.journal->Begin(43, "deploy", "h1").ok());
+  REQUIRE(r.journal->Begin(44, "shutdown", "h1").ok());
+  ContainerSpec half;
+  half.name = "one-43";
+  half.labels = {{"one.vmid", "43"}, {"one.instance", "test"}};
+  REQUIRE(r.h1().CreateContainer(half).ok());
+  Vm wanted = r.vm;
+  wanted.state = kVmActive;
+  wanted.lcm_state = kLcmBoot;
+  wanted.history = {History{0, "h1", 0, 0, "onedock", "onedock", 0}};
+  r.one.vms[42] = wanted;  // 43 is not in oned any more
+
+  r.one.down = true;
+  CHECK(r.actions->Recover() == 2);  // nothing decided while oned does not answer
+  CHECK(r.h1().containers.count("one-43") == 1);
+  r.one.down = false;
+  CHECK(r.actions->Recover() == 0);
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK(r.h1().containers.count("one-43") == 0);
+  CHECK(r.journal->Pending()->empty());
+}
+
+}  // namespace
+}  // namespace onedock::bridge
