@@ -10,7 +10,7 @@ cmake --build build -j "$(nproc)"
 bash tests/bed/testbed.sh up
 
 failed=0
-for tier in unit integration; do
+for tier in unit integration e2e; do
   echo "=== ctest -L $tier"
   (cd build && ctest -L "$tier" --output-on-failure) || failed=1
 done
