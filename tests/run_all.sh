@@ -8,6 +8,8 @@ bash tests/bed/setup.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 bash tests/bed/testbed.sh up
+# The demo's VMs (one-0, one-1, …) would take the names the e2e VMs need on the same engines.
+bash tests/demo.sh stop
 
 failed=0
 for tier in unit integration e2e; do

@@ -1,0 +1,276 @@
+// Benchmark (not a test): deploying a VM through onedock against creating the same container
+// with the raw Engine API, on engine h1 in one run.
+//   1. latency: the deploy script called (onedock-stub, exactly as oned execs it, with the VM
+//      document from the emulator on stdin) until it exits with the container running, against
+//      POST /containers/create + /start of the same spec on a reused connection; interleaved.
+//   2. throughput: N deploys started at once (N scripts) against N threads doing create+start,
+//      each on its own connection; VMs per second = N / wall time.
+// The emulator only supplies VM documents and vnet leases here; onedockd reads the vnet from it.
+// Usage: deploy_bench [iterations=20] [concurrency=20]
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bridge/base64.h"
+#include "docker/engine_client.h"
+#include "tests/integration/bed.h"
+#include "tests/integration/emulator_process.h"
+
+extern char** environ;
+
+namespace onedock {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+std::pair<double, double> MedianP95(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  auto at = [&v](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))]; };
+  return {at(0.5), at(0.95)};
+}
+
+// What Die() stops on the way out: onedockd and the emulator.
+pid_t g_onedockd = -1;
+std::function<void()> g_stop_emulator;
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "deploy_bench: %s\n", what.c_str());
+  if (g_onedockd > 0) kill(g_onedockd, SIGTERM);
+  if (g_stop_emulator) g_stop_emulator();
+  std::exit(1);
+}
+
+// Runs `argv` with `input` on stdin; returns the exit code.
+int Run(const std::vector<std::string>& argv, const std::string& input, const std::string& log) {
+  int in[2];
+  if (pipe(in) != 0) Die("pipe");
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_adddup2(&files, in[0], 0);
+  posix_spawn_file_actions_addclose(&files, in[1]);
+  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&files, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawn(&pid, args[0], &files, nullptr, args.data(), environ) != 0) Die("spawn " + argv[0]);
+  posix_spawn_file_actions_destroy(&files);
+  close(in[0]);
+  for (size_t off = 0; off < input.size();) {
+    const ssize_t n = write(in[1], input.data() + off, input.size() - off);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  close(in[1]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+struct Setup {
+  std::string root;
+  std::unique_ptr<testing::EmulatorProcess> emu;
+  pid_t onedockd = -1;
+  int image_id = -1;
+  int vnet_id = -1;
+  std::string image;
+};
+
+constexpr char kInstance[] = "onedock-bench";
+constexpr char kBridge[] = "odkbench";
+
+void StartWorld(Setup& s) {
+  char dir[] = "/tmp/onedock-bench-XXXXXX";
+  if (mkdtemp(dir) == nullptr) Die("mkdtemp");
+  s.root = dir;
+  fs::create_directories(s.root + "/remotes");
+  s.emu = std::make_unique<testing::EmulatorProcess>("");
+  const int port = FreePort();
+  const std::string certs = testbed::Get("ONEDOCK_CERTS");
+  std::ofstream(s.root + "/one_auth") << s.emu->session() << "\n";
+  std::ofstream(s.root + "/stub.conf") << "endpoint = http://127.0.0.1:" << port << "/RPC2\ntoken_file = " << s.root
+                                       << "/token\n";
+  const std::string install = std::string(ONEDOCK_DRIVERS_DIR) + "/install.sh " + s.root + "/remotes " +
+                              ONEDOCK_STUB_BIN + " " + s.root + "/stub.conf";
+  if (std::system(install.c_str()) != 0) Die("install drivers");
+  std::ofstream(s.root + "/onedockd.conf")
+      << "[oned]\nendpoint = " << s.emu->endpoint() << "\nauth_file = " << s.root << "/one_auth\n"
+      << "[stub]\nlisten = 127.0.0.1:" << port << "\ntoken_file = " << s.root << "/token\n"
+      << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs << "/key.pem\n"
+      << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
+      << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
+      << "[journal]\npath = " << s.root << "/journal.db\n[containers]\ninstance = " << kInstance
+      << "\nstop_timeout = 2\n[log]\nlevel = warn\n";
+  const std::string bin = ONEDOCKD_BIN, conf = s.root + "/onedockd.conf", log = s.root + "/onedockd.log";
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<char*> argv = {const_cast<char*>(bin.c_str()), const_cast<char*>("-c"), const_cast<char*>(conf.c_str()),
+                             nullptr};
+  if (posix_spawn(&s.onedockd, bin.c_str(), &files, nullptr, argv.data(), environ) != 0) Die("spawn onedockd");
+  g_onedockd = s.onedockd;
+  g_stop_emulator = [&s] { s.emu.reset(); };
+  for (int n = 0; n < 200 && !fs::exists(s.root + "/token"); ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  docker::EngineClient h1("h1", testbed::Engine("h1"));
+  s.image = testbed::RegistryHost("private") + "/onedock/httpd:1.0";
+  if (!h1.PullImage(testbed::TestImage()).ok() || !h1.TagImage(testbed::TestImage(), testbed::RegistryHost("private") + "/onedock/httpd", "1.0").ok() ||
+      !h1.PushImage(s.image).ok()) {
+    Die("cannot put the test image into the private registry");
+  }
+  auto str = [](const std::string& v) { return xmlrpc_c::value(xmlrpc_c::value_string(v)); };
+  auto num = [](int v) { return xmlrpc_c::value(xmlrpc_c::value_int(v)); };
+  const int ds = s.emu->Allocate("one.datastore.allocate", {str("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), num(-1)});
+  s.image_id = s.emu->Allocate("one.image.allocate", {str("NAME = httpd\nSOURCE = " + s.image + "\nFORMAT = docker"), num(ds)});
+  s.vnet_id = s.emu->Allocate(
+      "one.vn.allocate", {str(std::string("NAME = bench\nBRIDGE = ") + kBridge +
+                              "\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.233.0.0\nNETWORK_MASK = 255.255.255.0\n"
+                              "GATEWAY = 10.233.0.1\nAR = [ TYPE = IP4, IP = 10.233.0.10, SIZE = 120 ]"),
+                          num(-1)});
+}
+
+// A VM allocated in the emulator (with its lease) and its document as oned would pass it to deploy.
+std::pair<int, std::string> NewVmDocument(Setup& s, int n) {
+  const int id = s.emu->Allocate(
+      "one.vm.allocate",
+      {xmlrpc_c::value_string("NAME = b" + std::to_string(n) + "\nCPU = 0.1\nMEMORY = 64\nDISK = [ IMAGE_ID = " +
+                              std::to_string(s.image_id) + " ]\nNIC = [ NETWORK_ID = " + std::to_string(s.vnet_id) +
+                              " ]\nCONTEXT = [ NETWORK = YES ]")});
+  auto reply = s.emu->Call("one.vm.info", {xmlrpc_c::value_int(id)});
+  return {id, Base64Encode(std::string(xmlrpc_c::value_string(reply[1])))};
+}
+
+double StubDeploy(Setup& s, int vm, const std::string& document) {
+  const auto t0 = Clock::now();
+  const int rc = Run({s.root + "/remotes/vmm/onedock/deploy", "/dev/null", "h1", std::to_string(vm), "h1"}, document,
+                     s.root + "/stub.log");
+  if (rc != 0) Die("deploy of vm " + std::to_string(vm) + " failed; see " + s.root + "/stub.log");
+  return Ms(Clock::now() - t0);
+}
+
+ContainerSpec RawSpec(const Setup& s, int n) {
+  ContainerSpec spec;
+  spec.name = "raw-bench-" + std::to_string(n);
+  spec.image = s.image;
+  spec.labels = {{"one.instance", kInstance}};
+  spec.nano_cpus = 100000000;
+  spec.memory_bytes = 64ll << 20;
+  spec.network_mode = kBridge;
+  spec.primary = {kBridge, "10.233.0." + std::to_string(140 + n), "", {}};
+  return spec;
+}
+
+double RawDeploy(docker::EngineClient& engine, const ContainerSpec& spec) {
+  const auto t0 = Clock::now();
+  auto id = engine.CreateContainer(spec);
+  if (!id.ok()) Die(id.status().ToString());
+  auto started = engine.StartContainer(*id);
+  if (!started.ok()) Die(started.status().ToString());
+  return Ms(Clock::now() - t0);
+}
+
+void RemoveAll(docker::EngineClient& engine) {
+  auto ours = engine.ListContainers({std::string("one.instance=") + kInstance});
+  if (!ours.ok()) return;
+  for (const auto& c : *ours) engine.RemoveContainer(c.id, true, true);
+}
+
+int Main(int argc, char** argv) {
+  const int iterations = argc > 1 ? std::atoi(argv[1]) : 20;
+  const int concurrency = argc > 2 ? std::atoi(argv[2]) : 20;
+  if (iterations < 1 || concurrency < 1 || iterations + concurrency > 100) Die("usage: deploy_bench [iterations] [concurrency], sum <= 100");
+  Setup s;
+  StartWorld(s);
+  docker::EngineClient h1("h1", testbed::Engine("h1"));
+  RemoveAll(h1);
+  // Warm both paths once (network creation, image lookup, connection set-up).
+  auto [warm_vm, warm_doc] = NewVmDocument(s, 0);
+  StubDeploy(s, warm_vm, warm_doc);
+  RawDeploy(h1, RawSpec(s, 0));
+  RemoveAll(h1);
+
+  std::vector<double> onedock, raw;
+  for (int n = 1; n <= iterations; ++n) {
+    auto [vm, doc] = NewVmDocument(s, n);
+    onedock.push_back(StubDeploy(s, vm, doc));
+    raw.push_back(RawDeploy(h1, RawSpec(s, n)));
+  }
+  RemoveAll(h1);
+
+  std::vector<std::pair<int, std::string>> docs;
+  for (int n = 0; n < concurrency; ++n) docs.push_back(NewVmDocument(s, 1000 + n));
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (const auto& [vm, doc] : docs) threads.emplace_back([&s, vm = vm, &doc = doc] { StubDeploy(s, vm, doc); });
+  for (auto& t : threads) t.join();
+  const double onedock_wall = Ms(Clock::now() - t0);
+  threads.clear();
+  t0 = Clock::now();
+  for (int n = 0; n < concurrency; ++n) {
+    threads.emplace_back([&s, n] {
+      docker::EngineClient engine("h1", testbed::Engine("h1"));
+      RawDeploy(engine, RawSpec(s, 50 + n));
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double raw_wall = Ms(Clock::now() - t0);
+  RemoveAll(h1);
+
+  auto [om, op] = MedianP95(onedock);
+  auto [rm, rp] = MedianP95(raw);
+  auto api = h1.Negotiate();
+  std::printf("engine h1 (API %s), %d deploys each, interleaved\n", api.ok() ? api->ToString().c_str() : "?", iterations);
+  std::printf("deploy latency (ms)                         median     p95\n");
+  std::printf("  onedock: script called -> running      %8.1f %8.1f\n", om, op);
+  std::printf("  raw API: create + start                 %8.1f %8.1f\n", rm, rp);
+  std::printf("%d concurrent deploys                     wall (ms)   VMs/s\n", concurrency);
+  std::printf("  onedock (%2d scripts at once)           %8.0f %8.1f\n", concurrency, onedock_wall, concurrency * 1000.0 / onedock_wall);
+  std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", concurrency, raw_wall, concurrency * 1000.0 / raw_wall);
+
+  kill(s.onedockd, SIGTERM);
+  waitpid(s.onedockd, nullptr, 0);
+  s.emu.reset();
+  fs::remove_all(s.root);
+  return 0;
+}
+
+}  // namespace
+}  // namespace onedock
+
+int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  return onedock::Main(argc, argv);
+}
