@@ -27,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/free_port.h"
 #include "bridge/base64.h"
 #include "docker/engine_client.h"
 #include "tests/integration/bed.h"
@@ -87,17 +88,6 @@ int Run(const std::vector<std::string>& argv, const std::string& input, const st
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct Setup {
   std::string root;
@@ -117,7 +107,7 @@ void StartWorld(Setup& s) {
   s.root = dir;
   fs::create_directories(s.root + "/remotes");
   s.emu = std::make_unique<testing::EmulatorProcess>("");
-  const int port = FreePort();
+  const int port = testing::FreeLoopbackPort();
   const std::string certs = testbed::Get("ONEDOCK_CERTS");
   std::ofstream(s.root + "/one_auth") << s.emu->session() << "\n";
   std::ofstream(s.root + "/stub.conf") << "endpoint = http://127.0.0.1:" << port << "/RPC2\ntoken_file = " << s.root

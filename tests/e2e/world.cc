@@ -1,3 +1,4 @@
+#include "tests/free_port.h"
 #include "tests/e2e/world.h"
 
 #include <arpa/inet.h>
@@ -29,17 +30,6 @@ using xmlrpc_c::value;
 using xmlrpc_c::value_int;
 using xmlrpc_c::value_string;
 
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 bool Answers(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -76,7 +66,7 @@ World::World(const std::string& onedockd_extra) {
   REQUIRE(mkdtemp(dir) != nullptr);
   root_ = dir;
   instance_ = testbed::UniqueName("e2e");
-  stub_port_ = FreePort();
+  stub_port_ = testing::FreeLoopbackPort();
   image_ = PrivateImage();
   for (const char* d : {"remotes", "vms", "datastores", "od"}) fs::create_directories(root_ + "/" + d);
 

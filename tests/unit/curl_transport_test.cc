@@ -1,3 +1,4 @@
+#include "tests/free_port.h"
 #include "docker/curl_transport.h"
 
 #include <arpa/inet.h>
@@ -93,17 +94,6 @@ std::string Reply(int code, const std::string& body) {
          "\r\nApi-Version: 1.41\r\n\r\n" + body;
 }
 
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);  // nothing listens there any more
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 
@@ -185,7 +175,7 @@ TEST_CASE("a stream the caller ends is not an error") {
 }
 
 TEST_CASE("a closed port is unavailable and a silent peer exceeds the deadline") {
-  CurlTransport closed({.base_url = "http://127.0.0.1:" + std::to_string(FreePort())});
+  CurlTransport closed({.base_url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort())});
   auto r = closed.Perform({.target = "/_ping"});
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Status::Code::kUnavailable);
