@@ -155,6 +155,11 @@ Result<std::string> ContextArchive(const Vm& vm, std::vector<std::string>& start
 
 std::string ContainerName(int vm_id) { return "one-" + std::to_string(vm_id); }
 
+std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge) {
+  if (!nic.bridge.empty()) return nic.bridge;
+  return vnet_bridge.empty() ? "onebr" + std::to_string(nic.network_id) : vnet_bridge;
+}
+
 ResourceUpdate LimitsOf(const Vm& vm) {
   ResourceUpdate limits;
   limits.nano_cpus = static_cast<int64_t>(std::llround(vm.cpu * 1e9));
@@ -220,8 +225,7 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const
 
   PlannedNic out;
   out.nic_id = nic.nic_id;
-  std::string bridge = nic.bridge.empty() ? vnet.bridge : nic.bridge;
-  if (bridge.empty()) bridge = "onebr" + std::to_string(vnet.id);
+  const std::string bridge = NetworkNameOf(nic, vnet.bridge);
   if (!IsNetworkName(bridge)) return InvalidArgument(what + ": BRIDGE \"" + bridge + "\" is not an interface name");
   out.network.name = bridge;
   out.network.subnet = FormatIpv4(*net & netmask) + "/" + std::to_string(*prefix);

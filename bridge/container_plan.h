@@ -59,6 +59,9 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
 // the vnet's subnet and gateway; macvlan on PHYDEV when the vnet sets DOCKER_NETWORK_DRIVER.
 Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const Attributes& context);
 
+// The Docker network carrying `nic`: the NIC's BRIDGE, else the vnet's, else "onebr<vnet id>".
+std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge);
+
 // Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes.
 ResourceUpdate LimitsOf(const Vm& vm);
 

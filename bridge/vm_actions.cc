@@ -42,8 +42,6 @@ std::unique_lock<std::mutex> VmActions::LockVm(int vm_id) {
   return std::unique_lock<std::mutex>(*mu);
 }
 
-Result<EngineProvider::Lease> VmActions::EngineOf(const std::string& host) { return engines_.Acquire(host); }
-
 Result<std::map<int, Vnet>> VmActions::VnetsOf(const Vm& vm) {
   std::map<int, Vnet> vnets;
   for (const auto& nic : vm.nics) {
@@ -158,7 +156,7 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     if (!image.empty()) plan->spec.image = image;
     auto previous = journal_.PlacementOf(vm.id);
     if (!previous.ok()) return previous.status();
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     bool created = false;
     if (Status c = ConvergeContainer(**engine, *plan, &created); !c.ok()) {
@@ -193,7 +191,7 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
 Status VmActions::Shutdown(int vm_id, const std::string& host) {
   auto lock = LockVm(vm_id);
   return Journaled(vm_id, "shutdown", host, [&]() -> Status {
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto r = (*engine)->StopContainer(ContainerName(vm_id), settings_.plan.stop_timeout_s);
     if (!r.ok() && Is(r.status(), Status::Code::kNotFound)) {
@@ -207,7 +205,7 @@ Status VmActions::Shutdown(int vm_id, const std::string& host) {
 Status VmActions::Cancel(int vm_id, const std::string& host) {
   auto lock = LockVm(vm_id);
   return Journaled(vm_id, "cancel", host, [&]() -> Status {
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     Status s = (*engine)->KillContainer(ContainerName(vm_id), "SIGKILL");
     // 409: not running; 404: no container. Either way nothing runs.
@@ -219,7 +217,7 @@ Status VmActions::Cancel(int vm_id, const std::string& host) {
 Status VmActions::Reboot(int vm_id, const std::string& host, bool hard) {
   auto lock = LockVm(vm_id);
   return Journaled(vm_id, hard ? "reset" : "reboot", host, [&]() -> Status {
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto r = (*engine)->RestartContainer(ContainerName(vm_id), hard ? 0 : settings_.plan.stop_timeout_s);
     return r.ok() ? Status::Ok() : r.status();
@@ -230,7 +228,7 @@ Status VmActions::Resize(const Vm& vm, const std::string& host) {
   auto lock = LockVm(vm.id);
   return Journaled(vm.id, "resize", host, [&]() -> Status {
     if (vm.cpu <= 0 || vm.memory_mb <= 0) return InvalidArgument("the VM template needs CPU and MEMORY above 0");
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     return (*engine)->UpdateContainer(ContainerName(vm.id), LimitsOf(vm));
   });
@@ -245,7 +243,7 @@ Status VmActions::AttachNic(const Vm& vm, const std::string& host, const std::st
     if (!vnet.ok()) return vnet.status().WithContext("read vnet " + std::to_string(nic->first.network_id));
     auto planned = PlanNic(nic->first, nic->second, *vnet, vm.context);
     if (!planned.ok()) return planned.status();
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     if (Status s = EnsureNetwork(**engine, planned->network); !s.ok()) return s;
     Status s = (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
@@ -267,9 +265,8 @@ Status VmActions::DetachNic(const Vm& vm, const std::string& host, const std::st
   return Journaled(vm.id, "detach_nic", host, [&]() -> Status {
     auto nic = NicByMac(vm, mac);
     if (!nic) return InvalidArgument("the VM has no NIC with MAC " + mac);
-    const std::string network =
-        nic->first.bridge.empty() ? "onebr" + std::to_string(nic->first.network_id) : nic->first.bridge;
-    auto engine = EngineOf(host);
+    const std::string network = NetworkNameOf(nic->first, "");
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     Status s = (*engine)->DisconnectNetwork(network, ContainerName(vm.id), false);
     if (!s.ok() && s.message().find("is not connected") != std::string::npos) return Status::Ok();
@@ -297,7 +294,7 @@ Result<std::string> VmActions::CommitAndPush(Engine& engine, int vm_id, const st
 Status VmActions::Save(const Vm& vm, const std::string& host) {
   auto lock = LockVm(vm.id);
   return Journaled(vm.id, "save", host, [&]() -> Status {
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto reference = CommitAndPush(**engine, vm.id,
                                    settings_.plan.registry + "/onedock-checkpoint/" + ContainerName(vm.id), "latest");
@@ -333,7 +330,7 @@ Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& h
     if (snap_id.empty() || !std::all_of(snap_id.begin(), snap_id.end(), ::isdigit)) {
       return InvalidArgument("snapshot id \"" + snap_id + "\" is not a number");
     }
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto r = CommitAndPush(**engine, vm.id, settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id),
                            "s" + snap_id);
@@ -353,7 +350,7 @@ Status VmActions::SnapshotRevert(const Vm& vm, const std::string& host, const st
                            "\" is not one of this VM's snapshots");
   }
   Status s = Journaled(vm.id, "snapshot_revert", host, [&]() -> Status {
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     Status removed = (*engine)->RemoveContainer(ContainerName(vm.id), true, false);
     return Is(removed, Status::Code::kNotFound) ? Status::Ok() : removed;
@@ -366,7 +363,7 @@ Status VmActions::SnapshotRevert(const Vm& vm, const std::string& host, const st
 Status VmActions::SnapshotDelete(int vm_id, const std::string& host, const std::string& reference) {
   auto lock = LockVm(vm_id);
   return Journaled(vm_id, "snapshot_delete", host, [&]() -> Status {
-    auto engine = EngineOf(host);
+    auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     Status s = (*engine)->RemoveImage(reference, false);
     // 409: the running container was reverted to it and still uses it.
@@ -389,7 +386,7 @@ Status VmActions::Remove(int vm_id, const std::string& host) {
 }
 
 Status VmActions::RemoveLocked(int vm_id, const std::string& host) {
-  auto engine = EngineOf(host);
+  auto engine = engines_.Acquire(host);
   if (!engine.ok()) return engine.status();
   const std::string name = ContainerName(vm_id);
   auto c = (*engine)->InspectContainer(name);

@@ -59,7 +59,6 @@ class VmActions {
  private:
   // Serialises actions on one VM.
   std::unique_lock<std::mutex> LockVm(int vm_id);
-  Result<EngineProvider::Lease> EngineOf(const std::string& host);
   Result<std::map<int, Vnet>> VnetsOf(const Vm& vm);
   // Runs `body` between Begin and Finish of an intent; adds "<what> vm <id> on host <h>" context.
   Status Journaled(int vm_id, const std::string& action, const std::string& host,
