@@ -36,11 +36,17 @@ TEST_CASE("pull from the upstream registry onto an engine that lacks the image")
   auto image = h2.InspectImage(ref);
   REQUIRE(image.ok());
   CHECK(image->repo_tags.size() >= 1);
-  CHECK(image->repo_digests.size() == 1);
+  // One digest from the upstream repository (the same image may also carry the private
+  // registry's digest when the e2e tier deployed it on this engine before).
+  std::vector<std::string> upstream;
+  for (const auto& d : image->repo_digests) {
+    if (d.rfind(testbed::RegistryHost("upstream") + "/onedock/httpd@", 0) == 0) upstream.push_back(d);
+  }
+  REQUIRE(upstream.size() == 1);
   CHECK(image->cmd == std::vector<std::string>{"/bin/httpd", "-f", "-p", "80", "-h", "/www"});
 
   // By digest: the engine records a digest and no tag.
-  const std::string digest = image->repo_digests[0].substr(image->repo_digests[0].find('@') + 1);
+  const std::string digest = upstream[0].substr(upstream[0].find('@') + 1);
   const std::string pinned = testbed::RegistryHost("upstream") + "/onedock/httpd@" + digest;
   REQUIRE(h2.PullImage(pinned).ok());
   CHECK(h2.InspectImage(pinned)->id == image->id);
