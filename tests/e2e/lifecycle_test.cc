@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/e2e/world.h"
+#include "tests/integration/bed.h"
 
 namespace onedock::e2e {
 namespace {
@@ -55,6 +56,30 @@ TEST_CASE("ten VMs on two hosts run with their leased IP and MAC and template li
     CHECK(c->init);
     CHECK(World::HttpGet(nic.ip).find(kPage) != std::string::npos);
   }
+}
+
+TEST_CASE("context variables DNS SSH key and START_SCRIPT reach the container") {
+  World w;
+  const int id = w.CreateVm("ctx", 0.25, 64, "",
+                            ", DNS = \"10.231.0.1\", SSH_PUBLIC_KEY = \"ssh-ed25519 AAAAC3Nza e2e@fe\", "
+                            "GREETING = \"it's here\", START_SCRIPT = \"echo $GREETING > /www/started.txt\"");
+  w.Deploy(id, "h2");
+  const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
+  CHECK(w.ExecOut("h2", vm.deploy_id, "echo $GREETING") == "it's here\n");
+  CHECK(w.ExecOut("h2", vm.deploy_id, ". /context/context.sh; echo $ETH0_IP") == FirstNic(vm).ip + "\n");
+  // On a user-defined network the engine's resolver (127.0.0.11 in resolv.conf) forwards to these.
+  auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
+  REQUIRE(c.ok());
+  CHECK(c->dns == std::vector<std::string>{"10.231.0.1"});
+  CHECK(w.ExecOut("h2", vm.deploy_id, "cat /root/.ssh/authorized_keys") == "ssh-ed25519 AAAAC3Nza e2e@fe\n");
+  CHECK(w.ExecOut("h2", vm.deploy_id, "cat /www/started.txt") == "it's here\n");
+  // The start script runs once: not again when the VM is powered off and resumed.
+  w.ExecOut("h2", vm.deploy_id, "rm /www/started.txt");
+  w.Action("poweroff", id);
+  w.WaitFor(id, kVmPoweroff, 0);
+  w.Action("resume", id);
+  w.WaitFor(id, kVmActive, kLcmRunning);
+  CHECK(w.ExecOut("h2", vm.deploy_id, "test -e /www/started.txt && echo again || echo once") == "once\n");
 }
 
 TEST_CASE("poweroff keeps the container and resume starts it again with the same IP") {
@@ -183,6 +208,27 @@ TEST_CASE("cold migration to the other host keeps the files written inside") {
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
   CHECK(w.ExecOut("h2", moved.deploy_id, "cat /www/note.txt") == "moved-with-me\n");
   CHECK(World::HttpGet(FirstNic(moved).ip).find(kPage) != std::string::npos);
+}
+
+TEST_CASE("a system snapshot is committed to the private registry and revert brings its files back") {
+  World w;
+  const int id = w.CreateVm("snap", 0.25, 64);
+  w.Deploy(id, "h1");
+  const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
+  w.ExecOut("h1", vm.deploy_id, "echo before > /www/state.txt");
+  w.Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(id), xmlrpc_c::value_string("s0")});
+  const Vm snapped = w.WaitFor(id, kVmActive, kLcmRunning);
+  // The reference the driver printed is the snapshot's HYPERVISOR_ID; the image is on the engine.
+  const std::string reference = testbed::RegistryHost("private") + "/onedock-snapshot/one-" + std::to_string(id) + ":s0";
+  CHECK(w.Engine("h1").InspectImage(reference).ok());
+
+  w.ExecOut("h1", vm.deploy_id, "echo after > /www/state.txt");
+  w.Call("one.vm.snapshotrevert", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(0)});
+  const Vm reverted = w.WaitFor(id, kVmActive, kLcmRunning);
+  REQUIRE(w.ContainersOf("h1", id).size() == 1);
+  CHECK(w.ExecOut("h1", reverted.deploy_id, "cat /www/state.txt") == "before\n");
+  CHECK(World::HttpGet(FirstNic(reverted).ip).find(kPage) != std::string::npos);
+  CHECK(snapped.deploy_id == reverted.deploy_id);
 }
 
 TEST_CASE("terminate removes the container and leaves nothing of it on the engine") {

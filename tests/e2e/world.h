@@ -39,8 +39,10 @@ class World {
   int vnet(int index) const { return vnets_.at(index); }
   const std::string& image_reference() const { return image_; }
 
-  // one.vm.allocate of a web VM on vnet 0; `extra` is appended to the template.
-  int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "");
+  // one.vm.allocate of a web VM on vnet 0; `extra` is appended to the template, `context` to its
+  // CONTEXT vector (", KEY = \"value\"").
+  int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
+               const std::string& context = "");
   void Deploy(int vm, const std::string& host_name);
   void Action(const std::string& action, int vm);
   // A raw call to the emulator; REQUIREs success and returns the reply's second item.
