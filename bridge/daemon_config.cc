@@ -181,7 +181,6 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
     }
     if (auto why = setter->second(value); !why.empty()) problem("[" + section + "] " + key + ": " + why);
   }
-  number = 0;
   for (auto& [name, a] : explicit_hosts) {
     if (a.url.empty()) {
       problems.push_back(origin + ": [host " + name + "] has no url");

@@ -154,11 +154,13 @@ int Main(int argc, char** argv) {
   auto config = bridge::ParseDaemonConfig(text.str(), config_path);
   if (!config.ok()) return Fail(config.status().message());
   if (std::string problems = CheckFiles(*config); !problems.empty()) return Fail(problems);
-  auto one_endpoint = rpc::ResolveOneEndpoint(
-      config->oned_endpoint, config->oned_auth_file.empty() ? "" : [&]() -> std::string {
-        auto line = ReadFirstLine(config->oned_auth_file, "[oned] auth_file");
-        return line.ok() ? *line : "";
-      }());
+  std::string session;  // empty: ResolveOneEndpoint looks in $ONE_AUTH and ~/.one/one_auth
+  if (!config->oned_auth_file.empty()) {
+    auto line = ReadFirstLine(config->oned_auth_file, "[oned] auth_file");
+    if (!line.ok()) return Fail(line.status().message());
+    session = *line;
+  }
+  auto one_endpoint = rpc::ResolveOneEndpoint(config->oned_endpoint, session);
   if (!one_endpoint.ok()) return Fail("[oned]: " + one_endpoint.status().message());
   bridge::ActionSettings settings;
   settings.plan = {config->instance, config->registry, config->stop_timeout_s, config->policy};
