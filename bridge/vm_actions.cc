@@ -137,6 +137,8 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       if (c->status == "created") engine.RemoveContainer(spec.name, true, true);
       return started.status();
     }
+    // Limits and NICs were settled above in this round; a successful start is the end state.
+    return Status::Ok();
   }
   return Internal("container " + spec.name + " did not reach running after 8 rounds");
 }
