@@ -211,6 +211,15 @@ struct EngineInfo {
   std::string kernel_version;
 };
 
+// What the engine's storage holds (GET /system/df), in bytes. The engine does not report the
+// free space of its filesystem.
+struct DiskUsage {
+  int64_t layers = 0;      // image layers, shared ones once
+  int64_t containers = 0;  // containers' writable layers
+  int64_t volumes = 0;     // local volumes
+  int64_t total() const { return layers + containers + volumes; }
+};
+
 }  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_ENGINE_TYPES_H_

@@ -108,6 +108,14 @@ Result<EngineInfo> EngineClient::Info() {
   return info;
 }
 
+Result<DiskUsage> EngineClient::SystemDiskUsage() {
+  auto r = Expect({.path = "/system/df", .timeout_ms = 120000}, "system df");
+  if (!r.ok()) return r.status();
+  auto usage = ParseDiskUsage(r->body);
+  if (!usage.ok()) return usage.status().WithContext(Context("system df"));
+  return usage;
+}
+
 Result<std::string> EngineClient::CreateContainer(const ContainerSpec& spec) {
   auto api = Negotiate();
   if (!api.ok()) return api.status();

@@ -38,6 +38,9 @@ class EngineClient : public bridge::Engine {
   Status Ping();
   Result<EngineVersion> Version();
   Result<EngineInfo> Info();
+  // Sizes of layers, writable layers and volumes; the engine computes them, which takes a while
+  // on a busy host.
+  Result<DiskUsage> SystemDiskUsage();
 
   // --- containers (id or name) ---
   Result<std::string> CreateContainer(const ContainerSpec& spec) override;  // returns the id

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -520,6 +521,23 @@ Result<EngineInfo> ParseInfo(std::string_view body) {
   i.architecture = Str(j, "Architecture");
   i.kernel_version = Str(j, "KernelVersion");
   return i;
+}
+
+Result<DiskUsage> ParseDiskUsage(std::string_view body) {
+  auto parsed = ParseJson(body, "system df");
+  if (!parsed.ok()) return parsed.status();
+  const json& j = *parsed;
+  DiskUsage d;
+  d.layers = Int(j, "LayersSize");
+  if (j.contains("Containers") && j["Containers"].is_array()) {
+    for (const json& c : j["Containers"]) d.containers += std::max<int64_t>(0, Int(c, "SizeRw"));
+  }
+  if (j.contains("Volumes") && j["Volumes"].is_array()) {
+    for (const json& v : j["Volumes"]) {
+      if (v.contains("UsageData") && v["UsageData"].is_object()) d.volumes += std::max<int64_t>(0, Int(v["UsageData"], "Size"));
+    }
+  }
+  return d;
 }
 
 Status DemuxStream(std::string_view raw, std::string* out, std::string* err) {

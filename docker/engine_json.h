@@ -69,6 +69,7 @@ Result<StatsSample> ParseStats(std::string_view body);
 Result<Event> ParseEvent(std::string_view line);
 Result<EngineVersion> ParseVersion(std::string_view body);
 Result<EngineInfo> ParseInfo(std::string_view body);
+Result<DiskUsage> ParseDiskUsage(std::string_view body);
 
 // Splits the multiplexed exec/logs stream of a container without a TTY (8-byte frame headers:
 // stream 1 stdout / 2 stderr, 3 zero bytes, big-endian length). Returns kInternal on a frame that
