@@ -25,6 +25,10 @@ CREATE TABLE IF NOT EXISTS placements(
   host TEXT NOT NULL,
   start_script_done INTEGER NOT NULL DEFAULT 0,
   checkpoint TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS monitored_hosts(
+  host_id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  configuration TEXT NOT NULL);
 )SQL";
 
 using Arg = std::variant<int64_t, std::string>;
@@ -143,6 +147,27 @@ Result<std::optional<Placement>> SqliteJournal::PlacementOf(int vm_id) {
 Status SqliteJournal::Forget(int vm_id) {
   std::lock_guard lock(mu_);
   return Run(db_, "forget", "DELETE FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
+}
+
+Status SqliteJournal::Monitor(const MonitoredHost& host) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "monitor host", "INSERT OR REPLACE INTO monitored_hosts(host_id, name, configuration) VALUES(?,?,?)",
+             {int64_t{host.host_id}, host.name, host.configuration});
+}
+
+Status SqliteJournal::Unmonitor(int host_id) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "unmonitor host", "DELETE FROM monitored_hosts WHERE host_id = ?", {int64_t{host_id}});
+}
+
+Result<std::vector<MonitoredHost>> SqliteJournal::MonitoredHosts() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT host_id, name, configuration FROM monitored_hosts ORDER BY host_id", {});
+  std::vector<MonitoredHost> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({static_cast<int>(st.Int(0)), st.Text(1), st.Text(2)});
+  if (rc != SQLITE_DONE) return st.Error("monitored hosts");
+  return out;
 }
 
 }  // namespace onedock::bridge

@@ -37,6 +37,13 @@ struct Placement {
   std::string checkpoint;  // registry reference written by save, empty when none
 };
 
+// A host whose monitoring oned started, with the <MONITOR_CONFIGURATION> it came with.
+struct MonitoredHost {
+  int host_id = -1;
+  std::string name;
+  std::string configuration;
+};
+
 class SqliteJournal {
  public:
   // Opens or creates the file and its tables. kInternal with SQLite's text on failure.
@@ -55,6 +62,11 @@ class SqliteJournal {
   Status Place(const Placement& placement);  // insert or replace
   Result<std::optional<Placement>> PlacementOf(int vm_id);
   Status Forget(int vm_id);
+
+  // Hosts to monitor again after a restart.
+  Status Monitor(const MonitoredHost& host);  // insert or replace
+  Status Unmonitor(int host_id);
+  Result<std::vector<MonitoredHost>> MonitoredHosts();
 
  private:
   explicit SqliteJournal(sqlite3* db) : db_(db) {}

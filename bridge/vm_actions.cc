@@ -62,7 +62,9 @@ Status VmActions::Journaled(int vm_id, const std::string& action, const std::str
     log->error("{}: {}", what, intent.status().ToString());
     return intent.status().WithContext(what);
   }
+  activity_.Begin(vm_id, host);
   const Status s = body().WithContext(what);
+  activity_.End(vm_id);
   if (Status f = journal_.Finish(*intent, s.ok() ? "" : s.message()); !f.ok()) {
     log->error("{}: {}", what, f.ToString());
   }

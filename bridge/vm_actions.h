@@ -18,6 +18,7 @@
 #include "bridge/engine.h"
 #include "bridge/one_api.h"
 #include "bridge/sqlite_journal.h"
+#include "bridge/vm_activity.h"
 
 namespace onedock::bridge {
 
@@ -56,6 +57,9 @@ class VmActions {
   // Returns how many intents are still open (oned did not answer); call again later.
   int Recover();
 
+  // The VMs being acted on (for the monitor).
+  const VmActivity& activity() const { return activity_; }
+
  private:
   // Serialises actions on one VM.
   std::unique_lock<std::mutex> LockVm(int vm_id);
@@ -76,6 +80,7 @@ class VmActions {
   const ActionSettings settings_;
   std::mutex locks_mu_;
   std::map<int, std::shared_ptr<std::mutex>> locks_;
+  VmActivity activity_;
 };
 
 }  // namespace onedock::bridge
