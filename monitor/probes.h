@@ -1,0 +1,74 @@
+// What onedockd tells monitord about a host and its VMs, as OpenNebula template text (reference
+// §4.6): SYSTEM_HOST, MONITOR_HOST, MONITOR_VM and STATE_VM payloads built from engine data.
+// Pure functions.
+#ifndef ONEDOCK_MONITOR_PROBES_H_
+#define ONEDOCK_MONITOR_PROBES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bridge/engine_types.h"
+
+namespace onedock::monitor {
+
+// The system datastore figures of a host, in MB (DS_LOCATION_*).
+struct DiskFigures {
+  int64_t total_mb = 0;
+  int64_t used_mb = 0;
+  int64_t free_mb() const { return total_mb > used_mb ? total_mb - used_mb : 0; }
+};
+
+// HYPERVISOR=docker, TOTALCPU (100 per CPU), TOTALMEMORY (KB), the engine's version and the
+// DS_LOCATION_* figures the scheduler needs.
+std::string SystemHostText(const EngineInfo& info, const DiskFigures& disk);
+
+// One VM's figures from a round of stats.
+struct VmFigures {
+  int vm_id = -1;
+  std::string deploy_id;
+  std::optional<double> cpu;  // percent of one CPU; absent until two samples exist
+  int64_t memory_kb = 0;      // without page cache
+  uint64_t net_rx = 0, net_tx = 0;
+  uint64_t disk_read = 0, disk_write = 0;
+};
+
+// Percent of one CPU between two samples of the same container; nullopt when they cannot be
+// compared (first sample, counters reset, stopped container).
+std::optional<double> CpuPercent(const StatsSample& previous, const StatsSample& current);
+
+VmFigures FiguresOf(int vm_id, const std::string& deploy_id, const StatsSample& sample,
+                    std::optional<double> cpu);
+
+// VM = [ ID="…", DEPLOY_ID="…", MONITOR="<base64 template>" ] per VM.
+std::string MonitorVmText(const std::vector<VmFigures>& vms);
+
+// USEDCPU/FREECPU (percent units), USEDMEMORY/FREEMEMORY (KB), NETRX/NETTX: what the VMs use of
+// the engine's totals (the engine API knows nothing of processes outside its containers).
+std::string MonitorHostText(const EngineInfo& info, const std::vector<VmFigures>& vms);
+
+// The VM state a container state stands for: RUNNING, SUSPENDED or POWEROFF; "" for a state in
+// transition ("removing") that says nothing yet.
+std::string VmStateOf(const std::string& container_state);
+
+struct VmState {
+  int vm_id = -1;
+  std::string deploy_id;
+  std::string state;  // RUNNING, SUSPENDED, POWEROFF
+  bool operator==(const VmState&) const = default;
+};
+
+// STATE_VM payload; with `sync`, the report is complete for the host and VMs missing from it are
+// POWEROFF.
+std::string StateVmText(const std::vector<VmState>& vms, bool sync);
+
+// <MONITOR_MESSAGES> document of a START_MONITOR reply: each element holds base64 of its text.
+struct ProbeTexts {
+  std::string system_host, monitor_host, state_vm, monitor_vm;
+};
+std::string MonitorMessagesDocument(const ProbeTexts& texts, int64_t timestamp);
+
+}  // namespace onedock::monitor
+
+#endif  // ONEDOCK_MONITOR_PROBES_H_
