@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <sstream>
+#include <type_traits>
 
 namespace onedock::bridge {
 namespace {
@@ -56,6 +57,17 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
     return [&out](const std::string& v) -> std::string {
       out = v;
       return "";
+    };
+  };
+  // A whole number within [low, high].
+  auto bounded = [](auto& field, int64_t low, int64_t high) {
+    return [&field, low, high](const std::string& v) -> std::string {
+      if (v.empty() || v.size() > 13 || !std::all_of(v.begin(), v.end(), ::isdigit) || std::stoll(v) < low ||
+          std::stoll(v) > high) {
+        return "\"" + v + "\" is not a number from " + std::to_string(low) + " to " + std::to_string(high);
+      }
+      field = static_cast<std::remove_reference_t<decltype(field)>>(std::stoll(v));
+      return std::string();
     };
   };
   using Setter = std::function<std::string(const std::string&)>;
@@ -110,6 +122,27 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
            c.stop_timeout_s = std::stoi(v);
            return "";
          }}}},
+      {"monitor",
+       {{"monitord",
+         [&c](const std::string& v) -> std::string {
+           const auto colon = v.rfind(':');
+           if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
+           unsigned char buf[16];
+           const std::string ip = v.substr(0, colon), port = v.substr(colon + 1);
+           if (inet_pton(AF_INET, ip.c_str(), buf) != 1 && inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+             return ip + " is not an IP address";
+           }
+           if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
+               std::stoi(port) > 65535) {
+             return "\"" + port + "\" is not a port";
+           }
+           c.monitord_address = ip;
+           c.monitord_port = std::stoi(port);
+           return "";
+         }},
+        {"disk_mb", bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
+        {"stats_workers", bounded(c.stats_workers, 1, 64)},
+        {"grace", bounded(c.grace_s, 0, 3600)}}},
       {"policy",
        {{"allow_privileged", boolean(c.policy.allow_privileged)},
         {"allow_host_binds", boolean(c.policy.allow_host_binds)},

@@ -38,6 +38,14 @@ struct DaemonConfig {
   std::string instance = "onedock";
   int stop_timeout_s = 30;
   Policy policy;
+  // [monitor]: where monitord listens when oned's monitor configuration says "auto", the system
+  // datastore size reported per host (the engine API does not know its disk), stats clients per
+  // host, and how long after onedock's own action a VM's state change is not reported.
+  std::string monitord_address = "127.0.0.1";
+  int monitord_port = 4124;
+  int64_t disk_total_mb = 102400;
+  int stats_workers = 8;
+  int grace_s = 3;
   std::string log_level = "info";
   std::string log_file;  // empty = stderr
 };

@@ -24,6 +24,7 @@
 #include "bridge/sqlite_journal.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_pool.h"
+#include "monitor/monitor_service.h"
 #include "rpc/one_client.h"
 #include "rpc/stub_server.h"
 
@@ -193,8 +194,15 @@ int Main(int argc, char** argv) {
   docker::EnginePool engines([&cfg](const std::string& host) { return EndpointOf(bridge::EngineFor(cfg, host)); });
   bridge::VmActions actions(engines, one, **journal, settings);
 
+  monitor::MonitorService monitoring(
+      [&cfg](const std::string& host) { return EndpointOf(bridge::EngineFor(cfg, host)); },
+      [&engines](const std::string& host) { return engines.Describe(host); }, actions.activity(), **journal,
+      {config->instance, config->disk_total_mb, config->stats_workers, config->grace_s},
+      {config->monitord_address, config->monitord_port});
+
   auto server = rpc::StubServer::Listen({config->stub_address, config->stub_port, *token, 64},
-                                        [&actions](const bridge::DriverCall& call) {
+                                        [&actions, &monitoring](const bridge::DriverCall& call) {
+                                          if (call.kind == "im") return monitoring.Handle(call);
                                           return bridge::Dispatch(actions, call);
                                         });
   if (!server.ok()) return Fail(server.status().message());
@@ -204,9 +212,15 @@ int Main(int argc, char** argv) {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
+  // Monitoring resumes after the first recovery pass: the deploys that pass finishes count as
+  // onedock's own actions, not as containers that started behind OpenNebula's back.
   std::thread recovery([&] {
-    for (;;) {
+    for (bool first = true;; first = false) {
       const int open = actions.Recover();
+      if (first) {
+        const int resumed = monitoring.Resume();
+        if (resumed > 0) log->info("resumed monitoring of {} host(s)", resumed);
+      }
       if (open == 0) return;
       std::unique_lock lock(stop_mu);
       if (stop_cv.wait_for(lock, std::chrono::seconds(5), [&] { return stopping; })) return;
@@ -226,6 +240,7 @@ int Main(int argc, char** argv) {
   (*server)->Run();
   stopper.join();
   recovery.join();
+  monitoring.StopAll();
   log->info("stopped");
   curl_global_cleanup();
   return 0;

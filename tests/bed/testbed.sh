@@ -8,6 +8,8 @@
 #   testbed.sh down     stop everything it started and remove bridges, data-roots and certificates
 #   testbed.sh status   one line per component; exit 1 when something is down
 #   testbed.sh env      print the environment the tests and benchmarks read (also in $LAB/bed.env)
+#   testbed.sh engine-stop hN    stop one engine's dockerd; its containers keep running (live-restore)
+#   testbed.sh engine-start hN   start it again
 #
 # A dockerd or containerd already running on the machine is never touched: ours use their own
 # sockets, roots, namespaces and bridges.
@@ -317,10 +319,24 @@ cmd_status() {
   return $ok
 }
 
+# An engine that goes away and comes back, as a host's dockerd does on an upgrade or a crash.
+cmd_engine_stop() {
+  local e=$1 dir=$LAB/$1
+  [[ -v ENGINE_ADDR[$e] ]] || die "no engine $e"
+  if pid_alive "$dir/docker.pid"; then
+    local pid; pid=$(cat "$dir/docker.pid")
+    kill "$pid" 2>/dev/null || true
+    wait_for 20 sh -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
+  fi
+  log "engine $e stopped"
+}
+
 case ${1:-} in
   up) cmd_up ;;
+  engine-stop) cmd_engine_stop "${2:?engine name}" ;;
+  engine-start) [[ -v ENGINE_ADDR[${2:?engine name}] ]] || die "no engine $2"; engine_up "$2"; log "engine $2 up" ;;
   down) cmd_down ;;
   status) cmd_status ;;
   env) [[ -f $LAB/bed.env ]] || die "not up: run '$0 up'"; cat "$LAB/bed.env" ;;
-  *) echo "usage: $0 up|down|status|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|engine-stop hN|engine-start hN" >&2; exit 2 ;;
 esac

@@ -85,7 +85,13 @@ World::World(const std::string& onedockd_extra) {
       "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore,attach_nic,detach_nic,"
       "resize,snapshot_create,snapshot_revert,snapshot_delete,prereconfigure,reconfigure onedock\" ]\n"
       "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d dummy,onedock\" ]\n"
-      "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d dummy,fs,onedock -s onedock\" ]\n");
+      "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d dummy,fs,onedock -s onedock\" ]\n"
+      "IM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_im_sh\", ARGUMENTS = \"-r 3 -t 15 -w 90 onedock\" ]\n"
+      // Probe periods and oned's STATE_VM guard shortened from 5-600 s and 30 s, so that a
+      // test sees several rounds in seconds.
+      "PROBES_PERIOD = [ BEACON_HOST = 5, SYSTEM_HOST = 30, MONITOR_HOST = 3, STATE_VM = 2, MONITOR_VM = 3,\n"
+      "  SYNC_STATE_VM = 20 ]\n"
+      "STATE_VM_GUARD = 2\n");
   client_ = std::make_unique<rpc::XmlRpcOneClient>(rpc::OneEndpoint{emu_->endpoint(), emu_->session()});
 
   const std::string certs = testbed::Get("ONEDOCK_CERTS");
@@ -141,7 +147,12 @@ World::~World() {
   }
   client_.reset();
   emu_.reset();
-  fs::remove_all(root_);
+  // ONEDOCK_E2E_KEEP=1 keeps the world's directory (onedockd.log, journal) for a post-mortem.
+  if (const char* keep = std::getenv("ONEDOCK_E2E_KEEP"); keep != nullptr && std::string(keep) == "1") {
+    MESSAGE("kept " << root_);
+  } else {
+    fs::remove_all(root_);
+  }
 }
 
 void World::StartOnedockd() {
@@ -190,6 +201,32 @@ Vm World::Info(int vm) {
   auto info = client_->VmInfo(vm);
   REQUIRE_MESSAGE(info.ok(), info.status().ToString());
   return *info;
+}
+
+Host World::HostInfo(const std::string& name) {
+  auto info = client_->HostInfo(hosts_.at(name));
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  return *info;
+}
+
+Host World::WaitForHost(const std::string& name, int state, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  Host host = HostInfo(name);
+  while (host.state != state && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    host = HostInfo(name);
+  }
+  auto error = host.template_attributes.find("ERROR");
+  REQUIRE_MESSAGE(host.state == state, "host " << name << " is in state " << host.state << ", not " << state << " after "
+                                                << seconds << " s"
+                                                << (error == host.template_attributes.end() ? "" : "; ERROR: " + error->second));
+  return host;
+}
+
+void World::EngineControl(const std::string& verb, const std::string& engine) {
+  const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh " + verb + " " + engine +
+                              " >/dev/null 2>&1";
+  REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
 }
 
 Vm World::WaitFor(int vm, int state, int lcm, double seconds) {

@@ -51,6 +51,9 @@ class World {
   // Polls (bounded by `seconds`) until the VM is in state/lcm; FAILs with the VM's ERROR otherwise.
   Vm WaitFor(int vm, int state, int lcm, double seconds = 60);
   Vm Info(int vm);
+  Host HostInfo(const std::string& name);
+  // Polls (bounded by `seconds`) until the host is in `state`; FAILs with its state otherwise.
+  Host WaitForHost(const std::string& name, int state, double seconds = 20);
 
   // The engine client of "h1" or "h2".
   docker::EngineClient& Engine(const std::string& name);
@@ -60,6 +63,10 @@ class World {
   static std::string HttpGet(const std::string& ip, double seconds = 10);
   // stdout of `sh -c command` in the container.
   std::string ExecOut(const std::string& engine, const std::string& container, const std::string& command);
+
+  // `testbed.sh engine-stop|engine-start <engine>`: the engine's dockerd goes away (its
+  // containers keep running) or comes back.
+  static void EngineControl(const std::string& verb, const std::string& engine);
 
   // onedockd process control (for the crash test).
   void KillOnedockd();  // SIGKILL

@@ -6,6 +6,8 @@
 // in remotes/im/<im_mad>.d runs with "<im_mad> <host id> <host name>" (stop: "stop" first) and the
 // base64 <MONITOR_CONFIGURATION> on stdin; the start reply must be a <MONITOR_MESSAGES> document.
 //
+// The configuration holds DATASTORE_LOCATION, MONITORING_INTERVAL_HOST, NETWORK and, when the
+// emulator's config has one, PROBES_PERIOD.
 // Simplifications: monitoring is started when a host is created or enabled from OFFLINE and not
 // re-sent after MONITORING_INTERVAL_HOST of silence; datastores are not monitored periodically.
 #include <algorithm>
@@ -106,6 +108,8 @@ std::string OneState::MonitorConfigurationXml(int host_id) const {
   TemplateAttribute network{"NETWORK", "", {{"ADDRESS", "127.0.0.1"}, {"MONITOR_ADDRESS", "127.0.0.1"},
                                             {"PORT", std::to_string(monitord_port_)}}, true};
   conf.attributes.push_back(network);
+  // monitord.conf's PROBES_PERIOD travels with the configuration, as monitord sends it.
+  for (const TemplateAttribute* periods : config_.All("PROBES_PERIOD")) conf.attributes.push_back(*periods);
   std::string xml = conf.ToXml("MONITOR_CONFIGURATION");
   xml.insert(xml.size() - std::string("</MONITOR_CONFIGURATION>").size(),
              "<HOST_ID>" + std::to_string(host_id) + "</HOST_ID>");

@@ -35,8 +35,28 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->policy.allow_privileged == defaults.policy.allow_privileged);
   CHECK(parsed->policy.allow_host_binds == defaults.policy.allow_host_binds);
   CHECK(parsed->policy.allow_cap_add == defaults.policy.allow_cap_add);
+  CHECK(parsed->monitord_address == defaults.monitord_address);
+  CHECK(parsed->monitord_port == defaults.monitord_port);
+  CHECK(parsed->disk_total_mb == defaults.disk_total_mb);
+  CHECK(parsed->stats_workers == defaults.stats_workers);
+  CHECK(parsed->grace_s == defaults.grace_s);
   CHECK(parsed->log_level == defaults.log_level);
   CHECK(parsed->hosts.empty());
+}
+
+TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") {
+  auto parsed = ParseDaemonConfig("[engines]\ndefault_url = unix:///run/docker.sock\n[monitor]\nmonitord = 10.1.2.3:4200\ndisk_mb = 500\nstats_workers = 3\ngrace = 0\n", "t");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed->monitord_address == "10.1.2.3");
+  CHECK(parsed->monitord_port == 4200);
+  CHECK(parsed->disk_total_mb == 500);
+  CHECK(parsed->stats_workers == 3);
+  CHECK(parsed->grace_s == 0);
+  auto bad = ParseDaemonConfig("[monitor]\nmonitord = monitord.example:4124\nstats_workers = 0\ngrace = -1\n", "t");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("t:2: [monitor] monitord: monitord.example is not an IP address") != std::string::npos);
+  CHECK(bad.status().message().find("t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 64") != std::string::npos);
+  CHECK(bad.status().message().find("t:4: [monitor] grace:") != std::string::npos);
 }
 
 TEST_CASE("every problem in a config file is reported on its own line with its line number") {
