@@ -11,6 +11,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// About 250 bytes of template text per VM before compression.
+constexpr size_t kVmsPerMessage = 100;
+
 int VmIdOf(const std::map<std::string, std::string>& labels) {
   auto it = labels.find(bridge::kLabelVmId);
   if (it == labels.end() || it->second.empty() || it->second.size() > 9 ||
@@ -293,8 +296,12 @@ void HostMonitor::Loop() {
       auto figures = VmRound();
       if (!figures.ok()) {
         log->warn("host {}: VM figures: {}", target_.name, figures.status().message());
-      } else if (!figures->empty()) {
-        Send("MONITOR_VM", true, MonitorVmText(*figures));
+      } else {
+        // A datagram holds at most 64 KB: VMs go in groups, which monitord merges per VM.
+        for (size_t i = 0; i < figures->size(); i += kVmsPerMessage) {
+          const auto last = std::min(figures->size(), i + kVmsPerMessage);
+          Send("MONITOR_VM", true, MonitorVmText({figures->begin() + i, figures->begin() + last}));
+        }
       }
     }
     if (now >= next_host) {

@@ -74,7 +74,7 @@ TEST_CASE("docker kill behind OpenNebula's back moves the VM to POWEROFF within 
   CHECK(World::HttpGet(running.nics.front().ip).find("onedock test page") != std::string::npos);
 }
 
-TEST_CASE("an engine that stops makes its host ERROR; when it is back the host and its VMs return without a redeploy") {
+TEST_CASE("an engine that stops makes its host ERROR, and when it is back the host and its VMs return without a redeploy") {
   World w;
   w.WaitForHost("h2", 2);
   const int vm = w.CreateVm("survivor", 0.25, 64);

@@ -68,7 +68,7 @@ TEST_CASE("CPU percent comes from two samples and refuses what cannot be compare
   CHECK_FALSE(CpuPercent(b, a).has_value());              // counters went back (restart)
 }
 
-TEST_CASE("MONITOR_VM holds a base64 record per VM; memory leaves the page cache out") {
+TEST_CASE("MONITOR_VM holds a base64 record per VM, with memory net of the page cache") {
   StatsSample s;
   s.memory_usage = 100 * 1024 * 1024;
   s.memory_inactive_file = 40 * 1024 * 1024;

@@ -1,0 +1,271 @@
+// Monitoring benchmark on engine h1 of the test bed, in one run:
+//  - one full VM monitoring round (list the running containers, one stats sample each, the
+//    MONITOR_VM text, sent to a monitord socket) through onedock's HostMonitor, for 1, 50 and 200
+//    running containers, next to the same data fetched with the raw API one container at a time
+//    on one connection; wall time and the CPU time this process spent;
+//  - the delay from `docker kill` (raw API) to the STATE_VM message reaching monitord.
+//
+//   monitor_bench [counts...]      default: 1 50 200
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bridge/container_plan.h"
+#include "bridge/vm_activity.h"
+#include "docker/engine_client.h"
+#include "monitor/host_monitor.h"
+#include "rpc/monitord_message.h"
+#include "tests/integration/bed.h"
+
+namespace onedock {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double CpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// A monitord stand-in: UDP and TCP on one loopback port; keeps when each STATE_VM arrived.
+class Listener {
+ public:
+  Listener() {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      tcp_ = Bind(SOCK_STREAM, 0);
+      udp_ = Bind(SOCK_DGRAM, port_);
+      if (udp_ >= 0) break;
+      close(tcp_);
+    }
+    listen(tcp_, 64);
+    tcp_thread_ = std::thread([this] { Tcp(); });
+    udp_thread_ = std::thread([this] { Udp(); });
+  }
+  ~Listener() {
+    stop_ = true;
+    shutdown(tcp_, SHUT_RDWR);
+    shutdown(udp_, SHUT_RDWR);
+    tcp_thread_.join();
+    udp_thread_.join();
+    close(tcp_);
+    close(udp_);
+  }
+  int port() const { return port_; }
+  // Waits until a STATE_VM reports `vm` as `state`; returns when it arrived.
+  bool WaitState(int vm, const std::string& state, Clock::time_point* at, std::chrono::seconds limit) {
+    const std::string needle = "ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=";
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, limit, [&] {
+      for (const auto& [when, text] : states_) {
+        const auto pos = text.find(needle);
+        if (pos != std::string::npos && text.find("STATE=\"" + state + "\"", pos) != std::string::npos) {
+          *at = when;
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+  size_t udp_messages() const { return udp_messages_; }
+
+ private:
+  int Bind(int type, int port) {
+    const int fd = socket(AF_INET, type, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd);
+      return -1;
+    }
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    return fd;
+  }
+  void Tcp() {
+    while (!stop_) {
+      const int c = accept(tcp_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string wire;
+      char buf[8192];
+      for (ssize_t n; (n = read(c, buf, sizeof buf)) > 0;) wire.append(buf, static_cast<size_t>(n));
+      close(c);
+      const auto when = Clock::now();
+      auto m = rpc::DecodeMonitordMessage(wire);
+      if (!m.ok()) continue;
+      std::lock_guard lock(mu_);
+      states_.push_back({when, m->payload});
+      cv_.notify_all();
+    }
+  }
+  void Udp() {
+    std::vector<char> buf(65536);
+    while (!stop_) {
+      if (recv(udp_, buf.data(), buf.size(), 0) <= 0) return;
+      ++udp_messages_;
+    }
+  }
+
+  int tcp_ = -1, udp_ = -1, port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<size_t> udp_messages_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<Clock::time_point, std::string>> states_;
+  std::thread tcp_thread_, udp_thread_;
+};
+
+int Main(int argc, char** argv) {
+  std::vector<int> counts;
+  for (int i = 1; i < argc; ++i) counts.push_back(std::atoi(argv[i]));
+  if (counts.empty()) counts = {1, 50, 200};
+  std::sort(counts.begin(), counts.end());
+
+  const std::string instance = testbed::UniqueName("monbench");
+  const docker::Endpoint endpoint = testbed::Engine("h1");
+  docker::EngineClient raw("h1", endpoint);
+  if (Status s = raw.PullImage(testbed::TestImage()); !s.ok()) {
+    std::fprintf(stderr, "monitor_bench: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  auto version = raw.Negotiate();
+  std::printf("monitor_bench on engine h1 (API %s), instance %s\n", version.ok() ? version->ToString().c_str() : "?",
+              instance.c_str());
+  Listener monitord;
+  bridge::VmActivity activity;  // empty: nothing is onedock's own action here
+  const std::vector<std::string> labels = {std::string(bridge::kLabelInstance) + "=" + instance,
+                                           std::string(bridge::kLabelHost) + "=h1"};
+  auto cleanup = [&] {
+    auto ours = raw.ListContainers({labels[0]}, true);
+    if (!ours.ok()) return;
+    std::vector<std::thread> removers;
+    std::atomic<size_t> next{0};
+    for (int w = 0; w < 8; ++w) {
+      removers.emplace_back([&] {
+        docker::EngineClient c("h1", endpoint);
+        for (size_t i; (i = next++) < ours->size();) c.RemoveContainer((*ours)[i].id, true, true);
+      });
+    }
+    for (auto& t : removers) t.join();
+  };
+
+  std::printf("\n%-10s | %-30s | %-30s\n", "containers", "onedock round: wall / CPU (ms)", "raw API, one by one: wall / CPU (ms)");
+  int created = 0;
+  std::vector<double> kill_delays;
+  bool failed = false;
+  for (int count : counts) {
+    // Bring the number of running containers up to `count`, eight creations at a time.
+    std::atomic<int> next{created};
+    std::atomic<int> errors{0};
+    std::vector<std::thread> creators;
+    for (int w = 0; w < 8; ++w) {
+      creators.emplace_back([&] {
+        docker::EngineClient c("h1", endpoint);
+        for (int i; (i = next++) < count;) {
+          ContainerSpec spec;
+          spec.name = instance + "-" + std::to_string(i);
+          spec.image = testbed::TestImage();
+          spec.network_mode = "none";
+          spec.memory_bytes = 32 << 20;
+          spec.labels = {{bridge::kLabelInstance, instance}, {bridge::kLabelHost, "h1"}, {bridge::kLabelVmId, std::to_string(i)}};
+          if (!c.CreateContainer(spec).ok() || !c.StartContainer(spec.name).ok()) ++errors;
+        }
+      });
+    }
+    for (auto& t : creators) t.join();
+    created = count;
+    if (errors > 0) {
+      std::fprintf(stderr, "monitor_bench: %d containers did not start\n", errors.load());
+      failed = true;
+      break;
+    }
+
+    monitor::HostTarget target{0, "h1", {"127.0.0.1", monitord.port()}, {}};
+    target.periods.state_vm = 1;
+    monitor::HostMonitor hm(target, endpoint, "https://" + testbed::Get("ONEDOCK_ENGINE_H1"), activity,
+                            {instance, 102400, 8, 3});
+    // The first round opens the connections and takes the first CPU samples.
+    auto warm = hm.VmRound();
+    if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {
+      std::fprintf(stderr, "monitor_bench: first round: %s\n", warm.ok() ? "wrong count" : warm.status().ToString().c_str());
+      failed = true;
+      break;
+    }
+    double cpu0 = CpuSeconds();
+    auto t0 = Clock::now();
+    auto figures = hm.VmRound();
+    size_t with_cpu = 0;
+    if (figures.ok()) {
+      for (size_t i = 0; i < figures->size(); i += 100) {
+        const auto last = std::min(figures->size(), i + 100);
+        monitor::SendToMonitord(target.monitord,
+                                {"MONITOR_VM", true, 0, std::time(nullptr),
+                                 monitor::MonitorVmText({figures->begin() + i, figures->begin() + last})});
+      }
+      for (const auto& f : *figures) with_cpu += f.cpu.has_value() ? 1 : 0;
+    }
+    const double onedock_wall = Ms(Clock::now() - t0), onedock_cpu = (CpuSeconds() - cpu0) * 1000;
+
+    // The same data with the raw API: list, then one stats call after the other on one connection.
+    raw.ListContainers(labels, false);  // warm connection
+    cpu0 = CpuSeconds();
+    t0 = Clock::now();
+    auto listed = raw.ListContainers(labels, false);
+    size_t sampled = 0;
+    if (listed.ok()) {
+      for (const auto& c : *listed) sampled += raw.Stats(c.id).ok() ? 1 : 0;
+    }
+    const double raw_wall = Ms(Clock::now() - t0), raw_cpu = (CpuSeconds() - cpu0) * 1000;
+    std::printf("%-10d | %12.1f / %-15.1f | %12.1f / %-15.1f   (%zu VMs with CPU; raw sampled %zu)\n", count, onedock_wall,
+                onedock_cpu, raw_wall, raw_cpu, with_cpu, sampled);
+    if (!figures.ok() || figures->size() != static_cast<size_t>(count) || sampled != static_cast<size_t>(count)) {
+      failed = true;
+    }
+
+    // docker kill -> STATE_VM: the monitor's threads run; one container is killed.
+    hm.Start();
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // the first (complete) report goes out
+    const int victim = count - 1;
+    const auto killed = Clock::now();
+    raw.KillContainer(instance + "-" + std::to_string(victim));
+    Clock::time_point arrived;
+    if (monitord.WaitState(victim, "POWEROFF", &arrived, std::chrono::seconds(30)) && arrived > killed) {
+      kill_delays.push_back(Ms(arrived - killed));
+      std::printf("%-10s   docker kill -> STATE_VM POWEROFF at monitord: %.1f ms\n", "", kill_delays.back());
+    } else {
+      std::printf("%-10s   docker kill -> STATE_VM POWEROFF: not seen within 30 s\n", "");
+      failed = true;
+    }
+    raw.StartContainer(instance + "-" + std::to_string(victim));
+  }
+  std::printf("\nmonitord stand-in received %zu UDP messages\n", monitord.udp_messages());
+  cleanup();
+  return failed ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace onedock
+
+int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const int rc = onedock::Main(argc, argv);
+  curl_global_cleanup();
+  return rc;
+}
