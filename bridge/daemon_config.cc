@@ -141,7 +141,7 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
            return "";
          }},
         {"disk_mb", bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
-        {"stats_workers", bounded(c.stats_workers, 1, 64)},
+        {"stats_workers", bounded(c.stats_workers, 1, 256)},
         {"grace", bounded(c.grace_s, 0, 3600)}}},
       {"policy",
        {{"allow_privileged", boolean(c.policy.allow_privileged)},

@@ -44,7 +44,7 @@ struct DaemonConfig {
   std::string monitord_address = "127.0.0.1";
   int monitord_port = 4124;
   int64_t disk_total_mb = 102400;
-  int stats_workers = 8;
+  int stats_workers = 64;
   int grace_s = 3;
   std::string log_level = "info";
   std::string log_file;  // empty = stderr

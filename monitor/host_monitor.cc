@@ -174,13 +174,14 @@ bool HostMonitor::StateRound() {
     EngineDown(listed.status());
     return false;
   }
-  bool came_back;
+  bool came_back, was_reported_down;
   {
     std::lock_guard lock(mu_);
     came_back = !up_;
+    was_reported_down = down_reported_;
   }
   if (came_back) {
-    NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name, engine_url_);
+    if (was_reported_down) NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name, engine_url_);
     if (!SystemRound()) return false;
     std::lock_guard lock(mu_);
     up_ = true;

@@ -58,6 +58,7 @@ REMOTES_DIR = "$DEMO/remotes"
 VMS_LOCATION = "$DEMO/vms"
 DATASTORE_LOCATION = "$DEMO/datastores"
 $(cat etc/oned-onedock.conf)
+$(cat etc/monitord-onedock.conf)
 EOF
 printf 'endpoint = http://127.0.0.1:2640/RPC2\ntoken_file = %s/stub_token\n' "$DEMO" > "$DEMO/stub.conf"
 bash drivers/install.sh "$DEMO/remotes" build/drivers/onedock-stub "$DEMO/stub.conf"
@@ -105,18 +106,24 @@ IMG=$($ONEMU image create "$IMG_DS" "NAME = httpd
 SOURCE = $IMAGE
 FORMAT = docker" | awk '{print $2}')
 VNET=$($ONEMU vnet create $'NAME = demo\nBRIDGE = onebr-demo\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.230.0.0\nNETWORK_MASK = 255.255.255.0\nGATEWAY = 10.230.0.1\nAR = [ TYPE = IP4, IP = 10.230.0.10, SIZE = 100 ]' | awk '{print $2}')
-H1=$($ONEMU host create h1 onedock onedock | awk '{print $2}')
-H2=$($ONEMU host create h2 onedock onedock | awk '{print $2}')
+$ONEMU host create h1 onedock onedock
+$ONEMU host create h2 onedock onedock
 
-step "four VMs, two per host"
+step "both hosts MONITORED by onedockd (capacity from their engines)"
+for _ in $(seq 60); do
+  [[ $($ONEMU list host | grep -c ' MONITORED ') == 2 ]] && break
+  sleep 0.5
+done
+$ONEMU list host
+
+step "four VMs, placed by the scheduler"
 for n in 1 2 3 4; do
-  vm=$($ONEMU vm create "NAME = web$n
+  $ONEMU vm create "NAME = web$n
 CPU = 0.25
 MEMORY = 64
 DISK = [ IMAGE_ID = $IMG ]
 NIC = [ NETWORK_ID = $VNET ]
-CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web$n ]" | awk '{print $2}')
-  $ONEMU vm deploy "$vm" "$([[ $((n % 2)) == 1 ]] && echo "$H1" || echo "$H2")" >/dev/null
+CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web$n ]" >/dev/null
 done
 for _ in $(seq 120); do
   [[ $($ONEMU list vm | grep -c ' RUNNING ') == 4 ]] && break

@@ -200,7 +200,7 @@ int Main(int argc, char** argv) {
     monitor::HostTarget target{0, "h1", {"127.0.0.1", monitord.port()}, {}};
     target.periods.state_vm = 1;
     monitor::HostMonitor hm(target, endpoint, "https://" + testbed::Get("ONEDOCK_ENGINE_H1"), activity,
-                            {instance, 102400, 8, 3});
+                            {instance, 102400, 64, 3});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {

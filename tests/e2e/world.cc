@@ -177,11 +177,13 @@ void World::KillOnedockd() {
 
 int World::CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra,
                     const std::string& context) {
+  // On hold: the scheduler places VMs on MONITORED hosts by itself; here only Deploy does.
   return emu_->Allocate("one.vm.allocate",
                         {value_string("NAME = " + name + "\nCPU = " + std::to_string(cpu) + "\nMEMORY = " +
                                       std::to_string(memory_mb) + "\nDISK = [ IMAGE_ID = " + std::to_string(image_id_) +
                                       " ]\nNIC = [ NETWORK_ID = " + std::to_string(vnets_[0]) +
-                                      " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra)});
+                                      " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra),
+                         xmlrpc_c::value_boolean(true)});
 }
 
 xmlrpc_c::value World::Call(const std::string& method, const std::vector<xmlrpc_c::value>& params) {

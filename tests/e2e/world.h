@@ -39,7 +39,8 @@ class World {
   int vnet(int index) const { return vnets_.at(index); }
   const std::string& image_reference() const { return image_; }
 
-  // one.vm.allocate of a web VM on vnet 0; `extra` is appended to the template, `context` to its
+  // one.vm.allocate of a web VM on vnet 0, on hold (placed by Deploy, not by the scheduler);
+  // `extra` is appended to the template, `context` to its
   // CONTEXT vector (", KEY = \"value\"").
   int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
                const std::string& context = "");

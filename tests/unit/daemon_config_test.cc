@@ -55,7 +55,7 @@ TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") 
   auto bad = ParseDaemonConfig("[monitor]\nmonitord = monitord.example:4124\nstats_workers = 0\ngrace = -1\n", "t");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("t:2: [monitor] monitord: monitord.example is not an IP address") != std::string::npos);
-  CHECK(bad.status().message().find("t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 64") != std::string::npos);
+  CHECK(bad.status().message().find("t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 256") != std::string::npos);
   CHECK(bad.status().message().find("t:4: [monitor] grace:") != std::string::npos);
 }
 
