@@ -127,9 +127,9 @@ bridge::DriverAnswer MonitorService::Handle(const bridge::DriverCall& call) {
   if (call.action != "start") return Refuse("onedock im: unknown action \"" + call.action + "\"");
   auto configuration = ParseMonitorConfiguration(call.document, fallback_);
   if (!configuration.ok()) return Refuse("start monitoring host " + name + ": " + configuration.status().message());
-  if (Status s = journal_.Monitor({host_id, name, call.document}); !s.ok()) return Refuse(s.message());
   auto monitor = Ensure(host_id, name, *configuration);
   if (!monitor.ok()) return Refuse("start monitoring host " + name + ": " + monitor.status().message());
+  if (Status s = journal_.Monitor({host_id, name, call.document}); !s.ok()) return Refuse(s.message());
   // The first report goes in the reply; the rounds start after it, so the two never race.
   auto report = (*monitor)->FirstReport();
   StartThreads(*monitor);

@@ -20,7 +20,7 @@ double Number(const Attributes& a, const std::string& key) {
 // Past onedockd's grace after its own action (3 s) and the emulator's STATE_VM guard (2 s).
 void LetTheDeploySettle() { std::this_thread::sleep_for(std::chrono::seconds(4)); }
 
-TEST_CASE("a created host becomes MONITORED with the engine's CPU and memory, and a host whose engine is down is ERROR") {
+TEST_CASE("a created host becomes MONITORED with the engine's CPU and memory, offline and back, and a host whose engine is down is ERROR") {
   World w;
   const Host h1 = w.WaitForHost("h1", 2);
   auto info = w.Engine("h1").Info();
@@ -31,6 +31,11 @@ TEST_CASE("a created host becomes MONITORED with the engine's CPU and memory, an
   CHECK(h1.free_disk_mb > 0);  // the scheduler places VMs only where free disk is reported
   const Host h2 = w.WaitForHost("h2", 2);
   CHECK(h2.total_cpu > 0);
+  // OFFLINE stops the monitoring (STOP_MONITOR), enabling starts it again.
+  w.Call("one.host.status", {xmlrpc_c::value_int(w.host("h2")), xmlrpc_c::value_int(2)});
+  w.WaitForHost("h2", 8);
+  w.Call("one.host.status", {xmlrpc_c::value_int(w.host("h2")), xmlrpc_c::value_int(0)});
+  CHECK(w.WaitForHost("h2", 2).total_cpu == h2.total_cpu);
   const Host dead = w.WaitForHost("dead", 3);
   REQUIRE(dead.template_attributes.count("ERROR") == 1);
   CHECK(dead.template_attributes.at("ERROR").find("dead") != std::string::npos);

@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -241,6 +242,51 @@ TEST_CASE("messages reach monitord: STATE_VM over TCP, the others over UDP") {
   int closed_port = 0;
   close(Bound(SOCK_STREAM, &closed_port));
   CHECK(SendToMonitord({"127.0.0.1", closed_port}, {"STATE_VM", true, 1, 0, ""}).code() == Status::Code::kUnavailable);
+}
+
+}  // namespace
+}  // namespace onedock::monitor
+
+namespace onedock::monitor {
+namespace {
+
+TEST_CASE("IM calls: bad host ids, names and documents are refused; stop forgets the host") {
+  char dir[] = "/tmp/onedock-monitor-test-XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  auto journal = bridge::SqliteJournal::Open(std::string(dir) + "/journal.db");
+  REQUIRE(journal.ok());
+  bridge::VmActivity activity;
+  MonitorService service([](const std::string& host) -> Result<docker::Endpoint> {
+                           return InvalidArgument("no engine for " + host);
+                         },
+                         [](const std::string& host) { return "https://" + host + ":2376"; }, activity, **journal,
+                         MonitorSettings{}, MonitordAddress{});
+  auto call = [&](const std::string& action, std::vector<std::string> argv, std::string document = "") {
+    return service.Handle({"im", action, std::move(argv), std::move(document), std::nullopt});
+  };
+  CHECK(call("start", {"onedock", "1x", "h1"}).error.find("host id \"1x\" is not a number") != std::string::npos);
+  CHECK(call("start", {"onedock", "1", "h1;reboot"}).error.find("host name \"h1;reboot\" is not valid") != std::string::npos);
+  CHECK(call("start", {"onedock"}).exit_code == 1);
+  CHECK(call("restart", {"onedock", "1", "h1"}).error.find("unknown action") != std::string::npos);
+  CHECK(call("start", {"onedock", "1", "h1"}, "<VM/>").error.find("not <MONITOR_CONFIGURATION>") != std::string::npos);
+  const auto no_engine = call("start", {"onedock", "1", "h1"}, "<MONITOR_CONFIGURATION/>");
+  CHECK(no_engine.exit_code == 1);
+  CHECK(no_engine.error.find("start monitoring host h1: no engine for h1") != std::string::npos);
+
+  // The journal keeps what start recorded until stop.
+  REQUIRE((*journal)->Monitor({7, "h7", "<MONITOR_CONFIGURATION/>"}).ok());
+  auto kept = (*journal)->MonitoredHosts();
+  REQUIRE(kept.ok());
+  REQUIRE(kept->size() == 1);  // h1, whose start failed, is not remembered
+  CHECK(kept->front().name == "h7");
+  CHECK(kept->front().configuration == "<MONITOR_CONFIGURATION/>");
+  const auto stopped = call("stop", {"onedock", "7", "h7"});
+  CHECK(stopped.exit_code == 0);
+  CHECK(stopped.out.empty());
+  kept = (*journal)->MonitoredHosts();
+  REQUIRE(kept.ok());
+  CHECK(kept->empty());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
