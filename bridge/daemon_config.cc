@@ -108,7 +108,15 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
            return IsHostName(v.substr(0, v.find(':'))) ? "" : "\"" + v + "\" is not host[:port]";
          }},
         {"username", text_of(c.registry_username)},
-        {"password_file", text_of(c.registry_password_file)}}},
+        {"password_file", text_of(c.registry_password_file)},
+        {"storage", text_of(c.registry_storage)}}},
+      {"images",
+       {{"staging_host",
+         [&c](const std::string& v) {
+           c.staging_host = v;
+           return v.empty() || IsHostName(v) ? "" : "\"" + v + "\" is not a host name";
+         }},
+        {"spool", text_of(c.spool_dir)}}},
       {"journal", {{"path", text_of(c.journal_path)}}},
       {"containers",
        {{"instance",
@@ -157,7 +165,8 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
          }},
         {"file", text_of(c.log_file)}}},
   };
-  std::string host;  // inside [host NAME]
+  std::string host;         // inside [host NAME]
+  std::string credentials;  // inside [credentials REGISTRY]
   std::map<std::string, EngineAddress> explicit_hosts;
   while (std::getline(in, line)) {
     ++number;
@@ -170,7 +179,12 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
       }
       section = Trim(line.substr(1, line.size() - 2));
       host.clear();
-      if (section.rfind("host ", 0) == 0) {
+      credentials.clear();
+      if (section.rfind("credentials ", 0) == 0) {
+        credentials = Trim(section.substr(12));
+        if (!IsHostName(credentials.substr(0, credentials.find(':')))) problem("[credentials " + credentials + "]: not host[:port]");
+        c.credentials[credentials];
+      } else if (section.rfind("host ", 0) == 0) {
         host = Trim(section.substr(5));
         if (!IsHostName(host)) problem("[host " + host + "]: not a host name");
         explicit_hosts[host];
@@ -186,6 +200,17 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
     }
     const std::string key = Trim(line.substr(0, eq));
     const std::string value = Trim(line.substr(eq + 1));
+    if (!credentials.empty()) {
+      auto& cred = c.credentials[credentials];
+      if (key == "username") {
+        cred.username = value;
+      } else if (key == "password_file") {
+        cred.password_file = value;
+      } else {
+        problem("[credentials " + credentials + "]: unknown key \"" + key + "\" (username, password_file)");
+      }
+      continue;
+    }
     if (!host.empty()) {
       EngineAddress& a = explicit_hosts[host];
       if (key == "url") {
@@ -229,6 +254,11 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
     problems.push_back(origin + ": [engines] ca, cert and key are required for https engines");
   }
   if (c.journal_path.empty()) problems.push_back(origin + ": [journal] path is empty");
+  for (const auto& [registry, cred] : c.credentials) {
+    if (cred.username.empty() || cred.password_file.empty()) {
+      problems.push_back(origin + ": [credentials " + registry + "] needs username and password_file");
+    }
+  }
   if (!problems.empty()) {
     std::string joined;
     for (const auto& p : problems) joined += (joined.empty() ? "" : "\n") + p;

@@ -34,6 +34,17 @@ struct DaemonConfig {
   std::string registry = "127.0.0.1:5000";
   std::string registry_username;
   std::string registry_password_file;
+  std::string registry_storage = "/var/lib/docker-registry";  // for the datastore's MONITOR
+  // [images]: the OpenNebula host whose engine stages image copies into the private registry
+  // (empty: image registration is refused), and where downloaded tarballs wait.
+  std::string staging_host;
+  std::string spool_dir = "/var/lib/one/onedock/spool";
+  // [credentials REGISTRY] sections: username and password_file per upstream registry.
+  struct Credentials {
+    std::string username;
+    std::string password_file;
+  };
+  std::map<std::string, Credentials> credentials;
   std::string journal_path = "/var/lib/one/onedock/journal.db";
   std::string instance = "onedock";
   int stop_timeout_s = 30;

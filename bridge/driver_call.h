@@ -1,4 +1,4 @@
-// One driver invocation as a stub forwarded it (kind "vmm" or "tm", the action as oned names the
+// One driver invocation as a stub forwarded it (kind "vmm", "tm", "im" or "ds", the action as oned names the
 // script, argv unchanged, the decoded stdin document) and the answer the stub prints back.
 #ifndef ONEDOCK_BRIDGE_DRIVER_CALL_H_
 #define ONEDOCK_BRIDGE_DRIVER_CALL_H_
@@ -17,6 +17,9 @@ struct DriverCall {
   std::vector<std::string> argv;
   std::string document;   // stdin after base64 decoding (the VM or the action data XML)
   std::optional<Vm> vm;   // the <VM> of the document, when it has one
+  // The <IMAGE> and <DATASTORE> of a datastore action's <DS_DRIVER_ACTION_DATA>.
+  std::optional<Image> image;
+  std::optional<Datastore> datastore;
 };
 
 // What the stub prints: `out` on stdout, `error` on stderr, then exits with exit_code.

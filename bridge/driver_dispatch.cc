@@ -90,7 +90,57 @@ DriverAnswer Tm(VmActions& actions, const DriverCall& call) {
   return Refuse("tm " + call.action + " is not supported by onedock");
 }
 
+// TM clone/ln: "<SOURCE> <host>:<path> <vmid> <dsid>"; SOURCE is used as oned recorded it.
+DriverAnswer PrePull(ImageStore& images, EngineProvider& engines, const DriverCall& call) {
+  const auto& a = call.argv;
+  if (a.size() != 4 || !IsNumber(a[2])) {
+    return Refuse("onedock tm " + call.action + ": expected \"<source> <host>:<path> <vmid> <dsid>\"");
+  }
+  const auto colon = a[1].find(':');
+  if (colon == std::string::npos || colon == 0) return Refuse("onedock tm " + call.action + ": \"" + a[1] + "\" is not <host>:<path>");
+  const std::string host = a[1].substr(0, colon);
+  const std::string what = "tm " + call.action + " vm " + a[2] + " on host " + host;
+  auto engine = engines.Acquire(host);
+  if (!engine.ok()) return Answer(engine.status().WithContext(what));
+  return Answer(images.PrePull(**engine, a[0]).WithContext(what));
+}
+
+// Datastore scripts get "<image or datastore id>" and the action data on stdin (reference §5.1).
+DriverAnswer Datastore(ImageStore& images, const DriverCall& call) {
+  const std::string& action = call.action;
+  if (call.argv.size() != 1 || !IsNumber(call.argv[0])) return Refuse("onedock ds " + action + ": expected \"<id>\"");
+  if (action == "monitor") {
+    auto c = images.Monitor();
+    if (!c.ok()) return Answer(c.status().WithContext("monitor"));
+    return {0, "USED_MB=" + std::to_string(c->used_mb) + "\nTOTAL_MB=" + std::to_string(c->total_mb) + "\nFREE_MB=" +
+                   std::to_string(c->free_mb) + "\n", ""};
+  }
+  if (!call.image) return Refuse("onedock ds " + action + ": stdin holds no <IMAGE>");
+  Image image = *call.image;
+  image.id = std::stoi(call.argv[0]);
+  if (action == "stat") {
+    auto size = images.Stat(image);
+    return size.ok() ? DriverAnswer{0, std::to_string(*size), ""} : Answer(size.status());
+  }
+  if (action == "cp") {
+    auto copied = images.Copy(image);
+    return copied.ok() ? DriverAnswer{0, copied->source + " " + copied->format, ""} : Answer(copied.status());
+  }
+  if (action == "rm") return Answer(images.Remove(image));
+  if (action == "clone" || action == "mkfs" || action == "snap_delete" || action == "snap_revert" ||
+      action == "snap_flatten" || action == "restore" || action == "increment_flatten" || action == "export") {
+    return Refuse("onedock datastore: " + action + " is not supported yet");
+  }
+  return Refuse("onedock ds: unknown action \"" + action + "\"");
+}
+
 }  // namespace
+
+DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& engines, const DriverCall& call) {
+  if (call.kind == "ds") return Datastore(images, call);
+  if (call.kind == "tm" && (call.action == "clone" || call.action == "ln")) return PrePull(images, engines, call);
+  return Dispatch(actions, call);
+}
 
 DriverAnswer Dispatch(VmActions& actions, const DriverCall& call) {
   if (call.kind == "vmm") return Vmm(actions, call);

@@ -20,10 +20,12 @@
 
 #include "bridge/daemon_config.h"
 #include "bridge/driver_dispatch.h"
+#include "bridge/image_store.h"
 #include "bridge/log.h"
 #include "bridge/sqlite_journal.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_pool.h"
+#include "docker/image_staging.h"
 #include "monitor/monitor_service.h"
 #include "rpc/one_client.h"
 #include "rpc/stub_server.h"
@@ -128,6 +130,7 @@ std::string CheckFiles(const bridge::DaemonConfig& c) {
     check(a.key, "[host " + host + "] key");
   }
   check(c.registry_password_file, "[registry] password_file");
+  for (const auto& [registry, cred] : c.credentials) check(cred.password_file, "[credentials " + registry + "] password_file");
   const fs::path journal_dir = fs::path(c.journal_path).parent_path();
   if (!journal_dir.empty() && !fs::is_directory(journal_dir)) {
     problems += "[journal] path: directory " + journal_dir.string() + " does not exist\n";
@@ -170,6 +173,13 @@ int Main(int argc, char** argv) {
     if (!password.ok()) return Fail(password.status().message());
     settings.registry_auth = {config->registry_username, *password, config->registry};
   }
+  bridge::ImageStoreSettings image_settings{config->registry, settings.registry_auth, {}, config->spool_dir,
+                                            config->registry_storage};
+  for (const auto& [registry, cred] : config->credentials) {
+    auto password = ReadFirstLine(cred.password_file, "[credentials " + registry + "] password_file");
+    if (!password.ok()) return Fail(password.status().message());
+    image_settings.upstream[registry] = {cred.username, *password, registry};
+  }
   if (check_only) {
     std::cout << config_path << ": configuration is valid\n";
     return 0;
@@ -194,6 +204,20 @@ int Main(int argc, char** argv) {
   docker::EnginePool engines([&cfg](const std::string& host) { return EndpointOf(bridge::EngineFor(cfg, host)); });
   bridge::VmActions actions(engines, one, **journal, settings);
 
+  docker::RegistryHttp registries;
+  bridge::ImageStore images(
+      [&cfg]() -> Result<bridge::ImageStore::StagingLease> {
+        if (cfg.staging_host.empty()) {
+          return FailedPrecondition("onedockd has no [images] staging_host to copy images with");
+        }
+        auto endpoint = EndpointOf(bridge::EngineFor(cfg, cfg.staging_host));
+        if (!endpoint.ok()) return endpoint.status();
+        return bridge::ImageStore::StagingLease(
+            new docker::EngineStaging(std::make_unique<docker::EngineClient>(cfg.staging_host, *endpoint)),
+            [](bridge::StagingEngine* e) { delete e; });
+      },
+      registries, image_settings);
+
   monitor::MonitorService monitoring(
       [&cfg](const std::string& host) { return EndpointOf(bridge::EngineFor(cfg, host)); },
       [&engines](const std::string& host) { return engines.Describe(host); }, actions.activity(), **journal,
@@ -201,9 +225,9 @@ int Main(int argc, char** argv) {
       {config->monitord_address, config->monitord_port});
 
   auto server = rpc::StubServer::Listen({config->stub_address, config->stub_port, *token, 64},
-                                        [&actions, &monitoring](const bridge::DriverCall& call) {
+                                        [&actions, &monitoring, &images, &engines](const bridge::DriverCall& call) {
                                           if (call.kind == "im") return monitoring.Handle(call);
-                                          return bridge::Dispatch(actions, call);
+                                          return bridge::Dispatch(actions, images, engines, call);
                                         });
   if (!server.ok()) return Fail(server.status().message());
   log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config->stub_address, (*server)->port(),

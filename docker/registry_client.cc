@@ -96,6 +96,20 @@ Result<std::vector<std::string>> RegistryClient::ListTags(const std::string& rep
   return tags;
 }
 
+Result<std::vector<std::string>> RegistryClient::Catalog() {
+  auto r = Request("GET", "/v2/_catalog?n=1000", "list repositories", false);
+  if (!r.ok()) return r.status();
+  json j = json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Internal("malformed catalog").WithContext(name_ + ": list repositories");
+  std::vector<std::string> repositories;
+  if (j.contains("repositories") && j["repositories"].is_array()) {
+    for (const auto& t : j["repositories"]) {
+      if (t.is_string()) repositories.push_back(t.get<std::string>());
+    }
+  }
+  return repositories;
+}
+
 Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
                                              const std::string& reference) {
   const std::string what = "get manifest " + repository + ":" + reference;

@@ -31,6 +31,8 @@ class RegistryClient {
   // Tags of a repository; an empty list when every tag was deleted. kNotFound for an unknown
   // repository.
   Result<std::vector<std::string>> ListTags(const std::string& repository);
+  // The repositories the registry holds (the first 1000, the most a registry returns at once).
+  Result<std::vector<std::string>> Catalog();
   // `reference` is a tag or a digest.
   Result<Manifest> GetManifest(const std::string& repository, const std::string& reference);
   // The digest of a tag without fetching the body (HEAD).

@@ -62,7 +62,7 @@ class DriverMethod : public xmlrpc_c::method {
 
 Result<bridge::DriverCall> DecodeDriverCall(std::string kind, std::string action, std::vector<std::string> argv,
                                             const std::string& stdin_text) {
-  bridge::DriverCall call{std::move(kind), std::move(action), std::move(argv), "", std::nullopt};
+  bridge::DriverCall call{std::move(kind), std::move(action), std::move(argv), "", std::nullopt, std::nullopt, std::nullopt};
   const auto first = stdin_text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return call;
   if (stdin_text[first] == '<') {
@@ -78,6 +78,19 @@ Result<bridge::DriverCall> DecodeDriverCall(std::string kind, std::string action
   }
   auto doc = ParseXml(call.document);
   if (!doc.ok()) return doc.status().WithContext("stdin document");
+  if (doc->name == "DS_DRIVER_ACTION_DATA") {
+    if (const XmlNode* image = doc->Child("IMAGE"); image != nullptr) {
+      auto parsed = ParseImage(*image);
+      if (!parsed.ok()) return parsed.status().WithContext("stdin <IMAGE>");
+      call.image = std::move(*parsed);
+    }
+    if (const XmlNode* ds = doc->Child("DATASTORE"); ds != nullptr) {
+      auto parsed = ParseDatastore(*ds);
+      if (!parsed.ok()) return parsed.status().WithContext("stdin <DATASTORE>");
+      call.datastore = std::move(*parsed);
+    }
+    return call;
+  }
   const XmlNode* vm = doc->name == "VM" ? &*doc : doc->Child("VM");
   if (vm != nullptr) {
     auto parsed = ParseVm(*vm);

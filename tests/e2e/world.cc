@@ -104,7 +104,9 @@ World::World(const std::string& onedockd_extra) {
       << "[host h2]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H2") << "\n"
       // Nothing listens on 127.0.0.9: the engine of a host that is down.
       << "[host dead]\nurl = https://127.0.0.9:2376\n"
-      << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
+      << "[registry]\naddress = " << testbed::RegistryHost("private") << "\nstorage = "
+      << testbed::Get("ONEDOCK_LAB") << "/registry-private/data\n"
+      << "[images]\nstaging_host = h1\nspool = " << root_ << "/od/spool\n"
       << "[journal]\npath = " << root_ << "/od/journal.db\n"
       << "[containers]\ninstance = " << instance_ << "\nstop_timeout = 5\n"
       << "[log]\nlevel = debug\n"
@@ -117,7 +119,7 @@ World::World(const std::string& onedockd_extra) {
     hosts_[h] = emu_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(-1)});
   }
   emu_->Allocate("one.datastore.allocate", {s("NAME = sys\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(-1)});
-  const int img_ds = emu_->Allocate("one.datastore.allocate", {s("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), i(-1)});
+  const int img_ds = image_ds_ = emu_->Allocate("one.datastore.allocate", {s("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), i(-1)});
   // With a SOURCE, oned registers the image READY without running the datastore's cp.
   image_id_ = emu_->Allocate("one.image.allocate", {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker"), i(img_ds)});
   for (const auto& v : kVnets) {
@@ -175,12 +177,30 @@ void World::KillOnedockd() {
   onedockd_ = -1;
 }
 
+int World::CreateImage(const std::string& template_text) {
+  return emu_->Allocate("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
+}
+
+Image World::WaitForImage(int image, int state, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  auto info = client_->ImageInfo(image);
+  while ((!info.ok() || info->state != state) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    info = client_->ImageInfo(image);
+  }
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  auto error = info->template_attributes.find("ERROR");
+  REQUIRE_MESSAGE(info->state == state, "image " << image << " is in state " << info->state << ", not " << state
+                                                 << (error == info->template_attributes.end() ? "" : "; ERROR: " + error->second));
+  return *info;
+}
+
 int World::CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra,
-                    const std::string& context) {
+                    const std::string& context, int image) {
   // On hold: the scheduler places VMs on MONITORED hosts by itself; here only Deploy does.
   return emu_->Allocate("one.vm.allocate",
                         {value_string("NAME = " + name + "\nCPU = " + std::to_string(cpu) + "\nMEMORY = " +
-                                      std::to_string(memory_mb) + "\nDISK = [ IMAGE_ID = " + std::to_string(image_id_) +
+                                      std::to_string(memory_mb) + "\nDISK = [ IMAGE_ID = " + std::to_string(image < 0 ? image_id_ : image) +
                                       " ]\nNIC = [ NETWORK_ID = " + std::to_string(vnets_[0]) +
                                       " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra),
                          xmlrpc_c::value_boolean(true)});

@@ -43,7 +43,12 @@ class World {
   // `extra` is appended to the template, `context` to its
   // CONTEXT vector (", KEY = \"value\"").
   int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
-               const std::string& context = "");
+               const std::string& context = "", int image = -1);
+  // one.image.allocate in the world's onedock image datastore (runs the datastore's stat and cp).
+  int CreateImage(const std::string& template_text);
+  // Polls (bounded by `seconds`) until the image is in `state` (1 READY, 5 ERROR); FAILs with its
+  // state and ERROR otherwise.
+  Image WaitForImage(int image, int state, double seconds = 60);
   void Deploy(int vm, const std::string& host_name);
   void Action(const std::string& action, int vm);
   // A raw call to the emulator; REQUIREs success and returns the reply's second item.
@@ -86,6 +91,7 @@ class World {
   std::vector<int> vnets_;
   std::string image_;
   int image_id_ = -1;
+  int image_ds_ = -1;
   std::map<std::string, std::unique_ptr<docker::EngineClient>> engines_;
 };
 

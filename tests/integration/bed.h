@@ -17,9 +17,9 @@ const std::string& Get(const std::string& key);
 docker::Endpoint Engine(const std::string& engine);
 // The same engine over its private unix socket.
 docker::Endpoint EngineSocket(const std::string& engine);
-// "http://127.0.0.1:5000" style endpoint of "private" or "upstream".
+// "http://127.0.0.1:5000" style endpoint of "private", "upstream" or "auth" (wants credentials).
 docker::Endpoint Registry(const std::string& which);
-// "127.0.0.1:5001" of "private" or "upstream".
+// "127.0.0.1:5001" of "private", "upstream" or "auth"; throws for anything else.
 std::string RegistryHost(const std::string& which);
 // The busybox-static httpd image in the upstream registry.
 std::string TestImage();

@@ -35,6 +35,10 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->policy.allow_privileged == defaults.policy.allow_privileged);
   CHECK(parsed->policy.allow_host_binds == defaults.policy.allow_host_binds);
   CHECK(parsed->policy.allow_cap_add == defaults.policy.allow_cap_add);
+  CHECK(parsed->registry_storage == defaults.registry_storage);
+  CHECK(parsed->staging_host == defaults.staging_host);
+  CHECK(parsed->spool_dir == defaults.spool_dir);
+  CHECK(parsed->credentials.empty());
   CHECK(parsed->monitord_address == defaults.monitord_address);
   CHECK(parsed->monitord_port == defaults.monitord_port);
   CHECK(parsed->disk_total_mb == defaults.disk_total_mb);

@@ -250,7 +250,7 @@ TEST_CASE("messages reach monitord: STATE_VM over TCP, the others over UDP") {
 namespace onedock::monitor {
 namespace {
 
-TEST_CASE("IM calls: bad host ids, names and documents are refused; stop forgets the host") {
+TEST_CASE("IM calls: bad host ids, names and documents are refused, and stop forgets the host") {
   char dir[] = "/tmp/onedock-monitor-test-XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
   auto journal = bridge::SqliteJournal::Open(std::string(dir) + "/journal.db");

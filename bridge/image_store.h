@@ -1,0 +1,117 @@
+// ImageStore: the onedock image datastore. An OpenNebula image is a Docker image in the
+// front-end's private registry, as <registry>/<basename>:<image id>, and its SOURCE names it pinned
+// by digest. Images come in from another registry (PATH docker://[registry/]name[:tag|@digest])
+// or from a `docker save` tarball (a file on the front-end or an http(s) URL), through a staging
+// engine that pulls or loads, tags and pushes.
+//
+// Every failure leaves the private registry as it was: a push either lands a manifest or does
+// not, and a manifest pushed before a later step failed is deleted. Messages lead with what
+// failed (oned keeps 100 characters). Thread-safe: the staging engine is leased per call.
+#ifndef ONEDOCK_BRIDGE_IMAGE_STORE_H_
+#define ONEDOCK_BRIDGE_IMAGE_STORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bridge/engine.h"
+#include "bridge/engine_types.h"
+#include "bridge/image_reference.h"
+#include "bridge/one_types.h"
+#include "bridge/status.h"
+
+namespace onedock::bridge {
+
+// The engine images are staged on.
+class StagingEngine {
+ public:
+  virtual ~StagingEngine() = default;
+  virtual Status Pull(const std::string& reference, const RegistryAuth& auth) = 0;
+  // What the engine reports as loaded ("repo:tag" or "sha256:…").
+  virtual Result<std::vector<std::string>> Load(const std::string& tar_path) = 0;
+  virtual Result<ImageInfo> Inspect(const std::string& reference) = 0;
+  virtual Status Tag(const std::string& source, const std::string& repository, const std::string& tag) = 0;
+  // Returns the manifest digest the registry reported.
+  virtual Result<std::string> Push(const std::string& reference, const RegistryAuth& auth) = 0;
+  virtual Status Remove(const std::string& reference) = 0;
+};
+
+struct RegistryManifest {
+  std::string digest;
+  int64_t size = 0;  // config + layers, as the manifest states them (compressed)
+};
+
+// Registries over their HTTP API.
+class RegistryAccess {
+ public:
+  virtual ~RegistryAccess() = default;
+  virtual Result<RegistryManifest> Manifest(const ImageReference& reference, const RegistryAuth& auth) = 0;
+  virtual Status DeleteManifest(const ImageReference& reference, const RegistryAuth& auth) = 0;  // by digest
+  // Downloads an http(s) URL to `path`; returns its size in bytes.
+  virtual Result<int64_t> Download(const std::string& url, const std::string& path) = 0;
+  // The size of an http(s) resource (HEAD), or -1 when the server does not say.
+  virtual Result<int64_t> RemoteSize(const std::string& url) = 0;
+};
+
+struct ImageStoreSettings {
+  std::string registry;                          // the private registry, "127.0.0.1:5000"
+  RegistryAuth registry_auth;                    // its credentials
+  std::map<std::string, RegistryAuth> upstream;  // credentials per upstream registry host
+  std::string spool_dir;                         // downloaded tarballs, removed after use
+  std::string storage_path;                      // the private registry's storage, for monitor
+};
+
+struct CopyResult {
+  std::string source;  // <registry>/<basename>:<id>@sha256:…
+  std::string format = "docker";
+};
+
+struct Capacity {
+  int64_t total_mb = 0, used_mb = 0, free_mb = 0;
+};
+
+class ImageStore {
+ public:
+  using StagingLease = std::unique_ptr<StagingEngine, std::function<void(StagingEngine*)>>;
+  using Stager = std::function<Result<StagingLease>()>;
+
+  ImageStore(Stager stager, RegistryAccess& registries, ImageStoreSettings settings);
+
+  // STAT: size in MB (at least 1) of what PATH names.
+  Result<int64_t> Stat(const Image& image);
+  // CP: copies PATH into the private registry.
+  Result<CopyResult> Copy(const Image& image);
+  // CLONE: the image `source_image` (its SOURCE) under the new image's id.
+  Result<CopyResult> Clone(const Image& image, const std::string& source);
+  // RM: deletes the manifest SOURCE names from the private registry; absent is done.
+  Status Remove(const Image& image);
+  // MONITOR: the private registry's storage.
+  Result<Capacity> Monitor();
+  // TM clone/ln: makes sure a host's engine has SOURCE (pulled from the private registry).
+  Status PrePull(Engine& engine, const std::string& source);
+
+  // The reference a SOURCE names, which must be in the private registry.
+  Result<ImageReference> PrivateReference(const std::string& source) const;
+
+ private:
+  enum class Origin { kRegistry, kFile, kUrl };
+  struct Input {
+    Origin origin;
+    ImageReference reference;  // kRegistry
+    std::string location;      // kFile path or kUrl
+  };
+  Result<Input> ParsePath(const Image& image) const;
+  RegistryAuth UpstreamAuth(const Image& image, const std::string& domain) const;
+  // Tags `staged` as <registry>/<basename>:<id>, pushes, returns the pinned SOURCE.
+  Result<CopyResult> Publish(StagingEngine& engine, const std::string& staged, const std::string& basename, int image_id);
+
+  Stager stager_;
+  RegistryAccess& registries_;
+  const ImageStoreSettings settings_;
+};
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_IMAGE_STORE_H_

@@ -1,0 +1,149 @@
+// The onedock image datastore end to end: the emulator runs the real datastore and TM scripts,
+// onedockd copies images into the private registry through the staging engine (h1), and VMs run
+// them on hosts that pull from the private registry.
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <map>
+#include <regex>
+
+#include "docker/registry_client.h"
+#include "tests/e2e/world.h"
+#include "tests/integration/bed.h"
+
+namespace onedock::e2e {
+namespace {
+
+constexpr int kImageReady = 1, kImageError = 5;
+
+docker::RegistryClient PrivateRegistry() {
+  return docker::RegistryClient("private", testbed::Registry("private"));
+}
+
+// repository -> tags of the private registry.
+std::map<std::string, std::vector<std::string>> TagLists() {
+  auto registry = PrivateRegistry();
+  auto repositories = registry.Catalog();
+  REQUIRE_MESSAGE(repositories.ok(), repositories.status().ToString());
+  std::map<std::string, std::vector<std::string>> lists;
+  for (const auto& r : *repositories) {
+    auto tags = registry.ListTags(r);
+    if (tags.ok()) lists[r] = *tags;
+  }
+  return lists;
+}
+
+// The host `engine` must not have the image before the test deploys it there.
+void ForgetImage(World& w, const std::string& engine, const std::string& reference) {
+  w.Engine(engine).RemoveImage(reference, false);
+  REQUIRE(w.Engine(engine).InspectImage(reference).status().code() == Status::Code::kNotFound);
+}
+
+void DeployAndServe(World& w, int image, const std::string& engine) {
+  const int vm = w.CreateVm("from-image-" + std::to_string(image), 0.25, 64, "", "", image);
+  w.Deploy(vm, engine);
+  const Vm running = w.WaitFor(vm, kVmActive, kLcmRunning, 90);
+  CHECK(World::HttpGet(running.nics.front().ip).find("onedock test page") != std::string::npos);
+}
+
+TEST_CASE("an image from the upstream registry becomes READY pinned by digest and runs on a host that never had it") {
+  World w;
+  const std::string upstream = testbed::TestImage();  // 127.0.0.1:5001/onedock/httpd:1.0
+  const int image = w.CreateImage("NAME = httpd-upstream\nPATH = docker://" + upstream);
+  const Image ready = w.WaitForImage(image, kImageReady);
+  const std::regex pinned(testbed::RegistryHost("private") + "/httpd:" + std::to_string(image) + "@sha256:[0-9a-f]{64}");
+  CHECK_MESSAGE(std::regex_match(ready.source, pinned), ready.source);
+  CHECK(ready.format == "docker");
+  CHECK(ready.size_mb >= 1);
+  auto manifest = PrivateRegistry().GetManifest("httpd", std::to_string(image));
+  REQUIRE_MESSAGE(manifest.ok(), manifest.status().ToString());
+  CHECK(ready.source.substr(ready.source.find('@') + 1) == manifest->digest);
+
+  ForgetImage(w, "h2", ready.source);
+  DeployAndServe(w, image, "h2");
+  CHECK(w.Engine("h2").InspectImage(ready.source).ok());  // pulled from the private registry
+}
+
+TEST_CASE("an image from a registry that wants credentials is copied with the template's credentials") {
+  World w;
+  const int image = w.CreateImage("NAME = httpd-auth\nPATH = docker://" + testbed::RegistryHost("auth") +
+                                  "/onedock/httpd:1.0\nREGISTRY_USERNAME = " + testbed::Get("ONEDOCK_AUTH_USER") +
+                                  "\nREGISTRY_PASSWORD = " + testbed::Get("ONEDOCK_AUTH_PASSWORD"));
+  const Image ready = w.WaitForImage(image, kImageReady);
+  CHECK(ready.source.find("/httpd:" + std::to_string(image) + "@sha256:") != std::string::npos);
+}
+
+TEST_CASE("a docker save tarball registers and deploys the same way") {
+  World w;
+  const std::string tarball = w.root() + "/httpd.tar";
+  REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
+  REQUIRE(w.Engine("h1").SaveImage(testbed::TestImage(), tarball).ok());
+  const int image = w.CreateImage("NAME = \"httpd from tarball\"\nPATH = " + tarball);
+  const Image ready = w.WaitForImage(image, kImageReady);
+  CHECK(ready.source.find(testbed::RegistryHost("private") + "/httpd-from-tarball:" + std::to_string(image) + "@sha256:") == 0);
+  ForgetImage(w, "h2", ready.source);
+  DeployAndServe(w, image, "h2");
+}
+
+TEST_CASE("deleting an image removes it from the private registry") {
+  World w;
+  const int image = w.CreateImage("NAME = httpd-doomed\nPATH = docker://" + testbed::TestImage());
+  const Image ready = w.WaitForImage(image, kImageReady);
+  auto tags = PrivateRegistry().ListTags("httpd");
+  REQUIRE(tags.ok());
+  CHECK(std::count(tags->begin(), tags->end(), std::to_string(image)) == 1);
+  w.Call("one.image.delete", {xmlrpc_c::value_int(image)});
+  auto registry = PrivateRegistry();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline && registry.GetManifest("httpd", std::to_string(image)).ok()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(registry.GetManifest("httpd", std::to_string(image)).status().code() == Status::Code::kNotFound);
+  tags = registry.ListTags("httpd");
+  REQUIRE(tags.ok());
+  CHECK(std::count(tags->begin(), tags->end(), std::to_string(image)) == 0);
+}
+
+TEST_CASE("bad image inputs end in ERROR with a message and leave the private registry's tags as they were") {
+  World w;
+  const std::string up = testbed::RegistryHost("upstream");
+  const std::string corrupt = w.root() + "/corrupt.tar";
+  {
+    std::ofstream out(corrupt, std::ios::binary);
+    for (int i = 0; i < 4096; ++i) out.put(static_cast<char>((i * 7919) & 0xff));
+  }
+  const auto before = TagLists();
+  struct Case {
+    std::string template_text;
+    std::string message;  // part of the image's ERROR
+  };
+  const std::vector<Case> cases = {
+      {"NAME = nosuch\nPATH = docker://" + up + "/onedock/nosuch:1.0", "onedock/nosuch"},
+      {"NAME = notag\nPATH = docker://" + up + "/onedock/httpd:9.9", "onedock/httpd:9.9"},
+      {"NAME = malformed\nPATH = docker://" + up + "/Onedock//HTTPD::1", "PATH docker://"},
+      {"NAME = shell\nPATH = \"docker://" + up + "/onedock/httpd:1.0;touch /tmp/onedock-pwned\"", "PATH docker://"},
+      {"NAME = climb\nPATH = docker://" + up + "/../../etc/passwd", "PATH docker://"},
+      {"NAME = climbfile\nPATH = /tmp/../etc/passwd", "climbs"},
+      {"NAME = notafile\nPATH = relative/image.tar", "neither docker://"},
+      {"NAME = corrupt\nPATH = " + corrupt, "load tarball"},
+      {"NAME = down\nPATH = docker://127.0.0.1:5999/onedock/httpd:1.0", "127.0.0.1:5999"},
+      {"NAME = refused\nPATH = docker://" + testbed::RegistryHost("auth") +
+           "/onedock/httpd:1.0\nREGISTRY_USERNAME = onedock\nREGISTRY_PASSWORD = wrong",
+       testbed::RegistryHost("auth")},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.template_text);
+    const int image = w.CreateImage(c.template_text);
+    const Image failed = w.WaitForImage(image, kImageError, 90);
+    auto error = failed.template_attributes.find("ERROR");
+    REQUIRE(error != failed.template_attributes.end());
+    CHECK_MESSAGE(error->second.find(c.message) != std::string::npos, error->second);
+    MESSAGE(c.template_text.substr(0, c.template_text.find('\n')) << " -> " << error->second);
+  }
+  CHECK(TagLists() == before);
+  CHECK_FALSE(std::filesystem::exists("/tmp/onedock-pwned"));
+}
+
+}  // namespace
+}  // namespace onedock::e2e

@@ -1,0 +1,167 @@
+// The image datastore's decisions against a fake staging engine and fake registries: what is
+// pulled, tagged, pushed and cleaned up, and what is refused before anything is touched.
+#include "bridge/image_store.h"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+namespace onedock::bridge {
+namespace {
+
+class FakeStaging : public StagingEngine {
+ public:
+  std::vector<std::string> calls;
+  std::set<std::string> local;
+  bool push_fails = false;
+  Status Pull(const std::string& reference, const RegistryAuth& auth) override {
+    calls.push_back("pull " + reference + (auth.username.empty() ? "" : " as " + auth.username));
+    if (reference.find("nosuch") != std::string::npos) return NotFound("manifest unknown");
+    local.insert(reference);
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> Load(const std::string& tar_path) override {
+    calls.push_back("load " + tar_path);
+    return std::vector<std::string>{"sha256:loaded"};
+  }
+  Result<ImageInfo> Inspect(const std::string& reference) override {
+    if (local.count(reference) == 0) return NotFound("no such image");
+    return ImageInfo{};
+  }
+  Status Tag(const std::string& source, const std::string& repository, const std::string& tag) override {
+    calls.push_back("tag " + source + " " + repository + ":" + tag);
+    local.insert(repository + ":" + tag);
+    return Status::Ok();
+  }
+  Result<std::string> Push(const std::string& reference, const RegistryAuth&) override {
+    calls.push_back("push " + reference);
+    if (push_fails) return Unavailable("connection reset after the manifest");
+    return std::string("sha256:") + std::string(64, 'a');
+  }
+  Status Remove(const std::string& reference) override {
+    calls.push_back("remove " + reference);
+    local.erase(reference);
+    return Status::Ok();
+  }
+};
+
+class FakeRegistries : public RegistryAccess {
+ public:
+  std::map<std::string, RegistryManifest> manifests;  // "domain/path:tag" -> manifest
+  std::vector<std::string> deleted;
+  Result<RegistryManifest> Manifest(const ImageReference& r, const RegistryAuth&) override {
+    auto it = manifests.find(r.Repository() + ":" + r.TagOrDigest());
+    if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
+    return it->second;
+  }
+  Status DeleteManifest(const ImageReference& r, const RegistryAuth&) override {
+    deleted.push_back(r.Repository() + "@" + r.digest);
+    return Status::Ok();
+  }
+  Result<int64_t> Download(const std::string&, const std::string&) override { return Unavailable("offline"); }
+  Result<int64_t> RemoteSize(const std::string&) override { return int64_t{-1}; }
+};
+
+struct Bed {
+  FakeStaging staging;
+  FakeRegistries registries;
+  ImageStore store{[this]() -> Result<ImageStore::StagingLease> {
+                     return ImageStore::StagingLease(&staging, [](StagingEngine*) {});
+                   },
+                   registries,
+                   {"127.0.0.1:5000", {}, {{"up.example:5001", {"robot", "secret", "up.example:5001"}}}, "/tmp", "/"}};
+};
+
+Image ImageWith(const std::string& path, int id = 7, const std::string& name = "web") {
+  Image i;
+  i.id = id;
+  i.name = name;
+  i.path = path;
+  return i;
+}
+
+TEST_CASE("a registry image is pulled, tagged <basename>:<id>, pushed and pinned by digest") {
+  Bed b;
+  auto copied = b.store.Copy(ImageWith("docker://up.example:5001/team/httpd:1.0"));
+  REQUIRE_MESSAGE(copied.ok(), copied.status().ToString());
+  CHECK(copied->source == "127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'a'));
+  CHECK(copied->format == "docker");
+  const std::vector<std::string> expected = {
+      "pull up.example:5001/team/httpd:1.0 as robot",  // the configured credentials
+      "tag up.example:5001/team/httpd:1.0 127.0.0.1:5000/httpd:7", "push 127.0.0.1:5000/httpd:7",
+      "remove 127.0.0.1:5000/httpd:7", "remove up.example:5001/team/httpd:1.0"};
+  CHECK(b.staging.calls == expected);
+  CHECK(b.staging.local.empty());  // the staging engine keeps nothing it did not have
+}
+
+TEST_CASE("the image template's credentials come before the configuration's") {
+  Bed b;
+  Image image = ImageWith("docker://up.example:5001/team/httpd:1.0");
+  image.template_attributes = {{"REGISTRY_USERNAME", "alice"}, {"REGISTRY_PASSWORD", "pw"}};
+  REQUIRE(b.store.Copy(image).ok());
+  CHECK(b.staging.calls.front() == "pull up.example:5001/team/httpd:1.0 as alice");
+}
+
+TEST_CASE("a push that fails after its manifest landed leaves no manifest behind") {
+  Bed b;
+  b.staging.push_fails = true;
+  b.registries.manifests["127.0.0.1:5000/httpd:7"] = {"sha256:" + std::string(64, 'b'), 10};
+  auto copied = b.store.Copy(ImageWith("docker://up.example:5001/team/httpd:1.0"));
+  REQUIRE_FALSE(copied.ok());
+  CHECK(copied.status().message().find("push 127.0.0.1:5000/httpd:7") == 0);
+  REQUIRE(b.registries.deleted.size() == 1);
+  CHECK(b.registries.deleted[0] == "127.0.0.1:5000/httpd@sha256:" + std::string(64, 'b'));
+}
+
+TEST_CASE("hostile and malformed PATHs are refused before the engine is touched") {
+  Bed b;
+  for (const char* path : {"docker://up.example:5001/team/httpd:1.0;rm -rf /", "docker://up.example:5001/../etc",
+                           "docker://UP/Team", "/var/tmp/../../etc/shadow", "relative.tar", "ftp://x/y.tar",
+                           "http://x/y z.tar", ""}) {
+    CAPTURE(path);
+    auto copied = b.store.Copy(ImageWith(path));
+    CHECK_FALSE(copied.ok());
+    CHECK(copied.status().code() == Status::Code::kInvalidArgument);
+    CHECK_FALSE(b.store.Stat(ImageWith(path)).ok());
+  }
+  CHECK(b.staging.calls.empty());
+}
+
+TEST_CASE("a tarball is loaded and published under the image's name") {
+  Bed b;
+  char path[] = "/tmp/onedock-tarball-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  auto copied = b.store.Copy(ImageWith(path, 9, "My Web Server!"));
+  REQUIRE_MESSAGE(copied.ok(), copied.status().ToString());
+  CHECK(copied->source.rfind("127.0.0.1:5000/my-web-server:9@sha256:", 0) == 0);
+  CHECK(b.staging.calls.front() == std::string("load ") + path);
+  unlink(path);
+  CHECK(b.store.Copy(ImageWith("/nonexistent/image.tar")).status().code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("stat reads the size from the registry manifest, rm deletes by digest and only in the private registry") {
+  Bed b;
+  b.registries.manifests["up.example:5001/team/httpd:1.0"] = {"sha256:" + std::string(64, 'c'), 5 * 1024 * 1024 + 1};
+  auto size = b.store.Stat(ImageWith("docker://up.example:5001/team/httpd:1.0"));
+  REQUIRE(size.ok());
+  CHECK(*size == 6);
+  CHECK(b.store.Stat(ImageWith("docker://up.example:5001/team/nosuch:1.0")).status().code() == Status::Code::kNotFound);
+
+  Image image = ImageWith("");
+  image.source = "127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'd');
+  REQUIRE(b.store.Remove(image).ok());
+  CHECK(b.registries.deleted == std::vector<std::string>{"127.0.0.1:5000/httpd@sha256:" + std::string(64, 'd')});
+  image.source = "up.example:5001/team/httpd:1.0";
+  CHECK(b.store.Remove(image).code() == Status::Code::kInvalidArgument);  // never outside the private registry
+  image.source = "127.0.0.1:5000/httpd:8";  // no digest, no manifest: nothing to delete
+  CHECK(b.store.Remove(image).ok());
+  CHECK(b.registries.deleted.size() == 1);
+}
+
+}  // namespace
+}  // namespace onedock::bridge
