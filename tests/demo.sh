@@ -42,13 +42,6 @@ mkdir -p "$DEMO"/{remotes,vms,datastores}
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "the VM image goes into the front-end's private registry"
-D1="docker -H unix://$ONEDOCK_ENGINE_H1_SOCKET"
-IMAGE=$ONEDOCK_PRIVATE_REGISTRY/onedock/httpd:1.0
-$D1 pull -q "$ONEDOCK_TEST_IMAGE" >/dev/null
-$D1 tag "$ONEDOCK_TEST_IMAGE" "$IMAGE"
-$D1 push "$IMAGE" | tail -1
-
 step "OpenNebula (emulator) on :2633 with the onedock drivers in its remotes"
 cat > "$DEMO/oned.conf" <<EOF
 PORT = 2633
@@ -85,6 +78,10 @@ url = https://$ONEDOCK_ENGINE_H1
 url = https://$ONEDOCK_ENGINE_H2
 [registry]
 address = $ONEDOCK_PRIVATE_REGISTRY
+storage = $LAB/registry-private/data
+[images]
+staging_host = h1
+spool = $DEMO/spool
 [journal]
 path = $DEMO/journal.db
 [containers]
@@ -99,12 +96,16 @@ done
 tail -1 "$DEMO/onedockd.log"
 
 ONEMU=./build/tests/onemu
-step "datastores, image, vnet and hosts (oned XML-RPC)"
+step "datastores, an image copied from the upstream registry into the private one, vnet and hosts"
 $ONEMU datastore create $'NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock'
 IMG_DS=$($ONEMU datastore create $'NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock' | awk '{print $2}')
 IMG=$($ONEMU image create "$IMG_DS" "NAME = httpd
-SOURCE = $IMAGE
-FORMAT = docker" | awk '{print $2}')
+PATH = docker://$ONEDOCK_TEST_IMAGE" | awk '{print $2}')
+for _ in $(seq 120); do
+  $ONEMU show image "$IMG" | grep -q '<STATE>1</STATE>' && break
+  sleep 0.5
+done
+echo "image $IMG READY, SOURCE $($ONEMU show image "$IMG" | grep -o '<SOURCE>.*</SOURCE>' | sed 's/<SOURCE>\(<!\[CDATA\[\)\{0,1\}//; s/\(\]\]>\)\{0,1\}<\/SOURCE>//')"
 VNET=$($ONEMU vnet create $'NAME = demo\nBRIDGE = onebr-demo\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.230.0.0\nNETWORK_MASK = 255.255.255.0\nGATEWAY = 10.230.0.1\nAR = [ TYPE = IP4, IP = 10.230.0.10, SIZE = 100 ]' | awk '{print $2}')
 $ONEMU host create h1 onedock onedock
 $ONEMU host create h2 onedock onedock
