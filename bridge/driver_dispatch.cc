@@ -3,6 +3,8 @@
 #include <cctype>
 #include <set>
 
+#include "bridge/log.h"
+
 namespace onedock::bridge {
 namespace {
 
@@ -100,9 +102,12 @@ DriverAnswer PrePull(ImageStore& images, EngineProvider& engines, const DriverCa
   if (colon == std::string::npos || colon == 0) return Refuse("onedock tm " + call.action + ": \"" + a[1] + "\" is not <host>:<path>");
   const std::string host = a[1].substr(0, colon);
   const std::string what = "tm " + call.action + " vm " + a[2] + " on host " + host;
+  // The pull is ahead of time only: the deploy pulls what is missing and fails with the reason,
+  // so a pull that fails here (an engine that is down, say) does not fail the prolog.
   auto engine = engines.Acquire(host);
-  if (!engine.ok()) return Answer(engine.status().WithContext(what));
-  return Answer(images.PrePull(**engine, a[0]).WithContext(what));
+  Status s = engine.ok() ? images.PrePull(**engine, a[0]) : engine.status();
+  if (!s.ok()) NamedLogger("actions")->warn("{}: image not pulled ahead of the deploy: {}", what, s.message());
+  return Answer(Status::Ok());
 }
 
 // Datastore scripts get "<image or datastore id>" and the action data on stdin (reference §5.1).
