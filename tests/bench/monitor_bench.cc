@@ -27,6 +27,7 @@
 #include "docker/engine_client.h"
 #include "monitor/host_monitor.h"
 #include "rpc/monitord_message.h"
+#include "tests/free_port.h"
 #include "tests/integration/bed.h"
 
 namespace onedock {
@@ -84,21 +85,7 @@ class Listener {
   size_t udp_messages() const { return udp_messages_; }
 
  private:
-  int Bind(int type, int port) {
-    const int fd = socket(AF_INET, type, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(fd);
-      return -1;
-    }
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    return fd;
-  }
+  int Bind(int type, int port) { return testing::BindLoopback(type, port, &port_); }
   void Tcp() {
     while (!stop_) {
       const int c = accept(tcp_, nullptr, nullptr);

@@ -27,6 +27,7 @@
 
 #include "rpc/monitord_message.h"
 #include "tests/emulator/one_state.h"
+#include "tests/free_port.h"
 
 namespace onedock::emulator {
 namespace {
@@ -198,21 +199,7 @@ class MonitordListener {
   }
 
  private:
-  int Bind(int type, int port) {
-    int fd = socket(AF_INET, type, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      close(fd);
-      return -1;
-    }
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    return fd;
-  }
+  int Bind(int type, int port) { return testing::BindLoopback(type, port, &port_); }
   void Apply(std::string_view wire) {
     auto m = rpc::DecodeMonitordMessage(wire);
     if (!m.ok()) {

@@ -17,6 +17,7 @@
 #include "monitor/probes.h"
 #include "monitor/state_tracker.h"
 #include "tests/emulator/one_template.h"
+#include "tests/free_port.h"
 #include "tests/unit/fixtures.h"
 
 namespace onedock::monitor {
@@ -195,14 +196,8 @@ TEST_CASE("oned's captured monitor configuration gives monitord's address and th
 }
 
 int Bound(int type, int* port) {
-  const int fd = socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *port = ntohs(addr.sin_port);
+  const int fd = testing::BindLoopback(type, 0, port);
+  REQUIRE(fd >= 0);
   return fd;
 }
 
