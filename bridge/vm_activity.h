@@ -17,6 +17,10 @@ class VmActivity {
 
   void Begin(int vm_id, const std::string& host) {
     std::lock_guard lock(mu_);
+    if (vms_.size() > kPruneAbove) {  // VMs long done are forgotten
+      const auto now = Clock::now();
+      std::erase_if(vms_, [&](const auto& item) { return item.second.running == 0 && now - item.second.ended > std::chrono::hours(1); });
+    }
     Entry& e = vms_[vm_id];
     ++e.running;
     e.host = host;
@@ -52,6 +56,7 @@ class VmActivity {
     return e.running > 0 || Clock::now() - e.ended < grace;
   }
 
+  static constexpr size_t kPruneAbove = 4096;
   mutable std::mutex mu_;
   std::map<int, Entry> vms_;
 };

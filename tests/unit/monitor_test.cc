@@ -15,6 +15,7 @@
 #include "monitor/monitor_service.h"
 #include "monitor/monitord_sender.h"
 #include "monitor/probes.h"
+#include "bridge/vm_activity.h"
 #include "monitor/state_tracker.h"
 #include "tests/emulator/one_template.h"
 #include "tests/free_port.h"
@@ -286,3 +287,24 @@ TEST_CASE("IM calls: bad host ids, names and documents are refused, and stop for
 
 }  // namespace
 }  // namespace onedock::monitor
+
+namespace onedock::bridge {
+namespace {
+
+TEST_CASE("a VM is quiet while onedock acts on it and for the grace after, on its host only") {
+  VmActivity activity;
+  using std::chrono::milliseconds;
+  CHECK_FALSE(activity.Quiet(1, milliseconds(50)));
+  activity.Begin(1, "h1");
+  CHECK(activity.Quiet(1, milliseconds(0)));
+  CHECK(activity.AnyQuietOn("h1", milliseconds(0)));
+  CHECK_FALSE(activity.AnyQuietOn("h2", milliseconds(0)));
+  activity.End(1);
+  CHECK(activity.Quiet(1, milliseconds(5000)));
+  std::this_thread::sleep_for(milliseconds(60));
+  CHECK_FALSE(activity.Quiet(1, milliseconds(50)));
+  CHECK_FALSE(activity.AnyQuietOn("h1", milliseconds(50)));
+}
+
+}  // namespace
+}  // namespace onedock::bridge
