@@ -144,6 +144,23 @@ void MonitorService::StartThreads(const std::shared_ptr<HostMonitor>& monitor) {
   }
 }
 
+bridge::DriverAnswer MonitorService::SystemDatastore() {
+  std::vector<std::shared_ptr<HostMonitor>> hosts;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, m] : hosts_) hosts.push_back(m);
+  }
+  int64_t total = 0, used = 0, free = 0;
+  for (const auto& m : hosts) {
+    const auto d = m->LastDisk();
+    if (!d) continue;
+    total += d->total_mb;
+    used += d->used_mb;
+    free += d->free_mb();
+  }
+  return {0, "USED_MB=" + std::to_string(used) + "\nTOTAL_MB=" + std::to_string(total) + "\nFREE_MB=" + std::to_string(free) + "\n", ""};
+}
+
 int MonitorService::Resume() {
   auto hosts = journal_.MonitoredHosts();
   auto log = NamedLogger("monitor");
