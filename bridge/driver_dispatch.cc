@@ -111,7 +111,7 @@ DriverAnswer PrePull(ImageStore& images, EngineProvider& engines, const DriverCa
 }
 
 // Datastore scripts get "<image or datastore id>" and the action data on stdin (reference §5.1).
-DriverAnswer Datastore(ImageStore& images, const DriverCall& call) {
+DriverAnswer Datastore(ImageStore& images, OneApi& one, const DriverCall& call) {
   const std::string& action = call.action;
   if (call.argv.size() != 1 || !IsNumber(call.argv[0])) return Refuse("onedock ds " + action + ": expected \"<id>\"");
   if (action == "monitor") {
@@ -132,7 +132,15 @@ DriverAnswer Datastore(ImageStore& images, const DriverCall& call) {
     return copied.ok() ? DriverAnswer{0, copied->source + " " + copied->format, ""} : Answer(copied.status());
   }
   if (action == "rm") return Answer(images.Remove(image));
-  if (action == "clone" || action == "mkfs" || action == "snap_delete" || action == "snap_revert" ||
+  if (action == "clone") {
+    if (image.cloning_id < 0) return Refuse("onedock ds clone: the image names no CLONING_ID");
+    auto original = one.ImageInfo(image.cloning_id);
+    if (!original.ok()) return Answer(original.status().WithContext("clone: read image " + std::to_string(image.cloning_id) + " from oned"));
+    auto cloned = images.Clone(image, original->source);
+    return cloned.ok() ? DriverAnswer{0, cloned->source + " " + cloned->format, ""}
+                       : Answer(cloned.status().WithContext("clone of image " + std::to_string(image.cloning_id)));
+  }
+  if (action == "mkfs" || action == "snap_delete" || action == "snap_revert" ||
       action == "snap_flatten" || action == "restore" || action == "increment_flatten" || action == "export") {
     return Refuse("onedock datastore: " + action + " is not supported yet");
   }
@@ -141,8 +149,9 @@ DriverAnswer Datastore(ImageStore& images, const DriverCall& call) {
 
 }  // namespace
 
-DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& engines, const DriverCall& call) {
-  if (call.kind == "ds") return Datastore(images, call);
+DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& engines, OneApi& one,
+                      const DriverCall& call) {
+  if (call.kind == "ds") return Datastore(images, one, call);
   if (call.kind == "tm" && (call.action == "clone" || call.action == "ln")) return PrePull(images, engines, call);
   return Dispatch(actions, call);
 }

@@ -14,8 +14,9 @@ namespace onedock::bridge {
 DriverAnswer Dispatch(VmActions& actions, const DriverCall& call);
 
 // VMM, TM and datastore ("ds") calls: TM clone/ln pre-pull the image on the host's engine; the
-// datastore actions go to the image store.
-DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& engines, const DriverCall& call);
+// datastore actions go to the image store (clone reads the image it copies from oned).
+DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& engines, OneApi& one,
+                      const DriverCall& call);
 
 }  // namespace onedock::bridge
 

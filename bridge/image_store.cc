@@ -200,8 +200,11 @@ Result<CopyResult> ImageStore::Clone(const Image& image, const std::string& sour
   auto lease = stager_();
   if (!lease.ok()) return lease.status().WithContext("staging engine");
   const std::string staged = ref->ToString();
+  const bool had = (*lease)->Inspect(staged).ok();
   if (Status s = (*lease)->Pull(staged, settings_.registry_auth); !s.ok()) return s.WithContext("pull " + staged);
-  return Publish(**lease, staged, RepositoryName(image.name), image.id);
+  auto published = Publish(**lease, staged, RepositoryName(image.name), image.id);
+  if (!had) (*lease)->Remove(staged);
+  return published;
 }
 
 Status ImageStore::Remove(const Image& image) {

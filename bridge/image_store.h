@@ -83,7 +83,7 @@ class ImageStore {
   Result<int64_t> Stat(const Image& image);
   // CP: copies PATH into the private registry.
   Result<CopyResult> Copy(const Image& image);
-  // CLONE: the image `source_image` (its SOURCE) under the new image's id.
+  // CLONE: the private-registry image SOURCE names, again under the new image's name and id.
   Result<CopyResult> Clone(const Image& image, const std::string& source);
   // RM: deletes the manifest SOURCE names from the private registry; absent is done.
   Status Remove(const Image& image);

@@ -135,6 +135,7 @@ struct Image {
   int64_t size_mb = 0;
   int datastore_id = -1;
   std::string datastore;
+  int cloning_id = -1;  // the image a clone is made from
   Attributes template_attributes;
 };
 

@@ -47,6 +47,10 @@ class SerializedOneApi : public bridge::OneApi {
     std::lock_guard lock(mu_);
     return client_.VnetInfo(id);
   }
+  Result<Image> ImageInfo(int id) override {
+    std::lock_guard lock(mu_);
+    return client_.ImageInfo(id);
+  }
 
  private:
   std::mutex mu_;
@@ -225,10 +229,10 @@ int Main(int argc, char** argv) {
       {config->monitord_address, config->monitord_port});
 
   auto server = rpc::StubServer::Listen({config->stub_address, config->stub_port, *token, 64},
-                                        [&actions, &monitoring, &images, &engines](const bridge::DriverCall& call) {
+                                        [&actions, &monitoring, &images, &engines, &one](const bridge::DriverCall& call) {
                                           if (call.kind == "im") return monitoring.Handle(call);
                                           if (call.kind == "tm" && call.action == "monitor") return monitoring.SystemDatastore();
-                                          return bridge::Dispatch(actions, images, engines, call);
+                                          return bridge::Dispatch(actions, images, engines, one, call);
                                         });
   if (!server.ok()) return Fail(server.status().message());
   log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config->stub_address, (*server)->port(),

@@ -173,6 +173,7 @@ Result<Image> ParseImage(const XmlNode& node) {
   image.size_mb = Int(node, "SIZE");
   image.datastore_id = static_cast<int>(Int(node, "DATASTORE_ID", -1));
   image.datastore = node.Get("DATASTORE");
+  image.cloning_id = static_cast<int>(Int(node, "CLONING_ID", -1));
   image.template_attributes = FlatAttributes(node.Child("TEMPLATE"));
   return image;
 }

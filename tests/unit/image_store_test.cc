@@ -163,5 +163,16 @@ TEST_CASE("stat reads the size from the registry manifest, rm deletes by digest 
   CHECK(b.registries.deleted.size() == 1);
 }
 
+TEST_CASE("a clone is the private image again under the new image's name and id") {
+  Bed b;
+  auto cloned = b.store.Clone(ImageWith("", 12, "web copy"), "127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'e'));
+  REQUIRE_MESSAGE(cloned.ok(), cloned.status().ToString());
+  CHECK(cloned->source == "127.0.0.1:5000/web-copy:12@sha256:" + std::string(64, 'a'));
+  CHECK(b.staging.calls.front() == "pull 127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'e'));
+  CHECK(b.staging.local.empty());
+  CHECK(b.store.Clone(ImageWith("", 13), "up.example:5001/team/httpd:1.0").status().code() ==
+        Status::Code::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace onedock::bridge

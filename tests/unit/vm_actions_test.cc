@@ -176,6 +176,7 @@ class FakeOne : public OneApi {
     if (vms.count(id) == 0) return NotFound("vm " + std::to_string(id));
     return vms[id];
   }
+  Result<Image> ImageInfo(int id) override { return NotFound("image " + std::to_string(id)); }
   Result<Vnet> VnetInfo(int id) override {
     if (vnets.count(id) == 0) return NotFound("vnet " + std::to_string(id));
     return vnets[id];
