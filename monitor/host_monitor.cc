@@ -114,10 +114,10 @@ Result<std::string> HostMonitor::FirstReport() {
   const DiskFigures disk = Disk(engine);
   auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) return failed(listed.status());
-  std::vector<VmState> states;
+  std::vector<VmState> seen;
   for (const auto& c : *listed) {
     const int vm = VmIdOf(c.labels);
-    if (vm >= 0 && !VmStateOf(c.state).empty()) states.push_back({vm, c.name, VmStateOf(c.state)});
+    if (vm >= 0) seen.push_back({vm, c.name, VmStateOf(c.state)});
   }
   ProbeTexts texts;
   texts.system_host = SystemHostText(*info, disk);
@@ -127,8 +127,10 @@ Result<std::string> HostMonitor::FirstReport() {
     up_ = true;
     down_reported_ = false;
     texts.monitor_host = MonitorHostText(info_, figures_);
+    // The reply carries the round the loop would otherwise send next.
+    const StateReport report = TrackerRound(seen);
+    if (!report.empty()) texts.state_vm = StateVmText(report.vms, report.sync);
   }
-  texts.state_vm = StateVmText(states, true);
   return MonitorMessagesDocument(texts, std::time(nullptr));
 }
 
@@ -168,11 +170,16 @@ bool HostMonitor::SystemRound() {
   return true;
 }
 
-bool HostMonitor::StateRound() {
+StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
+  return tracker_.Round(seen, [this](int vm) { return Quiet(vm); },
+                        activity_.AnyQuietOn(target_.name, std::chrono::seconds(settings_.grace_seconds)));
+}
+
+void HostMonitor::StateRound() {
   auto listed = client_->ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
     EngineDown(listed.status());
-    return false;
+    return;
   }
   bool came_back, was_reported_down;
   {
@@ -182,7 +189,7 @@ bool HostMonitor::StateRound() {
   }
   if (came_back) {
     if (was_reported_down) NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name, engine_url_);
-    if (!SystemRound()) return false;
+    if (!SystemRound()) return;
     std::lock_guard lock(mu_);
     up_ = true;
     down_reported_ = false;
@@ -196,11 +203,9 @@ bool HostMonitor::StateRound() {
   StateReport report;
   {
     std::lock_guard lock(mu_);
-    report = tracker_.Round(seen, [this](int vm) { return Quiet(vm); },
-                            activity_.AnyQuietOn(target_.name, std::chrono::seconds(settings_.grace_seconds)));
+    report = TrackerRound(seen);
   }
   SendState(report);
-  return true;
 }
 
 Result<std::vector<VmFigures>> HostMonitor::VmRound() {

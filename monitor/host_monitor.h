@@ -93,8 +93,10 @@ class HostMonitor {
   bool WaitUntil(std::chrono::steady_clock::time_point t);  // false when stopping
   void Send(const std::string& type, bool success, const std::string& payload);
   void SendState(const StateReport& report);
-  // Lists the host's containers and runs the state tracker; false when the engine did not answer.
-  bool StateRound();
+  // Lists the host's containers and sends what the state tracker decides (or the engine's failure).
+  void StateRound();
+  // The tracker's round over `seen`; mu_ held.
+  StateReport TrackerRound(const std::vector<VmState>& seen);
   bool SystemRound();
   void EngineDown(const Status& why);
   bool Quiet(int vm_id) const;
