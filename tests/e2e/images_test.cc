@@ -4,12 +4,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <iterator>
 #include <map>
 #include <regex>
+#include <string_view>
+#include <thread>
 
 #include "docker/registry_client.h"
 #include "tests/e2e/world.h"
+#include "tests/free_port.h"
 #include "tests/integration/bed.h"
 
 namespace onedock::e2e {
@@ -84,6 +87,60 @@ TEST_CASE("a docker save tarball registers and deploys the same way") {
   CHECK(ready.source.find(testbed::RegistryHost("private") + "/httpd-from-tarball:" + std::to_string(image) + "@sha256:") == 0);
   ForgetImage(w, "h2", ready.source);
   DeployAndServe(w, image, "h2");
+}
+
+// Serves one file over HTTP on a loopback port, once per connection, until destroyed.
+class FileServer {
+ public:
+  explicit FileServer(std::string path) : path_(std::move(path)) {
+    fd_ = testing::BindLoopback(SOCK_STREAM, 0, &port_);
+    REQUIRE(fd_ >= 0);
+    listen(fd_, 8);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        char request[4096];
+        const ssize_t n = read(c, request, sizeof request);
+        std::ifstream in(path_, std::ios::binary);
+        const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const bool head = n > 4 && std::string_view(request, 4) == "HEAD";
+        const std::string header = "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: " +
+                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+        std::string reply = header + (head ? "" : body);
+        for (size_t sent = 0; sent < reply.size();) {
+          const ssize_t w = write(c, reply.data() + sent, reply.size() - sent);
+          if (w <= 0) break;
+          sent += static_cast<size_t>(w);
+        }
+        close(c);
+      }
+    });
+  }
+  ~FileServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/httpd.tar"; }
+
+ private:
+  std::string path_;
+  int fd_ = -1, port_ = 0;
+  std::thread thread_;
+};
+
+TEST_CASE("a tarball named by an http URL is downloaded, registered, and its download removed") {
+  World w;
+  const std::string tarball = w.root() + "/served.tar";
+  REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
+  REQUIRE(w.Engine("h1").SaveImage(testbed::TestImage(), tarball).ok());
+  FileServer server(tarball);
+  const int image = w.CreateImage("NAME = httpd-url\nPATH = " + server.url());
+  const Image ready = w.WaitForImage(image, kImageReady);
+  CHECK(ready.source.find("/httpd-url:" + std::to_string(image) + "@sha256:") != std::string::npos);
+  CHECK(ready.size_mb == (std::filesystem::file_size(tarball) + (1 << 20) - 1) / (1 << 20));  // stat's HEAD
+  CHECK(std::filesystem::is_empty(w.root() + "/od/spool"));
 }
 
 TEST_CASE("deleting an image removes it from the private registry") {
