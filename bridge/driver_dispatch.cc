@@ -117,8 +117,7 @@ DriverAnswer Datastore(ImageStore& images, OneApi& one, const DriverCall& call) 
   if (action == "monitor") {
     auto c = images.Monitor();
     if (!c.ok()) return Answer(c.status().WithContext("monitor"));
-    return {0, "USED_MB=" + std::to_string(c->used_mb) + "\nTOTAL_MB=" + std::to_string(c->total_mb) + "\nFREE_MB=" +
-                   std::to_string(c->free_mb) + "\n", ""};
+    return {0, CapacityLines(*c), ""};
   }
   if (!call.image) return Refuse("onedock ds " + action + ": stdin holds no <IMAGE>");
   Image image = *call.image;

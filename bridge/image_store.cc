@@ -44,6 +44,11 @@ bool SafeUrl(const std::string& url) {
 
 }  // namespace
 
+std::string CapacityLines(const Capacity& c) {
+  return "USED_MB=" + std::to_string(c.used_mb) + "\nTOTAL_MB=" + std::to_string(c.total_mb) + "\nFREE_MB=" +
+         std::to_string(c.free_mb) + "\n";
+}
+
 ImageStore::ImageStore(Stager stager, RegistryAccess& registries, ImageStoreSettings settings)
     : stager_(std::move(stager)), registries_(registries), settings_(std::move(settings)) {}
 

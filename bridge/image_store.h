@@ -72,6 +72,9 @@ struct Capacity {
   int64_t total_mb = 0, used_mb = 0, free_mb = 0;
 };
 
+// USED_MB, TOTAL_MB and FREE_MB lines, as datastore MONITOR prints them.
+std::string CapacityLines(const Capacity& c);
+
 class ImageStore {
  public:
   using StagingLease = std::unique_ptr<StagingEngine, std::function<void(StagingEngine*)>>;

@@ -78,6 +78,14 @@ void HostMonitor::Send(const std::string& type, bool success, const std::string&
   }
 }
 
+void HostMonitor::SendVmFigures(const std::vector<VmFigures>& figures) {
+  // A datagram holds at most 64 KB: VMs go in groups, which monitord merges per VM.
+  for (size_t i = 0; i < figures.size(); i += kVmsPerMessage) {
+    const auto last = std::min(figures.size(), i + kVmsPerMessage);
+    Send("MONITOR_VM", true, MonitorVmText({figures.begin() + i, figures.begin() + last}));
+  }
+}
+
 void HostMonitor::SendState(const StateReport& report) {
   if (report.empty()) return;
   Send("STATE_VM", true, StateVmText(report.vms, report.sync));
@@ -303,23 +311,14 @@ void HostMonitor::Loop() {
       if (!figures.ok()) {
         log->warn("host {}: VM figures: {}", target_.name, figures.status().message());
       } else {
-        // A datagram holds at most 64 KB: VMs go in groups, which monitord merges per VM.
-        for (size_t i = 0; i < figures->size(); i += kVmsPerMessage) {
-          const auto last = std::min(figures->size(), i + kVmsPerMessage);
-          Send("MONITOR_VM", true, MonitorVmText({figures->begin() + i, figures->begin() + last}));
-        }
+        SendVmFigures(*figures);
       }
     }
     if (now >= next_host) {
       next_host = now + std::chrono::seconds(p.monitor_host);
       std::string text;
       {
-        std::lock_guard lock(mu_);
-        if (info_.ncpu > 0) text = MonitorHostText(info_, figures_);
-      }
-      if (text.empty()) {
-        if (!SystemRound()) continue;
-        std::lock_guard lock(mu_);
+        std::lock_guard lock(mu_);  // up_: info_ is the engine's, from FirstReport or a SystemRound
         text = MonitorHostText(info_, figures_);
       }
       Send("MONITOR_HOST", true, text);

@@ -81,6 +81,8 @@ class HostMonitor {
   // One round of VM figures: lists the running containers and fetches their stats in parallel
   // (what the periodic round does; public for the benchmark). Not concurrent with itself.
   Result<std::vector<VmFigures>> VmRound();
+  // MONITOR_VM messages with `figures` (groups of VMs small enough for a datagram).
+  void SendVmFigures(const std::vector<VmFigures>& figures);
 
  private:
   struct Running {

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "bridge/image_store.h"
 #include "bridge/log.h"
 #include "rpc/xml_node.h"
 
@@ -150,15 +151,15 @@ bridge::DriverAnswer MonitorService::SystemDatastore() {
     std::lock_guard lock(mu_);
     for (const auto& [id, m] : hosts_) hosts.push_back(m);
   }
-  int64_t total = 0, used = 0, free = 0;
+  bridge::Capacity sum;
   for (const auto& m : hosts) {
     const auto d = m->LastDisk();
     if (!d) continue;
-    total += d->total_mb;
-    used += d->used_mb;
-    free += d->free_mb();
+    sum.total_mb += d->total_mb;
+    sum.used_mb += d->used_mb;
+    sum.free_mb += d->free_mb();
   }
-  return {0, "USED_MB=" + std::to_string(used) + "\nTOTAL_MB=" + std::to_string(total) + "\nFREE_MB=" + std::to_string(free) + "\n", ""};
+  return {0, bridge::CapacityLines(sum), ""};
 }
 
 int MonitorService::Resume() {

@@ -200,12 +200,7 @@ int Main(int argc, char** argv) {
     auto figures = hm.VmRound();
     size_t with_cpu = 0;
     if (figures.ok()) {
-      for (size_t i = 0; i < figures->size(); i += 100) {
-        const auto last = std::min(figures->size(), i + 100);
-        monitor::SendToMonitord(target.monitord,
-                                {"MONITOR_VM", true, 0, std::time(nullptr),
-                                 monitor::MonitorVmText({figures->begin() + i, figures->begin() + last})});
-      }
+      hm.SendVmFigures(*figures);
       for (const auto& f : *figures) with_cpu += f.cpu.has_value() ? 1 : 0;
     }
     const double onedock_wall = Ms(Clock::now() - t0), onedock_cpu = (CpuSeconds() - cpu0) * 1000;
