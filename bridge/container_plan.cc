@@ -176,6 +176,10 @@ Result<std::string> ImageOf(const Vm& vm, const std::string& registry) {
     return InvalidArgument("the VM has no DISK 0 with an image SOURCE to run");
   }
   std::string source = disk0->source;
+  if (VolumeImageId(source)) {
+    return InvalidArgument("DISK 0 is the data volume of image " + std::to_string(disk0->image_id) +
+                           "; DISK 0 must be the Docker image the container runs");
+  }
   if (source.rfind("docker://", 0) == 0) source.erase(0, 9);
   auto ref = ParseImageReference(source);
   if (!ref.ok()) return ref.status().WithContext("DISK 0 SOURCE");
@@ -305,6 +309,10 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
     if (!ParseIpv4(d)) return InvalidArgument("CONTEXT DNS: \"" + d + "\" is not an IPv4 address");
     if (std::find(spec.dns.begin(), spec.dns.end(), d) == spec.dns.end()) spec.dns.push_back(d);
   }
+  auto volumes = PlanVolumes(vm, settings.instance);
+  if (!volumes.ok()) return volumes.status();
+  plan.volumes = std::move(*volumes);
+  for (const auto& v : plan.volumes) spec.volumes.push_back(v.name + ":" + v.mount);
   auto tar = ContextArchive(vm, plan.start_command);
   if (!tar.ok()) return tar.status();
   plan.context_tar = std::move(*tar);

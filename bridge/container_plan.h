@@ -11,6 +11,7 @@
 #include "bridge/engine_types.h"
 #include "bridge/one_types.h"
 #include "bridge/status.h"
+#include "bridge/volume_plan.h"
 
 namespace onedock::bridge {
 
@@ -38,6 +39,7 @@ struct PlannedNic {
 struct ContainerPlan {
   ContainerSpec spec;            // the primary NIC (nics[0]) is in spec.primary
   std::vector<PlannedNic> nics;  // in NIC_ID order
+  std::vector<PlannedVolume> volumes;  // every DISK but DISK 0, in spec.volumes too
   std::string context_tar;       // extracted at "/" before every start
   std::vector<std::string> start_command;  // empty = no START_SCRIPT
 };
@@ -51,7 +53,8 @@ std::string ContainerName(int vm_id);  // "one-42", the deploy id
 
 // The plan for `vm` on `host`. `vnets` holds the virtual network of every NIC by id. Errors:
 // kInvalidArgument for a document that cannot be a container (no image disk, a malformed
-// address, an image outside the private registry), kPermissionDenied for what policy refuses.
+// address, an image outside the private registry, a DISK that cannot be a volume),
+// kPermissionDenied for what policy refuses.
 Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
                                     const std::map<int, Vnet>& vnets, const PlanSettings& settings);
 

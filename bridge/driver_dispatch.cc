@@ -84,10 +84,16 @@ DriverAnswer Tm(VmActions& actions, const DriverCall& call) {
     if (tail != a[1]) return Answer(Status::Ok());
     return Answer(actions.Remove(std::stoi(a[1]), host));
   }
+  if (call.action == "mkswap") {
+    return Refuse("onedock tm mkswap: swap disks are not supported: a container has no swap device, and MEMORY "
+                  "sets its memory and memory+swap limits equal; remove the swap DISK from the template");
+  }
   // Container hosts have no disk files to clone, link, move or build a context ISO for: the
-  // image is pulled at deploy and the context is uploaded into the container.
+  // image is pulled at deploy, data disks become volumes at deploy (a persistent image's volume
+  // keeps its data where it is, so mvds has nothing to save) and the context is uploaded into the
+  // container.
   static const std::set<std::string> kNothingToDo = {"clone", "ln", "mv", "mvds", "context", "premigrate",
-                                                     "postmigrate", "failmigrate", "mkswap", "mkimage"};
+                                                     "postmigrate", "failmigrate", "mkimage"};
   if (kNothingToDo.count(call.action) != 0) return Answer(Status::Ok());
   return Refuse("tm " + call.action + " is not supported by onedock");
 }
@@ -101,6 +107,7 @@ DriverAnswer PrePull(ImageStore& images, EngineProvider& engines, const DriverCa
   const auto colon = a[1].find(':');
   if (colon == std::string::npos || colon == 0) return Refuse("onedock tm " + call.action + ": \"" + a[1] + "\" is not <host>:<path>");
   const std::string host = a[1].substr(0, colon);
+  if (VolumeImageId(a[0])) return Answer(Status::Ok());  // a data volume: made at deploy
   const std::string what = "tm " + call.action + " vm " + a[2] + " on host " + host;
   // The pull is ahead of time only: the deploy pulls what is missing and fails with the reason,
   // so a pull that fails here (an engine that is down, say) does not fail the prolog.
@@ -111,7 +118,8 @@ DriverAnswer PrePull(ImageStore& images, EngineProvider& engines, const DriverCa
 }
 
 // Datastore scripts get "<image or datastore id>" and the action data on stdin (reference §5.1).
-DriverAnswer Datastore(ImageStore& images, OneApi& one, const DriverCall& call) {
+// Images whose SOURCE is a volume (bridge/volume_plan.h) have nothing in the registry.
+DriverAnswer Datastore(VmActions& actions, ImageStore& images, OneApi& one, const DriverCall& call) {
   const std::string& action = call.action;
   if (call.argv.size() != 1 || !IsNumber(call.argv[0])) return Refuse("onedock ds " + action + ": expected \"<id>\"");
   if (action == "monitor") {
@@ -122,6 +130,7 @@ DriverAnswer Datastore(ImageStore& images, OneApi& one, const DriverCall& call) 
   if (!call.image) return Refuse("onedock ds " + action + ": stdin holds no <IMAGE>");
   Image image = *call.image;
   image.id = std::stoi(call.argv[0]);
+  const bool volume = VolumeImageId(image.source).has_value();
   if (action == "stat") {
     auto size = images.Stat(image);
     return size.ok() ? DriverAnswer{0, std::to_string(*size), ""} : Answer(size.status());
@@ -130,18 +139,43 @@ DriverAnswer Datastore(ImageStore& images, OneApi& one, const DriverCall& call) 
     auto copied = images.Copy(image);
     return copied.ok() ? DriverAnswer{0, copied->source + " " + copied->format, ""} : Answer(copied.status());
   }
-  if (action == "rm") return Answer(images.Remove(image));
+  // oned takes mkfs's whole reply as the SOURCE: nothing but the source is printed.
+  if (action == "mkfs") {
+    auto source = EmptyVolumeSource(image);
+    return source.ok() ? DriverAnswer{0, *source, ""} : Answer(source.status().WithContext("mkfs"));
+  }
+  if (action == "rm") {
+    if (volume) return Answer(actions.RemoveImageVolume(image.id).WithContext("rm image " + std::to_string(image.id)));
+    return Answer(images.Remove(image));
+  }
   if (action == "clone") {
     if (image.cloning_id < 0) return Refuse("onedock ds clone: the image names no CLONING_ID");
     auto original = one.ImageInfo(image.cloning_id);
     if (!original.ok()) return Answer(original.status().WithContext("clone: read image " + std::to_string(image.cloning_id) + " from oned"));
+    if (const auto data = VolumeImageId(original->source)) {
+      auto home = actions.ImageVolumeHome(*data);
+      if (!home.ok()) return Answer(home.status().WithContext("clone"));
+      if (*home) {
+        return Refuse("onedock ds clone: the data of image " + std::to_string(image.cloning_id) + " is in volume " +
+                      ImageVolumeName(*data) + " on host " + **home + "; cloning a volume that holds data is not "
+                      "supported");
+      }
+      return {0, VolumeSource(image.id) + " " + original->format, ""};
+    }
     auto cloned = images.Clone(image, original->source);
     return cloned.ok() ? DriverAnswer{0, cloned->source + " " + cloned->format, ""}
                        : Answer(cloned.status().WithContext("clone of image " + std::to_string(image.cloning_id)));
   }
-  if (action == "mkfs" || action == "snap_delete" || action == "snap_revert" ||
-      action == "snap_flatten" || action == "restore" || action == "increment_flatten" || action == "export") {
-    return Refuse("onedock datastore: " + action + " is not supported yet");
+  if (action == "snap_delete" || action == "snap_revert" || action == "snap_flatten") {
+    return Refuse("onedock datastore: " + action + ": images in the onedock datastore have no snapshots "
+                  "(a Docker image is immutable; VM snapshots are taken with onevm snapshot-create)");
+  }
+  if (action == "restore" || action == "increment_flatten") {
+    return Refuse("onedock datastore: " + action + " is a backup action; the onedock datastore is not a backup datastore");
+  }
+  if (action == "export") {
+    return Refuse("onedock datastore: export to a marketplace is not supported; the image is " + image.source +
+                  " in the private registry");
   }
   return Refuse("onedock ds: unknown action \"" + action + "\"");
 }
@@ -150,7 +184,7 @@ DriverAnswer Datastore(ImageStore& images, OneApi& one, const DriverCall& call) 
 
 DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& engines, OneApi& one,
                       const DriverCall& call) {
-  if (call.kind == "ds") return Datastore(images, one, call);
+  if (call.kind == "ds") return Datastore(actions, images, one, call);
   if (call.kind == "tm" && (call.action == "clone" || call.action == "ln")) return PrePull(images, engines, call);
   return Dispatch(actions, call);
 }

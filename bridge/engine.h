@@ -9,6 +9,7 @@
 #define ONEDOCK_BRIDGE_ENGINE_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ class Engine {
   virtual Status UpdateContainer(const std::string& id, const ResourceUpdate& update) = 0;
   virtual Result<std::string> Commit(const CommitRequest& request) = 0;  // the image id
   virtual Status PutArchive(const std::string& id, const std::string& path, const std::string& tar) = 0;
+  // The tar archive of `path` in the container (running, stopped or only created), written to the
+  // local `file`; its one top-level entry is the last component of `path`.
+  virtual Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) = 0;
+  // Extracts the tar archive in the local `file` at `path` in the container.
+  virtual Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) = 0;
   virtual Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
                                   const std::vector<std::string>& env, long timeout_ms) = 0;
 
@@ -48,6 +54,14 @@ class Engine {
                                 const NetworkAttachment& nic) = 0;
   virtual Status DisconnectNetwork(const std::string& network, const std::string& container,
                                    bool force) = 0;
+
+  // Creating a name that exists returns the existing volume as it is (the engine answers 201 and
+  // keeps the first labels): callers check its labels.
+  virtual Result<VolumeInfo> CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels) = 0;
+  // Volumes carrying every label ("key" or "key=value").
+  virtual Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) = 0;
+  // kConflict while a container (even a stopped one) uses it.
+  virtual Status RemoveVolume(const std::string& name) = 0;
 };
 
 // Hands out the Engine of a host for the duration of one action. Thread-safe. Engines are pooled

@@ -154,6 +154,13 @@ struct NetworkInfo {
   std::map<std::string, EndpointState> containers;  // by container id
 };
 
+// A named volume of the engine's `local` driver.
+struct VolumeInfo {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::string mountpoint;  // on the host
+};
+
 // A one-shot stats sample (raw counters; rates need the previous sample).
 struct StatsSample {
   std::string read;  // RFC 3339 time of the sample; "0001-01-01…" for a stopped container

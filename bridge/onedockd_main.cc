@@ -172,6 +172,7 @@ int Main(int argc, char** argv) {
   if (!one_endpoint.ok()) return Fail("[oned]: " + one_endpoint.status().message());
   bridge::ActionSettings settings;
   settings.plan = {config->instance, config->registry, config->stop_timeout_s, config->policy};
+  settings.spool_dir = config->spool_dir;
   if (!config->registry_username.empty()) {
     auto password = ReadFirstLine(config->registry_password_file, "[registry] password_file");
     if (!password.ok()) return Fail(password.status().message());

@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS monitored_hosts(
   host_id INTEGER PRIMARY KEY,
   name TEXT NOT NULL,
   configuration TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS volume_homes(
+  image_id INTEGER PRIMARY KEY,
+  host TEXT NOT NULL);
 )SQL";
 
 using Arg = std::variant<int64_t, std::string>;
@@ -168,6 +171,26 @@ Result<std::vector<MonitoredHost>> SqliteJournal::MonitoredHosts() {
   while ((rc = st.Step()) == SQLITE_ROW) out.push_back({static_cast<int>(st.Int(0)), st.Text(1), st.Text(2)});
   if (rc != SQLITE_DONE) return st.Error("monitored hosts");
   return out;
+}
+
+Status SqliteJournal::SetVolumeHome(int image_id, const std::string& host) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",
+             {int64_t{image_id}, host});
+}
+
+Result<std::optional<std::string>> SqliteJournal::VolumeHome(int image_id) {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT host FROM volume_homes WHERE image_id = ?", {int64_t{image_id}});
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return st.Error("volume home");
+  return std::optional<std::string>(st.Text(0));
+}
+
+Status SqliteJournal::ForgetVolumeHome(int image_id) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "forget volume home", "DELETE FROM volume_homes WHERE image_id = ?", {int64_t{image_id}});
 }
 
 }  // namespace onedock::bridge

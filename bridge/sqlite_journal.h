@@ -1,7 +1,8 @@
 // SqliteJournal: onedockd's memory across restarts, in one SQLite file. An intent row is written
 // before the first engine call of an action and closed when the action ends, so after a crash the
 // open rows name exactly the actions that were in flight. A placement row says which host holds a
-// VM's container (and the state the next action needs: start script done, checkpoint image).
+// VM's container (and the state the next action needs: start script done, checkpoint image); a
+// volume home row which host holds a persistent image's data volume.
 //
 // Thread-safe: one connection behind a mutex; every call is one short transaction. WAL with
 // synchronous=NORMAL: a killed process loses nothing committed; a power loss may lose the last
@@ -67,6 +68,11 @@ class SqliteJournal {
   Status Monitor(const MonitoredHost& host);  // insert or replace
   Status Unmonitor(int host_id);
   Result<std::vector<MonitoredHost>> MonitoredHosts();
+
+  // The host whose engine holds a persistent image's volume (bridge/volume_plan.h).
+  Status SetVolumeHome(int image_id, const std::string& host);  // insert or replace
+  Result<std::optional<std::string>> VolumeHome(int image_id);
+  Status ForgetVolumeHome(int image_id);
 
  private:
   explicit SqliteJournal(sqlite3* db) : db_(db) {}

@@ -1,7 +1,11 @@
 #include "bridge/vm_actions.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <filesystem>
 
 #include "bridge/log.h"
 
@@ -24,6 +28,18 @@ std::optional<std::pair<Nic, size_t>> NicByMac(const Vm& vm, const std::string& 
     if (SameMac(nics[i].mac, mac)) return std::make_pair(nics[i], i);
   }
   return std::nullopt;
+}
+
+// The directory an archive of `path` is extracted into so that it lands at `path`.
+std::string ParentOf(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// A spool file name no other copy uses at the same time.
+std::string SpoolFile(const std::string& dir, const std::string& volume) {
+  static std::atomic<int> counter{0};
+  return dir + "/" + volume + "." + std::to_string(getpid()) + "." + std::to_string(counter++) + ".tar";
 }
 
 }  // namespace
@@ -92,9 +108,93 @@ Status VmActions::EnsureNetwork(Engine& engine, const NetworkSpec& network) {
   return Status::Ok();
 }
 
-Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created) {
+Status VmActions::EnsureVolume(Engine& engine, const PlannedVolume& volume) {
+  auto got = engine.CreateVolume(volume.name, volume.labels);
+  if (!got.ok()) return got.status();
+  // A name that was taken comes back as it was: it must carry this VM's (or image's) labels.
+  for (const char* key : {kLabelInstance, kLabelVmId, kLabelImageId}) {
+    auto want = volume.labels.find(key);
+    if (want == volume.labels.end()) continue;
+    auto have = got->labels.find(key);
+    if (have == got->labels.end() || have->second != want->second) {
+      return Conflict("volume " + volume.name + " exists on the host and is not " +
+                      (volume.image_id >= 0 ? "image " + std::to_string(volume.image_id) + "'s" : "this VM's") +
+                      " (label " + key + "=" + (have == got->labels.end() ? "<none>" : have->second) + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const std::string& from, Engine& dest,
+                             const std::string& container, const std::string& image) {
+  const std::string what = "copy volume " + volume.name + " from host " + from;
+  auto src = engines_.Acquire(from);
+  if (!src.ok()) return src.status().WithContext(what);
+  Engine& source = **src;
+  std::string holder = ContainerName(vm_id);
+  bool helper = false;
+  if (volume.image_id < 0) {
+    auto c = source.InspectContainer(holder);
+    if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status().WithContext(what);
+    if (!c.ok()) {
+      auto left = source.ListVolumes({std::string(kLabelVmId) + "=" + std::to_string(vm_id),
+                                      std::string(kLabelInstance) + "=" + settings_.plan.instance});
+      if (!left.ok()) return left.status().WithContext(what);
+      for (const auto& v : *left) {
+        if (v.name == volume.name) {
+          return FailedPrecondition("the VM's volume " + volume.name + " is on host " + from +
+                                    " without its container " + holder + "; onedock moves a VM's volumes through it");
+        }
+      }
+      NamedLogger("actions")->info("vm {}: nothing to copy for {}: host {} has neither the container nor the volume",
+                                   vm_id, volume.name, from);
+      return Status::Ok();
+    }
+  } else {
+    auto present = source.ListVolumes({std::string(kLabelImageId) + "=" + std::to_string(volume.image_id)});
+    if (!present.ok()) return present.status().WithContext(what);
+    if (std::none_of(present->begin(), present->end(), [&](const VolumeInfo& v) { return v.name == volume.name; })) {
+      NamedLogger("actions")->warn("vm {}: volume {} of image {} is no longer on host {}: the VM gets an empty one",
+                                   vm_id, volume.name, volume.image_id, from);
+      return Status::Ok();
+    }
+    auto have = source.InspectImage(image);
+    if (!have.ok() && !Is(have.status(), Status::Code::kNotFound)) return have.status().WithContext(what);
+    if (!have.ok()) {
+      if (Status p = source.PullImage(image, settings_.registry_auth, nullptr); !p.ok()) return p.WithContext(what);
+    }
+    holder = volume.name + "-copy";
+    ContainerSpec spec;
+    spec.name = holder;
+    spec.image = image;
+    spec.cmd = {"/bin/true"};  // never started: the engine only needs the volume mounted
+    spec.network_mode = "none";
+    spec.labels = {{kLabelInstance, settings_.plan.instance}, {kLabelImageId, std::to_string(volume.image_id)}};
+    spec.volumes = {volume.name + ":" + volume.mount};
+    source.RemoveContainer(holder, true, false);  // a helper a crash left behind
+    auto made = source.CreateContainer(spec);
+    if (!made.ok()) return made.status().WithContext(what);
+    helper = true;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(settings_.spool_dir, ec);
+  const std::string file = SpoolFile(settings_.spool_dir, volume.name);
+  Status s = source.GetArchiveToFile(holder, volume.mount, file);
+  if (helper) {
+    if (Status r = source.RemoveContainer(holder, true, false); !r.ok()) {
+      NamedLogger("actions")->warn("host {}: helper container {} left: {}", from, holder, r.ToString());
+    }
+  }
+  if (s.ok()) s = dest.PutArchiveFromFile(container, ParentOf(volume.mount), file);
+  std::filesystem::remove(file, ec);
+  return s.WithContext(what);
+}
+
+Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created,
+                                    const std::function<Status(Engine&)>& seed) {
   const ContainerSpec& spec = plan.spec;
   const std::string vm_label = spec.labels.at(kLabelVmId);
+  bool seeded = false;
   for (int round = 0; round < 8; ++round) {
     auto c = engine.InspectContainer(spec.name);
     if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status();
@@ -106,6 +206,9 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       }
       for (const auto& nic : plan.nics) {
         if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
+      }
+      for (const auto& volume : plan.volumes) {
+        if (Status s = EnsureVolume(engine, volume); !s.ok()) return s;
       }
       auto id = engine.CreateContainer(spec);
       if (!id.ok() && !Is(id.status(), Status::Code::kConflict)) return id.status();
@@ -130,6 +233,13 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       if (c->networks.count(nic.network.name) != 0) continue;
       if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
       if (Status s = engine.ConnectNetwork(nic.network.name, spec.name, nic.attachment); !s.ok()) return s;
+    }
+    if (*created && !seeded && seed) {
+      if (Status s = seed(engine); !s.ok()) {
+        engine.RemoveContainer(spec.name, true, false);  // the next attempt creates and seeds again
+        return s;
+      }
+      seeded = true;
     }
     if (Status s = engine.PutArchive(spec.name, "/", plan.context_tar); !s.ok()) return s;
     auto started = engine.StartContainer(spec.name);
@@ -160,10 +270,34 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     if (!image.empty()) plan->spec.image = image;
     auto previous = journal_.PlacementOf(vm.id);
     if (!previous.ok()) return previous.status();
+    const bool moved = *previous && (*previous)->host != host;
+    // Volume data that lives on another host: the VM's own volumes when the VM moved, a
+    // persistent image's volume when its last VM ran elsewhere.
+    std::vector<std::pair<const PlannedVolume*, std::string>> elsewhere;
+    std::vector<int> homeless;  // persistent images whose volume is created here for the first time
+    for (const auto& v : plan->volumes) {
+      if (v.image_id < 0) {
+        if (moved) elsewhere.emplace_back(&v, (*previous)->host);
+        continue;
+      }
+      auto home = journal_.VolumeHome(v.image_id);
+      if (!home.ok()) return home.status();
+      if (!*home) {
+        homeless.push_back(v.image_id);
+      } else if (**home != host) {
+        elsewhere.emplace_back(&v, **home);
+      }
+    }
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    auto seed = [&](Engine& dest) -> Status {
+      for (const auto& [volume, from] : elsewhere) {
+        if (Status c = CopyVolume(vm.id, *volume, from, dest, name, plan->spec.image); !c.ok()) return c;
+      }
+      return Status::Ok();
+    };
     bool created = false;
-    if (Status c = ConvergeContainer(**engine, *plan, &created); !c.ok()) {
+    if (Status c = ConvergeContainer(**engine, *plan, &created, seed); !c.ok()) {
       return c.WithContext("engine " + engines_.Describe(host));
     }
     Placement placement{vm.id, host, false, ""};
@@ -180,10 +314,24 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
       }
     }
     if (Status p = journal_.Place(placement); !p.ok()) return p;
-    if (*previous && (*previous)->host != host) {
-      // The VM moved: the container it left behind must not survive as a twin.
+    for (int image_id : homeless) {
+      if (Status h = journal_.SetVolumeHome(image_id, host); !h.ok()) return h;
+    }
+    if (moved) {
+      // The VM moved: the container it left behind must not survive as a twin; its own volumes
+      // were copied and go with it.
       if (Status r = RemoveLocked(vm.id, (*previous)->host); !r.ok()) {
         NamedLogger("actions")->error("vm {}: container left on host {}: {}", vm.id, (*previous)->host, r.ToString());
+      }
+    }
+    for (const auto& [volume, from] : elsewhere) {
+      if (volume->image_id < 0) continue;
+      if (Status h = journal_.SetVolumeHome(volume->image_id, host); !h.ok()) return h;
+      auto old = engines_.Acquire(from);
+      Status r = old.ok() ? (*old)->RemoveVolume(volume->name) : old.status();
+      if (!r.ok() && !Is(r, Status::Code::kNotFound)) {
+        NamedLogger("actions")->error("image {}: old copy of volume {} left on host {}: {}", volume->image_id,
+                                      volume->name, from, r.ToString());
       }
     }
     return Status::Ok();
@@ -394,15 +542,42 @@ Status VmActions::RemoveLocked(int vm_id, const std::string& host) {
   if (!engine.ok()) return engine.status();
   const std::string name = ContainerName(vm_id);
   auto c = (*engine)->InspectContainer(name);
-  if (!c.ok()) return Is(c.status(), Status::Code::kNotFound) ? Status::Ok() : c.status();
-  auto vm_label = c->labels.find(kLabelVmId);
-  if (vm_label == c->labels.end() || vm_label->second != std::to_string(vm_id)) {
-    NamedLogger("actions")->warn("host {}: container {} is not onedock's (no {} label): left alone", host, name,
-                                 kLabelVmId);
-    return Status::Ok();
+  if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status();
+  if (c.ok()) {
+    auto vm_label = c->labels.find(kLabelVmId);
+    if (vm_label == c->labels.end() || vm_label->second != std::to_string(vm_id)) {
+      NamedLogger("actions")->warn("host {}: container {} is not onedock's (no {} label): left alone", host, name,
+                                   kLabelVmId);
+      return Status::Ok();
+    }
+    Status s = (*engine)->RemoveContainer(name, true, true);
+    if (!s.ok() && !Is(s, Status::Code::kNotFound)) return s;
   }
-  Status s = (*engine)->RemoveContainer(name, true, true);
-  return Is(s, Status::Code::kNotFound) ? Status::Ok() : s;
+  // The VM's own volumes go with it; a persistent image's volume stays for the image.
+  auto volumes = (*engine)->ListVolumes({std::string(kLabelVmId) + "=" + std::to_string(vm_id),
+                                         std::string(kLabelInstance) + "=" + settings_.plan.instance});
+  if (!volumes.ok()) return volumes.status();
+  for (const auto& v : *volumes) {
+    Status s = (*engine)->RemoveVolume(v.name);
+    if (!s.ok() && !Is(s, Status::Code::kNotFound)) return s;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<std::string>> VmActions::ImageVolumeHome(int image_id) { return journal_.VolumeHome(image_id); }
+
+Status VmActions::RemoveImageVolume(int image_id) {
+  const std::string name = ImageVolumeName(image_id);
+  auto home = journal_.VolumeHome(image_id);
+  if (!home.ok()) return home.status();
+  if (!*home) return Status::Ok();  // never deployed: no volume was made
+  const std::string what = "remove volume " + name + " on host " + **home;
+  auto engine = engines_.Acquire(**home);
+  if (!engine.ok()) return engine.status().WithContext(what);
+  Status s = (*engine)->RemoveVolume(name);
+  if (!s.ok() && !Is(s, Status::Code::kNotFound)) return s.WithContext(what);
+  NamedLogger("actions")->info("{}: done", what);
+  return journal_.ForgetVolumeHome(image_id);
 }
 
 int VmActions::Recover() {

@@ -25,6 +25,7 @@ namespace onedock::bridge {
 struct ActionSettings {
   PlanSettings plan;
   RegistryAuth registry_auth;  // for pulls and pushes of the private registry
+  std::string spool_dir = "/var/lib/one/onedock/spool";  // volume archives in transit between hosts
 };
 
 class VmActions {
@@ -49,8 +50,14 @@ class VmActions {
   Result<std::string> SnapshotCreate(const Vm& vm, const std::string& host, const std::string& snap_id);
   Status SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference);
   Status SnapshotDelete(int vm_id, const std::string& host, const std::string& reference);
-  // Removes the container and everything onedock keeps for the VM (terminate's epilog).
+  // Removes the container, the VM's own volumes and everything onedock keeps for the VM
+  // (terminate's epilog).
   Status Remove(int vm_id, const std::string& host);
+
+  // The host holding a persistent image's data volume, if it was ever deployed.
+  Result<std::optional<std::string>> ImageVolumeHome(int image_id);
+  // Removes a persistent image's data volume from its host (the image is being deleted).
+  Status RemoveImageVolume(int image_id);
 
   // Settles the intents a previous run left open: a deploy whose VM oned still deploys on that
   // host is finished, one whose VM is gone is rolled back, the rest are closed (their stubs retry).
@@ -69,7 +76,16 @@ class VmActions {
                    const std::function<Status()>& body);
   Result<std::string> DeployLocked(const Vm& vm, const std::string& host, const std::string& image);
   Status EnsureNetwork(Engine& engine, const NetworkSpec& network);
-  Status ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created);
+  Status EnsureVolume(Engine& engine, const PlannedVolume& volume);
+  // Creates, or adopts, and starts the container. `seed` runs once between the creation of a new
+  // container and its first start.
+  Status ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created,
+                           const std::function<Status(Engine&)>& seed);
+  // Copies the data of `volume` from host `from` into `container` on `dest`, which mounts it at
+  // the same path: through the VM's container left on `from`, or for an image's volume through a
+  // helper container that is never started.
+  Status CopyVolume(int vm_id, const PlannedVolume& volume, const std::string& from, Engine& dest,
+                    const std::string& container, const std::string& image);
   Status RemoveLocked(int vm_id, const std::string& host);
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
                                     const std::string& tag);

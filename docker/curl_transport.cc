@@ -16,6 +16,8 @@ struct Transfer {
   LineSplitter splitter;
   bool streaming = false;  // decided once the status line is known
   bool status_known = false;
+  FILE* download = nullptr;  // where a 2xx body goes when the request names a download_file
+  bool to_file = false;      // decided with `streaming`
 };
 
 std::string Lower(std::string_view s) {
@@ -50,8 +52,10 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     long code = 0;
     curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
     t->streaming = t->request->on_line && code >= 200 && code < 300;
+    t->to_file = t->download != nullptr && code >= 200 && code < 300;
     t->status_known = true;
   }
+  if (t->to_file) return std::fwrite(data, 1, n, t->download) == n ? n : 0;
   if (!t->streaming) {
     t->response->body.append(data, n);
     return n;
@@ -92,7 +96,7 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   curl_easy_reset(h);
 
   HttpResponse response;
-  Transfer transfer{h, &request, &response, {}, false, false};
+  Transfer transfer{h, &request, &response, {}, false, false, nullptr, false};
   char error_text[CURL_ERROR_SIZE] = {0};
   const std::string url = endpoint_.base_url + request.target;
 
@@ -156,7 +160,17 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   }
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
 
+  std::unique_ptr<FILE, FileCloser> download;
+  if (!request.download_file.empty()) {
+    download.reset(std::fopen(request.download_file.c_str(), "wb"));
+    if (!download) return InvalidArgument("cannot write " + request.download_file);
+    transfer.download = download.get();
+  }
+
   const CURLcode rc = curl_easy_perform(h);
+  if (download && std::fclose(download.release()) != 0 && rc == CURLE_OK) {
+    return Internal("cannot write " + request.download_file);
+  }
   long new_connections = 0;
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
   connections_opened_ += new_connections;

@@ -34,6 +34,8 @@ struct HttpRequest {
   std::vector<std::string> headers;  // "Name: value"
   std::string body;                  // sent for POST/PUT when upload_file is empty
   std::string upload_file;           // when set, the body is streamed from this file
+  std::string download_file;         // when set, a 2xx body is written to this file (created or
+                                     // truncated) instead of HttpResponse::body
   long timeout_ms = 30000;           // whole-transfer limit; 0 = none (streams)
   // Streaming replies: each complete line of a 2xx body is handed over as it arrives and is not
   // kept in HttpResponse::body. Returning false ends the transfer (not an error).

@@ -62,6 +62,7 @@ Result<HttpResponse> EngineClient::Send(const Call& call) {
     request.target = "/v" + api->ToString() + call.path;
     request.body = call.body;
     request.upload_file = call.upload_file;
+    request.download_file = call.download_file;
     request.timeout_ms = call.timeout_ms;
     request.on_line = call.on_line;
     request.keep_going = call.keep_going;
@@ -233,6 +234,26 @@ Status EngineClient::PutArchive(const std::string& id, const std::string& path,
                  .body = tar,
                  .content_type = "application/x-tar"},
                 "upload archive into " + id)
+      .status();
+}
+
+Status EngineClient::GetArchiveToFile(const std::string& id, const std::string& path,
+                                      const std::string& file) {
+  return Expect({.path = "/containers/" + UrlEscape(id) + "/archive?path=" + UrlEscape(path),
+                 .download_file = file,
+                 .timeout_ms = kImageTransferTimeoutMs},
+                "download archive of " + path + " from " + id)
+      .status();
+}
+
+Status EngineClient::PutArchiveFromFile(const std::string& id, const std::string& path,
+                                        const std::string& file) {
+  return Expect({.method = "PUT",
+                 .path = "/containers/" + UrlEscape(id) + "/archive?path=" + UrlEscape(path),
+                 .content_type = "application/x-tar",
+                 .upload_file = file,
+                 .timeout_ms = kImageTransferTimeoutMs},
+                "upload archive into " + path + " of " + id)
       .status();
 }
 
@@ -425,12 +446,25 @@ Status EngineClient::RemoveNetwork(const std::string& network) {
       .status();
 }
 
-Status EngineClient::CreateVolume(const std::string& name,
-                                  const std::map<std::string, std::string>& labels) {
+Result<VolumeInfo> EngineClient::CreateVolume(const std::string& name,
+                                              const std::map<std::string, std::string>& labels) {
+  const std::string what = "create volume " + name;
   nlohmann::json body = {{"Name", name}, {"Driver", "local"}, {"Labels", labels}};
-  return Expect({.method = "POST", .path = "/volumes/create", .body = body.dump()},
-                "create volume " + name)
-      .status();
+  auto r = Expect({.method = "POST", .path = "/volumes/create", .body = body.dump()}, what);
+  if (!r.ok()) return r.status();
+  auto v = ParseVolume(r->body);
+  if (!v.ok()) return v.status().WithContext(Context(what));
+  return v;
+}
+
+Result<std::vector<VolumeInfo>> EngineClient::ListVolumes(const std::vector<std::string>& labels) {
+  std::string path = "/volumes";
+  if (!labels.empty()) path += "?filters=" + UrlEscape(LabelFiltersJson(labels));
+  auto r = Expect({.path = path}, "list volumes");
+  if (!r.ok()) return r.status();
+  auto list = ParseVolumeList(r->body);
+  if (!list.ok()) return list.status().WithContext(Context("list volumes"));
+  return list;
 }
 
 Status EngineClient::RemoveVolume(const std::string& name) {

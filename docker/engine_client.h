@@ -62,6 +62,8 @@ class EngineClient : public bridge::Engine {
   // Extracts a tar archive into the container's filesystem at `path` (the container may be
   // stopped or only created).
   Status PutArchive(const std::string& id, const std::string& path, const std::string& tar) override;
+  Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) override;
+  Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) override;
   // Runs `cmd` in the running container without a TTY and collects its output and exit code.
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
                           const std::vector<std::string>& env = {}, long timeout_ms = 60000) override;
@@ -92,8 +94,10 @@ class EngineClient : public bridge::Engine {
                         const NetworkAttachment& nic) override;
   Status DisconnectNetwork(const std::string& network, const std::string& container, bool force) override;
   Status RemoveNetwork(const std::string& network);
-  Status CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels);
-  Status RemoveVolume(const std::string& name);
+  Result<VolumeInfo> CreateVolume(const std::string& name,
+                                  const std::map<std::string, std::string>& labels) override;
+  Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) override;
+  Status RemoveVolume(const std::string& name) override;
 
   // --- events ---
   // Past events between filter.since and filter.until (both required); returns when the engine
@@ -115,6 +119,7 @@ class EngineClient : public bridge::Engine {
     std::string content_type = "application/json";
     std::vector<std::string> headers;
     std::string upload_file;
+    std::string download_file;  // a 2xx body goes to this file
     long timeout_ms = 30000;
     std::function<bool(std::string_view)> on_line;
     std::function<bool()> keep_going;

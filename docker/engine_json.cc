@@ -401,6 +401,35 @@ Result<ImageInfo> ParseImageInspect(std::string_view body) {
   return i;
 }
 
+namespace {
+
+VolumeInfo VolumeOf(const json& j) {
+  return {Str(j, "Name"), StringMap(j, "Labels"), Str(j, "Mountpoint")};
+}
+
+}  // namespace
+
+Result<VolumeInfo> ParseVolume(std::string_view body) {
+  auto parsed = ParseJson(body, "volume");
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_object() || Str(*parsed, "Name").empty()) return Internal("volume reply without a Name");
+  return VolumeOf(*parsed);
+}
+
+Result<std::vector<VolumeInfo>> ParseVolumeList(std::string_view body) {
+  auto parsed = ParseJson(body, "volume list");
+  if (!parsed.ok()) return parsed.status();
+  std::vector<VolumeInfo> out;
+  if (!parsed->is_object()) return Internal("malformed volume list reply from the engine");
+  auto list = parsed->find("Volumes");
+  if (list == parsed->end() || list->is_null()) return out;  // the engine sends null for none
+  if (!list->is_array()) return Internal("malformed volume list reply from the engine");
+  for (const auto& v : *list) {
+    if (v.is_object()) out.push_back(VolumeOf(v));
+  }
+  return out;
+}
+
 Result<NetworkInfo> ParseNetworkInspect(std::string_view body) {
   auto parsed = ParseJson(body, "network inspect");
   if (!parsed.ok()) return parsed.status();

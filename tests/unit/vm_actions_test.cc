@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "bridge/log.h"
@@ -22,6 +23,9 @@ class FakeEngine : public Engine {
   std::map<std::string, ContainerInfo> containers;
   std::set<std::string> images;
   std::map<std::string, NetworkInfo> networks;
+  std::map<std::string, VolumeInfo> volumes;
+  std::map<std::string, std::string> volume_data;                  // by volume: what a test wrote
+  std::map<std::string, std::vector<std::string>> mounts;           // by container: "volume:/path"
   std::vector<std::string> calls;
   bool fail_start = false;
   int execs = 0;
@@ -40,6 +44,8 @@ class FakeEngine : public Engine {
     c.memory_swap_bytes = spec.memory_bytes;
     if (!spec.primary.network.empty()) c.networks[spec.primary.network] = {"", spec.primary.ipv4, 24, "", spec.primary.mac};
     containers[spec.name] = c;
+    mounts[spec.name] = spec.volumes;
+    for (const auto& m : spec.volumes) volumes.try_emplace(m.substr(0, m.find(':')), VolumeInfo{m.substr(0, m.find(':')), {}, ""});
     return c.id;
   }
   Result<Outcome> StartContainer(const std::string& id) override {
@@ -75,6 +81,7 @@ class FakeEngine : public Engine {
   }
   Status RemoveContainer(const std::string& id, bool, bool) override {
     calls.push_back("remove " + id);
+    mounts.erase(id);
     return containers.erase(id) != 0 ? Status::Ok() : NotFound("no such container");
   }
   Result<ContainerInfo> InspectContainer(const std::string& id) override {
@@ -97,6 +104,29 @@ class FakeEngine : public Engine {
   }
   Status PutArchive(const std::string& id, const std::string& path, const std::string&) override {
     calls.push_back("archive " + id + " " + path);
+    return Status::Ok();
+  }
+  // Archives of a mounted volume carry the volume's data.
+  Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) override {
+    calls.push_back("get-archive " + id + " " + path);
+    if (Find(id) == nullptr) return NotFound("no such container");
+    for (const auto& m : mounts[id]) {
+      if (m.substr(m.find(':') + 1) == path) {
+        std::ofstream(file) << volume_data[m.substr(0, m.find(':'))];
+        return Status::Ok();
+      }
+    }
+    return NotFound("Could not find the file " + path + " in container " + id);
+  }
+  Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) override {
+    calls.push_back("put-archive " + id + " " + path);
+    if (Find(id) == nullptr) return NotFound("no such container");
+    std::ifstream in(file);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& m : mounts[id]) {
+      const std::string mount = m.substr(m.find(':') + 1);
+      if (mount.substr(0, std::max<size_t>(1, mount.find_last_of('/'))) == path) volume_data[m.substr(0, m.find(':'))] = data;
+    }
     return Status::Ok();
   }
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&, const std::vector<std::string>&,
@@ -146,6 +176,34 @@ class FakeEngine : public Engine {
     if (c == nullptr) return NotFound("no such container");
     if (c->networks.erase(net) == 0) return Internal("container " + id + " is not connected to network " + net);
     return Status::Ok();
+  }
+
+  Result<VolumeInfo> CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels) override {
+    calls.push_back("volume " + name);
+    return volumes.try_emplace(name, VolumeInfo{name, labels, "/var/lib/docker/volumes/" + name}).first->second;
+  }
+  Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) override {
+    std::vector<VolumeInfo> out;
+    for (const auto& [name, v] : volumes) {
+      bool all = true;
+      for (const auto& l : labels) {
+        const auto eq = l.find('=');
+        auto it = v.labels.find(l.substr(0, eq));
+        all = all && it != v.labels.end() && (eq == std::string::npos || it->second == l.substr(eq + 1));
+      }
+      if (all) out.push_back(v);
+    }
+    return out;
+  }
+  Status RemoveVolume(const std::string& name) override {
+    calls.push_back("rmvol " + name);
+    for (const auto& [id, ms] : mounts) {
+      for (const auto& m : ms) {
+        if (m.substr(0, m.find(':')) == name) return Conflict("volume is in use - [" + id + "]");
+      }
+    }
+    volume_data.erase(name);
+    return volumes.erase(name) != 0 ? Status::Ok() : NotFound("no such volume");
   }
 
  private:
@@ -208,10 +266,33 @@ struct Rig {
     ActionSettings settings;
     settings.plan.instance = "test";
     settings.plan.registry = "127.0.0.1:5000";
+    settings.spool_dir = dir + "/spool";
     actions = std::make_unique<VmActions>(engines, one, *journal, settings);
   }
   ~Rig() { std::filesystem::remove_all(dir); }
   FakeEngine& h1() { return engines.hosts["h1"]; }
+  FakeEngine& h2() { return engines.hosts["h2"]; }
+  // DISK 1: a non-persistent empty datablock mounted at /data; DISK 2: a volatile fs disk;
+  // DISK 3: a persistent datablock (image 8).
+  void AddDataDisks() {
+    Disk clone;
+    clone.disk_id = 1;
+    clone.image_id = 7;
+    clone.source = "onedock-volume://7";
+    clone.size_mb = 10;
+    clone.all = {{"CLONE", "YES"}, {"DOCKER_MOUNT", "/data/"}};
+    Disk scratch;
+    scratch.disk_id = 2;
+    scratch.type = "fs";
+    scratch.size_mb = 64;
+    Disk kept;
+    kept.disk_id = 3;
+    kept.image_id = 8;
+    kept.source = "onedock-volume://8";
+    kept.persistent = true;
+    kept.all = {{"CLONE", "NO"}};
+    vm.disks.insert(vm.disks.end(), {clone, scratch, kept});
+  }
 
   std::string dir;
   std::unique_ptr<SqliteJournal> journal;
@@ -327,6 +408,110 @@ TEST_CASE("save then restore on another host moves the container through the reg
   CHECK(r.h1().containers.empty());  // no twin left behind
   CHECK(h2.execs == 0);              // the start script ran once, on h1
   CHECK((*r.journal->PlacementOf(42))->host == "h2");
+}
+
+TEST_CASE("data disks become labelled volumes, and terminate removes the VM's own but keeps the image's") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().mounts["one-42"] ==
+        std::vector<std::string>{"one-42-disk1:/data", "one-42-disk2:/mnt/disk2", "one-image-8:/mnt/disk3"});
+  const auto& disk1 = r.h1().volumes.at("one-42-disk1").labels;
+  CHECK(disk1.at("one.vmid") == "42");
+  CHECK(disk1.at("one.instance") == "test");
+  CHECK(disk1.at("one.disk_id") == "1");
+  CHECK(disk1.at("one.size_mb") == "10");
+  CHECK(r.h1().volumes.at("one-42-disk2").labels.at("one.size_mb") == "64");
+  const auto& image = r.h1().volumes.at("one-image-8").labels;
+  CHECK(image.at("one.image_id") == "8");
+  CHECK(image.count("one.vmid") == 0);
+  CHECK(**r.journal->VolumeHome(8) == "h1");
+
+  // Poweroff and resume keep every volume; terminate removes the VM's own.
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().volumes.size() == 3);
+  REQUIRE(r.actions->Remove(42, "h1").ok());
+  CHECK(r.h1().volumes.size() == 1);
+  CHECK(r.h1().volumes.count("one-image-8") == 1);
+
+  // Deleting the image removes its volume from the host that holds it.
+  REQUIRE(r.actions->RemoveImageVolume(8).ok());
+  CHECK(r.h1().volumes.empty());
+  CHECK_FALSE(r.journal->VolumeHome(8)->has_value());
+  CHECK(r.actions->RemoveImageVolume(8).ok());  // nothing left: done
+}
+
+TEST_CASE("a VM restored on another host takes its volumes' data along, and the image's volume follows") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-42-disk1"] = "written on h1";
+  r.h1().volume_data["one-image-8"] = "kept by image 8";
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  auto restored = r.actions->Restore(r.vm, "h2");
+  REQUIRE_MESSAGE(restored.ok(), restored.status().ToString());
+  CHECK(r.h2().volume_data["one-42-disk1"] == "written on h1");
+  CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
+  CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "put-archive one-42 /") == 1);  // /data
+  CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "put-archive one-42 /mnt") == 2);
+  // The data was in place before the first start.
+  auto start = std::find(r.h2().calls.begin(), r.h2().calls.end(), "start one-42");
+  CHECK(std::find(start, r.h2().calls.end(), "put-archive one-42 /mnt") == r.h2().calls.end());
+  // Nothing is left on h1: the container, its volumes, the helper and the image's old copy.
+  CHECK(r.h1().containers.empty());
+  CHECK(r.h1().volumes.empty());
+  CHECK(**r.journal->VolumeHome(8) == "h2");
+}
+
+TEST_CASE("a persistent image's volume is copied through a helper container when a new VM runs elsewhere") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-image-8"] = "kept by image 8";
+  REQUIRE(r.actions->Remove(42, "h1").ok());
+  Vm next = r.vm;
+  next.id = 43;
+  REQUIRE(r.actions->Deploy(next, "h2").ok());
+  CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
+  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "create one-image-8-copy") == 1);
+  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "start one-image-8-copy") == 0);
+  CHECK(r.h1().containers.empty());
+  CHECK(r.h1().volumes.empty());
+  CHECK(r.h2().volumes.count("one-43-disk1") == 1);  // the clone is the new VM's own, empty
+  CHECK(r.h2().volume_data["one-43-disk1"].empty());
+}
+
+TEST_CASE("volume data that cannot be moved fails the deploy and is left where it is") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-42-disk1"] = "only copy";
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  // The container went away behind onedock's back; its volume did not.
+  r.h1().containers.erase("one-42");
+  r.h1().mounts.erase("one-42");
+  auto moved = r.actions->Deploy(r.vm, "h2");
+  REQUIRE_FALSE(moved.ok());
+  CHECK(moved.status().message().find("without its container") != std::string::npos);
+  CHECK(r.h1().volume_data["one-42-disk1"] == "only copy");
+  CHECK(r.h2().containers.empty());  // created, then removed so a retry seeds again
+
+  // A host that does not answer holds the data: the deploy fails and names it.
+  r.engines.hosts.erase("h1");
+  auto down = r.actions->Deploy(r.vm, "h2");
+  REQUIRE_FALSE(down.ok());
+  CHECK(down.status().message().find("from host h1") != std::string::npos);
+}
+
+TEST_CASE("a volume of that name that is not this VM's is refused, not adopted") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.h1().CreateVolume("one-42-disk2", {{"owner", "someone"}}).ok());
+  auto d = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().code() == Status::Code::kConflict);
+  CHECK(d.status().message().find("volume one-42-disk2 exists on the host and is not this VM's") != std::string::npos);
 }
 
 TEST_CASE("attach refuses a second NIC on a network the container is already on and detach is idempotent") {

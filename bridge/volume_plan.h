@@ -1,0 +1,57 @@
+// Data disks as Docker volumes. A VM's DISK 0 is its Docker image; every other DISK is a named
+// volume of the host engine's `local` driver, mounted into the container:
+//
+//   - an empty DATABLOCK image of an onedock datastore (SOURCE "onedock-volume://<image id>",
+//     printed by the datastore's mkfs): non-persistent, each VM gets its own empty volume
+//     "one-<vmid>-disk<n>"; persistent, the image's one volume "one-image-<image id>" keeps the
+//     data from VM to VM;
+//   - a volatile disk (TYPE = fs, no image): "one-<vmid>-disk<n>", gone with the VM.
+//
+// The mount point is the DISK's DOCKER_MOUNT, or /mnt/disk<n>. SIZE is recorded as a label; the
+// local driver does not enforce it. Swap disks have no container equivalent (MEMORY sets Memory
+// and MemorySwap equal) and are refused. Pure functions; nothing here talks to a peer.
+#ifndef ONEDOCK_BRIDGE_VOLUME_PLAN_H_
+#define ONEDOCK_BRIDGE_VOLUME_PLAN_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bridge/one_types.h"
+#include "bridge/status.h"
+
+namespace onedock::bridge {
+
+inline constexpr char kVolumeSourcePrefix[] = "onedock-volume://";
+inline constexpr char kLabelDiskId[] = "one.disk_id";
+inline constexpr char kLabelImageId[] = "one.image_id";
+inline constexpr char kLabelSizeMb[] = "one.size_mb";
+
+std::string VolumeSource(int image_id);                      // "onedock-volume://7"
+std::optional<int> VolumeImageId(const std::string& source);  // 7; nullopt for anything else
+std::string VmVolumeName(int vm_id, int disk_id);             // "one-42-disk1"
+std::string ImageVolumeName(int image_id);                    // "one-image-7"
+
+struct PlannedVolume {
+  int disk_id = -1;
+  std::string name;
+  std::string mount;  // absolute path in the container
+  int64_t size_mb = 0;
+  int image_id = -1;  // a persistent image's volume; -1 for the VM's own
+  std::map<std::string, std::string> labels;
+};
+
+// The volumes of every DISK but DISK 0, in DISK_ID order, labelled with the VM (or the image),
+// the disk, the size and `instance`. kInvalidArgument names the DISK that cannot be a volume or
+// whose DOCKER_MOUNT is not usable.
+Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& instance);
+
+// The SOURCE the datastore's mkfs gives an empty DATABLOCK image; kInvalidArgument for another
+// image type or a SIZE that is not above 0.
+Result<std::string> EmptyVolumeSource(const Image& image);
+
+}  // namespace onedock::bridge
+
+#endif  // ONEDOCK_BRIDGE_VOLUME_PLAN_H_
