@@ -80,6 +80,34 @@ void OneState::ImageCopyFlow(int image_id) {
   image.state = 1;  // READY
 }
 
+// MKFS: oned takes the driver's whole reply as the SOURCE (ImageManager::_mkfs), without
+// splitting off a format.
+void OneState::ImageMkfsFlow(int image_id) {
+  Step mkfs;
+  {
+    std::lock_guard lock(mu_);
+    const Image& image = images_.at(image_id);
+    mkfs = DatastoreStep("mkfs", image_id,
+                         "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) + DatastoreXml(datastores_.at(image.ds_id)) +
+                             "</DS_DRIVER_ACTION_DATA>",
+                         image.ds_id);
+  }
+  DriverRun run = mkfs.error.empty() ? RunStep(mkfs) : DriverRun{};
+  std::lock_guard lock(mu_);
+  auto it = images_.find(image_id);
+  if (it == images_.end()) return;
+  Image& image = it->second;
+  if (!mkfs.error.empty() || !run.ok()) {
+    image.state = 5;
+    image.templ.Set("ERROR", "Error creating datablock: " + (mkfs.error.empty() ? FailureMessage(run.err) : mkfs.error));
+    return;
+  }
+  std::string source = run.out;
+  while (!source.empty() && std::isspace(static_cast<unsigned char>(source.back()))) source.pop_back();
+  image.source = source;
+  image.state = 1;  // READY
+}
+
 void OneState::ImageRemoveFlow(int image_id) {
   Step rm;
   {

@@ -4,7 +4,8 @@
 //
 // Simplifications: network (vnm) pre/post/clean steps are not run; only actions listed in the
 // VM_MAD's -l option are run (a real oned would ssh for the others, the emulator refuses them);
-// TM commands are those onedock's datastore produces (CLONE/LN per image disk, CONTEXT, DELETE).
+// TM commands are those onedock's datastores need (CLONE/LN per image disk, MKIMAGE/MKSWAP per
+// volatile disk, CONTEXT, MVDS for persistent images and DELETE at the end); no SAVE_AS disks.
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -316,13 +317,21 @@ void OneState::DeployFlow(int vm_id, bool resume) {
     const std::string vmdir = config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id);
     fs::create_directories(vmdir);
     if (!resume) {
-      // Prolog: one CLONE (or LN for persistent images) per image disk.
+      // Prolog: one CLONE (or LN for persistent images) per image disk; volatile disks are made
+      // by the system datastore's TM (MKSWAP, MKIMAGE).
       std::ofstream transfer(vmdir + "/transfer." + std::to_string(h.seq) + ".prolog");
       for (const TemplateAttribute* d : vm.templ.All("DISK")) {
-        if (d->Get("IMAGE_ID").empty()) continue;
+        const std::string target = h.hostname + ":" + sysdir + "/disk." + d->Get("DISK_ID");
+        if (d->Get("IMAGE_ID").empty()) {
+          const bool swap = d->Get("TYPE") == "swap";
+          std::vector<std::string> args = {d->Get("SIZE")};
+          if (!swap) args.push_back(d->Get("FORMAT"));
+          args.insert(args.end(), {target, std::to_string(vm_id), std::to_string(h.ds_id)});
+          prolog.push_back(TmStep(swap ? "MKSWAP" : "MKIMAGE", h.tm_mad, args, transfer));
+          continue;
+        }
         prolog.push_back(TmStep(d->Get("CLONE") == "NO" ? "LN" : "CLONE", d->Get("TM_MAD"),
-                                {d->Get("SOURCE"), h.hostname + ":" + sysdir + "/disk." + d->Get("DISK_ID"),
-                                 std::to_string(vm_id), d->Get("DATASTORE_ID")},
+                                {d->Get("SOURCE"), target, std::to_string(vm_id), d->Get("DATASTORE_ID")},
                                 transfer));
       }
     }
@@ -436,12 +445,20 @@ void OneState::EpilogFlow(int vm_id) {
     const std::string sysdir = SystemDirLocked(vm);
     std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) + "/transfer." +
                            std::to_string(h.seq) + ".epilog");
+    // Disks saved back to their image (SAVE=YES: persistent images) get MVDS, the others DELETE;
+    // volatile disks belong to the system datastore (TransferManager::epilog_transfer_command).
     for (const TemplateAttribute* d : vm.templ.All("DISK")) {
-      if (d->Get("IMAGE_ID").empty()) continue;
-      steps.push_back(TmStep("DELETE", d->Get("TM_MAD"),
-                             {h.hostname + ":" + sysdir + "/disk." + d->Get("DISK_ID"),
-                              std::to_string(vm_id), d->Get("DATASTORE_ID")},
-                             transfer));
+      const std::string disk = h.hostname + ":" + sysdir + "/disk." + d->Get("DISK_ID");
+      if (cleanup || d->Get("SAVE") != "YES") {
+        const bool is_volatile = d->Get("IMAGE_ID").empty();
+        steps.push_back(TmStep("DELETE", is_volatile ? h.tm_mad : d->Get("TM_MAD"),
+                               {disk, std::to_string(vm_id),
+                                is_volatile ? std::to_string(h.ds_id) : d->Get("DATASTORE_ID")},
+                               transfer));
+      } else {
+        steps.push_back(TmStep("MVDS", d->Get("TM_MAD"),
+                               {disk, d->Get("SOURCE"), std::to_string(vm_id), d->Get("DATASTORE_ID")}, transfer));
+      }
     }
     steps.push_back(TmStep("DELETE", h.tm_mad,
                            {h.hostname + ":" + sysdir, std::to_string(vm_id), std::to_string(h.ds_id)},

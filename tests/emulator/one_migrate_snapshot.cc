@@ -57,10 +57,11 @@ void OneState::MigrateFlow(int vm_id) {
     std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) + "/transfer." +
                            std::to_string(src.seq + 1) + ".migrate");
     for (const TemplateAttribute* d : vm.templ.All("DISK")) {
-      if (d->Get("IMAGE_ID").empty()) continue;
+      const bool is_volatile = d->Get("IMAGE_ID").empty();  // moved by the system datastore's TM
       const std::string disk = sysdir + "/disk." + d->Get("DISK_ID");
-      moves.push_back(TmStep("MV", d->Get("TM_MAD"), {src.hostname + ":" + disk, to.name + ":" + disk,
-                                                      std::to_string(vm_id), d->Get("DATASTORE_ID")},
+      moves.push_back(TmStep("MV", is_volatile ? src.tm_mad : d->Get("TM_MAD"),
+                             {src.hostname + ":" + disk, to.name + ":" + disk, std::to_string(vm_id),
+                              is_volatile ? std::to_string(src.ds_id) : d->Get("DATASTORE_ID")},
                              transfer));
     }
     moves.push_back(TmStep("MV", src.tm_mad, {src.hostname + ":" + sysdir, to.name + ":" + sysdir,

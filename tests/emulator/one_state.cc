@@ -199,19 +199,46 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   if (i.name.empty()) return Answer::Error(kAllocate, prefix + "No NAME in template.");
   i.path = t.Get("PATH");
   i.source = t.Get("SOURCE");
-  if (i.path.empty() && i.source.empty() && t.Get("TYPE") != "DATABLOCK") {
+  // TYPE by name or number (reference §2.4); OS when absent.
+  static const std::vector<std::string> kTypes = {"OS", "CDROM", "DATABLOCK", "KERNEL", "RAMDISK", "CONTEXT",
+                                                  "BACKUP", "FILESYSTEM"};
+  const std::string type = t.Get("TYPE", "OS");
+  const auto named = std::find(kTypes.begin(), kTypes.end(), type);
+  if (named != kTypes.end()) {
+    i.type = static_cast<int>(named - kTypes.begin());
+  } else if (type.size() == 1 && type[0] >= '0' && type[0] <= '7') {
+    i.type = type[0] - '0';
+  } else {
+    return Answer::Error(kAllocate, prefix + "Incorrect TYPE in template.");
+  }
+  if (!i.path.empty() && !i.source.empty()) {
+    return Answer::Error(kAllocate, prefix + "Template malformed, PATH and SOURCE are mutually exclusive.");
+  }
+  // An empty DATABLOCK (no PATH, no SOURCE) is made by the datastore's mkfs, raw unless FSTYPE says.
+  const bool empty_datablock = i.path.empty() && i.source.empty() && i.type == 2;
+  if (i.path.empty() && i.source.empty() && !empty_datablock) {
     return Answer::Error(kAllocate, prefix + "No PATH in template.");
+  }
+  if (empty_datablock) {
+    const std::string size = t.Get("SIZE");
+    if (size.empty() || size.find_first_not_of("0123456789") != std::string::npos) {
+      return Answer::Error(kAllocate, prefix + "Wrong number in SIZE.");
+    }
+    i.size_mb = std::atoll(size.c_str());
   }
   i.persistent = t.Get("PERSISTENT") == "YES";
   i.ds_id = ds_id;
   // With a SOURCE the image is registered as is; otherwise it stays LOCKED until the datastore
-  // driver's cp answers.
+  // driver's cp (or mkfs) answers.
   i.state = i.source.empty() ? 4 : 1;
   i.format = t.Get("FORMAT");
-  for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT"}) t.Erase(k);
+  if (empty_datablock && i.format.empty()) i.format = "raw";
+  for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT", "SIZE"}) t.Erase(k);
   i.templ = t;
   images_[i.id] = i;
-  if (i.state == 4) Background([this, id = i.id] { ImageCopyFlow(id); });
+  if (i.state == 4) {
+    Background([this, id = i.id, empty_datablock] { empty_datablock ? ImageMkfsFlow(id) : ImageCopyFlow(id); });
+  }
   return Answer::Id(next_image_++);
 }
 

@@ -256,6 +256,7 @@ class OneState {
   void DropNicLocked(Vm& vm, int nic_id);
   // Datastore and information drivers (one_drivers.cc).
   void ImageCopyFlow(int image_id);
+  void ImageMkfsFlow(int image_id);
   void ImageRemoveFlow(int image_id);
   void StartMonitorFlow(int host_id);
   void StopMonitorFlow(int host_id, const std::string& name, const std::string& im_mad);

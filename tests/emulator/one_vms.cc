@@ -229,7 +229,15 @@ Answer OneState::VmAllocateLocked(Template t, const std::string& name, bool hold
       d->Set("SIZE", std::to_string(i.size_mb));
       d->Set("PERSISTENT", i.persistent ? "YES" : "NO");
       d->Set("CLONE", i.persistent ? "NO" : "YES");
+      if (i.persistent) d->Set("SAVE", "YES");  // the epilog saves it back (MVDS)
       d->Set("TYPE", "FILE");
+      // oned.conf's INHERIT_IMAGE_ATTR: image template attributes copied into the DISK.
+      for (const TemplateAttribute* inherit : config_.All("INHERIT_IMAGE_ATTR")) {
+        const std::string value = i.templ.Get(inherit->value);
+        if (!value.empty() && d->Get(inherit->value).empty()) d->Set(inherit->value, value);
+      }
+    } else if (d->Get("TYPE") == "fs" && d->Get("FORMAT").empty()) {
+      d->Set("FORMAT", "raw");  // a volatile fs disk without FORMAT is raw
     }
     d->Set("DISK_ID", std::to_string(disk_id));
     d->Set("TARGET", std::string("sd") + static_cast<char>('a' + disk_id));

@@ -61,6 +61,7 @@ case "$(basename "$0")" in
   cp)
     if [ -e "$root/fail-cp" ]; then echo "registry refused: manifest unknown" >&2; exit 1; fi
     echo "127.0.0.1:5000/img:$1 docker" ;;
+  mkfs) echo "onedock-volume://$1" ;;
   monitord-client_control.sh)
     [ "$1" = stop ] && exit 0
     [ -e "$root/im-silent" ] && exit 0
@@ -96,11 +97,12 @@ class Bed {
   }
   ~Bed() { fs::remove_all(root_); }
 
-  int NewVm() {
+  // `more` is added to the template (further DISKs, say).
+  int NewVm(const std::string& more = "") {
     return emu_.Allocate("one.vm.allocate",
                          {xmlrpc_c::value_string("NAME = odvm\nCPU = 0.1\nMEMORY = 64\nDISK = [ IMAGE_ID = " +
                                                  std::to_string(image_) +
-                                                 " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = odvm ]")});
+                                                 " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = odvm ]\n" + more)});
   }
   void Deploy(int vm) {
     auto reply = emu_.Call("one.vm.deploy", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(host_)});
@@ -197,8 +199,10 @@ class Bed {
                           "save", "restore", "snapshot_create", "snapshot_revert", "snapshot_delete"}) {
       install(std::string("vmm/onedock/") + a);
     }
-    for (const char* a : {"clone", "ln", "context", "delete", "mv"}) install(std::string("tm/onedock/") + a);
-    for (const char* a : {"stat", "cp", "rm"}) install(std::string("datastore/onedock/") + a);
+    for (const char* a : {"clone", "ln", "context", "delete", "mv", "mvds", "mkimage", "mkswap"}) {
+      install(std::string("tm/onedock/") + a);
+    }
+    for (const char* a : {"stat", "cp", "rm", "mkfs"}) install(std::string("datastore/onedock/") + a);
     install("im/onedock.d/monitord-client_control.sh");
     return root;
   }

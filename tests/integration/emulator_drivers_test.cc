@@ -101,6 +101,35 @@ TEST_CASE("datastore: an image with a PATH is copied by stat and cp and becomes 
   CHECK(bed.CallsOf("datastore/")[0].script == "datastore/onedock/rm");
 }
 
+TEST_CASE("datastore: an empty DATABLOCK is made by mkfs, whose whole reply becomes the SOURCE") {
+  Bed bed;
+  const int image = bed.emu().Allocate(
+      "one.image.allocate", {xmlrpc_c::value_string("NAME = vol1\nTYPE = DATABLOCK\nSIZE = 10"),
+                             xmlrpc_c::value_int(bed.image_datastore())});
+  REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageReady; }));
+  auto ready = bed.client().ImageInfo(image);
+  CHECK(ready->source == "onedock-volume://" + std::to_string(image));
+  CHECK(ready->type == 2);
+  CHECK(ready->size_mb == 10);
+  CHECK(ready->format == "raw");
+  auto calls = bed.CallsOf("datastore/");
+  REQUIRE(calls.size() == 1);  // no stat: the size is the template's
+  CHECK(calls[0].script == "datastore/onedock/mkfs");
+  CHECK(Shape(calls[0].args, {}) == Shape(CapturedArgv("ds-mkfs.txt"), {}));
+  CHECK(ChildNames(calls[0].stdin_text) == ChildNames(fixtures::CapturedStdin("ds-mkfs.txt")));
+  auto data = ParseXml(*Base64Decode(calls[0].stdin_text));
+  CHECK(data->Get("IMAGE/TYPE") == "2");
+  CHECK(data->Get("IMAGE/SIZE") == "10");
+
+  // A DATABLOCK without PATH needs a SIZE; other types need a PATH.
+  auto refused = bed.emu().Call("one.image.allocate", {xmlrpc_c::value_string("NAME = v\nTYPE = DATABLOCK"),
+                                                       xmlrpc_c::value_int(bed.image_datastore())});
+  CHECK_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(refused[0])));
+  refused = bed.emu().Call("one.image.allocate", {xmlrpc_c::value_string("NAME = v\nTYPE = OS"),
+                                                  xmlrpc_c::value_int(bed.image_datastore())});
+  CHECK(std::string(xmlrpc_c::value_string(refused[1])).find("No PATH in template.") != std::string::npos);
+}
+
 TEST_CASE("datastore: a failing cp leaves the image in ERROR with the driver's message") {
   Bed bed("", {"fail-cp"});
   const int image = bed.emu().Allocate(

@@ -94,6 +94,53 @@ TEST_CASE("lifecycle: deploy poweroff resume reboot reset cancel and terminate a
         "[<HOST>:<DS>/<N>/<N>] [<N>] [<N>] ");
 }
 
+TEST_CASE("lifecycle: volatile disks are made by MKIMAGE and MKSWAP, a persistent image is saved by MVDS") {
+  Bed bed("INHERIT_IMAGE_ATTR = \"DOCKER_MOUNT\"\n");
+  const int kept = bed.emu().Allocate(
+      "one.image.allocate", {xmlrpc_c::value_string("NAME = kept\nSOURCE = onedock-volume://9\nFORMAT = raw\n"
+                                                    "PERSISTENT = YES\nTYPE = DATABLOCK\nDOCKER_MOUNT = /srv"),
+                             xmlrpc_c::value_int(bed.image_datastore())});
+  const int vm = bed.NewVm("DISK = [ IMAGE_ID = " + std::to_string(kept) +
+                           " ]\nDISK = [ TYPE = fs, SIZE = 64 ]\nDISK = [ TYPE = swap, SIZE = 32 ]");
+  auto doc = bed.client().VmInfo(vm);
+  REQUIRE(doc.ok());
+  REQUIRE(doc->disks.size() == 4);
+  CHECK(doc->disks[1].all.at("SAVE") == "YES");
+  CHECK(doc->disks[1].all.at("DOCKER_MOUNT") == "/srv");  // inherited from the image
+  CHECK(doc->disks[2].format == "raw");
+  bed.Deploy(vm);
+  bed.WaitFor(vm, 3, 3);
+  const std::map<std::string, std::string> ours = {{bed.root() + "/datastores", "<DS>"}, {"onedock-host", "<HOST>"}};
+  auto calls = bed.Calls();
+  REQUIRE(calls.size() == 6);  // clone, ln, mkimage, mkswap, context, deploy
+  CHECK(calls[0].script == "tm/onedock/clone");
+  CHECK(calls[1].script == "tm/onedock/ln");
+  CHECK(calls[1].args[0] == "onedock-volume://9");
+  CHECK(calls[2].script == "tm/onedock/mkimage");
+  CHECK(Shape(calls[2].args, ours) == "[<N>] [raw] [<HOST>:<DS>/<N>/<N>/disk.2] [<N>] [<N>] ");
+  CHECK(calls[2].args[0] == "64");
+  CHECK(calls[3].script == "tm/onedock/mkswap");
+  CHECK(Shape(calls[3].args, ours) == "[<N>] [<HOST>:<DS>/<N>/<N>/disk.3] [<N>] [<N>] ");
+
+  bed.Forget();
+  bed.Action("terminate", vm);
+  bed.WaitFor(vm, 6, 0);
+  calls = bed.Calls();
+  REQUIRE(calls.size() == 6);  // shutdown, delete disk.0, mvds disk.1, delete disk.2 and .3, delete dir
+  CHECK(calls[1].script == "tm/onedock/delete");
+  CHECK(calls[2].script == "tm/onedock/mvds");
+  // As captured ("<host>:<sysdir>/disk.0 docker://busybox:latest <vmid> <image ds>"), for disk 1.
+  CHECK(Shape(CapturedArgv("tm-mvds.txt"), kCaptureValues) ==
+        "[<HOST>:<DS>/<N>/<N>/disk.0] [docker://busybox:latest] [<N>] [<N>] ");
+  CHECK(Shape(calls[2].args, ours) == "[<HOST>:<DS>/<N>/<N>/disk.1] [onedock-volume://<N>] [<N>] [<N>] ");
+  CHECK(calls[3].script == "tm/onedock/delete");
+  CHECK(calls[4].script == "tm/onedock/delete");
+  // Volatile disks belong to the system datastore: its id, not an image datastore's.
+  const std::string system_ds = calls[5].args[2];
+  CHECK(calls[3].args[2] == system_ds);
+  CHECK(calls[1].args[2] != system_ds);
+}
+
 TEST_CASE("lifecycle: a failing deploy ends in BOOT_FAILURE with the plain stderr as the error") {
   Bed bed;
   bed.Touch("fail-deploy");
