@@ -186,7 +186,9 @@ Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const std::
     }
   }
   if (s.ok()) s = dest.PutArchiveFromFile(container, ParentOf(volume.mount), file);
+  const auto bytes = std::filesystem::file_size(file, ec);
   std::filesystem::remove(file, ec);
+  if (s.ok()) NamedLogger("actions")->info("vm {}: {}: {} bytes of archive", vm_id, what, ec ? 0 : bytes);
   return s.WithContext(what);
 }
 

@@ -91,7 +91,8 @@ World::World(const std::string& onedockd_extra) {
       // test sees several rounds in seconds.
       "PROBES_PERIOD = [ BEACON_HOST = 5, SYSTEM_HOST = 30, MONITOR_HOST = 3, STATE_VM = 2, MONITOR_VM = 3,\n"
       "  SYNC_STATE_VM = 20 ]\n"
-      "STATE_VM_GUARD = 2\n");
+      "STATE_VM_GUARD = 2\n"
+      "INHERIT_IMAGE_ATTR = \"DOCKER_MOUNT\"\n");
   client_ = std::make_unique<rpc::XmlRpcOneClient>(rpc::OneEndpoint{emu_->endpoint(), emu_->session()});
 
   const std::string certs = testbed::Get("ONEDOCK_CERTS");
@@ -146,6 +147,9 @@ World::~World() {
     auto ours = engine->ListContainers({std::string(bridge::kLabelInstance) + "=" + instance_});
     if (!ours.ok()) continue;
     for (const auto& c : *ours) engine->RemoveContainer(c.id, true, true);
+    auto volumes = engine->ListVolumes({std::string(bridge::kLabelInstance) + "=" + instance_});
+    if (!volumes.ok()) continue;
+    for (const auto& v : *volumes) engine->RemoveVolume(v.name);
   }
   client_.reset();
   emu_.reset();
@@ -208,8 +212,8 @@ int World::CreateVm(const std::string& name, double cpu, int memory_mb, const st
 
 xmlrpc_c::value World::Call(const std::string& method, const std::vector<xmlrpc_c::value>& params) {
   auto reply = emu_->Call(method, params);
-  REQUIRE_MESSAGE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])),
-                  method << ": " << std::string(value_string(reply[1])));
+  // The second item is the error text only on failure (an id, say, on success).
+  if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) FAIL(method << ": " << std::string(value_string(reply[1])));
   return reply[1];
 }
 
@@ -275,11 +279,11 @@ std::vector<ContainerSummary> World::ContainersOf(const std::string& engine, int
   return *list;
 }
 
-std::string World::HttpGet(const std::string& ip, double seconds) {
+std::string World::HttpGet(const std::string& ip, double seconds, const std::string& path) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (true) {
     docker::CurlTransport http(docker::Endpoint{"http://" + ip});
-    auto reply = http.Perform({.method = "GET", .target = "/", .timeout_ms = 2000});
+    auto reply = http.Perform({.method = "GET", .target = path, .timeout_ms = 2000});
     if (reply.ok() && reply->status == 200) return reply->body;
     if (std::chrono::steady_clock::now() > deadline) return "";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -65,8 +65,8 @@ class World {
   docker::EngineClient& Engine(const std::string& name);
   // Containers of this world carrying one.vmid=<vm> on the engine.
   std::vector<ContainerSummary> ContainersOf(const std::string& engine, int vm);
-  // GET http://<ip>/ from the front-end; the body, or "" after `seconds` without an answer.
-  static std::string HttpGet(const std::string& ip, double seconds = 10);
+  // GET http://<ip><path> from the front-end; the body, or "" after `seconds` without a 200.
+  static std::string HttpGet(const std::string& ip, double seconds = 10, const std::string& path = "/");
   // stdout of `sh -c command` in the container.
   std::string ExecOut(const std::string& engine, const std::string& container, const std::string& command);
 

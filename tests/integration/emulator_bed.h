@@ -110,8 +110,8 @@ class Bed {
   }
   void Action(const std::string& action, int vm) {
     auto reply = emu_.Call("one.vm.action", {xmlrpc_c::value_string(action), xmlrpc_c::value_int(vm)});
-    REQUIRE_MESSAGE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])),
-                    std::string(xmlrpc_c::value_string(reply[1])));
+    // The second item is the error text only on failure (the id on success).
+    if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) FAIL(std::string(xmlrpc_c::value_string(reply[1])));
   }
   // Waits (bounded) until the VM reaches state/lcm_state; returns the VM.
   Vm WaitFor(int vm, int state, int lcm) {
