@@ -108,6 +108,37 @@ void OneState::ImageMkfsFlow(int image_id) {
   image.state = 1;  // READY
 }
 
+// CLONE: the reply is "SOURCE [FORMAT]" (ImageManager::_clone reads both words).
+void OneState::ImageCloneFlow(int image_id) {
+  Step clone;
+  int original = -1;
+  {
+    std::lock_guard lock(mu_);
+    const Image& image = images_.at(image_id);
+    original = image.cloning_id;
+    clone = DatastoreStep("clone", image_id,
+                          "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) + DatastoreXml(datastores_.at(image.ds_id)) +
+                              "</DS_DRIVER_ACTION_DATA>",
+                          image.ds_id);
+  }
+  DriverRun run = clone.error.empty() ? RunStep(clone) : DriverRun{};
+  const std::vector<std::string> words = SplitWords(run.out);
+  std::lock_guard lock(mu_);
+  auto it = images_.find(image_id);
+  if (it == images_.end()) return;
+  Image& image = it->second;
+  image.cloning_id = -1;
+  if (!clone.error.empty() || !run.ok() || words.empty()) {
+    image.state = 5;
+    const std::string why = !clone.error.empty() ? clone.error : run.ok() ? "empty reply" : FailureMessage(run.err);
+    image.templ.Set("ERROR", "Error cloning from Image " + std::to_string(original) + ": " + why);
+    return;
+  }
+  image.source = words[0];
+  if (words.size() > 1) image.format = words[1];
+  image.state = 1;  // READY
+}
+
 void OneState::ImageRemoveFlow(int image_id) {
   Step rm;
   {

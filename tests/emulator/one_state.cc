@@ -249,7 +249,7 @@ std::string OneState::ImageXml(const Image& i) const {
          Tag("MODTIME", 0) + Cdata("SOURCE", i.source) + Cdata("PATH", i.path) +
          Cdata("FORMAT", i.format) + "<FS/>" + Tag("SIZE", i.size_mb) + Tag("STATE", i.state) +
          Tag("PREV_STATE", 0) + Tag("RUNNING_VMS", 0) + Tag("CLONING_OPS", 0) +
-         Tag("CLONING_ID", -1) + Tag("TARGET_SNAPSHOT", -1) + Tag("DATASTORE_ID", i.ds_id) +
+         Tag("CLONING_ID", i.cloning_id) + Tag("TARGET_SNAPSHOT", -1) + Tag("DATASTORE_ID", i.ds_id) +
          Tag("DATASTORE", ds.name) + "<VMS/><CLONES/><APP_CLONES/>" + i.templ.ToXml("TEMPLATE") +
          "<SNAPSHOTS/></IMAGE>";
 }
@@ -284,6 +284,34 @@ Answer OneState::ImageDelete(int id) {
   it->second.state = 7;  // DELETE, until the datastore's rm answers
   Background([this, id] { ImageRemoveFlow(id); });
   return Answer::Id(id);
+}
+
+// one.image.clone: a new LOCKED image with the original's type, format, size and template, made
+// by the datastore's clone (CLONING_ID names the original). Simplifications: the original stays
+// READY while it is cloned (oned marks it CLONE), and the copy is never persistent.
+Answer OneState::ImageClone(int id, const std::string& name, int ds_id) {
+  std::lock_guard lock(mu_);
+  auto it = images_.find(id);
+  if (it == images_.end()) return Answer::Missing("image", id);
+  const Image& original = it->second;
+  if (original.state != 1 && original.state != 2) {
+    return Answer::Error(kAction, "Cannot clone image in state " + std::to_string(original.state));
+  }
+  if (ds_id < 0) ds_id = original.ds_id;
+  if (datastores_.count(ds_id) == 0) return Answer::Missing("datastore", ds_id);
+  if (name.empty()) return Answer::Error(kAllocate, "Error allocating a new image. No NAME in template.");
+  Image copy = original;
+  copy.id = next_image_;
+  copy.name = name;
+  copy.ds_id = ds_id;
+  copy.source.clear();
+  copy.path.clear();
+  copy.persistent = false;
+  copy.state = 4;  // LOCKED until the datastore's clone answers
+  copy.cloning_id = id;
+  images_[copy.id] = copy;
+  Background([this, clone = copy.id] { ImageCloneFlow(clone); });
+  return Answer::Id(next_image_++);
 }
 
 }  // namespace onedock::emulator

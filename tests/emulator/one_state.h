@@ -94,6 +94,7 @@ class OneState {
   Answer ImageInfo(int id) const;
   Answer ImagePool() const;
   Answer ImageDelete(int id);
+  Answer ImageClone(int id, const std::string& name, int ds_id);
 
   Answer VnetAllocate(const std::string& text, int cluster_id);
   Answer VnetInfo(int id) const;
@@ -170,6 +171,7 @@ class OneState {
     int id;
     std::string name, path, source, format;
     int state = 4, type = 0, ds_id = -1;
+    int cloning_id = -1;  // the image a clone is being made from
     bool persistent = false;
     int64_t size_mb = 0;
     Template templ;
@@ -257,6 +259,7 @@ class OneState {
   // Datastore and information drivers (one_drivers.cc).
   void ImageCopyFlow(int image_id);
   void ImageMkfsFlow(int image_id);
+  void ImageCloneFlow(int image_id);
   void ImageRemoveFlow(int image_id);
   void StartMonitorFlow(int host_id);
   void StopMonitorFlow(int host_id, const std::string& name, const std::string& im_mad);

@@ -44,6 +44,9 @@ while [ ! -d "$root/records" ] && [ "$root" != / ]; do root=$(dirname "$root"); 
 rec="$root/records/$(date +%s%N).$(basename "$0")"
 { printf '%s\n' "$0"; for a in "$@"; do printf '%s\n' "$a"; done; } > "$rec.argv"
 cat > "$rec.stdin"
+case "$0" in
+  */datastore/*/clone) echo "127.0.0.1:5000/clone:$1 docker"; exit 0 ;;
+esac
 case "$(basename "$0")" in
   deploy)
     if [ -e "$root/fail-deploy" ]; then
@@ -202,7 +205,7 @@ class Bed {
     for (const char* a : {"clone", "ln", "context", "delete", "mv", "mvds", "mkimage", "mkswap"}) {
       install(std::string("tm/onedock/") + a);
     }
-    for (const char* a : {"stat", "cp", "rm", "mkfs"}) install(std::string("datastore/onedock/") + a);
+    for (const char* a : {"stat", "cp", "rm", "mkfs", "clone"}) install(std::string("datastore/onedock/") + a);
     install("im/onedock.d/monitord-client_control.sh");
     return root;
   }

@@ -130,6 +130,33 @@ TEST_CASE("datastore: an empty DATABLOCK is made by mkfs, whose whole reply beco
   CHECK(std::string(xmlrpc_c::value_string(refused[1])).find("No PATH in template.") != std::string::npos);
 }
 
+TEST_CASE("datastore: one.image.clone runs the datastore's clone with CLONING_ID and takes SOURCE FORMAT") {
+  Bed bed;
+  const int image = bed.emu().Allocate(
+      "one.image.allocate", {xmlrpc_c::value_string("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""),
+                             xmlrpc_c::value_int(bed.image_datastore())});
+  REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageReady; }));
+  bed.Forget();
+  const int clone = bed.emu().Allocate("one.image.clone", {xmlrpc_c::value_int(image), xmlrpc_c::value_string("httpd-copy")});
+  REQUIRE(Eventually([&] { return bed.client().ImageInfo(clone)->state == kImageReady; }));
+  auto ready = bed.client().ImageInfo(clone);
+  CHECK(ready->name == "httpd-copy");
+  CHECK(ready->source == "127.0.0.1:5000/clone:" + std::to_string(clone));
+  CHECK(ready->format == "docker");
+  CHECK(ready->cloning_id == -1);
+  auto calls = bed.CallsOf("datastore/");
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].script == "datastore/onedock/clone");
+  CHECK(Shape(calls[0].args, {}) == Shape(CapturedArgv("ds-clone.txt"), {}));
+  CHECK(ChildNames(calls[0].stdin_text) == ChildNames(fixtures::CapturedStdin("ds-clone.txt")));
+  auto data = ParseXml(*Base64Decode(calls[0].stdin_text));
+  CHECK(data->Get("IMAGE/CLONING_ID") == std::to_string(image));
+  CHECK(data->Get("IMAGE/NAME") == "httpd-copy");
+
+  auto missing = bed.emu().Call("one.image.clone", {xmlrpc_c::value_int(999), xmlrpc_c::value_string("x")});
+  CHECK_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(missing[0])));
+}
+
 TEST_CASE("datastore: a failing cp leaves the image in ERROR with the driver's message") {
   Bed bed("", {"fail-cp"});
   const int image = bed.emu().Allocate(
