@@ -2,8 +2,9 @@
 # The sandbox demo: the seed's workflow through OpenNebula. Sets up the machine, builds onedock,
 # starts the test bed (two mTLS engines "h1" and "h2", the registries), the OpenNebula emulator
 # with the onedock driver scripts installed in its remotes, and onedockd. Then, through oned's
-# XML-RPC API (the onemu command line): a onedock datastore, an image, a vnet, two hosts, four VMs.
-# Shows them RUNNING with their OpenNebula IPs and fetches each one's web page over that IP.
+# XML-RPC API (the onemu command line): a onedock datastore, an image, a data disk image, a vnet,
+# two hosts, four VMs. Shows them RUNNING with their OpenNebula IPs and fetches each one's web page
+# over that IP, and a file the first VM wrote into its data disk (a Docker volume).
 # Leaves everything running; stop it with:  bash tests/demo.sh stop
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,8 @@ stop_demo() {
     [[ -S $sock ]] || continue
     ids=$(docker -H "unix://$sock" ps -aq --filter label=one.instance=onedock-demo)
     [[ -z $ids ]] || docker -H "unix://$sock" rm -f $ids >/dev/null
+    vols=$(docker -H "unix://$sock" volume ls -q --filter label=one.instance=onedock-demo)
+    [[ -z $vols ]] || docker -H "unix://$sock" volume rm $vols >/dev/null
   done
   rm -rf "$DEMO"
 }
@@ -106,6 +109,16 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 echo "image $IMG READY, SOURCE $($ONEMU show image "$IMG" | grep -o '<SOURCE>.*</SOURCE>' | sed 's/<SOURCE>\(<!\[CDATA\[\)\{0,1\}//; s/\(\]\]>\)\{0,1\}<\/SOURCE>//')"
+DATA=$($ONEMU image create "$IMG_DS" "NAME = notes
+TYPE = DATABLOCK
+SIZE = 16
+PERSISTENT = YES
+DOCKER_MOUNT = /www/notes" | awk '{print $2}')
+for _ in $(seq 60); do
+  $ONEMU show image "$DATA" | grep -q '<STATE>1</STATE>' && break
+  sleep 0.5
+done
+echo "data disk image $DATA READY, SOURCE $($ONEMU show image "$DATA" | grep -o '<SOURCE>.*</SOURCE>' | sed 's/<SOURCE>\(<!\[CDATA\[\)\{0,1\}//; s/\(\]\]>\)\{0,1\}<\/SOURCE>//')"
 VNET=$($ONEMU vnet create $'NAME = demo\nBRIDGE = onebr-demo\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.230.0.0\nNETWORK_MASK = 255.255.255.0\nGATEWAY = 10.230.0.1\nAR = [ TYPE = IP4, IP = 10.230.0.10, SIZE = 100 ]' | awk '{print $2}')
 $ONEMU host create h1 onedock onedock
 $ONEMU host create h2 onedock onedock
@@ -117,14 +130,21 @@ for _ in $(seq 60); do
 done
 $ONEMU list host
 
-step "four VMs, placed by the scheduler"
+step "four VMs, placed by the scheduler; web1 also has the data disk, mounted at /www/notes"
+NOTE=$(printf '#!/bin/sh\necho "written by web1 into its data disk at $(date -u +%%FT%%TZ)" > /www/notes/note.txt\n' | base64 -w0)
 for n in 1 2 3 4; do
+  data="" context=""
+  if [[ $n == 1 ]]; then
+    data="DISK = [ IMAGE_ID = $DATA ]"
+    context=", START_SCRIPT_BASE64 = \"$NOTE\""
+  fi
   $ONEMU vm create "NAME = web$n
 CPU = 0.25
 MEMORY = 64
 DISK = [ IMAGE_ID = $IMG ]
+$data
 NIC = [ NETWORK_ID = $VNET ]
-CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web$n ]" >/dev/null
+CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web$n$context ]" >/dev/null
 done
 for _ in $(seq 120); do
   [[ $($ONEMU list vm | grep -c ' RUNNING ') == 4 ]] && break
@@ -137,10 +157,16 @@ for ip in $($ONEMU list vm | awk 'NR > 1 {print $NF}'); do
   printf '%-12s %s\n' "$ip" "$(curl -s -m 5 "http://$ip/" || echo 'NO ANSWER')"
 done
 
-step "the containers on the engines"
+WEB1=$($ONEMU list vm | awk '$0 ~ / web1 / {print $NF}')
+step "web1's note, served from its data disk: http://$WEB1/notes/note.txt"
+curl -s -m 5 "http://$WEB1/notes/note.txt" || echo 'NO ANSWER'
+
+step "the containers and volumes on the engines"
 for e in h1 h2; do
   docker -H "unix://$LAB/$e/docker.sock" ps --filter label=one.instance=onedock-demo \
     --format "$e  {{.Names}}  {{.Status}}  {{.Label \"one.vmid\"}}"
+  docker -H "unix://$LAB/$e/docker.sock" volume ls --filter label=one.instance=onedock-demo \
+    --format "$e  volume {{.Name}}  image {{.Label \"one.image_id\"}}  {{.Label \"one.size_mb\"}} MB"
 done
 
 echo
