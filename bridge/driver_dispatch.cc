@@ -95,7 +95,19 @@ DriverAnswer Tm(VmActions& actions, const DriverCall& call) {
   static const std::set<std::string> kNothingToDo = {"clone", "ln", "mv", "mvds", "context", "premigrate",
                                                      "postmigrate", "failmigrate", "mkimage"};
   if (kNothingToDo.count(call.action) != 0) return Answer(Status::Ok());
-  return Refuse("tm " + call.action + " is not supported by onedock");
+  const std::string& action = call.action;
+  if (action.rfind("snap_", 0) == 0) {
+    return Refuse("onedock tm " + action + ": disk snapshots are not supported: data disks are Docker volumes, "
+                  "which have no snapshots; take a system snapshot (onevm snapshot-create) of the container instead");
+  }
+  if (action == "cpds") {
+    return Refuse("onedock tm cpds: saving a disk as a new image (disk-saveas) is not supported");
+  }
+  if (action == "resize") return Refuse("onedock tm resize: a volume has no size to change (SIZE is not enforced)");
+  if (action == "restore" || action.rfind("prebackup", 0) == 0 || action.rfind("postbackup", 0) == 0) {
+    return Refuse("onedock tm " + action + ": VM backups are not supported by onedock");
+  }
+  return Refuse("tm " + action + " is not supported by onedock");
 }
 
 // TM clone/ln: "<SOURCE> <host>:<path> <vmid> <dsid>"; SOURCE is used as oned recorded it.
