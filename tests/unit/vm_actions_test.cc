@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "bridge/driver_dispatch.h"
 #include "bridge/log.h"
 #include "rpc/one_parse.h"
 #include "tests/unit/fixtures.h"
@@ -512,6 +513,30 @@ TEST_CASE("a volume of that name that is not this VM's is refused, not adopted")
   REQUIRE_FALSE(d.ok());
   CHECK(d.status().code() == Status::Code::kConflict);
   CHECK(d.status().message().find("volume one-42-disk2 exists on the host and is not this VM's") != std::string::npos);
+}
+
+TEST_CASE("TM calls for data disks: volatile ones are made at deploy, swap and disk snapshots are refused with why") {
+  Rig r;
+  auto tm = [&](const std::string& action, std::vector<std::string> argv) {
+    return Dispatch(*r.actions, DriverCall{"tm", action, std::move(argv), "", std::nullopt, std::nullopt, std::nullopt});
+  };
+  const std::string disk = "h1:/var/lib/one/datastores/100/42/disk.2";
+  CHECK(tm("mkimage", {"64", "raw", disk, "42", "100"}).exit_code == 0);
+  CHECK(tm("mvds", {disk, "onedock-volume://8", "42", "101"}).exit_code == 0);
+  CHECK(tm("delete", {disk, "42", "100"}).exit_code == 0);  // the VM directory's delete removes volumes
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"mkswap", "swap disks are not supported"},
+      {"snap_create", "disk snapshots are not supported"},
+      {"cpds", "disk-saveas) is not supported"},
+      {"resize", "a volume has no size to change"},
+      {"prebackup", "VM backups are not supported"},
+  };
+  for (const auto& [action, why] : refused) {
+    const DriverAnswer a = tm(action, {disk, "42", "100"});
+    CHECK(a.exit_code == 1);
+    CHECK_MESSAGE(a.error.find(why) != std::string::npos, a.error);
+  }
+  CHECK(r.h1().calls.empty());  // nothing reached the engine
 }
 
 TEST_CASE("attach refuses a second NIC on a network the container is already on and detach is idempotent") {
