@@ -4,11 +4,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cctype>
 #include <filesystem>
 
 #include "bridge/log.h"
+#include "bridge/spool.h"
 
 namespace onedock::bridge {
 namespace {
@@ -170,11 +170,8 @@ Result<CopyResult> ImageStore::Copy(const Image& image) {
   std::string tarball = input->location;
   bool downloaded = false;
   if (input->origin == Origin::kUrl) {
-    static std::atomic<int> sequence{0};
     std::error_code ec;
-    std::filesystem::create_directories(settings_.spool_dir, ec);
-    tarball = settings_.spool_dir + "/image-" + std::to_string(image.id) + "-" + std::to_string(getpid()) + "-" +
-              std::to_string(sequence++) + ".tar";
+    tarball = SpoolFile(settings_.spool_dir, "image", std::to_string(image.id));
     auto got = registries_.Download(input->location, tarball);
     if (!got.ok()) {
       std::filesystem::remove(tarball, ec);

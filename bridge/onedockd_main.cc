@@ -22,6 +22,7 @@
 #include "bridge/driver_dispatch.h"
 #include "bridge/image_store.h"
 #include "bridge/log.h"
+#include "bridge/spool.h"
 #include "bridge/sqlite_journal.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_pool.h"
@@ -204,6 +205,10 @@ int Main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto log = NamedLogger("onedockd");
+  // No action runs yet: whatever is in the spool was left by a previous run.
+  if (const int left = bridge::ClearSpool(config->spool_dir); left > 0) {
+    log->info("removed {} file(s) a previous run left in {}", left, config->spool_dir);
+  }
   SerializedOneApi one(*one_endpoint);
   const bridge::DaemonConfig& cfg = *config;
   docker::EnginePool engines([&cfg](const std::string& host) { return EndpointOf(bridge::EngineFor(cfg, host)); });

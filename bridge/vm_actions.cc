@@ -1,13 +1,11 @@
 #include "bridge/vm_actions.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <filesystem>
 
 #include "bridge/log.h"
+#include "bridge/spool.h"
 
 namespace onedock::bridge {
 namespace {
@@ -34,12 +32,6 @@ std::optional<std::pair<Nic, size_t>> NicByMac(const Vm& vm, const std::string& 
 std::string ParentOf(const std::string& path) {
   const auto slash = path.find_last_of('/');
   return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
-}
-
-// A spool file name no other copy uses at the same time.
-std::string SpoolFile(const std::string& dir, const std::string& volume) {
-  static std::atomic<int> counter{0};
-  return dir + "/" + volume + "." + std::to_string(getpid()) + "." + std::to_string(counter++) + ".tar";
 }
 
 }  // namespace
@@ -177,8 +169,7 @@ Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const std::
     helper = true;
   }
   std::error_code ec;
-  std::filesystem::create_directories(settings_.spool_dir, ec);
-  const std::string file = SpoolFile(settings_.spool_dir, volume.name);
+  const std::string file = SpoolFile(settings_.spool_dir, "volume", volume.name);
   Status s = source.GetArchiveToFile(holder, volume.mount, file);
   if (helper) {
     if (Status r = source.RemoveContainer(holder, true, false); !r.ok()) {
