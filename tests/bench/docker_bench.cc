@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "docker/engine_client.h"
+#include "tests/bench/bench_util.h"
 #include "tests/integration/bed.h"
 
 extern char** environ;
@@ -26,17 +27,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+using bench::Ms;
+using bench::Figures;
+using bench::Summarize;
 
-struct Figures {
-  double median, p95, min, max;
-};
-
-Figures Summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&v](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))]; };
-  return {at(0.5), at(0.95), v.front(), v.back()};
-}
 
 // Runs curl with argv (no shell); returns its exit code.
 int RunCurl(const std::vector<std::string>& args) {
@@ -143,8 +137,5 @@ int Main(int argc, char** argv) {
 }  // namespace onedock::docker
 
 int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  const int rc = onedock::docker::Main(argc, argv);
-  curl_global_cleanup();
-  return rc;
+  return onedock::bench::WithCurl([&] { return onedock::docker::Main(argc, argv); });
 }

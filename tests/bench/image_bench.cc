@@ -21,19 +21,16 @@
 #include "docker/engine_client.h"
 #include "docker/image_staging.h"
 #include "docker/registry_client.h"
+#include "tests/bench/bench_util.h"
 #include "tests/integration/bed.h"
 
 namespace onedock {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Ms;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+double Median(const std::vector<double>& v) { return bench::Summarize(v).median; }
 
 int Main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 5;
@@ -127,8 +124,5 @@ int Main(int argc, char** argv) {
 }  // namespace onedock
 
 int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  const int rc = onedock::Main(argc, argv);
-  curl_global_cleanup();
-  return rc;
+  return onedock::bench::WithCurl([&] { return onedock::Main(argc, argv); });
 }

@@ -28,6 +28,7 @@
 #include "monitor/host_monitor.h"
 #include "rpc/monitord_message.h"
 #include "tests/free_port.h"
+#include "tests/bench/bench_util.h"
 #include "tests/integration/bed.h"
 
 namespace onedock {
@@ -41,7 +42,7 @@ double CpuSeconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+using bench::Ms;
 
 // A monitord stand-in: UDP and TCP on one loopback port; keeps when each STATE_VM arrived.
 class Listener {
@@ -246,8 +247,5 @@ int Main(int argc, char** argv) {
 }  // namespace onedock
 
 int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  const int rc = onedock::Main(argc, argv);
-  curl_global_cleanup();
-  return rc;
+  return onedock::bench::WithCurl([&] { return onedock::Main(argc, argv); });
 }
