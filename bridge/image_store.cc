@@ -101,12 +101,6 @@ Result<int64_t> ImageStore::Stat(const Image& image) {
   switch (input->origin) {
     case Origin::kRegistry: {
       const ImageReference& ref = input->reference;
-      if (ref.domain.empty()) {
-        // Docker Hub wants token authentication, which the registry client does not speak; the
-        // engine does, at the copy.
-        NamedLogger("images")->warn("stat {}: size of a Docker Hub image is not known before the copy", ref.ToString());
-        return int64_t{1};
-      }
       auto manifest = registries_.Manifest(ref, UpstreamAuth(image, ref.domain));
       if (!manifest.ok()) return manifest.status().WithContext("stat " + ref.ToString());
       return CeilMb(manifest->size);

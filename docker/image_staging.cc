@@ -1,6 +1,7 @@
 #include "docker/image_staging.h"
 
 #include <curl/curl.h>
+#include <sys/utsname.h>
 
 #include <cstdio>
 
@@ -12,6 +13,18 @@ namespace {
 bool Loopback(const std::string& domain) {
   const std::string host = domain.substr(0, domain.rfind(':') == std::string::npos ? domain.size() : domain.rfind(':'));
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+}
+
+// The Go name of this machine's architecture, as image platforms spell it.
+std::string HostArchitecture() {
+  utsname u{};
+  if (uname(&u) != 0) return "amd64";
+  const std::string machine = u.machine;
+  if (machine == "x86_64") return "amd64";
+  if (machine == "aarch64") return "arm64";
+  if (machine.rfind("armv7", 0) == 0) return "arm";
+  if (machine == "i686" || machine == "i386") return "386";
+  return machine;
 }
 
 }  // namespace
@@ -37,12 +50,29 @@ Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth&
   return e;
 }
 
+std::pair<std::string, std::string> RegistryHttp::LocationOf(const bridge::ImageReference& reference) {
+  if (!reference.domain.empty()) return {reference.domain, reference.path};
+  return {"registry-1.docker.io",
+          reference.path.find('/') == std::string::npos ? "library/" + reference.path : reference.path};
+}
+
 Result<bridge::RegistryManifest> RegistryHttp::Manifest(const bridge::ImageReference& reference,
                                                         const RegistryAuth& auth) {
-  RegistryClient client("registry " + reference.domain, EndpointOf(reference.domain, auth));
-  auto m = client.GetManifest(reference.path, reference.TagOrDigest());
+  const auto [domain, path] = LocationOf(reference);
+  RegistryClient client("registry " + domain, EndpointOf(domain, auth));
+  auto m = client.GetManifest(path, reference.TagOrDigest());
   if (!m.ok()) return m.status();
-  return bridge::RegistryManifest{m->digest, m->total_size};
+  int64_t size = m->total_size;
+  if (size == 0) {
+    // A multi-platform list: the size is that of the image the staging engine pulls.
+    const std::string digest = PlatformManifestDigest(m->body, "linux", HostArchitecture());
+    if (!digest.empty()) {
+      auto platform = client.GetManifest(path, digest);
+      if (!platform.ok()) return platform.status();
+      size = platform->total_size;
+    }
+  }
+  return bridge::RegistryManifest{m->digest, size};
 }
 
 Status RegistryHttp::DeleteManifest(const bridge::ImageReference& reference, const RegistryAuth& auth) {

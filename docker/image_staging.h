@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "bridge/image_store.h"
 #include "docker/engine_client.h"
@@ -35,6 +36,9 @@ class RegistryHttp : public bridge::RegistryAccess {
 
   // http://host:port for loopback registries, https:// otherwise.
   static Endpoint EndpointOf(const std::string& domain, const RegistryAuth& auth);
+  // The registry host and repository a reference is fetched from: a reference without a registry
+  // names Docker Hub (registry-1.docker.io), whose one-component names live under library/.
+  static std::pair<std::string, std::string> LocationOf(const bridge::ImageReference& reference);
 };
 
 }  // namespace onedock::docker

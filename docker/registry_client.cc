@@ -66,15 +66,101 @@ RegistryClient::RegistryClient(std::string name, Endpoint endpoint)
 
 Result<HttpResponse> RegistryClient::Request(const std::string& method, const std::string& path,
                                              const std::string& what, bool manifest_accept) {
-  HttpRequest request{.method = method, .target = path};
-  if (manifest_accept) request.headers.push_back(kManifestAccept);
-  auto r = transport_.Perform(request);
   const std::string context = name_ + ": " + what;
-  if (!r.ok()) return r.status().WithContext(context);
-  if (r->status < 200 || r->status >= 300) {
-    return StatusFromRegistry(r->status, r->body).WithContext(context);
+  for (int attempt = 0;; ++attempt) {
+    HttpRequest request{.method = method, .target = path};
+    if (manifest_accept) request.headers.push_back(kManifestAccept);
+    // A header of our own replaces the Basic one libcurl would send for the endpoint's credentials.
+    if (!bearer_.empty()) request.headers.push_back("Authorization: Bearer " + bearer_);
+    auto r = transport_.Perform(request);
+    if (!r.ok()) return r.status().WithContext(context);
+    if (r->status == 401 && attempt == 0) {
+      auto challenge = r->headers.find("www-authenticate");
+      if (challenge != r->headers.end() && !ParseBearerChallenge(challenge->second).empty()) {
+        if (Status s = FetchToken(challenge->second); !s.ok()) return s.WithContext(context);
+        continue;
+      }
+    }
+    if (r->status < 200 || r->status >= 300) {
+      return StatusFromRegistry(r->status, r->body).WithContext(context);
+    }
+    return r;
   }
-  return r;
+}
+
+Status RegistryClient::FetchToken(const std::string& challenge) {
+  auto params = ParseBearerChallenge(challenge);
+  const std::string realm = params["realm"];
+  const bool https = realm.rfind("https://", 0) == 0;
+  const bool local_http = realm.rfind("http://127.", 0) == 0 || realm.rfind("http://localhost", 0) == 0;
+  if (!https && !local_http) {
+    return Unauthenticated("token realm \"" + realm + "\" is not an https URL; credentials are not sent there");
+  }
+  std::string query;
+  for (const char* key : {"service", "scope"}) {
+    auto it = params.find(key);
+    if (it != params.end()) query += std::string(query.empty() ? "?" : "&") + key + "=" + UrlEscape(it->second);
+  }
+  Endpoint auth_endpoint = transport_.endpoint();
+  auth_endpoint.base_url = realm;
+  CurlTransport auth(auth_endpoint);
+  const std::string what = "token from " + realm;
+  auto r = auth.Perform({.method = "GET", .target = query});
+  if (!r.ok()) return r.status().WithContext(what);
+  if (r->status != 200) return StatusFromRegistry(r->status, r->body).WithContext(what);
+  json j = json::parse(r->body, nullptr, false);
+  std::string token;
+  for (const char* key : {"token", "access_token"}) {
+    if (token.empty() && j.is_object() && j.contains(key) && j[key].is_string()) token = j[key].get<std::string>();
+  }
+  if (token.empty()) return Internal("reply without a token").WithContext(what);
+  bearer_ = token;
+  return Status::Ok();
+}
+
+std::map<std::string, std::string> ParseBearerChallenge(std::string_view header) {
+  std::map<std::string, std::string> params;
+  constexpr std::string_view kScheme = "Bearer ";
+  if (header.size() <= kScheme.size() || header.substr(0, kScheme.size()) != kScheme) return params;
+  std::string_view rest = header.substr(kScheme.size());
+  while (!rest.empty()) {
+    while (!rest.empty() && (rest.front() == ' ' || rest.front() == ',')) rest.remove_prefix(1);
+    const auto eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    const std::string key(rest.substr(0, eq));
+    rest.remove_prefix(eq + 1);
+    std::string value;
+    if (!rest.empty() && rest.front() == '"') {
+      const auto close = rest.find('"', 1);
+      if (close == std::string_view::npos) return {};
+      value = rest.substr(1, close - 1);
+      rest.remove_prefix(close + 1);
+    } else {
+      const auto comma = rest.find(',');
+      value = rest.substr(0, comma);
+      rest.remove_prefix(comma == std::string_view::npos ? rest.size() : comma);
+    }
+    params[key] = value;
+  }
+  if (params.count("realm") == 0) params.clear();
+  return params;
+}
+
+std::string PlatformManifestDigest(std::string_view index_body, const std::string& os,
+                                   const std::string& architecture) {
+  json j = json::parse(index_body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("manifests") || !j["manifests"].is_array()) return "";
+  for (const auto& m : j["manifests"]) {
+    if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object() || !m.contains("digest") ||
+        !m["digest"].is_string()) {
+      continue;
+    }
+    const json& p = m["platform"];
+    if (p.value("os", std::string()) == os && p.value("architecture", std::string()) == architecture) {
+      return m["digest"].get<std::string>();
+    }
+  }
+  return "";
 }
 
 Status RegistryClient::Check() { return Request("GET", "/v2/", "check", false).status(); }

@@ -6,6 +6,7 @@
 #define ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,11 +42,25 @@ class RegistryClient {
   Status DeleteManifest(const std::string& repository, const std::string& digest);
 
  private:
+  // Sends the request; a 401 carrying a Bearer challenge (Docker Hub and other token-auth
+  // registries) gets a token from the challenge's realm, with the endpoint's credentials when it
+  // has some, and the request is sent once more with it.
   Result<HttpResponse> Request(const std::string& method, const std::string& path,
                                const std::string& what, bool manifest_accept);
+  Status FetchToken(const std::string& challenge);
   std::string name_;
   CurlTransport transport_;
+  std::string bearer_;  // the token of the last challenge, reused until refused
 };
+
+// The parameters of a `Bearer realm="…",service="…",scope="…"` challenge; empty when the header
+// is not a Bearer challenge.
+std::map<std::string, std::string> ParseBearerChallenge(std::string_view header);
+
+// The digest of the `os`/`architecture` manifest in a manifest list or OCI index; "" when the
+// body is not one or has no such entry.
+std::string PlatformManifestDigest(std::string_view index_body, const std::string& os,
+                                   const std::string& architecture);
 
 // Registry error replies carry {"errors":[{"code":"MANIFEST_UNKNOWN","message":…}]}; maps the HTTP
 // status like StatusFromHttp and keeps the registry's codes and messages.

@@ -12,7 +12,7 @@
 
 #include "docker/registry_client.h"
 #include "tests/e2e/world.h"
-#include "tests/free_port.h"
+#include "tests/http_stub.h"
 #include "tests/integration/bed.h"
 
 namespace onedock::e2e {
@@ -128,45 +128,20 @@ TEST_CASE("a docker save tarball registers and deploys the same way") {
   DeployAndServe(w, image, "h2");
 }
 
-// Serves one file over HTTP on a loopback port, once per connection, until destroyed.
+// Serves one file over HTTP on a loopback port until destroyed.
 class FileServer {
  public:
-  explicit FileServer(std::string path) : path_(std::move(path)) {
-    fd_ = testing::BindLoopback(SOCK_STREAM, 0, &port_);
-    REQUIRE(fd_ >= 0);
-    listen(fd_, 8);
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        char request[4096];
-        const ssize_t n = read(c, request, sizeof request);
-        std::ifstream in(path_, std::ios::binary);
-        const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        const bool head = n > 4 && std::string_view(request, 4) == "HEAD";
-        const std::string header = "HTTP/1.1 200 OK\r\nContent-Type: application/x-tar\r\nContent-Length: " +
-                                   std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-        std::string reply = header + (head ? "" : body);
-        for (size_t sent = 0; sent < reply.size();) {
-          const ssize_t w = write(c, reply.data() + sent, reply.size() - sent);
-          if (w <= 0) break;
-          sent += static_cast<size_t>(w);
-        }
-        close(c);
-      }
-    });
-  }
-  ~FileServer() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/httpd.tar"; }
+  explicit FileServer(std::string path)
+      : path_(std::move(path)), stub_([this](const testing::StubRequest&) {
+          std::ifstream in(path_, std::ios::binary);
+          return testing::StubReply{200, {{"Content-Type", "application/x-tar"}},
+                                    std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())};
+        }) {}
+  std::string url() const { return stub_.base_url() + "/httpd.tar"; }
 
  private:
   std::string path_;
-  int fd_ = -1, port_ = 0;
-  std::thread thread_;
+  testing::HttpStub stub_;
 };
 
 TEST_CASE("a tarball named by an http URL is downloaded, registered, and its download removed") {

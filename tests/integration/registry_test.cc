@@ -1,10 +1,14 @@
 // Registry v2 client against the bed's loopback registries.
 #include <doctest/doctest.h>
 
+#include <sys/utsname.h>
+
 #include <algorithm>
 
 #include "docker/engine_client.h"
 #include "docker/registry_client.h"
+#include "docker/image_staging.h"
+#include "tests/http_stub.h"
 #include "tests/integration/bed.h"
 
 namespace onedock::docker {
@@ -88,6 +92,85 @@ TEST_CASE("registry client sends basic credentials and a refusal is unauthentica
   auto manifest = right.GetManifest("onedock/httpd", "1.0");
   REQUIRE(manifest.ok());
   CHECK(manifest->digest.rfind("sha256:", 0) == 0);
+}
+
+// A registry that wants Bearer tokens, as Docker Hub does: 401 with a challenge naming its token
+// endpoint (which wants basic credentials), the manifest with the token; "multi" is a manifest
+// list whose linux entries point at per-platform manifests.
+struct TokenRegistry {
+  TokenRegistry()
+      : stub([this](const testing::StubRequest& r) {
+          ++requests;
+          if (r.target.rfind("/token?", 0) == 0) {
+            token_queries.push_back(r.target);
+            auto auth = r.headers.find("authorization");
+            if (auth == r.headers.end() || auth->second != "Basic b25lZG9jazpzM2NyM3Q=") {  // onedock:s3cr3t
+              return testing::StubReply{401, {}, R"({"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]})"};
+            }
+            return testing::StubReply{200, {{"Content-Type", "application/json"}}, R"({"token":"t0k3n"})"};
+          }
+          auto auth = r.headers.find("authorization");
+          if (auth == r.headers.end() || auth->second != "Bearer t0k3n") {
+            const std::string repo = r.target.substr(4, r.target.find("/manifests/") - 4);
+            return testing::StubReply{
+                401,
+                {{"WWW-Authenticate", "Bearer realm=\"" + stub.base_url() + "/token\",service=\"stub.registry\",scope=\"repository:" + repo + ":pull\""}},
+                R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})"};
+          }
+          const std::map<std::string, std::string> bodies = {
+              {"/v2/library/busybox/manifests/latest",
+               R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+               R"({"digest":"sha256:arm","platform":{"os":"linux","architecture":"arm64"}},)"
+               R"({"digest":"sha256:amd","platform":{"os":"linux","architecture":"amd64"}}]})"},
+              {"/v2/library/busybox/manifests/sha256:amd",
+               R"({"schemaVersion":2,"config":{"size":1000},"layers":[{"size":3000000},{"size":500000}]})"},
+              {"/v2/library/busybox/manifests/sha256:arm",
+               R"({"schemaVersion":2,"config":{"size":1000},"layers":[{"size":9000000}]})"},
+          };
+          std::string target = r.target;  // the client escapes the ':' of a digest
+          for (size_t at; (at = target.find("%3A")) != std::string::npos;) target.replace(at, 3, ":");
+          auto body = bodies.find(target);
+          if (body == bodies.end()) return testing::StubReply{404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})"};
+          return testing::StubReply{200, {{"Docker-Content-Digest", "sha256:" + std::to_string(body->second.size())}}, body->second};
+        }) {}
+  int requests = 0;
+  std::vector<std::string> token_queries;
+  testing::HttpStub stub;
+};
+
+TEST_CASE("a Bearer challenge is answered with a token from its realm, with the endpoint's credentials") {
+  TokenRegistry hub;
+  RegistryClient client("hub", {.base_url = hub.stub.base_url(), .username = "onedock", .password = "s3cr3t"});
+  auto list = client.GetManifest("library/busybox", "latest");
+  REQUIRE_MESSAGE(list.ok(), list.status().ToString());
+  REQUIRE(hub.token_queries.size() == 1);
+  CHECK(hub.token_queries[0] == "/token?service=stub.registry&scope=repository%3Alibrary%2Fbusybox%3Apull");
+  // The token is kept: the next manifest needs no new challenge.
+  auto platform = client.GetManifest("library/busybox", "sha256:amd");
+  REQUIRE(platform.ok());
+  CHECK(platform->total_size == 3501000);
+  CHECK(hub.token_queries.size() == 1);
+  CHECK(PlatformManifestDigest(list->body, "linux", "amd64") == "sha256:amd");
+
+  RegistryClient wrong("hub", {.base_url = hub.stub.base_url(), .username = "onedock", .password = "nope"});
+  auto refused = wrong.GetManifest("library/busybox", "latest");
+  CHECK(refused.status().code() == Status::Code::kUnauthenticated);
+  CHECK(refused.status().message().find("token from " + hub.stub.base_url() + "/token") != std::string::npos);
+}
+
+TEST_CASE("the size of a multi-platform image is that of the platform the staging engine pulls") {
+  TokenRegistry hub;
+  RegistryHttp registries;
+  // The stub stands at a loopback address, so it is spoken to over plain HTTP.
+  auto ref = bridge::ParseImageReference("127.0.0.1:" + std::to_string(hub.stub.port()) + "/library/busybox:latest");
+  REQUIRE(ref.ok());
+  auto m = registries.Manifest(*ref, {"onedock", "s3cr3t", ""});
+  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+  struct utsname u {};
+  uname(&u);
+  if (std::string(u.machine) == "x86_64") CHECK(m->size == 3501000);
+  if (std::string(u.machine) == "aarch64") CHECK(m->size == 9001000);
+  CHECK(m->size > 0);
 }
 
 }  // namespace onedock::docker

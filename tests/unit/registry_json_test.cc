@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include "bridge/image_reference.h"
+#include "docker/image_staging.h"
 #include "docker/registry_client.h"
 
 namespace onedock::docker {
@@ -21,4 +23,46 @@ TEST_CASE("manifest size sums config and layers") {
   CHECK(ManifestTotalSize("nope") == 0);
 }
 
+}  // namespace onedock::docker
+
+namespace onedock::docker {
+namespace {
+
+TEST_CASE("Bearer challenges are read as Docker Hub sends them, and anything else is not one") {
+  auto hub = ParseBearerChallenge(
+      R"(Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull")");
+  CHECK(hub == std::map<std::string, std::string>{{"realm", "https://auth.docker.io/token"},
+                                                  {"service", "registry.docker.io"},
+                                                  {"scope", "repository:library/busybox:pull"}});
+  auto spaced = ParseBearerChallenge(R"(Bearer realm="https://r/t", service=plain, scope="a:b,c:pull")");
+  CHECK(spaced.at("service") == "plain");
+  CHECK(spaced.at("scope") == "a:b,c:pull");  // commas inside quotes stay
+  CHECK(ParseBearerChallenge(R"(Basic realm="Registry Realm")").empty());
+  CHECK(ParseBearerChallenge("Bearer service=\"x\"").empty());          // no realm
+  CHECK(ParseBearerChallenge("Bearer realm=\"https://unterminated").empty());
+  CHECK(ParseBearerChallenge("Bearer").empty());
+}
+
+TEST_CASE("references without a registry are fetched from Docker Hub, official images under library/") {
+  auto where = [](const std::string& text) {
+    auto ref = bridge::ParseImageReference(text);
+    REQUIRE(ref.ok());
+    return RegistryHttp::LocationOf(*ref);
+  };
+  CHECK(where("busybox:latest") == std::make_pair(std::string("registry-1.docker.io"), std::string("library/busybox")));
+  CHECK(where("grafana/grafana:10") == std::make_pair(std::string("registry-1.docker.io"), std::string("grafana/grafana")));
+  CHECK(where("127.0.0.1:5001/onedock/httpd:1.0") == std::make_pair(std::string("127.0.0.1:5001"), std::string("onedock/httpd")));
+}
+
+TEST_CASE("the platform's manifest is picked from a manifest list, and a single manifest has none") {
+  const std::string list =
+      R"({"manifests":[{"digest":"sha256:a","platform":{"os":"windows","architecture":"amd64"}},)"
+      R"({"digest":"sha256:b","platform":{"os":"linux","architecture":"amd64"}},{"digest":7}]})";
+  CHECK(PlatformManifestDigest(list, "linux", "amd64") == "sha256:b");
+  CHECK(PlatformManifestDigest(list, "linux", "s390x").empty());
+  CHECK(PlatformManifestDigest(R"({"config":{"size":1},"layers":[]})", "linux", "amd64").empty());
+  CHECK(PlatformManifestDigest("not json", "linux", "amd64").empty());
+}
+
+}  // namespace
 }  // namespace onedock::docker
