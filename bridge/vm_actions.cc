@@ -117,15 +117,16 @@ Status VmActions::EnsureVolume(Engine& engine, const PlannedVolume& volume) {
   return Status::Ok();
 }
 
-Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const std::string& from, Engine& dest,
-                             const std::string& container, const std::string& image) {
-  const std::string what = "copy volume " + volume.name + " from host " + from;
-  auto src = engines_.Acquire(from);
+Status VmActions::CopyVolume(int vm_id, const VolumeOrigin& origin, Engine& dest, const std::string& container,
+                             const std::string& image) {
+  const PlannedVolume& volume = *origin.volume;
+  const std::string what = "copy volume " + origin.source + " from host " + origin.host;
+  auto src = engines_.Acquire(origin.host);
   if (!src.ok()) return src.status().WithContext(what);
   Engine& source = **src;
   std::string holder = ContainerName(vm_id);
   bool helper = false;
-  if (volume.image_id < 0) {
+  if (origin.source_image < 0) {
     auto c = source.InspectContainer(holder);
     if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status().WithContext(what);
     if (!c.ok()) {
@@ -133,21 +134,21 @@ Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const std::
                                       std::string(kLabelInstance) + "=" + settings_.plan.instance});
       if (!left.ok()) return left.status().WithContext(what);
       for (const auto& v : *left) {
-        if (v.name == volume.name) {
-          return FailedPrecondition("the VM's volume " + volume.name + " is on host " + from +
+        if (v.name == origin.source) {
+          return FailedPrecondition("the VM's volume " + origin.source + " is on host " + origin.host +
                                     " without its container " + holder + "; onedock moves a VM's volumes through it");
         }
       }
       NamedLogger("actions")->info("vm {}: nothing to copy for {}: host {} has neither the container nor the volume",
-                                   vm_id, volume.name, from);
+                                   vm_id, origin.source, origin.host);
       return Status::Ok();
     }
   } else {
-    auto present = source.ListVolumes({std::string(kLabelImageId) + "=" + std::to_string(volume.image_id)});
+    auto present = source.ListVolumes({std::string(kLabelImageId) + "=" + std::to_string(origin.source_image)});
     if (!present.ok()) return present.status().WithContext(what);
-    if (std::none_of(present->begin(), present->end(), [&](const VolumeInfo& v) { return v.name == volume.name; })) {
-      NamedLogger("actions")->warn("vm {}: volume {} of image {} is no longer on host {}: the VM gets an empty one",
-                                   vm_id, volume.name, volume.image_id, from);
+    if (std::none_of(present->begin(), present->end(), [&](const VolumeInfo& v) { return v.name == origin.source; })) {
+      NamedLogger("actions")->warn("vm {}: volume {} of image {} is no longer on host {}: {} starts empty", vm_id,
+                                   origin.source, origin.source_image, origin.host, volume.name);
       return Status::Ok();
     }
     auto have = source.InspectImage(image);
@@ -155,31 +156,34 @@ Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const std::
     if (!have.ok()) {
       if (Status p = source.PullImage(image, settings_.registry_auth, nullptr); !p.ok()) return p.WithContext(what);
     }
-    holder = volume.name + "-copy";
+    // One helper per VM: VMs made from the same image may be deployed at the same time.
+    holder = origin.source + "-copy-" + std::to_string(vm_id);
     ContainerSpec spec;
     spec.name = holder;
     spec.image = image;
     spec.cmd = {"/bin/true"};  // never started: the engine only needs the volume mounted
     spec.network_mode = "none";
-    spec.labels = {{kLabelInstance, settings_.plan.instance}, {kLabelImageId, std::to_string(volume.image_id)}};
-    spec.volumes = {volume.name + ":" + volume.mount};
+    spec.labels = {{kLabelInstance, settings_.plan.instance}, {kLabelImageId, std::to_string(origin.source_image)}};
+    spec.volumes = {origin.source + ":" + volume.mount};
     source.RemoveContainer(holder, true, false);  // a helper a crash left behind
     auto made = source.CreateContainer(spec);
     if (!made.ok()) return made.status().WithContext(what);
     helper = true;
   }
   std::error_code ec;
-  const std::string file = SpoolFile(settings_.spool_dir, "volume", volume.name);
+  const std::string file = SpoolFile(settings_.spool_dir, "volume", origin.source);
   Status s = source.GetArchiveToFile(holder, volume.mount, file);
   if (helper) {
     if (Status r = source.RemoveContainer(holder, true, false); !r.ok()) {
-      NamedLogger("actions")->warn("host {}: helper container {} left: {}", from, holder, r.ToString());
+      NamedLogger("actions")->warn("host {}: helper container {} left: {}", origin.host, holder, r.ToString());
     }
   }
   if (s.ok()) s = dest.PutArchiveFromFile(container, ParentOf(volume.mount), file);
   const auto bytes = std::filesystem::file_size(file, ec);
   std::filesystem::remove(file, ec);
-  if (s.ok()) NamedLogger("actions")->info("vm {}: {}: {} bytes of archive", vm_id, what, ec ? 0 : bytes);
+  if (s.ok()) {
+    NamedLogger("actions")->info("vm {}: {} into {}: {} bytes of archive", vm_id, what, volume.name, ec ? 0 : bytes);
+  }
   return s.WithContext(what);
 }
 
@@ -264,28 +268,30 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     auto previous = journal_.PlacementOf(vm.id);
     if (!previous.ok()) return previous.status();
     const bool moved = *previous && (*previous)->host != host;
-    // Volume data that lives on another host: the VM's own volumes when the VM moved, a
-    // persistent image's volume when its last VM ran elsewhere.
-    std::vector<std::pair<const PlannedVolume*, std::string>> elsewhere;
+    // The data new volumes start with: the VM's own volumes follow the VM when it moved; on its
+    // first deploy they are copies of their image's volume when it has one; a persistent image's
+    // volume follows the image when its last VM ran elsewhere.
+    std::vector<VolumeOrigin> origins;
     std::vector<int> homeless;  // persistent images whose volume is created here for the first time
     for (const auto& v : plan->volumes) {
-      if (v.image_id < 0) {
-        if (moved) elsewhere.emplace_back(&v, (*previous)->host);
-        continue;
-      }
-      auto home = journal_.VolumeHome(v.image_id);
+      const int image_id = v.image_id >= 0 ? v.image_id : v.from_image;
+      auto home = image_id >= 0 ? journal_.VolumeHome(image_id) : Result<std::optional<std::string>>(std::nullopt);
       if (!home.ok()) return home.status();
-      if (!*home) {
+      if (v.image_id < 0 && moved) {
+        origins.push_back({&v, (*previous)->host, v.name, -1, true});
+      } else if (v.image_id < 0 && !*previous && *home) {
+        origins.push_back({&v, **home, ImageVolumeName(image_id), image_id, false});
+      } else if (v.image_id >= 0 && !*home) {
         homeless.push_back(v.image_id);
-      } else if (**home != host) {
-        elsewhere.emplace_back(&v, **home);
+      } else if (v.image_id >= 0 && **home != host) {
+        origins.push_back({&v, **home, v.name, v.image_id, true});
       }
     }
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto seed = [&](Engine& dest) -> Status {
-      for (const auto& [volume, from] : elsewhere) {
-        if (Status c = CopyVolume(vm.id, *volume, from, dest, name, plan->spec.image); !c.ok()) return c;
+      for (const auto& origin : origins) {
+        if (Status c = CopyVolume(vm.id, origin, dest, name, plan->spec.image); !c.ok()) return c;
       }
       return Status::Ok();
     };
@@ -317,14 +323,14 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
         NamedLogger("actions")->error("vm {}: container left on host {}: {}", vm.id, (*previous)->host, r.ToString());
       }
     }
-    for (const auto& [volume, from] : elsewhere) {
-      if (volume->image_id < 0) continue;
-      if (Status h = journal_.SetVolumeHome(volume->image_id, host); !h.ok()) return h;
-      auto old = engines_.Acquire(from);
-      Status r = old.ok() ? (*old)->RemoveVolume(volume->name) : old.status();
+    for (const auto& origin : origins) {
+      if (!origin.moves || origin.source_image < 0) continue;  // a VM's own went with its container
+      if (Status h = journal_.SetVolumeHome(origin.source_image, host); !h.ok()) return h;
+      auto old = engines_.Acquire(origin.host);
+      Status r = old.ok() ? (*old)->RemoveVolume(origin.source) : old.status();
       if (!r.ok() && !Is(r, Status::Code::kNotFound)) {
-        NamedLogger("actions")->error("image {}: old copy of volume {} left on host {}: {}", volume->image_id,
-                                      volume->name, from, r.ToString());
+        NamedLogger("actions")->error("image {}: old copy of volume {} left on host {}: {}", origin.source_image,
+                                      origin.source, origin.host, r.ToString());
       }
     }
     return Status::Ok();

@@ -81,11 +81,19 @@ class VmActions {
   // container and its first start.
   Status ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created,
                            const std::function<Status(Engine&)>& seed);
-  // Copies the data of `volume` from host `from` into `container` on `dest`, which mounts it at
-  // the same path: through the VM's container left on `from`, or for an image's volume through a
-  // helper container that is never started.
-  Status CopyVolume(int vm_id, const PlannedVolume& volume, const std::string& from, Engine& dest,
-                    const std::string& container, const std::string& image);
+  // Where the data a new container's volume starts with is: the same volume in the VM's container
+  // left on another host, or a persistent image's volume there (read through a helper container
+  // that mounts it and is never started).
+  struct VolumeOrigin {
+    const PlannedVolume* volume = nullptr;
+    std::string host;
+    std::string source;       // the volume holding the data on `host`
+    int source_image = -1;    // its image, when it is an image's volume
+    bool moves = false;       // the data moves: its old copy is removed after the deploy
+  };
+  // Copies the origin's data into `container` on `dest`, which mounts the volume at the same path.
+  Status CopyVolume(int vm_id, const VolumeOrigin& origin, Engine& dest, const std::string& container,
+                    const std::string& image);
   Status RemoveLocked(int vm_id, const std::string& host);
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
                                     const std::string& tag);

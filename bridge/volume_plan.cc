@@ -87,9 +87,11 @@ Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& 
     v.labels = {{kLabelInstance, instance}, {kLabelDiskId, std::to_string(d->disk_id)},
                 {kLabelSizeMb, std::to_string(d->size_mb)}};
     if (const auto image = VolumeImageId(d->source)) {
+      v.from_image = *image;
       const bool persistent = d->persistent || Upper(Get(d->all, "CLONE")) == "NO";
       if (persistent) {
         v.image_id = *image;
+        v.from_image = -1;
         v.name = ImageVolumeName(*image);
         v.labels[kLabelImageId] = std::to_string(*image);
         v.labels.erase(kLabelDiskId);  // the image's volume outlives this VM's disk numbering

@@ -1,10 +1,10 @@
 // Data disks as Docker volumes. A VM's DISK 0 is its Docker image; every other DISK is a named
 // volume of the host engine's `local` driver, mounted into the container:
 //
-//   - an empty DATABLOCK image of an onedock datastore (SOURCE "onedock-volume://<image id>",
-//     printed by the datastore's mkfs): non-persistent, each VM gets its own empty volume
-//     "one-<vmid>-disk<n>"; persistent, the image's one volume "one-image-<image id>" keeps the
-//     data from VM to VM;
+//   - a DATABLOCK image of an onedock datastore (SOURCE "onedock-volume://<image id>", printed
+//     by the datastore's mkfs): persistent, the image's one volume "one-image-<image id>" keeps
+//     the data from VM to VM; non-persistent, each VM gets its own volume "one-<vmid>-disk<n>",
+//     a copy of the image's data (empty unless the image was used persistent before);
 //   - a volatile disk (TYPE = fs, no image): "one-<vmid>-disk<n>", gone with the VM.
 //
 // The mount point is the DISK's DOCKER_MOUNT, or /mnt/disk<n>. SIZE is recorded as a label; the
@@ -39,7 +39,8 @@ struct PlannedVolume {
   std::string name;
   std::string mount;  // absolute path in the container
   int64_t size_mb = 0;
-  int image_id = -1;  // a persistent image's volume; -1 for the VM's own
+  int image_id = -1;     // a persistent image's volume; -1 for the VM's own
+  int from_image = -1;   // the DATABLOCK image a VM's own volume is a copy of; -1 for volatile
   std::map<std::string, std::string> labels;
 };
 

@@ -85,6 +85,18 @@ TEST_CASE("data disks are volumes that keep their data through poweroff and migr
   w.Action("terminate", next);
   w.WaitFor(next, kVmDone, 0);
 
+  // Made non-persistent, the image gives each new VM its own copy of its data, and keeps its own.
+  w.Call("one.image.persistent", {xmlrpc_c::value_int(kept), xmlrpc_c::value_boolean(false)});
+  const int third = w.CreateVm("vols-copy", 0.25, 64, "DISK = [ IMAGE_ID = " + Id(kept) + " ]");
+  w.Deploy(third, "h2");
+  const Vm copy = w.WaitFor(third, kVmActive, kLcmRunning, 90);
+  CHECK(w.ExecOut("h2", copy.deploy_id, "cat /www/kept/f && echo changed > /www/kept/f") == "kept-data\n");
+  CHECK(Volumes(w, "h2", "one.vmid=" + Id(third)) == std::vector<std::string>{"one-" + Id(third) + "-disk1"});
+  w.Action("terminate", third);
+  w.WaitFor(third, kVmDone, 0);
+  CHECK(Volumes(w, "h2", "one.instance").empty());
+  CHECK(Volumes(w, "h1", "one.image_id=" + Id(kept)) == std::vector<std::string>{image_volume});
+
   // Deleting the image removes its volume.
   w.Call("one.image.delete", {xmlrpc_c::value_int(kept)});
   for (int n = 0; n < 100 && !Volumes(w, "h1", "one.image_id=" + Id(kept)).empty(); ++n) {

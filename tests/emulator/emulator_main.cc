@@ -115,6 +115,7 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
     return s.ImagePool();
   });
   add("one.image.delete", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.ImageDelete(p.getInt(1)); });
+  add("one.image.persistent", 2, 2, [&](P p) { return s.ImagePersistent(p.getInt(1), p.getBoolean(2)); });
   add("one.image.clone", 2, 3, [&](P p) {
     return s.ImageClone(p.getInt(1), p.getString(2), p.size() > 3 ? p.getInt(3) : -1);
   });

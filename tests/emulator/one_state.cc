@@ -314,4 +314,21 @@ Answer OneState::ImageClone(int id, const std::string& name, int ds_id) {
   return Answer::Id(next_image_++);
 }
 
+// one.image.persistent: refused while a VM that is not DONE uses the image.
+Answer OneState::ImagePersistent(int id, bool persistent) {
+  std::lock_guard lock(mu_);
+  auto it = images_.find(id);
+  if (it == images_.end()) return Answer::Missing("image", id);
+  for (const auto& [vid, vm] : vms_) {
+    if (vm.state == 6) continue;
+    for (const TemplateAttribute* d : vm.templ.All("DISK")) {
+      if (d->Get("IMAGE_ID") == std::to_string(id)) {
+        return Answer::Error(kAction, "Cannot change persistent state of an image in use by VM " + std::to_string(vid));
+      }
+    }
+  }
+  it->second.persistent = persistent;
+  return Answer::Id(id);
+}
+
 }  // namespace onedock::emulator

@@ -95,6 +95,7 @@ class OneState {
   Answer ImagePool() const;
   Answer ImageDelete(int id);
   Answer ImageClone(int id, const std::string& name, int ds_id);
+  Answer ImagePersistent(int id, bool persistent);
 
   Answer VnetAllocate(const std::string& text, int cluster_id);
   Answer VnetInfo(int id) const;

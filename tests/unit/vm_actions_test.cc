@@ -475,12 +475,38 @@ TEST_CASE("a persistent image's volume is copied through a helper container when
   next.id = 43;
   REQUIRE(r.actions->Deploy(next, "h2").ok());
   CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
-  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "create one-image-8-copy") == 1);
-  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "start one-image-8-copy") == 0);
+  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "create one-image-8-copy-43") == 1);
+  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "start one-image-8-copy-43") == 0);
   CHECK(r.h1().containers.empty());
   CHECK(r.h1().volumes.empty());
   CHECK(r.h2().volumes.count("one-43-disk1") == 1);  // the clone is the new VM's own, empty
   CHECK(r.h2().volume_data["one-43-disk1"].empty());
+}
+
+TEST_CASE("a non-persistent copy of an image that holds data starts with that data, once") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-image-8"] = "image 8's data";
+  REQUIRE(r.actions->Remove(42, "h1").ok());
+  // Image 8 made non-persistent: VM 44 gets its own copy of the image's data.
+  Vm copy = r.vm;
+  copy.id = 44;
+  copy.disks[3].persistent = false;
+  copy.disks[3].all = {{"CLONE", "YES"}};
+  REQUIRE(r.actions->Deploy(copy, "h2").ok());
+  CHECK(r.h2().volume_data["one-44-disk3"] == "image 8's data");
+  CHECK(r.h2().volume_data["one-44-disk1"].empty());  // image 7 never held data
+  CHECK(r.h1().volume_data["one-image-8"] == "image 8's data");  // the image keeps its volume
+  CHECK(**r.journal->VolumeHome(8) == "h1");
+  CHECK(r.h1().containers.empty());  // the helper is gone
+
+  // Once the VM has its copy, a new container (a snapshot revert, say) keeps the VM's data.
+  r.h2().volume_data["one-44-disk3"] = "changed by VM 44";
+  REQUIRE(r.actions->Shutdown(44, "h2").ok());
+  REQUIRE(r.h2().RemoveContainer("one-44", true, false).ok());
+  REQUIRE(r.actions->Deploy(copy, "h2").ok());
+  CHECK(r.h2().volume_data["one-44-disk3"] == "changed by VM 44");
 }
 
 TEST_CASE("volume data that cannot be moved fails the deploy and is left where it is") {
