@@ -268,17 +268,22 @@ Answer OneState::ImagePool() const {
   return Answer::Text(xml + "</IMAGE_POOL>");
 }
 
+int OneState::VmUsingImageLocked(int image_id) const {
+  for (const auto& [vid, vm] : vms_) {
+    if (vm.state == 6) continue;  // DONE
+    for (const TemplateAttribute* d : vm.templ.All("DISK")) {
+      if (d->Get("IMAGE_ID") == std::to_string(image_id)) return vid;
+    }
+  }
+  return -1;
+}
+
 Answer OneState::ImageDelete(int id) {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
   if (it == images_.end()) return Answer::Missing("image", id);
-  for (const auto& [vid, vm] : vms_) {
-    if (vm.state == 6) continue;
-    for (const TemplateAttribute* d : vm.templ.All("DISK")) {
-      if (d->Get("IMAGE_ID") == std::to_string(id)) {
-        return Answer::Error(kAction, "Cannot delete image: it is used by VM " + std::to_string(vid));
-      }
-    }
+  if (const int vid = VmUsingImageLocked(id); vid >= 0) {
+    return Answer::Error(kAction, "Cannot delete image: it is used by VM " + std::to_string(vid));
   }
   if (it->second.state == 4) return Answer::Error(kAction, "Cannot delete image in LOCKED state");
   it->second.state = 7;  // DELETE, until the datastore's rm answers
@@ -319,13 +324,8 @@ Answer OneState::ImagePersistent(int id, bool persistent) {
   std::lock_guard lock(mu_);
   auto it = images_.find(id);
   if (it == images_.end()) return Answer::Missing("image", id);
-  for (const auto& [vid, vm] : vms_) {
-    if (vm.state == 6) continue;
-    for (const TemplateAttribute* d : vm.templ.All("DISK")) {
-      if (d->Get("IMAGE_ID") == std::to_string(id)) {
-        return Answer::Error(kAction, "Cannot change persistent state of an image in use by VM " + std::to_string(vid));
-      }
-    }
+  if (const int vid = VmUsingImageLocked(id); vid >= 0) {
+    return Answer::Error(kAction, "Cannot change persistent state of an image in use by VM " + std::to_string(vid));
   }
   it->second.persistent = persistent;
   return Answer::Id(id);

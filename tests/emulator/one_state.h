@@ -260,6 +260,8 @@ class OneState {
   // Datastore and information drivers (one_drivers.cc).
   void ImageCopyFlow(int image_id);
   void ImageMkfsFlow(int image_id);
+  // A VM that is not DONE with a DISK of the image; -1 when none.
+  int VmUsingImageLocked(int image_id) const;
   void ImageCloneFlow(int image_id);
   void ImageRemoveFlow(int image_id);
   void StartMonitorFlow(int host_id);
