@@ -104,21 +104,21 @@ $ONEMU datastore create $'NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = oned
 IMG_DS=$($ONEMU datastore create $'NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock' | awk '{print $2}')
 IMG=$($ONEMU image create "$IMG_DS" "NAME = httpd
 PATH = docker://$ONEDOCK_TEST_IMAGE" | awk '{print $2}')
-for _ in $(seq 120); do
-  $ONEMU show image "$IMG" | grep -q '<STATE>1</STATE>' && break
-  sleep 0.5
-done
-echo "image $IMG READY, SOURCE $($ONEMU show image "$IMG" | grep -o '<SOURCE>.*</SOURCE>' | sed 's/<SOURCE>\(<!\[CDATA\[\)\{0,1\}//; s/\(\]\]>\)\{0,1\}<\/SOURCE>//')"
+# Waits ($3 half-seconds at most) for image $2 to be READY and prints "$1 <id> READY, SOURCE …".
+image_ready() {
+  for _ in $(seq "$3"); do
+    $ONEMU show image "$2" | grep -q '<STATE>1</STATE>' && break
+    sleep 0.5
+  done
+  echo "$1 $2 READY, SOURCE $($ONEMU show image "$2" | grep -o '<SOURCE>.*</SOURCE>' | sed 's/<SOURCE>\(<!\[CDATA\[\)\{0,1\}//; s/\(\]\]>\)\{0,1\}<\/SOURCE>//')"
+}
+image_ready image "$IMG" 120
 DATA=$($ONEMU image create "$IMG_DS" "NAME = notes
 TYPE = DATABLOCK
 SIZE = 16
 PERSISTENT = YES
 DOCKER_MOUNT = /www/notes" | awk '{print $2}')
-for _ in $(seq 60); do
-  $ONEMU show image "$DATA" | grep -q '<STATE>1</STATE>' && break
-  sleep 0.5
-done
-echo "data disk image $DATA READY, SOURCE $($ONEMU show image "$DATA" | grep -o '<SOURCE>.*</SOURCE>' | sed 's/<SOURCE>\(<!\[CDATA\[\)\{0,1\}//; s/\(\]\]>\)\{0,1\}<\/SOURCE>//')"
+image_ready "data disk image" "$DATA" 60
 VNET=$($ONEMU vnet create $'NAME = demo\nBRIDGE = onebr-demo\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.230.0.0\nNETWORK_MASK = 255.255.255.0\nGATEWAY = 10.230.0.1\nAR = [ TYPE = IP4, IP = 10.230.0.10, SIZE = 100 ]' | awk '{print $2}')
 $ONEMU host create h1 onedock onedock
 $ONEMU host create h2 onedock onedock
