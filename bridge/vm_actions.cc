@@ -170,7 +170,6 @@ Status VmActions::CopyVolume(int vm_id, const VolumeOrigin& origin, Engine& dest
     if (!made.ok()) return made.status().WithContext(what);
     helper = true;
   }
-  std::error_code ec;
   const std::string file = SpoolFile(settings_.spool_dir, "volume", origin.source);
   Status s = source.GetArchiveToFile(holder, volume.mount, file);
   if (helper) {
@@ -179,10 +178,12 @@ Status VmActions::CopyVolume(int vm_id, const VolumeOrigin& origin, Engine& dest
     }
   }
   if (s.ok()) s = dest.PutArchiveFromFile(container, ParentOf(volume.mount), file);
-  const auto bytes = std::filesystem::file_size(file, ec);
-  std::filesystem::remove(file, ec);
+  std::error_code size_error, remove_error;
+  const auto bytes = std::filesystem::file_size(file, size_error);
+  std::filesystem::remove(file, remove_error);
   if (s.ok()) {
-    NamedLogger("actions")->info("vm {}: {} into {}: {} bytes of archive", vm_id, what, volume.name, ec ? 0 : bytes);
+    NamedLogger("actions")->info("vm {}: {} into {}: {} bytes of archive", vm_id, what, volume.name,
+                                 size_error ? 0 : bytes);
   }
   return s.WithContext(what);
 }
