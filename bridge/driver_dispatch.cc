@@ -141,12 +141,14 @@ DriverAnswer Datastore(VmActions& actions, ImageStore& images, OneApi& one, cons
   }
   if (!call.image) return Refuse("onedock ds " + action + ": stdin holds no <IMAGE>");
   Image image = *call.image;
-  image.id = std::stoi(call.argv[0]);
-  const bool volume = VolumeImageId(image.source).has_value();
+  // oned runs stat inside one.image.allocate, before the image exists: its argument is the number
+  // of oned's waiting request and its <IMAGE> holds PATH and SIZE only.
   if (action == "stat") {
     auto size = images.Stat(image);
     return size.ok() ? DriverAnswer{0, std::to_string(*size), ""} : Answer(size.status());
   }
+  image.id = std::stoi(call.argv[0]);
+  const bool volume = VolumeImageId(image.source).has_value();
   if (action == "cp") {
     auto copied = images.Copy(image);
     return copied.ok() ? DriverAnswer{0, copied->source + " " + copied->format, ""} : Answer(copied.status());

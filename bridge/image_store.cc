@@ -42,6 +42,15 @@ bool SafeUrl(const std::string& url) {
   return true;
 }
 
+// The stock CLI (`oneimage create --path`) prefixes the working directory to every PATH whose
+// scheme it does not know (it knows http, https, ssh, s3, rbd and lxd), so docker://REF reaches
+// the datastore as <cwd>/docker://REF. No file path holds "docker://" ("//" names nothing).
+std::string DockerPathOf(const std::string& path) {
+  const auto at = path.find("/docker://");
+  if (path.empty() || path.front() != '/' || at == std::string::npos) return path;
+  return path.substr(at + 1);
+}
+
 }  // namespace
 
 std::string CapacityLines(const Capacity& c) {
@@ -53,8 +62,8 @@ ImageStore::ImageStore(Stager stager, RegistryAccess& registries, ImageStoreSett
     : stager_(std::move(stager)), registries_(registries), settings_(std::move(settings)) {}
 
 Result<ImageStore::Input> ImageStore::ParsePath(const Image& image) const {
-  const std::string& path = image.path;
-  if (path.empty()) return InvalidArgument("the image has no PATH to copy from");
+  if (image.path.empty()) return InvalidArgument("the image has no PATH to copy from");
+  const std::string path = DockerPathOf(image.path);
   if (path.rfind("docker://", 0) == 0) {
     auto ref = ParseImageReference(std::string_view(path).substr(9));
     if (!ref.ok()) return ref.status().WithContext("PATH " + path);

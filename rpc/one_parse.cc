@@ -126,6 +126,7 @@ Result<Vm> ParseVm(const XmlNode& node) {
       history.vm_mad = h->Get("VM_MAD");
       history.tm_mad = h->Get("TM_MAD");
       history.action = static_cast<int>(Int(*h, "ACTION"));
+      history.running_since = Int(*h, "RSTIME");
       vm.history.push_back(std::move(history));
     }
   }
@@ -158,10 +159,10 @@ Result<Host> ParseHost(const XmlNode& node) {
   return host;
 }
 
-Result<Image> ParseImage(const XmlNode& node) {
-  if (Status s = ExpectRoot(node, "IMAGE"); !s.ok()) return s;
+Result<Image> ParseActionImage(const XmlNode& node) {
+  if (node.name != "IMAGE") return InvalidArgument("expected <IMAGE>, got <" + node.name + ">");
   Image image;
-  image.id = static_cast<int>(Int(node, "ID"));
+  image.id = static_cast<int>(Int(node, "ID", -1));
   image.name = node.Get("NAME");
   image.uname = node.Get("UNAME");
   image.state = static_cast<int>(Int(node, "STATE"));
@@ -176,6 +177,11 @@ Result<Image> ParseImage(const XmlNode& node) {
   image.cloning_id = static_cast<int>(Int(node, "CLONING_ID", -1));
   image.template_attributes = FlatAttributes(node.Child("TEMPLATE"));
   return image;
+}
+
+Result<Image> ParseImage(const XmlNode& node) {
+  if (Status s = ExpectRoot(node, "IMAGE"); !s.ok()) return s;
+  return ParseActionImage(node);
 }
 
 Result<Datastore> ParseDatastore(const XmlNode& node) {
@@ -199,6 +205,7 @@ Result<Vnet> ParseVnet(const XmlNode& node) {
   Vnet vnet;
   vnet.id = static_cast<int>(Int(node, "ID"));
   vnet.name = node.Get("NAME");
+  vnet.state = static_cast<int>(Int(node, "STATE", -1));
   vnet.bridge = node.Get("BRIDGE");
   vnet.bridge_type = node.Get("BRIDGE_TYPE");
   vnet.vn_mad = node.Get("VN_MAD");

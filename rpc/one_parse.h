@@ -16,6 +16,9 @@ namespace onedock::rpc {
 Result<Vm> ParseVm(const XmlNode& vm);
 Result<Host> ParseHost(const XmlNode& host);
 Result<Image> ParseImage(const XmlNode& image);
+// The <IMAGE> of a datastore action (<DS_DRIVER_ACTION_DATA>): oned's stat sends one before the
+// image exists, with PATH and SIZE only, so a missing ID is id -1 instead of an error.
+Result<Image> ParseActionImage(const XmlNode& image);
 Result<Datastore> ParseDatastore(const XmlNode& datastore);
 Result<Vnet> ParseVnet(const XmlNode& vnet);
 

@@ -80,7 +80,7 @@ Result<bridge::DriverCall> DecodeDriverCall(std::string kind, std::string action
   if (!doc.ok()) return doc.status().WithContext("stdin document");
   if (doc->name == "DS_DRIVER_ACTION_DATA") {
     if (const XmlNode* image = doc->Child("IMAGE"); image != nullptr) {
-      auto parsed = ParseImage(*image);
+      auto parsed = ParseActionImage(*image);
       if (!parsed.ok()) return parsed.status().WithContext("stdin <IMAGE>");
       call.image = std::move(*parsed);
     }
