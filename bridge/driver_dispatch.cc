@@ -110,6 +110,36 @@ DriverAnswer Tm(VmActions& actions, const DriverCall& call) {
   return Refuse("tm " + action + " is not supported by onedock");
 }
 
+// Network driver steps of a vnet with VN_MAD onedock (reference §3.7): one_vmm_exec runs pre, post
+// and clean around deploy, save, restore, migration and NIC hotplug, update_sg when a security
+// group changes and update_nic when a vnet does; oned's IPAM driver runs vnet_create and
+// vnet_delete. None changes anything on the front-end: a vnet's Docker network is made on a host
+// by the deploy that first needs it there.
+DriverAnswer Vnm(const DriverCall& call) {
+  const std::string& action = call.action;
+  if (action == "pre") {
+    // The step sees every NIC of the VM: another driver's steps (bridge, say) would change the
+    // front-end's own network, since onedock's VM_MAD runs network steps locally.
+    if (call.vm) {
+      for (const Nic& nic : call.vm->nics) {
+        if (!nic.vn_mad.empty() && nic.vn_mad != "onedock" && nic.vn_mad != "dummy") {
+          return Refuse("onedock vnm pre vm " + std::to_string(call.vm->id) + ": NIC " + std::to_string(nic.nic_id) +
+                        " is on a vnet with VN_MAD " + nic.vn_mad + "; onedock hosts take vnets with VN_MAD onedock");
+        }
+      }
+    }
+    return Answer(Status::Ok());
+  }
+  if (action == "update_sg") {
+    NamedLogger("actions")->info("vnm update_sg {}: security group rules are not applied to containers", 
+                                 call.argv.empty() ? std::string("-") : call.argv[0]);
+    return Answer(Status::Ok());
+  }
+  static const std::set<std::string> kNothingToDo = {"post", "clean", "update_nic", "vnet_create", "vnet_delete"};
+  if (kNothingToDo.count(action) != 0) return Answer(Status::Ok());
+  return Refuse("vnm " + action + " is not a network driver action onedock knows");
+}
+
 // TM clone/ln: "<SOURCE> <host>:<path> <vmid> <dsid>"; SOURCE is used as oned recorded it.
 DriverAnswer PrePull(ImageStore& images, EngineProvider& engines, const DriverCall& call) {
   const auto& a = call.argv;
@@ -206,6 +236,7 @@ DriverAnswer Dispatch(VmActions& actions, ImageStore& images, EngineProvider& en
 DriverAnswer Dispatch(VmActions& actions, const DriverCall& call) {
   if (call.kind == "vmm") return Vmm(actions, call);
   if (call.kind == "tm") return Tm(actions, call);
+  if (call.kind == "vnm") return Vnm(call);
   return Refuse("onedockd does not handle \"" + call.kind + "\" driver calls");
 }
 

@@ -237,7 +237,6 @@ int Main(int argc, char** argv) {
   auto server = rpc::StubServer::Listen({config->stub_address, config->stub_port, *token, 64},
                                         [&actions, &monitoring, &images, &engines, &one](const bridge::DriverCall& call) {
                                           if (call.kind == "im") return monitoring.Handle(call);
-                                          if (call.kind == "tm" && call.action == "monitor") return monitoring.SystemDatastore();
                                           return bridge::Dispatch(actions, images, engines, one, call);
                                         });
   if (!server.ok()) return Fail(server.status().message());

@@ -4,7 +4,7 @@
 set -eu
 remotes=$1 stub=$2 conf=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
-for d in vmm/onedock tm/onedock im/onedock.d datastore/onedock; do
+for d in vmm/onedock tm/onedock im/onedock.d datastore/onedock vnm/onedock; do
   mkdir -p "$remotes/$d"
   cp -P "$here/$d"/* "$remotes/$d/"
 done

@@ -3,7 +3,7 @@
 // the answer's code. While onedockd cannot be reached (restarting, say) it retries for
 // retry_seconds, since every onedock action is idempotent.
 //
-//   onedock-stub <kind> <action> [argv…]     kind: vmm, tm, im
+//   onedock-stub <kind> <action> [argv…]     kind: vmm, tm, ds, im, vnm
 //
 // Configuration: $ONEDOCK_STUB_CONFIG, else <dir of this binary>/../etc/onedock/stub.conf.
 #include <unistd.h>
@@ -67,7 +67,7 @@ std::string ConfigPath() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) return Fail("usage: onedock-stub <vmm|tm|im> <action> [argv...]");
+  if (argc < 3) return Fail("usage: onedock-stub <vmm|tm|ds|im|vnm> <action> [argv...]");
   const std::string kind = argv[1];
   const std::string action = argv[2];
   std::string error;

@@ -71,13 +71,6 @@ class HostMonitor {
   // Starts the threads (once; later calls do nothing). Not concurrent with itself.
   void Start();
 
-  // The host's system datastore figures from its last SYSTEM_HOST round; nothing while its engine
-  // does not answer.
-  std::optional<DiskFigures> LastDisk() {
-    std::lock_guard lock(mu_);
-    return up_ ? std::optional<DiskFigures>(disk_) : std::nullopt;
-  }
-
   // One round of VM figures: lists the running containers and fetches their stats in parallel
   // (what the periodic round does; public for the benchmark). Not concurrent with itself.
   Result<std::vector<VmFigures>> VmRound();

@@ -145,23 +145,6 @@ void MonitorService::StartThreads(const std::shared_ptr<HostMonitor>& monitor) {
   }
 }
 
-bridge::DriverAnswer MonitorService::SystemDatastore() {
-  std::vector<std::shared_ptr<HostMonitor>> hosts;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, m] : hosts_) hosts.push_back(m);
-  }
-  bridge::Capacity sum;
-  for (const auto& m : hosts) {
-    const auto d = m->LastDisk();
-    if (!d) continue;
-    sum.total_mb += d->total_mb;
-    sum.used_mb += d->used_mb;
-    sum.free_mb += d->free_mb();
-  }
-  return {0, bridge::CapacityLines(sum), ""};
-}
-
 int MonitorService::Resume() {
   auto hosts = journal_.MonitoredHosts();
   auto log = NamedLogger("monitor");

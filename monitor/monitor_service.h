@@ -40,10 +40,6 @@ class MonitorService {
   // with the <MONITOR_MESSAGES> document; stop (argv: im_mad host_id host_name) forgets the host.
   bridge::DriverAnswer Handle(const bridge::DriverCall& call);
 
-  // TM MONITOR of the (shared) system datastore: the sum of the answering hosts' DS_LOCATION
-  // figures, as USED_MB, TOTAL_MB and FREE_MB lines.
-  bridge::DriverAnswer SystemDatastore();
-
   // Starts monitoring the hosts the journal remembers. Returns how many.
   int Resume();
 
