@@ -81,6 +81,7 @@ struct History {
   std::string vm_mad;
   std::string tm_mad;
   int action = 0;
+  int64_t running_since = 0;  // RSTIME: when the VM started running on this host (0: not yet)
 };
 
 struct Vm {
@@ -170,6 +171,7 @@ struct AddressRange {
 struct Vnet {
   int id = -1;
   std::string name;
+  int state = -1;  // 1 READY; 0 INIT, 2 LOCK_CREATE, 3 LOCK_DELETE, 5 ERROR, …
   std::string bridge;
   std::string bridge_type;
   std::string vn_mad;

@@ -23,3 +23,7 @@ if ((${#missing[@]})); then
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The real OpenNebula 7.4 front-end the sandbox and the e2e tier run on (its own run-time packages
+# come with it).
+bash "$(dirname "$0")/opennebula.sh" install

@@ -261,6 +261,7 @@ write_env() {
     echo "ONEDOCK_AUTH_REGISTRY=$AUTH_REGISTRY"
     echo "ONEDOCK_AUTH_USER=$AUTH_USER"
     echo "ONEDOCK_AUTH_PASSWORD=$AUTH_PASSWORD"
+    echo "ONEDOCK_OPENNEBULA=${ONEDOCK_OPENNEBULA:-/var/tmp/onedock-opennebula}"
   } > "$LAB/bed.env"
 }
 
@@ -273,6 +274,7 @@ cmd_up() {
   registry_up upstream "$UPSTREAM_REGISTRY"
   registry_up auth "$AUTH_REGISTRY" auth
   seed_images
+  bash "$(dirname "$0")/opennebula.sh" install
   write_env
   log "up"
 }

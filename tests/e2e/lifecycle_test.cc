@@ -60,9 +60,11 @@ TEST_CASE("ten VMs on two hosts run with their leased IP and MAC and template li
 
 TEST_CASE("context variables DNS SSH key and START_SCRIPT reach the container") {
   World w;
+  // oned replaces $NAME-style references in CONTEXT values when the VM is created, so a script
+  // that reads its own environment comes base64-encoded: "echo $GREETING > /www/started.txt".
   const int id = w.CreateVm("ctx", 0.25, 64, "",
                             ", DNS = \"10.231.0.1\", SSH_PUBLIC_KEY = \"ssh-ed25519 AAAAC3Nza e2e@fe\", "
-                            "GREETING = \"it's here\", START_SCRIPT = \"echo $GREETING > /www/started.txt\"");
+                            "GREETING = \"it's here\", START_SCRIPT_BASE64 = \"ZWNobyAkR1JFRVRJTkcgPiAvd3d3L3N0YXJ0ZWQudHh0\"");
   w.Deploy(id, "h2");
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   CHECK(w.ExecOut("h2", vm.deploy_id, "echo $GREETING") == "it's here\n");
@@ -168,7 +170,11 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   w.Call("one.vm.attachnic",
          {xmlrpc_c::value_int(id), xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(w.vnet(1)) + " ]")});
-  const Vm attached = w.WaitFor(id, kVmActive, kLcmRunning);
+  auto on_second_vnet = [&](const Vm&) {
+    auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
+    return c.ok() && c->networks.count(kVnets[1].bridge) == 1;
+  };
+  const Vm attached = w.WaitUntil(id, on_second_vnet, "on the second vnet");
   REQUIRE(attached.nics.size() == 2);
   const Nic& second = attached.nics[1].network_id == w.vnet(1) ? attached.nics[1] : attached.nics[0];
   auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
@@ -178,8 +184,7 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
   CHECK(World::HttpGet(second.ip).find(kPage) != std::string::npos);
 
   w.Call("one.vm.detachnic", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(second.nic_id)});
-  const Vm detached = w.WaitFor(id, kVmActive, kLcmRunning);
-  CHECK(detached.nics.size() == 1);
+  const Vm detached = w.WaitUntil(id, [](const Vm& v) { return v.nics.size() == 1; }, "with one NIC");
   c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
   CHECK(c->networks.count(kVnets[1].bridge) == 0);
@@ -195,9 +200,13 @@ TEST_CASE("cold migration to the other host keeps the files written inside") {
   w.ExecOut("h1", vm.deploy_id, "echo moved-with-me > /www/note.txt");
 
   w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")), xmlrpc_c::value_boolean(false)});
-  const Vm moved = w.WaitFor(id, kVmActive, kLcmRunning, 120);
-  REQUIRE(moved.CurrentHistory() != nullptr);
-  CHECK(moved.CurrentHistory()->hostname == "h2");
+  const Vm moved = w.WaitUntil(
+      id,
+      [](const Vm& v) {
+        return v.CurrentHistory() != nullptr && v.CurrentHistory()->hostname == "h2" &&
+               v.CurrentHistory()->running_since > 0;
+      },
+      "running on h2", 120);
   CHECK(w.ContainersOf("h1", id).empty());
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
   CHECK(w.ExecOut("h2", moved.deploy_id, "cat /www/note.txt") == "moved-with-me\n");
@@ -211,14 +220,23 @@ TEST_CASE("a system snapshot is committed to the private registry and revert bri
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   w.ExecOut("h1", vm.deploy_id, "echo before > /www/state.txt");
   w.Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(id), xmlrpc_c::value_string("s0")});
-  const Vm snapped = w.WaitFor(id, kVmActive, kLcmRunning);
   // The reference the driver printed is the snapshot's HYPERVISOR_ID; the image is on the engine.
   const std::string reference = testbed::RegistryHost("private") + "/onedock-snapshot/one-" + std::to_string(id) + ":s0";
-  CHECK(w.Engine("h1").InspectImage(reference).ok());
+  const Vm snapped =
+      w.WaitUntil(id, [&](const Vm&) { return w.Engine("h1").InspectImage(reference).ok(); }, "snapshotted");
+  auto before_revert = w.Engine("h1").InspectContainer(vm.deploy_id);
+  REQUIRE(before_revert.ok());
 
   w.ExecOut("h1", vm.deploy_id, "echo after > /www/state.txt");
   w.Call("one.vm.snapshotrevert", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(0)});
-  const Vm reverted = w.WaitFor(id, kVmActive, kLcmRunning);
+  // A revert recreates the container from the snapshot's image.
+  const Vm reverted = w.WaitUntil(
+      id,
+      [&](const Vm&) {
+        auto c = w.Engine("h1").InspectContainer(vm.deploy_id);
+        return c.ok() && c->id != before_revert->id && c->running;
+      },
+      "reverted");
   REQUIRE(w.ContainersOf("h1", id).size() == 1);
   CHECK(w.ExecOut("h1", reverted.deploy_id, "cat /www/state.txt") == "before\n");
   CHECK(World::HttpGet(FirstNic(reverted).ip).find(kPage) != std::string::npos);

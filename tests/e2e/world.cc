@@ -31,6 +31,8 @@ using xmlrpc_c::value_int;
 using xmlrpc_c::value_string;
 
 
+constexpr int kVnetReady = 1;
+
 bool Answers(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -62,43 +64,37 @@ std::string PrivateImage() {
 }  // namespace
 
 World::World(const std::string& onedockd_extra) {
+  // A failed set-up (REQUIRE throws) leaves nothing running behind it either.
+  try {
+    SetUp(onedockd_extra);
+  } catch (...) {
+    TearDown();
+    throw;
+  }
+}
+
+void World::SetUp(const std::string& onedockd_extra) {
   char dir[] = "/tmp/onedock-e2e-XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
   root_ = dir;
   instance_ = testbed::UniqueName("e2e");
   stub_port_ = testing::FreeLoopbackPort();
   image_ = PrivateImage();
-  for (const char* d : {"remotes", "vms", "datastores", "od"}) fs::create_directories(root_ + "/" + d);
+  fs::create_directories(root_ + "/od");
+  engines_["h1"] = std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"));
+  engines_["h2"] = std::make_unique<docker::EngineClient>("h2", testbed::Engine("h2"));
+
 
   // The driver scripts exactly as shipped, with a stub.conf pointing at this world's onedockd.
   std::ofstream(root_ + "/stub.conf") << "endpoint = http://127.0.0.1:" << stub_port_ << "/RPC2\n"
                                       << "token_file = " << root_ << "/od/token\nretry_seconds = 120\n";
-  const std::string install = std::string(ONEDOCK_DRIVERS_DIR) + "/install.sh " + root_ + "/remotes " +
-                              ONEDOCK_STUB_BIN + " " + root_ + "/stub.conf";
-  REQUIRE(std::system(install.c_str()) == 0);
-
-  emu_ = std::make_unique<testing::EmulatorProcess>(
-      "REMOTES_DIR = \"" + root_ + "/remotes\"\nVMS_LOCATION = \"" + root_ + "/vms\"\n" +
-      "DATASTORE_LOCATION = \"" + root_ + "/datastores\"\n" +
-      "VM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_vmm_exec\", TYPE = \"xml\", LIVE_RESIZE = \"yes\",\n"
-      "  COLD_NIC_ATTACH = \"yes\",\n"
-      "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore,attach_nic,detach_nic,"
-      "resize,snapshot_create,snapshot_revert,snapshot_delete,prereconfigure,reconfigure onedock\" ]\n"
-      "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d dummy,onedock\" ]\n"
-      "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d dummy,fs,onedock -s onedock\" ]\n"
-      "IM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_im_sh\", ARGUMENTS = \"-r 3 -t 15 -w 90 onedock\" ]\n"
-      // Probe periods and oned's STATE_VM guard shortened from 5-600 s and 30 s, so that a
-      // test sees several rounds in seconds.
-      "PROBES_PERIOD = [ BEACON_HOST = 5, SYSTEM_HOST = 30, MONITOR_HOST = 3, STATE_VM = 2, MONITOR_VM = 3,\n"
-      "  SYNC_STATE_VM = 20 ]\n"
-      "STATE_VM_GUARD = 2\n"
-      "INHERIT_IMAGE_ATTR = \"DOCKER_MOUNT\"\n");
-  client_ = std::make_unique<rpc::XmlRpcOneClient>(rpc::OneEndpoint{emu_->endpoint(), emu_->session()});
+  one_ = std::make_unique<testing::OpenNebulaProcess>(root_ + "/one", root_ + "/stub.conf");
+  client_ = std::make_unique<rpc::XmlRpcOneClient>(rpc::OneEndpoint{one_->endpoint(), one_->session()});
 
   const std::string certs = testbed::Get("ONEDOCK_CERTS");
-  std::ofstream(root_ + "/od/one_auth") << emu_->session() << "\n";
+  std::ofstream(root_ + "/od/one_auth") << one_->session() << "\n";
   std::ofstream(root_ + "/od/onedockd.conf")
-      << "[oned]\nendpoint = " << emu_->endpoint() << "\nauth_file = " << root_ << "/od/one_auth\n"
+      << "[oned]\nendpoint = " << one_->endpoint() << "\nauth_file = " << root_ << "/od/one_auth\n"
       << "[stub]\nlisten = 127.0.0.1:" << stub_port_ << "\ntoken_file = " << root_ << "/od/token\n"
       << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs << "/key.pem\n"
       << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
@@ -114,34 +110,60 @@ World::World(const std::string& onedockd_extra) {
       << onedockd_extra;
   StartOnedockd();
 
+  // The README's set-up: one cluster for the onedock hosts, their datastores and vnets, so that
+  // the scheduler never pairs a onedock host with another system datastore.
   auto s = [](const std::string& v) { return value(value_string(v)); };
   auto i = [](int v) { return value(value_int(v)); };
+  cluster_ = one_->Allocate("one.cluster.allocate", {s("onedock")});
+  system_ds_ = one_->Allocate("one.datastore.allocate",
+                              {s("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(cluster_)});
+  image_ds_ = one_->Allocate("one.datastore.allocate",
+                             {s("NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock"), i(cluster_)});
   for (const char* h : {"h1", "h2", "dead"}) {
-    hosts_[h] = emu_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(-1)});
+    hosts_[h] = one_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(cluster_)});
   }
-  emu_->Allocate("one.datastore.allocate", {s("NAME = sys\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(-1)});
-  const int img_ds = image_ds_ = emu_->Allocate("one.datastore.allocate", {s("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), i(-1)});
-  // With a SOURCE, oned registers the image READY without running the datastore's cp.
-  image_id_ = emu_->Allocate("one.image.allocate", {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker"), i(img_ds)});
+  // oned monitors a new datastore at once, in the background; an image allocated before its
+  // figures arrive is refused with "Not enough space in datastore".
+  auto ds = client_->DatastoreInfo(image_ds_);
+  for (int n = 0; n < 200 && ds.ok() && ds->total_mb == 0; ++n) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ds = client_->DatastoreInfo(image_ds_);
+  }
+  REQUIRE_MESSAGE(ds.ok(), ds.status().ToString());
+  REQUIRE_MESSAGE(ds->total_mb > 0, "the image datastore was not monitored");
+  // With a SOURCE (and its SIZE), oned registers the image READY without running the datastore.
+  image_id_ = one_->Allocate("one.image.allocate",
+                             {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker\nSIZE = 2"), i(image_ds_)});
   for (const auto& v : kVnets) {
     std::string ar_start = v.address;
     ar_start.back() = '1';
     ar_start += "0";  // x.x.x.10
-    vnets_.push_back(emu_->Allocate(
-        "one.vn.allocate", {s(std::string("NAME = ") + v.bridge + "\nBRIDGE = " + v.bridge + "\nVN_MAD = bridge\n" +
+    vnets_.push_back(one_->Allocate(
+        "one.vn.allocate", {s(std::string("NAME = ") + v.bridge + "\nBRIDGE = " + v.bridge + "\nVN_MAD = onedock\n" +
                               "NETWORK_ADDRESS = " + v.address + "\nNETWORK_MASK = 255.255.255.0\nGATEWAY = " +
                               v.gateway + "\nAR = [ TYPE = IP4, IP = " + ar_start + ", SIZE = 200 ]"),
-                            i(-1)}));
+                            i(cluster_)}));
   }
-  engines_["h1"] = std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"));
-  engines_["h2"] = std::make_unique<docker::EngineClient>("h2", testbed::Engine("h2"));
+  // oned's network driver makes a vnet READY (LOCK_CREATE until vnet_create has answered).
+  for (int vnet : vnets_) {
+    auto info = client_->VnetInfo(vnet);
+    for (int n = 0; n < 100 && info.ok() && info->state != kVnetReady; ++n) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      info = client_->VnetInfo(vnet);
+    }
+    REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+    REQUIRE_MESSAGE(info->state == kVnetReady, "vnet " << vnet << " is in state " << info->state);
+  }
 }
 
-World::~World() {
+World::~World() { TearDown(); }
+
+void World::TearDown() {
   if (onedockd_ > 0) {
     kill(onedockd_, SIGTERM);
     int status = 0;
     waitpid(onedockd_, &status, 0);
+    onedockd_ = -1;
   }
   for (auto& [name, engine] : engines_) {
     auto ours = engine->ListContainers({std::string(bridge::kLabelInstance) + "=" + instance_});
@@ -152,7 +174,7 @@ World::~World() {
     for (const auto& v : *volumes) engine->RemoveVolume(v.name);
   }
   client_.reset();
-  emu_.reset();
+  one_.reset();
   // ONEDOCK_E2E_KEEP=1 keeps the world's directory (onedockd.log, journal) for a post-mortem.
   if (const char* keep = std::getenv("ONEDOCK_E2E_KEEP"); keep != nullptr && std::string(keep) == "1") {
     MESSAGE("kept " << root_);
@@ -182,7 +204,7 @@ void World::KillOnedockd() {
 }
 
 int World::CreateImage(const std::string& template_text) {
-  return emu_->Allocate("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
+  return one_->Allocate("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
 }
 
 Image World::WaitForImage(int image, int state, double seconds) {
@@ -199,22 +221,36 @@ Image World::WaitForImage(int image, int state, double seconds) {
   return *info;
 }
 
+std::string World::VmTemplate(const std::string& name, double cpu, int memory_mb, const std::string& extra,
+                              const std::string& context, int image) const {
+  return "NAME = " + name + "\nCPU = " + std::to_string(cpu) + "\nMEMORY = " + std::to_string(memory_mb) +
+         "\nDISK = [ IMAGE_ID = " + std::to_string(image < 0 ? image_id_ : image) + " ]\nNIC = [ NETWORK_ID = " +
+         std::to_string(vnets_[0]) + " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra;
+}
+
 int World::CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra,
                     const std::string& context, int image) {
   // On hold: the scheduler places VMs on MONITORED hosts by itself; here only Deploy does.
-  return emu_->Allocate("one.vm.allocate",
-                        {value_string("NAME = " + name + "\nCPU = " + std::to_string(cpu) + "\nMEMORY = " +
-                                      std::to_string(memory_mb) + "\nDISK = [ IMAGE_ID = " + std::to_string(image < 0 ? image_id_ : image) +
-                                      " ]\nNIC = [ NETWORK_ID = " + std::to_string(vnets_[0]) +
-                                      " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra),
-                         xmlrpc_c::value_boolean(true)});
+  return one_->Allocate("one.vm.allocate", {value_string(VmTemplate(name, cpu, memory_mb, extra, context, image)),
+                                            xmlrpc_c::value_boolean(true)});
 }
 
 xmlrpc_c::value World::Call(const std::string& method, const std::vector<xmlrpc_c::value>& params) {
-  auto reply = emu_->Call(method, params);
+  auto reply = one_->Call(method, params);
   // The second item is the error text only on failure (an id, say, on success).
   if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) FAIL(method << ": " << std::string(value_string(reply[1])));
   return reply[1];
+}
+
+std::string World::CallError(const std::string& method, const std::vector<xmlrpc_c::value>& params) {
+  auto reply = one_->Call(method, params);
+  if (static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) return "";
+  return value_string(reply[1]);
+}
+
+testing::OpenNebulaProcess::CliResult World::Cli(const std::string& command, const std::string& cwd,
+                                                 const std::string& auth_file) {
+  return one_->Cli(command, cwd, auth_file);
 }
 
 void World::Deploy(int vm, const std::string& host_name) {
@@ -267,6 +303,21 @@ Vm World::WaitFor(int vm, int state, int lcm, double seconds) {
   auto error = info->user_template.find("ERROR");
   FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", expected " << state << "/" << lcm
              << "; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
+  return *info;
+}
+
+Vm World::WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  Result<Vm> info = NotFound("not read");
+  while (std::chrono::steady_clock::now() < deadline) {
+    info = client_->VmInfo(vm);
+    if (info.ok() && info->state == kVmActive && info->lcm_state == kLcmRunning && done(*info)) return *info;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
+  auto error = info->user_template.find("ERROR");
+  FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << " and not yet " << what << " after " << seconds
+             << " s; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
   return *info;
 }
 

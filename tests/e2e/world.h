@@ -1,12 +1,16 @@
-// The end-to-end world: the OpenNebula emulator running the real onedock driver scripts, a real
-// onedockd process behind them, and the two real engines of the test bed. Each world has its own
-// emulator, journal, stub port and one.instance label; its destructor removes every container
-// carrying that label, so worlds do not see each other's VMs.
+// The end-to-end world: a real OpenNebula 7.4 front-end (oned, monitord, scheduler, drivers, the
+// stock CLI) with the onedock driver scripts installed in its remotes as operators install them,
+// a real onedockd process behind them, and the two real engines of the test bed. Each world has
+// its own oned, journal, stub port and one.instance label, and the set-up the README describes:
+// a cluster "onedock" holding the hosts h1, h2 and "dead" (an engine nobody answers for), the
+// onedock system and image datastores and two vnets with VN_MAD onedock. Its destructor removes
+// every container and volume carrying its label, so worlds do not see each other's VMs.
 #ifndef ONEDOCK_TESTS_E2E_WORLD_H_
 #define ONEDOCK_TESTS_E2E_WORLD_H_
 
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,7 +18,7 @@
 
 #include "docker/engine_client.h"
 #include "rpc/one_client.h"
-#include "tests/integration/emulator_process.h"
+#include "tests/support/opennebula_process.h"
 
 namespace onedock::e2e {
 
@@ -40,10 +44,12 @@ class World {
   const std::string& image_reference() const { return image_; }
 
   // one.vm.allocate of a web VM on vnet 0, on hold (placed by Deploy, not by the scheduler);
-  // `extra` is appended to the template, `context` to its
-  // CONTEXT vector (", KEY = \"value\"").
+  // `extra` is appended to the template, `context` to its CONTEXT vector (", KEY = \"value\"").
   int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
                const std::string& context = "", int image = -1);
+  // The template text CreateVm allocates (without hold), for the CLI or another user.
+  std::string VmTemplate(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
+                         const std::string& context = "", int image = -1) const;
   // one.image.allocate in the world's onedock image datastore (runs the datastore's stat and cp).
   int CreateImage(const std::string& template_text);
   // Polls (bounded by `seconds`) until the image is in `state` (1 READY, 5 ERROR); FAILs with its
@@ -51,11 +57,25 @@ class World {
   Image WaitForImage(int image, int state, double seconds = 60);
   void Deploy(int vm, const std::string& host_name);
   void Action(const std::string& action, int vm);
-  // A raw call to the emulator; REQUIREs success and returns the reply's second item.
+  // A raw call to oned; REQUIREs success and returns the reply's second item.
   xmlrpc_c::value Call(const std::string& method, const std::vector<xmlrpc_c::value>& params);
+  // The same call; the failure text when oned refuses it, "" when it succeeds.
+  std::string CallError(const std::string& method, const std::vector<xmlrpc_c::value>& params);
+  // The stock CLI, as a user types it (see OpenNebulaProcess::Cli).
+  testing::OpenNebulaProcess::CliResult Cli(const std::string& command, const std::string& cwd = "",
+                                            const std::string& auth_file = "");
+  testing::OpenNebulaProcess& one() { return *one_; }
+  int cluster() const { return cluster_; }
+  int system_datastore() const { return system_ds_; }
+  int image_datastore() const { return image_ds_; }
 
   // Polls (bounded by `seconds`) until the VM is in state/lcm; FAILs with the VM's ERROR otherwise.
+  // oned acts after its call has returned: an action that ends in the state the VM is in already
+  // (a migration, a snapshot, a NIC hotplug: RUNNING again) needs WaitUntil.
   Vm WaitFor(int vm, int state, int lcm, double seconds = 60);
+  // Polls (bounded by `seconds`) until `done` holds for the VM's record and the VM is RUNNING
+  // again; FAILs naming `what` and the VM's state and ERROR otherwise.
+  Vm WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what, double seconds = 60);
   Vm Info(int vm);
   Host HostInfo(const std::string& name);
   // Polls (bounded by `seconds`) until the host is in `state`; FAILs with its state otherwise.
@@ -81,16 +101,21 @@ class World {
   const std::string& root() const { return root_; }
 
  private:
+  void SetUp(const std::string& onedockd_extra);
+  void TearDown();
+
   std::string root_;
   std::string instance_;
   int stub_port_ = 0;
-  std::unique_ptr<testing::EmulatorProcess> emu_;
+  std::unique_ptr<testing::OpenNebulaProcess> one_;
   std::unique_ptr<rpc::XmlRpcOneClient> client_;
   pid_t onedockd_ = -1;
   std::map<std::string, int> hosts_;
   std::vector<int> vnets_;
   std::string image_;
   int image_id_ = -1;
+  int cluster_ = -1;
+  int system_ds_ = -1;
   int image_ds_ = -1;
   std::map<std::string, std::unique_ptr<docker::EngineClient>> engines_;
 };
