@@ -110,9 +110,19 @@ Result<int64_t> ImageStore::Stat(const Image& image) {
   switch (input->origin) {
     case Origin::kRegistry: {
       const ImageReference& ref = input->reference;
-      auto manifest = registries_.Manifest(ref, UpstreamAuth(image, ref.domain));
-      if (!manifest.ok()) return manifest.status().WithContext("stat " + ref.ToString());
-      return CeilMb(manifest->size);
+      const RegistryAuth auth = UpstreamAuth(image, ref.domain);
+      auto manifest = registries_.Manifest(ref, auth);
+      if (manifest.ok()) return CeilMb(manifest->size);
+      // oned's stat carries PATH and SIZE only: the template's REGISTRY_USERNAME and
+      // REGISTRY_PASSWORD reach cp, not stat. A registry that wants them is sized by the SIZE the
+      // template gives.
+      if (manifest.status().code() == Status::Code::kUnauthenticated && auth.username.empty()) {
+        if (image.size_mb > 0) return image.size_mb;
+        return manifest.status().WithContext(
+            "stat " + ref.ToString() + " (oned passes stat no credentials: set SIZE in the image template, or "
+            "[credentials " + ref.domain + "] in onedockd.conf)");
+      }
+      return manifest.status().WithContext("stat " + ref.ToString());
     }
     case Origin::kFile: {
       struct stat st {};

@@ -200,13 +200,7 @@ TEST_CASE("cold migration to the other host keeps the files written inside") {
   w.ExecOut("h1", vm.deploy_id, "echo moved-with-me > /www/note.txt");
 
   w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")), xmlrpc_c::value_boolean(false)});
-  const Vm moved = w.WaitUntil(
-      id,
-      [](const Vm& v) {
-        return v.CurrentHistory() != nullptr && v.CurrentHistory()->hostname == "h2" &&
-               v.CurrentHistory()->running_since > 0;
-      },
-      "running on h2", 120);
+  const Vm moved = w.WaitUntilRunningOn(id, "h2");
   CHECK(w.ContainersOf("h1", id).empty());
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
   CHECK(w.ExecOut("h2", moved.deploy_id, "cat /www/note.txt") == "moved-with-me\n");

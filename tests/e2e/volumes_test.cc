@@ -64,8 +64,7 @@ TEST_CASE("data disks are volumes that keep their data through poweroff and migr
 
   // Cold migration: the data moves with the VM and nothing of it is left on h1.
   w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")), xmlrpc_c::value_boolean(false)});
-  const Vm moved = w.WaitFor(id, kVmActive, kLcmRunning, 120);
-  CHECK(moved.CurrentHistory()->hostname == "h2");
+  const Vm moved = w.WaitUntilRunningOn(id, "h2");
   CHECK(w.ExecOut("h2", moved.deploy_id, "cat /data/f /www/kept/f /mnt/disk3/f") == "scratch-data\nkept-data\ntmp\n");
   CHECK(Volumes(w, "h1", "one.instance").empty());
   CHECK(Volumes(w, "h2", "one.vmid=" + Id(id)) == std::vector<std::string>{own1, own3});

@@ -207,6 +207,12 @@ int World::CreateImage(const std::string& template_text) {
   return one_->Allocate("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
 }
 
+std::pair<int, std::string> World::TryCreateImage(const std::string& template_text) {
+  auto reply = one_->Call("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
+  if (static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) return {value_int(reply[1]), ""};
+  return {-1, value_string(reply[1])};
+}
+
 Image World::WaitForImage(int image, int state, double seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   auto info = client_->ImageInfo(image);
@@ -319,6 +325,16 @@ Vm World::WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const st
   FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << " and not yet " << what << " after " << seconds
              << " s; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
   return *info;
+}
+
+Vm World::WaitUntilRunningOn(int vm, const std::string& host, double seconds) {
+  return WaitUntil(
+      vm,
+      [&host](const Vm& v) {
+        return v.CurrentHistory() != nullptr && v.CurrentHistory()->hostname == host &&
+               v.CurrentHistory()->running_since > 0;
+      },
+      "running on " + host, seconds);
 }
 
 docker::EngineClient& World::Engine(const std::string& name) { return *engines_.at(name); }

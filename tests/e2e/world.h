@@ -52,6 +52,9 @@ class World {
                          const std::string& context = "", int image = -1) const;
   // one.image.allocate in the world's onedock image datastore (runs the datastore's stat and cp).
   int CreateImage(const std::string& template_text);
+  // The same, for an image oned may refuse: its id, or -1 and oned's message (oned runs the
+  // datastore's stat inside one.image.allocate, so what stat refuses is never allocated).
+  std::pair<int, std::string> TryCreateImage(const std::string& template_text);
   // Polls (bounded by `seconds`) until the image is in `state` (1 READY, 5 ERROR); FAILs with its
   // state and ERROR otherwise.
   Image WaitForImage(int image, int state, double seconds = 60);
@@ -76,6 +79,8 @@ class World {
   // Polls (bounded by `seconds`) until `done` holds for the VM's record and the VM is RUNNING
   // again; FAILs naming `what` and the VM's state and ERROR otherwise.
   Vm WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what, double seconds = 60);
+  // WaitUntil the VM's current history record is on `host` and has started running there (RSTIME).
+  Vm WaitUntilRunningOn(int vm, const std::string& host, double seconds = 120);
   Vm Info(int vm);
   Host HostInfo(const std::string& name);
   // Polls (bounded by `seconds`) until the host is in `state`; FAILs with its state otherwise.
