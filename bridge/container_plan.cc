@@ -41,6 +41,19 @@ std::optional<int> PrefixOf(const std::string& mask) {
   return ones;
 }
 
+// "a.b.c.d/n" as its first address and prefix length.
+std::optional<std::pair<uint32_t, int>> ParseCidr(const std::string& cidr) {
+  const auto slash = cidr.find('/');
+  if (slash == std::string::npos) return std::nullopt;
+  const auto ip = ParseIpv4(cidr.substr(0, slash));
+  const std::string bits = cidr.substr(slash + 1);
+  if (!ip || bits.empty() || bits.size() > 2 || !std::all_of(bits.begin(), bits.end(), ::isdigit)) return std::nullopt;
+  const int prefix = std::stoi(bits);
+  if (prefix > 32) return std::nullopt;
+  const uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+  return std::make_pair(*ip & mask, prefix);
+}
+
 bool IsMac(const std::string& mac) {
   if (mac.size() != 17) return false;
   for (size_t i = 0; i < mac.size(); ++i) {
@@ -317,6 +330,21 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
   if (!tar.ok()) return tar.status();
   plan.context_tar = std::move(*tar);
   return plan;
+}
+
+std::vector<std::string> OverlappingNetworks(const std::string& subnet, const std::vector<NetworkInfo>& networks) {
+  std::vector<std::string> out;
+  const auto want = ParseCidr(subnet);
+  if (!want) return out;
+  for (const auto& n : networks) {
+    const auto have = ParseCidr(n.subnet);
+    if (!have) continue;
+    // Two prefixes overlap when the shorter one contains the other's first address.
+    const int shorter = std::min(want->second, have->second);
+    const uint32_t mask = shorter == 0 ? 0 : 0xffffffffu << (32 - shorter);
+    if ((want->first & mask) == (have->first & mask)) out.push_back(n.name + " (" + n.subnet + ")");
+  }
+  return out;
 }
 
 }  // namespace onedock::bridge

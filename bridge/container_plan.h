@@ -65,6 +65,10 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const
 // The Docker network carrying `nic`: the NIC's BRIDGE, else the vnet's, else "onebr<vnet id>".
 std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge);
 
+// The networks among `networks` whose IPv4 subnet overlaps `subnet` ("10.42.0.0/24"), as
+// "name (subnet)": the engine refuses a new network that overlaps one it has, without naming it.
+std::vector<std::string> OverlappingNetworks(const std::string& subnet, const std::vector<NetworkInfo>& networks);
+
 // Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes.
 ResourceUpdate LimitsOf(const Vm& vm);
 

@@ -50,6 +50,8 @@ class Engine {
 
   virtual Result<std::string> CreateNetwork(const NetworkSpec& spec) = 0;  // the id
   virtual Result<NetworkInfo> InspectNetwork(const std::string& network) = 0;
+  // Every network of the engine (no endpoints).
+  virtual Result<std::vector<NetworkInfo>> ListNetworks() = 0;
   virtual Status ConnectNetwork(const std::string& network, const std::string& container,
                                 const NetworkAttachment& nic) = 0;
   virtual Status DisconnectNetwork(const std::string& network, const std::string& container,

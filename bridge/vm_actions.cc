@@ -96,8 +96,19 @@ Status VmActions::EnsureNetwork(Engine& engine, const NetworkSpec& network) {
   if (!Is(existing.status(), Status::Code::kNotFound)) return existing.status();
   auto created = engine.CreateNetwork(network);
   // A concurrent deploy on the same host may have created it first.
-  if (!created.ok() && !Is(created.status(), Status::Code::kConflict)) return created.status();
-  return Status::Ok();
+  if (created.ok() || Is(created.status(), Status::Code::kConflict)) return Status::Ok();
+  // The engine refuses a subnet that overlaps one of its networks without saying which.
+  if (Is(created.status(), Status::Code::kFailedPrecondition)) {
+    auto all = engine.ListNetworks();
+    const auto overlapping = all.ok() ? OverlappingNetworks(network.subnet, *all) : std::vector<std::string>{};
+    if (!overlapping.empty()) {
+      std::string names;
+      for (const auto& n : overlapping) names += (names.empty() ? "" : ", ") + n;
+      return FailedPrecondition("network " + network.name + " (" + network.subnet + ") overlaps network " + names +
+                                " on the host: " + created.status().message());
+    }
+  }
+  return created.status();
 }
 
 Status VmActions::EnsureVolume(Engine& engine, const PlannedVolume& volume) {

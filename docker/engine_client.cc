@@ -421,6 +421,14 @@ Result<NetworkInfo> EngineClient::InspectNetwork(const std::string& network) {
   return info;
 }
 
+Result<std::vector<NetworkInfo>> EngineClient::ListNetworks() {
+  auto r = Expect({.path = "/networks"}, "list networks");
+  if (!r.ok()) return r.status();
+  auto list = ParseNetworkList(r->body);
+  if (!list.ok()) return list.status().WithContext(Context("list networks"));
+  return list;
+}
+
 Status EngineClient::ConnectNetwork(const std::string& network, const std::string& container,
                                     const NetworkAttachment& nic) {
   return Expect({.method = "POST",

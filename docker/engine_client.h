@@ -90,6 +90,7 @@ class EngineClient : public bridge::Engine {
   // --- networks and volumes ---
   Result<std::string> CreateNetwork(const NetworkSpec& spec) override;  // returns the id
   Result<NetworkInfo> InspectNetwork(const std::string& network) override;
+  Result<std::vector<NetworkInfo>> ListNetworks() override;
   Status ConnectNetwork(const std::string& network, const std::string& container,
                         const NetworkAttachment& nic) override;
   Status DisconnectNetwork(const std::string& network, const std::string& container, bool force) override;

@@ -430,10 +430,9 @@ Result<std::vector<VolumeInfo>> ParseVolumeList(std::string_view body) {
   return out;
 }
 
-Result<NetworkInfo> ParseNetworkInspect(std::string_view body) {
-  auto parsed = ParseJson(body, "network inspect");
-  if (!parsed.ok()) return parsed.status();
-  const json& j = *parsed;
+namespace {
+
+Result<NetworkInfo> NetworkFromJson(const json& j) {
   NetworkInfo n;
   n.id = Str(j, "Id");
   n.name = Str(j, "Name");
@@ -457,8 +456,29 @@ Result<NetworkInfo> ParseNetworkInspect(std::string_view body) {
     s.network_id = n.id;
     n.containers[id] = s;
   }
-  if (n.id.empty()) return Internal("network inspect reply without an Id");
+  if (n.id.empty()) return Internal("network without an Id");
   return n;
+}
+
+}  // namespace
+
+Result<NetworkInfo> ParseNetworkInspect(std::string_view body) {
+  auto parsed = ParseJson(body, "network inspect");
+  if (!parsed.ok()) return parsed.status();
+  return NetworkFromJson(*parsed);
+}
+
+Result<std::vector<NetworkInfo>> ParseNetworkList(std::string_view body) {
+  auto parsed = ParseJson(body, "network list");
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_array()) return Internal("network list reply is not an array");
+  std::vector<NetworkInfo> out;
+  for (const auto& item : *parsed) {
+    auto n = NetworkFromJson(item);
+    if (!n.ok()) return n.status();
+    out.push_back(std::move(*n));
+  }
+  return out;
 }
 
 Result<StatsSample> ParseStats(std::string_view body) {

@@ -65,6 +65,8 @@ Result<ContainerInfo> ParseContainerInspect(std::string_view body);
 Result<std::vector<ContainerSummary>> ParseContainerList(std::string_view body);
 Result<ImageInfo> ParseImageInspect(std::string_view body);
 Result<NetworkInfo> ParseNetworkInspect(std::string_view body);
+// GET /networks: an array of the same objects.
+Result<std::vector<NetworkInfo>> ParseNetworkList(std::string_view body);
 Result<VolumeInfo> ParseVolume(std::string_view body);                // create or inspect reply
 Result<std::vector<VolumeInfo>> ParseVolumeList(std::string_view body);  // {"Volumes":[…]}
 Result<StatsSample> ParseStats(std::string_view body);

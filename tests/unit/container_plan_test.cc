@@ -171,5 +171,21 @@ TEST_CASE("hostnames are cut to one DNS label and fall back to the container nam
   CHECK(PlanContainer(vm, "n", TwoVnets(), Settings())->spec.hostname.size() == 63);
 }
 
+TEST_CASE("overlapping networks are those whose subnet shares addresses with the vnet's") {
+  auto net = [](const std::string& name, const std::string& subnet) {
+    NetworkInfo n;
+    n.name = name;
+    n.subnet = subnet;
+    return n;
+  };
+  const std::vector<NetworkInfo> host = {net("same", "10.42.0.0/24"), net("wider", "10.0.0.0/8"),
+                                         net("inside", "10.42.0.128/25"), net("apart", "10.43.0.0/24"),
+                                         net("host", ""), net("garbage", "10.42.0.0/33")};
+  CHECK(OverlappingNetworks("10.42.0.0/24", host) ==
+        std::vector<std::string>{"same (10.42.0.0/24)", "wider (10.0.0.0/8)", "inside (10.42.0.128/25)"});
+  CHECK(OverlappingNetworks("192.168.0.0/16", host).empty());
+  CHECK(OverlappingNetworks("not a subnet", host).empty());
+}
+
 }  // namespace
 }  // namespace onedock::bridge

@@ -198,4 +198,23 @@ TEST_CASE("exec stream frames are split into stdout and stderr") {
   CHECK_FALSE(DemuxStream(std::string("\x05\0\0\0\0\0\0\0", 8), &out, &err).ok());
 }
 
+TEST_CASE("the network list reads each network's subnet, as Debian 12's engine lists them") {
+  // Two entries of GET /networks from engine h1 (API 1.41), trimmed of fields onedock ignores.
+  auto list = ParseNetworkList(R"([
+    {"Name":"host","Id":"af66","Driver":"host","IPAM":{"Driver":"default","Options":null,"Config":[]},
+     "Containers":{},"Options":{},"Labels":{}},
+    {"Name":"bridge","Id":"4771","Driver":"bridge",
+     "IPAM":{"Driver":"default","Options":null,"Config":[{"Subnet":"10.211.1.0/24","Gateway":"10.211.1.1"}]},
+     "Containers":{},"Options":{"com.docker.network.bridge.name":"odk-h1"},"Labels":{}}])");
+  REQUIRE_MESSAGE(list.ok(), list.status().ToString());
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].subnet.empty());
+  CHECK((*list)[1].name == "bridge");
+  CHECK((*list)[1].subnet == "10.211.1.0/24");
+  CHECK((*list)[1].options.at("com.docker.network.bridge.name") == "odk-h1");
+  CHECK_FALSE(ParseNetworkList(R"({"Name":"bridge"})").ok());
+  CHECK_FALSE(ParseNetworkList(R"([{"Name":"no id"}])").ok());
+}
+
 }  // namespace onedock::docker
+

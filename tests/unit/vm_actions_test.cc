@@ -156,12 +156,21 @@ class FakeEngine : public Engine {
   Result<std::string> CreateNetwork(const NetworkSpec& spec) override {
     calls.push_back("network " + spec.name + " " + spec.subnet);
     if (networks.count(spec.name) != 0) return Conflict("exists");
+    for (const auto& [name, n] : networks) {
+      // The engine's 403, as Debian 12's dockerd words it.
+      if (n.subnet == spec.subnet) return FailedPrecondition("Pool overlaps with other one on this address space");
+    }
     networks[spec.name] = {"n-" + spec.name, spec.name, spec.driver, spec.subnet, spec.gateway, {}, {}, {}};
     return networks[spec.name].id;
   }
   Result<NetworkInfo> InspectNetwork(const std::string& name) override {
     if (networks.count(name) == 0) return NotFound("network " + name + " not found");
     return networks[name];
+  }
+  Result<std::vector<NetworkInfo>> ListNetworks() override {
+    std::vector<NetworkInfo> out;
+    for (const auto& [name, n] : networks) out.push_back(n);
+    return out;
   }
   Status ConnectNetwork(const std::string& net, const std::string& id, const NetworkAttachment& nic) override {
     calls.push_back("connect " + id + " " + net);
@@ -302,6 +311,16 @@ struct Rig {
   Vm vm;
   std::unique_ptr<VmActions> actions;
 };
+
+TEST_CASE("a deploy whose vnet overlaps a network the host already has fails naming that network") {
+  Rig r;
+  r.h1().networks["leftover"] = {"n-leftover", "leftover", "bridge", "10.42.0.0/24", "10.42.0.1", {}, {}, {}};
+  auto id = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(id.ok());
+  CHECK_MESSAGE(id.status().message().find("overlaps network leftover (10.42.0.0/24) on the host") != std::string::npos,
+                id.status().message());
+  CHECK(r.h1().containers.empty());
+}
 
 TEST_CASE("a first deploy pulls creates networks connects uploads starts and runs the start script once") {
   Rig r;
