@@ -1,8 +1,8 @@
 // The emulator's datastore (DS_MAD) and information (IM_MAD) driver runs, and host status.
 //
 // Datastore actions run locally as oned 7.x runs them (reference §5.1, captures): argv[1] is the
-// image id, stdin the base64 <DS_DRIVER_ACTION_DATA>; STAT prints the size in MB, CP prints
-// "SOURCE FORMAT" (both required). Information drivers follow one_im_sh (§4.4): every executable
+// image id, stdin the base64 <DS_DRIVER_ACTION_DATA>; STAT (run inside one.image.allocate, see
+// ImageAllocate) prints the size in MB, CP prints "SOURCE FORMAT" (both required). Information drivers follow one_im_sh (§4.4): every executable
 // in remotes/im/<im_mad>.d runs with "<im_mad> <host id> <host name>" (stop: "stop" first) and the
 // base64 <MONITOR_CONFIGURATION> on stdin; the start reply must be a <MONITOR_MESSAGES> document.
 //
@@ -43,13 +43,12 @@ OneState::Step OneState::DatastoreStep(const std::string& action, int object_id,
 }
 
 void OneState::ImageCopyFlow(int image_id) {
-  Step stat, cp;
+  Step cp;
   {
     std::lock_guard lock(mu_);
     const Image& image = images_.at(image_id);
     const std::string data = "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) +
                              DatastoreXml(datastores_.at(image.ds_id)) + "</DS_DRIVER_ACTION_DATA>";
-    stat = DatastoreStep("stat", image_id, data, image.ds_id);
     cp = DatastoreStep("cp", image_id, data, image.ds_id);
   }
   auto fail = [&](const std::string& message) {
@@ -59,16 +58,7 @@ void OneState::ImageCopyFlow(int image_id) {
     it->second.state = 5;  // ERROR
     it->second.templ.Set("ERROR", message);
   };
-  if (!stat.error.empty()) return fail(stat.error);
-  DriverRun size = RunStep(stat);
-  const std::vector<std::string> size_words = SplitWords(size.out);
-  if (!size.ok() || size_words.empty()) {
-    return fail("Error getting image size: " + (size.ok() ? std::string("empty reply") : FailureMessage(size.err)));
-  }
-  {
-    std::lock_guard lock(mu_);
-    images_.at(image_id).size_mb = std::atoll(size_words[0].c_str());
-  }
+  if (!cp.error.empty()) return fail(cp.error);
   DriverRun copy = RunStep(cp);
   const std::vector<std::string> out = SplitWords(copy.out);
   if (!copy.ok()) return fail("Error copying image in the datastore: " + FailureMessage(copy.err));

@@ -187,7 +187,7 @@ Answer OneState::DatastorePool() const {
 Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   auto parsed = ParseTemplateOrXml(text);
   if (!parsed.ok()) return Answer::BadTemplate(parsed.status());
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   auto ds = datastores_.find(ds_id);
   if (ds == datastores_.end()) return Answer::Missing("datastore", ds_id);
   const std::string prefix = "Error allocating a new image. ";
@@ -226,6 +226,25 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
     }
     i.size_mb = std::atoll(size.c_str());
   }
+  // oned runs the datastore's stat inside the call, before the image exists: argv is the number
+  // of its waiting request and <IMAGE> holds PATH and SIZE only (ImageManager::stat_image); what
+  // stat refuses is never allocated.
+  if (!i.path.empty()) {
+    Step stat = DatastoreStep("stat", ++stat_requests_,
+                              "<DS_DRIVER_ACTION_DATA><IMAGE>" + Cdata("PATH", i.path) + Cdata("SIZE", t.Get("SIZE")) +
+                                  "</IMAGE>" + DatastoreXml(ds->second) + "</DS_DRIVER_ACTION_DATA>",
+                              ds_id);
+    lock.unlock();
+    const DriverRun size = RunStep(stat);
+    lock.lock();
+    const std::vector<std::string> words = SplitWords(size.out);
+    if (!stat.error.empty() || !size.ok() || words.empty() || words[0].find_first_not_of("0123456789") != std::string::npos) {
+      const std::string why = !stat.error.empty() ? stat.error : !size.ok() ? FailureMessage(size.err) : size.out;
+      return Answer::Error(kInternalError, "Cannot parse image SIZE: " + why);
+    }
+    i.size_mb = std::atoll(words[0].c_str());
+    if (datastores_.count(ds_id) == 0) return Answer::Missing("datastore", ds_id);
+  }
   i.persistent = t.Get("PERSISTENT") == "YES";
   i.ds_id = ds_id;
   // With a SOURCE the image is registered as is; otherwise it stays LOCKED until the datastore
@@ -235,6 +254,7 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   if (empty_datablock && i.format.empty()) i.format = "raw";
   for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT", "SIZE"}) t.Erase(k);
   i.templ = t;
+  i.id = next_image_;  // another allocation may have taken the id while stat ran
   images_[i.id] = i;
   if (i.state == 4) {
     Background([this, id = i.id, empty_datablock] { empty_datablock ? ImageMkfsFlow(id) : ImageCopyFlow(id); });

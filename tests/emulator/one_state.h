@@ -234,6 +234,11 @@ class OneState {
     std::string error;  // set when the step cannot be prepared (driver not configured, …)
   };
   Step VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const;
+  // The network driver's `action` (pre, post, clean) for each VN_MAD of the VM's NICs, as
+  // one_vmm_exec runs them: locally when the VM_MAD's -l list names the action.
+  std::vector<Step> NetworkSteps(const Vm& vm, const std::string& action, const std::vector<std::string>& args) const;
+  // Runs the steps in order; the first failure's message, or "" when all succeed.
+  static std::string RunSteps(const std::vector<Step>& steps);
   // Runs `step` outside the lock, unless it could not be prepared.
   static DriverRun RunStep(const Step& step);
   // What oned records for a failed step: why it could not be prepared, or its stderr's message.
@@ -279,6 +284,7 @@ class OneState {
   static std::string HistoryXml(const std::vector<HistoryRecord>& history);
 
   mutable std::mutex mu_;
+  int stat_requests_ = 0;  // numbers the datastore stat calls, as oned's SyncRequest ids
   Template config_;
   std::map<int, Host> hosts_;
   std::map<int, Datastore> datastores_;

@@ -69,9 +69,9 @@ Answer OneState::VnetAllocate(const std::string& text, int cluster_id) {
   Vnet v;
   v.id = next_vnet_;
   v.name = t.Get("NAME");
-  if (v.name.empty()) return Answer::Error(kAllocate, prefix + "No NAME in template.");
+  if (v.name.empty()) return Answer::Error(kInternalError, prefix + "No NAME in template.");
   v.vn_mad = t.Get("VN_MAD");
-  if (v.vn_mad.empty()) return Answer::Error(kAllocate, prefix + "VN_MAD is required");
+  if (v.vn_mad.empty()) return Answer::Error(kInternalError, prefix + "VN_MAD is required");
   v.bridge = t.Get("BRIDGE", "onebr" + std::to_string(v.id));
   v.phydev = t.Get("PHYDEV");
   int ar_id = 0;
@@ -79,7 +79,7 @@ Answer OneState::VnetAllocate(const std::string& text, int cluster_id) {
     Range r{ar_id++, a->Get("TYPE", "IP4"), a->Get("IP"), a->Get("MAC"), std::atoi(a->Get("SIZE").c_str()), {}};
     in_addr addr{};
     if (r.size <= 0 || inet_pton(AF_INET, r.ip.c_str(), &addr) != 1) {
-      return Answer::Error(kAllocate, prefix + "Wrong AR definition: IP4 needs a valid IP and a positive SIZE");
+      return Answer::Error(kInternalError, prefix + "Wrong AR definition: IP4 needs a valid IP and a positive SIZE");
     }
     if (r.mac.empty()) r.mac = MacFor(ntohl(addr.s_addr));
     v.ranges.push_back(r);
@@ -155,7 +155,7 @@ Answer OneState::LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic) {
       return Answer::Id(vm_id);
     }
   }
-  return Answer::Error(kAllocate, "Cannot get IP/MAC lease from virtual network " + std::to_string(vnet->id) + ".");
+  return Answer::Error(kInternalError, "Cannot get IP/MAC lease from virtual network " + std::to_string(vnet->id) + ".");
 }
 
 // ---- templates and VMs --------------------------------------------------------------------------
@@ -194,10 +194,10 @@ Answer OneState::VmAllocateLocked(Template t, const std::string& name, bool hold
   const std::string prefix = "Error allocating a new virtual machine template. ";
   int64_t memory = 0;
   if (!PositiveInt(t.Get("MEMORY"), &memory)) {
-    return Answer::Error(kAllocate, prefix + "MEMORY attribute must be a positive integer value.");
+    return Answer::Error(kInternalError, prefix + "MEMORY attribute must be a positive integer value.");
   }
   if (!PositiveFloat(t.Get("CPU"))) {
-    return Answer::Error(kAllocate, prefix + "CPU attribute must be a positive float or integer value.");
+    return Answer::Error(kInternalError, prefix + "CPU attribute must be a positive float or integer value.");
   }
   Vm vm;
   vm.id = next_vm_;

@@ -191,7 +191,7 @@ class Bed {
     const std::string root = dir;
     for (const auto& m : markers) std::ofstream(root + "/" + m);
     fs::create_directories(root + "/records");
-    for (const char* d : {"vmm/onedock", "tm/onedock", "datastore/onedock", "im/onedock.d"}) {
+    for (const char* d : {"vmm/onedock", "tm/onedock", "datastore/onedock", "im/onedock.d", "vnm/onedock"}) {
       fs::create_directories(root + "/remotes/" + d);
     }
     auto install = [&root](const std::string& path) {
@@ -207,17 +207,24 @@ class Bed {
     }
     for (const char* a : {"stat", "cp", "rm", "mkfs", "clone"}) install(std::string("datastore/onedock/") + a);
     install("im/onedock.d/monitord-client_control.sh");
+    for (const char* a : {"pre", "post", "clean"}) install(std::string("vnm/onedock/") + a);
     return root;
   }
+  // onedock's oned.conf and monitord.conf entries exactly as shipped in etc/, with the TM and
+  // datastore driver lists they tell operators to extend.
   static std::string Config(const std::string& root) {
+    auto read = [](const std::string& name) {
+      std::ifstream in(std::string(ONEDOCK_SOURCE_DIR) + "/etc/" + name);
+      REQUIRE_MESSAGE(in, "cannot read etc/" << name);
+      std::stringstream text;
+      text << in.rdbuf();
+      return text.str();
+    };
     return "REMOTES_DIR = \"" + root + "/remotes\"\nVMS_LOCATION = \"" + root + "/vms\"\n" +
-           "DATASTORE_LOCATION = \"" + root + "/datastores\"\n" +
-           "VM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_vmm_exec\", TYPE = \"xml\",\n"
-           "  LIVE_RESIZE = \"yes\",\n"
-           "  ARGUMENTS = \"-t 15 -r 0 -l deploy,shutdown,reboot,reset,cancel,save,restore,attach_nic,detach_nic,resize,snapshot_create,snapshot_revert,snapshot_delete onedock\" ]\n"
-           "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d dummy,onedock\" ]\n"
-           "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d dummy,fs,onedock -s onedock\" ]\n"
-           "IM_MAD = [ NAME = \"onedock\", EXECUTABLE = \"one_im_sh\", ARGUMENTS = \"-r 3 -t 15 -w 90 onedock\" ]\n";
+           "DATASTORE_LOCATION = \"" + root + "/datastores\"\n" + read("oned-onedock.conf") +
+           "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d onedock,dummy\" ]\n"
+           "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d onedock,dummy,fs\" ]\n" +
+           read("monitord-onedock.conf");
   }
 
   std::string root_;

@@ -174,7 +174,7 @@ namespace onedock::rpc {
 TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of the reference") {
   Bed bed;
   const int vnet = bed.emu().Allocate(
-      "one.vn.allocate", {xmlrpc_c::value_string("NAME = back\nVN_MAD = bridge\nBRIDGE = onebr1\n"
+      "one.vn.allocate", {xmlrpc_c::value_string("NAME = back\nVN_MAD = onedock\nBRIDGE = onebr1\n"
                                                  "AR = [ TYPE = IP4, IP = 10.43.0.5, SIZE = 4 ]"),
                           xmlrpc_c::value_int(-1)});
   const int vm = bed.NewVm();
@@ -193,7 +193,7 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
   auto calls = bed.Calls();
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].script == "vmm/onedock/attach_nic");
-  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", "onebr1", "-", "bridge",
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", "onebr1", "-", "onedock",
                                                   "one-" + std::to_string(vm) + "-0", std::to_string(vm), "onedock-host"});
 
   bed.Forget();

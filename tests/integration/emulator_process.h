@@ -34,7 +34,7 @@ class EmulatorProcess {
     std::ofstream(dir_ + "/oned.conf")
         << "PORT = 0\nONEADMIN_PASSWORD = \"" << kPassword << "\"\n"
         << "DS_MAD_CONF = [ NAME = \"onedock\", REQUIRED_ATTRS = \"\", PERSISTENT_ONLY = \"NO\" ]\n"
-        << "TM_MAD_CONF = [ NAME = \"onedock\", LN_TARGET = \"NONE\", CLONE_TARGET = \"NONE\", SHARED = \"YES\" ]\n"
+        << "TM_MAD_CONF = [ NAME = \"onedock\", LN_TARGET = \"NONE\", CLONE_TARGET = \"NONE\", SHARED = \"NO\" ]\n"
         << extra_config;
     const std::string conf = dir_ + "/oned.conf", port_file = dir_ + "/port";
     std::vector<const char*> argv = {ONEDOCK_EMULATOR_BIN, "--config", conf.c_str(), "--port-file",
