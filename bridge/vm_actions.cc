@@ -451,7 +451,7 @@ Result<std::string> VmActions::CommitAndPush(Engine& engine, int vm_id, const st
   const std::string reference = repo + ":" + tag;
   auto pushed = engine.PushImage(reference, settings_.registry_auth);
   if (!pushed.ok()) return pushed.status();
-  return reference;
+  return reference + "@" + *pushed;
 }
 
 Status VmActions::Save(const Vm& vm, const std::string& host) {
@@ -468,6 +468,8 @@ Status VmActions::Save(const Vm& vm, const std::string& host) {
     if (!placement.ok()) return placement.status();
     Placement p = placement->value_or(Placement{vm.id, host, false, ""});
     p.host = host;
+    // Pinned by digest: another host may hold an older image of that name (an earlier checkpoint,
+    // or another installation's VM of the same id), which must not stand in for this one.
     p.checkpoint = *reference;
     return journal_.Place(p);
   });
@@ -498,7 +500,7 @@ Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& h
     auto r = CommitAndPush(**engine, vm.id, settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id),
                            "s" + snap_id);
     if (!r.ok()) return r.status();
-    reference = *r;
+    reference = r->substr(0, r->find('@'));  // the HYPERVISOR_ID names the tag
     return Status::Ok();
   });
   if (!s.ok()) return s;

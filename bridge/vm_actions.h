@@ -95,6 +95,7 @@ class VmActions {
   Status CopyVolume(int vm_id, const VolumeOrigin& origin, Engine& dest, const std::string& container,
                     const std::string& image);
   Status RemoveLocked(int vm_id, const std::string& host);
+  // Commits the container as repo:tag, pushes it and returns repo:tag@<the registry's digest>.
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
                                     const std::string& tag);
 

@@ -419,11 +419,13 @@ TEST_CASE("save then restore on another host moves the container through the reg
   const std::string checkpoint = "127.0.0.1:5000/onedock-checkpoint/one-42:latest";
   CHECK(std::find(r.h1().calls.begin(), r.h1().calls.end(), "push " + checkpoint) != r.h1().calls.end());
   CHECK_FALSE(r.h1().containers["one-42"].running);
+  // h2 holds an older image of the checkpoint's name: the restore pulls the one saved, by digest.
+  FakeEngine& h2 = r.engines.hosts["h2"];
+  h2.images.insert(checkpoint);
   auto restored = r.actions->Restore(r.vm, "h2");
   REQUIRE_MESSAGE(restored.ok(), restored.status().ToString());
-  FakeEngine& h2 = r.engines.hosts["h2"];
-  CHECK(h2.calls.front() == "pull " + checkpoint);
-  CHECK(h2.containers["one-42"].image == checkpoint);
+  CHECK(h2.calls.front() == "pull " + checkpoint + "@sha256:d1");
+  CHECK(h2.containers["one-42"].image == checkpoint + "@sha256:d1");
   CHECK(h2.containers["one-42"].running);
   CHECK(r.h1().containers.empty());  // no twin left behind
   CHECK(h2.execs == 0);              // the start script ran once, on h1
