@@ -109,14 +109,14 @@ TEST_CASE("an engine that stops makes its host ERROR, and when it is back the ho
   // Back to RUNNING from UNKNOWN is a STATE_VM, which oned ignores in its guard.
   PastOnedsGuard(w, vm);
 
-  World::EngineControl("engine-stop", "h2");
+  w.StopEngine("h2");
   const Host down = w.WaitForHost("h2", 3, 20);
   CHECK(down.template_attributes.at("ERROR").find("h2") != std::string::npos);
   w.WaitFor(vm, kVmActive, kLcmUnknown, 10);
   // The container outlives its engine (live-restore) and keeps serving.
   CHECK(World::HttpGet(running.nics.front().ip).find("onedock test page") != std::string::npos);
 
-  World::EngineControl("engine-start", "h2");
+  w.StartEngine("h2");
   w.WaitForHost("h2", 2, 30);
   w.WaitFor(vm, kVmActive, kLcmRunning, 30);
   auto after = w.Engine("h2").InspectContainer(running.deploy_id);

@@ -159,6 +159,11 @@ void World::SetUp(const std::string& onedockd_extra) {
 World::~World() { TearDown(); }
 
 void World::TearDown() {
+  for (const auto& engine : stopped_engines_) {
+    std::system((std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh engine-start " + engine +
+                 " >/dev/null 2>&1").c_str());
+  }
+  stopped_engines_.clear();
   if (onedockd_ > 0) {
     kill(onedockd_, SIGTERM);
     int status = 0;
@@ -291,10 +296,24 @@ Host World::WaitForHost(const std::string& name, int state, double seconds) {
   return host;
 }
 
-void World::EngineControl(const std::string& verb, const std::string& engine) {
+namespace {
+
+void EngineControl(const std::string& verb, const std::string& engine) {
   const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh " + verb + " " + engine +
                               " >/dev/null 2>&1";
   REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
+}
+
+}  // namespace
+
+void World::StopEngine(const std::string& engine) {
+  stopped_engines_.insert(engine);
+  EngineControl("engine-stop", engine);
+}
+
+void World::StartEngine(const std::string& engine) {
+  EngineControl("engine-start", engine);
+  stopped_engines_.erase(engine);
 }
 
 Vm World::WaitFor(int vm, int state, int lcm, double seconds) {

@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,8 +97,10 @@ class World {
   std::string ExecOut(const std::string& engine, const std::string& container, const std::string& command);
 
   // `testbed.sh engine-stop|engine-start <engine>`: the engine's dockerd goes away (its
-  // containers keep running) or comes back.
-  static void EngineControl(const std::string& verb, const std::string& engine);
+  // containers keep running) or comes back. An engine the world stopped is started again when
+  // the world ends, so a failed test does not take it from the next.
+  void StopEngine(const std::string& engine);
+  void StartEngine(const std::string& engine);
 
   // onedockd process control (for the crash test).
   void KillOnedockd();  // SIGKILL
@@ -123,6 +126,7 @@ class World {
   int system_ds_ = -1;
   int image_ds_ = -1;
   std::map<std::string, std::unique_ptr<docker::EngineClient>> engines_;
+  std::set<std::string> stopped_engines_;
 };
 
 }  // namespace onedock::e2e
