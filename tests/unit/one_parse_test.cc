@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "rpc/stub_server.h"
 #include "tests/unit/fixtures.h"
 
 namespace onedock::rpc {
@@ -142,4 +143,23 @@ TEST_CASE("wrong roots missing IDs and malformed XML are refused") {
   CHECK(minimal->CurrentHistory() == nullptr);
 }
 
+TEST_CASE("the datastore stat a real oned sends before the image exists decodes without an image id") {
+  // oned runs stat inside one.image.allocate: its <IMAGE> holds PATH and SIZE, and no ID.
+  auto call = DecodeDriverCall("ds", "stat", {"0"}, fixtures::CapturedStdin("ds-stat.txt"));
+  REQUIRE_MESSAGE(call.ok(), call.status().ToString());
+  REQUIRE(call->image.has_value());
+  CHECK(call->image->id == -1);
+  CHECK(call->image->path == "docker://busybox:latest");
+  REQUIRE(call->datastore.has_value());
+  CHECK(call->datastore->id == 101);
+  // A record read from oned (one.image.info) must still have its ID.
+  CHECK(ParseImageXml("<IMAGE><PATH>docker://busybox</PATH></IMAGE>").status().code() ==
+        Status::Code::kInvalidArgument);
+  // cp's stdin names the image.
+  auto cp = DecodeDriverCall("ds", "cp", {"0"}, fixtures::CapturedStdin("ds-cp.txt"));
+  REQUIRE_MESSAGE(cp.ok(), cp.status().ToString());
+  CHECK(cp->image->id >= 0);
+}
+
 }  // namespace onedock::rpc
+

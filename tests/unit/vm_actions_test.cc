@@ -586,6 +586,28 @@ TEST_CASE("TM calls for data disks: volatile ones are made at deploy, swap and d
   CHECK(r.h1().calls.empty());  // nothing reached the engine
 }
 
+TEST_CASE("network driver steps change nothing, and pre refuses a VM with a NIC of another network driver") {
+  Rig r;
+  auto vnm = [&](const std::string& action, std::vector<std::string> argv, std::optional<Vm> vm) {
+    return Dispatch(*r.actions, DriverCall{"vnm", action, std::move(argv), "", std::move(vm), std::nullopt, std::nullopt});
+  };
+  for (auto& nic : r.vm.nics) nic.vn_mad = "onedock";
+  CHECK(vnm("pre", {}, r.vm).exit_code == 0);
+  CHECK(vnm("post", {"one-42", "h1"}, r.vm).exit_code == 0);
+  CHECK(vnm("clean", {"h1"}, r.vm).exit_code == 0);
+  CHECK(vnm("update_sg", {"one-42"}, r.vm).exit_code == 0);
+  CHECK(vnm("update_nic", {"one-42", "0"}, r.vm).exit_code == 0);
+  CHECK(vnm("vnet_create", {"0"}, std::nullopt).exit_code == 0);
+  CHECK(vnm("vnet_delete", {"0"}, std::nullopt).exit_code == 0);
+  r.vm.nics[1].vn_mad = "bridge";
+  const DriverAnswer mixed = vnm("pre", {}, r.vm);
+  CHECK(mixed.exit_code == 1);
+  CHECK_MESSAGE(mixed.error.find("is on a vnet with VN_MAD bridge") != std::string::npos, mixed.error);
+  CHECK(vnm("rename", {}, r.vm).exit_code == 1);
+  CHECK(r.h1().calls.empty());
+  CHECK(r.h2().calls.empty());
+}
+
 TEST_CASE("attach refuses a second NIC on a network the container is already on and detach is idempotent") {
   Rig r;
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
