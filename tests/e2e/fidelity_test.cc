@@ -292,5 +292,43 @@ TEST_CASE("a user other than oneadmin works under oned's ACLs and quotas") {
   CHECK(w.ContainersOf("h1", id).empty());
 }
 
+// One VM id among those the <VMS_KIND> list of an SG or vnet document names.
+bool Lists(const std::string& xml, const std::string& list, int vm) {
+  const auto open = xml.find("<" + list + ">"), close = xml.find("</" + list + ">");
+  if (open == std::string::npos || close == std::string::npos) return false;
+  return xml.substr(open, close - open).find("<ID>" + Id(vm) + "</ID>") != std::string::npos;
+}
+
+TEST_CASE("security group and vnet updates run the network driver's update_sg and update_nic on the front-end and end UPDATED") {
+  World w;
+  const int id = w.CreateVm("sg", 0.25, 64);
+  w.Deploy(id, "h1");
+  const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
+  // Every vnet carries the default security group 0; a new rule makes oned update its VMs.
+  Ok(w, "onesecgroup update 0 --append " +
+            File(w, "rule.tpl", "RULE = [ PROTOCOL = \"TCP\", RULE_TYPE = \"inbound\", RANGE = \"8080\" ]\n"));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::string sg;
+  while (std::chrono::steady_clock::now() < deadline) {
+    sg = Ok(w, "onesecgroup show 0 -x");
+    if (Lists(sg, "UPDATED_VMS", id) && !Lists(sg, "UPDATING_VMS", id)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK_MESSAGE(Lists(sg, "UPDATED_VMS", id), sg);
+  CHECK_FALSE(Lists(sg, "ERROR_VMS", id));
+  // A bandwidth attribute is one of those oned pushes to the VMs' NICs (update_nic).
+  Ok(w, "onevnet update " + Id(w.vnet(0)) + " --append " + File(w, "qos.tpl", "INBOUND_AVG_BW = \"1000\"\n"));
+  std::string vnet;
+  while (std::chrono::steady_clock::now() < deadline + std::chrono::seconds(30)) {
+    vnet = Ok(w, "onevnet show " + Id(w.vnet(0)) + " -x");
+    if (Lists(vnet, "UPDATED_VMS", id) && !Lists(vnet, "UPDATING_VMS", id) && !Lists(vnet, "OUTDATED_VMS", id)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK_MESSAGE(Lists(vnet, "UPDATED_VMS", id), vnet);
+  CHECK_FALSE(Lists(vnet, "ERROR_VMS", id));
+  CHECK(w.Info(id).lcm_state == kLcmRunning);
+  CHECK(World::HttpGet(vm.nics.front().ip).find(kPage) != std::string::npos);
+}
+
 }  // namespace
 }  // namespace onedock::e2e
