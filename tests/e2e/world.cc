@@ -316,34 +316,31 @@ void World::StartEngine(const std::string& engine) {
   stopped_engines_.erase(engine);
 }
 
-Vm World::WaitFor(int vm, int state, int lcm, double seconds) {
+Vm World::Poll(int vm, const std::function<bool(const Vm&)>& done, const std::string& expected, double seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   Result<Vm> info = NotFound("not read");
   while (std::chrono::steady_clock::now() < deadline) {
     info = client_->VmInfo(vm);
-    if (info.ok() && info->state == state && info->lcm_state == lcm) return *info;
+    if (info.ok() && done(*info)) return *info;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   REQUIRE_MESSAGE(info.ok(), info.status().ToString());
   auto error = info->user_template.find("ERROR");
-  FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", expected " << state << "/" << lcm
-             << "; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
+  FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", not " << expected << " after " << seconds
+             << " s; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
   return *info;
 }
 
+Vm World::WaitFor(int vm, int state, int lcm, double seconds) {
+  return Poll(
+      vm, [&](const Vm& v) { return v.state == state && v.lcm_state == lcm; },
+      std::to_string(state) + "/" + std::to_string(lcm), seconds);
+}
+
 Vm World::WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what, double seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  Result<Vm> info = NotFound("not read");
-  while (std::chrono::steady_clock::now() < deadline) {
-    info = client_->VmInfo(vm);
-    if (info.ok() && info->state == kVmActive && info->lcm_state == kLcmRunning && done(*info)) return *info;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  REQUIRE_MESSAGE(info.ok(), info.status().ToString());
-  auto error = info->user_template.find("ERROR");
-  FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << " and not yet " << what << " after " << seconds
-             << " s; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
-  return *info;
+  return Poll(
+      vm, [&](const Vm& v) { return v.state == kVmActive && v.lcm_state == kLcmRunning && done(v); },
+      "RUNNING and " + what, seconds);
 }
 
 Vm World::WaitUntilRunningOn(int vm, const std::string& host, double seconds) {

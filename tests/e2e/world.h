@@ -111,6 +111,8 @@ class World {
  private:
   void SetUp(const std::string& onedockd_extra);
   void TearDown();
+  // Polls the VM until `done` holds; FAILs naming `expected`, its state and ERROR after `seconds`.
+  Vm Poll(int vm, const std::function<bool(const Vm&)>& done, const std::string& expected, double seconds);
 
   std::string root_;
   std::string instance_;
