@@ -34,7 +34,10 @@ Status ExpectRoot(const XmlNode& node, std::string_view name) {
     return InvalidArgument("expected <" + std::string(name) + ">, got <" + node.name + ">");
   }
   if (Int(node, "ID", -1) < 0) {
-    return InvalidArgument("<" + std::string(name) + "> without a valid ID");
+    // Built by append: GCC 12 at -O3 reports a false -Wrestrict for "<" + std::string(name).
+    std::string message = "<";
+    message.append(name).append("> without a valid ID");
+    return InvalidArgument(message);
   }
   return Status::Ok();
 }
