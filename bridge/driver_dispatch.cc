@@ -131,7 +131,7 @@ DriverAnswer Vnm(const DriverCall& call) {
     return Answer(Status::Ok());
   }
   if (action == "update_sg") {
-    NamedLogger("actions")->info("vnm update_sg {}: security group rules are not applied to containers", 
+    NamedLogger("actions")->info("vnm update_sg {}: security group rules are not applied to containers",
                                  call.argv.empty() ? std::string("-") : call.argv[0]);
     return Answer(Status::Ok());
   }
