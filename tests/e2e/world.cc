@@ -31,8 +31,6 @@ using xmlrpc_c::value_int;
 using xmlrpc_c::value_string;
 
 
-constexpr int kVnetReady = 1;
-
 bool Answers(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -122,15 +120,9 @@ void World::SetUp(const std::string& onedockd_extra) {
   for (const char* h : {"h1", "h2", "dead"}) {
     hosts_[h] = one_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(cluster_)});
   }
-  // oned monitors a new datastore at once, in the background; an image allocated before its
-  // figures arrive is refused with "Not enough space in datastore".
-  auto ds = client_->DatastoreInfo(image_ds_);
-  for (int n = 0; n < 200 && ds.ok() && ds->total_mb == 0; ++n) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ds = client_->DatastoreInfo(image_ds_);
-  }
-  REQUIRE_MESSAGE(ds.ok(), ds.status().ToString());
-  REQUIRE_MESSAGE(ds->total_mb > 0, "the image datastore was not monitored");
+  // An image allocated before oned has monitored its datastore is refused ("Not enough space").
+  const Status monitored = one_->AwaitDatastoreMonitored(image_ds_);
+  REQUIRE_MESSAGE(monitored.ok(), monitored.ToString());
   // With a SOURCE (and its SIZE), oned registers the image READY without running the datastore.
   image_id_ = one_->Allocate("one.image.allocate",
                              {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker\nSIZE = 2"), i(image_ds_)});
@@ -144,15 +136,9 @@ void World::SetUp(const std::string& onedockd_extra) {
                               v.gateway + "\nAR = [ TYPE = IP4, IP = " + ar_start + ", SIZE = 200 ]"),
                             i(cluster_)}));
   }
-  // oned's network driver makes a vnet READY (LOCK_CREATE until vnet_create has answered).
   for (int vnet : vnets_) {
-    auto info = client_->VnetInfo(vnet);
-    for (int n = 0; n < 100 && info.ok() && info->state != kVnetReady; ++n) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      info = client_->VnetInfo(vnet);
-    }
-    REQUIRE_MESSAGE(info.ok(), info.status().ToString());
-    REQUIRE_MESSAGE(info->state == kVnetReady, "vnet " << vnet << " is in state " << info->state);
+    const Status ready = one_->AwaitVnetReady(vnet);
+    REQUIRE_MESSAGE(ready.ok(), ready.ToString());
   }
 }
 

@@ -194,7 +194,6 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   if (ds->second.type == 1) return Answer::Error(kAllocate, prefix + "New images cannot be allocated in a system datastore.");
   Template t = std::move(*parsed);
   Image i;
-  i.id = next_image_;
   i.name = t.Get("NAME");
   if (i.name.empty()) return Answer::Error(kAllocate, prefix + "No NAME in template.");
   i.path = t.Get("PATH");
@@ -254,7 +253,7 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   if (empty_datablock && i.format.empty()) i.format = "raw";
   for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT", "SIZE"}) t.Erase(k);
   i.templ = t;
-  i.id = next_image_;  // another allocation may have taken the id while stat ran
+  i.id = next_image_;  // taken now: another allocation may have run while stat did
   images_[i.id] = i;
   if (i.state == 4) {
     Background([this, id = i.id, empty_datablock] { empty_datablock ? ImageMkfsFlow(id) : ImageCopyFlow(id); });

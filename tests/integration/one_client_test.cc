@@ -5,7 +5,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "rpc/one_client.h"
 #include "tests/integration/emulator_process.h"
@@ -52,7 +51,7 @@ struct World {
     // datastore it has not monitored yet).
     image_ds = one->Allocate("one.datastore.allocate",
                              {S("NAME = onedock_images\nDS_MAD = dummy\nTM_MAD = onedock"), I(-1)});
-    for (int n = 0; n < 100 && !Monitored(image_ds); ++n) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(one->AwaitDatastoreMonitored(image_ds).ok());
     // With a SOURCE and SIZE oned registers the image without its datastore driver.
     image = one->Allocate("one.image.allocate",
                           {S("NAME = httpd\nSOURCE = \"127.0.0.1:5000/httpd:0\"\nFORMAT = docker\nSIZE = 2"),
@@ -66,12 +65,7 @@ struct World {
                           {S("NAME = back\nVN_MAD = dummy\nBRIDGE = onebr1\nPHYDEV = eth1\nDOCKER_NETWORK_DRIVER = macvlan\n"
                              "AR = [ TYPE = IP4, IP = 10.43.0.5, SIZE = 10 ]"),
                            I(-1)});
-    // oned's network driver makes a vnet READY (LOCK_CREATE until vnet_create answers).
-    for (int vnet : {vnet0, vnet1}) {
-      for (int n = 0; n < 100 && Client().VnetInfo(vnet)->state != 1; ++n) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
+    for (int vnet : {vnet0, vnet1}) REQUIRE(one->AwaitVnetReady(vnet).ok());
     vm = one->Allocate("one.vm.allocate",
                        {S("NAME = web\nCPU = 0.5\nVCPU = 1\nMEMORY = 128\n"
                           "DISK = [ IMAGE_ID = " + std::to_string(image) + " ]\n"
@@ -81,10 +75,6 @@ struct World {
                           "DOCKER_PRIVILEGED = NO\nDESCRIPTION = \"a web server\"")});
   }
   XmlRpcOneClient Client() const { return XmlRpcOneClient({one->endpoint(), one->session()}); }
-  bool Monitored(int ds) const {
-    auto info = Client().DatastoreInfo(ds);
-    return info.ok() && info->total_mb > 0;
-  }
 };
 
 }  // namespace

@@ -4,11 +4,15 @@
 
 #include <xmlrpc-c/client.hpp>
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
+#include <thread>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
+#include "rpc/one_client.h"
 #include "tests/free_port.h"
 
 namespace onedock::testing {
@@ -22,6 +26,16 @@ std::string Quote(const std::string& s) {
 }
 
 std::string Script() { return Quote(std::string(ONEDOCK_SOURCE_DIR) + "/tests/bed/opennebula.sh"); }
+
+// Polls `done` every 50 ms until it holds or `seconds` have passed.
+bool Within(double seconds, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
 
 void Run(const std::string& command) {
   const int rc = std::system(command.c_str());
@@ -73,6 +87,35 @@ int OpenNebulaProcess::Allocate(const std::string& method, std::vector<xmlrpc_c:
     throw std::runtime_error(method + ": " + std::string(xmlrpc_c::value_string(reply[1])));
   }
   return xmlrpc_c::value_int(reply[1]);
+}
+
+Status OpenNebulaProcess::AwaitDatastoreMonitored(int datastore, double seconds) const {
+  rpc::XmlRpcOneClient client({endpoint(), session_});
+  Result<Datastore> info = NotFound("not read");
+  if (Within(seconds, [&] {
+        info = client.DatastoreInfo(datastore);
+        return info.ok() && info->total_mb > 0;
+      })) {
+    return Status::Ok();
+  }
+  if (!info.ok()) return info.status();
+  return DeadlineExceeded("datastore " + std::to_string(datastore) + " not monitored after " +
+                          std::to_string(seconds) + " s");
+}
+
+Status OpenNebulaProcess::AwaitVnetReady(int vnet, double seconds) const {
+  constexpr int kReady = 1;
+  rpc::XmlRpcOneClient client({endpoint(), session_});
+  Result<Vnet> info = NotFound("not read");
+  if (Within(seconds, [&] {
+        info = client.VnetInfo(vnet);
+        return info.ok() && info->state == kReady;
+      })) {
+    return Status::Ok();
+  }
+  if (!info.ok()) return info.status();
+  return DeadlineExceeded("vnet " + std::to_string(vnet) + " is in state " + std::to_string(info->state) +
+                          ", not READY, after " + std::to_string(seconds) + " s");
 }
 
 OpenNebulaProcess::CliResult OpenNebulaProcess::Cli(const std::string& command, const std::string& cwd,

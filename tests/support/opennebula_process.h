@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "bridge/status.h"
+
 namespace onedock::testing {
 
 class OpenNebulaProcess {
@@ -41,6 +43,12 @@ class OpenNebulaProcess {
                                     const std::string& session = "") const;
   // Calls an allocate-like method and returns the new id; throws with oned's message on failure.
   int Allocate(const std::string& method, std::vector<xmlrpc_c::value> params, const std::string& session = "") const;
+
+  // oned answers these allocations before it has acted on them: a new datastore is monitored,
+  // and a new vnet made READY by its network driver's vnet_create, in the background. Each polls
+  // (bounded by `seconds`) until that has happened; otherwise the status says what was seen.
+  Status AwaitDatastoreMonitored(int datastore, double seconds = 10) const;
+  Status AwaitVnetReady(int vnet, double seconds = 5) const;
 
   // Runs `command` (a shell command line naming the stock CLI: "onevm list", ...) in `cwd`
   // (default: the location's var/) with the location's one.env; `auth_file` replaces ONE_AUTH.
