@@ -128,7 +128,7 @@ struct TokenRegistry {
                R"({"schemaVersion":2,"config":{"size":1000},"layers":[{"size":9000000}]})"},
           };
           std::string target = r.target;  // the client escapes the ':' of a digest
-          for (size_t at; (at = target.find("%3A")) != std::string::npos;) target.replace(at, 3, ":");
+          for (size_t at; (at = target.find("%3A")) != std::string::npos;) target.replace(at, 3, 1, ':');
           auto body = bodies.find(target);
           if (body == bodies.end()) return testing::StubReply{404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})"};
           return testing::StubReply{200, {{"Docker-Content-Digest", "sha256:" + std::to_string(body->second.size())}}, body->second};
