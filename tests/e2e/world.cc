@@ -146,8 +146,9 @@ World::~World() { TearDown(); }
 
 void World::TearDown() {
   for (const auto& engine : stopped_engines_) {
-    std::system((std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh engine-start " + engine +
-                 " >/dev/null 2>&1").c_str());
+    const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh engine-start " +
+                                engine + " >/dev/null 2>&1";
+    if (std::system(command.c_str()) != 0) MESSAGE("could not start engine " << engine << " again: " << command);
   }
   stopped_engines_.clear();
   if (onedockd_ > 0) {

@@ -13,6 +13,7 @@
 #include <xmlrpc-c/client.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <string>
@@ -57,7 +58,8 @@ class EmulatorProcess {
     kill(pid_, SIGTERM);
     int status = 0;
     waitpid(pid_, &status, 0);
-    std::system(("rm -rf " + dir_).c_str());
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
   }
 
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_) + "/RPC2"; }

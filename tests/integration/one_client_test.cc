@@ -236,7 +236,7 @@ TEST_CASE("client: session and endpoint come from the standard places") {
   CHECK(ResolveOneEndpoint("", "").status().code() == Status::Code::kNotFound);
   unsetenv("ONE_AUTH");
   unsetenv("ONE_XMLRPC");
-  std::system((std::string("rm -rf ") + dir).c_str());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace onedock::rpc

@@ -60,7 +60,10 @@ OpenNebulaProcess::~OpenNebulaProcess() { Stop(); }
 
 void OpenNebulaProcess::Start() { Run("bash " + Script() + " start " + Quote(dir_) + " >&2"); }
 
-void OpenNebulaProcess::Stop() { std::system(("bash " + Script() + " stop " + Quote(dir_)).c_str()); }
+void OpenNebulaProcess::Stop() {
+  const std::string command = "bash " + Script() + " stop " + Quote(dir_);
+  if (std::system(command.c_str()) != 0) std::fprintf(stderr, "failed: %s\n", command.c_str());
+}
 
 void OpenNebulaProcess::Restart() {
   Stop();

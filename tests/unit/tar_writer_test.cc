@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -35,7 +36,7 @@ TEST_CASE("tar archive is readable by tar(1)") {
   std::string text((std::istreambuf_iterator<char>(list)), {});
   CHECK(text.find("700") != std::string::npos);
   CHECK(text.find("a/b.txt") != std::string::npos);
-  std::system((std::string("rm -rf ") + dir).c_str());
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("tar refuses unsafe paths and leaves the archive unchanged") {
