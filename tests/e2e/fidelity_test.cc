@@ -60,7 +60,9 @@ std::string ErrorOf(const Vm& vm) {
   return e == vm.user_template.end() ? "" : e->second;
 }
 
-TEST_CASE("onevm recover on BOOT_FAILURE: --failure keeps it, --retry deploys again, --success trusts the driver, --delete leaves nothing") {
+TEST_CASE(
+    "onevm recover on BOOT_FAILURE: --failure keeps it, --retry deploys again, --success trusts "
+    "the driver, --delete leaves nothing") {
   World w;
   // A privileged container is refused by onedock's policy: the deploy ends in BOOT_FAILURE.
   const int fixed = w.CreateVm("fixed", 0.25, 64, "DOCKER_PRIVILEGED = \"YES\"\n");
@@ -70,9 +72,11 @@ TEST_CASE("onevm recover on BOOT_FAILURE: --failure keeps it, --retry deploys ag
   for (int vm : {fixed, trusted, deleted}) w.WaitFor(vm, kVmActive, kLcmBootFailure);
 
   Ok(w, "onevm recover --failure " + Id(fixed));
-  CHECK(ErrorOf(w.WaitFor(fixed, kVmActive, kLcmBootFailure)).find("refused by policy") != std::string::npos);
+  CHECK(ErrorOf(w.WaitFor(fixed, kVmActive, kLcmBootFailure)).find("refused by policy") !=
+        std::string::npos);
   // The user drops the attribute and retries: the deploy reads the VM again and runs it.
-  Ok(w, "onevm update " + Id(fixed) + " " + File(w, "user.tpl", "DESCRIPTION = \"no longer privileged\"\n"));
+  Ok(w, "onevm update " + Id(fixed) + " " +
+            File(w, "user.tpl", "DESCRIPTION = \"no longer privileged\"\n"));
   Ok(w, "onevm recover --retry " + Id(fixed));
   const Vm running = w.WaitFor(fixed, kVmActive, kLcmRunning);
   REQUIRE(w.ContainersOf("h1", fixed).size() == 1);
@@ -94,7 +98,9 @@ TEST_CASE("onevm recover on BOOT_FAILURE: --failure keeps it, --retry deploys ag
   CHECK(GoneWithin(w, "h1", fixed, 20));
 }
 
-TEST_CASE("onevm recover on UNKNOWN: --retry does nothing, --success sets RUNNING, --delete drops it while its host is down") {
+TEST_CASE(
+    "onevm recover on UNKNOWN: --retry does nothing, --success sets RUNNING, --delete drops it "
+    "while its host is down") {
   World w;
   w.WaitForHost("h2", 2);
   const int kept = w.CreateVm("kept", 0.25, 64), dropped = w.CreateVm("dropped", 0.25, 64);
@@ -106,7 +112,8 @@ TEST_CASE("onevm recover on UNKNOWN: --retry does nothing, --success sets RUNNIN
   w.WaitFor(kept, kVmActive, kLcmUnknown, 30);
   w.WaitFor(dropped, kVmActive, kLcmUnknown, 30);
 
-  // oned accepts --retry for UNKNOWN and does nothing (LifeCycleManager::retry has no UNKNOWN case).
+  // oned accepts --retry for UNKNOWN and does nothing (LifeCycleManager::retry has no UNKNOWN
+  // case).
   Ok(w, "onevm recover --retry " + Id(kept));
   std::this_thread::sleep_for(std::chrono::seconds(2));
   CHECK(w.Info(kept).lcm_state == kLcmUnknown);
@@ -122,10 +129,13 @@ TEST_CASE("onevm recover on UNKNOWN: --retry does nothing, --success sets RUNNIN
   CHECK(World::HttpGet(back.nics.front().ip).find(kPage) != std::string::npos);
   // The dropped VM's container outlived its host's outage: no driver action reached it
   // (onedockd does not reconcile oned's pool with the engines yet).
-  MESSAGE("containers of the VM deleted while its host was down: " << w.ContainersOf("h2", dropped).size());
+  MESSAGE("containers of the VM deleted while its host was down: "
+          << w.ContainersOf("h2", dropped).size());
 }
 
-TEST_CASE("onevm undeploy and stop free the host and resume runs the VM again with its files, wherever the scheduler puts it") {
+TEST_CASE(
+    "onevm undeploy and stop free the host and resume runs the VM again with its files, wherever "
+    "the scheduler puts it") {
   World w;
   w.WaitForHost("h1", 2);
   w.WaitForHost("h2", 2);
@@ -153,10 +163,13 @@ TEST_CASE("onevm undeploy and stop free the host and resume runs the VM again wi
   CHECK(World::HttpGet(again.nics.front().ip).find(kPage) != std::string::npos);
   const std::string other = third_host == "h1" ? "h2" : "h1";
   CHECK(w.ContainersOf(other, id).empty());
-  MESSAGE("placed on " << host << ", after undeploy on " << second_host << ", after stop on " << third_host);
+  MESSAGE("placed on " << host << ", after undeploy on " << second_host << ", after stop on "
+                       << third_host);
 }
 
-TEST_CASE("onevm migrate --live is refused with the reason, a cold migrate moves it, and system snapshots are created reverted and deleted") {
+TEST_CASE(
+    "onevm migrate --live is refused with the reason, a cold migrate moves it, and system "
+    "snapshots are created reverted and deleted") {
   World w;
   const int id = w.CreateVm("mover", 0.25, 64);
   w.Deploy(id, "h1");
@@ -165,8 +178,10 @@ TEST_CASE("onevm migrate --live is refused with the reason, a cold migrate moves
 
   Ok(w, "onevm migrate --live " + Id(id) + " h2");
   // oned runs the driver's migrate, which refuses; the VM stays RUNNING on h1.
-  const Vm refused = w.WaitUntil(id, [](const Vm& v) { return !ErrorOf(v).empty(); }, "refused");
-  CHECK_MESSAGE(ErrorOf(refused).find("migrate is not supported by onedock") != std::string::npos, ErrorOf(refused));
+  const Vm refused = w.WaitUntil(
+      id, [](const Vm& v) { return !ErrorOf(v).empty(); }, "refused");
+  CHECK_MESSAGE(ErrorOf(refused).find("migrate is not supported by onedock") != std::string::npos,
+                ErrorOf(refused));
   CHECK(refused.CurrentHistory()->hostname == "h1");
   REQUIRE(w.ContainersOf("h1", id).size() == 1);
 
@@ -176,10 +191,14 @@ TEST_CASE("onevm migrate --live is refused with the reason, a cold migrate moves
 
   Ok(w, "onevm snapshot-create " + Id(id) + " first");
   const std::string prefix = testbed::RegistryHost("private") + "/onedock-snapshot/one-" + Id(id);
-  w.WaitUntil(id, [&](const Vm&) { return w.Engine("h2").InspectImage(prefix + ":s0").ok(); }, "snapshotted");
+  w.WaitUntil(
+      id, [&](const Vm&) { return w.Engine("h2").InspectImage(prefix + ":s0").ok(); },
+      "snapshotted");
   w.ExecOut("h2", moved.deploy_id, "echo v2 > /www/v.txt");
   Ok(w, "onevm snapshot-create " + Id(id) + " second");
-  w.WaitUntil(id, [&](const Vm&) { return w.Engine("h2").InspectImage(prefix + ":s1").ok(); }, "snapshotted again");
+  w.WaitUntil(
+      id, [&](const Vm&) { return w.Engine("h2").InspectImage(prefix + ":s1").ok(); },
+      "snapshotted again");
   auto before = w.Engine("h2").InspectContainer(moved.deploy_id);
   REQUIRE(before.ok());
   Ok(w, "onevm snapshot-revert " + Id(id) + " 0");
@@ -193,15 +212,20 @@ TEST_CASE("onevm migrate --live is refused with the reason, a cold migrate moves
   CHECK(w.ExecOut("h2", moved.deploy_id, "cat /www/v.txt") == "v1\n");
   // The snapshot the container now runs from stays on the host; the other one goes.
   Ok(w, "onevm snapshot-delete " + Id(id) + " 1");
-  w.WaitUntil(id, [&](const Vm&) { return !w.Engine("h2").InspectImage(prefix + ":s1").ok(); }, "without snapshot 1");
+  w.WaitUntil(
+      id, [&](const Vm&) { return !w.Engine("h2").InspectImage(prefix + ":s1").ok(); },
+      "without snapshot 1");
   const std::string xml = Ok(w, "onevm show " + Id(id) + " -x");
   size_t snapshots = 0;
-  for (size_t at = xml.find("<SNAPSHOT>"); at != std::string::npos; at = xml.find("<SNAPSHOT>", at + 1)) ++snapshots;
+  for (size_t at = xml.find("<SNAPSHOT>"); at != std::string::npos;
+       at = xml.find("<SNAPSHOT>", at + 1))
+    ++snapshots;
   CHECK(snapshots == 1);
   CHECK(w.Engine("h2").InspectImage(prefix + ":s0").ok());
 }
 
-TEST_CASE("onehost disable keeps new VMs off a host and onehost flush moves its VMs to the others") {
+TEST_CASE(
+    "onehost disable keeps new VMs off a host and onehost flush moves its VMs to the others") {
   World w;
   w.WaitForHost("h1", 2);
   w.WaitForHost("h2", 2);
@@ -212,7 +236,8 @@ TEST_CASE("onehost disable keeps new VMs off a host and onehost flush moves its 
 
   Ok(w, "onehost disable h1");
   for (int n = 0; n < 2; ++n) {
-    const int vm = IdOf(Ok(w, "onevm create " + File(w, "new.tpl", w.VmTemplate("new" + Id(n), 0.1, 32))));
+    const int vm =
+        IdOf(Ok(w, "onevm create " + File(w, "new.tpl", w.VmTemplate("new" + Id(n), 0.1, 32))));
     CHECK(w.WaitFor(vm, kVmActive, kLcmRunning, 90).CurrentHistory()->hostname == "h2");
   }
   Ok(w, "onehost flush h1");
@@ -223,15 +248,20 @@ TEST_CASE("onehost disable keeps new VMs off a host and onehost flush moves its 
   w.WaitForHost("h1", 2);
 }
 
-TEST_CASE("a template with two NICs, a DATABLOCK and a volatile disk, instantiated and hot-plugged with the CLI") {
+TEST_CASE(
+    "a template with two NICs, a DATABLOCK and a volatile disk, instantiated and hot-plugged with "
+    "the CLI") {
   World w;
   const int data = IdOf(Ok(w, "oneimage create -d " + Id(w.image_datastore()) +
                                   " --name notes --type DATABLOCK --size 8 --persistent"));
   w.WaitForImage(data, 1);
-  const std::string tpl = "NAME = two-nics\nCPU = 0.25\nMEMORY = 64\nDISK = [ IMAGE = httpd ]\n"
-                          "DISK = [ IMAGE = notes, DOCKER_MOUNT = \"/www/notes\" ]\nDISK = [ TYPE = fs, SIZE = 16 ]\n"
-                          "NIC = [ NETWORK_ID = " + Id(w.vnet(0)) + " ]\nNIC = [ NETWORK_ID = " + Id(w.vnet(1)) + " ]\n"
-                          "CONTEXT = [ NETWORK = YES, SET_HOSTNAME = \"$NAME\" ]\n";
+  const std::string tpl =
+      "NAME = two-nics\nCPU = 0.25\nMEMORY = 64\nDISK = [ IMAGE = httpd ]\n"
+      "DISK = [ IMAGE = notes, DOCKER_MOUNT = \"/www/notes\" ]\nDISK = [ TYPE = fs, SIZE = 16 ]\n"
+      "NIC = [ NETWORK_ID = " +
+      Id(w.vnet(0)) + " ]\nNIC = [ NETWORK_ID = " + Id(w.vnet(1)) +
+      " ]\n"
+      "CONTEXT = [ NETWORK = YES, SET_HOSTNAME = \"$NAME\" ]\n";
   Ok(w, "onetemplate create " + File(w, "two.tpl", tpl));
   const int id = IdOf(Ok(w, "onetemplate instantiate two-nics --hold"));
   Ok(w, "onevm deploy " + Id(id) + " h2");
@@ -249,7 +279,8 @@ TEST_CASE("a template with two NICs, a DATABLOCK and a volatile disk, instantiat
 
   // nic-detach and nic-attach as a user types them.
   Ok(w, "onevm nic-detach " + Id(id) + " 1");
-  w.WaitUntil(id, [](const Vm& v) { return v.nics.size() == 1; }, "with one NIC");
+  w.WaitUntil(
+      id, [](const Vm& v) { return v.nics.size() == 1; }, "with one NIC");
   Ok(w, "onevm nic-attach " + Id(id) + " --network " + Id(w.vnet(1)));
   const Vm attached = w.WaitUntil(
       id,
@@ -258,7 +289,8 @@ TEST_CASE("a template with two NICs, a DATABLOCK and a volatile disk, instantiat
         return v.nics.size() == 2 && now.ok() && now->networks.count(kVnets[1].bridge) == 1;
       },
       "on the second vnet again");
-  const Nic& second = attached.nics[1].network_id == w.vnet(1) ? attached.nics[1] : attached.nics[0];
+  const Nic& second =
+      attached.nics[1].network_id == w.vnet(1) ? attached.nics[1] : attached.nics[0];
   CHECK(World::HttpGet(second.ip).find(kPage) != std::string::npos);
 }
 
@@ -299,14 +331,17 @@ bool Lists(const std::string& xml, const std::string& list, int vm) {
   return xml.substr(open, close - open).find("<ID>" + Id(vm) + "</ID>") != std::string::npos;
 }
 
-TEST_CASE("security group and vnet updates run the network driver's update_sg and update_nic on the front-end and end UPDATED") {
+TEST_CASE(
+    "security group and vnet updates run the network driver's update_sg and update_nic on the "
+    "front-end and end UPDATED") {
   World w;
   const int id = w.CreateVm("sg", 0.25, 64);
   w.Deploy(id, "h1");
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   // Every vnet carries the default security group 0; a new rule makes oned update its VMs.
   Ok(w, "onesecgroup update 0 --append " +
-            File(w, "rule.tpl", "RULE = [ PROTOCOL = \"TCP\", RULE_TYPE = \"inbound\", RANGE = \"8080\" ]\n"));
+            File(w, "rule.tpl",
+                 "RULE = [ PROTOCOL = \"TCP\", RULE_TYPE = \"inbound\", RANGE = \"8080\" ]\n"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::string sg;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -317,11 +352,14 @@ TEST_CASE("security group and vnet updates run the network driver's update_sg an
   CHECK_MESSAGE(Lists(sg, "UPDATED_VMS", id), sg);
   CHECK_FALSE(Lists(sg, "ERROR_VMS", id));
   // A bandwidth attribute is one of those oned pushes to the VMs' NICs (update_nic).
-  Ok(w, "onevnet update " + Id(w.vnet(0)) + " --append " + File(w, "qos.tpl", "INBOUND_AVG_BW = \"1000\"\n"));
+  Ok(w, "onevnet update " + Id(w.vnet(0)) + " --append " +
+            File(w, "qos.tpl", "INBOUND_AVG_BW = \"1000\"\n"));
   std::string vnet;
   while (std::chrono::steady_clock::now() < deadline + std::chrono::seconds(30)) {
     vnet = Ok(w, "onevnet show " + Id(w.vnet(0)) + " -x");
-    if (Lists(vnet, "UPDATED_VMS", id) && !Lists(vnet, "UPDATING_VMS", id) && !Lists(vnet, "OUTDATED_VMS", id)) break;
+    if (Lists(vnet, "UPDATED_VMS", id) && !Lists(vnet, "UPDATING_VMS", id) &&
+        !Lists(vnet, "OUTDATED_VMS", id))
+      break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   CHECK_MESSAGE(Lists(vnet, "UPDATED_VMS", id), vnet);

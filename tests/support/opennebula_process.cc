@@ -2,15 +2,14 @@
 
 #include <sys/wait.h>
 
-#include <xmlrpc-c/client.hpp>
-
 #include <chrono>
 #include <cstdio>
-#include <functional>
-#include <thread>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
+#include <thread>
+#include <xmlrpc-c/client.hpp>
 
 #include "rpc/one_client.h"
 #include "tests/free_port.h"
@@ -44,13 +43,14 @@ void Run(const std::string& command) {
 
 }  // namespace
 
-OpenNebulaProcess::OpenNebulaProcess(const std::string& dir, const std::string& stub_conf) : dir_(dir) {
+OpenNebulaProcess::OpenNebulaProcess(const std::string& dir, const std::string& stub_conf)
+    : dir_(dir) {
   port_ = FreeLoopbackPort();
   monitord_port_ = FreeLoopbackPort();
   const int hm = FreeLoopbackPort(), hm_reply = FreeLoopbackPort();
-  Run("ONEDOCK_STUB=" + Quote(ONEDOCK_STUB_BIN) + " bash " + Script() + " new " + Quote(dir_) + " " + Quote(stub_conf) +
-      " " + std::to_string(port_) + " " + std::to_string(monitord_port_) + " " + std::to_string(hm) + " " +
-      std::to_string(hm_reply));
+  Run("ONEDOCK_STUB=" + Quote(ONEDOCK_STUB_BIN) + " bash " + Script() + " new " + Quote(dir_) +
+      " " + Quote(stub_conf) + " " + std::to_string(port_) + " " + std::to_string(monitord_port_) +
+      " " + std::to_string(hm) + " " + std::to_string(hm_reply));
   std::ifstream auth(dir_ + "/var/.one/one_auth");
   if (!std::getline(auth, session_)) throw std::runtime_error("no one_auth in " + dir_);
   Start();
@@ -70,7 +70,8 @@ void OpenNebulaProcess::Restart() {
   Start();
 }
 
-std::vector<xmlrpc_c::value> OpenNebulaProcess::Call(const std::string& method, std::vector<xmlrpc_c::value> params,
+std::vector<xmlrpc_c::value> OpenNebulaProcess::Call(const std::string& method,
+                                                     std::vector<xmlrpc_c::value> params,
                                                      const std::string& session) const {
   xmlrpc_c::clientXmlTransport_curl transport;
   xmlrpc_c::client_xml client(&transport);
@@ -117,13 +118,16 @@ Status OpenNebulaProcess::AwaitVnetReady(int vnet, double seconds) const {
     return Status::Ok();
   }
   if (!info.ok()) return info.status();
-  return DeadlineExceeded("vnet " + std::to_string(vnet) + " is in state " + std::to_string(info->state) +
-                          ", not READY, after " + std::to_string(seconds) + " s");
+  return DeadlineExceeded("vnet " + std::to_string(vnet) + " is in state " +
+                          std::to_string(info->state) + ", not READY, after " +
+                          std::to_string(seconds) + " s");
 }
 
-OpenNebulaProcess::CliResult OpenNebulaProcess::Cli(const std::string& command, const std::string& cwd,
+OpenNebulaProcess::CliResult OpenNebulaProcess::Cli(const std::string& command,
+                                                    const std::string& cwd,
                                                     const std::string& auth_file) const {
-  std::string line = ". " + Quote(dir_ + "/one.env") + " && cd " + Quote(cwd.empty() ? dir_ + "/var" : cwd);
+  std::string line =
+      ". " + Quote(dir_ + "/one.env") + " && cd " + Quote(cwd.empty() ? dir_ + "/var" : cwd);
   if (!auth_file.empty()) line += " && export ONE_AUTH=" + Quote(auth_file);
   line += " && " + command + " 2>&1";
   FILE* out = popen(("sh -c " + Quote(line)).c_str(), "r");

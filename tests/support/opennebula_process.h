@@ -6,10 +6,9 @@
 #ifndef ONEDOCK_TESTS_SUPPORT_OPENNEBULA_PROCESS_H_
 #define ONEDOCK_TESTS_SUPPORT_OPENNEBULA_PROCESS_H_
 
-#include <xmlrpc-c/base.hpp>
-
 #include <string>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
 
 #include "bridge/status.h"
 
@@ -42,7 +41,8 @@ class OpenNebulaProcess {
   std::vector<xmlrpc_c::value> Call(const std::string& method, std::vector<xmlrpc_c::value> params,
                                     const std::string& session = "") const;
   // Calls an allocate-like method and returns the new id; throws with oned's message on failure.
-  int Allocate(const std::string& method, std::vector<xmlrpc_c::value> params, const std::string& session = "") const;
+  int Allocate(const std::string& method, std::vector<xmlrpc_c::value> params,
+               const std::string& session = "") const;
 
   // oned answers these allocations before it has acted on them: a new datastore is monitored,
   // and a new vnet made READY by its network driver's vnet_create, in the background. Each polls
@@ -52,7 +52,8 @@ class OpenNebulaProcess {
 
   // Runs `command` (a shell command line naming the stock CLI: "onevm list", ...) in `cwd`
   // (default: the location's var/) with the location's one.env; `auth_file` replaces ONE_AUTH.
-  CliResult Cli(const std::string& command, const std::string& cwd = "", const std::string& auth_file = "") const;
+  CliResult Cli(const std::string& command, const std::string& cwd = "",
+                const std::string& auth_file = "") const;
 
   // Stops oned and starts it again on the same location and ports (its database is kept).
   void Restart();
