@@ -64,6 +64,20 @@ class Engine {
   virtual Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) = 0;
   // kConflict while a container (even a stopped one) uses it.
   virtual Status RemoveVolume(const std::string& name) = 0;
+
+  // What the monitor reads.
+  virtual Result<EngineInfo> Info() = 0;
+  // Sizes of layers, writable layers and volumes; the engine computes them, which takes a while on
+  // a busy host, and refuses a second computation while one runs.
+  virtual Result<DiskUsage> SystemDiskUsage() = 0;
+  // Containers carrying all `labels` ("key" or "key=value"); stopped ones too when `all`.
+  virtual Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels, bool all) = 0;
+  // One stats sample (rates need the caller's previous one); kNotFound for a container gone.
+  virtual Result<StatsSample> Stats(const std::string& id) = 0;
+  // Live events from filter.since (0 = now) until `on_event` or `keep_going` returns false
+  // (keep_going is polled about once a second) or the connection fails.
+  virtual Status StreamEvents(const EventFilter& filter, const std::function<bool(const Event&)>& on_event,
+                              const std::function<bool()>& keep_going) = 0;
 };
 
 // Hands out the Engine of a host for the duration of one action. Thread-safe. Engines are pooled

@@ -4,22 +4,25 @@
 #ifndef ONEDOCK_BRIDGE_VM_ACTIVITY_H_
 #define ONEDOCK_BRIDGE_VM_ACTIVITY_H_
 
-#include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
+
+#include "bridge/clock.h"
 
 namespace onedock::bridge {
 
 class VmActivity {
  public:
-  using Clock = std::chrono::steady_clock;
+  explicit VmActivity(const Clock& clock = Clock::Real()) : clock_(clock) {}
 
   void Begin(int vm_id, const std::string& host) {
     std::lock_guard lock(mu_);
     if (vms_.size() > kPruneAbove) {  // VMs long done are forgotten
-      const auto now = Clock::now();
-      std::erase_if(vms_, [&](const auto& item) { return item.second.running == 0 && now - item.second.ended > std::chrono::hours(1); });
+      const auto now = clock_.Now();
+      std::erase_if(vms_, [&](const auto& item) {
+        return item.second.running == 0 && now - item.second.ended > std::chrono::hours(1);
+      });
     }
     Entry& e = vms_[vm_id];
     ++e.running;
@@ -29,19 +32,19 @@ class VmActivity {
     std::lock_guard lock(mu_);
     Entry& e = vms_[vm_id];
     if (e.running > 0) --e.running;
-    e.ended = Clock::now();
+    e.ended = clock_.Now();
   }
   // True while an action runs on the VM, or until `grace` after the last one ended.
-  bool Quiet(int vm_id, Clock::duration grace) const {
+  bool Busy(int vm_id, Clock::Duration grace) const {
     std::lock_guard lock(mu_);
     auto it = vms_.find(vm_id);
-    return it != vms_.end() && QuietLocked(it->second, grace);
+    return it != vms_.end() && BusyLocked(it->second, grace);
   }
-  // True when any VM acted on through `host` is quiet.
-  bool AnyQuietOn(const std::string& host, Clock::duration grace) const {
+  // True when any VM acted on through `host` is busy.
+  bool AnyBusyOn(const std::string& host, Clock::Duration grace) const {
     std::lock_guard lock(mu_);
     for (const auto& [id, e] : vms_) {
-      if (e.host == host && QuietLocked(e, grace)) return true;
+      if (e.host == host && BusyLocked(e, grace)) return true;
     }
     return false;
   }
@@ -49,14 +52,15 @@ class VmActivity {
  private:
   struct Entry {
     int running = 0;
-    Clock::time_point ended{};
+    Clock::TimePoint ended{};
     std::string host;
   };
-  static bool QuietLocked(const Entry& e, Clock::duration grace) {
-    return e.running > 0 || Clock::now() - e.ended < grace;
+  bool BusyLocked(const Entry& e, Clock::Duration grace) const {
+    return e.running > 0 || clock_.Now() - e.ended < grace;
   }
 
   static constexpr size_t kPruneAbove = 4096;
+  const Clock& clock_;
   mutable std::mutex mu_;
   std::map<int, Entry> vms_;
 };

@@ -37,10 +37,10 @@ class EngineClient : public bridge::Engine {
   Result<ApiVersion> Negotiate();
   Status Ping();
   Result<EngineVersion> Version();
-  Result<EngineInfo> Info();
+  Result<EngineInfo> Info() override;
   // Sizes of layers, writable layers and volumes; the engine computes them, which takes a while
   // on a busy host.
-  Result<DiskUsage> SystemDiskUsage();
+  Result<DiskUsage> SystemDiskUsage() override;
 
   // --- containers (id or name) ---
   Result<std::string> CreateContainer(const ContainerSpec& spec) override;  // returns the id
@@ -54,7 +54,7 @@ class EngineClient : public bridge::Engine {
   Result<ContainerInfo> InspectContainer(const std::string& id) override;
   // Containers carrying all `labels` ("key" or "key=value"); all states when `all`.
   Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
-                                                       bool all = true);
+                                                       bool all = true) override;
   Status UpdateContainer(const std::string& id, const ResourceUpdate& update) override;
   Result<Outcome> PauseContainer(const std::string& id);
   Result<Outcome> UnpauseContainer(const std::string& id);
@@ -68,7 +68,7 @@ class EngineClient : public bridge::Engine {
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
                           const std::vector<std::string>& env = {}, long timeout_ms = 60000) override;
   // One-shot stats sample (no second sample: rates need the caller's previous one).
-  Result<StatsSample> Stats(const std::string& id);
+  Result<StatsSample> Stats(const std::string& id) override;
 
   // --- images ---
   // Pulls `reference` ("repo:tag" or "repo@sha256:…"; a bare repo means ":latest", never all
@@ -107,7 +107,7 @@ class EngineClient : public bridge::Engine {
   // Live events from filter.since (0 = now) until `on_event` or `keep_going` returns false
   // (keep_going is polled about once a second) or the connection fails.
   Status StreamEvents(const EventFilter& filter, const std::function<bool(const Event&)>& on_event,
-                      const std::function<bool()>& keep_going);
+                      const std::function<bool()>& keep_going) override;
 
   // New TLS/TCP connections opened so far (reuse keeps this at 1).
   long connections_opened() const { return transport_.connections_opened(); }

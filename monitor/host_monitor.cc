@@ -1,15 +1,13 @@
 #include "monitor/host_monitor.h"
 
 #include <algorithm>
-#include <ctime>
+#include <atomic>
 
 #include "bridge/container_plan.h"
 #include "bridge/log.h"
 
 namespace onedock::monitor {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // About 250 bytes of template text per VM before compression.
 constexpr size_t kVmsPerMessage = 100;
@@ -35,20 +33,19 @@ std::string StateOfEvent(const std::string& action) {
   return "";
 }
 
+std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
+
 }  // namespace
 
-HostMonitor::HostMonitor(HostTarget target, docker::Endpoint endpoint, std::string engine_url,
-                         const bridge::VmActivity& activity, MonitorSettings settings)
+HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings)
     : target_(std::move(target)),
-      endpoint_(std::move(endpoint)),
-      engine_url_(std::move(engine_url)),
-      activity_(activity),
+      context_(context),
       settings_(std::move(settings)),
-      client_(std::make_unique<docker::EngineClient>(target_.name, endpoint_)),
+      engine_url_(context_.engines.Describe(target_.name)),
       tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3) {
-  for (int i = 0; i < std::max(1, settings_.stats_workers); ++i) {
-    stats_clients_.push_back(std::make_unique<docker::EngineClient>(target_.name, endpoint_));
-  }
+  const auto now = context_.clock.Now();
+  const bridge::Periods& p = target_.periods;
+  next_ = {now, now, now, now + Seconds(p.system_host), now + Seconds(p.beacon_host), now + Seconds(p.sync_state_vm)};
 }
 
 HostMonitor::~HostMonitor() {
@@ -67,13 +64,11 @@ void HostMonitor::Start() {
   events_ = std::thread([this] { FollowEvents(); });
 }
 
-bool HostMonitor::Quiet(int vm_id) const {
-  return activity_.Quiet(vm_id, std::chrono::seconds(settings_.grace_seconds));
-}
+bool HostMonitor::Busy(int vm_id) const { return context_.activity.Busy(vm_id, Seconds(settings_.grace_seconds)); }
 
 void HostMonitor::Send(const std::string& type, bool success, const std::string& payload) {
-  rpc::MonitordMessage m{type, success, target_.id, static_cast<int64_t>(std::time(nullptr)), payload};
-  if (Status s = SendToMonitord(target_.monitord, m); !s.ok()) {
+  const bridge::MonitordMessage m{type, success, target_.id, context_.clock.UnixSeconds(), payload};
+  if (Status s = context_.monitord.Send(target_.monitord, m); !s.ok()) {
     NamedLogger("monitor")->warn("host {}: {}", target_.name, s.message());
   }
 }
@@ -90,10 +85,12 @@ void HostMonitor::SendState(const StateReport& report) {
   if (report.empty()) return;
   Send("STATE_VM", true, StateVmText(report.vms, report.sync));
   auto log = NamedLogger("monitor");
-  for (const auto& v : report.vms) log->debug("host {}: vm {} {}{}", target_.name, v.vm_id, v.state, report.sync ? " (sync)" : "");
+  for (const auto& v : report.vms) {
+    log->debug("host {}: vm {} {}{}", target_.name, v.vm_id, v.state, report.sync ? " (sync)" : "");
+  }
 }
 
-DiskFigures HostMonitor::Disk(docker::EngineClient& engine) {
+DiskFigures HostMonitor::Disk(bridge::Engine& engine) {
   // The engine runs one disk usage computation at a time and refuses a second one; the figures
   // of the last one that worked stand in (they change slowly).
   auto usage = engine.SystemDiskUsage();
@@ -106,9 +103,17 @@ DiskFigures HostMonitor::Disk(docker::EngineClient& engine) {
   return disk_;
 }
 
+std::vector<VmState> HostMonitor::StatesOf(const std::vector<ContainerSummary>& listed) const {
+  std::vector<VmState> seen;
+  for (const auto& c : listed) {
+    const int vm = VmIdOf(c.labels);
+    if (vm >= 0) seen.push_back({vm, c.name, VmStateOf(c.state)});
+  }
+  return seen;
+}
+
 Result<std::string> HostMonitor::FirstReport() {
   const std::string what = "engine of host " + target_.name + " at " + engine_url_;
-  docker::EngineClient engine(target_.name, endpoint_);
   // A failed reply puts the host in ERROR; the loop then reports the host again as soon as the
   // engine answers.
   auto failed = [&](const Status& s) {
@@ -117,16 +122,14 @@ Result<std::string> HostMonitor::FirstReport() {
     down_reported_ = true;
     return s.WithContext(what);
   };
-  auto info = engine.Info();
+  auto engine = context_.engines.Acquire(target_.name);
+  if (!engine.ok()) return failed(engine.status());
+  auto info = (*engine)->Info();
   if (!info.ok()) return failed(info.status());
-  const DiskFigures disk = Disk(engine);
-  auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
+  const DiskFigures disk = Disk(**engine);
+  auto listed = (*engine)->ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) return failed(listed.status());
-  std::vector<VmState> seen;
-  for (const auto& c : *listed) {
-    const int vm = VmIdOf(c.labels);
-    if (vm >= 0) seen.push_back({vm, c.name, VmStateOf(c.state)});
-  }
+  const std::vector<VmState> seen = StatesOf(*listed);
   ProbeTexts texts;
   texts.system_host = SystemHostText(*info, disk);
   {
@@ -139,13 +142,7 @@ Result<std::string> HostMonitor::FirstReport() {
     const StateReport report = TrackerRound(seen);
     if (!report.empty()) texts.state_vm = StateVmText(report.vms, report.sync);
   }
-  return MonitorMessagesDocument(texts, std::time(nullptr));
-}
-
-bool HostMonitor::WaitUntil(Clock::time_point t) {
-  std::unique_lock lock(mu_);
-  wake_.wait_until(lock, t, [&] { return stopping_ || state_round_wanted_; });
-  return !stopping_;
+  return MonitorMessagesDocument(texts, context_.clock.UnixSeconds());
 }
 
 void HostMonitor::EngineDown(const Status& why) {
@@ -157,19 +154,20 @@ void HostMonitor::EngineDown(const Status& why) {
     down_reported_ = true;
   }
   if (report) {
-    const std::string message = "engine of host " + target_.name + " at " + engine_url_ + " does not answer: " + why.message();
+    const std::string message =
+        "engine of host " + target_.name + " at " + engine_url_ + " does not answer: " + why.message();
     NamedLogger("monitor")->error("{}", message);
     Send("MONITOR_HOST", false, message);
   }
 }
 
-bool HostMonitor::SystemRound() {
-  auto info = client_->Info();
+bool HostMonitor::SystemRound(bridge::Engine& engine) {
+  auto info = engine.Info();
   if (!info.ok()) {
     EngineDown(info.status());
     return false;
   }
-  const DiskFigures disk = Disk(*client_);
+  const DiskFigures disk = Disk(engine);
   {
     std::lock_guard lock(mu_);
     info_ = *info;
@@ -179,12 +177,13 @@ bool HostMonitor::SystemRound() {
 }
 
 StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
-  return tracker_.Round(seen, [this](int vm) { return Quiet(vm); },
-                        activity_.AnyQuietOn(target_.name, std::chrono::seconds(settings_.grace_seconds)));
+  return tracker_.Round(
+      seen, [this](int vm) { return Busy(vm); },
+      context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds)));
 }
 
-void HostMonitor::StateRound() {
-  auto listed = client_->ListContainers(OwnLabels(settings_.instance, target_.name), true);
+void HostMonitor::StateRound(bridge::Engine& engine) {
+  auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
     EngineDown(listed.status());
     return;
@@ -196,18 +195,16 @@ void HostMonitor::StateRound() {
     was_reported_down = down_reported_;
   }
   if (came_back) {
-    if (was_reported_down) NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name, engine_url_);
-    if (!SystemRound()) return;
+    if (was_reported_down) {
+      NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name, engine_url_);
+    }
+    if (!SystemRound(engine)) return;
     std::lock_guard lock(mu_);
     up_ = true;
     down_reported_ = false;
     tracker_.RequestSync();
   }
-  std::vector<VmState> seen;
-  for (const auto& c : *listed) {
-    const int vm = VmIdOf(c.labels);
-    if (vm >= 0) seen.push_back({vm, c.name, VmStateOf(c.state)});
-  }
+  const std::vector<VmState> seen = StatesOf(*listed);
   StateReport report;
   {
     std::lock_guard lock(mu_);
@@ -217,20 +214,30 @@ void HostMonitor::StateRound() {
 }
 
 Result<std::vector<VmFigures>> HostMonitor::VmRound() {
-  std::vector<std::pair<std::string, Running>> items;
-  auto listed = stats_clients_[0]->ListContainers(OwnLabels(settings_.instance, target_.name), false);
+  auto lister = context_.engines.Acquire(target_.name);
+  if (!lister.ok()) return lister.status();
+  auto listed = (*lister)->ListContainers(OwnLabels(settings_.instance, target_.name), false);
   if (!listed.ok()) return listed.status();
+  std::vector<std::pair<std::string, Running>> items;
   for (const auto& c : *listed) {
     const int vm = VmIdOf(c.labels);
     if (vm >= 0) items.push_back({c.id, {vm, c.name}});
   }
+  // Each worker has an engine of its own: an Engine serves one thread at a time.
+  std::vector<bridge::EngineProvider::Lease> engines;
+  engines.push_back(std::move(*lister));
+  const size_t wanted = std::min(items.size(), static_cast<size_t>(std::max(1, settings_.stats_workers)));
+  while (engines.size() < wanted) {
+    auto more = context_.engines.Acquire(target_.name);
+    if (!more.ok()) break;
+    engines.push_back(std::move(*more));
+  }
   std::vector<Result<StatsSample>> samples(items.size(), Result<StatsSample>(Unavailable("not fetched")));
   std::atomic<size_t> next{0};
   std::vector<std::thread> workers;
-  const size_t n = std::min(items.size(), stats_clients_.size());
-  for (size_t w = 0; w < n; ++w) {
+  for (size_t w = 0; w < engines.size() && w < items.size(); ++w) {
     workers.emplace_back([&, w] {
-      for (size_t i; (i = next++) < items.size();) samples[i] = stats_clients_[w]->Stats(items[i].first);
+      for (size_t i; (i = next++) < items.size();) samples[i] = engines[w]->Stats(items[i].first);
     });
   }
   for (auto& t : workers) t.join();
@@ -260,115 +267,132 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   return figures;
 }
 
-void HostMonitor::Loop() {
-  auto log = NamedLogger("monitor");
-  const auto& p = target_.periods;
-  auto now = Clock::now();
-  auto next_state = now, next_vm = now, next_host = now;
-  auto next_system = now + std::chrono::seconds(p.system_host);
-  auto next_beacon = now + std::chrono::seconds(p.beacon_host);
-  auto next_sync = now + std::chrono::seconds(p.sync_state_vm);
-  for (;;) {
-    const auto due = std::min({next_state, next_vm, next_host, next_system, next_beacon, next_sync});
-    if (!WaitUntil(due)) return;
-    now = Clock::now();
-    bool wanted;
+HostMonitor::TimePoint HostMonitor::Tick() {
+  const auto now = context_.clock.Now();
+  const bridge::Periods& p = target_.periods;
+  bool wanted;
+  {
+    std::lock_guard lock(mu_);
+    wanted = state_round_wanted_;
+    state_round_wanted_ = false;
+    if (now >= next_.sync) {
+      tracker_.RequestSync();
+      next_.sync = now + Seconds(p.sync_state_vm);
+    }
+  }
+  auto engine = context_.engines.Acquire(target_.name);
+  if (wanted || now >= next_.state) {
+    if (now >= next_.state) next_.state = now + Seconds(p.state_vm);
+    if (engine.ok()) {
+      StateRound(**engine);
+    } else {
+      EngineDown(engine.status());
+    }
+  }
+  bool up;
+  {
+    std::lock_guard lock(mu_);
+    up = up_ && engine.ok();
+    if (!up) {
+      // Nothing else to ask an engine that does not answer: the state rounds watch for its
+      // return, and every beacon period the failure is sent again so the host stays in ERROR.
+      if (now >= next_.beacon) {
+        down_reported_ = false;
+        next_.beacon = now + Seconds(p.beacon_host);
+      }
+      next_.vm = std::max(next_.vm, next_.state);
+      next_.host = std::max(next_.host, next_.state);
+      next_.system = std::max(next_.system, next_.state);
+    }
+  }
+  if (up) UpRounds(**engine, now);
+  return std::min({next_.state, next_.vm, next_.host, next_.system, next_.beacon, next_.sync});
+}
+
+void HostMonitor::UpRounds(bridge::Engine& engine, TimePoint now) {
+  const bridge::Periods& p = target_.periods;
+  if (now >= next_.system) {
+    next_.system = now + Seconds(p.system_host);
+    if (!SystemRound(engine)) return;
+  }
+  if (now >= next_.vm) {
+    next_.vm = now + Seconds(p.monitor_vm);
+    auto figures = VmRound();
+    if (!figures.ok()) {
+      NamedLogger("monitor")->warn("host {}: VM figures: {}", target_.name, figures.status().message());
+    } else {
+      SendVmFigures(*figures);
+    }
+  }
+  if (now >= next_.host) {
+    next_.host = now + Seconds(p.monitor_host);
+    std::string text;
     {
-      std::lock_guard lock(mu_);
-      wanted = state_round_wanted_;
-      state_round_wanted_ = false;
-      if (now >= next_sync) {
-        tracker_.RequestSync();
-        next_sync = now + std::chrono::seconds(p.sync_state_vm);
-      }
+      std::lock_guard lock(mu_);  // up_: info_ is the engine's, from FirstReport or a SystemRound
+      text = MonitorHostText(info_, figures_);
     }
-    if (wanted || now >= next_state) {
-      if (now >= next_state) next_state = now + std::chrono::seconds(p.state_vm);
-      StateRound();
-    }
-    {
-      std::lock_guard lock(mu_);
-      if (!up_) {
-        // Nothing else to ask an engine that does not answer: the state rounds watch for its
-        // return, and every beacon period the failure is sent again so the host stays in ERROR.
-        if (now >= next_beacon) {
-          down_reported_ = false;
-          next_beacon = now + std::chrono::seconds(p.beacon_host);
-        }
-        next_vm = std::max(next_vm, next_state);
-        next_host = std::max(next_host, next_state);
-        next_system = std::max(next_system, next_state);
-        continue;
-      }
-    }
-    if (now >= next_system) {
-      next_system = now + std::chrono::seconds(p.system_host);
-      if (!SystemRound()) continue;
-    }
-    if (now >= next_vm) {
-      next_vm = now + std::chrono::seconds(p.monitor_vm);
-      auto figures = VmRound();
-      if (!figures.ok()) {
-        log->warn("host {}: VM figures: {}", target_.name, figures.status().message());
-      } else {
-        SendVmFigures(*figures);
-      }
-    }
-    if (now >= next_host) {
-      next_host = now + std::chrono::seconds(p.monitor_host);
-      std::string text;
-      {
-        std::lock_guard lock(mu_);  // up_: info_ is the engine's, from FirstReport or a SystemRound
-        text = MonitorHostText(info_, figures_);
-      }
-      Send("MONITOR_HOST", true, text);
-    }
-    if (now >= next_beacon) {
-      next_beacon = now + std::chrono::seconds(p.beacon_host);
-      Send("BEACON_HOST", true, std::to_string(std::time(nullptr)));
-    }
+    Send("MONITOR_HOST", true, text);
+  }
+  if (now >= next_.beacon) {
+    next_.beacon = now + Seconds(p.beacon_host);
+    Send("BEACON_HOST", true, std::to_string(context_.clock.UnixSeconds()));
   }
 }
 
-void HostMonitor::FollowEvents() {
-  auto log = NamedLogger("monitor");
-  docker::EngineClient events(target_.name, endpoint_);
-  int64_t since = 0;  // after a broken stream: replay from the last event seen
-  const bridge::VmActivity::Clock::duration grace = std::chrono::seconds(settings_.grace_seconds);
+void HostMonitor::Loop() {
   for (;;) {
     {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    Status s = events.StreamEvents(
-        {.since = since, .types = {"container"}, .labels = OwnLabels(settings_.instance, target_.name)},
-        [&](const Event& e) {
-          since = std::max<int64_t>(since, e.time_nano / 1000000000);
-          const auto labels = e.attributes;
-          const int vm = VmIdOf(labels);
-          if (vm < 0) return true;
-          const std::string state = StateOfEvent(e.action);
-          if (state.empty()) {
-            if (e.action == "destroy") {  // a missing VM is judged by the rounds
-              std::lock_guard lock(mu_);
-              state_round_wanted_ = true;
-              wake_.notify_all();
-            }
-            return true;
-          }
-          auto name = labels.find("name");
-          StateReport report;
-          {
-            std::lock_guard lock(mu_);
-            report = tracker_.Event({vm, name == labels.end() ? "" : name->second, state}, activity_.Quiet(vm, grace));
-          }
-          SendState(report);
-          return true;
-        },
-        [this] {
-          std::lock_guard lock(mu_);
-          return !stopping_;
-        });
+    const TimePoint due = Tick();
+    std::unique_lock lock(mu_);
+    const auto delay = std::max(bridge::Clock::Duration::zero(), due - context_.clock.Now());
+    wake_.wait_for(lock, delay, [&] { return stopping_ || state_round_wanted_; });
+  }
+}
+
+void HostMonitor::OnEvent(const Event& e) {
+  const auto& labels = e.attributes;
+  const int vm = VmIdOf(labels);
+  if (vm < 0) return;
+  const std::string state = StateOfEvent(e.action);
+  if (state.empty()) {
+    if (e.action == "destroy") {  // a missing VM is judged by the rounds
+      std::lock_guard lock(mu_);
+      state_round_wanted_ = true;
+      wake_.notify_all();
+    }
+    return;
+  }
+  auto name = labels.find("name");
+  StateReport report;
+  {
+    std::lock_guard lock(mu_);
+    report = tracker_.Event({vm, name == labels.end() ? "" : name->second, state}, Busy(vm));
+  }
+  SendState(report);
+}
+
+void HostMonitor::FollowEvents() {
+  auto log = NamedLogger("monitor");
+  int64_t since = 0;  // after a broken stream: replay from the last event seen
+  auto keep_going = [this] {
+    std::lock_guard lock(mu_);
+    return !stopping_;
+  };
+  while (keep_going()) {
+    auto engine = context_.engines.Acquire(target_.name);
+    Status s = engine.ok() ? (*engine)->StreamEvents(
+                                 {.since = since, .types = {"container"},
+                                  .labels = OwnLabels(settings_.instance, target_.name)},
+                                 [&](const Event& e) {
+                                   since = std::max<int64_t>(since, e.time_nano / 1000000000);
+                                   OnEvent(e);
+                                   return true;
+                                 },
+                                 keep_going)
+                           : engine.status();
     std::unique_lock lock(mu_);
     if (stopping_) return;
     if (!s.ok()) log->debug("host {}: event stream: {}", target_.name, s.message());

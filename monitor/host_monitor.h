@@ -1,8 +1,10 @@
 // HostMonitor: everything monitord hears about one onedock host, from that host's engine API
-// alone. One thread runs the probe rounds on the periods monitord asked for (PROBES_PERIOD); one
-// follows the engine's event stream so that a container stopped behind OpenNebula's back is
-// reported within a second. Stats of a round are fetched by a fixed set of clients in parallel,
-// each keeping its TLS connection from round to round.
+// alone. Tick() runs the probe rounds that are due on the periods monitord asked for
+// (PROBES_PERIOD); OnEvent() handles one event of the engine's stream, so that a container stopped
+// behind OpenNebula's back is reported within a second. Start() runs both on two threads; tests
+// call them directly with a fake engine and a fake clock. Stats of a round are fetched by a fixed
+// set of engines in parallel, each keeping its TLS connection from round to round (the provider
+// pools them).
 //
 // An engine that does not answer turns the host into ERROR (MONITOR_HOST FAILURE, repeated every
 // beacon period); when it answers again the host gets SYSTEM_HOST (back to MONITORED) and a
@@ -10,53 +12,49 @@
 #ifndef ONEDOCK_MONITOR_HOST_MONITOR_H_
 #define ONEDOCK_MONITOR_HOST_MONITOR_H_
 
-#include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <map>
-#include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bridge/clock.h"
+#include "bridge/engine.h"
+#include "bridge/monitord.h"
 #include "bridge/vm_activity.h"
-#include "docker/engine_client.h"
-#include "monitor/monitord_sender.h"
 #include "monitor/probes.h"
 #include "monitor/state_tracker.h"
 
 namespace onedock::monitor {
 
-// PROBES_PERIOD of monitord.conf, in seconds (defaults as shipped by OpenNebula 7.4).
-struct Periods {
-  int beacon_host = 30;
-  int system_host = 600;
-  int monitor_host = 120;
-  int monitor_vm = 30;
-  int state_vm = 5;
-  int sync_state_vm = 180;
-};
-
 struct HostTarget {
   int id = -1;
   std::string name;
-  MonitordAddress monitord;
-  Periods periods;
+  bridge::MonitordAddress monitord;
+  bridge::Periods periods;
 };
 
 struct MonitorSettings {
   std::string instance;            // one.instance label of this onedockd's containers
   int64_t disk_total_mb = 102400;  // DS_LOCATION_TOTAL_MB: the engine API does not report it
-  int stats_workers = 64;          // parallel stats clients per host
+  int stats_workers = 64;          // parallel stats requests per host
   int grace_seconds = 3;           // after onedock's own action on a VM, its changes are not reported
+};
+
+// What HostMonitor needs from the daemon.
+struct MonitorContext {
+  bridge::EngineProvider& engines;
+  const bridge::VmActivity& activity;
+  bridge::MonitordSink& monitord;
+  const bridge::Clock& clock;
 };
 
 class HostMonitor {
  public:
-  HostMonitor(HostTarget target, docker::Endpoint endpoint, std::string engine_url,
-              const bridge::VmActivity& activity, MonitorSettings settings);
+  using TimePoint = bridge::Clock::TimePoint;
+
+  HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings);
   ~HostMonitor();  // stops and joins the threads
   HostMonitor(const HostMonitor&) = delete;
   HostMonitor& operator=(const HostMonitor&) = delete;
@@ -71,6 +69,12 @@ class HostMonitor {
   // Starts the threads (once; later calls do nothing). Not concurrent with itself.
   void Start();
 
+  // Runs every round due at the clock's now and returns when the next one is due. Called by the
+  // loop thread; not concurrent with itself.
+  TimePoint Tick();
+  // One event of the engine's stream (what the event thread hands over).
+  void OnEvent(const Event& event);
+
   // One round of VM figures: lists the running containers and fetches their stats in parallel
   // (what the periodic round does; public for the benchmark). Not concurrent with itself.
   Result<std::vector<VmFigures>> VmRound();
@@ -82,28 +86,32 @@ class HostMonitor {
     int vm_id;
     std::string name;
   };
+  struct Schedule {
+    TimePoint state, vm, host, system, beacon, sync;
+  };
 
   void Loop();
   void FollowEvents();
-  bool WaitUntil(std::chrono::steady_clock::time_point t);  // false when stopping
   void Send(const std::string& type, bool success, const std::string& payload);
   void SendState(const StateReport& report);
   // Lists the host's containers and sends what the state tracker decides (or the engine's failure).
-  void StateRound();
+  void StateRound(bridge::Engine& engine);
   // The tracker's round over `seen`; mu_ held.
   StateReport TrackerRound(const std::vector<VmState>& seen);
-  bool SystemRound();
+  bool SystemRound(bridge::Engine& engine);
+  // The rounds of a host whose engine answers.
+  void UpRounds(bridge::Engine& engine, TimePoint now);
   void EngineDown(const Status& why);
-  bool Quiet(int vm_id) const;
-  DiskFigures Disk(docker::EngineClient& engine);
+  bool Busy(int vm_id) const;
+  DiskFigures Disk(bridge::Engine& engine);
+  std::vector<VmState> StatesOf(const std::vector<ContainerSummary>& listed) const;
 
   const HostTarget target_;
-  const docker::Endpoint endpoint_;
-  const std::string engine_url_;
-  const bridge::VmActivity& activity_;
+  const MonitorContext context_;
   const MonitorSettings settings_;
-  std::unique_ptr<docker::EngineClient> client_;  // the loop thread's
-  std::vector<std::unique_ptr<docker::EngineClient>> stats_clients_;
+  const std::string engine_url_;
+
+  Schedule next_;  // Tick's
 
   std::mutex mu_;  // guards everything below
   std::condition_variable wake_;

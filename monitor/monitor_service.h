@@ -1,7 +1,7 @@
-// MonitorService: the hosts onedockd monitors. The IM stubs (drivers/im/onedock.d) bring oned's
-// START_MONITOR and STOP_MONITOR here; a started host gets a HostMonitor and is remembered in the
-// journal, so a restarted onedockd resumes monitoring without waiting for monitord to notice the
-// silence. Thread-safe.
+// MonitorService: the hosts onedockd monitors. oned's START_MONITOR and STOP_MONITOR (the IM
+// stubs, drivers/im/onedock.d, through the driver router) come here; a started host gets a
+// HostMonitor and is remembered in the journal, so a restarted onedockd resumes monitoring without
+// waiting for monitord to notice the silence. Thread-safe.
 #ifndef ONEDOCK_MONITOR_MONITOR_SERVICE_H_
 #define ONEDOCK_MONITOR_MONITOR_SERVICE_H_
 
@@ -11,34 +11,23 @@
 #include <mutex>
 #include <string>
 
-#include "bridge/driver_call.h"
+#include "bridge/monitord.h"
 #include "bridge/sqlite_journal.h"
-#include "bridge/vm_activity.h"
 #include "monitor/host_monitor.h"
 
 namespace onedock::monitor {
 
-// What the <MONITOR_CONFIGURATION> oned sends with START_MONITOR says about where monitord listens
-// and how often to probe. MONITOR_ADDRESS "auto" (meant for agents on hosts) falls back to
-// `fallback` — onedockd runs on the front-end, next to monitord.
-struct MonitorConfiguration {
-  MonitordAddress monitord;
-  Periods periods;
-};
-Result<MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml, const MonitordAddress& fallback);
-
-class MonitorService {
+class MonitorService : public bridge::HostMonitoring {
  public:
-  using EndpointOf = std::function<Result<docker::Endpoint>(const std::string& host)>;
-  using Describe = std::function<std::string(const std::string& host)>;
+  // Reads oned's <MONITOR_CONFIGURATION> text (rpc::ParseMonitorConfiguration in the daemon).
+  using ConfigurationParser = std::function<Result<bridge::MonitorConfiguration>(const std::string& xml)>;
 
-  MonitorService(EndpointOf endpoint_of, Describe describe, const bridge::VmActivity& activity,
-                 bridge::SqliteJournal& journal, MonitorSettings settings, MonitordAddress fallback);
-  ~MonitorService();
+  MonitorService(MonitorContext context, bridge::SqliteJournal& journal, MonitorSettings settings,
+                 ConfigurationParser parse);
+  ~MonitorService() override;
 
-  // An "im" driver call: start (argv: im_mad host_id host_name, stdin: the configuration) answers
-  // with the <MONITOR_MESSAGES> document; stop (argv: im_mad host_id host_name) forgets the host.
-  bridge::DriverAnswer Handle(const bridge::DriverCall& call);
+  Result<std::string> StartMonitoring(int host_id, const std::string& name, const std::string& configuration) override;
+  Status StopMonitoring(int host_id, const std::string& name) override;
 
   // Starts monitoring the hosts the journal remembers. Returns how many.
   int Resume();
@@ -48,14 +37,13 @@ class MonitorService {
 
  private:
   void StartThreads(const std::shared_ptr<HostMonitor>& monitor);
-  Result<std::shared_ptr<HostMonitor>> Ensure(int host_id, const std::string& name, const MonitorConfiguration& configuration);
+  std::shared_ptr<HostMonitor> Ensure(int host_id, const std::string& name,
+                                      const bridge::MonitorConfiguration& configuration);
 
-  const EndpointOf endpoint_of_;
-  const Describe describe_;
-  const bridge::VmActivity& activity_;
+  const MonitorContext context_;
   bridge::SqliteJournal& journal_;
   const MonitorSettings settings_;
-  const MonitordAddress fallback_;
+  const ConfigurationParser parse_;
   std::mutex mu_;
   std::map<int, std::shared_ptr<HostMonitor>> hosts_;
 };

@@ -8,17 +8,12 @@
 #include <string>
 #include <string_view>
 
+#include "bridge/monitord.h"
 #include "bridge/status.h"
 
 namespace onedock::rpc {
 
-struct MonitordMessage {
-  std::string type;  // MONITOR_VM, BEACON_HOST, MONITOR_HOST, SYSTEM_HOST, STATE_VM, EXEC_VM
-  bool success = true;
-  int host_id = -1;
-  int64_t timestamp = 0;
-  std::string payload;  // plain template text (on FAILURE: the error text)
-};
+using MonitordMessage = bridge::MonitordMessage;
 
 // The payload is deflated with a zlib header (RFC 1950) and base64-encoded without line breaks.
 std::string EncodeMonitordMessage(const MonitordMessage& message);

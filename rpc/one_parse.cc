@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "bridge/net_address.h"
+
 namespace onedock::rpc {
 namespace {
 
@@ -26,8 +28,6 @@ double Float(const XmlNode& node, std::string_view path) {
   const double v = std::strtod(text.c_str(), &end);
   return end != nullptr && *end == '\0' ? v : 0;
 }
-
-bool Yes(const std::string& v) { return v == "YES" || v == "yes" || v == "1"; }
 
 Status ExpectRoot(const XmlNode& node, std::string_view name) {
   if (node.name != name) {
@@ -55,7 +55,7 @@ Disk ParseDisk(const XmlNode& d) {
   disk.datastore_id = static_cast<int>(Int(d, "DATASTORE_ID", -1));
   disk.tm_mad = d.Get("TM_MAD");
   disk.size_mb = Int(d, "SIZE");
-  disk.persistent = Yes(d.Get("PERSISTENT"));
+  disk.persistent = IsYes(d.Get("PERSISTENT"));
   return disk;
 }
 
@@ -269,6 +269,40 @@ Result<std::vector<Vm>> ParseVmPoolXml(std::string_view xml) {
 
 Result<std::vector<Host>> ParseHostPoolXml(std::string_view xml) {
   return ParsePool<Host>(xml, "HOST_POOL", "HOST", ParseHost);
+}
+
+namespace {
+
+// A positive whole number of seconds, or `fallback`.
+int Seconds(const XmlNode& doc, const char* path, int fallback) {
+  const int64_t v = Int(doc, path, fallback);
+  return v > 0 && v < 10000000 ? static_cast<int>(v) : fallback;
+}
+
+}  // namespace
+
+Result<bridge::MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
+                                                               const bridge::MonitordAddress& fallback) {
+  bridge::MonitorConfiguration c;
+  c.monitord = fallback;
+  if (xml.empty()) return c;
+  auto doc = ParseXml(xml);
+  if (!doc.ok()) return doc.status().WithContext("monitor configuration");
+  if (doc->name != "MONITOR_CONFIGURATION") {
+    return InvalidArgument("monitor configuration: the document is <" + doc->name + ">, not <MONITOR_CONFIGURATION>");
+  }
+  const std::string address = doc->Get("NETWORK/MONITOR_ADDRESS");
+  if (bridge::IsIpLiteral(address)) c.monitord.ip = address;
+  c.monitord.port = Seconds(*doc, "NETWORK/PORT", fallback.port);
+  if (c.monitord.port > 65535) c.monitord.port = fallback.port;
+  bridge::Periods& p = c.periods;
+  p.beacon_host = Seconds(*doc, "PROBES_PERIOD/BEACON_HOST", p.beacon_host);
+  p.system_host = Seconds(*doc, "PROBES_PERIOD/SYSTEM_HOST", p.system_host);
+  p.monitor_host = Seconds(*doc, "PROBES_PERIOD/MONITOR_HOST", p.monitor_host);
+  p.monitor_vm = Seconds(*doc, "PROBES_PERIOD/MONITOR_VM", p.monitor_vm);
+  p.state_vm = Seconds(*doc, "PROBES_PERIOD/STATE_VM", p.state_vm);
+  p.sync_state_vm = Seconds(*doc, "PROBES_PERIOD/SYNC_STATE_VM", p.sync_state_vm);
+  return c;
 }
 
 }  // namespace onedock::rpc

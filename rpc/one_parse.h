@@ -7,8 +7,9 @@
 #include <string_view>
 #include <vector>
 
-#include "bridge/status.h"
+#include "bridge/monitord.h"
 #include "bridge/one_types.h"
+#include "bridge/status.h"
 #include "rpc/xml_node.h"
 
 namespace onedock::rpc {
@@ -30,6 +31,13 @@ Result<std::vector<Host>> ParseHostPoolXml(std::string_view xml);
 Result<Image> ParseImageXml(std::string_view xml);
 Result<Datastore> ParseDatastoreXml(std::string_view xml);
 Result<Vnet> ParseVnetXml(std::string_view xml);
+
+// The <MONITOR_CONFIGURATION> oned sends with START_MONITOR: where monitord listens and how often
+// to probe. MONITOR_ADDRESS "auto" (meant for agents on hosts) and a missing or bad PORT fall back
+// to `fallback` (onedockd runs on the front-end, next to monitord); a missing or bad period keeps
+// its default. An empty text is the defaults.
+Result<bridge::MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
+                                                               const bridge::MonitordAddress& fallback);
 
 // The flat view of a template section: each child without children, by name (a repeated name
 // keeps its first value).

@@ -25,8 +25,10 @@
 #include "bridge/container_plan.h"
 #include "bridge/vm_activity.h"
 #include "docker/engine_client.h"
+#include "docker/engine_pool.h"
 #include "monitor/host_monitor.h"
 #include "rpc/monitord_message.h"
+#include "rpc/monitord_sender.h"
 #include "tests/free_port.h"
 #include "tests/bench/bench_util.h"
 #include "tests/integration/bed.h"
@@ -187,8 +189,11 @@ int Main(int argc, char** argv) {
 
     monitor::HostTarget target{0, "h1", {"127.0.0.1", monitord.port()}, {}};
     target.periods.state_vm = 1;
-    monitor::HostMonitor hm(target, endpoint, "https://" + testbed::Get("ONEDOCK_ENGINE_H1"), activity,
-                            {instance, 102400, 64, 3});
+    // What onedockd gives a host monitor: the engine pool (keeping a connection per stats worker),
+    // the monitord sender, the real clock.
+    docker::EnginePool engines([&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 64 + 8);
+    rpc::MonitordSender sender;
+    monitor::HostMonitor hm(target, {engines, activity, sender, bridge::Clock::Real()}, {instance, 102400, 64, 3});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {

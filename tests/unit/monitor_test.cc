@@ -1,25 +1,23 @@
-// The monitor's pure parts: payload texts, CPU from two samples, the STATE_VM decisions, oned's
-// monitor configuration as captured, and delivery to a monitord socket.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
+// The monitor: payload texts, CPU from two samples, the STATE_VM decisions, and HostMonitor's rounds,
+// events and engine failures against a fake engine, a fake clock and a fake monitord.
 #include <doctest/doctest.h>
 
-#include <filesystem>
+#include <algorithm>
 #include <set>
-#include <thread>
 
 #include "bridge/base64.h"
-#include "monitor/monitor_service.h"
-#include "monitor/monitord_sender.h"
-#include "monitor/probes.h"
+#include "bridge/log.h"
 #include "bridge/vm_activity.h"
+#include "monitor/host_monitor.h"
+#include "monitor/monitor_service.h"
+#include "monitor/probes.h"
 #include "monitor/state_tracker.h"
+#include "rpc/one_parse.h"
 #include "tests/emulator/one_template.h"
-#include "tests/free_port.h"
-#include "tests/unit/fixtures.h"
+#include "tests/fakes/fake_clock.h"
+#include "tests/fakes/fake_engines.h"
+#include "tests/fakes/fake_monitord.h"
+#include "tests/support/temp_dir.h"
 
 namespace onedock::monitor {
 namespace {
@@ -171,118 +169,162 @@ TEST_CASE("state tracker: a container gone for three rounds makes a complete rep
   CHECK(missing.vms[0].vm_id == 1);  // VM 2 is left out: oned applies MISSING_STATE to it
 }
 
-TEST_CASE("oned's captured monitor configuration gives monitord's address and the probe periods") {
-  const std::string xml = fixtures::CapturedDocument("im-start-monitor.txt");
-  auto c = ParseMonitorConfiguration(xml, {"10.0.0.1", 1});
-  REQUIRE_MESSAGE(c.ok(), c.status().ToString());
-  CHECK(c->monitord.ip == "127.0.0.1");
-  CHECK(c->monitord.port == 4124);
-  CHECK(c->periods.beacon_host == 30);
-  CHECK(c->periods.system_host == 600);
-  CHECK(c->periods.monitor_host == 120);
-  CHECK(c->periods.monitor_vm == 30);
-  CHECK(c->periods.state_vm == 5);
-  CHECK(c->periods.sync_state_vm == 180);
 
-  auto automatic = ParseMonitorConfiguration(
-      "<MONITOR_CONFIGURATION><NETWORK><MONITOR_ADDRESS>auto</MONITOR_ADDRESS><PORT>x</PORT></NETWORK>"
-      "<PROBES_PERIOD><STATE_VM>-3</STATE_VM></PROBES_PERIOD></MONITOR_CONFIGURATION>",
-      {"192.0.2.7", 4200});
-  REQUIRE(automatic.ok());
-  CHECK(automatic->monitord.ip == "192.0.2.7");
-  CHECK(automatic->monitord.port == 4200);
-  CHECK(automatic->periods.state_vm == 5);
-  CHECK_FALSE(ParseMonitorConfiguration("<VM/>", {}).ok());
-  CHECK_FALSE(ParseMonitorConfiguration("<MONITOR_CONFIGURATION>", {}).ok());
+// A HostMonitor of host h1 (id 3) on a fake engine holding VM 5's running container, with a fake
+// clock, a fake monitord and the default probe periods.
+struct MonitorRig {
+  MonitorRig() {
+    ConfigureLogging("off", "");
+    fakes::FakeEngine& e = engines.hosts["h1"];
+    e.info = FourCpus();
+    ContainerInfo c;
+    c.id = "c5";
+    c.name = "one-5";
+    c.running = true;
+    c.status = "running";
+    c.labels = {{"one.vmid", "5"}, {"one.instance", "test"}, {"one.host", "h1"}};
+    e.containers["one-5"] = c;
+  }
+  fakes::FakeEngine& h1() { return engines.hosts["h1"]; }
+  // The messages sent since the last call, as "TYPE SUCCESS|FAILURE".
+  std::vector<std::string> Sent() {
+    std::vector<std::string> out;
+    for (const auto& m : monitord.Take()) {
+      out.push_back(m.type + (m.success ? " SUCCESS" : " FAILURE"));
+      payloads.push_back(m.payload);
+    }
+    return out;
+  }
+  Event ContainerEvent(const std::string& action) const {
+    return {"container", action, "c5", {{"one.vmid", "5"}, {"one.instance", "test"}, {"one.host", "h1"}, {"name", "one-5"}},
+            0};
+  }
+  // Ticks every `step` for `span`, collecting what is sent.
+  std::vector<std::string> TickFor(std::chrono::seconds span, std::chrono::seconds step = std::chrono::seconds(5)) {
+    std::vector<std::string> all;
+    for (auto t = std::chrono::seconds(0); t < span; t += step) {
+      clock.Advance(step);
+      monitor.Tick();
+      for (auto& m : Sent()) all.push_back(m);
+    }
+    return all;
+  }
+
+  fakes::FakeEngines engines;
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  bridge::VmActivity activity{clock};
+  std::vector<std::string> payloads;
+  HostMonitor monitor{HostTarget{3, "h1", {}, {}}, MonitorContext{engines, activity, monitord, clock},
+                      MonitorSettings{"test", 1000, 1, 3}};
+};
+
+size_t Count(const std::vector<std::string>& sent, const std::string& what) {
+  return static_cast<size_t>(std::count(sent.begin(), sent.end(), what));
 }
 
-int Bound(int type, int* port) {
-  const int fd = testing::BindLoopback(type, 0, port);
-  REQUIRE(fd >= 0);
-  return fd;
+TEST_CASE("host monitor: an engine that stops answering puts the host in ERROR, again every beacon period") {
+  MonitorRig r;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.h1().down = true;
+  // State rounds every 5 s notice at once; the failure is not repeated until a beacon period
+  // (30 s) has passed, and nothing else is asked of the engine meanwhile.
+  const auto sent = r.TickFor(std::chrono::seconds(60));
+  CHECK(Count(sent, "MONITOR_HOST FAILURE") == 2);
+  CHECK(sent.size() == 2);
+  CHECK(r.payloads.front().find("engine of host h1 at fake://h1 does not answer") != std::string::npos);
+  CHECK(r.TickFor(std::chrono::seconds(30)) == std::vector<std::string>{"MONITOR_HOST FAILURE"});
 }
 
-TEST_CASE("messages reach monitord: STATE_VM over TCP, the others over UDP") {
-  int port = 0;
-  const int tcp = Bound(SOCK_STREAM, &port);
-  REQUIRE(listen(tcp, 4) == 0);
-  std::string received;
-  std::thread server([&] {
-    const int c = accept(tcp, nullptr, nullptr);
-    char buf[4096];
-    for (ssize_t n; (n = read(c, buf, sizeof buf)) > 0;) received.append(buf, static_cast<size_t>(n));
-    close(c);
-  });
-  REQUIRE(SendToMonitord({"127.0.0.1", port}, {"STATE_VM", true, 3, 5, "VM = [ ID=\"1\", STATE=\"POWEROFF\" ]\n"}).ok());
-  server.join();
-  close(tcp);
-  auto m = rpc::DecodeMonitordMessage(received);
-  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
-  CHECK(m->type == "STATE_VM");
-  CHECK(m->host_id == 3);
-  CHECK(m->payload.find("POWEROFF") != std::string::npos);
-
-  const int udp = Bound(SOCK_DGRAM, &port);
-  REQUIRE(SendToMonitord({"127.0.0.1", port}, {"MONITOR_HOST", false, 4, 6, "engine down"}).ok());
-  char buf[65536];
-  const ssize_t n = recv(udp, buf, sizeof buf, 0);
-  close(udp);
-  REQUIRE(n > 0);
-  auto u = rpc::DecodeMonitordMessage(std::string_view(buf, static_cast<size_t>(n)));
-  REQUIRE(u.ok());
-  CHECK_FALSE(u->success);
-  CHECK(u->payload == "engine down");
-
-  CHECK(SendToMonitord({"monitord.example", 4124}, {"BEACON_HOST", true, 1, 0, "1"}).code() ==
-        Status::Code::kInvalidArgument);
-  int closed_port = 0;
-  close(Bound(SOCK_STREAM, &closed_port));
-  CHECK(SendToMonitord({"127.0.0.1", closed_port}, {"STATE_VM", true, 1, 0, ""}).code() == Status::Code::kUnavailable);
+TEST_CASE("host monitor: an engine that answers again brings SYSTEM_HOST, then a complete state report") {
+  MonitorRig r;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.h1().down = true;
+  r.TickFor(std::chrono::seconds(10));
+  r.payloads.clear();
+  r.h1().down = false;
+  r.clock.Advance(std::chrono::seconds(5));
+  r.monitor.Tick();
+  const auto sent = r.Sent();
+  REQUIRE(sent.size() >= 2);
+  CHECK(sent[0] == "SYSTEM_HOST SUCCESS");
+  CHECK(sent[1] == "STATE_VM SUCCESS");
+  CHECK(r.payloads[0].find("TOTALCPU=400") != std::string::npos);
+  CHECK(r.payloads[1].find("SYNC_STATE=yes") != std::string::npos);
+  CHECK(r.payloads[1].find("ID=\"5\"") != std::string::npos);
+  CHECK(r.payloads[1].find("STATE=\"RUNNING\"") != std::string::npos);
 }
 
-}  // namespace
-}  // namespace onedock::monitor
+TEST_CASE("host monitor: a container killed behind OpenNebula's back is POWEROFF at its event") {
+  MonitorRig r;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.Sent();
+  r.h1().containers["one-5"].running = false;
+  r.h1().containers["one-5"].status = "exited";
+  r.monitor.OnEvent(r.ContainerEvent("die"));
+  CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
+  CHECK(r.payloads.back().find("ID=\"5\"") != std::string::npos);
+  CHECK(r.payloads.back().find("STATE=\"POWEROFF\"") != std::string::npos);
+  CHECK(r.payloads.back().find("SYNC_STATE") == std::string::npos);
+  r.monitor.OnEvent(r.ContainerEvent("exec_start: sh"));  // says nothing of the VM's state
+  CHECK(r.Sent().empty());
+}
 
-namespace onedock::monitor {
-namespace {
+TEST_CASE("host monitor: onedock's own action is not reported, before or during its grace, and is after") {
+  MonitorRig r;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.Sent();
+  r.activity.Begin(5, "h1");
+  r.monitor.OnEvent(r.ContainerEvent("die"));  // a shutdown onedock runs
+  r.activity.End(5);
+  r.clock.Advance(std::chrono::seconds(2));
+  r.monitor.OnEvent(r.ContainerEvent("start"));  // inside the 3 s grace: still onedock's
+  r.monitor.OnEvent(r.ContainerEvent("die"));
+  CHECK(r.Sent().empty());
+  r.clock.Advance(std::chrono::seconds(2));
+  r.monitor.OnEvent(r.ContainerEvent("start"));  // after it: a start behind OpenNebula's back
+  CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
+  CHECK(r.payloads.back().find("STATE=\"RUNNING\"") != std::string::npos);
+}
 
-TEST_CASE("IM calls: bad host ids, names and documents are refused, and stop forgets the host") {
-  char dir[] = "/tmp/onedock-monitor-test-XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  auto journal = bridge::SqliteJournal::Open(std::string(dir) + "/journal.db");
-  REQUIRE(journal.ok());
-  bridge::VmActivity activity;
-  MonitorService service([](const std::string& host) -> Result<docker::Endpoint> {
-                           return InvalidArgument("no engine for " + host);
-                         },
-                         [](const std::string& host) { return "https://" + host + ":2376"; }, activity, **journal,
-                         MonitorSettings{}, MonitordAddress{});
-  auto call = [&](const std::string& action, std::vector<std::string> argv, std::string document = "") {
-    return service.Handle({"im", action, std::move(argv), std::move(document), std::nullopt});
-  };
-  CHECK(call("start", {"onedock", "1x", "h1"}).error.find("host id \"1x\" is not a number") != std::string::npos);
-  CHECK(call("start", {"onedock", "1", "h1;reboot"}).error.find("host name \"h1;reboot\" is not valid") != std::string::npos);
-  CHECK(call("start", {"onedock"}).exit_code == 1);
-  CHECK(call("restart", {"onedock", "1", "h1"}).error.find("unknown action") != std::string::npos);
-  CHECK(call("start", {"onedock", "1", "h1"}, "<VM/>").error.find("not <MONITOR_CONFIGURATION>") != std::string::npos);
-  const auto no_engine = call("start", {"onedock", "1", "h1"}, "<MONITOR_CONFIGURATION/>");
-  CHECK(no_engine.exit_code == 1);
-  CHECK(no_engine.error.find("start monitoring host h1: no engine for h1") != std::string::npos);
+TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for") {
+  MonitorRig r;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.h1().stats["one-5"] = StatsSample{};
+  const auto sent = r.TickFor(std::chrono::seconds(120));
+  CHECK(Count(sent, "MONITOR_VM SUCCESS") == 4);    // at 5 s (first round), 35, 65, 95
+  CHECK(Count(sent, "BEACON_HOST SUCCESS") == 4);   // 30, 60, 90, 120
+  CHECK(Count(sent, "MONITOR_HOST SUCCESS") == 1);  // at 5 s; the next is due at 125
+  CHECK(Count(sent, "SYSTEM_HOST SUCCESS") == 0);   // every 600 s
+  CHECK(Count(sent, "MONITOR_HOST FAILURE") == 0);
+}
+
+TEST_CASE("monitoring service: a bad configuration or a host without an engine is refused and not remembered") {
+  support::TempDir dir("monitor-service");
+  auto journal = support::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;  // no host has an engine
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  bridge::VmActivity activity{clock};
+  MonitorService service({engines, activity, monitord, clock}, *journal, MonitorSettings{},
+                         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  auto bad = service.StartMonitoring(1, "h1", "<VM/>");
+  CHECK(bad.status().message().find("not <MONITOR_CONFIGURATION>") != std::string::npos);
+  auto no_engine = service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>");
+  CHECK(no_engine.status().message().find("start monitoring host h1: engine of h1 does not answer") !=
+        std::string::npos);
 
   // The journal keeps what start recorded until stop.
-  REQUIRE((*journal)->Monitor({7, "h7", "<MONITOR_CONFIGURATION/>"}).ok());
-  auto kept = (*journal)->MonitoredHosts();
-  REQUIRE(kept.ok());
+  REQUIRE_OK(journal->Monitor({7, "h7", "<MONITOR_CONFIGURATION/>"}));
+  auto kept = journal->MonitoredHosts();
+  REQUIRE_OK(kept);
   REQUIRE(kept->size() == 1);  // h1, whose start failed, is not remembered
   CHECK(kept->front().name == "h7");
   CHECK(kept->front().configuration == "<MONITOR_CONFIGURATION/>");
-  const auto stopped = call("stop", {"onedock", "7", "h7"});
-  CHECK(stopped.exit_code == 0);
-  CHECK(stopped.out.empty());
-  kept = (*journal)->MonitoredHosts();
-  REQUIRE(kept.ok());
+  REQUIRE_OK(service.StopMonitoring(7, "h7"));
+  kept = journal->MonitoredHosts();
+  REQUIRE_OK(kept);
   CHECK(kept->empty());
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
@@ -291,19 +333,20 @@ TEST_CASE("IM calls: bad host ids, names and documents are refused, and stop for
 namespace onedock::bridge {
 namespace {
 
-TEST_CASE("a VM is quiet while onedock acts on it and for the grace after, on its host only") {
-  VmActivity activity;
+TEST_CASE("a VM is busy while onedock acts on it and for the grace after, on its host only") {
+  fakes::FakeClock clock;
+  VmActivity activity(clock);
   using std::chrono::milliseconds;
-  CHECK_FALSE(activity.Quiet(1, milliseconds(50)));
+  CHECK_FALSE(activity.Busy(1, milliseconds(50)));
   activity.Begin(1, "h1");
-  CHECK(activity.Quiet(1, milliseconds(0)));
-  CHECK(activity.AnyQuietOn("h1", milliseconds(0)));
-  CHECK_FALSE(activity.AnyQuietOn("h2", milliseconds(0)));
+  CHECK(activity.Busy(1, milliseconds(0)));
+  CHECK(activity.AnyBusyOn("h1", milliseconds(0)));
+  CHECK_FALSE(activity.AnyBusyOn("h2", milliseconds(0)));
   activity.End(1);
-  CHECK(activity.Quiet(1, milliseconds(5000)));
-  std::this_thread::sleep_for(milliseconds(60));
-  CHECK_FALSE(activity.Quiet(1, milliseconds(50)));
-  CHECK_FALSE(activity.AnyQuietOn("h1", milliseconds(50)));
+  CHECK(activity.Busy(1, milliseconds(5000)));
+  clock.Advance(milliseconds(60));
+  CHECK_FALSE(activity.Busy(1, milliseconds(50)));
+  CHECK_FALSE(activity.AnyBusyOn("h1", milliseconds(50)));
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "monitor/monitord_sender.h"
+#include "rpc/monitord_sender.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace onedock::monitor {
+namespace onedock::rpc {
 namespace {
 
 class Socket {
@@ -26,7 +26,7 @@ class Socket {
 
 }  // namespace
 
-Status SendToMonitord(const MonitordAddress& to, const rpc::MonitordMessage& message) {
+Status MonitordSender::Send(const bridge::MonitordAddress& to, const MonitordMessage& message) {
   sockaddr_storage addr{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
@@ -42,7 +42,7 @@ Status SendToMonitord(const MonitordAddress& to, const rpc::MonitordMessage& mes
   } else {
     return InvalidArgument("monitord address \"" + to.ip + "\" is not an IP address");
   }
-  const std::string wire = rpc::EncodeMonitordMessage(message) + "\n";
+  const std::string wire = EncodeMonitordMessage(message) + "\n";
   const bool tcp = message.type == "STATE_VM";
   const std::string what = "send " + message.type + " for host " + std::to_string(message.host_id) + " to monitord at " +
                            to.ToString() + (tcp ? " (tcp)" : " (udp)");
@@ -71,4 +71,4 @@ Status SendToMonitord(const MonitordAddress& to, const rpc::MonitordMessage& mes
   return Status::Ok();
 }
 
-}  // namespace onedock::monitor
+}  // namespace onedock::rpc

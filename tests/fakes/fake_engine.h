@@ -1,0 +1,270 @@
+// FakeEngine: bridge::Engine held in memory, for the unit tier.
+#ifndef ONEDOCK_TESTS_FAKES_FAKE_ENGINE_H_
+#define ONEDOCK_TESTS_FAKES_FAKE_ENGINE_H_
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bridge/engine.h"
+
+namespace onedock::fakes {
+
+using bridge::Engine;
+
+// An engine held in memory, following bridge/engine.h's error contract. Records every mutating
+// call; `fail_start` makes starts fail the way an engine does for a bad static IP; `down` makes
+// what the monitor reads fail as an engine that does not answer. Not thread-safe: one test thread.
+class FakeEngine : public Engine {
+ public:
+  EngineInfo info;
+  DiskUsage disk;
+  std::map<std::string, StatsSample> stats;  // by container name
+  bool down = false;
+  std::map<std::string, ContainerInfo> containers;
+  std::set<std::string> images;
+  std::map<std::string, NetworkInfo> networks;
+  std::map<std::string, VolumeInfo> volumes;
+  std::map<std::string, std::string> volume_data;                  // by volume: what a test wrote
+  std::map<std::string, std::vector<std::string>> mounts;           // by container: "volume:/path"
+  std::vector<std::string> calls;
+  bool fail_start = false;
+  int execs = 0;
+
+  Result<std::string> CreateContainer(const ContainerSpec& spec) override {
+    calls.push_back("create " + spec.name);
+    if (containers.count(spec.name) != 0) return Conflict("name in use");
+    ContainerInfo c;
+    c.id = "id-" + spec.name;
+    c.name = spec.name;
+    c.image = spec.image;
+    c.status = "created";
+    c.labels = spec.labels;
+    c.nano_cpus = spec.nano_cpus;
+    c.memory_bytes = spec.memory_bytes;
+    c.memory_swap_bytes = spec.memory_bytes;
+    if (!spec.primary.network.empty()) c.networks[spec.primary.network] = {"", spec.primary.ipv4, 24, "", spec.primary.mac};
+    containers[spec.name] = c;
+    mounts[spec.name] = spec.volumes;
+    for (const auto& m : spec.volumes) volumes.try_emplace(m.substr(0, m.find(':')), VolumeInfo{m.substr(0, m.find(':')), {}, ""});
+    return c.id;
+  }
+  Result<Outcome> StartContainer(const std::string& id) override {
+    calls.push_back("start " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (fail_start) return Internal("start " + id + ": Invalid address");
+    if (c->running) return Outcome::kAlreadyDone;
+    c->running = true;
+    c->status = "running";
+    return Outcome::kDone;
+  }
+  Result<Outcome> StopContainer(const std::string& id, int) override {
+    calls.push_back("stop " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (!c->running) return Outcome::kAlreadyDone;
+    c->running = false;
+    c->status = "exited";
+    return Outcome::kDone;
+  }
+  Result<Outcome> RestartContainer(const std::string& id, int t) override {
+    calls.push_back("restart " + id + " t=" + std::to_string(t));
+    return Find(id) ? Result<Outcome>(Outcome::kDone) : Result<Outcome>(NotFound("no such container"));
+  }
+  Status KillContainer(const std::string& id, const std::string&) override {
+    calls.push_back("kill " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (!c->running) return Conflict("is not running");
+    c->running = false;
+    return Status::Ok();
+  }
+  Status RemoveContainer(const std::string& id, bool, bool) override {
+    calls.push_back("remove " + id);
+    mounts.erase(id);
+    return containers.erase(id) != 0 ? Status::Ok() : NotFound("no such container");
+  }
+  Result<ContainerInfo> InspectContainer(const std::string& id) override {
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("No such container: " + id);
+    return *c;
+  }
+  Status UpdateContainer(const std::string& id, const ResourceUpdate& u) override {
+    calls.push_back("update " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    c->nano_cpus = u.nano_cpus;
+    c->memory_bytes = c->memory_swap_bytes = u.memory_bytes;
+    return Status::Ok();
+  }
+  Result<std::string> Commit(const CommitRequest& r) override {
+    calls.push_back("commit " + r.container + " " + r.repo + ":" + r.tag);
+    images.insert(r.repo + ":" + r.tag);
+    return std::string("sha256:c0");
+  }
+  Status PutArchive(const std::string& id, const std::string& path, const std::string&) override {
+    calls.push_back("archive " + id + " " + path);
+    return Status::Ok();
+  }
+  // Archives of a mounted volume carry the volume's data.
+  Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) override {
+    calls.push_back("get-archive " + id + " " + path);
+    if (Find(id) == nullptr) return NotFound("no such container");
+    for (const auto& m : mounts[id]) {
+      if (m.substr(m.find(':') + 1) == path) {
+        std::ofstream(file) << volume_data[m.substr(0, m.find(':'))];
+        return Status::Ok();
+      }
+    }
+    return NotFound("Could not find the file " + path + " in container " + id);
+  }
+  Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) override {
+    calls.push_back("put-archive " + id + " " + path);
+    if (Find(id) == nullptr) return NotFound("no such container");
+    std::ifstream in(file);
+    const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& m : mounts[id]) {
+      const std::string mount = m.substr(m.find(':') + 1);
+      if (mount.substr(0, std::max<size_t>(1, mount.find_last_of('/'))) == path) volume_data[m.substr(0, m.find(':'))] = data;
+    }
+    return Status::Ok();
+  }
+  Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&, const std::vector<std::string>&,
+                          long) override {
+    calls.push_back("exec " + id);
+    ++execs;
+    return ExecResult{0, "", ""};
+  }
+  Status PullImage(const std::string& ref, const RegistryAuth&, const std::function<void(std::string_view)>&) override {
+    calls.push_back("pull " + ref);
+    images.insert(ref);
+    return Status::Ok();
+  }
+  Result<std::string> PushImage(const std::string& ref, const RegistryAuth&) override {
+    calls.push_back("push " + ref);
+    return std::string("sha256:d1");
+  }
+  Status RemoveImage(const std::string& ref, bool) override {
+    calls.push_back("rmi " + ref);
+    return images.erase(ref) != 0 ? Status::Ok() : NotFound("no such image");
+  }
+  Result<ImageInfo> InspectImage(const std::string& ref) override {
+    if (images.count(ref) == 0) return NotFound("No such image: " + ref);
+    return ImageInfo{"sha256:i", {ref}, {}, 1, {}, {}};
+  }
+  Result<std::string> CreateNetwork(const NetworkSpec& spec) override {
+    calls.push_back("network " + spec.name + " " + spec.subnet);
+    if (networks.count(spec.name) != 0) return Conflict("exists");
+    for (const auto& [name, n] : networks) {
+      // The engine's 403, as Debian 12's dockerd words it.
+      if (n.subnet == spec.subnet) return FailedPrecondition("Pool overlaps with other one on this address space");
+    }
+    networks[spec.name] = {"n-" + spec.name, spec.name, spec.driver, spec.subnet, spec.gateway, {}, {}, {}};
+    return networks[spec.name].id;
+  }
+  Result<NetworkInfo> InspectNetwork(const std::string& name) override {
+    if (networks.count(name) == 0) return NotFound("network " + name + " not found");
+    return networks[name];
+  }
+  Result<std::vector<NetworkInfo>> ListNetworks() override {
+    std::vector<NetworkInfo> out;
+    for (const auto& [name, n] : networks) out.push_back(n);
+    return out;
+  }
+  Status ConnectNetwork(const std::string& net, const std::string& id, const NetworkAttachment& nic) override {
+    calls.push_back("connect " + id + " " + net);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (c->networks.count(net) != 0) return FailedPrecondition("endpoint with name " + id + " already exists in network " + net);
+    c->networks[net] = {"", nic.ipv4, 24, "", "02:42:00:00:00:01"};
+    return Status::Ok();
+  }
+  Status DisconnectNetwork(const std::string& net, const std::string& id, bool) override {
+    calls.push_back("disconnect " + id + " " + net);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (c->networks.erase(net) == 0) return Internal("container " + id + " is not connected to network " + net);
+    return Status::Ok();
+  }
+
+  Result<VolumeInfo> CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels) override {
+    calls.push_back("volume " + name);
+    return volumes.try_emplace(name, VolumeInfo{name, labels, "/var/lib/docker/volumes/" + name}).first->second;
+  }
+  Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) override {
+    std::vector<VolumeInfo> out;
+    for (const auto& [name, v] : volumes) {
+      if (HasLabels(v.labels, labels)) out.push_back(v);
+    }
+    return out;
+  }
+  Status RemoveVolume(const std::string& name) override {
+    calls.push_back("rmvol " + name);
+    for (const auto& [id, ms] : mounts) {
+      for (const auto& m : ms) {
+        if (m.substr(0, m.find(':')) == name) return Conflict("volume is in use - [" + id + "]");
+      }
+    }
+    volume_data.erase(name);
+    return volumes.erase(name) != 0 ? Status::Ok() : NotFound("no such volume");
+  }
+
+  Result<EngineInfo> Info() override {
+    if (down) return Unavailable("engine does not answer");
+    return info;
+  }
+  Result<DiskUsage> SystemDiskUsage() override {
+    if (down) return Unavailable("engine does not answer");
+    return disk;
+  }
+  Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels, bool all) override {
+    if (down) return Unavailable("engine does not answer");
+    std::vector<ContainerSummary> out;
+    for (const auto& [name, c] : containers) {
+      if (!all && !c.running) continue;
+      if (!HasLabels(c.labels, labels)) continue;
+      out.push_back({c.id, c.name, c.image, c.running ? "running" : c.status, "", 0, c.labels, c.networks});
+    }
+    return out;
+  }
+  Result<StatsSample> Stats(const std::string& id) override {
+    if (down) return Unavailable("engine does not answer");
+    for (const auto& [name, c] : containers) {
+      if (c.id == id || c.name == id) {
+        auto s = stats.find(c.name);
+        return s == stats.end() ? StatsSample{} : s->second;
+      }
+    }
+    return NotFound("No such container: " + id);
+  }
+  // Events reach a HostMonitor under test through OnEvent; the fake has no stream.
+  Status StreamEvents(const EventFilter&, const std::function<bool(const Event&)>&,
+                      const std::function<bool()>&) override {
+    return Unavailable("the fake engine streams no events");
+  }
+
+  // "key" or "key=value" filters, as the engine applies them.
+  static bool HasLabels(const std::map<std::string, std::string>& have, const std::vector<std::string>& wanted) {
+    for (const auto& l : wanted) {
+      const auto eq = l.find('=');
+      auto it = have.find(l.substr(0, eq));
+      if (it == have.end() || (eq != std::string::npos && it->second != l.substr(eq + 1))) return false;
+    }
+    return true;
+  }
+
+ private:
+  ContainerInfo* Find(const std::string& id) {
+    auto it = containers.find(id);
+    return it == containers.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace onedock::fakes
+
+#endif  // ONEDOCK_TESTS_FAKES_FAKE_ENGINE_H_

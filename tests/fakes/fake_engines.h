@@ -1,0 +1,29 @@
+// FakeEngines: bridge::EngineProvider over FakeEngines held by host name. A host not in `hosts`
+// has an engine that does not answer. Leases do not own their engine; several may be out at once.
+#ifndef ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
+#define ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
+
+#include <map>
+#include <string>
+
+#include "tests/fakes/fake_engine.h"
+
+namespace onedock::fakes {
+
+class FakeEngines : public bridge::EngineProvider {
+ public:
+  std::map<std::string, FakeEngine> hosts;
+  int acquired = 0;
+
+  Result<Lease> Acquire(const std::string& host) override {
+    auto it = hosts.find(host);
+    if (it == hosts.end()) return Unavailable("engine of " + host + " does not answer");
+    ++acquired;
+    return Lease(&it->second, [](Engine*) {});
+  }
+  std::string Describe(const std::string& host) const override { return "fake://" + host; }
+};
+
+}  // namespace onedock::fakes
+
+#endif  // ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
