@@ -9,6 +9,7 @@
 
 #include "bridge/log.h"
 #include "bridge/spool.h"
+#include "bridge/volume_plan.h"
 
 namespace onedock::bridge {
 namespace {
@@ -58,8 +59,13 @@ std::string CapacityLines(const Capacity& c) {
          std::to_string(c.free_mb) + "\n";
 }
 
-ImageStore::ImageStore(Stager stager, RegistryAccess& registries, ImageStoreSettings settings)
-    : stager_(std::move(stager)), registries_(registries), settings_(std::move(settings)) {}
+ImageStore::ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteJournal& journal,
+                       ImageStoreSettings settings)
+    : stager_(std::move(stager)),
+      registries_(registries),
+      one_(one),
+      journal_(journal),
+      settings_(std::move(settings)) {}
 
 Result<ImageStore::Input> ImageStore::ParsePath(const Image& image) const {
   if (image.path.empty()) return InvalidArgument("the image has no PATH to copy from");
@@ -209,7 +215,34 @@ Result<CopyResult> ImageStore::Copy(const Image& image) {
   return published;
 }
 
-Result<CopyResult> ImageStore::Clone(const Image& image, const std::string& source) {
+Result<CopyResult> ImageStore::Clone(const Image& image) {
+  if (image.cloning_id < 0) return InvalidArgument("the image names no CLONING_ID");
+  auto original = one_.ImageInfo(image.cloning_id);
+  if (!original.ok()) {
+    return original.status().WithContext("clone: read image " + std::to_string(image.cloning_id) + " from oned");
+  }
+  if (const auto data = VolumeImageId(original->source)) {
+    auto home = journal_.VolumeHome(*data);
+    if (!home.ok()) return home.status().WithContext("clone");
+    if (*home) {
+      return FailedPrecondition("the data of image " + std::to_string(image.cloning_id) + " is in volume " +
+                                ImageVolumeName(*data) + " on host " + **home +
+                                "; cloning a volume that holds data is not supported");
+    }
+    return CopyResult{VolumeSource(image.id), original->format};
+  }
+  auto cloned = CopyWithin(image, original->source);
+  if (!cloned.ok()) return cloned.status().WithContext("clone of image " + std::to_string(image.cloning_id));
+  return cloned;
+}
+
+Result<std::string> ImageStore::Mkfs(const Image& image) {
+  auto source = EmptyVolumeSource(image);
+  if (!source.ok()) return source.status().WithContext("mkfs");
+  return source;
+}
+
+Result<CopyResult> ImageStore::CopyWithin(const Image& image, const std::string& source) {
   auto ref = PrivateReference(source);
   if (!ref.ok()) return ref.status();
   auto lease = stager_();

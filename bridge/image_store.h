@@ -19,7 +19,9 @@
 #include "bridge/engine.h"
 #include "bridge/engine_types.h"
 #include "bridge/image_reference.h"
+#include "bridge/one_api.h"
 #include "bridge/one_types.h"
+#include "bridge/sqlite_journal.h"
 #include "bridge/status.h"
 
 namespace onedock::bridge {
@@ -77,17 +79,23 @@ std::string CapacityLines(const Capacity& c);
 
 class ImageStore {
  public:
-  using StagingLease = std::unique_ptr<StagingEngine, std::function<void(StagingEngine*)>>;
-  using Stager = std::function<Result<StagingLease>()>;
+  // A staging engine for one call.
+  using Stager = std::function<Result<std::unique_ptr<StagingEngine>>()>;
 
-  ImageStore(Stager stager, RegistryAccess& registries, ImageStoreSettings settings);
+  // `one` reads the image a clone copies; `journal` says where a persistent image's volume is.
+  ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteJournal& journal,
+             ImageStoreSettings settings);
 
   // STAT: size in MB (at least 1) of what PATH names.
   Result<int64_t> Stat(const Image& image);
   // CP: copies PATH into the private registry.
   Result<CopyResult> Copy(const Image& image);
-  // CLONE: the private-registry image SOURCE names, again under the new image's name and id.
-  Result<CopyResult> Clone(const Image& image, const std::string& source);
+  // CLONE: the image CLONING_ID names (read from oned) copied as `image`. A registry image is
+  // copied again under the new image's name and id; an empty data volume's image gets a volume
+  // source of its own; a volume that holds data is refused.
+  Result<CopyResult> Clone(const Image& image);
+  // MKFS: the SOURCE of a new empty data volume.
+  Result<std::string> Mkfs(const Image& image);
   // RM: deletes the manifest SOURCE names from the private registry; absent is done.
   Status Remove(const Image& image);
   // MONITOR: the private registry's storage.
@@ -109,9 +117,13 @@ class ImageStore {
   RegistryAuth UpstreamAuth(const Image& image, const std::string& domain) const;
   // Tags `staged` as <registry>/<basename>:<id>, pushes, returns the pinned SOURCE.
   Result<CopyResult> Publish(StagingEngine& engine, const std::string& staged, const std::string& basename, int image_id);
+  // The private-registry image `source` names, again under `image`'s name and id.
+  Result<CopyResult> CopyWithin(const Image& image, const std::string& source);
 
   Stager stager_;
   RegistryAccess& registries_;
+  OneApi& one_;
+  SqliteJournal& journal_;
   const ImageStoreSettings settings_;
 };
 

@@ -7,11 +7,13 @@
 //
 //   image_bench [iterations=5] [megabytes=10]
 #include <curl/curl.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "docker/image_staging.h"
 #include "docker/registry_client.h"
 #include "tests/bench/bench_util.h"
+#include "tests/fakes/fake_one.h"
 #include "tests/integration/bed.h"
 
 namespace onedock {
@@ -71,13 +74,17 @@ int Main(int argc, char** argv) {
   }
 
   docker::RegistryHttp registries;
+  fakes::FakeOne one;  // copies read nothing from oned
+  char dir[] = "/tmp/onedock-image-bench-XXXXXX";
+  if (mkdtemp(dir) == nullptr) return 1;
+  auto journal = bridge::SqliteJournal::Open(std::string(dir) + "/journal.db");
+  if (!journal.ok()) return fail("journal", journal.status());
   bridge::ImageStore store(
-      [] {
-        return Result<bridge::ImageStore::StagingLease>(bridge::ImageStore::StagingLease(
-            new docker::EngineStaging(std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))),
-            [](bridge::StagingEngine* e) { delete e; }));
+      []() -> Result<std::unique_ptr<bridge::StagingEngine>> {
+        return std::unique_ptr<bridge::StagingEngine>(
+            new docker::EngineStaging(std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))));
       },
-      registries, {registry, {}, {}, "/tmp", "/"});
+      registries, one, **journal, {registry, {}, {}, "/tmp", "/"});
 
   std::printf("image_bench: %d iterations of a %d MB image, staging engine h1, %s -> %s\n", iterations, megabytes,
               upstream.c_str(), registry.c_str());
@@ -117,6 +124,8 @@ int Main(int argc, char** argv) {
   std::printf("register a %d MB image: onedock median %.0f ms (min %.0f), raw pull+tag+push median %.0f ms (min %.0f)\n",
               megabytes, Median(onedock_ms), *std::min_element(onedock_ms.begin(), onedock_ms.end()), Median(raw_ms),
               *std::min_element(raw_ms.begin(), raw_ms.end()));
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
   return 0;
 }
 

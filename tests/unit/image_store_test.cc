@@ -9,71 +9,24 @@
 #include <map>
 #include <set>
 
+#include "tests/fakes/fake_one.h"
+#include "tests/fakes/fake_staging.h"
+#include "tests/support/temp_dir.h"
+
 namespace onedock::bridge {
 namespace {
 
-class FakeStaging : public StagingEngine {
- public:
-  std::vector<std::string> calls;
-  std::set<std::string> local;
-  bool push_fails = false;
-  Status Pull(const std::string& reference, const RegistryAuth& auth) override {
-    calls.push_back("pull " + reference + (auth.username.empty() ? "" : " as " + auth.username));
-    if (reference.find("nosuch") != std::string::npos) return NotFound("manifest unknown");
-    local.insert(reference);
-    return Status::Ok();
-  }
-  Result<std::vector<std::string>> Load(const std::string& tar_path) override {
-    calls.push_back("load " + tar_path);
-    return std::vector<std::string>{"sha256:loaded"};
-  }
-  Result<ImageInfo> Inspect(const std::string& reference) override {
-    if (local.count(reference) == 0) return NotFound("no such image");
-    return ImageInfo{};
-  }
-  Status Tag(const std::string& source, const std::string& repository, const std::string& tag) override {
-    calls.push_back("tag " + source + " " + repository + ":" + tag);
-    local.insert(repository + ":" + tag);
-    return Status::Ok();
-  }
-  Result<std::string> Push(const std::string& reference, const RegistryAuth&) override {
-    calls.push_back("push " + reference);
-    if (push_fails) return Unavailable("connection reset after the manifest");
-    return std::string("sha256:") + std::string(64, 'a');
-  }
-  Status Remove(const std::string& reference) override {
-    calls.push_back("remove " + reference);
-    local.erase(reference);
-    return Status::Ok();
-  }
-};
-
-class FakeRegistries : public RegistryAccess {
- public:
-  std::map<std::string, RegistryManifest> manifests;  // "domain/path:tag" -> manifest
-  std::vector<std::string> deleted;
-  std::set<std::string> wants_credentials;  // registry domains that answer 401 to anonymous calls
-  Result<RegistryManifest> Manifest(const ImageReference& r, const RegistryAuth& auth) override {
-    if (wants_credentials.count(r.domain) != 0 && auth.username.empty()) return Unauthenticated("401 Unauthorized");
-    auto it = manifests.find(r.Repository() + ":" + r.TagOrDigest());
-    if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
-    return it->second;
-  }
-  Status DeleteManifest(const ImageReference& r, const RegistryAuth&) override {
-    deleted.push_back(r.Repository() + "@" + r.digest);
-    return Status::Ok();
-  }
-  Result<int64_t> Download(const std::string&, const std::string&) override { return Unavailable("offline"); }
-  Result<int64_t> RemoteSize(const std::string&) override { return int64_t{-1}; }
-};
 
 struct Bed {
-  FakeStaging staging;
-  FakeRegistries registries;
-  ImageStore store{[this]() -> Result<ImageStore::StagingLease> {
-                     return ImageStore::StagingLease(&staging, [](StagingEngine*) {});
-                   },
+  support::TempDir dir{"image-store"};
+  fakes::FakeStaging staging;
+  fakes::FakeRegistries registries;
+  fakes::FakeOne one;
+  std::unique_ptr<SqliteJournal> journal = support::OpenJournal(dir.path() + "/journal.db");
+  ImageStore store{[this]() -> Result<std::unique_ptr<StagingEngine>> { return staging.Lease(); },
                    registries,
+                   one,
+                   *journal,
                    {"127.0.0.1:5000", {}, {{"up.example:5001", {"robot", "secret", "up.example:5001"}}}, "/tmp", "/"}};
 };
 
@@ -189,15 +142,46 @@ TEST_CASE("stat of docker:// as the stock CLI passes it, and of a registry that 
   CHECK(b.store.Stat(ImageWith("docker://up.example:5001/team/nosuch:1.0")).status().code() == Status::Code::kNotFound);
 }
 
+// The clone's original, as oned holds it.
+Image Original(int id, const std::string& source) {
+  Image i;
+  i.id = id;
+  i.source = source;
+  i.format = "docker";
+  return i;
+}
+
+Image CloneOf(int original, int id, const std::string& name = "web") {
+  Image i = ImageWith("", id, name);
+  i.cloning_id = original;
+  return i;
+}
+
 TEST_CASE("a clone is the private image again under the new image's name and id") {
   Bed b;
-  auto cloned = b.store.Clone(ImageWith("", 12, "web copy"), "127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'e'));
+  b.one.images[7] = Original(7, "127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'e'));
+  b.one.images[8] = Original(8, "up.example:5001/team/httpd:1.0");
+  auto cloned = b.store.Clone(CloneOf(7, 12, "web copy"));
   REQUIRE_MESSAGE(cloned.ok(), cloned.status().ToString());
   CHECK(cloned->source == "127.0.0.1:5000/web-copy:12@sha256:" + std::string(64, 'a'));
   CHECK(b.staging.calls.front() == "pull 127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'e'));
   CHECK(b.staging.local.empty());
-  CHECK(b.store.Clone(ImageWith("", 13), "up.example:5001/team/httpd:1.0").status().code() ==
-        Status::Code::kInvalidArgument);
+  CHECK(b.store.Clone(CloneOf(8, 13)).status().code() == Status::Code::kInvalidArgument);
+  CHECK(b.store.Clone(CloneOf(99, 14)).status().code() == Status::Code::kNotFound);
+  CHECK(b.store.Clone(ImageWith("", 15)).status().code() == Status::Code::kInvalidArgument);  // no CLONING_ID
+}
+
+TEST_CASE("a clone of a data volume's image is a new empty volume, refused once the volume holds data") {
+  Bed b;
+  b.one.images[7] = Original(7, "onedock-volume://7");
+  auto empty = b.store.Clone(CloneOf(7, 12));
+  REQUIRE_MESSAGE(empty.ok(), empty.status().ToString());
+  CHECK(empty->source == "onedock-volume://12");
+  CHECK(b.staging.calls.empty());
+  REQUIRE(b.journal->SetVolumeHome(7, "h1").ok());
+  auto refused = b.store.Clone(CloneOf(7, 13));
+  CHECK(refused.status().code() == Status::Code::kFailedPrecondition);
+  CHECK(refused.status().message().find("volume one-image-7 on host h1") != std::string::npos);
 }
 
 }  // namespace

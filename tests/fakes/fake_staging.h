@@ -1,0 +1,93 @@
+// FakeStaging and FakeRegistries: the image store's peers held in memory, for the unit tier.
+#ifndef ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
+#define ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "bridge/image_store.h"
+
+namespace onedock::fakes {
+
+// A staging engine held in memory; records its calls. Lease() hands the image store a staging
+// engine that forwards here, so the test keeps what the store did.
+class FakeStaging : public bridge::StagingEngine {
+ public:
+  std::vector<std::string> calls;
+  std::set<std::string> local;
+  bool push_fails = false;
+  Status Pull(const std::string& reference, const RegistryAuth& auth) override {
+    calls.push_back("pull " + reference + (auth.username.empty() ? "" : " as " + auth.username));
+    if (reference.find("nosuch") != std::string::npos) return NotFound("manifest unknown");
+    local.insert(reference);
+    return Status::Ok();
+  }
+  Result<std::vector<std::string>> Load(const std::string& tar_path) override {
+    calls.push_back("load " + tar_path);
+    return std::vector<std::string>{"sha256:loaded"};
+  }
+  Result<ImageInfo> Inspect(const std::string& reference) override {
+    if (local.count(reference) == 0) return NotFound("no such image");
+    return ImageInfo{};
+  }
+  Status Tag(const std::string& source, const std::string& repository, const std::string& tag) override {
+    calls.push_back("tag " + source + " " + repository + ":" + tag);
+    local.insert(repository + ":" + tag);
+    return Status::Ok();
+  }
+  Result<std::string> Push(const std::string& reference, const RegistryAuth&) override {
+    calls.push_back("push " + reference);
+    if (push_fails) return Unavailable("connection reset after the manifest");
+    return std::string("sha256:") + std::string(64, 'a');
+  }
+  Status Remove(const std::string& reference) override {
+    calls.push_back("remove " + reference);
+    local.erase(reference);
+    return Status::Ok();
+  }
+  std::unique_ptr<bridge::StagingEngine> Lease();
+};
+
+// Registries held in memory: manifests by "domain/path:tag"; downloads fail as offline.
+class FakeRegistries : public bridge::RegistryAccess {
+ public:
+  std::map<std::string, bridge::RegistryManifest> manifests;  // "domain/path:tag" -> manifest
+  std::vector<std::string> deleted;
+  std::set<std::string> wants_credentials;  // registry domains that answer 401 to anonymous calls
+  Result<bridge::RegistryManifest> Manifest(const bridge::ImageReference& r, const RegistryAuth& auth) override {
+    if (wants_credentials.count(r.domain) != 0 && auth.username.empty()) return Unauthenticated("401 Unauthorized");
+    auto it = manifests.find(r.Repository() + ":" + r.TagOrDigest());
+    if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
+    return it->second;
+  }
+  Status DeleteManifest(const bridge::ImageReference& r, const RegistryAuth&) override {
+    deleted.push_back(r.Repository() + "@" + r.digest);
+    return Status::Ok();
+  }
+  Result<int64_t> Download(const std::string&, const std::string&) override { return Unavailable("offline"); }
+  Result<int64_t> RemoteSize(const std::string&) override { return int64_t{-1}; }
+};
+
+// Forwards every call to the FakeStaging it was made by.
+class ForwardingStaging : public bridge::StagingEngine {
+ public:
+  explicit ForwardingStaging(FakeStaging& to) : to_(to) {}
+  Status Pull(const std::string& r, const RegistryAuth& a) override { return to_.Pull(r, a); }
+  Result<std::vector<std::string>> Load(const std::string& p) override { return to_.Load(p); }
+  Result<ImageInfo> Inspect(const std::string& r) override { return to_.Inspect(r); }
+  Status Tag(const std::string& s, const std::string& r, const std::string& t) override { return to_.Tag(s, r, t); }
+  Result<std::string> Push(const std::string& r, const RegistryAuth& a) override { return to_.Push(r, a); }
+  Status Remove(const std::string& r) override { return to_.Remove(r); }
+
+ private:
+  FakeStaging& to_;
+};
+
+inline std::unique_ptr<bridge::StagingEngine> FakeStaging::Lease() { return std::make_unique<ForwardingStaging>(*this); }
+
+}  // namespace onedock::fakes
+
+#endif  // ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
