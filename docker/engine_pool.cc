@@ -15,11 +15,17 @@ Result<bridge::EngineProvider::Lease> EnginePool::Acquire(const std::string& hos
     }
   }
   if (!client) {
-    auto endpoint = resolve_(host);
-    if (!endpoint.ok()) return endpoint.status().WithContext("host " + host);
-    client = std::make_unique<EngineClient>(host, *endpoint);
+    auto made = NewClient(host);
+    if (!made.ok()) return made.status();
+    client = std::move(*made);
   }
   return Lease(client.release(), [this, host](bridge::Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
+}
+
+Result<std::unique_ptr<EngineClient>> EnginePool::NewClient(const std::string& host) const {
+  auto endpoint = resolve_(host);
+  if (!endpoint.ok()) return endpoint.status().WithContext("host " + host);
+  return std::make_unique<EngineClient>(host, *endpoint);
 }
 
 void EnginePool::Release(const std::string& host, EngineClient* client) {

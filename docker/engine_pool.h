@@ -25,6 +25,9 @@ class EnginePool : public bridge::EngineProvider {
 
   Result<Lease> Acquire(const std::string& host) override;
   std::string Describe(const std::string& host) const override;
+  // A client of the host's engine outside the pool, for a caller that needs the whole EngineClient
+  // (the image staging engine).
+  Result<std::unique_ptr<EngineClient>> NewClient(const std::string& host) const;
 
  private:
   void Release(const std::string& host, EngineClient* client);

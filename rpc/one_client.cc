@@ -8,6 +8,7 @@
 #include <fstream>
 #include <variant>
 
+#include "bridge/first_line.h"
 #include "rpc/one_parse.h"
 
 namespace onedock::rpc {
@@ -22,15 +23,6 @@ constexpr int kAllocate = 0x4000;
 constexpr int kLocked = 0x8000;
 
 using Param = std::variant<int, std::string, bool>;
-
-Result<std::string> ReadFirstLine(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("cannot read " + path);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-  return line;
-}
 
 }  // namespace
 
@@ -52,7 +44,7 @@ Result<OneEndpoint> ResolveOneEndpoint(const std::string& configured_endpoint,
     } else {
       return NotFound("no OpenNebula session: set ONE_AUTH or create ~/.one/one_auth");
     }
-    auto line = ReadFirstLine(path);
+    auto line = bridge::ReadFirstLine(path, "session file");
     if (!line.ok()) return line.status().WithContext("OpenNebula session");
     e.session = *line;
   }

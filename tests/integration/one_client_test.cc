@@ -3,10 +3,14 @@
 // unknown method or a wrong parameter, checked against real oned's.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "rpc/one_client.h"
+#include "rpc/one_client_pool.h"
 #include "tests/integration/emulator_process.h"
 #include "tests/support/opennebula_process.h"
 
@@ -129,6 +133,28 @@ TEST_CASE("client: VM info and extended pool carry NICs leases CONTEXT and USER_
   REQUIRE(vnet->ranges[0].leases.size() == 1);
   CHECK(vnet->ranges[0].leases[0].vm_id == w.vm);
   CHECK(vnet->bridge == "onebr0");
+}
+
+TEST_CASE("client pool: many threads read oned at once, each call on a client of its own") {
+  World w;
+  OneClientPool pool({w.one->endpoint(), w.one->session()}, 4);
+  std::atomic<int> answered{0}, right{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        auto vm = pool.VmInfo(w.vm);
+        auto vnet = pool.VnetInfo(w.vnet1);
+        auto missing = pool.ImageInfo(999);
+        answered += 3;
+        right += (vm.ok() && vm->name == "web") + (vnet.ok() && vnet->id == w.vnet1) +
+                 (missing.status().code() == Status::Code::kNotFound);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(answered == 480);
+  CHECK(right == 480);
 }
 
 TEST_CASE("client: VM update replaces or merges the user template") {

@@ -1,4 +1,4 @@
-#include "bridge/daemon_config.h"
+#include "bridge/daemon/daemon_config.h"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace onedock::bridge {
+namespace onedock::daemon {
 namespace {
 
 std::string ShippedConfig() {
@@ -109,4 +109,4 @@ TEST_CASE("a host section overrides the default engine and inherits its certific
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock::daemon

@@ -1,8 +1,8 @@
 // onedockd's configuration (etc/onedockd.conf): an INI-style file of `key = value` lines in
 // [sections], with `[host NAME]` sections overriding the engine of one OpenNebula host. Parsing
 // checks everything it can without side effects and reports one line per problem.
-#ifndef ONEDOCK_BRIDGE_DAEMON_CONFIG_H_
-#define ONEDOCK_BRIDGE_DAEMON_CONFIG_H_
+#ifndef ONEDOCK_BRIDGE_DAEMON_DAEMON_CONFIG_H_
+#define ONEDOCK_BRIDGE_DAEMON_DAEMON_CONFIG_H_
 
 #include <map>
 #include <string>
@@ -11,7 +11,7 @@
 #include "bridge/container_plan.h"
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock::daemon {
 
 // Where a host's engine listens: "https://addr:port" (mutual TLS with ca/cert/key) or
 // "unix:///path/docker.sock".
@@ -48,7 +48,7 @@ struct DaemonConfig {
   std::string journal_path = "/var/lib/one/onedock/journal.db";
   std::string instance = "onedock";
   int stop_timeout_s = 30;
-  Policy policy;
+  bridge::Policy policy;
   // [monitor]: where monitord listens when oned's monitor configuration says "auto", the system
   // datastore size reported per host (the engine API does not know its disk), stats clients per
   // host, and how long after onedock's own action a VM's state change is not reported.
@@ -68,6 +68,6 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
 // The engine of `host`: its [host] section, else the defaults with {host} substituted.
 EngineAddress EngineFor(const DaemonConfig& config, const std::string& host);
 
-}  // namespace onedock::bridge
+}  // namespace onedock::daemon
 
-#endif  // ONEDOCK_BRIDGE_DAEMON_CONFIG_H_
+#endif  // ONEDOCK_BRIDGE_DAEMON_DAEMON_CONFIG_H_

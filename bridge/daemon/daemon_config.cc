@@ -1,25 +1,23 @@
-#include "bridge/daemon_config.h"
-
-#include <arpa/inet.h>
+#include "bridge/daemon/daemon_config.h"
 
 #include <algorithm>
 #include <functional>
 #include <sstream>
 #include <type_traits>
 
-namespace onedock::bridge {
+#include "bridge/net_address.h"
+
+namespace onedock::daemon {
 namespace {
+
+using bridge::IsHostName;
+using bridge::IsIpLiteral;
+using bridge::IsIpv4Loopback;
 
 std::string Trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   const auto e = s.find_last_not_of(" \t\r");
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-bool IsHostName(const std::string& s) {
-  return !s.empty() && s.size() <= 253 && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
-  });
 }
 
 // Checks of an engine URL: https://host:port or unix:///absolute/path.
@@ -78,8 +76,7 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
          [&c](const std::string& v) -> std::string {
            const auto colon = v.rfind(':');
            if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
-           in_addr addr{};
-           if (inet_pton(AF_INET, v.substr(0, colon).c_str(), &addr) != 1 || (ntohl(addr.s_addr) >> 24) != 127) {
+           if (!IsIpv4Loopback(v.substr(0, colon))) {
              return v.substr(0, colon) + " is not an IPv4 loopback address";
            }
            const std::string port = v.substr(colon + 1);
@@ -135,9 +132,8 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
          [&c](const std::string& v) -> std::string {
            const auto colon = v.rfind(':');
            if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
-           unsigned char buf[16];
            const std::string ip = v.substr(0, colon), port = v.substr(colon + 1);
-           if (inet_pton(AF_INET, ip.c_str(), buf) != 1 && inet_pton(AF_INET6, ip.c_str(), buf) != 1) {
+           if (!IsIpLiteral(ip)) {
              return ip + " is not an IP address";
            }
            if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
@@ -267,4 +263,4 @@ Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::strin
   return c;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock::daemon

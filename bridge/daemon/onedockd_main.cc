@@ -1,0 +1,181 @@
+// onedockd: the composition root. Reads the configuration (startup.h), builds the concrete pieces
+// (engine pool, oned client pool, journal, monitord sender, stub endpoint), hands them to the VM
+// actions, the image store, host monitoring and the driver router; settles what a previous run
+// left in flight; serves the driver stubs until SIGTERM or SIGINT. Wiring only: every decision is
+// in bridge/, monitor/, rpc/ or docker/.
+#include <curl/curl.h>
+#include <signal.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "bridge/clock.h"
+#include "bridge/daemon/startup.h"
+#include "bridge/driver_router.h"
+#include "bridge/image_store.h"
+#include "bridge/log.h"
+#include "bridge/spool.h"
+#include "bridge/sqlite_journal.h"
+#include "bridge/vm_actions.h"
+#include "docker/engine_pool.h"
+#include "docker/image_staging.h"
+#include "monitor/monitor_service.h"
+#include "rpc/monitord_sender.h"
+#include "rpc/one_client_pool.h"
+#include "rpc/one_parse.h"
+#include "rpc/stub_server.h"
+
+namespace onedock::daemon {
+namespace {
+
+int Fail(const std::string& lines) {
+  std::istringstream in(lines);
+  std::string line;
+  while (std::getline(in, line)) std::cerr << "onedockd: " << line << "\n";
+  return 2;
+}
+
+struct Options {
+  std::string config_path = "/etc/one/onedockd.conf";
+  bool check_only = false;
+};
+
+Result<Options> ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "-c" || arg == "--config") && i + 1 < argc) {
+      o.config_path = argv[++i];
+    } else if (arg == "--check") {
+      o.check_only = true;
+    } else {
+      return InvalidArgument("usage: onedockd [-c CONFIG] [--check]");
+    }
+  }
+  return o;
+}
+
+// Monitoring resumes after the first recovery pass: the deploys that pass finishes count as
+// onedock's own actions, not as containers that started behind OpenNebula's back. Passes repeat
+// every 5 s while oned does not answer for some intent.
+void RecoverThenResume(bridge::VmActions& actions, monitor::MonitorService& monitoring,
+                       const std::function<bool(std::chrono::seconds)>& wait_or_stop) {
+  auto log = NamedLogger("onedockd");
+  for (bool first = true;; first = false) {
+    const int open = actions.Recover();
+    if (first) {
+      const int resumed = monitoring.Resume();
+      if (resumed > 0) log->info("resumed monitoring of {} host(s)", resumed);
+    }
+    if (open == 0 || wait_or_stop(std::chrono::seconds(5))) return;
+  }
+}
+
+// Serves until SIGTERM or SIGINT (blocked in every thread since Run began).
+void Serve(rpc::StubServer& server, bridge::VmActions& actions, monitor::MonitorService& monitoring,
+           const sigset_t& signals) {
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stopping = false;
+  std::thread recovery([&] {
+    RecoverThenResume(actions, monitoring, [&](std::chrono::seconds d) {
+      std::unique_lock lock(stop_mu);
+      return stop_cv.wait_for(lock, d, [&] { return stopping; });
+    });
+  });
+  std::thread stopper([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    NamedLogger("onedockd")->info("signal {}: stopping", sig);
+    {
+      std::lock_guard lock(stop_mu);
+      stopping = true;
+    }
+    stop_cv.notify_all();
+    server.Stop();
+  });
+  server.Run();
+  stopper.join();
+  recovery.join();
+  monitoring.StopAll();
+}
+
+int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoint& oned) {
+  if (Status s = ConfigureLogging(config.log_level, config.log_file); !s.ok()) return Fail(s.message());
+  auto token = StubToken(config.stub_token_file);
+  if (!token.ok()) return Fail(token.status().message());
+  auto journal = bridge::SqliteJournal::Open(config.journal_path);
+  if (!journal.ok()) return Fail(journal.status().message());
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto log = NamedLogger("onedockd");
+  // No action runs yet: whatever is in the spool was left by a previous run.
+  if (const int left = bridge::ClearSpool(config.spool_dir); left > 0) {
+    log->info("removed {} file(s) a previous run left in {}", left, config.spool_dir);
+  }
+
+  rpc::OneClientPool one(oned);
+  // Idle clients kept per host: every stats worker of a monitoring round, and a few for actions.
+  docker::EnginePool engines([&config](const std::string& host) { return EngineEndpoint(config, host); },
+                             static_cast<size_t>(config.stats_workers) + 8);
+  bridge::VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
+  docker::RegistryHttp registries;
+  auto stage = [&config, &engines]() -> Result<std::unique_ptr<bridge::StagingEngine>> {
+    if (config.staging_host.empty()) {
+      return FailedPrecondition("onedockd has no [images] staging_host to copy images with");
+    }
+    auto client = engines.NewClient(config.staging_host);
+    if (!client.ok()) return client.status();
+    return std::unique_ptr<bridge::StagingEngine>(new docker::EngineStaging(std::move(*client)));
+  };
+  bridge::ImageStore images(stage, registries, one, **journal, ImageStoreSettingsOf(config, secrets));
+  rpc::MonitordSender monitord;
+  const bridge::MonitordAddress fallback{config.monitord_address, config.monitord_port};
+  monitor::MonitorService monitoring({engines, actions.activity(), monitord, bridge::Clock::Real()}, **journal,
+                                     MonitorSettingsOf(config),
+                                     [fallback](const std::string& xml) {
+                                       return rpc::ParseMonitorConfiguration(xml, fallback);
+                                     });
+  bridge::DriverRouter router({actions, images, engines, monitoring});
+
+  auto server = rpc::StubServer::Listen({config.stub_address, config.stub_port, *token, 64},
+                                        [&router](const bridge::DriverCall& call) { return router.Route(call); });
+  if (!server.ok()) return Fail(server.status().message());
+  log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address, (*server)->port(),
+            oned.endpoint, config.journal_path);
+  Serve(**server, actions, monitoring, signals);
+  log->info("stopped");
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  auto options = ParseArgs(argc, argv);
+  if (!options.ok()) return Fail(options.status().message());
+  auto config = LoadConfig(options->config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  auto secrets = ReadSecrets(*config);
+  if (!secrets.ok()) return Fail(secrets.status().message());
+  auto oned = rpc::ResolveOneEndpoint(config->oned_endpoint, secrets->oned_session);
+  if (!oned.ok()) return Fail("[oned]: " + oned.status().message());
+  if (options->check_only) {
+    std::cout << options->config_path << ": configuration is valid\n";
+    return 0;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  signal(SIGPIPE, SIG_IGN);
+  const int rc = Run(*config, *secrets, *oned);
+  curl_global_cleanup();
+  return rc;
+}
+
+}  // namespace
+}  // namespace onedock::daemon
+
+int main(int argc, char** argv) { return onedock::daemon::Main(argc, argv); }

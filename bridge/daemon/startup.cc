@@ -1,0 +1,152 @@
+#include "bridge/daemon/startup.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bridge/first_line.h"
+
+namespace onedock::daemon {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Certificates and keys named in the configuration must be readable now, not at the first deploy.
+std::string CheckFiles(const DaemonConfig& c) {
+  std::string problems;
+  auto check = [&](const std::string& path, const std::string& what) {
+    if (!path.empty() && access(path.c_str(), R_OK) != 0) {
+      problems += what + " " + path + ": " + std::strerror(errno) + "\n";
+    }
+  };
+  if (c.default_engine_url.rfind("https://", 0) == 0) {
+    check(c.engine_ca, "[engines] ca");
+    check(c.engine_cert, "[engines] cert");
+    check(c.engine_key, "[engines] key");
+  }
+  for (const auto& [host, a] : c.hosts) {
+    if (a.url.rfind("https://", 0) != 0) continue;
+    check(a.ca, "[host " + host + "] ca");
+    check(a.cert, "[host " + host + "] cert");
+    check(a.key, "[host " + host + "] key");
+  }
+  check(c.registry_password_file, "[registry] password_file");
+  for (const auto& [registry, cred] : c.credentials) {
+    check(cred.password_file, "[credentials " + registry + "] password_file");
+  }
+  const fs::path journal_dir = fs::path(c.journal_path).parent_path();
+  if (!journal_dir.empty() && !fs::is_directory(journal_dir)) {
+    problems += "[journal] path: directory " + journal_dir.string() + " does not exist\n";
+  }
+  return problems;
+}
+
+Result<std::string> NewToken() {
+  unsigned char raw[24];
+  std::ifstream random("/dev/urandom", std::ios::binary);
+  if (!random.read(reinterpret_cast<char*>(raw), sizeof raw)) return Internal("cannot read /dev/urandom");
+  static const char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char b : raw) {
+    token += kHex[b >> 4];
+    token += kHex[b & 15];
+  }
+  return token;
+}
+
+}  // namespace
+
+Result<DaemonConfig> LoadConfig(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return InvalidArgument(path + ": cannot be read");
+  std::stringstream text;
+  text << file.rdbuf();
+  auto config = ParseDaemonConfig(text.str(), path);
+  if (!config.ok()) return config.status();
+  if (std::string problems = CheckFiles(*config); !problems.empty()) {
+    problems.pop_back();
+    return InvalidArgument(problems);
+  }
+  return config;
+}
+
+Result<Secrets> ReadSecrets(const DaemonConfig& config) {
+  Secrets s;
+  if (!config.oned_auth_file.empty()) {
+    auto line = bridge::ReadFirstLine(config.oned_auth_file, "[oned] auth_file");
+    if (!line.ok()) return line.status();
+    s.oned_session = *line;
+  }
+  if (!config.registry_username.empty()) {
+    auto password = bridge::ReadFirstLine(config.registry_password_file, "[registry] password_file");
+    if (!password.ok()) return password.status();
+    s.registry = {config.registry_username, *password, config.registry};
+  }
+  for (const auto& [registry, cred] : config.credentials) {
+    auto password = bridge::ReadFirstLine(cred.password_file, "[credentials " + registry + "] password_file");
+    if (!password.ok()) return password.status();
+    s.upstream[registry] = {cred.username, *password, registry};
+  }
+  return s;
+}
+
+Result<std::string> StubToken(const std::string& path) {
+  if (fs::exists(path)) {
+    auto token = bridge::ReadFirstLine(path, "stub token file");
+    if (token.ok() && token->size() < 16) {
+      return InvalidArgument("stub token in " + path + " is shorter than 16 characters");
+    }
+    return token;
+  }
+  std::error_code ec;
+  fs::create_directories(fs::path(path).parent_path(), ec);
+  chmod(fs::path(path).parent_path().c_str(), 0700);
+  auto token = NewToken();
+  if (!token.ok()) return token;
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return InvalidArgument("stub token file " + path + " cannot be created: " + std::strerror(errno));
+  const std::string line = *token + "\n";
+  const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  close(fd);
+  if (!written) return Internal("stub token file " + path + " could not be written");
+  return token;
+}
+
+Result<docker::Endpoint> EngineEndpoint(const DaemonConfig& config, const std::string& host) {
+  const EngineAddress a = EngineFor(config, host);
+  docker::Endpoint e;
+  if (a.url.rfind("unix://", 0) == 0) {
+    e.base_url = "http://localhost";
+    e.unix_socket = a.url.substr(7);
+  } else {
+    e.base_url = a.url;
+    e.ca_file = a.ca;
+    e.cert_file = a.cert;
+    e.key_file = a.key;
+  }
+  return e;
+}
+
+bridge::ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
+  bridge::ActionSettings settings;
+  settings.plan = {config.instance, config.registry, config.stop_timeout_s, config.policy};
+  settings.spool_dir = config.spool_dir;
+  settings.registry_auth = secrets.registry;
+  return settings;
+}
+
+bridge::ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
+  return {config.registry, secrets.registry, secrets.upstream, config.spool_dir, config.registry_storage};
+}
+
+monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {
+  return {config.instance, config.disk_total_mb, config.stats_workers, config.grace_s};
+}
+
+}  // namespace onedock::daemon

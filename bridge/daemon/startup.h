@@ -1,0 +1,43 @@
+// What onedockd reads and checks before it serves: the configuration file, the files it names
+// (certificates, passwords, oned's session), the stub token, and the settings the daemon's parts
+// take from them. Every problem is found here, at start, not at the first deploy.
+#ifndef ONEDOCK_BRIDGE_DAEMON_STARTUP_H_
+#define ONEDOCK_BRIDGE_DAEMON_STARTUP_H_
+
+#include <map>
+#include <string>
+
+#include "bridge/daemon/daemon_config.h"
+#include "bridge/image_store.h"
+#include "bridge/vm_actions.h"
+#include "docker/curl_transport.h"
+#include "monitor/host_monitor.h"
+
+namespace onedock::daemon {
+
+// Reads and parses the file, then checks that the certificates, keys and password files it names
+// are readable and that the journal's directory exists; one line per problem.
+Result<DaemonConfig> LoadConfig(const std::string& path);
+
+// The secrets the configuration points at, read once.
+struct Secrets {
+  std::string oned_session;  // empty: the standard places ($ONE_AUTH, ~/.one/one_auth)
+  RegistryAuth registry;     // the private registry's
+  std::map<std::string, RegistryAuth> upstream;
+};
+Result<Secrets> ReadSecrets(const DaemonConfig& config);
+
+// The stub token: read, or created (0600, in a 0700 directory) on the first start.
+Result<std::string> StubToken(const std::string& path);
+
+// The one way a host's engine address becomes a client endpoint.
+Result<docker::Endpoint> EngineEndpoint(const DaemonConfig& config, const std::string& host);
+
+// What each part of the daemon takes from the configuration.
+bridge::ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets);
+bridge::ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets);
+monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config);
+
+}  // namespace onedock::daemon
+
+#endif  // ONEDOCK_BRIDGE_DAEMON_STARTUP_H_
