@@ -62,12 +62,6 @@ bool IsMac(const std::string& mac) {
   return true;
 }
 
-bool IsYes(const std::string& v) {
-  std::string u = v;
-  std::transform(u.begin(), u.end(), u.begin(), ::toupper);
-  return u == "YES" || u == "TRUE" || u == "1";
-}
-
 // Items of a list written with commas and/or blanks.
 std::vector<std::string> ListOf(const std::string& text) {
   std::vector<std::string> out;
@@ -79,11 +73,6 @@ std::vector<std::string> ListOf(const std::string& text) {
     while (words >> w) out.push_back(w);
   }
   return out;
-}
-
-std::string Get(const Attributes& a, const std::string& key) {
-  auto it = a.find(key);
-  return it == a.end() ? "" : it->second;
 }
 
 // An RFC 1123 label from the VM's wish; the container name when nothing usable is left.

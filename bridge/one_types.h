@@ -3,6 +3,7 @@
 #ifndef ONEDOCK_BRIDGE_ONE_TYPES_H_
 #define ONEDOCK_BRIDGE_ONE_TYPES_H_
 
+#include <cctype>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -12,6 +13,18 @@ namespace onedock {
 
 // Flat KEY -> value view of a template section (single-valued attributes only).
 using Attributes = std::map<std::string, std::string>;
+
+// The value of `key`; "" when absent.
+inline std::string Get(const Attributes& attributes, const std::string& key) {
+  auto it = attributes.find(key);
+  return it == attributes.end() ? "" : it->second;
+}
+
+// A boolean attribute as OpenNebula reads one: YES, TRUE or 1, in any case.
+inline bool IsYes(std::string value) {
+  for (char& c : value) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return value == "YES" || value == "TRUE" || value == "1";
+}
 
 // VM STATE and LCM_STATE numbers of OpenNebula 7.4 (reference §2.1, §2.2): the ones onedock
 // names; others are carried as plain numbers.
@@ -122,6 +135,9 @@ struct Host {
   std::vector<int> vm_ids;
   Attributes template_attributes;
 };
+
+// Image TYPE numbers (reference §2.4) onedock names.
+inline constexpr int kImageTypeDatablock = 2;
 
 struct Image {
   int id = -1;

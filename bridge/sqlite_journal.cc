@@ -131,11 +131,19 @@ Result<std::vector<Intent>> SqliteJournal::Pending() {
   return out;
 }
 
-Status SqliteJournal::Place(const Placement& p) {
+Status SqliteJournal::Place(const Placement& p, const std::vector<int>& images_here) {
   std::lock_guard lock(mu_);
-  return Run(db_, "place",
-             "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint) VALUES(?,?,?,?)",
-             {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint});
+  if (Status s = Run(db_, "place", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
+  Status s = Run(db_, "place",
+                 "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint) VALUES(?,?,?,?)",
+                 {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint});
+  for (size_t i = 0; s.ok() && i < images_here.size(); ++i) {
+    s = Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",
+            {int64_t{images_here[i]}, p.host});
+  }
+  if (s.ok()) s = Run(db_, "place", "COMMIT", {});
+  if (!s.ok()) Run(db_, "place", "ROLLBACK", {});
+  return s;
 }
 
 Result<std::optional<Placement>> SqliteJournal::PlacementOf(int vm_id) {

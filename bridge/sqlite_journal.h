@@ -60,7 +60,9 @@ class SqliteJournal {
   // Intents begun and never finished, oldest first.
   Result<std::vector<Intent>> Pending();
 
-  Status Place(const Placement& placement);  // insert or replace
+  // Inserts or replaces the placement and, in the same transaction, makes its host the volume home
+  // of `images_here` (persistent images whose volume the deploy made or moved there).
+  Status Place(const Placement& placement, const std::vector<int>& images_here = {});
   Result<std::optional<Placement>> PlacementOf(int vm_id);
   Status Forget(int vm_id);
 

@@ -19,6 +19,7 @@
 #include "bridge/one_api.h"
 #include "bridge/sqlite_journal.h"
 #include "bridge/vm_activity.h"
+#include "bridge/volume_plan.h"
 
 namespace onedock::bridge {
 
@@ -68,8 +69,10 @@ class VmActions {
   const VmActivity& activity() const { return activity_; }
 
  private:
-  // Serialises actions on one VM.
+  // Serialises actions on one VM. The lock map forgets VMs no action holds once it grows past
+  // kPruneLocksAbove entries.
   std::unique_lock<std::mutex> LockVm(int vm_id);
+  static constexpr size_t kPruneLocksAbove = 1024;
   Result<std::map<int, Vnet>> VnetsOf(const Vm& vm);
   // Runs `body` between Begin and Finish of an intent; adds "<what> vm <id> on host <h>" context.
   Status Journaled(int vm_id, const std::string& action, const std::string& host,
@@ -81,19 +84,23 @@ class VmActions {
   // container and its first start.
   Status ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created,
                            const std::function<Status(Engine&)>& seed);
-  // Where the data a new container's volume starts with is: the same volume in the VM's container
-  // left on another host, or a persistent image's volume there (read through a helper container
-  // that mounts it and is never started).
-  struct VolumeOrigin {
-    const PlannedVolume* volume = nullptr;
-    std::string host;
-    std::string source;       // the volume holding the data on `host`
-    int source_image = -1;    // its image, when it is an image's volume
-    bool moves = false;       // the data moves: its old copy is removed after the deploy
-  };
-  // Copies the origin's data into `container` on `dest`, which mounts the volume at the same path.
-  Status CopyVolume(int vm_id, const VolumeOrigin& origin, Engine& dest, const std::string& container,
-                    const std::string& image);
+  // The data each planned volume of a deploy on `host` starts with (bridge/volume_plan.h).
+  Result<VolumeSources> VolumeSourcesOf(const std::vector<PlannedVolume>& volumes,
+                                        const std::optional<Placement>& previous, const std::string& host);
+  // Copies the origin's data into `container` on `dest`, which mounts `volume` at the same path.
+  Status CopyVolume(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin, Engine& dest,
+                    const std::string& container, const std::string& image);
+  // The container on the origin's host whose archive of the volume's mount holds the data: the VM's
+  // own container, or a helper container made for an image's volume (`*helper` then true). nullopt
+  // when there is nothing to copy.
+  Result<std::optional<std::string>> VolumeHolder(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin,
+                                                  Engine& source, const std::string& image, bool* helper);
+  // After a deploy on `host`: the container a moved VM left on its previous host, and the old copies
+  // of image volumes that moved, are removed (failures are logged: the deploy stands).
+  void RemoveLeftBehind(int vm_id, const std::string& host, const std::optional<Placement>& previous,
+                        const std::vector<VolumeOrigin>& origins);
+  // Runs the plan's START_SCRIPT command; true when it ran (whatever its exit code).
+  bool RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
   Status RemoveLocked(int vm_id, const std::string& host);
   // Commits the container as repo:tag, pushes it and returns repo:tag@<the registry's digest>.
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,

@@ -9,16 +9,10 @@
 namespace onedock::bridge {
 namespace {
 
-constexpr int kImageTypeDatablock = 2;  // reference §2.4
 
 std::string Upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
-}
-
-std::string Get(const Attributes& a, const std::string& key) {
-  auto it = a.find(key);
-  return it == a.end() ? "" : it->second;
 }
 
 bool Within(const std::string& path, const std::string& dir) {
@@ -133,6 +127,29 @@ Result<std::string> EmptyVolumeSource(const Image& image) {
   }
   if (image.size_mb <= 0) return InvalidArgument(what + ": an empty DATABLOCK needs a SIZE above 0 MB");
   return VolumeSource(image.id);
+}
+
+VolumeSources PlanVolumeSources(const std::vector<PlannedVolume>& volumes,
+                                const std::optional<std::string>& previous_host,
+                                const std::map<int, std::string>& homes, const std::string& host) {
+  VolumeSources out;
+  const bool moved = previous_host && *previous_host != host;
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    const PlannedVolume& v = volumes[i];
+    const int image_id = v.image_id >= 0 ? v.image_id : v.from_image;
+    const auto home = homes.find(image_id);
+    const bool has_home = image_id >= 0 && home != homes.end();
+    if (v.image_id < 0 && moved) {
+      out.origins.push_back({i, *previous_host, v.name, -1, true});
+    } else if (v.image_id < 0 && !previous_host && has_home) {
+      out.origins.push_back({i, home->second, ImageVolumeName(image_id), image_id, false});
+    } else if (v.image_id >= 0 && !has_home) {
+      out.homeless.push_back(v.image_id);
+    } else if (v.image_id >= 0 && home->second != host) {
+      out.origins.push_back({i, home->second, v.name, v.image_id, true});
+    }
+  }
+  return out;
 }
 
 }  // namespace onedock::bridge

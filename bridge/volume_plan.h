@@ -49,6 +49,31 @@ struct PlannedVolume {
 // whose DOCKER_MOUNT is not usable.
 Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& instance);
 
+// Where the data a new container's volume starts with is: the same volume in the VM's container
+// left on another host, or a persistent image's volume there.
+struct VolumeOrigin {
+  size_t volume = 0;      // index in the planned volumes
+  std::string host;
+  std::string source;     // the volume holding the data on `host`
+  int source_image = -1;  // its image, when it is an image's volume
+  bool moves = false;     // the data moves: its old copy is removed after the deploy
+  bool operator==(const VolumeOrigin&) const = default;
+};
+
+struct VolumeSources {
+  std::vector<VolumeOrigin> origins;
+  std::vector<int> homeless;  // persistent images whose volume is created for the first time
+};
+
+// The data a deploy on `host` gives each planned volume. `previous_host`: where the VM's container
+// was (nullopt on its first deploy); `homes`: the host holding each image's volume, for the images
+// that have one. The VM's own volumes follow the VM when it moved; on its first deploy they are
+// copies of their image's volume when it has one; a persistent image's volume follows the image
+// when its last VM ran elsewhere.
+VolumeSources PlanVolumeSources(const std::vector<PlannedVolume>& volumes,
+                                const std::optional<std::string>& previous_host,
+                                const std::map<int, std::string>& homes, const std::string& host);
+
 // The SOURCE the datastore's mkfs gives an empty DATABLOCK image; kInvalidArgument for another
 // image type or a SIZE that is not above 0.
 Result<std::string> EmptyVolumeSource(const Image& image);

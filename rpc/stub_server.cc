@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "bridge/base64.h"
+#include "bridge/net_address.h"
 #include "rpc/one_parse.h"
 #include "rpc/xml_node.h"
 
@@ -112,8 +113,7 @@ Result<std::unique_ptr<StubServer>> StubServer::Listen(const StubServerOptions& 
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options.port));
-  if (inet_pton(AF_INET, options.address.c_str(), &addr.sin_addr) != 1 ||
-      (ntohl(addr.sin_addr.s_addr) >> 24) != 127) {
+  if (!bridge::IsIpv4Loopback(options.address) || inet_pton(AF_INET, options.address.c_str(), &addr.sin_addr) != 1) {
     return InvalidArgument("stub endpoint address " + options.address + " is not an IPv4 loopback address");
   }
   if (options.token.size() < 16) return InvalidArgument("stub token is shorter than 16 characters");

@@ -129,5 +129,37 @@ TEST_CASE("mkfs gives an empty DATABLOCK its volume source and refuses other ima
         std::string::npos);
 }
 
+// Volumes of one VM: its own copy of image 7 (disk 1), a volatile disk (2), persistent image 8 (3).
+std::vector<PlannedVolume> ThreeVolumes() {
+  PlannedVolume copy{1, "one-42-disk1", "/data", 10, -1, 7, {}};
+  PlannedVolume scratch{2, "one-42-disk2", "/mnt/disk2", 64, -1, -1, {}};
+  PlannedVolume kept{3, "one-image-8", "/mnt/disk3", 0, 8, -1, {}};
+  return {copy, scratch, kept};
+}
+
+TEST_CASE("volume sources: a first deploy copies an image's data once, and makes a persistent image's volume") {
+  const auto volumes = ThreeVolumes();
+  auto fresh = PlanVolumeSources(volumes, std::nullopt, {}, "h1");
+  CHECK(fresh.origins.empty());
+  CHECK(fresh.homeless == std::vector<int>{8});
+  auto seeded = PlanVolumeSources(volumes, std::nullopt, {{7, "h2"}, {8, "h1"}}, "h1");
+  REQUIRE(seeded.origins.size() == 1);
+  CHECK(seeded.origins[0] == VolumeOrigin{0, "h2", "one-image-7", 7, false});
+  CHECK(seeded.homeless.empty());
+}
+
+TEST_CASE("volume sources: a VM that moved takes its own volumes along, and its persistent image's follows") {
+  const auto volumes = ThreeVolumes();
+  auto moved = PlanVolumeSources(volumes, std::string("h2"), {{7, "h2"}, {8, "h2"}}, "h1");
+  REQUIRE(moved.origins.size() == 3);
+  CHECK(moved.origins[0] == VolumeOrigin{0, "h2", "one-42-disk1", -1, true});
+  CHECK(moved.origins[1] == VolumeOrigin{1, "h2", "one-42-disk2", -1, true});
+  CHECK(moved.origins[2] == VolumeOrigin{2, "h2", "one-image-8", 8, true});
+  // Deployed again where it was: nothing to copy, the own copy of image 7 is not made again.
+  auto stayed = PlanVolumeSources(volumes, std::string("h1"), {{7, "h2"}, {8, "h1"}}, "h1");
+  CHECK(stayed.origins.empty());
+  CHECK(stayed.homeless.empty());
+}
+
 }  // namespace
 }  // namespace onedock::bridge

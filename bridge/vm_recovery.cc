@@ -1,0 +1,51 @@
+#include "bridge/log.h"
+#include "bridge/recovery_plan.h"
+#include "bridge/vm_actions.h"
+
+namespace onedock::bridge {
+
+int VmActions::Recover() {
+  auto log = NamedLogger("recovery");
+  auto pending = journal_.Pending();
+  if (!pending.ok()) {
+    log->error("{}", pending.status().ToString());
+    return 1;
+  }
+  int open = 0;
+  for (const Intent& intent : *pending) {
+    const std::string what = intent.action + " vm " + std::to_string(intent.vm_id) + " on host " + intent.host;
+    const Result<Vm> vm = intent.action == "deploy" ? one_.VmInfo(intent.vm_id) : Result<Vm>(NotFound("not read"));
+    switch (DecideRecovery(intent, vm)) {
+      case RecoveryStep::kLeaveToStub:
+        journal_.Finish(intent.id, "interrupted by a restart of onedockd; the stub retries the call");
+        log->info("{}: interrupted; left to the stub's retry", what);
+        break;
+      case RecoveryStep::kRetryLater:
+        log->warn("{}: oned did not answer ({}); will retry", what, vm.status().ToString());
+        ++open;
+        break;
+      case RecoveryStep::kRollBack: {
+        auto lock = LockVm(intent.vm_id);
+        Status s = RemoveLocked(intent.vm_id, intent.host);
+        journal_.Finish(intent.id, "rolled back at restart: the VM is gone");
+        log->info("{}: rolled back (the VM is gone): {}", what, s.ok() ? "container removed" : s.ToString());
+        if (s.ok()) journal_.Forget(intent.vm_id);
+        break;
+      }
+      case RecoveryStep::kFinish: {
+        auto lock = LockVm(intent.vm_id);
+        auto done = DeployLocked(*vm, intent.host, "");
+        journal_.Finish(intent.id, done.ok() ? "" : done.status().message());
+        log->info("{}: finished at restart: {}", what, done.ok() ? "running" : done.status().ToString());
+        break;
+      }
+      case RecoveryStep::kClose:
+        journal_.Finish(intent.id, "closed at restart: oned no longer deploys the VM on this host");
+        log->info("{}: closed (VM state {}/{})", what, vm->state, vm->lcm_state);
+        break;
+    }
+  }
+  return open;
+}
+
+}  // namespace onedock::bridge
