@@ -7,15 +7,7 @@
 //      each on its own connection; VMs per second = N / wall time.
 // The emulator only supplies VM documents and vnet leases here; onedockd reads the vnet from it.
 // Usage: deploy_bench [iterations=20] [concurrency=20]
-#include <arpa/inet.h>
-#include <curl/curl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <stdlib.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,72 +19,35 @@
 #include <thread>
 #include <vector>
 
-#include "tests/free_port.h"
 #include "bridge/base64.h"
 #include "docker/engine_client.h"
+#include "tests/bench/bench_util.h"
+#include "tests/emulator/driver_runner.h"
+#include "tests/free_port.h"
 #include "tests/integration/bed.h"
 #include "tests/integration/emulator_process.h"
-
-extern char** environ;
+#include "tests/support/onedockd_process.h"
 
 namespace onedock {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::Clock;
+using bench::Ms;
 namespace fs = std::filesystem;
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-std::pair<double, double> MedianP95(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  auto at = [&v](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))]; };
-  return {at(0.5), at(0.95)};
-}
-
 // What Die() stops on the way out: onedockd and the emulator.
-pid_t g_onedockd = -1;
-std::function<void()> g_stop_emulator;
+std::function<void()> g_stop;
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "deploy_bench: %s\n", what.c_str());
-  if (g_onedockd > 0) kill(g_onedockd, SIGTERM);
-  if (g_stop_emulator) g_stop_emulator();
+  if (g_stop) g_stop();
   std::exit(1);
 }
-
-// Runs `argv` with `input` on stdin; returns the exit code.
-int Run(const std::vector<std::string>& argv, const std::string& input, const std::string& log) {
-  int in[2];
-  if (pipe(in) != 0) Die("pipe");
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_adddup2(&files, in[0], 0);
-  posix_spawn_file_actions_addclose(&files, in[1]);
-  posix_spawn_file_actions_addopen(&files, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_addopen(&files, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid;
-  if (posix_spawn(&pid, args[0], &files, nullptr, args.data(), environ) != 0) Die("spawn " + argv[0]);
-  posix_spawn_file_actions_destroy(&files);
-  close(in[0]);
-  for (size_t off = 0; off < input.size();) {
-    const ssize_t n = write(in[1], input.data() + off, input.size() - off);
-    if (n <= 0) break;
-    off += static_cast<size_t>(n);
-  }
-  close(in[1]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-}
-
 
 struct Setup {
   std::string root;
   std::unique_ptr<testing::EmulatorProcess> emu;
-  pid_t onedockd = -1;
+  std::unique_ptr<testing::OnedockdProcess> onedockd;
   int image_id = -1;
   int vnet_id = -1;
   std::string image;
@@ -123,17 +78,13 @@ void StartWorld(Setup& s) {
       << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
       << "[journal]\npath = " << s.root << "/journal.db\n[containers]\ninstance = " << kInstance
       << "\nstop_timeout = 2\n[log]\nlevel = warn\n";
-  const std::string bin = ONEDOCKD_BIN, conf = s.root + "/onedockd.conf", log = s.root + "/onedockd.log";
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<char*> argv = {const_cast<char*>(bin.c_str()), const_cast<char*>("-c"), const_cast<char*>(conf.c_str()),
-                             nullptr};
-  if (posix_spawn(&s.onedockd, bin.c_str(), &files, nullptr, argv.data(), environ) != 0) Die("spawn onedockd");
-  g_onedockd = s.onedockd;
-  g_stop_emulator = [&s] { s.emu.reset(); };
-  for (int n = 0; n < 200 && !fs::exists(s.root + "/token"); ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  s.onedockd = std::make_unique<testing::OnedockdProcess>(ONEDOCKD_BIN, s.root + "/onedockd.conf",
+                                                          s.root + "/onedockd.log", port);
+  g_stop = [&s] {
+    s.onedockd.reset();
+    s.emu.reset();
+  };
+  if (Status started = s.onedockd->Start(); !started.ok()) Die(started.ToString());
 
   docker::EngineClient h1("h1", testbed::Engine("h1"));
   s.image = testbed::RegistryHost("private") + "/onedock/httpd:1.0";
@@ -165,9 +116,9 @@ std::pair<int, std::string> NewVmDocument(Setup& s, int n) {
 
 double StubDeploy(Setup& s, int vm, const std::string& document) {
   const auto t0 = Clock::now();
-  const int rc = Run({s.root + "/remotes/vmm/onedock/deploy", "/dev/null", "h1", std::to_string(vm), "h1"}, document,
-                     s.root + "/stub.log");
-  if (rc != 0) Die("deploy of vm " + std::to_string(vm) + " failed; see " + s.root + "/stub.log");
+  const auto run =
+      emulator::RunDriver(s.root + "/remotes/vmm/onedock/deploy", {"/dev/null", "h1", std::to_string(vm), "h1"}, document);
+  if (!run.ok()) Die("deploy of vm " + std::to_string(vm) + " failed: " + run.err);
   return Ms(Clock::now() - t0);
 }
 
@@ -239,19 +190,17 @@ int Main(int argc, char** argv) {
   const double raw_wall = Ms(Clock::now() - t0);
   RemoveAll(h1);
 
-  auto [om, op] = MedianP95(onedock);
-  auto [rm, rp] = MedianP95(raw);
+  const bench::Figures ours = bench::Summarize(onedock), theirs = bench::Summarize(raw);
   auto api = h1.Negotiate();
   std::printf("engine h1 (API %s), %d deploys each, interleaved\n", api.ok() ? api->ToString().c_str() : "?", iterations);
   std::printf("deploy latency (ms)                         median     p95\n");
-  std::printf("  onedock: script called -> running      %8.1f %8.1f\n", om, op);
-  std::printf("  raw API: create + start                 %8.1f %8.1f\n", rm, rp);
+  std::printf("  onedock: script called -> running      %8.1f %8.1f\n", ours.median, ours.p95);
+  std::printf("  raw API: create + start                 %8.1f %8.1f\n", theirs.median, theirs.p95);
   std::printf("%d concurrent deploys                     wall (ms)   VMs/s\n", concurrency);
   std::printf("  onedock (%2d scripts at once)           %8.0f %8.1f\n", concurrency, onedock_wall, concurrency * 1000.0 / onedock_wall);
   std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", concurrency, raw_wall, concurrency * 1000.0 / raw_wall);
 
-  kill(s.onedockd, SIGTERM);
-  waitpid(s.onedockd, nullptr, 0);
+  s.onedockd.reset();
   s.emu.reset();
   fs::remove_all(s.root);
   return 0;
@@ -261,6 +210,5 @@ int Main(int argc, char** argv) {
 }  // namespace onedock
 
 int main(int argc, char** argv) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
-  return onedock::Main(argc, argv);
+  return onedock::bench::WithCurl([&] { return onedock::Main(argc, argv); });
 }

@@ -1,13 +1,6 @@
 #include "tests/free_port.h"
 #include "tests/e2e/world.h"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -20,8 +13,6 @@
 #include "docker/curl_transport.h"
 #include "tests/integration/bed.h"
 
-extern char** environ;
-
 namespace onedock::e2e {
 namespace {
 
@@ -30,17 +21,6 @@ using xmlrpc_c::value;
 using xmlrpc_c::value_int;
 using xmlrpc_c::value_string;
 
-
-bool Answers(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
 
 // The httpd test image, copied once per process into the private registry where onedock
 // requires VM images to be.
@@ -151,12 +131,7 @@ void World::TearDown() {
     if (std::system(command.c_str()) != 0) MESSAGE("could not start engine " << engine << " again: " << command);
   }
   stopped_engines_.clear();
-  if (onedockd_ > 0) {
-    kill(onedockd_, SIGTERM);
-    int status = 0;
-    waitpid(onedockd_, &status, 0);
-    onedockd_ = -1;
-  }
+  onedockd_.reset();
   for (auto& [name, engine] : engines_) {
     auto ours = engine->ListContainers({std::string(bridge::kLabelInstance) + "=" + instance_});
     if (!ours.ok()) continue;
@@ -176,23 +151,15 @@ void World::TearDown() {
 }
 
 void World::StartOnedockd() {
-  const std::string bin = ONEDOCKD_BIN, conf = root_ + "/od/onedockd.conf", log = root_ + "/od/onedockd.log";
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  std::vector<const char*> argv = {bin.c_str(), "-c", conf.c_str(), nullptr};
-  REQUIRE(posix_spawn(&onedockd_, bin.c_str(), &files, nullptr, const_cast<char**>(argv.data()), environ) == 0);
-  posix_spawn_file_actions_destroy(&files);
-  for (int n = 0; n < 200 && !Answers(stub_port_); ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  REQUIRE_MESSAGE(Answers(stub_port_), "onedockd did not start; see " << log);
+  onedockd_ = std::make_unique<testing::OnedockdProcess>(ONEDOCKD_BIN, root_ + "/od/onedockd.conf",
+                                                         root_ + "/od/onedockd.log", stub_port_);
+  const Status started = onedockd_->Start();
+  REQUIRE_MESSAGE(started.ok(), started.ToString());
 }
 
 void World::KillOnedockd() {
-  REQUIRE(onedockd_ > 0);
-  kill(onedockd_, SIGKILL);
-  int status = 0;
-  waitpid(onedockd_, &status, 0);
-  onedockd_ = -1;
+  REQUIRE(onedockd_);
+  onedockd_->Kill();
 }
 
 int World::CreateImage(const std::string& template_text) {

@@ -19,6 +19,7 @@
 
 #include "docker/engine_client.h"
 #include "rpc/one_client.h"
+#include "tests/support/onedockd_process.h"
 #include "tests/support/opennebula_process.h"
 
 namespace onedock::e2e {
@@ -119,7 +120,7 @@ class World {
   int stub_port_ = 0;
   std::unique_ptr<testing::OpenNebulaProcess> one_;
   std::unique_ptr<rpc::XmlRpcOneClient> client_;
-  pid_t onedockd_ = -1;
+  std::unique_ptr<testing::OnedockdProcess> onedockd_;
   std::map<std::string, int> hosts_;
   std::vector<int> vnets_;
   std::string image_;
