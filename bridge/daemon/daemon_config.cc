@@ -27,6 +27,250 @@ std::string CheckEngineUrl(const std::string& url) {
   return "";
 }
 
+using Setter = std::function<std::string(const std::string&)>;
+using KeyTable = std::map<std::string, std::map<std::string, Setter>>;
+
+Setter Boolean(bool& out) {
+  return [&out](const std::string& v) -> std::string {
+    if (v == "yes" || v == "true") {
+      out = true;
+    } else if (v == "no" || v == "false") {
+      out = false;
+    } else {
+      return "\"" + v + "\" is not yes or no";
+    }
+    return "";
+  };
+}
+
+Setter TextOf(std::string& out) {
+  return [&out](const std::string& v) -> std::string {
+    out = v;
+    return "";
+  };
+}
+
+// A whole number within [low, high].
+template <typename T>
+Setter Bounded(T& field, int64_t low, int64_t high) {
+  return [&field, low, high](const std::string& v) -> std::string {
+    if (v.empty() || v.size() > 13 || !std::all_of(v.begin(), v.end(), ::isdigit) || std::stoll(v) < low ||
+        std::stoll(v) > high) {
+      return "\"" + v + "\" is not a number from " + std::to_string(low) + " to " + std::to_string(high);
+    }
+    field = static_cast<T>(std::stoll(v));
+    return std::string();
+  };
+}
+
+// "address:port" whose address passes `check` (which names what it wants when it fails).
+Setter AddressAndPort(std::string& address, int& port,
+                      const std::function<std::string(const std::string&)>& check) {
+  return [&address, &port, check](const std::string& v) -> std::string {
+    const auto colon = v.rfind(':');
+    if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
+    const std::string ip = v.substr(0, colon), digits = v.substr(colon + 1);
+    if (std::string why = check(ip); !why.empty()) return why;
+    if (digits.empty() || digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
+        std::stoi(digits) > 65535) {
+      return "\"" + digits + "\" is not a port";
+    }
+    address = ip;
+    port = std::stoi(digits);
+    return "";
+  };
+}
+
+// A value kept as given and checked by `check`.
+Setter Checked(std::string& out, const std::function<std::string(const std::string&)>& check) {
+  return [&out, check](const std::string& v) {
+    out = v;
+    return check(v);
+  };
+}
+
+// Every [section] key = value the file may hold, by section, with where it goes in `c`.
+KeyTable Keys(DaemonConfig& c) {
+  return {
+      {"oned", {{"endpoint", TextOf(c.oned_endpoint)}, {"auth_file", TextOf(c.oned_auth_file)}}},
+      {"stub",
+       {{"listen", AddressAndPort(c.stub_address, c.stub_port,
+                                  [](const std::string& ip) {
+                                    return IsIpv4Loopback(ip) ? "" : ip + " is not an IPv4 loopback address";
+                                  })},
+        {"token_file", TextOf(c.stub_token_file)}}},
+      {"engines",
+       {{"default_url", Checked(c.default_engine_url, CheckEngineUrl)},
+        {"ca", TextOf(c.engine_ca)},
+        {"cert", TextOf(c.engine_cert)},
+        {"key", TextOf(c.engine_key)}}},
+      {"registry",
+       {{"address", Checked(c.registry,
+                            [](const std::string& v) {
+                              return IsHostName(v.substr(0, v.find(':'))) ? "" : "\"" + v + "\" is not host[:port]";
+                            })},
+        {"username", TextOf(c.registry_username)},
+        {"password_file", TextOf(c.registry_password_file)},
+        {"storage", TextOf(c.registry_storage)}}},
+      {"images",
+       {{"staging_host", Checked(c.staging_host,
+                                 [](const std::string& v) {
+                                   return v.empty() || IsHostName(v) ? "" : "\"" + v + "\" is not a host name";
+                                 })},
+        {"spool", TextOf(c.spool_dir)}}},
+      {"journal", {{"path", TextOf(c.journal_path)}}},
+      {"containers",
+       {{"instance", Checked(c.instance,
+                             [](const std::string& v) {
+                               return IsHostName(v) ? "" : "\"" + v + "\" may hold letters, digits, - . _ only";
+                             })},
+        {"stop_timeout",
+         [&c](const std::string& v) -> std::string {
+           if (v.empty() || v.size() > 4 || !std::all_of(v.begin(), v.end(), ::isdigit)) {
+             return "\"" + v + "\" is not a number of seconds";
+           }
+           c.stop_timeout_s = std::stoi(v);
+           return "";
+         }}}},
+      {"monitor",
+       {{"monitord", AddressAndPort(c.monitord_address, c.monitord_port,
+                                    [](const std::string& ip) {
+                                      return IsIpLiteral(ip) ? "" : ip + " is not an IP address";
+                                    })},
+        {"disk_mb", Bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
+        {"stats_workers", Bounded(c.stats_workers, 1, 256)},
+        {"grace", Bounded(c.grace_s, 0, 3600)}}},
+      {"policy",
+       {{"allow_privileged", Boolean(c.policy.allow_privileged)},
+        {"allow_host_binds", Boolean(c.policy.allow_host_binds)},
+        {"allow_cap_add", Boolean(c.policy.allow_cap_add)}}},
+      {"log",
+       {{"level", Checked(c.log_level,
+                          [](const std::string& v) {
+                            static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
+                                                                             "error"};
+                            return std::find(kLevels.begin(), kLevels.end(), v) != kLevels.end()
+                                       ? ""
+                                       : "\"" + v + "\" is not trace, debug, info, warn or error";
+                          })},
+        {"file", TextOf(c.log_file)}}},
+  };
+}
+
+// The file, line by line: which section it is in, and the problems found so far.
+class Parser {
+ public:
+  explicit Parser(std::string origin) : origin_(std::move(origin)), keys_(Keys(c_)) {}
+
+  void Line(std::string line) {
+    ++number_;
+    line = Trim(line);
+    if (line.empty() || line[0] == '#') return;
+    if (line.front() == '[') return Section(line);
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) return Problem("\"" + line + "\" is not key = value");
+    const std::string key = Trim(line.substr(0, eq));
+    const std::string value = Trim(line.substr(eq + 1));
+    if (!credentials_.empty()) return CredentialsKey(key, value);
+    if (!host_.empty()) return HostKey(key, value);
+    auto sec = keys_.find(section_);
+    if (sec == keys_.end()) {
+      if (section_.empty()) Problem("\"" + key + "\" outside any [section]");
+      return;
+    }
+    auto setter = sec->second.find(key);
+    if (setter == sec->second.end()) return Problem("[" + section_ + "]: unknown key \"" + key + "\"");
+    if (auto why = setter->second(value); !why.empty()) Problem("[" + section_ + "] " + key + ": " + why);
+  }
+
+  Result<DaemonConfig> Finish() {
+    for (auto& [name, a] : explicit_hosts_) {
+      if (a.url.empty()) {
+        problems_.push_back(origin_ + ": [host " + name + "] has no url");
+        continue;
+      }
+      if (a.ca.empty()) a.ca = c_.engine_ca;
+      if (a.cert.empty()) a.cert = c_.engine_cert;
+      if (a.key.empty()) a.key = c_.engine_key;
+      c_.hosts[name] = a;
+    }
+    if (c_.default_engine_url.rfind("https://", 0) == 0 &&
+        (c_.engine_ca.empty() || c_.engine_cert.empty() || c_.engine_key.empty())) {
+      problems_.push_back(origin_ + ": [engines] ca, cert and key are required for https engines");
+    }
+    if (c_.journal_path.empty()) problems_.push_back(origin_ + ": [journal] path is empty");
+    for (const auto& [registry, cred] : c_.credentials) {
+      if (cred.username.empty() || cred.password_file.empty()) {
+        problems_.push_back(origin_ + ": [credentials " + registry + "] needs username and password_file");
+      }
+    }
+    if (problems_.empty()) return c_;
+    std::string joined;
+    for (const auto& p : problems_) joined += (joined.empty() ? "" : "\n") + p;
+    return InvalidArgument(joined);
+  }
+
+ private:
+  void Problem(const std::string& what) { problems_.push_back(origin_ + ":" + std::to_string(number_) + ": " + what); }
+
+  void Section(const std::string& line) {
+    if (line.back() != ']') return Problem("\"" + line + "\" is not a [section]");
+    section_ = Trim(line.substr(1, line.size() - 2));
+    host_.clear();
+    credentials_.clear();
+    if (section_.rfind("credentials ", 0) == 0) {
+      credentials_ = Trim(section_.substr(12));
+      if (!IsHostName(credentials_.substr(0, credentials_.find(':')))) {
+        Problem("[credentials " + credentials_ + "]: not host[:port]");
+      }
+      c_.credentials[credentials_];
+    } else if (section_.rfind("host ", 0) == 0) {
+      host_ = Trim(section_.substr(5));
+      if (!IsHostName(host_)) Problem("[host " + host_ + "]: not a host name");
+      explicit_hosts_[host_];
+    } else if (keys_.count(section_) == 0) {
+      Problem("unknown section [" + section_ + "]");
+    }
+  }
+
+  void CredentialsKey(const std::string& key, const std::string& value) {
+    auto& cred = c_.credentials[credentials_];
+    if (key == "username") {
+      cred.username = value;
+    } else if (key == "password_file") {
+      cred.password_file = value;
+    } else {
+      Problem("[credentials " + credentials_ + "]: unknown key \"" + key + "\" (username, password_file)");
+    }
+  }
+
+  void HostKey(const std::string& key, const std::string& value) {
+    EngineAddress& a = explicit_hosts_[host_];
+    if (key == "url") {
+      a.url = value;
+      if (auto why = CheckEngineUrl(value); !why.empty()) Problem("[host " + host_ + "] url: " + why);
+    } else if (key == "ca") {
+      a.ca = value;
+    } else if (key == "cert") {
+      a.cert = value;
+    } else if (key == "key") {
+      a.key = value;
+    } else {
+      Problem("[host " + host_ + "]: unknown key \"" + key + "\" (url, ca, cert, key)");
+    }
+  }
+
+  const std::string origin_;
+  DaemonConfig c_;
+  const KeyTable keys_;  // its setters write into c_
+  std::vector<std::string> problems_;
+  int number_ = 0;
+  std::string section_;
+  std::string host_;         // inside [host NAME]
+  std::string credentials_;  // inside [credentials REGISTRY]
+  std::map<std::string, EngineAddress> explicit_hosts_;
+};
+
 }  // namespace
 
 EngineAddress EngineFor(const DaemonConfig& config, const std::string& host) {
@@ -37,230 +281,10 @@ EngineAddress EngineFor(const DaemonConfig& config, const std::string& host) {
 }
 
 Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::string& origin) {
-  DaemonConfig c;
-  std::vector<std::string> problems;
+  Parser parser(origin);
   std::istringstream in(text);
-  std::string line, section;
-  int number = 0;
-  auto problem = [&](const std::string& what) { problems.push_back(origin + ":" + std::to_string(number) + ": " + what); };
-  auto boolean = [&](bool& out) {
-    return [&out](const std::string& v) -> std::string {
-      if (v == "yes" || v == "true") out = true;
-      else if (v == "no" || v == "false") out = false;
-      else return "\"" + v + "\" is not yes or no";
-      return "";
-    };
-  };
-  auto text_of = [](std::string& out) {
-    return [&out](const std::string& v) -> std::string {
-      out = v;
-      return "";
-    };
-  };
-  // A whole number within [low, high].
-  auto bounded = [](auto& field, int64_t low, int64_t high) {
-    return [&field, low, high](const std::string& v) -> std::string {
-      if (v.empty() || v.size() > 13 || !std::all_of(v.begin(), v.end(), ::isdigit) || std::stoll(v) < low ||
-          std::stoll(v) > high) {
-        return "\"" + v + "\" is not a number from " + std::to_string(low) + " to " + std::to_string(high);
-      }
-      field = static_cast<std::remove_reference_t<decltype(field)>>(std::stoll(v));
-      return std::string();
-    };
-  };
-  using Setter = std::function<std::string(const std::string&)>;
-  std::map<std::string, std::map<std::string, Setter>> keys = {
-      {"oned", {{"endpoint", text_of(c.oned_endpoint)}, {"auth_file", text_of(c.oned_auth_file)}}},
-      {"stub",
-       {{"listen",
-         [&c](const std::string& v) -> std::string {
-           const auto colon = v.rfind(':');
-           if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
-           if (!IsIpv4Loopback(v.substr(0, colon))) {
-             return v.substr(0, colon) + " is not an IPv4 loopback address";
-           }
-           const std::string port = v.substr(colon + 1);
-           if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
-               std::stoi(port) > 65535) {
-             return "\"" + port + "\" is not a port";
-           }
-           c.stub_address = v.substr(0, colon);
-           c.stub_port = std::stoi(port);
-           return "";
-         }},
-        {"token_file", text_of(c.stub_token_file)}}},
-      {"engines",
-       {{"default_url",
-         [&c](const std::string& v) {
-           c.default_engine_url = v;
-           return CheckEngineUrl(v);
-         }},
-        {"ca", text_of(c.engine_ca)},
-        {"cert", text_of(c.engine_cert)},
-        {"key", text_of(c.engine_key)}}},
-      {"registry",
-       {{"address",
-         [&c](const std::string& v) {
-           c.registry = v;
-           return IsHostName(v.substr(0, v.find(':'))) ? "" : "\"" + v + "\" is not host[:port]";
-         }},
-        {"username", text_of(c.registry_username)},
-        {"password_file", text_of(c.registry_password_file)},
-        {"storage", text_of(c.registry_storage)}}},
-      {"images",
-       {{"staging_host",
-         [&c](const std::string& v) {
-           c.staging_host = v;
-           return v.empty() || IsHostName(v) ? "" : "\"" + v + "\" is not a host name";
-         }},
-        {"spool", text_of(c.spool_dir)}}},
-      {"journal", {{"path", text_of(c.journal_path)}}},
-      {"containers",
-       {{"instance",
-         [&c](const std::string& v) {
-           c.instance = v;
-           return IsHostName(v) ? "" : "\"" + v + "\" may hold letters, digits, - . _ only";
-         }},
-        {"stop_timeout",
-         [&c](const std::string& v) -> std::string {
-           if (v.empty() || v.size() > 4 || !std::all_of(v.begin(), v.end(), ::isdigit)) return "\"" + v + "\" is not a number of seconds";
-           c.stop_timeout_s = std::stoi(v);
-           return "";
-         }}}},
-      {"monitor",
-       {{"monitord",
-         [&c](const std::string& v) -> std::string {
-           const auto colon = v.rfind(':');
-           if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
-           const std::string ip = v.substr(0, colon), port = v.substr(colon + 1);
-           if (!IsIpLiteral(ip)) {
-             return ip + " is not an IP address";
-           }
-           if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) ||
-               std::stoi(port) > 65535) {
-             return "\"" + port + "\" is not a port";
-           }
-           c.monitord_address = ip;
-           c.monitord_port = std::stoi(port);
-           return "";
-         }},
-        {"disk_mb", bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
-        {"stats_workers", bounded(c.stats_workers, 1, 256)},
-        {"grace", bounded(c.grace_s, 0, 3600)}}},
-      {"policy",
-       {{"allow_privileged", boolean(c.policy.allow_privileged)},
-        {"allow_host_binds", boolean(c.policy.allow_host_binds)},
-        {"allow_cap_add", boolean(c.policy.allow_cap_add)}}},
-      {"log",
-       {{"level",
-         [&c](const std::string& v) {
-           c.log_level = v;
-           static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
-           return std::find(kLevels.begin(), kLevels.end(), v) != kLevels.end() ? ""
-                                                                                : "\"" + v + "\" is not trace, debug, info, warn or error";
-         }},
-        {"file", text_of(c.log_file)}}},
-  };
-  std::string host;         // inside [host NAME]
-  std::string credentials;  // inside [credentials REGISTRY]
-  std::map<std::string, EngineAddress> explicit_hosts;
-  while (std::getline(in, line)) {
-    ++number;
-    line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') {
-        problem("\"" + line + "\" is not a [section]");
-        continue;
-      }
-      section = Trim(line.substr(1, line.size() - 2));
-      host.clear();
-      credentials.clear();
-      if (section.rfind("credentials ", 0) == 0) {
-        credentials = Trim(section.substr(12));
-        if (!IsHostName(credentials.substr(0, credentials.find(':')))) problem("[credentials " + credentials + "]: not host[:port]");
-        c.credentials[credentials];
-      } else if (section.rfind("host ", 0) == 0) {
-        host = Trim(section.substr(5));
-        if (!IsHostName(host)) problem("[host " + host + "]: not a host name");
-        explicit_hosts[host];
-      } else if (keys.count(section) == 0) {
-        problem("unknown section [" + section + "]");
-      }
-      continue;
-    }
-    const auto eq = line.find('=');
-    if (eq == std::string::npos) {
-      problem("\"" + line + "\" is not key = value");
-      continue;
-    }
-    const std::string key = Trim(line.substr(0, eq));
-    const std::string value = Trim(line.substr(eq + 1));
-    if (!credentials.empty()) {
-      auto& cred = c.credentials[credentials];
-      if (key == "username") {
-        cred.username = value;
-      } else if (key == "password_file") {
-        cred.password_file = value;
-      } else {
-        problem("[credentials " + credentials + "]: unknown key \"" + key + "\" (username, password_file)");
-      }
-      continue;
-    }
-    if (!host.empty()) {
-      EngineAddress& a = explicit_hosts[host];
-      if (key == "url") {
-        a.url = value;
-        if (auto why = CheckEngineUrl(value); !why.empty()) problem("[host " + host + "] url: " + why);
-      } else if (key == "ca") {
-        a.ca = value;
-      } else if (key == "cert") {
-        a.cert = value;
-      } else if (key == "key") {
-        a.key = value;
-      } else {
-        problem("[host " + host + "]: unknown key \"" + key + "\" (url, ca, cert, key)");
-      }
-      continue;
-    }
-    auto sec = keys.find(section);
-    if (sec == keys.end()) {
-      if (section.empty()) problem("\"" + key + "\" outside any [section]");
-      continue;
-    }
-    auto setter = sec->second.find(key);
-    if (setter == sec->second.end()) {
-      problem("[" + section + "]: unknown key \"" + key + "\"");
-      continue;
-    }
-    if (auto why = setter->second(value); !why.empty()) problem("[" + section + "] " + key + ": " + why);
-  }
-  for (auto& [name, a] : explicit_hosts) {
-    if (a.url.empty()) {
-      problems.push_back(origin + ": [host " + name + "] has no url");
-      continue;
-    }
-    if (a.ca.empty()) a.ca = c.engine_ca;
-    if (a.cert.empty()) a.cert = c.engine_cert;
-    if (a.key.empty()) a.key = c.engine_key;
-    c.hosts[name] = a;
-  }
-  if (c.default_engine_url.rfind("https://", 0) == 0 &&
-      (c.engine_ca.empty() || c.engine_cert.empty() || c.engine_key.empty())) {
-    problems.push_back(origin + ": [engines] ca, cert and key are required for https engines");
-  }
-  if (c.journal_path.empty()) problems.push_back(origin + ": [journal] path is empty");
-  for (const auto& [registry, cred] : c.credentials) {
-    if (cred.username.empty() || cred.password_file.empty()) {
-      problems.push_back(origin + ": [credentials " + registry + "] needs username and password_file");
-    }
-  }
-  if (!problems.empty()) {
-    std::string joined;
-    for (const auto& p : problems) joined += (joined.empty() ? "" : "\n") + p;
-    return InvalidArgument(joined);
-  }
-  return c;
+  for (std::string line; std::getline(in, line);) parser.Line(line);
+  return parser.Finish();
 }
 
 }  // namespace onedock::daemon
