@@ -56,10 +56,10 @@ std::string DockerPathOf(const std::string& path) {
 
 std::string CapacityLines(const Capacity& c) {
   return "USED_MB=" + std::to_string(c.used_mb) + "\nTOTAL_MB=" + std::to_string(c.total_mb) + "\nFREE_MB=" +
-         std::to_string(c.free_mb) + "\n";
+         std::to_string(c.Free()) + "\n";
 }
 
-ImageStore::ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteJournal& journal,
+ImageStore::ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteStore& journal,
                        ImageStoreSettings settings)
     : stager_(std::move(stager)),
       registries_(registries),

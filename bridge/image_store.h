@@ -21,7 +21,7 @@
 #include "bridge/image_reference.h"
 #include "bridge/one_api.h"
 #include "bridge/one_types.h"
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "bridge/status.h"
 
 namespace onedock::bridge {
@@ -70,10 +70,6 @@ struct CopyResult {
   std::string format = "docker";
 };
 
-struct Capacity {
-  int64_t total_mb = 0, used_mb = 0, free_mb = 0;
-};
-
 // USED_MB, TOTAL_MB and FREE_MB lines, as datastore MONITOR prints them.
 std::string CapacityLines(const Capacity& c);
 
@@ -83,7 +79,7 @@ class ImageStore {
   using Stager = std::function<Result<std::unique_ptr<StagingEngine>>()>;
 
   // `one` reads the image a clone copies; `journal` says where a persistent image's volume is.
-  ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteJournal& journal,
+  ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteStore& journal,
              ImageStoreSettings settings);
 
   // STAT: size in MB (at least 1) of what PATH names.
@@ -123,7 +119,7 @@ class ImageStore {
   Stager stager_;
   RegistryAccess& registries_;
   OneApi& one_;
-  SqliteJournal& journal_;
+  SqliteStore& journal_;
   const ImageStoreSettings settings_;
 };
 

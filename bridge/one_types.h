@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,16 @@ struct Host {
   int running_vms = 0;
   std::vector<int> vm_ids;
   Attributes template_attributes;
+};
+
+// A datastore's size in MB, as OpenNebula reports one (TOTAL_MB, USED_MB, FREE_MB; a host's
+// DS_LOCATION_*). `free_mb` when the source knows it (a filesystem's available blocks), else what
+// is left of the total.
+struct Capacity {
+  int64_t total_mb = 0;
+  int64_t used_mb = 0;
+  std::optional<int64_t> free_mb;
+  int64_t Free() const { return free_mb ? *free_mb : (total_mb > used_mb ? total_mb - used_mb : 0); }
 };
 
 // Image TYPE numbers (reference §2.4) onedock names.

@@ -4,7 +4,7 @@
 #define ONEDOCK_BRIDGE_RECOVERY_PLAN_H_
 
 #include "bridge/one_types.h"
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "bridge/status.h"
 
 namespace onedock::bridge {

@@ -1,4 +1,4 @@
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 
 #include <sqlite3.h>
 
@@ -83,7 +83,7 @@ Status Run(sqlite3* db, const std::string& what, const char* sql, const std::vec
 
 }  // namespace
 
-Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                                         SQLITE_OPEN_NOMUTEX, nullptr);
@@ -100,12 +100,12 @@ Result<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(const std::string& pa
     sqlite3_close(db);
     return Internal("journal " + path + ": " + msg);
   }
-  return std::unique_ptr<SqliteJournal>(new SqliteJournal(db));
+  return std::unique_ptr<SqliteStore>(new SqliteStore(db));
 }
 
-SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
-Result<int64_t> SqliteJournal::Begin(int vm_id, const std::string& action, const std::string& host) {
+Result<int64_t> SqliteStore::Begin(int vm_id, const std::string& action, const std::string& host) {
   std::lock_guard lock(mu_);
   Status s = Run(db_, "begin " + action, "INSERT INTO intents(vm_id, action, host, started) VALUES(?,?,?,?)",
                  {int64_t{vm_id}, action, host, static_cast<int64_t>(std::time(nullptr))});
@@ -113,13 +113,13 @@ Result<int64_t> SqliteJournal::Begin(int vm_id, const std::string& action, const
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
-Status SqliteJournal::Finish(int64_t intent, const std::string& error) {
+Status SqliteStore::Finish(int64_t intent, const std::string& error) {
   std::lock_guard lock(mu_);
   return Run(db_, "finish", "UPDATE intents SET finished = ?, error = ? WHERE id = ?",
              {static_cast<int64_t>(std::time(nullptr)), error, intent});
 }
 
-Result<std::vector<Intent>> SqliteJournal::Pending() {
+Result<std::vector<Intent>> SqliteStore::Pending() {
   std::lock_guard lock(mu_);
   Statement st(db_, "SELECT id, vm_id, action, host, started FROM intents WHERE finished IS NULL ORDER BY id", {});
   std::vector<Intent> out;
@@ -131,7 +131,7 @@ Result<std::vector<Intent>> SqliteJournal::Pending() {
   return out;
 }
 
-Status SqliteJournal::Place(const Placement& p, const std::vector<int>& images_here) {
+Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_here) {
   std::lock_guard lock(mu_);
   if (Status s = Run(db_, "place", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
   Status s = Run(db_, "place",
@@ -146,7 +146,7 @@ Status SqliteJournal::Place(const Placement& p, const std::vector<int>& images_h
   return s;
 }
 
-Result<std::optional<Placement>> SqliteJournal::PlacementOf(int vm_id) {
+Result<std::optional<Placement>> SqliteStore::PlacementOf(int vm_id) {
   std::lock_guard lock(mu_);
   Statement st(db_, "SELECT host, start_script_done, checkpoint FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
   const int rc = st.Step();
@@ -155,23 +155,23 @@ Result<std::optional<Placement>> SqliteJournal::PlacementOf(int vm_id) {
   return std::optional<Placement>(Placement{vm_id, st.Text(0), st.Int(1) != 0, st.Text(2)});
 }
 
-Status SqliteJournal::Forget(int vm_id) {
+Status SqliteStore::Forget(int vm_id) {
   std::lock_guard lock(mu_);
   return Run(db_, "forget", "DELETE FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
 }
 
-Status SqliteJournal::Monitor(const MonitoredHost& host) {
+Status SqliteStore::Monitor(const MonitoredHost& host) {
   std::lock_guard lock(mu_);
   return Run(db_, "monitor host", "INSERT OR REPLACE INTO monitored_hosts(host_id, name, configuration) VALUES(?,?,?)",
              {int64_t{host.host_id}, host.name, host.configuration});
 }
 
-Status SqliteJournal::Unmonitor(int host_id) {
+Status SqliteStore::Unmonitor(int host_id) {
   std::lock_guard lock(mu_);
   return Run(db_, "unmonitor host", "DELETE FROM monitored_hosts WHERE host_id = ?", {int64_t{host_id}});
 }
 
-Result<std::vector<MonitoredHost>> SqliteJournal::MonitoredHosts() {
+Result<std::vector<MonitoredHost>> SqliteStore::MonitoredHosts() {
   std::lock_guard lock(mu_);
   Statement st(db_, "SELECT host_id, name, configuration FROM monitored_hosts ORDER BY host_id", {});
   std::vector<MonitoredHost> out;
@@ -181,13 +181,13 @@ Result<std::vector<MonitoredHost>> SqliteJournal::MonitoredHosts() {
   return out;
 }
 
-Status SqliteJournal::SetVolumeHome(int image_id, const std::string& host) {
+Status SqliteStore::SetVolumeHome(int image_id, const std::string& host) {
   std::lock_guard lock(mu_);
   return Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",
              {int64_t{image_id}, host});
 }
 
-Result<std::optional<std::string>> SqliteJournal::VolumeHome(int image_id) {
+Result<std::optional<std::string>> SqliteStore::VolumeHome(int image_id) {
   std::lock_guard lock(mu_);
   Statement st(db_, "SELECT host FROM volume_homes WHERE image_id = ?", {int64_t{image_id}});
   const int rc = st.Step();
@@ -196,7 +196,7 @@ Result<std::optional<std::string>> SqliteJournal::VolumeHome(int image_id) {
   return std::optional<std::string>(st.Text(0));
 }
 
-Status SqliteJournal::ForgetVolumeHome(int image_id) {
+Status SqliteStore::ForgetVolumeHome(int image_id) {
   std::lock_guard lock(mu_);
   return Run(db_, "forget volume home", "DELETE FROM volume_homes WHERE image_id = ?", {int64_t{image_id}});
 }

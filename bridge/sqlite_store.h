@@ -1,14 +1,15 @@
-// SqliteJournal: onedockd's memory across restarts, in one SQLite file. An intent row is written
-// before the first engine call of an action and closed when the action ends, so after a crash the
-// open rows name exactly the actions that were in flight. A placement row says which host holds a
+// SqliteStore: onedockd's memory across restarts, in one SQLite file ([journal] path). Its journal
+// of intents: a row is written before the first engine call of an action and closed when the
+// action ends, so after a crash the open rows name exactly the actions that were in flight. A placement row says which host holds a
 // VM's container (and the state the next action needs: start script done, checkpoint image); a
-// volume home row which host holds a persistent image's data volume.
+// volume home row which host holds a persistent image's data volume; a monitored host row which
+// hosts oned asked onedockd to monitor.
 //
 // Thread-safe: one connection behind a mutex; every call is one short transaction. WAL with
 // synchronous=NORMAL: a killed process loses nothing committed; a power loss may lose the last
 // transactions, which the recovery pass treats like actions that never started.
-#ifndef ONEDOCK_BRIDGE_SQLITE_JOURNAL_H_
-#define ONEDOCK_BRIDGE_SQLITE_JOURNAL_H_
+#ifndef ONEDOCK_BRIDGE_SQLITE_STORE_H_
+#define ONEDOCK_BRIDGE_SQLITE_STORE_H_
 
 #include <cstdint>
 #include <memory>
@@ -45,13 +46,13 @@ struct MonitoredHost {
   std::string configuration;
 };
 
-class SqliteJournal {
+class SqliteStore {
  public:
   // Opens or creates the file and its tables. kInternal with SQLite's text on failure.
-  static Result<std::unique_ptr<SqliteJournal>> Open(const std::string& path);
-  ~SqliteJournal();
-  SqliteJournal(const SqliteJournal&) = delete;
-  SqliteJournal& operator=(const SqliteJournal&) = delete;
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore();
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
   // Records that `action` is about to touch the engine of `host`; returns the intent id.
   Result<int64_t> Begin(int vm_id, const std::string& action, const std::string& host);
@@ -77,7 +78,7 @@ class SqliteJournal {
   Status ForgetVolumeHome(int image_id);
 
  private:
-  explicit SqliteJournal(sqlite3* db) : db_(db) {}
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
 
   std::mutex mu_;
   sqlite3* db_;
@@ -85,4 +86,4 @@ class SqliteJournal {
 
 }  // namespace onedock::bridge
 
-#endif  // ONEDOCK_BRIDGE_SQLITE_JOURNAL_H_
+#endif  // ONEDOCK_BRIDGE_SQLITE_STORE_H_

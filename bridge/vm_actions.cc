@@ -28,7 +28,7 @@ std::optional<std::pair<Nic, size_t>> NicByMac(const Vm& vm, const std::string& 
 
 }  // namespace
 
-VmActions::VmActions(EngineProvider& engines, OneApi& one, SqliteJournal& journal, ActionSettings settings)
+VmActions::VmActions(EngineProvider& engines, OneApi& one, SqliteStore& journal, ActionSettings settings)
     : engines_(engines), one_(one), journal_(journal), settings_(std::move(settings)) {}
 
 std::unique_lock<std::mutex> VmActions::LockVm(int vm_id) {

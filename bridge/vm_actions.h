@@ -17,7 +17,7 @@
 #include "bridge/container_plan.h"
 #include "bridge/engine.h"
 #include "bridge/one_api.h"
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "bridge/vm_activity.h"
 #include "bridge/volume_plan.h"
 
@@ -31,7 +31,7 @@ struct ActionSettings {
 
 class VmActions {
  public:
-  VmActions(EngineProvider& engines, OneApi& one, SqliteJournal& journal, ActionSettings settings);
+  VmActions(EngineProvider& engines, OneApi& one, SqliteStore& journal, ActionSettings settings);
 
   // Creates (or adopts) and starts one-<id> on `host`; also the resume of a powered-off VM. Returns
   // the deploy id. `image` overrides the plan's image (a checkpoint or snapshot).
@@ -108,7 +108,7 @@ class VmActions {
 
   EngineProvider& engines_;
   OneApi& one_;
-  SqliteJournal& journal_;
+  SqliteStore& journal_;
   const ActionSettings settings_;
   std::mutex locks_mu_;
   std::map<int, std::shared_ptr<std::mutex>> locks_;

@@ -25,14 +25,6 @@ std::vector<std::string> OwnLabels(const std::string& instance, const std::strin
   return {std::string(bridge::kLabelInstance) + "=" + instance, std::string(bridge::kLabelHost) + "=" + host};
 }
 
-// The VM state an engine event announces; "" for events that say nothing about it.
-std::string StateOfEvent(const std::string& action) {
-  if (action == "start" || action == "unpause" || action == "restart") return "RUNNING";
-  if (action == "die") return "POWEROFF";
-  if (action == "pause") return "SUSPENDED";
-  return "";
-}
-
 std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
 
 }  // namespace
@@ -90,13 +82,13 @@ void HostMonitor::SendState(const StateReport& report) {
   }
 }
 
-DiskFigures HostMonitor::Disk(bridge::Engine& engine) {
+Capacity HostMonitor::Disk(bridge::Engine& engine) {
   // The engine runs one disk usage computation at a time and refuses a second one; the figures
   // of the last one that worked stand in (they change slowly).
   auto usage = engine.SystemDiskUsage();
   std::lock_guard lock(mu_);
   if (usage.ok()) {
-    disk_ = DiskFigures{settings_.disk_total_mb, usage->total() / (1024 * 1024)};
+    disk_ = Capacity{settings_.disk_total_mb, usage->total() / (1024 * 1024), std::nullopt};
   } else {
     NamedLogger("monitor")->warn("host {}: disk usage: {}", target_.name, usage.status().message());
   }
@@ -126,7 +118,7 @@ Result<std::string> HostMonitor::FirstReport() {
   if (!engine.ok()) return failed(engine.status());
   auto info = (*engine)->Info();
   if (!info.ok()) return failed(info.status());
-  const DiskFigures disk = Disk(**engine);
+  const Capacity disk = Disk(**engine);
   auto listed = (*engine)->ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) return failed(listed.status());
   const std::vector<VmState> seen = StatesOf(*listed);
@@ -167,7 +159,7 @@ bool HostMonitor::SystemRound(bridge::Engine& engine) {
     EngineDown(info.status());
     return false;
   }
-  const DiskFigures disk = Disk(engine);
+  const Capacity disk = Disk(engine);
   {
     std::lock_guard lock(mu_);
     info_ = *info;
@@ -356,7 +348,7 @@ void HostMonitor::OnEvent(const Event& e) {
   const auto& labels = e.attributes;
   const int vm = VmIdOf(labels);
   if (vm < 0) return;
-  const std::string state = StateOfEvent(e.action);
+  const std::string state = VmStateOfEvent(e.action);
   if (state.empty()) {
     if (e.action == "destroy") {  // a missing VM is judged by the rounds
       std::lock_guard lock(mu_);

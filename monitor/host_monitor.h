@@ -103,7 +103,7 @@ class HostMonitor {
   void UpRounds(bridge::Engine& engine, TimePoint now);
   void EngineDown(const Status& why);
   bool Busy(int vm_id) const;
-  DiskFigures Disk(bridge::Engine& engine);
+  Capacity Disk(bridge::Engine& engine);
   std::vector<VmState> StatesOf(const std::vector<ContainerSummary>& listed) const;
 
   const HostTarget target_;
@@ -121,7 +121,7 @@ class HostMonitor {
   bool down_reported_ = false;
   StateTracker tracker_;
   EngineInfo info_;
-  DiskFigures disk_{settings_.disk_total_mb, 0};
+  Capacity disk_{settings_.disk_total_mb, 0, std::nullopt};
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample
   std::vector<VmFigures> figures_;               // the last VM round
 

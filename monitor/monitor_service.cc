@@ -4,7 +4,7 @@
 
 namespace onedock::monitor {
 
-MonitorService::MonitorService(MonitorContext context, bridge::SqliteJournal& journal, MonitorSettings settings,
+MonitorService::MonitorService(MonitorContext context, bridge::SqliteStore& journal, MonitorSettings settings,
                                ConfigurationParser parse)
     : context_(context), journal_(journal), settings_(std::move(settings)), parse_(std::move(parse)) {}
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "bridge/monitord.h"
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "monitor/host_monitor.h"
 
 namespace onedock::monitor {
@@ -22,7 +22,7 @@ class MonitorService : public bridge::HostMonitoring {
   // Reads oned's <MONITOR_CONFIGURATION> text (rpc::ParseMonitorConfiguration in the daemon).
   using ConfigurationParser = std::function<Result<bridge::MonitorConfiguration>(const std::string& xml)>;
 
-  MonitorService(MonitorContext context, bridge::SqliteJournal& journal, MonitorSettings settings,
+  MonitorService(MonitorContext context, bridge::SqliteStore& journal, MonitorSettings settings,
                  ConfigurationParser parse);
   ~MonitorService() override;
 
@@ -41,7 +41,7 @@ class MonitorService : public bridge::HostMonitoring {
                                       const bridge::MonitorConfiguration& configuration);
 
   const MonitorContext context_;
-  bridge::SqliteJournal& journal_;
+  bridge::SqliteStore& journal_;
   const MonitorSettings settings_;
   const ConfigurationParser parse_;
   std::mutex mu_;

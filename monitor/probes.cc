@@ -24,7 +24,7 @@ std::string Line(const std::string& key, int64_t value) { return key + "=" + std
 
 }  // namespace
 
-std::string SystemHostText(const EngineInfo& info, const DiskFigures& disk) {
+std::string SystemHostText(const EngineInfo& info, const Capacity& disk) {
   std::string t;
   t += Line("HYPERVISOR", "docker");
   t += Line("HOSTNAME", info.name);
@@ -37,7 +37,7 @@ std::string SystemHostText(const EngineInfo& info, const DiskFigures& disk) {
   if (!info.cgroup_version.empty()) t += Line("CGROUPS_VERSION", info.cgroup_version);
   t += Line("DS_LOCATION_TOTAL_MB", disk.total_mb);
   t += Line("DS_LOCATION_USED_MB", disk.used_mb);
-  t += Line("DS_LOCATION_FREE_MB", disk.free_mb());
+  t += Line("DS_LOCATION_FREE_MB", disk.Free());
   return t;
 }
 
@@ -113,6 +113,13 @@ std::string VmStateOf(const std::string& container_state) {
   if (container_state == "running" || container_state == "restarting") return "RUNNING";
   if (container_state == "paused") return "SUSPENDED";
   if (container_state == "exited" || container_state == "created" || container_state == "dead") return "POWEROFF";
+  return "";
+}
+
+std::string VmStateOfEvent(const std::string& action) {
+  if (action == "start" || action == "unpause" || action == "restart") return "RUNNING";
+  if (action == "die") return "POWEROFF";
+  if (action == "pause") return "SUSPENDED";
   return "";
 }
 

@@ -10,19 +10,13 @@
 #include <vector>
 
 #include "bridge/engine_types.h"
+#include "bridge/one_types.h"
 
 namespace onedock::monitor {
 
-// The system datastore figures of a host, in MB (DS_LOCATION_*).
-struct DiskFigures {
-  int64_t total_mb = 0;
-  int64_t used_mb = 0;
-  int64_t free_mb() const { return total_mb > used_mb ? total_mb - used_mb : 0; }
-};
-
 // HYPERVISOR=docker, TOTALCPU (100 per CPU), TOTALMEMORY (KB), the engine's version and the
 // DS_LOCATION_* figures the scheduler needs.
-std::string SystemHostText(const EngineInfo& info, const DiskFigures& disk);
+std::string SystemHostText(const EngineInfo& info, const Capacity& disk);
 
 // One VM's figures from a round of stats.
 struct VmFigures {
@@ -51,6 +45,9 @@ std::string MonitorHostText(const EngineInfo& info, const std::vector<VmFigures>
 // The VM state a container state stands for: RUNNING, SUSPENDED or POWEROFF; "" for a state in
 // transition ("removing") that says nothing yet.
 std::string VmStateOf(const std::string& container_state);
+// The VM state an engine event announces ("start", "die", "pause", …); "" for events that say
+// nothing about it.
+std::string VmStateOfEvent(const std::string& action);
 
 struct VmState {
   int vm_id = -1;

@@ -34,6 +34,10 @@ Result<OneEndpoint> ResolveOneEndpoint(const std::string& configured_endpoint,
 // RPC_API and ALLOCATE invalid argument, others internal.
 Status StatusFromOneError(int one_code, const std::string& message);
 
+// onedockd calls VmInfo, VnetInfo and ImageInfo (the bridge::OneApi part, through OneClientPool).
+// The other calls have no caller in onedockd: the integration and e2e tiers read oned through them,
+// so what a test sees of oned is parsed by the same code, with the same reply and error convention,
+// as what onedockd sees.
 class XmlRpcOneClient : public bridge::OneApi {
  public:
   explicit XmlRpcOneClient(OneEndpoint endpoint);

@@ -19,7 +19,7 @@
 #include "bridge/image_store.h"
 #include "bridge/log.h"
 #include "bridge/spool.h"
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_pool.h"
 #include "docker/image_staging.h"
@@ -108,7 +108,7 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   if (Status s = ConfigureLogging(config.log_level, config.log_file); !s.ok()) return Fail(s.message());
   auto token = StubToken(config.stub_token_file);
   if (!token.ok()) return Fail(token.status().message());
-  auto journal = bridge::SqliteJournal::Open(config.journal_path);
+  auto journal = bridge::SqliteStore::Open(config.journal_path);
   if (!journal.ok()) return Fail(journal.status().message());
   sigset_t signals;
   sigemptyset(&signals);

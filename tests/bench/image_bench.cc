@@ -77,7 +77,7 @@ int Main(int argc, char** argv) {
   fakes::FakeOne one;  // copies read nothing from oned
   char dir[] = "/tmp/onedock-image-bench-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 1;
-  auto journal = bridge::SqliteJournal::Open(std::string(dir) + "/journal.db");
+  auto journal = bridge::SqliteStore::Open(std::string(dir) + "/journal.db");
   if (!journal.ok()) return fail("journal", journal.status());
   bridge::ImageStore store(
       []() -> Result<std::unique_ptr<bridge::StagingEngine>> {

@@ -25,7 +25,7 @@
 
 #include "bridge/log.h"
 #include "bridge/one_api.h"
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_client.h"
 #include "docker/engine_json.h"
@@ -117,7 +117,7 @@ int Main(int argc, char** argv) {
   ConfigureLogging("warn", "");
   const std::string dir = "/tmp/onedock-volume-bench-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
-  auto journal = bridge::SqliteJournal::Open(dir + "/journal.db");
+  auto journal = bridge::SqliteStore::Open(dir + "/journal.db");
   if (!journal.ok()) return fail("journal", journal.status());
   docker::EnginePool engines([](const std::string& host) -> Result<docker::Endpoint> {
     if (host != "h1" && host != "h2") return InvalidArgument("no engine for " + host);

@@ -22,7 +22,7 @@ struct Bed {
   fakes::FakeStaging staging;
   fakes::FakeRegistries registries;
   fakes::FakeOne one;
-  std::unique_ptr<SqliteJournal> journal = support::OpenJournal(dir.path() + "/journal.db");
+  std::unique_ptr<SqliteStore> journal = support::OpenJournal(dir.path() + "/journal.db");
   ImageStore store{[this]() -> Result<std::unique_ptr<StagingEngine>> { return staging.Lease(); },
                    registries,
                    one,

@@ -1,4 +1,4 @@
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -22,7 +22,7 @@ TEST_CASE("open intents survive a reopen and closed ones do not come back") {
   TempDir dir;
   const std::string file = dir.path + "/journal.db";
   {
-    auto j = SqliteJournal::Open(file);
+    auto j = SqliteStore::Open(file);
     REQUIRE_MESSAGE(j.ok(), j.status().ToString());
     auto a = (*j)->Begin(7, "deploy", "h1");
     auto b = (*j)->Begin(8, "shutdown", "h2");
@@ -31,7 +31,7 @@ TEST_CASE("open intents survive a reopen and closed ones do not come back") {
     CHECK(*b > *a);
     REQUIRE((*j)->Finish(*b, "").ok());
   }
-  auto j = SqliteJournal::Open(file);
+  auto j = SqliteStore::Open(file);
   REQUIRE(j.ok());
   auto pending = (*j)->Pending();
   REQUIRE(pending.ok());
@@ -44,7 +44,7 @@ TEST_CASE("open intents survive a reopen and closed ones do not come back") {
 
 TEST_CASE("placements are replaced and forgotten per VM") {
   TempDir dir;
-  auto j = SqliteJournal::Open(dir.path + "/journal.db");
+  auto j = SqliteStore::Open(dir.path + "/journal.db");
   REQUIRE(j.ok());
   CHECK_FALSE((*j)->PlacementOf(3)->has_value());
   REQUIRE((*j)->Place({3, "h1", false, ""}).ok());
@@ -61,7 +61,7 @@ TEST_CASE("placements are replaced and forgotten per VM") {
 
 TEST_CASE("values are bound not spliced into SQL") {
   TempDir dir;
-  auto j = SqliteJournal::Open(dir.path + "/journal.db");
+  auto j = SqliteStore::Open(dir.path + "/journal.db");
   REQUIRE(j.ok());
   const std::string hostile = "h1'); DROP TABLE intents; --";
   REQUIRE((*j)->Begin(1, "deploy", hostile).ok());
@@ -72,7 +72,7 @@ TEST_CASE("values are bound not spliced into SQL") {
 }
 
 TEST_CASE("a journal path that cannot be created is an error naming it") {
-  auto j = SqliteJournal::Open("/nonexistent-dir/x/journal.db");
+  auto j = SqliteStore::Open("/nonexistent-dir/x/journal.db");
   REQUIRE_FALSE(j.ok());
   CHECK(j.status().message().find("/nonexistent-dir/x/journal.db") != std::string::npos);
 }
