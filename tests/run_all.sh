@@ -5,13 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tests/bed/setup.sh
+failed=0
+echo "=== format"
+bash tests/check_format.sh || failed=1
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 bash tests/bed/testbed.sh up
 # The demo's VMs (one-0, one-1, …) would take the names the e2e VMs need on the same engines.
 bash tests/demo.sh stop
 
-failed=0
 for tier in unit integration e2e; do
   echo "=== ctest -L $tier"
   (cd build && ctest -L "$tier" --output-on-failure) || failed=1
