@@ -83,7 +83,7 @@ struct ActionsRig {
   }
 
   support::TempDir dir{"actions"};
-  std::unique_ptr<SqliteJournal> journal = support::OpenJournal(dir.path() + "/journal.db");
+  std::unique_ptr<SqliteStore> journal = support::OpenJournal(dir.path() + "/journal.db");
   fakes::FakeEngines engines;
   fakes::FakeOne one;
   fakes::FakeStaging staging;

@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "bridge/sqlite_journal.h"
+#include "bridge/sqlite_store.h"
 #include "tests/support/require_ok.h"
 
 namespace onedock::support {
@@ -35,8 +35,8 @@ class TempDir {
 };
 
 // A journal at `path`, which the test requires to open.
-inline std::unique_ptr<bridge::SqliteJournal> OpenJournal(const std::string& path) {
-  auto journal = bridge::SqliteJournal::Open(path);
+inline std::unique_ptr<bridge::SqliteStore> OpenJournal(const std::string& path) {
+  auto journal = bridge::SqliteStore::Open(path);
   REQUIRE_OK(journal);
   return std::move(*journal);
 }
