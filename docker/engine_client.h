@@ -113,6 +113,9 @@ class EngineClient : public bridge::Engine {
   long connections_opened() const { return transport_.connections_opened(); }
 
  private:
+  static constexpr long kDefaultTimeoutMs = 30000;
+  static constexpr long kImageTransferTimeoutMs = 30 * 60 * 1000;  // pull, push, load, archives
+
   struct Call {
     std::string method = "GET";
     std::string path;  // after the version prefix: "/containers/json?all=1"
