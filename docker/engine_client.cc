@@ -64,11 +64,12 @@ Result<HttpResponse> EngineClient::Send(const Call& call) {
   }
 }
 
-Result<HttpResponse> EngineClient::Expect(const Call& call, const std::string& what) {
+Result<HttpResponse> EngineClient::Expect(const Call& call, const std::string& what,
+                                          ErrorMapper map_error) {
   auto response = Send(call);
   if (!response.ok()) return response.status().WithContext(Context(what));
   if (response->status < 200 || response->status >= 300) {
-    return StatusFromHttp(response->status, response->body).WithContext(Context(what));
+    return map_error(response->status, response->body).WithContext(Context(what));
   }
   return response;
 }

@@ -7,9 +7,11 @@
 // connection for its whole duration, so it needs a client of its own).
 //
 // Errors: engine replies map through StatusFromHttp (404 kNotFound, 409 kConflict, 400
-// kInvalidArgument, …) with the engine's text kept; transport failures through StatusFromCurl
-// (kUnavailable for a host that is down, kUnauthenticated for TLS failures). Every message is
-// prefixed with the client's name and the operation: "h1: start one-42: 404 Not Found: …".
+// kInvalidArgument, …) with the engine's text kept, and network connect and disconnect through
+// NetworkConnectStatus and NetworkDisconnectStatus (the contract is bridge/engine.h's); transport
+// failures through StatusFromCurl (kUnavailable for a host that is down, kUnauthenticated for TLS
+// failures). Every message is prefixed with the client's name and the operation:
+// "h1: start one-42: 404 Not Found: …".
 #ifndef ONEDOCK_DOCKER_ENGINE_CLIENT_H_
 #define ONEDOCK_DOCKER_ENGINE_CLIENT_H_
 
@@ -132,8 +134,11 @@ class EngineClient : public bridge::Engine {
   // Sends a versioned call; renegotiates once on a version complaint. Transport failures come back
   // as a Status; HTTP errors come back as a response for the caller to map.
   Result<HttpResponse> Send(const Call& call);
-  // Send + "2xx or error Status" with `what` as context.
-  Result<HttpResponse> Expect(const Call& call, const std::string& what);
+  // Send + "2xx or error Status" with `what` as context; `map_error` turns a reply outside 2xx
+  // into the Status (calls whose engine replies need more than the status code pass their own).
+  using ErrorMapper = Status (*)(long http_status, std::string_view body);
+  Result<HttpResponse> Expect(const Call& call, const std::string& what,
+                              ErrorMapper map_error = StatusFromHttp);
   Result<Outcome> StateChange(const std::string& path, const std::string& what, long timeout_ms);
   Status ProgressCall(Call call, const std::string& what,
                       const std::function<void(std::string_view)>& on_progress,

@@ -38,7 +38,7 @@ Status EngineClient::ConnectNetwork(const std::string& network, const std::strin
   return Expect({.method = "POST",
                  .path = "/networks/" + UrlEscape(network) + "/connect",
                  .body = NetworkConnectBody(container, nic)},
-                "connect " + container + " to " + network)
+                "connect " + container + " to " + network, NetworkConnectStatus)
       .status();
 }
 
@@ -48,7 +48,7 @@ Status EngineClient::DisconnectNetwork(const std::string& network, const std::st
   return Expect({.method = "POST",
                  .path = "/networks/" + UrlEscape(network) + "/disconnect",
                  .body = body.dump()},
-                "disconnect " + container + " from " + network)
+                "disconnect " + container + " from " + network, NetworkDisconnectStatus)
       .status();
 }
 

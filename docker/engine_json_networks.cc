@@ -13,6 +13,23 @@ using json_fields::ParseJson;
 using json_fields::Str;
 using json_fields::StringMap;
 
+Status NetworkConnectStatus(long http_status, std::string_view body) {
+  Status s = StatusFromHttp(http_status, body);
+  if (s.code() == Status::Code::kFailedPrecondition &&
+      EngineMessage(body).find("already exists in network") != std::string::npos) {
+    return Conflict(s.message());
+  }
+  return s;
+}
+
+Status NetworkDisconnectStatus(long http_status, std::string_view body) {
+  Status s = StatusFromHttp(http_status, body);
+  if (!s.ok() && EngineMessage(body).find("is not connected to") != std::string::npos) {
+    return NotFound(s.message());
+  }
+  return s;
+}
+
 std::string NetworkCreateBody(const NetworkSpec& spec) {
   json j;
   j["Name"] = spec.name;

@@ -96,12 +96,20 @@ TEST_CASE("networks: fixed subnet static IP and MAC connect disconnect reachabil
   CHECK(page->status == 200);
   CHECK(page->body.find("onedock test page") != std::string::npos);
 
+  // Already on the network: the engine's 403 "endpoint … already exists" is a conflict.
   CHECK(h1.ConnectNetwork(b.name, vm, {b.name, b.prefix + "43", "", {}}).code() ==
-        Code::kFailedPrecondition);  // already connected: engine 403
+        Code::kConflict);
+  CHECK(h1.ConnectNetwork(b.name, "odt-no-such-vm", {b.name, "", "", {}}).code() ==
+        Code::kNotFound);
   CHECK(h1.RemoveNetwork(a.name).code() == Code::kFailedPrecondition);  // active endpoints
   REQUIRE(h1.DisconnectNetwork(b.name, vm, false).ok());
   CHECK_FALSE(h1.InspectContainer(vm)->networks.count(b.name));
-  CHECK_FALSE(h1.DisconnectNetwork(b.name, vm, false).ok());  // not connected any more
+  // Not on the network any more: the engine's 500 "is not connected" is not found, as are an
+  // unknown network and an unknown container.
+  CHECK(h1.DisconnectNetwork(b.name, vm, false).code() == Code::kNotFound);
+  CHECK(h1.DisconnectNetwork(b.name, vm, true).code() == Code::kNotFound);
+  CHECK(h1.DisconnectNetwork("odt-no-such-net", vm, false).code() == Code::kNotFound);
+  CHECK(h1.DisconnectNetwork(b.name, "odt-no-such-vm", false).code() == Code::kNotFound);
 
   REQUIRE(h1.RemoveContainer(vm, true, true).ok());
   CHECK(h1.RemoveNetwork(a.name).ok());
