@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "docker/engine_client.h"
 #include "docker/registry_client.h"
@@ -171,6 +172,41 @@ TEST_CASE("the size of a multi-platform image is that of the platform the stagin
   if (std::string(u.machine) == "x86_64") CHECK(m->size == 3501000);
   if (std::string(u.machine) == "aarch64") CHECK(m->size == 9001000);
   CHECK(m->size > 0);
+}
+
+TEST_CASE("downloads and remote sizes follow redirects and map the server's statuses") {
+  testing::HttpStub web([](const testing::StubRequest& r) {
+    if (r.target == "/image.tar") return testing::StubReply{200, {}, std::string(1000, 'x')};
+    if (r.target == "/latest.tar") return testing::StubReply{301, {{"Location", "/image.tar"}}, ""};
+    if (r.target == "/secret.tar") return testing::StubReply{403, {}, "forbidden"};
+    if (r.target == "/login.tar") return testing::StubReply{401, {}, "who are you"};
+    if (r.target == "/busy.tar") return testing::StubReply{502, {}, "bad gateway"};
+    return testing::StubReply{404, {}, "not here"};
+  });
+  using C = Status::Code;
+  RegistryHttp registries;
+  const std::string path = "/tmp/onedock-download-" + testbed::UniqueName("t");
+  auto size = registries.RemoteSize(web.base_url() + "/latest.tar");
+  REQUIRE_MESSAGE(size.ok(), size.status().ToString());
+  CHECK(*size == 1000);
+  auto got = registries.Download(web.base_url() + "/latest.tar", path);
+  REQUIRE_MESSAGE(got.ok(), got.status().ToString());
+  CHECK(*got == 1000);
+  CHECK(std::filesystem::file_size(path) == 1000);
+
+  CHECK(registries.Download(web.base_url() + "/none.tar", path).status().code() == C::kNotFound);
+  CHECK(registries.RemoteSize(web.base_url() + "/none.tar").status().code() == C::kNotFound);
+  CHECK(registries.Download(web.base_url() + "/secret.tar", path).status().code() ==
+        C::kPermissionDenied);
+  CHECK(registries.Download(web.base_url() + "/login.tar", path).status().code() ==
+        C::kUnauthenticated);
+  CHECK(registries.Download(web.base_url() + "/busy.tar", path).status().code() == C::kUnavailable);
+  const std::string closed = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  CHECK(registries.RemoteSize(closed + "/x.tar").status().code() == C::kUnavailable);
+
+  RegistryHttp small(999);
+  CHECK(small.Download(web.base_url() + "/image.tar", path).status().code() == C::kInvalidArgument);
+  std::filesystem::remove(path);
 }
 
 }  // namespace onedock::docker
