@@ -74,19 +74,6 @@ Result<HttpResponse> EngineClient::Expect(const Call& call, const std::string& w
   return response;
 }
 
-Status EngineClient::Ping() {
-  auto reply = transport_.Perform(HttpRequest{.method = "GET", .target = "/_ping"});
-  if (!reply.ok()) return reply.status().WithContext(Context("ping"));
-  if (reply->status != 200) return StatusFromHttp(reply->status, reply->body).WithContext(Context("ping"));
-  return Status::Ok();
-}
-
-Result<EngineVersion> EngineClient::Version() {
-  auto r = Expect({.path = "/version"}, "version");
-  if (!r.ok()) return r.status();
-  return ParseVersion(r->body);
-}
-
 Result<EngineInfo> EngineClient::Info() {
   auto r = Expect({.path = "/info"}, "info");
   if (!r.ok()) return r.status();
@@ -131,30 +118,6 @@ Status EngineClient::ProgressCall(Call call, const std::string& what,
   auto r = Expect(call, what);
   if (!r.ok()) return r.status();
   return stream_error.WithContext(Context(what));
-}
-
-Result<std::vector<Event>> EngineClient::Events(const EventFilter& filter) {
-  if (filter.since <= 0 || filter.until <= 0) {
-    return InvalidArgument("a bounded event query needs since and until").WithContext(Context("events"));
-  }
-  std::vector<Event> events;
-  Status parse_error;
-  Call call{.path = "/events?since=" + std::to_string(filter.since) +
-                    "&until=" + std::to_string(filter.until) +
-                    "&filters=" + UrlEscape(EventFiltersJson(filter))};
-  call.on_line = [&](std::string_view line) {
-    auto e = ParseEvent(line);
-    if (!e.ok()) {
-      parse_error = e.status();
-      return false;
-    }
-    events.push_back(std::move(*e));
-    return true;
-  };
-  auto r = Expect(call, "events");
-  if (!r.ok()) return r.status();
-  if (!parse_error.ok()) return parse_error.WithContext(Context("events"));
-  return events;
 }
 
 Status EngineClient::StreamEvents(const EventFilter& filter,

@@ -33,15 +33,6 @@ Result<Outcome> EngineClient::RestartContainer(const std::string& id, int timeou
                      "restart " + id, kDefaultTimeoutMs + timeout_s * 1000L);
 }
 
-Result<Outcome> EngineClient::PauseContainer(const std::string& id) {
-  return StateChange("/containers/" + UrlEscape(id) + "/pause", "pause " + id, kDefaultTimeoutMs);
-}
-
-Result<Outcome> EngineClient::UnpauseContainer(const std::string& id) {
-  return StateChange("/containers/" + UrlEscape(id) + "/unpause", "unpause " + id,
-                     kDefaultTimeoutMs);
-}
-
 Status EngineClient::KillContainer(const std::string& id, const std::string& signal) {
   auto r = Expect({.method = "POST",
                    .path = "/containers/" + UrlEscape(id) + "/kill?signal=" + UrlEscape(signal)},

@@ -1,7 +1,5 @@
 // EngineClient's image calls: pull and push with their progress streams, tag, remove, inspect,
-// load and save.
-#include <fstream>
-
+// load.
 #include "bridge/image_reference.h"
 #include "docker/engine_client.h"
 
@@ -83,16 +81,4 @@ Result<std::vector<std::string>> EngineClient::LoadImage(const std::string& tar_
   return loaded;
 }
 
-Status EngineClient::SaveImage(const std::string& reference, const std::string& tar_path) {
-  const std::string what = "save " + reference;
-  auto r = Expect(
-      {.path = "/images/" + UrlEscape(reference) + "/get", .timeout_ms = kImageTransferTimeoutMs},
-      what);
-  if (!r.ok()) return r.status();
-  std::ofstream out(tar_path, std::ios::binary | std::ios::trunc);
-  out.write(r->body.data(), static_cast<std::streamsize>(r->body.size()));
-  out.close();
-  if (!out) return Internal("cannot write " + tar_path).WithContext(Context(what));
-  return Status::Ok();
-}
 }  // namespace onedock::docker

@@ -52,12 +52,6 @@ Status EngineClient::DisconnectNetwork(const std::string& network, const std::st
       .status();
 }
 
-Status EngineClient::RemoveNetwork(const std::string& network) {
-  return Expect({.method = "DELETE", .path = "/networks/" + UrlEscape(network)},
-                "remove network " + network)
-      .status();
-}
-
 Result<VolumeInfo> EngineClient::CreateVolume(const std::string& name,
                                               const std::map<std::string, std::string>& labels) {
   const std::string what = "create volume " + name;
