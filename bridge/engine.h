@@ -2,9 +2,17 @@
 // is the implementation; tests substitute a fake. Calls block until the engine answers or the
 // call's deadline passes. An Engine is used by one thread at a time (see EngineProvider).
 //
-// Errors keep the engine's meaning: kNotFound (404), kConflict (409), kFailedPrecondition (403),
-// kInvalidArgument (400), kUnavailable for an engine that does not answer, kUnauthenticated for
-// TLS failures. Messages name the host and the operation.
+// Error contract. Callers branch on codes, never on message text; messages name the host and the
+// operation. Every method may return:
+//   kUnavailable       the engine does not answer (refused, unreachable, reset) or answers
+//                      502/503/504; retryable
+//   kDeadlineExceeded  no complete answer within the call's deadline; retryable
+//   kUnauthenticated   TLS failed (server not trusted, client certificate refused) or 401
+//   kFailedPrecondition  the engine's API is older than onedock supports, or a 403 not listed below
+//   kInvalidArgument   400 (a malformed name, an impossible limit, an unknown signal)
+//   kInternal          500 and other statuses not listed, a malformed reply, a libcurl failure
+// and, by HTTP status: 404 kNotFound, 409 kConflict. A 304 is not an error: the state changes
+// return Outcome::kAlreadyDone. What each method adds or narrows is written beside it.
 #ifndef ONEDOCK_BRIDGE_ENGINE_H_
 #define ONEDOCK_BRIDGE_ENGINE_H_
 
@@ -23,37 +31,69 @@ class Engine {
  public:
   virtual ~Engine() = default;
 
-  virtual Result<std::string> CreateContainer(const ContainerSpec& spec) = 0;  // the id
+  // Returns the id. kNotFound when the image is not on the engine (create never pulls),
+  // kConflict when the name is taken, kInvalidArgument for a malformed name.
+  virtual Result<std::string> CreateContainer(const ContainerSpec& spec) = 0;
+  // kAlreadyDone when it runs already (304). kNotFound when there is no such container.
   virtual Result<Outcome> StartContainer(const std::string& id) = 0;
-  // Graceful stop: SIGTERM, then SIGKILL after timeout_s.
+  // Graceful stop: SIGTERM, then SIGKILL after timeout_s. kAlreadyDone when it is not running
+  // (304). kNotFound when there is no such container.
   virtual Result<Outcome> StopContainer(const std::string& id, int timeout_s) = 0;
+  // Always kDone when it succeeds (running or not before). kNotFound for no such container.
   virtual Result<Outcome> RestartContainer(const std::string& id, int timeout_s) = 0;
+  // kConflict when it is not running, kNotFound for no such container, kInvalidArgument for an
+  // unknown signal.
   virtual Status KillContainer(const std::string& id, const std::string& signal) = 0;
+  // kConflict when it runs and `force` is false, kNotFound when there is no such container.
   virtual Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes) = 0;
+  // kNotFound when there is no such container.
   virtual Result<ContainerInfo> InspectContainer(const std::string& id) = 0;
+  // kNotFound for no such container; kInvalidArgument for limits the host cannot grant.
   virtual Status UpdateContainer(const std::string& id, const ResourceUpdate& update) = 0;
-  virtual Result<std::string> Commit(const CommitRequest& request) = 0;  // the image id
+  // Returns the image id. kNotFound when there is no such container.
+  virtual Result<std::string> Commit(const CommitRequest& request) = 0;
+  // Extracts the in-memory tar archive at `path`. kNotFound when the container or `path` is
+  // missing.
   virtual Status PutArchive(const std::string& id, const std::string& path, const std::string& tar) = 0;
   // The tar archive of `path` in the container (running, stopped or only created), written to the
-  // local `file`; its one top-level entry is the last component of `path`.
+  // local `file`; its one top-level entry is the last component of `path`. kNotFound when the
+  // container or `path` is missing; kInvalidArgument when `file` cannot be created.
   virtual Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) = 0;
-  // Extracts the tar archive in the local `file` at `path` in the container.
+  // Extracts the tar archive in the local `file` at `path` in the container. kNotFound when the
+  // container or `path` is missing; kInvalidArgument when `file` cannot be read.
   virtual Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) = 0;
+  // Runs `cmd` without a TTY; a command that fails is a successful call with its exit code.
+  // kConflict when the container is not running, kNotFound when there is no such container.
   virtual Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
                                   const std::vector<std::string>& env, long timeout_ms) = 0;
 
+  // kNotFound when the registry has no such repository or tag (the engine's 404). An unreachable
+  // registry (the engine's 500) and a failure reported inside the 200 progress stream (a corrupt
+  // layer) are kInternal with the engine's text.
   virtual Status PullImage(const std::string& reference, const RegistryAuth& auth,
                            const std::function<void(std::string_view)>& on_progress) = 0;
+  // Returns the manifest digest. kNotFound when the image is not on the engine; a failure inside
+  // the progress stream, or a push that reports no digest, is kInternal.
   virtual Result<std::string> PushImage(const std::string& reference, const RegistryAuth& auth) = 0;
+  // kNotFound when there is no such image, kConflict when a container uses it.
   virtual Status RemoveImage(const std::string& reference, bool force) = 0;
+  // kNotFound when there is no such image.
   virtual Result<ImageInfo> InspectImage(const std::string& reference) = 0;
 
-  virtual Result<std::string> CreateNetwork(const NetworkSpec& spec) = 0;  // the id
+  // Returns the id. kConflict when the name is taken; kFailedPrecondition when the subnet
+  // overlaps another network's (the engine's 403).
+  virtual Result<std::string> CreateNetwork(const NetworkSpec& spec) = 0;
+  // kNotFound when there is no such network.
   virtual Result<NetworkInfo> InspectNetwork(const std::string& network) = 0;
   // Every network of the engine (no endpoints).
   virtual Result<std::vector<NetworkInfo>> ListNetworks() = 0;
+  // kConflict when the running container is already on the network (it has one endpoint per
+  // network); a container that is not running gets OK and keeps its first endpoint's settings.
+  // kNotFound when the network or the container does not exist.
   virtual Status ConnectNetwork(const std::string& network, const std::string& container,
                                 const NetworkAttachment& nic) = 0;
+  // kNotFound when the container is not on the network, or the network or the container does not
+  // exist: all mean the container has no endpoint there.
   virtual Status DisconnectNetwork(const std::string& network, const std::string& container,
                                    bool force) = 0;
 
@@ -62,7 +102,7 @@ class Engine {
   virtual Result<VolumeInfo> CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels) = 0;
   // Volumes carrying every label ("key" or "key=value").
   virtual Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) = 0;
-  // kConflict while a container (even a stopped one) uses it.
+  // kConflict while a container (even a stopped one) uses it; kNotFound when there is none.
   virtual Status RemoveVolume(const std::string& name) = 0;
 
   // What the monitor reads.

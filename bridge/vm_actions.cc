@@ -290,7 +290,7 @@ Status VmActions::AttachNic(const Vm& vm, const std::string& host, const std::st
     if (!engine.ok()) return engine.status();
     if (Status s = EnsureNetwork(**engine, planned->network); !s.ok()) return s;
     Status s = (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
-    if (s.ok() || s.message().find("already exists") == std::string::npos) return s;
+    if (s.code() != Status::Code::kConflict) return s;
     // Already on that network: done if with this NIC's address (a repeated call), refused if
     // another NIC holds it, since a container has one endpoint per network.
     auto c = (*engine)->InspectContainer(ContainerName(vm.id));
@@ -312,7 +312,7 @@ Status VmActions::DetachNic(const Vm& vm, const std::string& host, const std::st
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     Status s = (*engine)->DisconnectNetwork(network, ContainerName(vm.id), false);
-    if (!s.ok() && s.message().find("is not connected") != std::string::npos) return Status::Ok();
+    if (s.code() == Status::Code::kNotFound) return Status::Ok();
     return s;
   });
 }

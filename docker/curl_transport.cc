@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <memory>
@@ -18,6 +19,7 @@ struct Transfer {
   bool status_known = false;
   FILE* download = nullptr;  // where a 2xx body goes when the request names a download_file
   bool to_file = false;      // decided with `streaming`
+  bool too_large = false;    // the body passed request->max_body_bytes
 };
 
 std::string Lower(std::string_view s) {
@@ -36,24 +38,43 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
   if (line.rfind("HTTP/", 0) == 0) {
-    t->response->headers.clear();  // a new status line (e.g. after 100 Continue)
+    t->response->headers.clear();  // a new status line (after 100 Continue or a redirect)
     return size * count;
   }
   if (auto colon = line.find(':'); colon != std::string_view::npos) {
-    t->response->headers[Lower(Trim(line.substr(0, colon)))] = std::string(Trim(line.substr(colon + 1)));
+    t->response->headers[Lower(Trim(line.substr(0, colon)))] =
+        std::string(Trim(line.substr(colon + 1)));
   }
   return size * count;
+}
+
+// Decides, at the first body byte, where the body goes; false when its declared length is
+// already past the bound.
+bool StartBody(Transfer* t) {
+  long code = 0;
+  curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
+  const bool success = code >= 200 && code < 300;
+  t->streaming = t->request->on_line && success;
+  t->to_file = t->download != nullptr && success;
+  t->status_known = true;
+  curl_off_t declared = -1;
+  curl_easy_getinfo(t->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
+  const int64_t bound = t->request->max_body_bytes;
+  return t->streaming || bound <= 0 || declared <= bound;
 }
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
-  if (!t->status_known) {
-    long code = 0;
-    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
-    t->streaming = t->request->on_line && code >= 200 && code < 300;
-    t->to_file = t->download != nullptr && code >= 200 && code < 300;
-    t->status_known = true;
+  if (!t->status_known && !StartBody(t)) {
+    t->too_large = true;
+    return 0;  // makes libcurl end the transfer
+  }
+  const int64_t bound = t->request->max_body_bytes;
+  t->response->body_bytes += static_cast<int64_t>(n);
+  if (!t->streaming && bound > 0 && t->response->body_bytes > bound) {
+    t->too_large = true;
+    return 0;
   }
   if (t->to_file) return std::fwrite(data, 1, n, t->download) == n ? n : 0;
   if (!t->streaming) {
@@ -62,7 +83,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   }
   if (!t->splitter.Feed(std::string_view(data, n), t->request->on_line)) {
     t->response->stopped = true;
-    return 0;  // makes libcurl end the transfer
+    return 0;
   }
   return n;
 }
@@ -82,6 +103,86 @@ struct FileCloser {
   }
 };
 
+using HeaderList = std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)>;
+
+void AddHeader(HeaderList& headers, const std::string& line) {
+  headers.reset(curl_slist_append(headers.release(), line.c_str()));
+}
+
+// Where to connect and as whom: the unix socket, TLS files and basic credentials of the endpoint.
+void ApplyEndpoint(CURL* h, const Endpoint& endpoint) {
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, endpoint.connect_timeout_ms);
+  if (!endpoint.unix_socket.empty()) {
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, endpoint.unix_socket.c_str());
+  }
+  if (!endpoint.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, endpoint.ca_file.c_str());
+  if (!endpoint.cert_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, endpoint.cert_file.c_str());
+  }
+  if (!endpoint.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint.key_file.c_str());
+  if (!endpoint.username.empty()) {
+    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+    curl_easy_setopt(h, CURLOPT_USERNAME, endpoint.username.c_str());
+    curl_easy_setopt(h, CURLOPT_PASSWORD, endpoint.password.c_str());
+  }
+}
+
+// Deadlines, redirects and the callbacks that receive the reply.
+void ApplyTransfer(CURL* h, const HttpRequest& request, Transfer* transfer) {
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
+  if (request.stall_timeout_ms > 0) {
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                     std::max(1L, (request.stall_timeout_ms + 999) / 1000));
+  }
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (request.max_redirects > 0) {
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, static_cast<long>(request.max_redirects));
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  }
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, transfer);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");  // engines and registries are dialled directly
+  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (request.keep_going) {
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, transfer);
+  }
+}
+
+// The method and what is sent: an uploaded file (opened into `upload`), an in-memory body, or
+// nothing.
+Status ApplyMethod(CURL* h, const HttpRequest& request, HeaderList& headers,
+                   std::unique_ptr<FILE, FileCloser>& upload) {
+  if (!request.upload_file.empty()) {
+    upload.reset(std::fopen(request.upload_file.c_str(), "rb"));
+    if (!upload) return InvalidArgument("cannot read " + request.upload_file);
+    std::fseek(upload.get(), 0, SEEK_END);
+    const long size = std::ftell(upload.get());
+    std::rewind(upload.get());
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READDATA, upload.get());
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    AddHeader(headers, "Expect:");  // no 100-continue round trip
+  } else if (request.method == "POST" || request.method == "PUT") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    if (request.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+    AddHeader(headers, "Expect:");
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  } else if (request.method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 CurlTransport::CurlTransport(Endpoint endpoint)
@@ -96,68 +197,19 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   curl_easy_reset(h);
 
   HttpResponse response;
-  Transfer transfer{h, &request, &response, {}, false, false, nullptr, false};
+  Transfer transfer{h, &request, &response, {}};
   char error_text[CURL_ERROR_SIZE] = {0};
   const std::string url = endpoint_.base_url + request.target;
+  const std::string& where = endpoint_.base_url.empty() ? url : endpoint_.base_url;
 
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, endpoint_.connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
-  curl_easy_setopt(h, CURLOPT_PROXY, "");  // engines and registries are dialled directly
-  curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (request.keep_going) {
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
-  }
-  if (!endpoint_.unix_socket.empty()) {
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, endpoint_.unix_socket.c_str());
-  }
-  if (!endpoint_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, endpoint_.ca_file.c_str());
-  if (!endpoint_.cert_file.empty()) {
-    curl_easy_setopt(h, CURLOPT_SSLCERT, endpoint_.cert_file.c_str());
-  }
-  if (!endpoint_.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint_.key_file.c_str());
-  if (!endpoint_.username.empty()) {
-    curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
-    curl_easy_setopt(h, CURLOPT_USERNAME, endpoint_.username.c_str());
-    curl_easy_setopt(h, CURLOPT_PASSWORD, endpoint_.password.c_str());
-  }
-
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
-  auto add_header = [&headers](const std::string& line) {
-    headers.reset(curl_slist_append(headers.release(), line.c_str()));
-  };
-  for (const auto& line : request.headers) add_header(line);
-
+  ApplyEndpoint(h, endpoint_);
+  ApplyTransfer(h, request, &transfer);
+  HeaderList headers(nullptr, curl_slist_free_all);
+  for (const auto& line : request.headers) AddHeader(headers, line);
   std::unique_ptr<FILE, FileCloser> upload;
-  if (!request.upload_file.empty()) {
-    upload.reset(std::fopen(request.upload_file.c_str(), "rb"));
-    if (!upload) return InvalidArgument("cannot read " + request.upload_file);
-    std::fseek(upload.get(), 0, SEEK_END);
-    const long size = std::ftell(upload.get());
-    std::rewind(upload.get());
-    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READDATA, upload.get());
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(size));
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-    add_header("Expect:");  // no 100-continue round trip
-  } else if (request.method == "POST" || request.method == "PUT") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    if (request.method == "PUT") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
-    add_header("Expect:");
-  } else if (request.method == "HEAD") {
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (request.method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
+  if (Status s = ApplyMethod(h, request, headers, upload); !s.ok()) return s;
   if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
 
   std::unique_ptr<FILE, FileCloser> download;
@@ -175,14 +227,20 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
   connections_opened_ += new_connections;
 
+  if (transfer.too_large) {
+    return InvalidArgument(where + ": reply body larger than " +
+                           std::to_string(request.max_body_bytes) + " bytes");
+  }
   if (rc != CURLE_OK && !response.stopped) {
-    return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc),
-                          endpoint_.base_url);
+    return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
   }
   if (transfer.streaming && !response.stopped) {
     transfer.splitter.Finish(request.on_line);
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_off_t declared = -1;
+  curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
+  response.content_length = static_cast<int64_t>(declared);
   return response;
 }
 
@@ -202,21 +260,26 @@ Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_vi
     case CURLE_RECV_ERROR:
       // Under TLS 1.3 a refused client certificate shows up as a receive error carrying the
       // server's alert, after the client believed the handshake done.
-      if (tls_alert) return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
+      if (tls_alert)
+        return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
       return Unavailable(where + "connection closed (" + detail + ")");
     case CURLE_OPERATION_TIMEDOUT:
       return DeadlineExceeded(where + "timed out (" + detail + ")");
     case CURLE_SSL_CONNECT_ERROR:
-      if (tls_alert) return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
+      if (tls_alert)
+        return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
       return Unauthenticated(where + "tls: handshake failed (" + detail + ")");
     case CURLE_SSL_CLIENTCERT:
       return Unauthenticated(where + "tls: client certificate refused (" + detail + ")");
     case CURLE_PEER_FAILED_VERIFICATION:
       return Unauthenticated(where + "tls: server certificate not trusted (" + detail + ")");
     case CURLE_SSL_CERTPROBLEM:
-      return Unauthenticated(where + "tls: local client certificate or key unusable (" + detail + ")");
+      return Unauthenticated(where + "tls: local client certificate or key unusable (" + detail +
+                             ")");
     case CURLE_SSL_CACERT_BADFILE:
       return Unauthenticated(where + "tls: CA file unusable (" + detail + ")");
+    case CURLE_TOO_MANY_REDIRECTS:
+      return InvalidArgument(where + "too many redirects (" + detail + ")");
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_READ_ERROR:
@@ -226,8 +289,30 @@ Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_vi
   }
 }
 
-bool LineSplitter::Feed(std::string_view chunk,
-                        const std::function<bool(std::string_view)>& sink) {
+Status StatusFromHttpStatus(long http_status) {
+  const std::string message = "HTTP " + std::to_string(http_status);
+  if (http_status >= 200 && http_status < 300) return Status::Ok();
+  switch (http_status) {
+    case 401:
+      return Unauthenticated(message);
+    case 403:
+      return PermissionDenied(message);
+    case 404:
+    case 410:
+      return NotFound(message);
+    case 408:
+      return DeadlineExceeded(message);
+    case 429:
+      return Unavailable(message);
+    default:
+      break;
+  }
+  if (http_status >= 500 && http_status < 600) return Unavailable(message);
+  if (http_status >= 400 && http_status < 500) return InvalidArgument(message);
+  return Internal(message);
+}
+
+bool LineSplitter::Feed(std::string_view chunk, const std::function<bool(std::string_view)>& sink) {
   while (!chunk.empty()) {
     const size_t nl = chunk.find('\n');
     if (nl == std::string_view::npos) {

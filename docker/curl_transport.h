@@ -5,6 +5,7 @@
 #ifndef ONEDOCK_DOCKER_CURL_TRANSPORT_H_
 #define ONEDOCK_DOCKER_CURL_TRANSPORT_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -18,7 +19,8 @@ namespace onedock::docker {
 // Where and how to connect. Plain value; paths are read by libcurl at each new connection.
 struct Endpoint {
   std::string base_url;     // "https://127.0.0.2:2376", "http://127.0.0.1:5000", or
-                            // "http://localhost" together with unix_socket
+                            // "http://localhost" together with unix_socket; empty when each
+                            // request's target is a whole http(s) URL (downloads)
   std::string unix_socket;  // when set, connect through this socket (at most 107 bytes)
   std::string ca_file;      // CA that signed the server certificate (HTTPS)
   std::string cert_file;    // client certificate (mutual TLS)
@@ -37,6 +39,10 @@ struct HttpRequest {
   std::string download_file;         // when set, a 2xx body is written to this file (created or
                                      // truncated) instead of HttpResponse::body
   long timeout_ms = 30000;           // whole-transfer limit; 0 = none (streams)
+  long stall_timeout_ms = 0;         // limit on a transfer moving no byte at all; 0 = none
+  int max_redirects = 0;             // Location replies followed, to http and https URLs only
+  int64_t max_body_bytes = 0;        // bound on a body kept or written to download_file (not
+                                     // on streams); 0 = none
   // Streaming replies: each complete line of a 2xx body is handed over as it arrives and is not
   // kept in HttpResponse::body. Returning false ends the transfer (not an error).
   std::function<bool(std::string_view)> on_line;
@@ -48,7 +54,9 @@ struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
-  bool stopped = false;  // true when on_line or keep_going ended the transfer
+  bool stopped = false;          // true when on_line or keep_going ended the transfer
+  int64_t content_length = -1;   // the length the reply declares (a HEAD's too); -1 when none
+  int64_t body_bytes = 0;        // body bytes received (kept, written to a file or streamed)
 };
 
 class CurlTransport {
@@ -59,10 +67,13 @@ class CurlTransport {
   CurlTransport& operator=(const CurlTransport&) = delete;
 
   // Sends the request and blocks until the reply is complete, the deadline passes, or a callback
-  // stops it. Any HTTP status is a successful transfer; a non-OK Status means no HTTP reply:
-  // kUnavailable (refused, unreachable, reset), kDeadlineExceeded, kUnauthenticated (TLS: server
-  // not trusted, client certificate refused, unusable local certificate), kInvalidArgument (bad
-  // URL or local file), kInternal (anything else libcurl reports).
+  // stops it. Only http and https URLs are fetched. Any HTTP status is a successful transfer (the
+  // last one when redirects are followed); a non-OK Status means no HTTP reply:
+  // kUnavailable (refused, unreachable, reset), kDeadlineExceeded (the deadline or the stall
+  // limit passed), kUnauthenticated (TLS: server not trusted, client certificate refused,
+  // unusable local certificate), kInvalidArgument (bad URL, another scheme, more redirects than
+  // max_redirects, a body past max_body_bytes, an unusable local file), kInternal (anything else
+  // libcurl reports).
   Result<HttpResponse> Perform(const HttpRequest& request);
 
   const Endpoint& endpoint() const { return endpoint_; }
@@ -79,6 +90,12 @@ class CurlTransport {
 // Maps a libcurl result (and its error buffer text) to a Status naming the endpoint. Exposed for
 // tests: TLS failures must stay distinguishable from an engine that is down.
 Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_view endpoint);
+
+// Maps the status of a plain web server's reply (a download, not an engine or registry API, whose
+// error bodies carry their own codes): 2xx OK, 401 kUnauthenticated, 403 kPermissionDenied,
+// 404 and 410 kNotFound, 408 kDeadlineExceeded, 429 and 5xx kUnavailable, other 4xx
+// kInvalidArgument, anything else kInternal. The message is "HTTP 404".
+Status StatusFromHttpStatus(long http_status);
 
 // Splits a byte stream into lines as chunks arrive; a line may span chunks. Empty lines and a
 // trailing "\r" are dropped.

@@ -39,6 +39,16 @@ std::string EngineMessage(std::string_view body);
 // 503 unavailable.
 Status StatusFromHttp(long http_status, std::string_view body);
 
+// Replies of POST /networks/{id}/connect. A container already on the network is kConflict:
+// dockerd 20.10 (API 1.41) answers 403 "endpoint with name … already exists in network …" for a
+// running container; a created or stopped one gets 200 instead. Anything else maps as
+// StatusFromHttp (404 for an unknown network or container).
+Status NetworkConnectStatus(long http_status, std::string_view body);
+// Replies of POST /networks/{id}/disconnect. A container that is not on the network is kNotFound,
+// like the 404 for an unknown network or container: dockerd 20.10 answers 500 "container … is not
+// connected to [the ]network …", with or without Force. Anything else maps as StatusFromHttp.
+Status NetworkDisconnectStatus(long http_status, std::string_view body);
+
 // An NDJSON progress line (pull, push, load) that reports a failure inside a 200 reply becomes a
 // non-OK Status; any other line is OK. A line that is not JSON is an internal error.
 Status StreamLineStatus(std::string_view line);

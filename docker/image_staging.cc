@@ -1,9 +1,6 @@
 #include "docker/image_staging.h"
 
-#include <curl/curl.h>
 #include <sys/utsname.h>
-
-#include <cstdio>
 
 #include "docker/registry_client.h"
 
@@ -26,6 +23,9 @@ std::string HostArchitecture() {
   if (machine == "i686" || machine == "i386") return "386";
   return machine;
 }
+
+// No base URL: each request names a whole http(s) URL.
+Endpoint WebEndpoint() { return Endpoint{.connect_timeout_ms = 10000}; }
 
 }  // namespace
 
@@ -81,50 +81,24 @@ Status RegistryHttp::DeleteManifest(const bridge::ImageReference& reference, con
 }
 
 Result<int64_t> RegistryHttp::Download(const std::string& url, const std::string& path) {
-  FILE* out = std::fopen(path.c_str(), "wb");
-  if (out == nullptr) return Internal("cannot write " + path);
-  CURL* h = curl_easy_init();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, out);
-  const CURLcode rc = curl_easy_perform(h);
-  long code = 0;
-  curl_off_t size = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &size);
-  curl_easy_cleanup(h);
-  const bool closed = std::fclose(out) == 0;
-  if (rc != CURLE_OK) {
-    return code >= 400 ? NotFound(url + ": HTTP " + std::to_string(code)) : Unavailable(url + ": " + curl_easy_strerror(rc));
-  }
-  if (!closed) return Internal("cannot write " + path);
-  return static_cast<int64_t>(size);
+  CurlTransport web(WebEndpoint());
+  auto reply = web.Perform({.target = url,
+                            .download_file = path,
+                            .timeout_ms = 0,  // a large image takes as long as it takes...
+                            .stall_timeout_ms = kStallTimeoutMs,  // ...while bytes keep coming
+                            .max_redirects = kMaxRedirects,
+                            .max_body_bytes = max_download_bytes_});
+  if (!reply.ok()) return reply.status();
+  if (Status s = StatusFromHttpStatus(reply->status); !s.ok()) return s;
+  return reply->body_bytes;
 }
 
 Result<int64_t> RegistryHttp::RemoteSize(const std::string& url) {
-  CURL* h = curl_easy_init();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-  curl_easy_setopt(h, CURLOPT_FAILONERROR, 1L);
-  const CURLcode rc = curl_easy_perform(h);
-  long code = 0;
-  curl_off_t length = -1;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-  curl_easy_cleanup(h);
-  if (rc != CURLE_OK) {
-    return code >= 400 ? NotFound(url + ": HTTP " + std::to_string(code)) : Unavailable(url + ": " + curl_easy_strerror(rc));
-  }
-  return static_cast<int64_t>(length);
+  CurlTransport web(WebEndpoint());
+  auto reply = web.Perform({.method = "HEAD", .target = url, .max_redirects = kMaxRedirects});
+  if (!reply.ok()) return reply.status();
+  if (Status s = StatusFromHttpStatus(reply->status); !s.ok()) return s;
+  return reply->content_length;
 }
 
 }  // namespace onedock::docker

@@ -1,6 +1,6 @@
 // The docker/ side of the image datastore: bridge::StagingEngine over an EngineClient, and
-// bridge::RegistryAccess over RegistryClient and libcurl. Registries on loopback addresses are
-// spoken to over plain HTTP (as the engines treat them), all others over HTTPS.
+// bridge::RegistryAccess over RegistryClient and CurlTransport. Registries on loopback addresses
+// are spoken to over plain HTTP (as the engines treat them), all others over HTTPS.
 #ifndef ONEDOCK_DOCKER_IMAGE_STAGING_H_
 #define ONEDOCK_DOCKER_IMAGE_STAGING_H_
 
@@ -27,11 +27,30 @@ class EngineStaging : public bridge::StagingEngine {
   std::unique_ptr<EngineClient> engine_;
 };
 
+// Each call opens its own connections (manifests and downloads are rare next to engine calls), so
+// one instance may serve several threads.
 class RegistryHttp : public bridge::RegistryAccess {
  public:
+  // A download that passes this many bytes fails rather than fill the spool's disk.
+  static constexpr int64_t kDefaultMaxDownloadBytes = int64_t{64} << 30;  // 64 GiB
+  // Redirects followed by Download and RemoteSize, to http and https URLs only.
+  static constexpr int kMaxRedirects = 5;
+  // A download that moves no byte for this long fails with kDeadlineExceeded.
+  static constexpr long kStallTimeoutMs = 60000;
+
+  explicit RegistryHttp(int64_t max_download_bytes = kDefaultMaxDownloadBytes)
+      : max_download_bytes_(max_download_bytes) {}
+
   Result<bridge::RegistryManifest> Manifest(const bridge::ImageReference& reference, const RegistryAuth& auth) override;
   Status DeleteManifest(const bridge::ImageReference& reference, const RegistryAuth& auth) override;
+  // Downloads an http(s) URL to `path`, following up to kMaxRedirects redirects; returns the
+  // bytes written. Errors: the server's 404 and 410 kNotFound, 401 kUnauthenticated, 403
+  // kPermissionDenied, 5xx kUnavailable (StatusFromHttpStatus); an unreachable server
+  // kUnavailable; no byte for kStallTimeoutMs kDeadlineExceeded; a body past the bound, another
+  // scheme or too many redirects kInvalidArgument.
   Result<int64_t> Download(const std::string& url, const std::string& path) override;
+  // The Content-Length of a HEAD (after redirects), -1 when the server states none; errors as
+  // Download's.
   Result<int64_t> RemoteSize(const std::string& url) override;
 
   // http://host:port for loopback registries, https:// otherwise.
@@ -39,6 +58,9 @@ class RegistryHttp : public bridge::RegistryAccess {
   // The registry host and repository a reference is fetched from: a reference without a registry
   // names Docker Hub (registry-1.docker.io), whose one-component names live under library/.
   static std::pair<std::string, std::string> LocationOf(const bridge::ImageReference& reference);
+
+ private:
+  int64_t max_download_bytes_;
 };
 
 }  // namespace onedock::docker

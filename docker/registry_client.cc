@@ -163,39 +163,6 @@ std::string PlatformManifestDigest(std::string_view index_body, const std::strin
   return "";
 }
 
-Status RegistryClient::Check() { return Request("GET", "/v2/", "check", false).status(); }
-
-Result<std::vector<std::string>> RegistryClient::ListTags(const std::string& repository) {
-  const std::string what = "list tags of " + repository;
-  auto r = Request("GET", "/v2/" + EscapeRepository(repository) + "/tags/list", what, false);
-  if (!r.ok()) return r.status();
-  json j = json::parse(r->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Internal("malformed tag list").WithContext(name_ + ": " + what);
-  }
-  std::vector<std::string> tags;
-  if (j.contains("tags") && j["tags"].is_array()) {  // null once every tag is deleted
-    for (const auto& t : j["tags"]) {
-      if (t.is_string()) tags.push_back(t.get<std::string>());
-    }
-  }
-  return tags;
-}
-
-Result<std::vector<std::string>> RegistryClient::Catalog() {
-  auto r = Request("GET", "/v2/_catalog?n=1000", "list repositories", false);
-  if (!r.ok()) return r.status();
-  json j = json::parse(r->body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Internal("malformed catalog").WithContext(name_ + ": list repositories");
-  std::vector<std::string> repositories;
-  if (j.contains("repositories") && j["repositories"].is_array()) {
-    for (const auto& t : j["repositories"]) {
-      if (t.is_string()) repositories.push_back(t.get<std::string>());
-    }
-  }
-  return repositories;
-}
-
 Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
                                              const std::string& reference) {
   const std::string what = "get manifest " + repository + ":" + reference;
@@ -211,19 +178,6 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
     return Internal("manifest reply without Docker-Content-Digest").WithContext(name_ + ": " + what);
   }
   return m;
-}
-
-Result<std::string> RegistryClient::ManifestDigest(const std::string& repository,
-                                                   const std::string& reference) {
-  const std::string what = "manifest digest of " + repository + ":" + reference;
-  auto r = Request("HEAD", "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(reference),
-                   what, true);
-  if (!r.ok()) return r.status();
-  std::string digest = r->headers["docker-content-digest"];
-  if (digest.empty()) {
-    return Internal("manifest reply without Docker-Content-Digest").WithContext(name_ + ": " + what);
-  }
-  return digest;
 }
 
 Status RegistryClient::DeleteManifest(const std::string& repository, const std::string& digest) {

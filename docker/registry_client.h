@@ -1,7 +1,9 @@
 // RegistryClient: the Docker Registry HTTP API v2 of one registry (the front-end's private
 // registry or an upstream one), over one reused CurlTransport with optional basic credentials.
 // Manifests are always requested with the v2 and OCI Accept headers, so the digest returned is the
-// one a DELETE accepts. Not thread-safe: one client per thread.
+// one a DELETE accepts. It carries the calls onedockd makes (manifests and their deletion); tag
+// lists, the catalog and HEAD digests, which only tests use, are tests/support/registry_admin.h's.
+// Not thread-safe: one client per thread.
 #ifndef ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
 #define ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
 
@@ -27,17 +29,8 @@ class RegistryClient {
   // `name` prefixes error messages ("registry 127.0.0.1:5000").
   RegistryClient(std::string name, Endpoint endpoint);
 
-  // GET /v2/: OK when the registry speaks v2 and accepts our credentials.
-  Status Check();
-  // Tags of a repository; an empty list when every tag was deleted. kNotFound for an unknown
-  // repository.
-  Result<std::vector<std::string>> ListTags(const std::string& repository);
-  // The repositories the registry holds (the first 1000, the most a registry returns at once).
-  Result<std::vector<std::string>> Catalog();
-  // `reference` is a tag or a digest.
+  // `reference` is a tag or a digest. kNotFound when the registry has no such manifest.
   Result<Manifest> GetManifest(const std::string& repository, const std::string& reference);
-  // The digest of a tag without fetching the body (HEAD).
-  Result<std::string> ManifestDigest(const std::string& repository, const std::string& reference);
   // Deletes a manifest by digest (every tag pointing to it goes with it). kNotFound when absent.
   Status DeleteManifest(const std::string& repository, const std::string& digest);
 

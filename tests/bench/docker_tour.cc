@@ -9,6 +9,7 @@
 
 #include "docker/engine_client.h"
 #include "tests/integration/bed.h"
+#include "tests/support/engine_admin.h"
 
 namespace onedock::docker {
 namespace {
@@ -20,7 +21,8 @@ bool Check(const Status& s) {
 
 bool Tour(const std::string& engine, int n) {
   EngineClient client(engine, testbed::Engine(engine));
-  auto version = client.Version();
+  testing::EngineAdmin admin(engine, testbed::Engine(engine));
+  auto version = admin.Version();
   if (!Check(version.status())) return false;
   std::printf("%s: Docker %s at %s, API negotiated %s\n", engine.c_str(), version->version.c_str(),
               testbed::Engine(engine).base_url.c_str(), client.Negotiate()->ToString().c_str());
@@ -28,7 +30,7 @@ bool Tour(const std::string& engine, int n) {
   const std::string prefix = "10.241." + std::to_string(n) + ".";
   const std::string name = "tour-" + engine;
   client.RemoveContainer(name, true, true);
-  client.RemoveNetwork(net);
+  admin.RemoveNetwork(net);
 
   if (!Check(client.PullImage(testbed::TestImage()))) return false;
   std::printf("  pulled %s\n", testbed::TestImage().c_str());
@@ -55,7 +57,7 @@ bool Tour(const std::string& engine, int n) {
   }
   if (!Check(page.status())) return false;
   std::printf("  GET http://%s/ -> %ld %s", nic.ipv4.c_str(), page->status, page->body.c_str());
-  bool ok = Check(client.RemoveContainer(name, true, true)) && Check(client.RemoveNetwork(net));
+  bool ok = Check(client.RemoveContainer(name, true, true)) && Check(admin.RemoveNetwork(net));
   std::printf("  removed %s and %s\n", name.c_str(), net.c_str());
   return ok;
 }

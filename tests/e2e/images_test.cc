@@ -14,6 +14,8 @@
 #include "tests/e2e/world.h"
 #include "tests/http_stub.h"
 #include "tests/integration/bed.h"
+#include "tests/support/engine_admin.h"
+#include "tests/support/registry_admin.h"
 
 namespace onedock::e2e {
 namespace {
@@ -24,9 +26,13 @@ docker::RegistryClient PrivateRegistry() {
   return docker::RegistryClient("private", testbed::Registry("private"));
 }
 
+testing::RegistryAdmin PrivateRegistryAdmin() {
+  return testing::RegistryAdmin("private", testbed::Registry("private"));
+}
+
 // repository -> tags of the private registry.
 std::map<std::string, std::vector<std::string>> TagLists() {
-  auto registry = PrivateRegistry();
+  auto registry = PrivateRegistryAdmin();
   auto repositories = registry.Catalog();
   REQUIRE_MESSAGE(repositories.ok(), repositories.status().ToString());
   std::map<std::string, std::vector<std::string>> lists;
@@ -126,7 +132,7 @@ TEST_CASE("a docker save tarball registers and deploys the same way") {
   World w;
   const std::string tarball = w.root() + "/httpd.tar";
   REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
-  REQUIRE(w.Engine("h1").SaveImage(testbed::TestImage(), tarball).ok());
+  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1")).SaveImage(testbed::TestImage(), tarball).ok());
   const int image = w.CreateImage("NAME = \"httpd from tarball\"\nPATH = " + tarball);
   const Image ready = w.WaitForImage(image, kImageReady);
   CHECK(ready.source.find(testbed::RegistryHost("private") + "/httpd-from-tarball:" + std::to_string(image) + "@sha256:") == 0);
@@ -154,7 +160,7 @@ TEST_CASE("a tarball named by an http URL is downloaded, registered, and its dow
   World w;
   const std::string tarball = w.root() + "/served.tar";
   REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
-  REQUIRE(w.Engine("h1").SaveImage(testbed::TestImage(), tarball).ok());
+  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1")).SaveImage(testbed::TestImage(), tarball).ok());
   FileServer server(tarball);
   const int image = w.CreateImage("NAME = httpd-url\nPATH = " + server.url());
   const Image ready = w.WaitForImage(image, kImageReady);
@@ -167,7 +173,7 @@ TEST_CASE("deleting an image removes it from the private registry") {
   World w;
   const int image = w.CreateImage("NAME = httpd-doomed\nPATH = docker://" + testbed::TestImage());
   const Image ready = w.WaitForImage(image, kImageReady);
-  auto tags = PrivateRegistry().ListTags("httpd");
+  auto tags = PrivateRegistryAdmin().ListTags("httpd");
   REQUIRE(tags.ok());
   CHECK(std::count(tags->begin(), tags->end(), std::to_string(image)) == 1);
   w.Call("one.image.delete", {xmlrpc_c::value_int(image)});
@@ -177,7 +183,7 @@ TEST_CASE("deleting an image removes it from the private registry") {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   CHECK(registry.GetManifest("httpd", std::to_string(image)).status().code() == Status::Code::kNotFound);
-  tags = registry.ListTags("httpd");
+  tags = PrivateRegistryAdmin().ListTags("httpd");
   REQUIRE(tags.ok());
   CHECK(std::count(tags->begin(), tags->end(), std::to_string(image)) == 0);
 }

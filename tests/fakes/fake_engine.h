@@ -180,7 +180,7 @@ class FakeEngine : public Engine {
     calls.push_back("connect " + id + " " + net);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
-    if (c->networks.count(net) != 0) return FailedPrecondition("endpoint with name " + id + " already exists in network " + net);
+    if (c->networks.count(net) != 0) return Conflict("endpoint with name " + id + " already exists in network " + net);
     c->networks[net] = {"", nic.ipv4, 24, "", "02:42:00:00:00:01"};
     return Status::Ok();
   }
@@ -188,7 +188,7 @@ class FakeEngine : public Engine {
     calls.push_back("disconnect " + id + " " + net);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
-    if (c->networks.erase(net) == 0) return Internal("container " + id + " is not connected to network " + net);
+    if (c->networks.erase(net) == 0) return NotFound("container " + id + " is not connected to network " + net);
     return Status::Ok();
   }
 

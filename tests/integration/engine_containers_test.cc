@@ -7,6 +7,7 @@
 #include "docker/engine_client.h"
 #include "bridge/tar_writer.h"
 #include "tests/integration/bed.h"
+#include "tests/support/engine_admin.h"
 
 namespace onedock::docker {
 namespace {
@@ -103,11 +104,12 @@ TEST_CASE("kill pause and unpause") {
   const std::string name = testbed::UniqueName("kp");
   REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
   REQUIRE(h1.StartContainer(name).ok());
-  CHECK(*h1.PauseContainer(name) == Outcome::kDone);
+  testing::EngineAdmin admin("h1", testbed::Engine("h1"));
+  CHECK(*admin.PauseContainer(name) == Outcome::kDone);
   CHECK(h1.InspectContainer(name)->paused);
-  CHECK(h1.PauseContainer(name).status().code() == Code::kConflict);  // already paused
-  CHECK(*h1.UnpauseContainer(name) == Outcome::kDone);
-  CHECK(h1.UnpauseContainer(name).status().code() == Code::kInternal);  // engine answers 500
+  CHECK(admin.PauseContainer(name).status().code() == Code::kConflict);  // already paused
+  CHECK(*admin.UnpauseContainer(name) == Outcome::kDone);
+  CHECK(admin.UnpauseContainer(name).status().code() == Code::kInternal);  // engine answers 500
   CHECK(h1.KillContainer(name, "FOO").code() == Code::kInvalidArgument);
   REQUIRE(h1.KillContainer(name).ok());
   auto info = h1.InspectContainer(name);

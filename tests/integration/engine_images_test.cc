@@ -10,6 +10,7 @@
 #include "docker/engine_client.h"
 #include "docker/registry_client.h"
 #include "tests/integration/bed.h"
+#include "tests/support/engine_admin.h"
 
 namespace onedock::docker {
 namespace {
@@ -117,7 +118,7 @@ TEST_CASE("tag push to the private registry save and load back") {
   CHECK(digest->rfind("sha256:", 0) == 0);
 
   const std::string tar = TempPath("save.tar");
-  REQUIRE(h1.SaveImage(repo + ":" + tag, tar).ok());
+  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1")).SaveImage(repo + ":" + tag, tar).ok());
   REQUIRE(h1.RemoveImage(repo + ":" + tag, false).ok());
   CHECK(h1.InspectImage(repo + ":" + tag).status().code() == Code::kNotFound);
   auto loaded = h1.LoadImage(tar);

@@ -9,6 +9,7 @@
 
 #include "docker/engine_client.h"
 #include "tests/integration/bed.h"
+#include "tests/support/engine_admin.h"
 
 namespace onedock::docker {
 namespace {
@@ -32,7 +33,8 @@ TestNetwork MakeNetwork(int n) {
 void Clean(EngineClient& e, const std::vector<std::string>& containers,
            const std::vector<TestNetwork>& networks) {
   for (const auto& c : containers) e.RemoveContainer(c, true, true);
-  for (const auto& n : networks) e.RemoveNetwork(n.name);
+  testing::EngineAdmin admin(e.name(), testbed::Engine(e.name()));
+  for (const auto& n : networks) admin.RemoveNetwork(n.name);
 }
 
 ContainerSpec Spec(const std::string& name) {
@@ -49,6 +51,7 @@ TEST_CASE("networks: fixed subnet static IP and MAC connect disconnect reachabil
   EngineClient h1("h1", testbed::Engine("h1"));
   REQUIRE(h1.PullImage(testbed::TestImage()).ok());
   const TestNetwork a = MakeNetwork(1), b = MakeNetwork(2);
+  testing::EngineAdmin h1_admin("h1", testbed::Engine("h1"));
   const std::string vm = "odt-vm-net";
   Clean(h1, {vm}, {a, b});
 
@@ -96,17 +99,25 @@ TEST_CASE("networks: fixed subnet static IP and MAC connect disconnect reachabil
   CHECK(page->status == 200);
   CHECK(page->body.find("onedock test page") != std::string::npos);
 
+  // Already on the network: the engine's 403 "endpoint … already exists" is a conflict.
   CHECK(h1.ConnectNetwork(b.name, vm, {b.name, b.prefix + "43", "", {}}).code() ==
-        Code::kFailedPrecondition);  // already connected: engine 403
-  CHECK(h1.RemoveNetwork(a.name).code() == Code::kFailedPrecondition);  // active endpoints
+        Code::kConflict);
+  CHECK(h1.ConnectNetwork(b.name, "odt-no-such-vm", {b.name, "", "", {}}).code() ==
+        Code::kNotFound);
+  CHECK(h1_admin.RemoveNetwork(a.name).code() == Code::kFailedPrecondition);  // active endpoints
   REQUIRE(h1.DisconnectNetwork(b.name, vm, false).ok());
   CHECK_FALSE(h1.InspectContainer(vm)->networks.count(b.name));
-  CHECK_FALSE(h1.DisconnectNetwork(b.name, vm, false).ok());  // not connected any more
+  // Not on the network any more: the engine's 500 "is not connected" is not found, as are an
+  // unknown network and an unknown container.
+  CHECK(h1.DisconnectNetwork(b.name, vm, false).code() == Code::kNotFound);
+  CHECK(h1.DisconnectNetwork(b.name, vm, true).code() == Code::kNotFound);
+  CHECK(h1.DisconnectNetwork("odt-no-such-net", vm, false).code() == Code::kNotFound);
+  CHECK(h1.DisconnectNetwork(b.name, "odt-no-such-vm", false).code() == Code::kNotFound);
 
   REQUIRE(h1.RemoveContainer(vm, true, true).ok());
-  CHECK(h1.RemoveNetwork(a.name).ok());
-  CHECK(h1.RemoveNetwork(b.name).ok());
-  CHECK(h1.RemoveNetwork(a.name).code() == Code::kNotFound);
+  CHECK(h1_admin.RemoveNetwork(a.name).ok());
+  CHECK(h1_admin.RemoveNetwork(b.name).ok());
+  CHECK(h1_admin.RemoveNetwork(a.name).code() == Code::kNotFound);
 }
 
 TEST_CASE("volumes are created refused while in use and removed") {
@@ -126,6 +137,7 @@ TEST_CASE("volumes are created refused while in use and removed") {
 
 TEST_CASE("events: a bounded window and a live stream that sees a kill") {
   EngineClient h2("h2", testbed::Engine("h2"));
+  testing::EngineAdmin h2_admin("h2", testbed::Engine("h2"));
   REQUIRE(h2.PullImage(testbed::TestImage()).ok());
   const std::string vm = testbed::UniqueName("odt-ev");
   const int64_t since = std::time(nullptr) - 1;
@@ -167,7 +179,7 @@ TEST_CASE("events: a bounded window and a live stream that sees a kill") {
   REQUIRE(h2.RemoveContainer(vm, true, true).ok());
   // The window closes two seconds after the removal, so an event published while the query
   // is open is still inside it.
-  auto past = h2.Events({.since = since, .until = std::time(nullptr) + 2,
+  auto past = h2_admin.Events({.since = since, .until = std::time(nullptr) + 2,
                          .types = {"container"}, .labels = {"one.vmid=" + vm}});
   REQUIRE_MESSAGE(past.ok(), past.status().ToString());
   std::vector<std::string> actions;
@@ -182,7 +194,7 @@ TEST_CASE("events: a bounded window and a live stream that sees a kill") {
   CHECK(has("start"));
   CHECK(has("die"));
   CHECK(has("destroy"));
-  CHECK(h2.Events({.since = 0, .until = 0}).status().code() == Code::kInvalidArgument);
+  CHECK(h2_admin.Events({.since = 0, .until = 0}).status().code() == Code::kInvalidArgument);
 }
 
 }  // namespace onedock::docker

@@ -4,19 +4,22 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "docker/engine_client.h"
 #include "docker/registry_client.h"
 #include "docker/image_staging.h"
 #include "tests/http_stub.h"
 #include "tests/integration/bed.h"
+#include "tests/support/registry_admin.h"
 
 namespace onedock::docker {
 
 TEST_CASE("registry check tags and manifest with the v2 digest") {
   RegistryClient upstream("upstream", testbed::Registry("upstream"));
-  REQUIRE(upstream.Check().ok());
-  auto tags = upstream.ListTags("onedock/httpd");
+  testing::RegistryAdmin admin("upstream", testbed::Registry("upstream"));
+  REQUIRE(admin.Check().ok());
+  auto tags = admin.ListTags("onedock/httpd");
   REQUIRE(tags.ok());
   CHECK(std::find(tags->begin(), tags->end(), "1.0") != tags->end());
   auto manifest = upstream.GetManifest("onedock/httpd", "1.0");
@@ -24,7 +27,7 @@ TEST_CASE("registry check tags and manifest with the v2 digest") {
   CHECK(manifest->digest.rfind("sha256:", 0) == 0);
   CHECK(manifest->media_type == "application/vnd.docker.distribution.manifest.v2+json");
   CHECK(manifest->total_size > 500000);  // busybox-static is about 1 MB compressed
-  auto head = upstream.ManifestDigest("onedock/httpd", "1.0");
+  auto head = admin.ManifestDigest("onedock/httpd", "1.0");
   REQUIRE(head.ok());
   CHECK(*head == manifest->digest);
   auto by_digest = upstream.GetManifest("onedock/httpd", manifest->digest);
@@ -34,11 +37,12 @@ TEST_CASE("registry check tags and manifest with the v2 digest") {
 
 TEST_CASE("unknown repositories and tags are not found") {
   RegistryClient upstream("upstream", testbed::Registry("upstream"));
-  CHECK(upstream.ListTags("no/such-repo").status().code() == Status::Code::kNotFound);
+  testing::RegistryAdmin admin("upstream", testbed::Registry("upstream"));
+  CHECK(admin.ListTags("no/such-repo").status().code() == Status::Code::kNotFound);
   auto missing = upstream.GetManifest("onedock/httpd", "99");
   CHECK(missing.status().code() == Status::Code::kNotFound);
   CHECK(missing.status().message().find("MANIFEST_UNKNOWN") != std::string::npos);
-  CHECK(upstream.ManifestDigest("onedock/httpd", "99").status().code() == Status::Code::kNotFound);
+  CHECK(admin.ManifestDigest("onedock/httpd", "99").status().code() == Status::Code::kNotFound);
 }
 
 TEST_CASE("delete by digest removes the tag and a second delete is not found") {
@@ -53,11 +57,12 @@ TEST_CASE("delete by digest removes the tag and a second delete is not found") {
   REQUIRE(h1.RemoveImage(repo + ":" + tag, false).ok());
 
   RegistryClient priv("private", testbed::Registry("private"));
-  auto digest = priv.ManifestDigest("deltest", tag);
+  testing::RegistryAdmin admin("private", testbed::Registry("private"));
+  auto digest = admin.ManifestDigest("deltest", tag);
   REQUIRE(digest.ok());
   CHECK(*digest == *pushed);
   REQUIRE(priv.DeleteManifest("deltest", *digest).ok());
-  auto tags = priv.ListTags("deltest");
+  auto tags = admin.ListTags("deltest");
   REQUIRE(tags.ok());
   CHECK(std::find(tags->begin(), tags->end(), tag) == tags->end());
   CHECK(priv.DeleteManifest("deltest", *digest).code() == Status::Code::kNotFound);
@@ -65,7 +70,7 @@ TEST_CASE("delete by digest removes the tag and a second delete is not found") {
 
 TEST_CASE("a registry that is down is unavailable") {
   RegistryClient gone("gone", {.base_url = "http://127.0.0.9:5000"});
-  CHECK(gone.Check().code() == Status::Code::kUnavailable);
+  CHECK(gone.GetManifest("onedock/httpd", "1.0").status().code() == Status::Code::kUnavailable);
 }
 
 }  // namespace onedock::docker
@@ -75,18 +80,22 @@ namespace onedock::docker {
 TEST_CASE("registry client sends basic credentials and a refusal is unauthenticated") {
   const std::string base = "http://" + testbed::Get("ONEDOCK_AUTH_REGISTRY");
   RegistryClient anonymous("auth", {.base_url = base});
-  Status refused = anonymous.Check();
+  Status refused = anonymous.GetManifest("onedock/httpd", "1.0").status();
   CHECK(refused.code() == Status::Code::kUnauthenticated);
   CHECK(refused.message().find("UNAUTHORIZED") != std::string::npos);
 
   RegistryClient wrong("auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
                                 .password = "not-the-password"});
-  CHECK(wrong.ListTags("onedock/httpd").status().code() == Status::Code::kUnauthenticated);
+  CHECK(wrong.GetManifest("onedock/httpd", "1.0").status().code() ==
+        Status::Code::kUnauthenticated);
 
   RegistryClient right("auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
                                 .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")});
-  REQUIRE(right.Check().ok());
-  auto tags = right.ListTags("onedock/httpd");
+  testing::RegistryAdmin right_admin(
+      "auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
+               .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")});
+  REQUIRE(right_admin.Check().ok());
+  auto tags = right_admin.ListTags("onedock/httpd");
   REQUIRE(tags.ok());
   CHECK(*tags == std::vector<std::string>{"1.0"});
   auto manifest = right.GetManifest("onedock/httpd", "1.0");
@@ -171,6 +180,41 @@ TEST_CASE("the size of a multi-platform image is that of the platform the stagin
   if (std::string(u.machine) == "x86_64") CHECK(m->size == 3501000);
   if (std::string(u.machine) == "aarch64") CHECK(m->size == 9001000);
   CHECK(m->size > 0);
+}
+
+TEST_CASE("downloads and remote sizes follow redirects and map the server's statuses") {
+  testing::HttpStub web([](const testing::StubRequest& r) {
+    if (r.target == "/image.tar") return testing::StubReply{200, {}, std::string(1000, 'x')};
+    if (r.target == "/latest.tar") return testing::StubReply{301, {{"Location", "/image.tar"}}, ""};
+    if (r.target == "/secret.tar") return testing::StubReply{403, {}, "forbidden"};
+    if (r.target == "/login.tar") return testing::StubReply{401, {}, "who are you"};
+    if (r.target == "/busy.tar") return testing::StubReply{502, {}, "bad gateway"};
+    return testing::StubReply{404, {}, "not here"};
+  });
+  using C = Status::Code;
+  RegistryHttp registries;
+  const std::string path = "/tmp/onedock-download-" + testbed::UniqueName("t");
+  auto size = registries.RemoteSize(web.base_url() + "/latest.tar");
+  REQUIRE_MESSAGE(size.ok(), size.status().ToString());
+  CHECK(*size == 1000);
+  auto got = registries.Download(web.base_url() + "/latest.tar", path);
+  REQUIRE_MESSAGE(got.ok(), got.status().ToString());
+  CHECK(*got == 1000);
+  CHECK(std::filesystem::file_size(path) == 1000);
+
+  CHECK(registries.Download(web.base_url() + "/none.tar", path).status().code() == C::kNotFound);
+  CHECK(registries.RemoteSize(web.base_url() + "/none.tar").status().code() == C::kNotFound);
+  CHECK(registries.Download(web.base_url() + "/secret.tar", path).status().code() ==
+        C::kPermissionDenied);
+  CHECK(registries.Download(web.base_url() + "/login.tar", path).status().code() ==
+        C::kUnauthenticated);
+  CHECK(registries.Download(web.base_url() + "/busy.tar", path).status().code() == C::kUnavailable);
+  const std::string closed = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
+  CHECK(registries.RemoteSize(closed + "/x.tar").status().code() == C::kUnavailable);
+
+  RegistryHttp small(999);
+  CHECK(small.Download(web.base_url() + "/image.tar", path).status().code() == C::kInvalidArgument);
+  std::filesystem::remove(path);
 }
 
 }  // namespace onedock::docker

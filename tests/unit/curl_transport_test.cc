@@ -1,5 +1,6 @@
 #include "tests/free_port.h"
 #include "docker/curl_transport.h"
+#include "tests/http_stub.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -9,7 +10,10 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -203,6 +207,131 @@ TEST_CASE("curl failures map to distinguishable statuses") {
   CHECK(StatusFromCurl(CURLE_SSL_CERTPROBLEM, "", "h").code() == C::kUnauthenticated);
   CHECK(StatusFromCurl(CURLE_SSL_CONNECT_ERROR, "", "h").code() == C::kUnauthenticated);
   CHECK(StatusFromCurl(CURLE_URL_MALFORMAT, "", "h").code() == C::kInvalidArgument);
+}
+
+// A web server for downloads: "/file" is ten bytes, "/moved" redirects to it, "/loop" to itself,
+// "/elsewhere" to a file:// URL, "/gone" is 410, "/private" 403, "/broken" 503.
+testing::StubReply WebReply(const testing::StubRequest& r) {
+  if (r.target == "/file") return {200, {{"Content-Type", "application/x-tar"}}, "0123456789"};
+  if (r.target == "/moved") return {302, {{"Location", "/file"}}, "see /file"};
+  if (r.target == "/loop") return {302, {{"Location", "/loop"}}, ""};
+  if (r.target == "/elsewhere") return {302, {{"Location", "file:///etc/hostname"}}, ""};
+  if (r.target == "/gone") return {410, {}, "gone"};
+  if (r.target == "/private") return {403, {}, "no"};
+  if (r.target == "/broken") return {503, {}, "later"};
+  return {404, {}, "no such file"};
+}
+
+std::string TempFile(const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("onedock-curl-" + std::to_string(::getpid()) + "-" + name))
+      .string();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+TEST_CASE("a download to a file follows redirects to a whole URL and reports its size") {
+  testing::HttpStub web(WebReply);
+  CurlTransport t(Endpoint{});  // no base URL: targets are whole URLs
+  const std::string path = TempFile("moved");
+  auto r = t.Perform(
+      {.target = web.base_url() + "/moved", .download_file = path, .max_redirects = 2});
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->status == 200);
+  CHECK(r->body_bytes == 10);
+  CHECK(r->body.empty());
+  CHECK(ReadFile(path) == "0123456789");  // the redirect's own body is not written
+  std::filesystem::remove(path);
+
+  auto head = t.Perform({.method = "HEAD", .target = web.base_url() + "/moved", .max_redirects = 2});
+  REQUIRE(head.ok());
+  CHECK(head->status == 200);
+  CHECK(head->content_length == 10);
+  CHECK(head->headers.at("content-type") == "application/x-tar");
+
+  // Without max_redirects the redirect itself is the reply.
+  auto unfollowed = t.Perform({.target = web.base_url() + "/moved"});
+  REQUIRE(unfollowed.ok());
+  CHECK(unfollowed->status == 302);
+  CHECK(unfollowed->headers.at("location") == "/file");
+}
+
+TEST_CASE("redirects stop at their limit and never leave http and https") {
+  testing::HttpStub web(WebReply);
+  CurlTransport t(Endpoint{});
+  auto loop = t.Perform({.target = web.base_url() + "/loop", .max_redirects = 3});
+  REQUIRE_FALSE(loop.ok());
+  CHECK(loop.status().code() == Status::Code::kInvalidArgument);
+  CHECK(loop.status().message().find("redirects") != std::string::npos);
+
+  auto elsewhere = t.Perform({.target = web.base_url() + "/elsewhere", .max_redirects = 3});
+  REQUIRE_FALSE(elsewhere.ok());
+  CHECK(elsewhere.status().code() == Status::Code::kInvalidArgument);
+  auto file_url = t.Perform({.target = "file:///etc/hostname"});
+  REQUIRE_FALSE(file_url.ok());
+  CHECK(file_url.status().code() == Status::Code::kInvalidArgument);
+}
+
+TEST_CASE("a body past max_body_bytes ends the transfer whether its length is declared or not") {
+  testing::HttpStub web(WebReply);
+  CurlTransport t(Endpoint{});
+  const std::string path = TempFile("bounded");
+  auto declared = t.Perform(
+      {.target = web.base_url() + "/file", .download_file = path, .max_body_bytes = 9});
+  REQUIRE_FALSE(declared.ok());
+  CHECK(declared.status().code() == Status::Code::kInvalidArgument);
+  CHECK(declared.status().message().find("larger than 9 bytes") != std::string::npos);
+  auto fits = t.Perform(
+      {.target = web.base_url() + "/file", .download_file = path, .max_body_bytes = 10});
+  REQUIRE(fits.ok());
+  CHECK(fits->body_bytes == 10);
+  std::filesystem::remove(path);
+
+  // Chunked: no declared length, so the bound is met while the body arrives.
+  LoopbackServer chunked([](const std::string&) {
+    return std::string("HTTP/1.1 200 X\r\nTransfer-Encoding: chunked\r\n\r\n") +
+           "8\r\n01234567\r\n8\r\n89abcdef\r\n0\r\n\r\n";
+  });
+  CurlTransport c({.base_url = chunked.url()});
+  auto endless = c.Perform({.target = "/", .max_body_bytes = 12});
+  REQUIRE_FALSE(endless.ok());
+  CHECK(endless.status().code() == Status::Code::kInvalidArgument);
+  auto whole = c.Perform({.target = "/", .max_body_bytes = 16});
+  REQUIRE(whole.ok());
+  CHECK(whole->body == "0123456789abcdef");
+  CHECK(whole->content_length == -1);
+}
+
+TEST_CASE("a transfer that moves no byte for the stall limit exceeds its deadline") {
+  LoopbackServer silent([](const std::string&) { return std::string(); });
+  CurlTransport t({.base_url = silent.url()});
+  auto stalled = t.Perform({.target = "/big.tar", .timeout_ms = 0, .stall_timeout_ms = 1000});
+  REQUIRE_FALSE(stalled.ok());
+  CHECK(stalled.status().code() == Status::Code::kDeadlineExceeded);
+  CHECK(stalled.status().IsRetryable());
+}
+
+TEST_CASE("a web server's statuses map to codes") {
+  using C = Status::Code;
+  CHECK(StatusFromHttpStatus(200).ok());
+  CHECK(StatusFromHttpStatus(206).ok());
+  CHECK(StatusFromHttpStatus(404).code() == C::kNotFound);
+  CHECK(StatusFromHttpStatus(410).code() == C::kNotFound);
+  CHECK(StatusFromHttpStatus(401).code() == C::kUnauthenticated);
+  CHECK(StatusFromHttpStatus(403).code() == C::kPermissionDenied);
+  CHECK(StatusFromHttpStatus(408).code() == C::kDeadlineExceeded);
+  CHECK(StatusFromHttpStatus(429).code() == C::kUnavailable);
+  CHECK(StatusFromHttpStatus(500).code() == C::kUnavailable);
+  CHECK(StatusFromHttpStatus(503).code() == C::kUnavailable);
+  CHECK(StatusFromHttpStatus(400).code() == C::kInvalidArgument);
+  CHECK(StatusFromHttpStatus(302).code() == C::kInternal);
+  CHECK(StatusFromHttpStatus(404).message() == "HTTP 404");
+  CHECK(StatusFromCurl(CURLE_TOO_MANY_REDIRECTS, "", "h").code() == C::kInvalidArgument);
 }
 
 TEST_CASE("url escaping keeps values inside their path segment") {

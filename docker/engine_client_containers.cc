@@ -1,0 +1,166 @@
+// EngineClient's container calls: lifecycle, inspect and list, archives, exec, stats.
+#include <nlohmann/json.hpp>
+
+#include "docker/engine_client.h"
+#include "docker/json_fields.h"
+
+namespace onedock::docker {
+
+Result<std::string> EngineClient::CreateContainer(const ContainerSpec& spec) {
+  auto api = Negotiate();
+  if (!api.ok()) return api.status();
+  const std::string what = "create " + spec.name;
+  auto r = Expect({.method = "POST",
+                   .path = "/containers/create?name=" + UrlEscape(spec.name),
+                   .body = ContainerCreateBody(spec, *api)},
+                  what);
+  if (!r.ok()) return r.status();
+  auto id = json_fields::IdFromReply(r->body, "create");
+  if (!id.ok()) return id.status().WithContext(Context(what));
+  return id;
+}
+Result<Outcome> EngineClient::StartContainer(const std::string& id) {
+  return StateChange("/containers/" + UrlEscape(id) + "/start", "start " + id, kDefaultTimeoutMs);
+}
+
+Result<Outcome> EngineClient::StopContainer(const std::string& id, int timeout_s) {
+  return StateChange("/containers/" + UrlEscape(id) + "/stop?t=" + std::to_string(timeout_s),
+                     "stop " + id, kDefaultTimeoutMs + timeout_s * 1000L);
+}
+
+Result<Outcome> EngineClient::RestartContainer(const std::string& id, int timeout_s) {
+  return StateChange("/containers/" + UrlEscape(id) + "/restart?t=" + std::to_string(timeout_s),
+                     "restart " + id, kDefaultTimeoutMs + timeout_s * 1000L);
+}
+
+Status EngineClient::KillContainer(const std::string& id, const std::string& signal) {
+  auto r = Expect({.method = "POST",
+                   .path = "/containers/" + UrlEscape(id) + "/kill?signal=" + UrlEscape(signal)},
+                  "kill " + id);
+  return r.status();
+}
+
+Status EngineClient::RemoveContainer(const std::string& id, bool force,
+                                     bool remove_anonymous_volumes) {
+  auto r = Expect({.method = "DELETE",
+                   .path = "/containers/" + UrlEscape(id) + "?force=" + (force ? "1" : "0") +
+                           "&v=" + (remove_anonymous_volumes ? "1" : "0")},
+                  "remove " + id);
+  return r.status();
+}
+
+Result<ContainerInfo> EngineClient::InspectContainer(const std::string& id) {
+  auto r = Expect({.path = "/containers/" + UrlEscape(id) + "/json"}, "inspect " + id);
+  if (!r.ok()) return r.status();
+  auto info = ParseContainerInspect(r->body);
+  if (!info.ok()) return info.status().WithContext(Context("inspect " + id));
+  return info;
+}
+
+Result<std::vector<ContainerSummary>> EngineClient::ListContainers(
+    const std::vector<std::string>& labels, bool all) {
+  std::string path = std::string("/containers/json?all=") + (all ? "1" : "0");
+  if (!labels.empty()) path += "&filters=" + UrlEscape(LabelFiltersJson(labels));
+  auto r = Expect({.path = path}, "list containers");
+  if (!r.ok()) return r.status();
+  auto list = ParseContainerList(r->body);
+  if (!list.ok()) return list.status().WithContext(Context("list containers"));
+  return list;
+}
+
+Status EngineClient::UpdateContainer(const std::string& id, const ResourceUpdate& update) {
+  return Expect({.method = "POST",
+                 .path = "/containers/" + UrlEscape(id) + "/update",
+                 .body = ResourceUpdateBody(update)},
+                "update " + id)
+      .status();
+}
+
+Result<std::string> EngineClient::Commit(const CommitRequest& c) {
+  std::string path = "/commit?container=" + UrlEscape(c.container) + "&repo=" + UrlEscape(c.repo) +
+                     "&tag=" + UrlEscape(c.tag) + "&pause=" + (c.pause ? "1" : "0");
+  if (!c.comment.empty()) path += "&comment=" + UrlEscape(c.comment);
+  if (!c.author.empty()) path += "&author=" + UrlEscape(c.author);
+  nlohmann::json body = nlohmann::json::object();
+  if (!c.labels.empty()) body["Labels"] = c.labels;
+  const std::string what = "commit " + c.container;
+  auto r =
+      Expect({.method = "POST", .path = path, .body = body.dump(), .timeout_ms = 10 * 60000}, what);
+  if (!r.ok()) return r.status();
+  auto id = json_fields::IdFromReply(r->body, "commit");
+  if (!id.ok()) return id.status().WithContext(Context(what));
+  return id;
+}
+
+Status EngineClient::PutArchive(const std::string& id, const std::string& path,
+                                const std::string& tar) {
+  return Expect({.method = "PUT",
+                 .path = "/containers/" + UrlEscape(id) + "/archive?path=" + UrlEscape(path),
+                 .body = tar,
+                 .content_type = "application/x-tar"},
+                "upload archive into " + id)
+      .status();
+}
+
+Status EngineClient::GetArchiveToFile(const std::string& id, const std::string& path,
+                                      const std::string& file) {
+  return Expect({.path = "/containers/" + UrlEscape(id) + "/archive?path=" + UrlEscape(path),
+                 .download_file = file,
+                 .timeout_ms = kImageTransferTimeoutMs},
+                "download archive of " + path + " from " + id)
+      .status();
+}
+
+Status EngineClient::PutArchiveFromFile(const std::string& id, const std::string& path,
+                                        const std::string& file) {
+  return Expect({.method = "PUT",
+                 .path = "/containers/" + UrlEscape(id) + "/archive?path=" + UrlEscape(path),
+                 .content_type = "application/x-tar",
+                 .upload_file = file,
+                 .timeout_ms = kImageTransferTimeoutMs},
+                "upload archive into " + path + " of " + id)
+      .status();
+}
+
+Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<std::string>& cmd,
+                                      const std::vector<std::string>& env, long timeout_ms) {
+  const std::string what = "exec in " + id;
+  nlohmann::json create = {
+      {"AttachStdout", true}, {"AttachStderr", true}, {"Tty", false}, {"Cmd", cmd}, {"Env", env}};
+  auto created = Expect(
+      {.method = "POST", .path = "/containers/" + UrlEscape(id) + "/exec", .body = create.dump()},
+      what);
+  if (!created.ok()) return created.status();
+  auto created_id = json_fields::IdFromReply(created->body, "exec create");
+  if (!created_id.ok()) return created_id.status().WithContext(Context(what));
+  const std::string exec_id = *created_id;
+  auto started = Expect({.method = "POST",
+                         .path = "/exec/" + UrlEscape(exec_id) + "/start",
+                         .body = R"({"Detach":false,"Tty":false})",
+                         .timeout_ms = timeout_ms},
+                        what);
+  if (!started.ok()) return started.status();
+  ExecResult result;
+  if (Status s = DemuxStream(started->body, &result.out, &result.err); !s.ok()) {
+    return s.WithContext(Context(what));
+  }
+  auto inspected = Expect({.path = "/exec/" + UrlEscape(exec_id) + "/json"}, what);
+  if (!inspected.ok()) return inspected.status();
+  auto state = nlohmann::json::parse(inspected->body, nullptr, false);
+  if (state.is_discarded() || !state.contains("ExitCode") || !state["ExitCode"].is_number()) {
+    return Internal("exec finished without an exit code").WithContext(Context(what));
+  }
+  result.exit_code = state["ExitCode"].get<int>();
+  return result;
+}
+
+Result<StatsSample> EngineClient::Stats(const std::string& id) {
+  // one-shot skips the engine's second collection cycle (API >= 1.41).
+  auto r = Expect({.path = "/containers/" + UrlEscape(id) + "/stats?stream=false&one-shot=true"},
+                  "stats " + id);
+  if (!r.ok()) return r.status();
+  auto s = ParseStats(r->body);
+  if (!s.ok()) return s.status().WithContext(Context("stats " + id));
+  return s;
+}
+}  // namespace onedock::docker
