@@ -2,7 +2,7 @@
 
 #include <ctime>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 class RealClock : public Clock {
@@ -18,4 +18,4 @@ const Clock& Clock::Real() {
   return clock;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdint>
 
-namespace onedock::bridge {
+namespace onedock {
 
 class Clock {
  public:
@@ -22,6 +22,6 @@ class Clock {
   static const Clock& Real();
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_CLOCK_H_

@@ -12,7 +12,7 @@
 #include "bridge/image_reference.h"
 #include "bridge/tar_writer.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 std::optional<uint32_t> ParseIpv4(const std::string& text) {
@@ -336,4 +336,4 @@ std::vector<std::string> OverlappingNetworks(const std::string& subnet, const st
   return out;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

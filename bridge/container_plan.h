@@ -13,7 +13,7 @@
 #include "bridge/status.h"
 #include "bridge/volume_plan.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 // What the operator allows a VM template to ask for (etc/onedockd.conf [policy]).
 struct Policy {
@@ -78,6 +78,6 @@ Result<std::string> ImageOf(const Vm& vm, const std::string& registry);
 // `KEY='value'` lines, the format of OpenNebula's context.sh.
 std::string ContextScript(const Attributes& context);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_CONTAINER_PLAN_H_

@@ -9,7 +9,7 @@
 
 #include "bridge/one_types.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 struct DriverCall {
   std::string kind;    // vmm, tm
@@ -29,6 +29,6 @@ struct DriverAnswer {
   std::string error;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_DRIVER_CALL_H_

@@ -9,7 +9,7 @@
 #include "bridge/net_address.h"
 #include "bridge/volume_plan.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 // How a route's argv is read before its handler runs.
@@ -391,4 +391,4 @@ DriverAnswer DriverRouter::Route(const DriverCall& call) {
   return Refuse("onedockd does not handle \"" + call.kind + "\" driver calls");
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -12,7 +12,7 @@
 #include "bridge/monitord.h"
 #include "bridge/vm_actions.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 // What the routes act on.
 struct RouteTargets {
@@ -31,6 +31,6 @@ class DriverRouter {
   RouteTargets targets_;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_DRIVER_ROUTER_H_

@@ -25,7 +25,7 @@
 #include "bridge/engine_types.h"
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 class Engine {
  public:
@@ -133,6 +133,6 @@ class EngineProvider {
   virtual std::string Describe(const std::string& host) const = 0;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_ENGINE_H_

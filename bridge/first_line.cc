@@ -2,7 +2,7 @@
 
 #include <fstream>
 
-namespace onedock::bridge {
+namespace onedock {
 
 Result<std::string> ReadFirstLine(const std::string& path, const std::string& what) {
   std::ifstream in(path);
@@ -12,4 +12,4 @@ Result<std::string> ReadFirstLine(const std::string& path, const std::string& wh
   return line;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -6,12 +6,12 @@
 
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 // The first line of `path` without trailing blanks and CR; kNotFound naming `what` and the path
 // when the file cannot be read or is empty.
 Result<std::string> ReadFirstLine(const std::string& path, const std::string& what);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_FIRST_LINE_H_

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <vector>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -156,4 +156,4 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   return ref;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

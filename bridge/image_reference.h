@@ -9,7 +9,7 @@
 
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 struct ImageReference {
   std::string domain;  // "127.0.0.1:5000", "registry.example.org"; empty when not given
@@ -33,6 +33,6 @@ struct ImageReference {
 // characters of name.
 Result<ImageReference> ParseImageReference(std::string_view text);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_IMAGE_REFERENCE_H_

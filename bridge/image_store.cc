@@ -11,7 +11,7 @@
 #include "bridge/spool.h"
 #include "bridge/volume_plan.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 constexpr int64_t kMiB = 1024 * 1024;
@@ -294,4 +294,4 @@ Status ImageStore::PrePull(Engine& engine, const std::string& source) {
   return engine.PullImage(reference, settings_.registry_auth, nullptr).WithContext("pull " + reference);
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -24,7 +24,7 @@
 #include "bridge/sqlite_store.h"
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 // The engine images are staged on.
 class StagingEngine {
@@ -123,6 +123,6 @@ class ImageStore {
   const ImageStoreSettings settings_;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_IMAGE_STORE_H_

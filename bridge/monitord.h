@@ -10,7 +10,7 @@
 
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 struct MonitordAddress {
   std::string ip = "127.0.0.1";  // IPv4 or IPv6 literal
@@ -61,6 +61,6 @@ class HostMonitoring {
   virtual Status StopMonitoring(int host_id, const std::string& name) = 0;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_MONITORD_H_

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace onedock::bridge {
+namespace onedock {
 
 bool IsIpLiteral(const std::string& text) {
   unsigned char buf[16];
@@ -23,4 +23,4 @@ bool IsHostName(const std::string& text) {
   });
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

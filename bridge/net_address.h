@@ -4,7 +4,7 @@
 
 #include <string>
 
-namespace onedock::bridge {
+namespace onedock {
 
 // An IPv4 or IPv6 address literal (no name, no port).
 bool IsIpLiteral(const std::string& text);
@@ -14,6 +14,6 @@ bool IsIpv4Loopback(const std::string& text);
 // '.', '-' and '_' (OpenNebula allows '_' in host names; DNS names are at most 253 characters).
 bool IsHostName(const std::string& text);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_NET_ADDRESS_H_

@@ -7,7 +7,7 @@
 #include "bridge/one_types.h"
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 class OneApi {
  public:
@@ -17,6 +17,6 @@ class OneApi {
   virtual Result<Image> ImageInfo(int id) = 0;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_ONE_API_H_

@@ -1,6 +1,6 @@
 #include "bridge/recovery_plan.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 RecoveryStep DecideRecovery(const Intent& intent, const Result<Vm>& vm) {
   if (intent.action != "deploy") return RecoveryStep::kLeaveToStub;
@@ -14,4 +14,4 @@ RecoveryStep DecideRecovery(const Intent& intent, const Result<Vm>& vm) {
   return RecoveryStep::kClose;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -7,7 +7,7 @@
 #include "bridge/sqlite_store.h"
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 enum class RecoveryStep {
   kLeaveToStub,  // not a deploy: closed; the stub retries the call
@@ -20,6 +20,6 @@ enum class RecoveryStep {
 // `vm`: oned's answer to one.vm.info for the intent's VM.
 RecoveryStep DecideRecovery(const Intent& intent, const Result<Vm>& vm);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_RECOVERY_PLAN_H_

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <filesystem>
 
-namespace onedock::bridge {
+namespace onedock {
 
 std::string SpoolFile(const std::string& dir, const std::string& kind, const std::string& name) {
   static std::atomic<int> sequence{0};
@@ -27,4 +27,4 @@ int ClearSpool(const std::string& dir) {
   return removed;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

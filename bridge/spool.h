@@ -6,7 +6,7 @@
 
 #include <string>
 
-namespace onedock::bridge {
+namespace onedock {
 
 // A new file name in `dir` (created if missing): "<kind>-<name>-<pid>-<n>.tar", unique within and
 // across processes.
@@ -16,6 +16,6 @@ std::string SpoolFile(const std::string& dir, const std::string& kind, const std
 // returns how many. For the start of onedockd, when no action is running.
 int ClearSpool(const std::string& dir);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_SPOOL_H_

@@ -5,7 +5,7 @@
 #include <ctime>
 #include <variant>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 constexpr char kSchema[] = R"SQL(
@@ -201,4 +201,4 @@ Status SqliteStore::ForgetVolumeHome(int image_id) {
   return Run(db_, "forget volume home", "DELETE FROM volume_homes WHERE image_id = ?", {int64_t{image_id}});
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -22,7 +22,7 @@
 
 struct sqlite3;
 
-namespace onedock::bridge {
+namespace onedock {
 
 struct Intent {
   int64_t id = 0;
@@ -84,6 +84,6 @@ class SqliteStore {
   sqlite3* db_;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_SQLITE_STORE_H_

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 constexpr size_t kBlock = 512;
@@ -71,4 +71,4 @@ std::string TarWriter::Finish() const {
   return out;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -8,7 +8,7 @@
 
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 class TarWriter {
  public:
@@ -25,6 +25,6 @@ class TarWriter {
   std::string data_;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_TAR_WRITER_H_

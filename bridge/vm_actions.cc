@@ -5,7 +5,7 @@
 
 #include "bridge/log.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 bool Is(const Status& s, Status::Code code) { return s.code() == code; }
@@ -357,4 +357,4 @@ Status VmActions::RemoveLocked(int vm_id, const std::string& host) {
   return Status::Ok();
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

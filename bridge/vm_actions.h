@@ -21,7 +21,7 @@
 #include "bridge/vm_activity.h"
 #include "bridge/volume_plan.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 struct ActionSettings {
   PlanSettings plan;
@@ -115,6 +115,6 @@ class VmActions {
   VmActivity activity_;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_VM_ACTIONS_H_

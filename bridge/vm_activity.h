@@ -10,7 +10,7 @@
 
 #include "bridge/clock.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 class VmActivity {
  public:
@@ -65,6 +65,6 @@ class VmActivity {
   std::map<int, Entry> vms_;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_VM_ACTIVITY_H_

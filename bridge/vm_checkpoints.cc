@@ -4,7 +4,7 @@
 
 #include "bridge/log.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 bool Is(const Status& s, Status::Code code) { return s.code() == code; }
@@ -111,4 +111,4 @@ Status VmActions::SnapshotDelete(int vm_id, const std::string& host, const std::
   });
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -2,7 +2,7 @@
 #include "bridge/recovery_plan.h"
 #include "bridge/vm_actions.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 int VmActions::Recover() {
   auto log = NamedLogger("recovery");
@@ -48,4 +48,4 @@ int VmActions::Recover() {
   return open;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

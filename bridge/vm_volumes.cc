@@ -6,7 +6,7 @@
 #include "bridge/log.h"
 #include "bridge/spool.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 bool Is(const Status& s, Status::Code code) { return s.code() == code; }
@@ -162,4 +162,4 @@ Status VmActions::RemoveImageVolume(int image_id) {
   return journal_.ForgetVolumeHome(image_id);
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -6,7 +6,7 @@
 
 #include "bridge/container_plan.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 
@@ -152,4 +152,4 @@ VolumeSources PlanVolumeSources(const std::vector<PlannedVolume>& volumes,
   return out;
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

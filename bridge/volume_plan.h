@@ -22,7 +22,7 @@
 #include "bridge/one_types.h"
 #include "bridge/status.h"
 
-namespace onedock::bridge {
+namespace onedock {
 
 inline constexpr char kVolumeSourcePrefix[] = "onedock-volume://";
 inline constexpr char kLabelDiskId[] = "one.disk_id";
@@ -78,6 +78,6 @@ VolumeSources PlanVolumeSources(const std::vector<PlannedVolume>& volumes,
 // image type or a SIZE that is not above 0.
 Result<std::string> EmptyVolumeSource(const Image& image);
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_VOLUME_PLAN_H_

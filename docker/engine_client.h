@@ -31,7 +31,7 @@
 
 namespace onedock::docker {
 
-class EngineClient : public bridge::Engine {
+class EngineClient : public Engine {
  public:
   // `name` prefixes every error message (an OpenNebula host name, say).
   EngineClient(std::string name, Endpoint endpoint);
@@ -43,7 +43,7 @@ class EngineClient : public bridge::Engine {
   // (tests and benchmarks do; onedockd lets the first call negotiate).
   Result<ApiVersion> Negotiate();
 
-  // Also in bridge::Engine: what monitor/ reads.
+  // Also in Engine: what monitor/ reads.
   Result<EngineInfo> Info() override;
   // Sizes of layers, writable layers and volumes; the engine computes them, which takes a while
   // on a busy host.

@@ -8,7 +8,7 @@ namespace {
 
 // "repo:tag" / "repo@digest" / "repo" -> fromImage and tag query values.
 std::pair<std::string, std::string> SplitForPull(const std::string& reference) {
-  auto parsed = bridge::ParseImageReference(reference);
+  auto parsed = ParseImageReference(reference);
   if (parsed.ok()) return {parsed->Repository(), parsed->TagOrDigest()};
   return {reference, "latest"};  // let the engine word the refusal
 }

@@ -4,7 +4,7 @@ namespace onedock::docker {
 
 EnginePool::EnginePool(Resolver resolve, size_t max_idle) : resolve_(std::move(resolve)), max_idle_(max_idle) {}
 
-Result<bridge::EngineProvider::Lease> EnginePool::Acquire(const std::string& host) {
+Result<EngineProvider::Lease> EnginePool::Acquire(const std::string& host) {
   std::unique_ptr<EngineClient> client;
   {
     std::lock_guard lock(mu_);
@@ -19,7 +19,7 @@ Result<bridge::EngineProvider::Lease> EnginePool::Acquire(const std::string& hos
     if (!made.ok()) return made.status();
     client = std::move(*made);
   }
-  return Lease(client.release(), [this, host](bridge::Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
+  return Lease(client.release(), [this, host](Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
 }
 
 Result<std::unique_ptr<EngineClient>> EnginePool::NewClient(const std::string& host) const {

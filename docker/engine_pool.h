@@ -1,4 +1,4 @@
-// EnginePool: bridge::EngineProvider over EngineClient. Keeps the idle clients of every host, so
+// EnginePool: EngineProvider over EngineClient. Keeps the idle clients of every host, so
 // an action reuses a client whose TLS connection is already open instead of paying a handshake.
 // Thread-safe; a lease is used by one thread and returns its client when destroyed.
 #ifndef ONEDOCK_DOCKER_ENGINE_POOL_H_
@@ -16,7 +16,7 @@
 
 namespace onedock::docker {
 
-class EnginePool : public bridge::EngineProvider {
+class EnginePool : public EngineProvider {
  public:
   // Where a host's engine is; kInvalidArgument when the host has none.
   using Resolver = std::function<Result<Endpoint>(const std::string& host)>;

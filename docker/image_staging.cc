@@ -50,13 +50,13 @@ Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth&
   return e;
 }
 
-std::pair<std::string, std::string> RegistryHttp::LocationOf(const bridge::ImageReference& reference) {
+std::pair<std::string, std::string> RegistryHttp::LocationOf(const ImageReference& reference) {
   if (!reference.domain.empty()) return {reference.domain, reference.path};
   return {"registry-1.docker.io",
           reference.path.find('/') == std::string::npos ? "library/" + reference.path : reference.path};
 }
 
-Result<bridge::RegistryManifest> RegistryHttp::Manifest(const bridge::ImageReference& reference,
+Result<RegistryManifest> RegistryHttp::Manifest(const ImageReference& reference,
                                                         const RegistryAuth& auth) {
   const auto [domain, path] = LocationOf(reference);
   RegistryClient client("registry " + domain, EndpointOf(domain, auth));
@@ -72,10 +72,10 @@ Result<bridge::RegistryManifest> RegistryHttp::Manifest(const bridge::ImageRefer
       size = platform->total_size;
     }
   }
-  return bridge::RegistryManifest{m->digest, size};
+  return RegistryManifest{m->digest, size};
 }
 
-Status RegistryHttp::DeleteManifest(const bridge::ImageReference& reference, const RegistryAuth& auth) {
+Status RegistryHttp::DeleteManifest(const ImageReference& reference, const RegistryAuth& auth) {
   RegistryClient client("registry " + reference.domain, EndpointOf(reference.domain, auth));
   return client.DeleteManifest(reference.path, reference.digest);
 }

@@ -1,5 +1,5 @@
-// The docker/ side of the image datastore: bridge::StagingEngine over an EngineClient, and
-// bridge::RegistryAccess over RegistryClient and CurlTransport. Registries on loopback addresses
+// The docker/ side of the image datastore: StagingEngine over an EngineClient, and
+// RegistryAccess over RegistryClient and CurlTransport. Registries on loopback addresses
 // are spoken to over plain HTTP (as the engines treat them), all others over HTTPS.
 #ifndef ONEDOCK_DOCKER_IMAGE_STAGING_H_
 #define ONEDOCK_DOCKER_IMAGE_STAGING_H_
@@ -13,7 +13,7 @@
 
 namespace onedock::docker {
 
-class EngineStaging : public bridge::StagingEngine {
+class EngineStaging : public StagingEngine {
  public:
   explicit EngineStaging(std::unique_ptr<EngineClient> engine) : engine_(std::move(engine)) {}
   Status Pull(const std::string& reference, const RegistryAuth& auth) override;
@@ -29,7 +29,7 @@ class EngineStaging : public bridge::StagingEngine {
 
 // Each call opens its own connections (manifests and downloads are rare next to engine calls), so
 // one instance may serve several threads.
-class RegistryHttp : public bridge::RegistryAccess {
+class RegistryHttp : public RegistryAccess {
  public:
   // A download that passes this many bytes fails rather than fill the spool's disk.
   static constexpr int64_t kDefaultMaxDownloadBytes = int64_t{64} << 30;  // 64 GiB
@@ -41,8 +41,8 @@ class RegistryHttp : public bridge::RegistryAccess {
   explicit RegistryHttp(int64_t max_download_bytes = kDefaultMaxDownloadBytes)
       : max_download_bytes_(max_download_bytes) {}
 
-  Result<bridge::RegistryManifest> Manifest(const bridge::ImageReference& reference, const RegistryAuth& auth) override;
-  Status DeleteManifest(const bridge::ImageReference& reference, const RegistryAuth& auth) override;
+  Result<RegistryManifest> Manifest(const ImageReference& reference, const RegistryAuth& auth) override;
+  Status DeleteManifest(const ImageReference& reference, const RegistryAuth& auth) override;
   // Downloads an http(s) URL to `path`, following up to kMaxRedirects redirects; returns the
   // bytes written. Errors: the server's 404 and 410 kNotFound, 401 kUnauthenticated, 403
   // kPermissionDenied, 5xx kUnavailable (StatusFromHttpStatus); an unreachable server
@@ -57,7 +57,7 @@ class RegistryHttp : public bridge::RegistryAccess {
   static Endpoint EndpointOf(const std::string& domain, const RegistryAuth& auth);
   // The registry host and repository a reference is fetched from: a reference without a registry
   // names Docker Hub (registry-1.docker.io), whose one-component names live under library/.
-  static std::pair<std::string, std::string> LocationOf(const bridge::ImageReference& reference);
+  static std::pair<std::string, std::string> LocationOf(const ImageReference& reference);
 
  private:
   int64_t max_download_bytes_;

@@ -13,7 +13,7 @@ namespace {
 constexpr size_t kVmsPerMessage = 100;
 
 int VmIdOf(const std::map<std::string, std::string>& labels) {
-  auto it = labels.find(bridge::kLabelVmId);
+  auto it = labels.find(kLabelVmId);
   if (it == labels.end() || it->second.empty() || it->second.size() > 9 ||
       !std::all_of(it->second.begin(), it->second.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return -1;
@@ -22,7 +22,7 @@ int VmIdOf(const std::map<std::string, std::string>& labels) {
 }
 
 std::vector<std::string> OwnLabels(const std::string& instance, const std::string& host) {
-  return {std::string(bridge::kLabelInstance) + "=" + instance, std::string(bridge::kLabelHost) + "=" + host};
+  return {std::string(kLabelInstance) + "=" + instance, std::string(kLabelHost) + "=" + host};
 }
 
 std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
@@ -36,7 +36,7 @@ HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSetti
       engine_url_(context_.engines.Describe(target_.name)),
       tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3) {
   const auto now = context_.clock.Now();
-  const bridge::Periods& p = target_.periods;
+  const Periods& p = target_.periods;
   next_ = {now, now, now, now + Seconds(p.system_host), now + Seconds(p.beacon_host), now + Seconds(p.sync_state_vm)};
 }
 
@@ -59,7 +59,7 @@ void HostMonitor::Start() {
 bool HostMonitor::Busy(int vm_id) const { return context_.activity.Busy(vm_id, Seconds(settings_.grace_seconds)); }
 
 void HostMonitor::Send(const std::string& type, bool success, const std::string& payload) {
-  const bridge::MonitordMessage m{type, success, target_.id, context_.clock.UnixSeconds(), payload};
+  const MonitordMessage m{type, success, target_.id, context_.clock.UnixSeconds(), payload};
   if (Status s = context_.monitord.Send(target_.monitord, m); !s.ok()) {
     NamedLogger("monitor")->warn("host {}: {}", target_.name, s.message());
   }
@@ -82,7 +82,7 @@ void HostMonitor::SendState(const StateReport& report) {
   }
 }
 
-Capacity HostMonitor::Disk(bridge::Engine& engine) {
+Capacity HostMonitor::Disk(Engine& engine) {
   // The engine runs one disk usage computation at a time and refuses a second one; the figures
   // of the last one that worked stand in (they change slowly).
   auto usage = engine.SystemDiskUsage();
@@ -153,7 +153,7 @@ void HostMonitor::EngineDown(const Status& why) {
   }
 }
 
-bool HostMonitor::SystemRound(bridge::Engine& engine) {
+bool HostMonitor::SystemRound(Engine& engine) {
   auto info = engine.Info();
   if (!info.ok()) {
     EngineDown(info.status());
@@ -174,7 +174,7 @@ StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
       context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds)));
 }
 
-void HostMonitor::StateRound(bridge::Engine& engine) {
+void HostMonitor::StateRound(Engine& engine) {
   auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
     EngineDown(listed.status());
@@ -216,7 +216,7 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     if (vm >= 0) items.push_back({c.id, {vm, c.name}});
   }
   // Each worker has an engine of its own: an Engine serves one thread at a time.
-  std::vector<bridge::EngineProvider::Lease> engines;
+  std::vector<EngineProvider::Lease> engines;
   engines.push_back(std::move(*lister));
   const size_t wanted = std::min(items.size(), static_cast<size_t>(std::max(1, settings_.stats_workers)));
   while (engines.size() < wanted) {
@@ -261,7 +261,7 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
 
 HostMonitor::TimePoint HostMonitor::Tick() {
   const auto now = context_.clock.Now();
-  const bridge::Periods& p = target_.periods;
+  const Periods& p = target_.periods;
   bool wanted;
   {
     std::lock_guard lock(mu_);
@@ -301,8 +301,8 @@ HostMonitor::TimePoint HostMonitor::Tick() {
   return std::min({next_.state, next_.vm, next_.host, next_.system, next_.beacon, next_.sync});
 }
 
-void HostMonitor::UpRounds(bridge::Engine& engine, TimePoint now) {
-  const bridge::Periods& p = target_.periods;
+void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
+  const Periods& p = target_.periods;
   if (now >= next_.system) {
     next_.system = now + Seconds(p.system_host);
     if (!SystemRound(engine)) return;
@@ -339,7 +339,7 @@ void HostMonitor::Loop() {
     }
     const TimePoint due = Tick();
     std::unique_lock lock(mu_);
-    const auto delay = std::max(bridge::Clock::Duration::zero(), due - context_.clock.Now());
+    const auto delay = std::max(Clock::Duration::zero(), due - context_.clock.Now());
     wake_.wait_for(lock, delay, [&] { return stopping_ || state_round_wanted_; });
   }
 }

@@ -31,8 +31,8 @@ namespace onedock::monitor {
 struct HostTarget {
   int id = -1;
   std::string name;
-  bridge::MonitordAddress monitord;
-  bridge::Periods periods;
+  MonitordAddress monitord;
+  Periods periods;
 };
 
 struct MonitorSettings {
@@ -44,15 +44,15 @@ struct MonitorSettings {
 
 // What HostMonitor needs from the daemon.
 struct MonitorContext {
-  bridge::EngineProvider& engines;
-  const bridge::VmActivity& activity;
-  bridge::MonitordSink& monitord;
-  const bridge::Clock& clock;
+  EngineProvider& engines;
+  const VmActivity& activity;
+  MonitordSink& monitord;
+  const Clock& clock;
 };
 
 class HostMonitor {
  public:
-  using TimePoint = bridge::Clock::TimePoint;
+  using TimePoint = Clock::TimePoint;
 
   HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings);
   ~HostMonitor();  // stops and joins the threads
@@ -95,15 +95,15 @@ class HostMonitor {
   void Send(const std::string& type, bool success, const std::string& payload);
   void SendState(const StateReport& report);
   // Lists the host's containers and sends what the state tracker decides (or the engine's failure).
-  void StateRound(bridge::Engine& engine);
+  void StateRound(Engine& engine);
   // The tracker's round over `seen`; mu_ held.
   StateReport TrackerRound(const std::vector<VmState>& seen);
-  bool SystemRound(bridge::Engine& engine);
+  bool SystemRound(Engine& engine);
   // The rounds of a host whose engine answers.
-  void UpRounds(bridge::Engine& engine, TimePoint now);
+  void UpRounds(Engine& engine, TimePoint now);
   void EngineDown(const Status& why);
   bool Busy(int vm_id) const;
-  Capacity Disk(bridge::Engine& engine);
+  Capacity Disk(Engine& engine);
   std::vector<VmState> StatesOf(const std::vector<ContainerSummary>& listed) const;
 
   const HostTarget target_;

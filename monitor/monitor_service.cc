@@ -4,7 +4,7 @@
 
 namespace onedock::monitor {
 
-MonitorService::MonitorService(MonitorContext context, bridge::SqliteStore& journal, MonitorSettings settings,
+MonitorService::MonitorService(MonitorContext context, SqliteStore& journal, MonitorSettings settings,
                                ConfigurationParser parse)
     : context_(context), journal_(journal), settings_(std::move(settings)), parse_(std::move(parse)) {}
 
@@ -20,7 +20,7 @@ void MonitorService::StopAll() {
 }
 
 std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::string& name,
-                                                    const bridge::MonitorConfiguration& configuration) {
+                                                    const MonitorConfiguration& configuration) {
   std::shared_ptr<HostMonitor> replaced;
   std::lock_guard lock(mu_);
   auto& slot = hosts_[host_id];

@@ -17,12 +17,12 @@
 
 namespace onedock::monitor {
 
-class MonitorService : public bridge::HostMonitoring {
+class MonitorService : public HostMonitoring {
  public:
   // Reads oned's <MONITOR_CONFIGURATION> text (rpc::ParseMonitorConfiguration in the daemon).
-  using ConfigurationParser = std::function<Result<bridge::MonitorConfiguration>(const std::string& xml)>;
+  using ConfigurationParser = std::function<Result<MonitorConfiguration>(const std::string& xml)>;
 
-  MonitorService(MonitorContext context, bridge::SqliteStore& journal, MonitorSettings settings,
+  MonitorService(MonitorContext context, SqliteStore& journal, MonitorSettings settings,
                  ConfigurationParser parse);
   ~MonitorService() override;
 
@@ -38,10 +38,10 @@ class MonitorService : public bridge::HostMonitoring {
  private:
   void StartThreads(const std::shared_ptr<HostMonitor>& monitor);
   std::shared_ptr<HostMonitor> Ensure(int host_id, const std::string& name,
-                                      const bridge::MonitorConfiguration& configuration);
+                                      const MonitorConfiguration& configuration);
 
   const MonitorContext context_;
-  bridge::SqliteStore& journal_;
+  SqliteStore& journal_;
   const MonitorSettings settings_;
   const ConfigurationParser parse_;
   std::mutex mu_;

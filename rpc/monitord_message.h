@@ -13,8 +13,6 @@
 
 namespace onedock::rpc {
 
-using MonitordMessage = bridge::MonitordMessage;
-
 // The payload is deflated with a zlib header (RFC 1950) and base64-encoded without line breaks.
 std::string EncodeMonitordMessage(const MonitordMessage& message);
 

@@ -26,7 +26,7 @@ class Socket {
 
 }  // namespace
 
-Status MonitordSender::Send(const bridge::MonitordAddress& to, const MonitordMessage& message) {
+Status MonitordSender::Send(const MonitordAddress& to, const MonitordMessage& message) {
   sockaddr_storage addr{};
   socklen_t len = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);

@@ -12,11 +12,11 @@
 
 namespace onedock::rpc {
 
-class MonitordSender : public bridge::MonitordSink {
+class MonitordSender : public MonitordSink {
  public:
   // kInvalidArgument for an address that is not an IP literal or a datagram over 64 KB,
   // kUnavailable when the message could not be delivered (TCP) or sent (UDP).
-  Status Send(const bridge::MonitordAddress& to, const MonitordMessage& message) override;
+  Status Send(const MonitordAddress& to, const MonitordMessage& message) override;
 };
 
 }  // namespace onedock::rpc

@@ -44,7 +44,7 @@ Result<OneEndpoint> ResolveOneEndpoint(const std::string& configured_endpoint,
     } else {
       return NotFound("no OpenNebula session: set ONE_AUTH or create ~/.one/one_auth");
     }
-    auto line = bridge::ReadFirstLine(path, "session file");
+    auto line = ReadFirstLine(path, "session file");
     if (!line.ok()) return line.status().WithContext("OpenNebula session");
     e.session = *line;
   }

@@ -34,11 +34,11 @@ Result<OneEndpoint> ResolveOneEndpoint(const std::string& configured_endpoint,
 // RPC_API and ALLOCATE invalid argument, others internal.
 Status StatusFromOneError(int one_code, const std::string& message);
 
-// onedockd calls VmInfo, VnetInfo and ImageInfo (the bridge::OneApi part, through OneClientPool).
+// onedockd calls VmInfo, VnetInfo and ImageInfo (the OneApi part, through OneClientPool).
 // The other calls have no caller in onedockd: the integration and e2e tiers read oned through them,
 // so what a test sees of oned is parsed by the same code, with the same reply and error convention,
 // as what onedockd sees.
-class XmlRpcOneClient : public bridge::OneApi {
+class XmlRpcOneClient : public OneApi {
  public:
   explicit XmlRpcOneClient(OneEndpoint endpoint);
   ~XmlRpcOneClient() override;
@@ -56,7 +56,7 @@ class XmlRpcOneClient : public bridge::OneApi {
 
   Result<Host> HostInfo(int id);
   Result<std::vector<Host>> HostPool();
-  Result<Image> ImageInfo(int id);
+  Result<Image> ImageInfo(int id) override;
   Result<Datastore> DatastoreInfo(int id);
   Result<Vnet> VnetInfo(int id) override;
 

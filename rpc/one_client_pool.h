@@ -1,4 +1,4 @@
-// OneClientPool: bridge::OneApi for many threads at once. xmlrpc-c clients are not thread-safe, so
+// OneClientPool: OneApi for many threads at once. xmlrpc-c clients are not thread-safe, so
 // each call borrows an idle XmlRpcOneClient (or makes one) and returns it after the reply; at most
 // `max_idle` are kept, each holding its connection to oned. Calls never wait for one another.
 // Thread-safe.
@@ -14,7 +14,7 @@
 
 namespace onedock::rpc {
 
-class OneClientPool : public bridge::OneApi {
+class OneClientPool : public OneApi {
  public:
   explicit OneClientPool(OneEndpoint endpoint, size_t max_idle = 8);
 

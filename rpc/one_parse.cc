@@ -281,9 +281,9 @@ int Seconds(const XmlNode& doc, const char* path, int fallback) {
 
 }  // namespace
 
-Result<bridge::MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
-                                                               const bridge::MonitordAddress& fallback) {
-  bridge::MonitorConfiguration c;
+Result<MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
+                                                               const MonitordAddress& fallback) {
+  MonitorConfiguration c;
   c.monitord = fallback;
   if (xml.empty()) return c;
   auto doc = ParseXml(xml);
@@ -292,10 +292,10 @@ Result<bridge::MonitorConfiguration> ParseMonitorConfiguration(const std::string
     return InvalidArgument("monitor configuration: the document is <" + doc->name + ">, not <MONITOR_CONFIGURATION>");
   }
   const std::string address = doc->Get("NETWORK/MONITOR_ADDRESS");
-  if (bridge::IsIpLiteral(address)) c.monitord.ip = address;
+  if (IsIpLiteral(address)) c.monitord.ip = address;
   c.monitord.port = Seconds(*doc, "NETWORK/PORT", fallback.port);
   if (c.monitord.port > 65535) c.monitord.port = fallback.port;
-  bridge::Periods& p = c.periods;
+  Periods& p = c.periods;
   p.beacon_host = Seconds(*doc, "PROBES_PERIOD/BEACON_HOST", p.beacon_host);
   p.system_host = Seconds(*doc, "PROBES_PERIOD/SYSTEM_HOST", p.system_host);
   p.monitor_host = Seconds(*doc, "PROBES_PERIOD/MONITOR_HOST", p.monitor_host);

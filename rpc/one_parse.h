@@ -36,8 +36,8 @@ Result<Vnet> ParseVnetXml(std::string_view xml);
 // to probe. MONITOR_ADDRESS "auto" (meant for agents on hosts) and a missing or bad PORT fall back
 // to `fallback` (onedockd runs on the front-end, next to monitord); a missing or bad period keeps
 // its default. An empty text is the defaults.
-Result<bridge::MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
-                                                               const bridge::MonitordAddress& fallback);
+Result<MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
+                                                               const MonitordAddress& fallback);
 
 // The flat view of a template section: each child without children, by name (a repeated name
 // keeps its first value).

@@ -39,7 +39,7 @@ class DriverMethod : public xmlrpc_c::method {
     if (!SameToken(params.getString(0), token_)) throw xmlrpc_c::fault("onedockd: stub token refused", static_cast<xmlrpc_c::fault::code_t>(kStubFaultToken));
     std::vector<std::string> argv;
     for (const auto& v : params.getArray(3)) argv.push_back(xmlrpc_c::value_string(v));
-    bridge::DriverAnswer answer;
+    DriverAnswer answer;
     auto call = DecodeDriverCall(params.getString(1), params.getString(2), std::move(argv), params.getString(4));
     if (!call.ok()) {
       answer = {1, "", "onedock " + params.getString(2) + ": " + call.status().message()};
@@ -61,9 +61,9 @@ class DriverMethod : public xmlrpc_c::method {
 
 }  // namespace
 
-Result<bridge::DriverCall> DecodeDriverCall(std::string kind, std::string action, std::vector<std::string> argv,
+Result<DriverCall> DecodeDriverCall(std::string kind, std::string action, std::vector<std::string> argv,
                                             const std::string& stdin_text) {
-  bridge::DriverCall call{std::move(kind), std::move(action), std::move(argv), "", std::nullopt, std::nullopt, std::nullopt};
+  DriverCall call{std::move(kind), std::move(action), std::move(argv), "", std::nullopt, std::nullopt, std::nullopt};
   const auto first = stdin_text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return call;
   if (stdin_text[first] == '<') {
@@ -113,7 +113,7 @@ Result<std::unique_ptr<StubServer>> StubServer::Listen(const StubServerOptions& 
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options.port));
-  if (!bridge::IsIpv4Loopback(options.address) || inet_pton(AF_INET, options.address.c_str(), &addr.sin_addr) != 1) {
+  if (!IsIpv4Loopback(options.address) || inet_pton(AF_INET, options.address.c_str(), &addr.sin_addr) != 1) {
     return InvalidArgument("stub endpoint address " + options.address + " is not an IPv4 loopback address");
   }
   if (options.token.size() < 16) return InvalidArgument("stub token is shorter than 16 characters");

@@ -2,7 +2,7 @@
 //   onedock.driver(token, kind, action, argv[], stdin) -> [exit_code, stdout, error]
 // listening on a loopback address only. A wrong token is a fault (code 1). Each connection is
 // served on its own Abyss thread, so calls for different VMs run in parallel; the handler must be
-// thread-safe. DecodeDriverCall turns what a stub forwarded into a bridge::DriverCall.
+// thread-safe. DecodeDriverCall turns what a stub forwarded into a DriverCall.
 #ifndef ONEDOCK_RPC_STUB_SERVER_H_
 #define ONEDOCK_RPC_STUB_SERVER_H_
 
@@ -26,12 +26,12 @@ struct StubServerOptions {
   unsigned max_connections = 64;      // concurrent stub calls
 };
 
-using StubHandler = std::function<bridge::DriverAnswer(const bridge::DriverCall&)>;
+using StubHandler = std::function<DriverAnswer(const DriverCall&)>;
 
 // stdin of a local action is base64 (reference §3.7), of a remote one raw XML; both are accepted.
 // A document with a <VM> (the deployment file, or VMM_DRIVER_ACTION_DATA) is parsed into call.vm.
 // kInvalidArgument for stdin that is neither, or for malformed XML.
-Result<bridge::DriverCall> DecodeDriverCall(std::string kind, std::string action,
+Result<DriverCall> DecodeDriverCall(std::string kind, std::string action,
                                             std::vector<std::string> argv, const std::string& stdin_text);
 
 class StubServer {

@@ -10,10 +10,6 @@
 namespace onedock::daemon {
 namespace {
 
-using bridge::IsHostName;
-using bridge::IsIpLiteral;
-using bridge::IsIpv4Loopback;
-
 std::string Trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
   const auto e = s.find_last_not_of(" \t\r");

@@ -48,7 +48,7 @@ struct DaemonConfig {
   std::string journal_path = "/var/lib/one/onedock/journal.db";
   std::string instance = "onedock";
   int stop_timeout_s = 30;
-  bridge::Policy policy;
+  Policy policy;
   // [monitor]: where monitord listens when oned's monitor configuration says "auto", the system
   // datastore size reported per host (the engine API does not know its disk), stats clients per
   // host, and how long after onedock's own action a VM's state change is not reported.

@@ -62,7 +62,7 @@ Result<Options> ParseArgs(int argc, char** argv) {
 // Monitoring resumes after the first recovery pass: the deploys that pass finishes count as
 // onedock's own actions, not as containers that started behind OpenNebula's back. Passes repeat
 // every 5 s while oned does not answer for some intent.
-void RecoverThenResume(bridge::VmActions& actions, monitor::MonitorService& monitoring,
+void RecoverThenResume(VmActions& actions, monitor::MonitorService& monitoring,
                        const std::function<bool(std::chrono::seconds)>& wait_or_stop) {
   auto log = NamedLogger("onedockd");
   for (bool first = true;; first = false) {
@@ -76,7 +76,7 @@ void RecoverThenResume(bridge::VmActions& actions, monitor::MonitorService& moni
 }
 
 // Serves until SIGTERM or SIGINT (blocked in every thread since Run began).
-void Serve(rpc::StubServer& server, bridge::VmActions& actions, monitor::MonitorService& monitoring,
+void Serve(rpc::StubServer& server, VmActions& actions, monitor::MonitorService& monitoring,
            const sigset_t& signals) {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
@@ -108,7 +108,7 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   if (Status s = ConfigureLogging(config.log_level, config.log_file); !s.ok()) return Fail(s.message());
   auto token = StubToken(config.stub_token_file);
   if (!token.ok()) return Fail(token.status().message());
-  auto journal = bridge::SqliteStore::Open(config.journal_path);
+  auto journal = SqliteStore::Open(config.journal_path);
   if (!journal.ok()) return Fail(journal.status().message());
   sigset_t signals;
   sigemptyset(&signals);
@@ -117,7 +117,7 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   auto log = NamedLogger("onedockd");
   // No action runs yet: whatever is in the spool was left by a previous run.
-  if (const int left = bridge::ClearSpool(config.spool_dir); left > 0) {
+  if (const int left = ClearSpool(config.spool_dir); left > 0) {
     log->info("removed {} file(s) a previous run left in {}", left, config.spool_dir);
   }
 
@@ -125,28 +125,28 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   // Idle clients kept per host: every stats worker of a monitoring round, and a few for actions.
   docker::EnginePool engines([&config](const std::string& host) { return EngineEndpoint(config, host); },
                              static_cast<size_t>(config.stats_workers) + 8);
-  bridge::VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
+  VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
   docker::RegistryHttp registries;
-  auto stage = [&config, &engines]() -> Result<std::unique_ptr<bridge::StagingEngine>> {
+  auto stage = [&config, &engines]() -> Result<std::unique_ptr<StagingEngine>> {
     if (config.staging_host.empty()) {
       return FailedPrecondition("onedockd has no [images] staging_host to copy images with");
     }
     auto client = engines.NewClient(config.staging_host);
     if (!client.ok()) return client.status();
-    return std::unique_ptr<bridge::StagingEngine>(new docker::EngineStaging(std::move(*client)));
+    return std::unique_ptr<StagingEngine>(new docker::EngineStaging(std::move(*client)));
   };
-  bridge::ImageStore images(stage, registries, one, **journal, ImageStoreSettingsOf(config, secrets));
+  ImageStore images(stage, registries, one, **journal, ImageStoreSettingsOf(config, secrets));
   rpc::MonitordSender monitord;
-  const bridge::MonitordAddress fallback{config.monitord_address, config.monitord_port};
-  monitor::MonitorService monitoring({engines, actions.activity(), monitord, bridge::Clock::Real()}, **journal,
+  const MonitordAddress fallback{config.monitord_address, config.monitord_port};
+  monitor::MonitorService monitoring({engines, actions.activity(), monitord, Clock::Real()}, **journal,
                                      MonitorSettingsOf(config),
                                      [fallback](const std::string& xml) {
                                        return rpc::ParseMonitorConfiguration(xml, fallback);
                                      });
-  bridge::DriverRouter router({actions, images, engines, monitoring});
+  DriverRouter router({actions, images, engines, monitoring});
 
   auto server = rpc::StubServer::Listen({config.stub_address, config.stub_port, *token, 64},
-                                        [&router](const bridge::DriverCall& call) { return router.Route(call); });
+                                        [&router](const DriverCall& call) { return router.Route(call); });
   if (!server.ok()) return Fail(server.status().message());
   log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address, (*server)->port(),
             oned.endpoint, config.journal_path);

@@ -79,17 +79,17 @@ Result<DaemonConfig> LoadConfig(const std::string& path) {
 Result<Secrets> ReadSecrets(const DaemonConfig& config) {
   Secrets s;
   if (!config.oned_auth_file.empty()) {
-    auto line = bridge::ReadFirstLine(config.oned_auth_file, "[oned] auth_file");
+    auto line = ReadFirstLine(config.oned_auth_file, "[oned] auth_file");
     if (!line.ok()) return line.status();
     s.oned_session = *line;
   }
   if (!config.registry_username.empty()) {
-    auto password = bridge::ReadFirstLine(config.registry_password_file, "[registry] password_file");
+    auto password = ReadFirstLine(config.registry_password_file, "[registry] password_file");
     if (!password.ok()) return password.status();
     s.registry = {config.registry_username, *password, config.registry};
   }
   for (const auto& [registry, cred] : config.credentials) {
-    auto password = bridge::ReadFirstLine(cred.password_file, "[credentials " + registry + "] password_file");
+    auto password = ReadFirstLine(cred.password_file, "[credentials " + registry + "] password_file");
     if (!password.ok()) return password.status();
     s.upstream[registry] = {cred.username, *password, registry};
   }
@@ -98,7 +98,7 @@ Result<Secrets> ReadSecrets(const DaemonConfig& config) {
 
 Result<std::string> StubToken(const std::string& path) {
   if (fs::exists(path)) {
-    auto token = bridge::ReadFirstLine(path, "stub token file");
+    auto token = ReadFirstLine(path, "stub token file");
     if (token.ok() && token->size() < 16) {
       return InvalidArgument("stub token in " + path + " is shorter than 16 characters");
     }
@@ -133,15 +133,15 @@ Result<docker::Endpoint> EngineEndpoint(const DaemonConfig& config, const std::s
   return e;
 }
 
-bridge::ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
-  bridge::ActionSettings settings;
+ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
+  ActionSettings settings;
   settings.plan = {config.instance, config.registry, config.stop_timeout_s, config.policy};
   settings.spool_dir = config.spool_dir;
   settings.registry_auth = secrets.registry;
   return settings;
 }
 
-bridge::ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
+ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
   return {config.registry, secrets.registry, secrets.upstream, config.spool_dir, config.registry_storage};
 }
 

@@ -34,8 +34,8 @@ Result<std::string> StubToken(const std::string& path);
 Result<docker::Endpoint> EngineEndpoint(const DaemonConfig& config, const std::string& host);
 
 // What each part of the daemon takes from the configuration.
-bridge::ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets);
-bridge::ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets);
+ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets);
+ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets);
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config);
 
 }  // namespace onedock::daemon

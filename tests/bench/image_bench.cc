@@ -63,7 +63,7 @@ int Main(int argc, char** argv) {
       const uint64_t r = random();
       std::memcpy(&blob[k], &r, 8);
     }
-    bridge::TarWriter tar;
+    TarWriter tar;
     tar.AddFile("payload.bin", blob);
     if (Status s = h1.PutArchive(spec.name, "/", tar.Finish()); !s.ok()) return fail("put payload", s);
     const std::string repo = upstream + "/onedock/" + run + "-" + std::to_string(i);
@@ -78,11 +78,11 @@ int Main(int argc, char** argv) {
   fakes::FakeOne one;  // copies read nothing from oned
   char dir[] = "/tmp/onedock-image-bench-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 1;
-  auto journal = bridge::SqliteStore::Open(std::string(dir) + "/journal.db");
+  auto journal = SqliteStore::Open(std::string(dir) + "/journal.db");
   if (!journal.ok()) return fail("journal", journal.status());
-  bridge::ImageStore store(
-      []() -> Result<std::unique_ptr<bridge::StagingEngine>> {
-        return std::unique_ptr<bridge::StagingEngine>(
+  ImageStore store(
+      []() -> Result<std::unique_ptr<StagingEngine>> {
+        return std::unique_ptr<StagingEngine>(
             new docker::EngineStaging(std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))));
       },
       registries, one, **journal, {registry, {}, {}, "/tmp", "/"});

@@ -139,9 +139,9 @@ int Main(int argc, char** argv) {
   std::printf("monitor_bench on engine h1 (API %s), instance %s\n", version.ok() ? version->ToString().c_str() : "?",
               instance.c_str());
   Listener monitord;
-  bridge::VmActivity activity;  // empty: nothing is onedock's own action here
-  const std::vector<std::string> labels = {std::string(bridge::kLabelInstance) + "=" + instance,
-                                           std::string(bridge::kLabelHost) + "=h1"};
+  VmActivity activity;  // empty: nothing is onedock's own action here
+  const std::vector<std::string> labels = {std::string(kLabelInstance) + "=" + instance,
+                                           std::string(kLabelHost) + "=h1"};
   auto cleanup = [&] {
     auto ours = raw.ListContainers({labels[0]}, true);
     if (!ours.ok()) return;
@@ -174,7 +174,7 @@ int Main(int argc, char** argv) {
           spec.image = testbed::TestImage();
           spec.network_mode = "none";
           spec.memory_bytes = 32 << 20;
-          spec.labels = {{bridge::kLabelInstance, instance}, {bridge::kLabelHost, "h1"}, {bridge::kLabelVmId, std::to_string(i)}};
+          spec.labels = {{kLabelInstance, instance}, {kLabelHost, "h1"}, {kLabelVmId, std::to_string(i)}};
           if (!c.CreateContainer(spec).ok() || !c.StartContainer(spec.name).ok()) ++errors;
         }
       });
@@ -193,7 +193,7 @@ int Main(int argc, char** argv) {
     // the monitord sender, the real clock.
     docker::EnginePool engines([&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 64 + 8);
     rpc::MonitordSender sender;
-    monitor::HostMonitor hm(target, {engines, activity, sender, bridge::Clock::Real()}, {instance, 102400, 64, 3});
+    monitor::HostMonitor hm(target, {engines, activity, sender, onedock::Clock::Real()}, {instance, 102400, 64, 3});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {

@@ -48,7 +48,7 @@ long PeakRssMb() {
 }
 
 // VMs without NICs need nothing from oned.
-class NoOne : public bridge::OneApi {
+class NoOne : public OneApi {
  public:
   Result<Vm> VmInfo(int id) override { return NotFound("vm " + std::to_string(id)); }
   Result<Image> ImageInfo(int id) override { return NotFound("image " + std::to_string(id)); }
@@ -117,18 +117,18 @@ int Main(int argc, char** argv) {
   ConfigureLogging("warn", "");
   const std::string dir = "/tmp/onedock-volume-bench-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
-  auto journal = bridge::SqliteStore::Open(dir + "/journal.db");
+  auto journal = SqliteStore::Open(dir + "/journal.db");
   if (!journal.ok()) return fail("journal", journal.status());
   docker::EnginePool engines([](const std::string& host) -> Result<docker::Endpoint> {
     if (host != "h1" && host != "h2") return InvalidArgument("no engine for " + host);
     return testbed::Engine(host);
   });
   NoOne one;
-  bridge::ActionSettings settings;
+  ActionSettings settings;
   settings.plan.instance = testbed::UniqueName("vbench");
   settings.plan.registry = "";  // the test image comes from the upstream registry
   settings.spool_dir = dir + "/spool";
-  bridge::VmActions actions(engines, one, **journal, settings);
+  VmActions actions(engines, one, **journal, settings);
   docker::EngineClient h1("h1", testbed::Engine("h1")), h2("h2", testbed::Engine("h2"));
 
   const std::string fill = "dd if=/dev/urandom of=/data/blob bs=1048576 count=" + std::to_string(megabytes) +
@@ -139,7 +139,7 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < iterations; ++i) {
     // Deploy on h1, fill the volume, stop, deploy on h2.
     const Vm vm = DataVm(base + i);
-    const std::string name = bridge::ContainerName(vm.id);
+    const std::string name = ContainerName(vm.id);
     if (auto d = actions.Deploy(vm, "h1"); !d.ok()) return fail("deploy on h1", d.status());
     if (auto e = h1.Exec(name, {"/bin/sh", "-c", fill}, {}, 600000); !e.ok() || e->exit_code != 0) {
       return fail("fill the volume", e.ok() ? Internal(e->err) : e.status());

@@ -16,7 +16,7 @@ constexpr int kImageReady = 1;
 
 // Names of the volumes on `engine` carrying `label` ("key=value") and the world's instance.
 std::vector<std::string> Volumes(World& w, const std::string& engine, const std::string& label) {
-  auto list = w.Engine(engine).ListVolumes({label, std::string(bridge::kLabelInstance) + "=" + w.instance()});
+  auto list = w.Engine(engine).ListVolumes({label, std::string(kLabelInstance) + "=" + w.instance()});
   REQUIRE_MESSAGE(list.ok(), list.status().ToString());
   std::vector<std::string> names;
   for (const auto& v : *list) names.push_back(v.name);

@@ -133,10 +133,10 @@ void World::TearDown() {
   stopped_engines_.clear();
   onedockd_.reset();
   for (auto& [name, engine] : engines_) {
-    auto ours = engine->ListContainers({std::string(bridge::kLabelInstance) + "=" + instance_});
+    auto ours = engine->ListContainers({std::string(kLabelInstance) + "=" + instance_});
     if (!ours.ok()) continue;
     for (const auto& c : *ours) engine->RemoveContainer(c.id, true, true);
-    auto volumes = engine->ListVolumes({std::string(bridge::kLabelInstance) + "=" + instance_});
+    auto volumes = engine->ListVolumes({std::string(kLabelInstance) + "=" + instance_});
     if (!volumes.ok()) continue;
     for (const auto& v : *volumes) engine->RemoveVolume(v.name);
   }
@@ -311,7 +311,7 @@ docker::EngineClient& World::Engine(const std::string& name) { return *engines_.
 
 std::vector<ContainerSummary> World::ContainersOf(const std::string& engine, int vm) {
   auto list = engines_.at(engine)->ListContainers(
-      {std::string(bridge::kLabelInstance) + "=" + instance_, "one.vmid=" + std::to_string(vm)});
+      {std::string(kLabelInstance) + "=" + instance_, "one.vmid=" + std::to_string(vm)});
   REQUIRE_MESSAGE(list.ok(), list.status().ToString());
   return *list;
 }

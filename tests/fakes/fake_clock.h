@@ -1,4 +1,4 @@
-// FakeClock: a bridge::Clock that moves only when the test says so.
+// FakeClock: a Clock that moves only when the test says so.
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_CLOCK_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_CLOCK_H_
 
@@ -8,7 +8,7 @@
 
 namespace onedock::fakes {
 
-class FakeClock : public bridge::Clock {
+class FakeClock : public Clock {
  public:
   // Starts at steady time 1000 s and wall time 1,800,000,000 (2027-01-15).
   TimePoint Now() const override { return TimePoint(std::chrono::nanoseconds(now_ns_.load())); }

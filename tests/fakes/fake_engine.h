@@ -1,4 +1,4 @@
-// FakeEngine: bridge::Engine held in memory, for the unit tier.
+// FakeEngine: Engine held in memory, for the unit tier.
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_ENGINE_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_ENGINE_H_
 
@@ -14,7 +14,6 @@
 
 namespace onedock::fakes {
 
-using bridge::Engine;
 
 // An engine held in memory, following bridge/engine.h's error contract. Records every mutating
 // call; `fail_start` makes starts fail the way an engine does for a bad static IP; `down` makes

@@ -1,4 +1,4 @@
-// FakeEngines: bridge::EngineProvider over FakeEngines held by host name. A host not in `hosts`
+// FakeEngines: EngineProvider over FakeEngines held by host name. A host not in `hosts`
 // has an engine that does not answer. Leases do not own their engine; several may be out at once.
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
@@ -10,7 +10,7 @@
 
 namespace onedock::fakes {
 
-class FakeEngines : public bridge::EngineProvider {
+class FakeEngines : public EngineProvider {
  public:
   std::map<std::string, FakeEngine> hosts;
   int acquired = 0;

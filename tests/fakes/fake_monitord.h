@@ -1,4 +1,4 @@
-// FakeMonitord: a bridge::MonitordSink that keeps what it is sent. Thread-safe.
+// FakeMonitord: a MonitordSink that keeps what it is sent. Thread-safe.
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_MONITORD_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_MONITORD_H_
 
@@ -11,22 +11,22 @@
 
 namespace onedock::fakes {
 
-class FakeMonitord : public bridge::MonitordSink {
+class FakeMonitord : public MonitordSink {
  public:
-  Status Send(const bridge::MonitordAddress&, const bridge::MonitordMessage& message) override {
+  Status Send(const MonitordAddress&, const MonitordMessage& message) override {
     std::lock_guard lock(mu_);
     sent_.push_back(message);
     return Status::Ok();
   }
   // The messages sent since the last call, oldest first.
-  std::vector<bridge::MonitordMessage> Take() {
+  std::vector<MonitordMessage> Take() {
     std::lock_guard lock(mu_);
     return std::exchange(sent_, {});
   }
 
  private:
   std::mutex mu_;
-  std::vector<bridge::MonitordMessage> sent_;
+  std::vector<MonitordMessage> sent_;
 };
 
 }  // namespace onedock::fakes

@@ -1,4 +1,4 @@
-// FakeMonitoring: bridge::HostMonitoring that records the hosts it is asked to start and stop.
+// FakeMonitoring: HostMonitoring that records the hosts it is asked to start and stop.
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_MONITORING_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_MONITORING_H_
 
@@ -9,7 +9,7 @@
 
 namespace onedock::fakes {
 
-class FakeMonitoring : public bridge::HostMonitoring {
+class FakeMonitoring : public HostMonitoring {
  public:
   std::map<int, std::string> started;  // host id → the configuration text it came with
   Result<std::string> StartMonitoring(int host_id, const std::string&, const std::string& configuration) override {

@@ -1,4 +1,4 @@
-// FakeOne: bridge::OneApi over records held in memory; `down` makes every call fail as an oned
+// FakeOne: OneApi over records held in memory; `down` makes every call fail as an oned
 // that does not answer.
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_ONE_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_ONE_H_
@@ -10,7 +10,7 @@
 
 namespace onedock::fakes {
 
-class FakeOne : public bridge::OneApi {
+class FakeOne : public OneApi {
  public:
   std::map<int, Vm> vms;
   std::map<int, Vnet> vnets;

@@ -14,7 +14,7 @@ namespace onedock::fakes {
 
 // A staging engine held in memory; records its calls. Lease() hands the image store a staging
 // engine that forwards here, so the test keeps what the store did.
-class FakeStaging : public bridge::StagingEngine {
+class FakeStaging : public StagingEngine {
  public:
   std::vector<std::string> calls;
   std::set<std::string> local;
@@ -48,22 +48,22 @@ class FakeStaging : public bridge::StagingEngine {
     local.erase(reference);
     return Status::Ok();
   }
-  std::unique_ptr<bridge::StagingEngine> Lease();
+  std::unique_ptr<StagingEngine> Lease();
 };
 
 // Registries held in memory: manifests by "domain/path:tag"; downloads fail as offline.
-class FakeRegistries : public bridge::RegistryAccess {
+class FakeRegistries : public RegistryAccess {
  public:
-  std::map<std::string, bridge::RegistryManifest> manifests;  // "domain/path:tag" -> manifest
+  std::map<std::string, RegistryManifest> manifests;  // "domain/path:tag" -> manifest
   std::vector<std::string> deleted;
   std::set<std::string> wants_credentials;  // registry domains that answer 401 to anonymous calls
-  Result<bridge::RegistryManifest> Manifest(const bridge::ImageReference& r, const RegistryAuth& auth) override {
+  Result<RegistryManifest> Manifest(const ImageReference& r, const RegistryAuth& auth) override {
     if (wants_credentials.count(r.domain) != 0 && auth.username.empty()) return Unauthenticated("401 Unauthorized");
     auto it = manifests.find(r.Repository() + ":" + r.TagOrDigest());
     if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
     return it->second;
   }
-  Status DeleteManifest(const bridge::ImageReference& r, const RegistryAuth&) override {
+  Status DeleteManifest(const ImageReference& r, const RegistryAuth&) override {
     deleted.push_back(r.Repository() + "@" + r.digest);
     return Status::Ok();
   }
@@ -72,7 +72,7 @@ class FakeRegistries : public bridge::RegistryAccess {
 };
 
 // Forwards every call to the FakeStaging it was made by.
-class ForwardingStaging : public bridge::StagingEngine {
+class ForwardingStaging : public StagingEngine {
  public:
   explicit ForwardingStaging(FakeStaging& to) : to_(to) {}
   Status Pull(const std::string& r, const RegistryAuth& a) override { return to_.Pull(r, a); }
@@ -86,7 +86,7 @@ class ForwardingStaging : public bridge::StagingEngine {
   FakeStaging& to_;
 };
 
-inline std::unique_ptr<bridge::StagingEngine> FakeStaging::Lease() { return std::make_unique<ForwardingStaging>(*this); }
+inline std::unique_ptr<StagingEngine> FakeStaging::Lease() { return std::make_unique<ForwardingStaging>(*this); }
 
 }  // namespace onedock::fakes
 

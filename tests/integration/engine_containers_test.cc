@@ -143,7 +143,7 @@ TEST_CASE("exec returns output and exit code and archive upload lands in the fil
   REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
 
   // Before start, as the context files will be.
-  bridge::TarWriter tar;
+  TarWriter tar;
   REQUIRE(tar.AddDirectory("etc/one-context").ok());
   REQUIRE(tar.AddFile("etc/one-context/context.sh", "ETH0_IP='10.42.0.42'\n", 0600).ok());
   REQUIRE(h1.PutArchive(name, "/", tar.Finish()).ok());

@@ -171,7 +171,7 @@ TEST_CASE("the size of a multi-platform image is that of the platform the stagin
   TokenRegistry hub;
   RegistryHttp registries;
   // The stub stands at a loopback address, so it is spoken to over plain HTTP.
-  auto ref = bridge::ParseImageReference("127.0.0.1:" + std::to_string(hub.stub.port()) + "/library/busybox:latest");
+  auto ref = ParseImageReference("127.0.0.1:" + std::to_string(hub.stub.port()) + "/library/busybox:latest");
   REQUIRE(ref.ok());
   auto m = registries.Manifest(*ref, {"onedock", "s3cr3t", ""});
   REQUIRE_MESSAGE(m.ok(), m.status().ToString());

@@ -21,8 +21,7 @@
 #include "tests/support/temp_dir.h"
 #include "tests/unit/fixtures.h"
 
-// In bridge's namespace: the fixture of bridge's tests.
-namespace onedock::bridge {
+namespace onedock {
 
 // VmActions on two fake hosts (h1, h2) and a fake oned holding two vnets, with VM 42 of the
 // captured two-NIC VM document; the driver router over them, the image store and a fake
@@ -82,8 +81,8 @@ struct ActionsRig {
     vm.disks.insert(vm.disks.end(), {clone, scratch, kept});
   }
 
-  support::TempDir dir{"actions"};
-  std::unique_ptr<SqliteStore> journal = support::OpenJournal(dir.path() + "/journal.db");
+  testing::TempDir dir{"actions"};
+  std::unique_ptr<SqliteStore> journal = testing::OpenJournal(dir.path() + "/journal.db");
   fakes::FakeEngines engines;
   fakes::FakeOne one;
   fakes::FakeStaging staging;
@@ -95,6 +94,6 @@ struct ActionsRig {
   std::unique_ptr<DriverRouter> router;
 };
 
-}  // namespace onedock::bridge
+}  // namespace onedock
 
 #endif  // ONEDOCK_TESTS_SUPPORT_ACTIONS_RIG_H_

@@ -6,7 +6,7 @@
 
 #include "bridge/status.h"
 
-namespace onedock::support {
+namespace onedock::testing {
 
 inline const Status& StatusOf(const Status& s) { return s; }
 template <typename T>
@@ -14,9 +14,9 @@ const Status& StatusOf(const Result<T>& r) {
   return r.status();
 }
 
-}  // namespace onedock::support
+}  // namespace onedock::testing
 
-#define REQUIRE_OK(expr) REQUIRE_MESSAGE(::onedock::support::StatusOf(expr).ok(), ::onedock::support::StatusOf(expr).ToString())
-#define CHECK_OK(expr) CHECK_MESSAGE(::onedock::support::StatusOf(expr).ok(), ::onedock::support::StatusOf(expr).ToString())
+#define REQUIRE_OK(expr) REQUIRE_MESSAGE(::onedock::testing::StatusOf(expr).ok(), ::onedock::testing::StatusOf(expr).ToString())
+#define CHECK_OK(expr) CHECK_MESSAGE(::onedock::testing::StatusOf(expr).ok(), ::onedock::testing::StatusOf(expr).ToString())
 
 #endif  // ONEDOCK_TESTS_SUPPORT_REQUIRE_OK_H_

@@ -13,7 +13,7 @@
 #include "bridge/sqlite_store.h"
 #include "tests/support/require_ok.h"
 
-namespace onedock::support {
+namespace onedock::testing {
 
 class TempDir {
  public:
@@ -35,12 +35,12 @@ class TempDir {
 };
 
 // A journal at `path`, which the test requires to open.
-inline std::unique_ptr<bridge::SqliteStore> OpenJournal(const std::string& path) {
-  auto journal = bridge::SqliteStore::Open(path);
+inline std::unique_ptr<SqliteStore> OpenJournal(const std::string& path) {
+  auto journal = SqliteStore::Open(path);
   REQUIRE_OK(journal);
   return std::move(*journal);
 }
 
-}  // namespace onedock::support
+}  // namespace onedock::testing
 
 #endif  // ONEDOCK_TESTS_SUPPORT_TEMP_DIR_H_

@@ -8,7 +8,7 @@
 #include "rpc/one_parse.h"
 #include "tests/unit/fixtures.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 Vm TwoNicVm() {
@@ -188,4 +188,4 @@ TEST_CASE("overlapping networks are those whose subnet shares addresses with the
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

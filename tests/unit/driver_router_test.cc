@@ -7,7 +7,7 @@
 #include "bridge/volume_plan.h"
 #include "tests/support/actions_rig.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 using Rig = ActionsRig;
@@ -122,4 +122,4 @@ TEST_CASE("datastore calls: argv is one id, stdin an IMAGE; mkfs and clone answe
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

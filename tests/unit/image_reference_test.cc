@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-namespace onedock::bridge {
+namespace onedock {
 
 TEST_CASE("references split into domain path tag and digest") {
   auto r = ParseImageReference("127.0.0.1:5000/onedock/httpd:1.0");
@@ -71,4 +71,4 @@ TEST_CASE("hostile and malformed references are refused") {
   CHECK_FALSE(ParseImageReference("x:" + std::string(129, 'a')).ok());
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -13,16 +13,16 @@
 #include "tests/fakes/fake_staging.h"
 #include "tests/support/temp_dir.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 
 struct Bed {
-  support::TempDir dir{"image-store"};
+  testing::TempDir dir{"image-store"};
   fakes::FakeStaging staging;
   fakes::FakeRegistries registries;
   fakes::FakeOne one;
-  std::unique_ptr<SqliteStore> journal = support::OpenJournal(dir.path() + "/journal.db");
+  std::unique_ptr<SqliteStore> journal = testing::OpenJournal(dir.path() + "/journal.db");
   ImageStore store{[this]() -> Result<std::unique_ptr<StagingEngine>> { return staging.Lease(); },
                    registries,
                    one,
@@ -185,4 +185,4 @@ TEST_CASE("a clone of a data volume's image is a new empty volume, refused once 
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

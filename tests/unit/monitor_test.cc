@@ -213,7 +213,7 @@ struct MonitorRig {
   fakes::FakeEngines engines;
   fakes::FakeClock clock;
   fakes::FakeMonitord monitord;
-  bridge::VmActivity activity{clock};
+  VmActivity activity{clock};
   std::vector<std::string> payloads;
   HostMonitor monitor{HostTarget{3, "h1", {}, {}}, MonitorContext{engines, activity, monitord, clock},
                       MonitorSettings{"test", 1000, 1, 3}};
@@ -300,12 +300,12 @@ TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for"
 }
 
 TEST_CASE("monitoring service: a bad configuration or a host without an engine is refused and not remembered") {
-  support::TempDir dir("monitor-service");
-  auto journal = support::OpenJournal(dir.path() + "/journal.db");
+  testing::TempDir dir("monitor-service");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
   fakes::FakeEngines engines;  // no host has an engine
   fakes::FakeClock clock;
   fakes::FakeMonitord monitord;
-  bridge::VmActivity activity{clock};
+  VmActivity activity{clock};
   MonitorService service({engines, activity, monitord, clock}, *journal, MonitorSettings{},
                          [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
   auto bad = service.StartMonitoring(1, "h1", "<VM/>");
@@ -330,7 +330,7 @@ TEST_CASE("monitoring service: a bad configuration or a host without an engine i
 }  // namespace
 }  // namespace onedock::monitor
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 TEST_CASE("a VM is busy while onedock acts on it and for the grace after, on its host only") {
@@ -350,4 +350,4 @@ TEST_CASE("a VM is busy while onedock acts on it and for the grace after, on its
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

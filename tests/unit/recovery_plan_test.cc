@@ -3,7 +3,7 @@
 
 #include <doctest/doctest.h>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 Intent Open(const std::string& action) { return {1, 42, action, "h1", 0}; }
@@ -46,4 +46,4 @@ TEST_CASE("recovery: nothing is decided while oned does not answer") {
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

@@ -45,7 +45,7 @@ TEST_CASE("Bearer challenges are read as Docker Hub sends them, and anything els
 
 TEST_CASE("references without a registry are fetched from Docker Hub, official images under library/") {
   auto where = [](const std::string& text) {
-    auto ref = bridge::ParseImageReference(text);
+    auto ref = ParseImageReference(text);
     REQUIRE(ref.ok());
     return RegistryHttp::LocationOf(*ref);
   };

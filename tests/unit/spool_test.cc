@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 TEST_CASE("spool files are unique, and clearing the spool removes only them") {
@@ -33,4 +33,4 @@ TEST_CASE("spool files are unique, and clearing the spool removes only them") {
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

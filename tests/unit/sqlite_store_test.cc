@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 struct TempDir {
@@ -78,4 +78,4 @@ TEST_CASE("a journal path that cannot be created is an error naming it") {
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

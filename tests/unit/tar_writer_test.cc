@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-namespace onedock::bridge {
+namespace onedock {
 
 TEST_CASE("tar archive has ustar headers padded content and a zero trailer") {
   TarWriter tar;
@@ -50,4 +50,4 @@ TEST_CASE("tar refuses unsafe paths and leaves the archive unchanged") {
   CHECK(tar.Finish() == empty);
 }
 
-}  // namespace onedock::bridge
+}  // namespace onedock

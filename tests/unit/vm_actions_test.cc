@@ -11,7 +11,7 @@
 
 #include "tests/support/actions_rig.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 using Rig = ActionsRig;
@@ -308,4 +308,4 @@ TEST_CASE("recovery finishes a deploy oned still wants and rolls back one whose 
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock

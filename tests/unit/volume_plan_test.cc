@@ -6,7 +6,7 @@
 #include "rpc/xml_node.h"
 #include "tests/unit/fixtures.h"
 
-namespace onedock::bridge {
+namespace onedock {
 namespace {
 
 Vm WithDisks(std::vector<Disk> disks) {
@@ -162,4 +162,4 @@ TEST_CASE("volume sources: a VM that moved takes its own volumes along, and its 
 }
 
 }  // namespace
-}  // namespace onedock::bridge
+}  // namespace onedock
