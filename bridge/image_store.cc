@@ -145,7 +145,7 @@ Result<int64_t> ImageStore::Stat(const Image& image) {
   return Internal("unreachable");
 }
 
-Result<CopyResult> ImageStore::Publish(StagingEngine& engine, const std::string& staged, const std::string& basename,
+Result<CopyResult> ImageStore::Publish(ImageStaging& engine, const std::string& staged, const std::string& basename,
                                        int image_id) {
   const std::string repository = settings_.registry + "/" + basename;
   const std::string tag = std::to_string(image_id);
@@ -174,7 +174,7 @@ Result<CopyResult> ImageStore::Copy(const Image& image) {
   if (!input.ok()) return input.status();
   auto lease = stager_();
   if (!lease.ok()) return lease.status().WithContext("staging engine");
-  StagingEngine& engine = **lease;
+  ImageStaging& engine = **lease;
   auto log = NamedLogger("images");
   if (input->origin == Origin::kRegistry) {
     const ImageReference& ref = input->reference;

@@ -26,10 +26,10 @@
 
 namespace onedock {
 
-// The engine images are staged on.
-class StagingEngine {
+// Where images are staged: an engine that pulls or loads, tags and pushes (docker::StagingEngine).
+class ImageStaging {
  public:
-  virtual ~StagingEngine() = default;
+  virtual ~ImageStaging() = default;
   virtual Status Pull(const std::string& reference, const RegistryAuth& auth) = 0;
   // What the engine reports as loaded ("repo:tag" or "sha256:…").
   virtual Result<std::vector<std::string>> Load(const std::string& tar_path) = 0;
@@ -76,7 +76,7 @@ std::string CapacityLines(const Capacity& c);
 class ImageStore {
  public:
   // A staging engine for one call.
-  using Stager = std::function<Result<std::unique_ptr<StagingEngine>>()>;
+  using Stager = std::function<Result<std::unique_ptr<ImageStaging>>()>;
 
   // `one` reads the image a clone copies; `journal` says where a persistent image's volume is.
   ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteStore& journal,
@@ -112,7 +112,7 @@ class ImageStore {
   Result<Input> ParsePath(const Image& image) const;
   RegistryAuth UpstreamAuth(const Image& image, const std::string& domain) const;
   // Tags `staged` as <registry>/<basename>:<id>, pushes, returns the pinned SOURCE.
-  Result<CopyResult> Publish(StagingEngine& engine, const std::string& staged, const std::string& basename, int image_id);
+  Result<CopyResult> Publish(ImageStaging& engine, const std::string& staged, const std::string& basename, int image_id);
   // The private-registry image `source` names, again under `image`'s name and id.
   Result<CopyResult> CopyWithin(const Image& image, const std::string& source);
 

@@ -82,7 +82,7 @@ class EngineClient : public Engine {
                    const std::function<void(std::string_view)>& on_progress = nullptr) override;
   // Pushes "repo:tag"; returns the manifest digest the registry reported.
   Result<std::string> PushImage(const std::string& reference, const RegistryAuth& auth = {}) override;
-  // TagImage and LoadImage serve the image datastore (docker::EngineStaging).
+  // TagImage and LoadImage serve the image datastore (docker::StagingEngine).
   Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
   Status RemoveImage(const std::string& reference, bool force) override;
   Result<ImageInfo> InspectImage(const std::string& reference) override;

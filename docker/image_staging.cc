@@ -29,18 +29,18 @@ Endpoint WebEndpoint() { return Endpoint{.connect_timeout_ms = 10000}; }
 
 }  // namespace
 
-Status EngineStaging::Pull(const std::string& reference, const RegistryAuth& auth) {
+Status StagingEngine::Pull(const std::string& reference, const RegistryAuth& auth) {
   return engine_->PullImage(reference, auth, nullptr);
 }
-Result<std::vector<std::string>> EngineStaging::Load(const std::string& tar_path) { return engine_->LoadImage(tar_path); }
-Result<ImageInfo> EngineStaging::Inspect(const std::string& reference) { return engine_->InspectImage(reference); }
-Status EngineStaging::Tag(const std::string& source, const std::string& repository, const std::string& tag) {
+Result<std::vector<std::string>> StagingEngine::Load(const std::string& tar_path) { return engine_->LoadImage(tar_path); }
+Result<ImageInfo> StagingEngine::Inspect(const std::string& reference) { return engine_->InspectImage(reference); }
+Status StagingEngine::Tag(const std::string& source, const std::string& repository, const std::string& tag) {
   return engine_->TagImage(source, repository, tag);
 }
-Result<std::string> EngineStaging::Push(const std::string& reference, const RegistryAuth& auth) {
+Result<std::string> StagingEngine::Push(const std::string& reference, const RegistryAuth& auth) {
   return engine_->PushImage(reference, auth);
 }
-Status EngineStaging::Remove(const std::string& reference) { return engine_->RemoveImage(reference, false); }
+Status StagingEngine::Remove(const std::string& reference) { return engine_->RemoveImage(reference, false); }
 
 Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth& auth) {
   Endpoint e;

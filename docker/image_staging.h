@@ -1,4 +1,4 @@
-// The docker/ side of the image datastore: StagingEngine over an EngineClient, and
+// The docker/ side of the image datastore: ImageStaging over an EngineClient, and
 // RegistryAccess over RegistryClient and CurlTransport. Registries on loopback addresses
 // are spoken to over plain HTTP (as the engines treat them), all others over HTTPS.
 #ifndef ONEDOCK_DOCKER_IMAGE_STAGING_H_
@@ -13,9 +13,9 @@
 
 namespace onedock::docker {
 
-class EngineStaging : public StagingEngine {
+class StagingEngine : public ImageStaging {
  public:
-  explicit EngineStaging(std::unique_ptr<EngineClient> engine) : engine_(std::move(engine)) {}
+  explicit StagingEngine(std::unique_ptr<EngineClient> engine) : engine_(std::move(engine)) {}
   Status Pull(const std::string& reference, const RegistryAuth& auth) override;
   Result<std::vector<std::string>> Load(const std::string& tar_path) override;
   Result<ImageInfo> Inspect(const std::string& reference) override;

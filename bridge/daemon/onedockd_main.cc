@@ -127,13 +127,13 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
                              static_cast<size_t>(config.stats_workers) + 8);
   VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
   docker::RegistryHttp registries;
-  auto stage = [&config, &engines]() -> Result<std::unique_ptr<StagingEngine>> {
+  auto stage = [&config, &engines]() -> Result<std::unique_ptr<ImageStaging>> {
     if (config.staging_host.empty()) {
       return FailedPrecondition("onedockd has no [images] staging_host to copy images with");
     }
     auto client = engines.NewClient(config.staging_host);
     if (!client.ok()) return client.status();
-    return std::unique_ptr<StagingEngine>(new docker::EngineStaging(std::move(*client)));
+    return std::unique_ptr<ImageStaging>(new docker::StagingEngine(std::move(*client)));
   };
   ImageStore images(stage, registries, one, **journal, ImageStoreSettingsOf(config, secrets));
   rpc::MonitordSender monitord;

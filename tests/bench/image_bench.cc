@@ -81,9 +81,9 @@ int Main(int argc, char** argv) {
   auto journal = SqliteStore::Open(std::string(dir) + "/journal.db");
   if (!journal.ok()) return fail("journal", journal.status());
   ImageStore store(
-      []() -> Result<std::unique_ptr<StagingEngine>> {
-        return std::unique_ptr<StagingEngine>(
-            new docker::EngineStaging(std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))));
+      []() -> Result<std::unique_ptr<ImageStaging>> {
+        return std::unique_ptr<ImageStaging>(
+            new docker::StagingEngine(std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))));
       },
       registries, one, **journal, {registry, {}, {}, "/tmp", "/"});
 

@@ -14,7 +14,7 @@ namespace onedock::fakes {
 
 // A staging engine held in memory; records its calls. Lease() hands the image store a staging
 // engine that forwards here, so the test keeps what the store did.
-class FakeStaging : public StagingEngine {
+class FakeStaging : public ImageStaging {
  public:
   std::vector<std::string> calls;
   std::set<std::string> local;
@@ -48,7 +48,7 @@ class FakeStaging : public StagingEngine {
     local.erase(reference);
     return Status::Ok();
   }
-  std::unique_ptr<StagingEngine> Lease();
+  std::unique_ptr<ImageStaging> Lease();
 };
 
 // Registries held in memory: manifests by "domain/path:tag"; downloads fail as offline.
@@ -72,7 +72,7 @@ class FakeRegistries : public RegistryAccess {
 };
 
 // Forwards every call to the FakeStaging it was made by.
-class ForwardingStaging : public StagingEngine {
+class ForwardingStaging : public ImageStaging {
  public:
   explicit ForwardingStaging(FakeStaging& to) : to_(to) {}
   Status Pull(const std::string& r, const RegistryAuth& a) override { return to_.Pull(r, a); }
@@ -86,7 +86,7 @@ class ForwardingStaging : public StagingEngine {
   FakeStaging& to_;
 };
 
-inline std::unique_ptr<StagingEngine> FakeStaging::Lease() { return std::make_unique<ForwardingStaging>(*this); }
+inline std::unique_ptr<ImageStaging> FakeStaging::Lease() { return std::make_unique<ForwardingStaging>(*this); }
 
 }  // namespace onedock::fakes
 

@@ -47,7 +47,7 @@ struct ActionsRig {
     settings.plan.registry = "127.0.0.1:5000";
     settings.spool_dir = dir.path() + "/spool";
     actions = std::make_unique<VmActions>(engines, one, *journal, settings);
-    images = std::make_unique<ImageStore>([this]() -> Result<std::unique_ptr<StagingEngine>> { return staging.Lease(); },
+    images = std::make_unique<ImageStore>([this]() -> Result<std::unique_ptr<ImageStaging>> { return staging.Lease(); },
                                           registries, one, *journal,
                                           ImageStoreSettings{"127.0.0.1:5000", {}, {}, dir.path() + "/spool", "/"});
     router = std::make_unique<DriverRouter>(RouteTargets{*actions, *images, engines, monitoring});

@@ -23,7 +23,7 @@ struct Bed {
   fakes::FakeRegistries registries;
   fakes::FakeOne one;
   std::unique_ptr<SqliteStore> journal = testing::OpenJournal(dir.path() + "/journal.db");
-  ImageStore store{[this]() -> Result<std::unique_ptr<StagingEngine>> { return staging.Lease(); },
+  ImageStore store{[this]() -> Result<std::unique_ptr<ImageStaging>> { return staging.Lease(); },
                    registries,
                    one,
                    *journal,
