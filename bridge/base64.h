@@ -13,7 +13,8 @@ namespace onedock {
 enum class Base64Alphabet { kStandard, kUrl };
 
 // Always padded with '='.
-std::string Base64Encode(std::string_view data, Base64Alphabet alphabet = Base64Alphabet::kStandard);
+std::string Base64Encode(std::string_view data,
+                         Base64Alphabet alphabet = Base64Alphabet::kStandard);
 
 // Rejects characters outside the alphabet, bad padding and bad lengths with kInvalidArgument.
 // ASCII whitespace (line breaks of wrapped input) is skipped.

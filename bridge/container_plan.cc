@@ -47,7 +47,8 @@ std::optional<std::pair<uint32_t, int>> ParseCidr(const std::string& cidr) {
   if (slash == std::string::npos) return std::nullopt;
   const auto ip = ParseIpv4(cidr.substr(0, slash));
   const std::string bits = cidr.substr(slash + 1);
-  if (!ip || bits.empty() || bits.size() > 2 || !std::all_of(bits.begin(), bits.end(), ::isdigit)) return std::nullopt;
+  if (!ip || bits.empty() || bits.size() > 2 || !std::all_of(bits.begin(), bits.end(), ::isdigit))
+    return std::nullopt;
   const int prefix = std::stoi(bits);
   if (prefix > 32) return std::nullopt;
   const uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
@@ -57,7 +58,8 @@ std::optional<std::pair<uint32_t, int>> ParseCidr(const std::string& cidr) {
 bool IsMac(const std::string& mac) {
   if (mac.size() != 17) return false;
   for (size_t i = 0; i < mac.size(); ++i) {
-    if (i % 3 == 2 ? mac[i] != ':' : !std::isxdigit(static_cast<unsigned char>(mac[i]))) return false;
+    if (i % 3 == 2 ? mac[i] != ':' : !std::isxdigit(static_cast<unsigned char>(mac[i])))
+      return false;
   }
   return true;
 }
@@ -90,7 +92,8 @@ std::string Hostname(const Vm& vm) {
 }
 
 bool IsNetworkName(const std::string& name) {
-  if (name.empty() || name.size() > 15 || !std::isalnum(static_cast<unsigned char>(name[0]))) return false;
+  if (name.empty() || name.size() > 15 || !std::isalnum(static_cast<unsigned char>(name[0])))
+    return false;
   return std::all_of(name.begin(), name.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
   });
@@ -99,14 +102,16 @@ bool IsNetworkName(const std::string& name) {
 Status ApplyPolicy(const Vm& vm, const Policy& policy, ContainerSpec& spec) {
   if (IsYes(Get(vm.user_template, "DOCKER_PRIVILEGED"))) {
     if (!policy.allow_privileged) {
-      return PermissionDenied("privileged container refused by policy (DOCKER_PRIVILEGED; "
-                              "[policy] allow_privileged = no)");
+      return PermissionDenied(
+          "privileged container refused by policy (DOCKER_PRIVILEGED; "
+          "[policy] allow_privileged = no)");
     }
     spec.privileged = true;
   }
   for (const auto& cap : ListOf(Get(vm.user_template, "DOCKER_CAP_ADD"))) {
     if (!policy.allow_cap_add) {
-      return PermissionDenied("capability " + cap + " refused by policy (DOCKER_CAP_ADD; [policy] allow_cap_add = no)");
+      return PermissionDenied("capability " + cap +
+                              " refused by policy (DOCKER_CAP_ADD; [policy] allow_cap_add = no)");
     }
     if (!std::all_of(cap.begin(), cap.end(), [](char c) { return std::isupper(c) || c == '_'; })) {
       return InvalidArgument("DOCKER_CAP_ADD: \"" + cap + "\" is not a capability name");
@@ -115,12 +120,14 @@ Status ApplyPolicy(const Vm& vm, const Policy& policy, ContainerSpec& spec) {
   }
   for (const auto& bind : ListOf(Get(vm.user_template, "DOCKER_BINDS"))) {
     if (!policy.allow_host_binds) {
-      return PermissionDenied("host bind " + bind + " refused by policy (DOCKER_BINDS; [policy] allow_host_binds = no)");
+      return PermissionDenied("host bind " + bind +
+                              " refused by policy (DOCKER_BINDS; [policy] allow_host_binds = no)");
     }
     const auto colon = bind.find(':');
     if (bind.front() != '/' || colon == std::string::npos || bind.find("..") != std::string::npos ||
         bind.size() <= colon + 1 || bind[colon + 1] != '/') {
-      return InvalidArgument("DOCKER_BINDS: \"" + bind + "\" is not /host/path:/container/path[:ro]");
+      return InvalidArgument("DOCKER_BINDS: \"" + bind +
+                             "\" is not /host/path:/container/path[:ro]");
     }
     spec.binds.push_back(bind);
   }
@@ -186,7 +193,8 @@ Result<std::string> ImageOf(const Vm& vm, const std::string& registry) {
   auto ref = ParseImageReference(source);
   if (!ref.ok()) return ref.status().WithContext("DISK 0 SOURCE");
   if (!registry.empty() && ref->domain != registry) {
-    return InvalidArgument("DISK 0 SOURCE " + source + " is not in the private registry " + registry);
+    return InvalidArgument("DISK 0 SOURCE " + source + " is not in the private registry " +
+                           registry);
   }
   return ref->ToString();
 }
@@ -201,8 +209,10 @@ std::string ContextScript(const Attributes& context) {
   return out;
 }
 
-Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const Attributes& context) {
-  const std::string what = "NIC " + std::to_string(nic.nic_id) + " (vnet " + std::to_string(vnet.id) + ")";
+Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet,
+                           const Attributes& context) {
+  const std::string what =
+      "NIC " + std::to_string(nic.nic_id) + " (vnet " + std::to_string(vnet.id) + ")";
   const std::string eth = "ETH" + std::to_string(index) + "_";
   auto first = [&](std::initializer_list<std::string> values) {
     for (const auto& v : values) {
@@ -211,9 +221,12 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const
     return std::string();
   };
   const Attributes& vt = vnet.template_attributes;
-  const std::string address = first({Get(vt, "NETWORK_ADDRESS"), nic.network_address, Get(context, eth + "NETWORK")});
-  const std::string mask = first({Get(vt, "NETWORK_MASK"), nic.network_mask, Get(context, eth + "MASK")});
-  const std::string gateway = first({Get(vt, "GATEWAY"), nic.gateway, Get(context, eth + "GATEWAY")});
+  const std::string address =
+      first({Get(vt, "NETWORK_ADDRESS"), nic.network_address, Get(context, eth + "NETWORK")});
+  const std::string mask =
+      first({Get(vt, "NETWORK_MASK"), nic.network_mask, Get(context, eth + "MASK")});
+  const std::string gateway =
+      first({Get(vt, "GATEWAY"), nic.gateway, Get(context, eth + "GATEWAY")});
 
   const auto ip = ParseIpv4(nic.ip);
   if (!ip) return InvalidArgument(what + ": IP \"" + nic.ip + "\" is not an IPv4 address");
@@ -221,24 +234,27 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const
   const auto net = ParseIpv4(address);
   const auto prefix = PrefixOf(mask);
   if (!net || !prefix) {
-    return InvalidArgument(what + ": the vnet needs NETWORK_ADDRESS and NETWORK_MASK (have \"" + address +
-                           "\" and \"" + mask + "\")");
+    return InvalidArgument(what + ": the vnet needs NETWORK_ADDRESS and NETWORK_MASK (have \"" +
+                           address + "\" and \"" + mask + "\")");
   }
   const uint32_t netmask = 0xffffffffu << (32 - *prefix);
   if ((*ip & netmask) != (*net & netmask)) {
-    return InvalidArgument(what + ": IP " + nic.ip + " is outside " + address + "/" + std::to_string(*prefix));
+    return InvalidArgument(what + ": IP " + nic.ip + " is outside " + address + "/" +
+                           std::to_string(*prefix));
   }
 
   PlannedNic out;
   out.nic_id = nic.nic_id;
   const std::string bridge = NetworkNameOf(nic, vnet.bridge);
-  if (!IsNetworkName(bridge)) return InvalidArgument(what + ": BRIDGE \"" + bridge + "\" is not an interface name");
+  if (!IsNetworkName(bridge))
+    return InvalidArgument(what + ": BRIDGE \"" + bridge + "\" is not an interface name");
   out.network.name = bridge;
   out.network.subnet = FormatIpv4(*net & netmask) + "/" + std::to_string(*prefix);
   if (!gateway.empty()) {
     const auto gw = ParseIpv4(gateway);
     if (!gw || (*gw & netmask) != (*net & netmask)) {
-      return InvalidArgument(what + ": GATEWAY \"" + gateway + "\" is not inside " + out.network.subnet);
+      return InvalidArgument(what + ": GATEWAY \"" + gateway + "\" is not inside " +
+                             out.network.subnet);
     }
     if (*gw == *ip) return InvalidArgument(what + ": IP " + nic.ip + " is the vnet's gateway");
     out.network.gateway = gateway;
@@ -246,7 +262,8 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const
   out.network.labels = {{"one.vnet_id", std::to_string(vnet.id)}};
   if (Get(vt, "DOCKER_NETWORK_DRIVER") == "macvlan") {
     const std::string phydev = first({nic.phydev, vnet.phydev});
-    if (!IsNetworkName(phydev)) return InvalidArgument(what + ": macvlan needs a PHYDEV, have \"" + phydev + "\"");
+    if (!IsNetworkName(phydev))
+      return InvalidArgument(what + ": macvlan needs a PHYDEV, have \"" + phydev + "\"");
     out.network.driver = "macvlan";
     const std::string vlan = first({nic.vlan_id, vnet.vlan_id});
     out.network.options["parent"] = vlan.empty() ? phydev : phydev + "." + vlan;
@@ -262,16 +279,19 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const
 }
 
 Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
-                                    const std::map<int, Vnet>& vnets, const PlanSettings& settings) {
+                                    const std::map<int, Vnet>& vnets,
+                                    const PlanSettings& settings) {
   ContainerPlan plan;
   ContainerSpec& spec = plan.spec;
   spec.name = ContainerName(vm.id);
   auto image = ImageOf(vm, settings.registry);
   if (!image.ok()) return image.status();
   spec.image = *image;
-  spec.labels = {{kLabelVmId, std::to_string(vm.id)}, {kLabelHost, host}, {kLabelInstance, settings.instance}};
+  spec.labels = {
+      {kLabelVmId, std::to_string(vm.id)}, {kLabelHost, host}, {kLabelInstance, settings.instance}};
   spec.hostname = Hostname(vm);
-  if (vm.cpu <= 0 || vm.memory_mb <= 0) return InvalidArgument("the VM template needs CPU and MEMORY above 0");
+  if (vm.cpu <= 0 || vm.memory_mb <= 0)
+    return InvalidArgument("the VM template needs CPU and MEMORY above 0");
   const ResourceUpdate limits = LimitsOf(vm);
   spec.nano_cpus = limits.nano_cpus;
   spec.memory_bytes = limits.memory_bytes;
@@ -282,16 +302,19 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
 
   std::vector<const Nic*> nics;
   for (const auto& n : vm.nics) nics.push_back(&n);
-  std::sort(nics.begin(), nics.end(), [](const Nic* a, const Nic* b) { return a->nic_id < b->nic_id; });
+  std::sort(nics.begin(), nics.end(),
+            [](const Nic* a, const Nic* b) { return a->nic_id < b->nic_id; });
   for (size_t i = 0; i < nics.size(); ++i) {
     auto vnet = vnets.find(nics[i]->network_id);
-    if (vnet == vnets.end()) return InvalidArgument("NIC " + std::to_string(nics[i]->nic_id) + ": vnet unknown");
+    if (vnet == vnets.end())
+      return InvalidArgument("NIC " + std::to_string(nics[i]->nic_id) + ": vnet unknown");
     auto planned = PlanNic(*nics[i], i, vnet->second, vm.context);
     if (!planned.ok()) return planned.status();
     for (const auto& other : plan.nics) {
       if (other.network.name == planned->network.name) {
-        return InvalidArgument("NICs " + std::to_string(other.nic_id) + " and " + std::to_string(planned->nic_id) +
-                               " are both on network " + other.network.name +
+        return InvalidArgument("NICs " + std::to_string(other.nic_id) + " and " +
+                               std::to_string(planned->nic_id) + " are both on network " +
+                               other.network.name +
                                "; Docker allows one NIC per network in a container");
       }
     }
@@ -305,7 +328,8 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
   }
   std::vector<std::string> dns = ListOf(Get(vm.context, "DNS"));
   for (size_t i = 0; i < plan.nics.size(); ++i) {
-    for (const auto& d : ListOf(Get(vm.context, "ETH" + std::to_string(i) + "_DNS"))) dns.push_back(d);
+    for (const auto& d : ListOf(Get(vm.context, "ETH" + std::to_string(i) + "_DNS")))
+      dns.push_back(d);
   }
   for (const auto& d : dns) {
     if (!ParseIpv4(d)) return InvalidArgument("CONTEXT DNS: \"" + d + "\" is not an IPv4 address");
@@ -321,7 +345,8 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
   return plan;
 }
 
-std::vector<std::string> OverlappingNetworks(const std::string& subnet, const std::vector<NetworkInfo>& networks) {
+std::vector<std::string> OverlappingNetworks(const std::string& subnet,
+                                             const std::vector<NetworkInfo>& networks) {
   std::vector<std::string> out;
   const auto want = ParseCidr(subnet);
   if (!want) return out;

@@ -37,10 +37,10 @@ struct PlannedNic {
 };
 
 struct ContainerPlan {
-  ContainerSpec spec;            // the primary NIC (nics[0]) is in spec.primary
-  std::vector<PlannedNic> nics;  // in NIC_ID order
-  std::vector<PlannedVolume> volumes;  // every DISK but DISK 0, in spec.volumes too
-  std::string context_tar;       // extracted at "/" before every start
+  ContainerSpec spec;                      // the primary NIC (nics[0]) is in spec.primary
+  std::vector<PlannedNic> nics;            // in NIC_ID order
+  std::vector<PlannedVolume> volumes;      // every DISK but DISK 0, in spec.volumes too
+  std::string context_tar;                 // extracted at "/" before every start
   std::vector<std::string> start_command;  // empty = no START_SCRIPT
 };
 
@@ -60,14 +60,16 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
 
 // The Docker network for `nic` (the index-th NIC of the VM): named after the vnet's BRIDGE, with
 // the vnet's subnet and gateway; macvlan on PHYDEV when the vnet sets DOCKER_NETWORK_DRIVER.
-Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet, const Attributes& context);
+Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet,
+                           const Attributes& context);
 
 // The Docker network carrying `nic`: the NIC's BRIDGE, else the vnet's, else "onebr<vnet id>".
 std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge);
 
 // The networks among `networks` whose IPv4 subnet overlaps `subnet` ("10.42.0.0/24"), as
 // "name (subnet)": the engine refuses a new network that overlaps one it has, without naming it.
-std::vector<std::string> OverlappingNetworks(const std::string& subnet, const std::vector<NetworkInfo>& networks);
+std::vector<std::string> OverlappingNetworks(const std::string& subnet,
+                                             const std::vector<NetworkInfo>& networks);
 
 // Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes.
 ResourceUpdate LimitsOf(const Vm& vm);

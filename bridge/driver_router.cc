@@ -45,28 +45,45 @@ DriverAnswer Answer(const Status& s, const std::string& out = "") {
   if (s.ok()) return {0, out, ""};
   return {1, "", s.message()};
 }
-DriverAnswer Answer(const Result<std::string>& r) { return r.ok() ? Answer(Status::Ok(), *r) : Answer(r.status()); }
+DriverAnswer Answer(const Result<std::string>& r) {
+  return r.ok() ? Answer(Status::Ok(), *r) : Answer(r.status());
+}
 DriverAnswer Refuse(const std::string& message) { return {1, "", message}; }
 DriverAnswer Done(RouteTargets&, const Args&) { return {0, "", ""}; }
 
 bool IsNumber(const std::string& s) {
-  return !s.empty() && s.size() < 10 && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); });
+  return !s.empty() && s.size() < 10 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(c); });
 }
 
 // --- VMM ---
-DriverAnswer Deploy(RouteTargets& t, const Args& a) { return Answer(t.actions.Deploy(*a.call.vm, a.host)); }
-DriverAnswer Shutdown(RouteTargets& t, const Args& a) { return Answer(t.actions.Shutdown(a.vm_id, a.host)); }
-DriverAnswer Cancel(RouteTargets& t, const Args& a) { return Answer(t.actions.Cancel(a.vm_id, a.host)); }
-DriverAnswer Reboot(RouteTargets& t, const Args& a) { return Answer(t.actions.Reboot(a.vm_id, a.host, false)); }
-DriverAnswer Reset(RouteTargets& t, const Args& a) { return Answer(t.actions.Reboot(a.vm_id, a.host, true)); }
-DriverAnswer Resize(RouteTargets& t, const Args& a) { return Answer(t.actions.Resize(*a.call.vm, a.host)); }
+DriverAnswer Deploy(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Deploy(*a.call.vm, a.host));
+}
+DriverAnswer Shutdown(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Shutdown(a.vm_id, a.host));
+}
+DriverAnswer Cancel(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Cancel(a.vm_id, a.host));
+}
+DriverAnswer Reboot(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Reboot(a.vm_id, a.host, false));
+}
+DriverAnswer Reset(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Reboot(a.vm_id, a.host, true));
+}
+DriverAnswer Resize(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Resize(*a.call.vm, a.host));
+}
 DriverAnswer AttachNic(RouteTargets& t, const Args& a) {
   return Answer(t.actions.AttachNic(*a.call.vm, a.host, a.param(1)));
 }
 DriverAnswer DetachNic(RouteTargets& t, const Args& a) {
   return Answer(t.actions.DetachNic(*a.call.vm, a.host, a.param(1)));
 }
-DriverAnswer Save(RouteTargets& t, const Args& a) { return Answer(t.actions.Save(*a.call.vm, a.host)); }
+DriverAnswer Save(RouteTargets& t, const Args& a) {
+  return Answer(t.actions.Save(*a.call.vm, a.host));
+}
 DriverAnswer Restore(RouteTargets& t, const Args& a) {
   auto r = t.actions.Restore(*a.call.vm, a.host);
   return Answer(r.ok() ? Status::Ok() : r.status());
@@ -103,19 +120,21 @@ DriverAnswer PrePull(RouteTargets& t, const Args& a) {
   auto engine = t.engines.Acquire(a.host);
   Status s = engine.ok() ? t.images.PrePull(**engine, a.source) : engine.status();
   if (!s.ok()) {
-    NamedLogger("actions")->warn("tm {} vm {} on host {}: image not pulled ahead of the deploy: {}", a.call.action,
-                                 a.vm_id, a.host, s.message());
+    NamedLogger("actions")->warn("tm {} vm {} on host {}: image not pulled ahead of the deploy: {}",
+                                 a.call.action, a.vm_id, a.host, s.message());
   }
   return Answer(Status::Ok());
 }
 DriverAnswer TmMkswap(RouteTargets&, const Args&) {
-  return Refuse("onedock tm mkswap: swap disks are not supported: a container has no swap device, and MEMORY "
-                "sets its memory and memory+swap limits equal; remove the swap DISK from the template");
+  return Refuse(
+      "onedock tm mkswap: swap disks are not supported: a container has no swap device, and MEMORY "
+      "sets its memory and memory+swap limits equal; remove the swap DISK from the template");
 }
 DriverAnswer TmDiskSnapshot(RouteTargets&, const Args& a) {
-  return Refuse("onedock tm " + a.call.action +
-                ": disk snapshots are not supported: data disks are Docker volumes, which have no snapshots; "
-                "take a system snapshot (onevm snapshot-create) of the container instead");
+  return Refuse(
+      "onedock tm " + a.call.action +
+      ": disk snapshots are not supported: data disks are Docker volumes, which have no snapshots; "
+      "take a system snapshot (onevm snapshot-create) of the container instead");
 }
 DriverAnswer TmCpds(RouteTargets&, const Args&) {
   return Refuse("onedock tm cpds: saving a disk as a new image (disk-saveas) is not supported");
@@ -149,7 +168,8 @@ DriverAnswer DsMkfs(RouteTargets& t, const Args& a) { return Answer(t.images.Mkf
 // Images whose SOURCE is a volume (bridge/volume_plan.h) have nothing in the registry.
 DriverAnswer DsRm(RouteTargets& t, const Args& a) {
   if (VolumeImageId(a.image.source)) {
-    return Answer(t.actions.RemoveImageVolume(a.image.id).WithContext("rm image " + std::to_string(a.image.id)));
+    return Answer(t.actions.RemoveImageVolume(a.image.id)
+                      .WithContext("rm image " + std::to_string(a.image.id)));
   }
   return Answer(t.images.Remove(a.image));
 }
@@ -163,8 +183,8 @@ DriverAnswer DsBackup(RouteTargets&, const Args& a) {
                 " is a backup action; the onedock datastore is not a backup datastore");
 }
 DriverAnswer DsExport(RouteTargets&, const Args& a) {
-  return Refuse("onedock datastore: export to a marketplace is not supported; the image is " + a.image.source +
-                " in the private registry");
+  return Refuse("onedock datastore: export to a marketplace is not supported; the image is " +
+                a.image.source + " in the private registry");
 }
 
 // --- IM ---
@@ -193,15 +213,17 @@ DriverAnswer VnmPre(RouteTargets&, const Args& a) {
   if (!a.call.vm) return Answer(Status::Ok());
   for (const Nic& nic : a.call.vm->nics) {
     if (!nic.vn_mad.empty() && nic.vn_mad != "onedock" && nic.vn_mad != "dummy") {
-      return Refuse("onedock vnm pre vm " + std::to_string(a.call.vm->id) + ": NIC " + std::to_string(nic.nic_id) +
-                    " is on a vnet with VN_MAD " + nic.vn_mad + "; onedock hosts take vnets with VN_MAD onedock");
+      return Refuse("onedock vnm pre vm " + std::to_string(a.call.vm->id) + ": NIC " +
+                    std::to_string(nic.nic_id) + " is on a vnet with VN_MAD " + nic.vn_mad +
+                    "; onedock hosts take vnets with VN_MAD onedock");
     }
   }
   return Answer(Status::Ok());
 }
 DriverAnswer VnmUpdateSg(RouteTargets&, const Args& a) {
-  NamedLogger("actions")->info("vnm update_sg {}: security group rules are not applied to containers",
-                               a.call.argv.empty() ? std::string("-") : a.call.argv[0]);
+  NamedLogger("actions")->info(
+      "vnm update_sg {}: security group rules are not applied to containers",
+      a.call.argv.empty() ? std::string("-") : a.call.argv[0]);
   return Answer(Status::Ok());
 }
 
@@ -209,7 +231,9 @@ DriverAnswer VnmUpdateSg(RouteTargets&, const Args& a) {
 DriverAnswer UnknownVmm(RouteTargets&, const Args& a) {
   return Refuse(a.call.action + " is not a VMM action onedock knows");
 }
-DriverAnswer UnknownTm(RouteTargets&, const Args& a) { return Refuse("tm " + a.call.action + " is not supported by onedock"); }
+DriverAnswer UnknownTm(RouteTargets&, const Args& a) {
+  return Refuse("tm " + a.call.action + " is not supported by onedock");
+}
 DriverAnswer UnknownDs(RouteTargets&, const Args& a) {
   return Refuse("onedock ds: unknown action \"" + a.call.action + "\"");
 }
@@ -334,44 +358,54 @@ std::optional<DriverAnswer> Read(Shape shape, Args& a) {
     case Shape::kVmm:
     case Shape::kVmmWithVm:
       if (v.size() < 2 || !IsNumber(v[v.size() - 2])) {
-        return Refuse("onedock " + action + ": expected \"<params> <vmid> <host>\", got " + std::to_string(v.size()) +
-                      " arguments");
+        return Refuse("onedock " + action + ": expected \"<params> <vmid> <host>\", got " +
+                      std::to_string(v.size()) + " arguments");
       }
       a.vm_id = std::stoi(v[v.size() - 2]);
       a.host = v.back();
       if (shape == Shape::kVmm) return std::nullopt;
-      if (!call.vm) return Refuse("onedock " + action + " vm " + std::to_string(a.vm_id) + ": stdin carries no <VM> document");
+      if (!call.vm)
+        return Refuse("onedock " + action + " vm " + std::to_string(a.vm_id) +
+                      ": stdin carries no <VM> document");
       if (call.vm->id != a.vm_id) {
         return Refuse("onedock " + action + ": stdin describes vm " + std::to_string(call.vm->id) +
                       ", argv names vm " + std::to_string(a.vm_id));
       }
       return std::nullopt;
     case Shape::kTmPath:
-      if (v.size() != 3 || !IsNumber(v[1])) return Refuse("onedock tm " + action + ": expected \"<host>:<path> <vmid> <dsid>\"");
-      if (v[0].find(':') == std::string::npos) return Refuse("onedock tm " + action + ": \"" + v[0] + "\" is not <host>:<path>");
+      if (v.size() != 3 || !IsNumber(v[1]))
+        return Refuse("onedock tm " + action + ": expected \"<host>:<path> <vmid> <dsid>\"");
+      if (v[0].find(':') == std::string::npos)
+        return Refuse("onedock tm " + action + ": \"" + v[0] + "\" is not <host>:<path>");
       HostAndPath(v[0], a);
       a.vm_id = std::stoi(v[1]);
       return std::nullopt;
     case Shape::kTmSource:
       if (v.size() != 4 || !IsNumber(v[2])) {
-        return Refuse("onedock tm " + action + ": expected \"<source> <host>:<path> <vmid> <dsid>\"");
+        return Refuse("onedock tm " + action +
+                      ": expected \"<source> <host>:<path> <vmid> <dsid>\"");
       }
-      if (!HostAndPath(v[1], a)) return Refuse("onedock tm " + action + ": \"" + v[1] + "\" is not <host>:<path>");
+      if (!HostAndPath(v[1], a))
+        return Refuse("onedock tm " + action + ": \"" + v[1] + "\" is not <host>:<path>");
       a.source = v[0];
       a.vm_id = std::stoi(v[2]);
       return std::nullopt;
     case Shape::kDatastore:
     case Shape::kDsImage:
-      if (v.size() != 1 || !IsNumber(v[0])) return Refuse("onedock ds " + action + ": expected \"<id>\"");
+      if (v.size() != 1 || !IsNumber(v[0]))
+        return Refuse("onedock ds " + action + ": expected \"<id>\"");
       if (shape == Shape::kDatastore) return std::nullopt;
       if (!call.image) return Refuse("onedock ds " + action + ": stdin holds no <IMAGE>");
       a.image = *call.image;
       if (action != "stat") a.image.id = std::stoi(v[0]);
       return std::nullopt;
     case Shape::kIm:
-      if (v.size() < 3) return ImRefuse("onedock im " + action + ": expected <im_mad> <host id> <host name>");
-      if (!IsNumber(v[1])) return ImRefuse("onedock im " + action + ": host id \"" + v[1] + "\" is not a number");
-      if (!IsHostName(v[2])) return ImRefuse("onedock im " + action + ": host name \"" + v[2] + "\" is not valid");
+      if (v.size() < 3)
+        return ImRefuse("onedock im " + action + ": expected <im_mad> <host id> <host name>");
+      if (!IsNumber(v[1]))
+        return ImRefuse("onedock im " + action + ": host id \"" + v[1] + "\" is not a number");
+      if (!IsHostName(v[2]))
+        return ImRefuse("onedock im " + action + ": host name \"" + v[2] + "\" is not valid");
       a.host_id = std::stoi(v[1]);
       a.host = v[2];
       return std::nullopt;

@@ -45,7 +45,8 @@ class Engine {
   // unknown signal.
   virtual Status KillContainer(const std::string& id, const std::string& signal) = 0;
   // kConflict when it runs and `force` is false, kNotFound when there is no such container.
-  virtual Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes) = 0;
+  virtual Status RemoveContainer(const std::string& id, bool force,
+                                 bool remove_anonymous_volumes) = 0;
   // kNotFound when there is no such container.
   virtual Result<ContainerInfo> InspectContainer(const std::string& id) = 0;
   // kNotFound for no such container; kInvalidArgument for limits the host cannot grant.
@@ -54,14 +55,17 @@ class Engine {
   virtual Result<std::string> Commit(const CommitRequest& request) = 0;
   // Extracts the in-memory tar archive at `path`. kNotFound when the container or `path` is
   // missing.
-  virtual Status PutArchive(const std::string& id, const std::string& path, const std::string& tar) = 0;
+  virtual Status PutArchive(const std::string& id, const std::string& path,
+                            const std::string& tar) = 0;
   // The tar archive of `path` in the container (running, stopped or only created), written to the
   // local `file`; its one top-level entry is the last component of `path`. kNotFound when the
   // container or `path` is missing; kInvalidArgument when `file` cannot be created.
-  virtual Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) = 0;
+  virtual Status GetArchiveToFile(const std::string& id, const std::string& path,
+                                  const std::string& file) = 0;
   // Extracts the tar archive in the local `file` at `path` in the container. kNotFound when the
   // container or `path` is missing; kInvalidArgument when `file` cannot be read.
-  virtual Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) = 0;
+  virtual Status PutArchiveFromFile(const std::string& id, const std::string& path,
+                                    const std::string& file) = 0;
   // Runs `cmd` without a TTY; a command that fails is a successful call with its exit code.
   // kConflict when the container is not running, kNotFound when there is no such container.
   virtual Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
@@ -99,7 +103,8 @@ class Engine {
 
   // Creating a name that exists returns the existing volume as it is (the engine answers 201 and
   // keeps the first labels): callers check its labels.
-  virtual Result<VolumeInfo> CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels) = 0;
+  virtual Result<VolumeInfo> CreateVolume(const std::string& name,
+                                          const std::map<std::string, std::string>& labels) = 0;
   // Volumes carrying every label ("key" or "key=value").
   virtual Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) = 0;
   // kConflict while a container (even a stopped one) uses it; kNotFound when there is none.
@@ -111,12 +116,14 @@ class Engine {
   // a busy host, and refuses a second computation while one runs.
   virtual Result<DiskUsage> SystemDiskUsage() = 0;
   // Containers carrying all `labels` ("key" or "key=value"); stopped ones too when `all`.
-  virtual Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels, bool all) = 0;
+  virtual Result<std::vector<ContainerSummary>> ListContainers(
+      const std::vector<std::string>& labels, bool all) = 0;
   // One stats sample (rates need the caller's previous one); kNotFound for a container gone.
   virtual Result<StatsSample> Stats(const std::string& id) = 0;
   // Live events from filter.since (0 = now) until `on_event` or `keep_going` returns false
   // (keep_going is polled about once a second) or the connection fails.
-  virtual Status StreamEvents(const EventFilter& filter, const std::function<bool(const Event&)>& on_event,
+  virtual Status StreamEvents(const EventFilter& filter,
+                              const std::function<bool(const Event&)>& on_event,
                               const std::function<bool()>& keep_going) = 0;
 };
 

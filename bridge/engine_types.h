@@ -16,9 +16,9 @@ enum class Outcome { kDone, kAlreadyDone };
 
 // An attachment of a container to a network with a fixed address.
 struct NetworkAttachment {
-  std::string network;      // network name or id
-  std::string ipv4;         // static address, empty = engine's choice
-  std::string mac;          // requested MAC ("02:00:0a:2a:00:2a"); see EngineClient::CreateContainer
+  std::string network;  // network name or id
+  std::string ipv4;     // static address, empty = engine's choice
+  std::string mac;      // requested MAC ("02:00:0a:2a:00:2a"); see EngineClient::CreateContainer
   std::vector<std::string> aliases;
 };
 
@@ -56,7 +56,7 @@ struct EndpointState {
 
 struct ContainerInfo {
   std::string id;
-  std::string name;  // without the leading "/"
+  std::string name;      // without the leading "/"
   std::string image;     // as given at create
   std::string image_id;  // "sha256:…"
   std::string status;    // created, running, paused, restarting, removing, exited, dead
@@ -186,11 +186,11 @@ struct Event {
 };
 
 struct EventFilter {
-  int64_t since = 0;  // unix seconds; 0 = from now
-  int64_t until = 0;  // unix seconds; 0 = stream without end
-  std::vector<std::string> types;    // "container"
-  std::vector<std::string> events;   // "start", "die", …
-  std::vector<std::string> labels;   // "one.vmid" or "one.vmid=42"
+  int64_t since = 0;                // unix seconds; 0 = from now
+  int64_t until = 0;                // unix seconds; 0 = stream without end
+  std::vector<std::string> types;   // "container"
+  std::vector<std::string> events;  // "start", "die", …
+  std::vector<std::string> labels;  // "one.vmid" or "one.vmid=42"
 };
 
 struct EngineVersion {

@@ -76,8 +76,8 @@ bool ValidDigest(std::string_view d) {
 }
 
 Status Invalid(std::string_view text, std::string_view why) {
-  return InvalidArgument("invalid image reference \"" + std::string(text.substr(0, 300)) + "\": " +
-                         std::string(why));
+  return InvalidArgument("invalid image reference \"" + std::string(text.substr(0, 300)) +
+                         "\": " + std::string(why));
 }
 
 }  // namespace
@@ -123,7 +123,8 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   if (colon != std::string_view::npos &&
       (last_slash == std::string_view::npos || colon > last_slash)) {
     ref.tag = std::string(rest.substr(colon + 1));
-    if (!ValidTag(ref.tag)) return Invalid(text, "tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
+    if (!ValidTag(ref.tag))
+      return Invalid(text, "tag must match [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}");
     rest = rest.substr(0, colon);
   }
   if (rest.size() > 255) return Invalid(text, "name longer than 255 characters");
@@ -141,7 +142,8 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
                            first.find(':') != std::string_view::npos || first == "localhost");
   size_t i = 0;
   if (has_domain) {
-    if (!ValidDomain(first)) return Invalid(text, "bad registry host \"" + std::string(first) + "\"");
+    if (!ValidDomain(first))
+      return Invalid(text, "bad registry host \"" + std::string(first) + "\"");
     ref.domain = std::string(first);
     i = 1;
   }

@@ -38,7 +38,9 @@ bool SafeUrl(const std::string& url) {
   if (url.size() > 2048) return false;
   for (char c : url) {
     const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\'' || c == '`' || c == '\\' || c == '<' || c == '>') return false;
+    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\'' || c == '`' || c == '\\' || c == '<' ||
+        c == '>')
+      return false;
   }
   return true;
 }
@@ -55,8 +57,8 @@ std::string DockerPathOf(const std::string& path) {
 }  // namespace
 
 std::string CapacityLines(const Capacity& c) {
-  return "USED_MB=" + std::to_string(c.used_mb) + "\nTOTAL_MB=" + std::to_string(c.total_mb) + "\nFREE_MB=" +
-         std::to_string(c.Free()) + "\n";
+  return "USED_MB=" + std::to_string(c.used_mb) + "\nTOTAL_MB=" + std::to_string(c.total_mb) +
+         "\nFREE_MB=" + std::to_string(c.Free()) + "\n";
 }
 
 ImageStore::ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteStore& journal,
@@ -85,7 +87,8 @@ Result<ImageStore::Input> ImageStore::ParsePath(const Image& image) const {
     }
     return Input{Origin::kFile, {}, path};
   }
-  return InvalidArgument("PATH " + path + " is neither docker://<image>, an absolute tarball path nor an http(s) URL");
+  return InvalidArgument(
+      "PATH " + path + " is neither docker://<image>, an absolute tarball path nor an http(s) URL");
 }
 
 RegistryAuth ImageStore::UpstreamAuth(const Image& image, const std::string& domain) const {
@@ -93,7 +96,8 @@ RegistryAuth ImageStore::UpstreamAuth(const Image& image, const std::string& dom
   const auto& t = image.template_attributes;
   auto user = t.find("REGISTRY_USERNAME");
   auto password = t.find("REGISTRY_PASSWORD");
-  if (user != t.end() && password != t.end() && !user->second.empty()) return {user->second, password->second, domain};
+  if (user != t.end() && password != t.end() && !user->second.empty())
+    return {user->second, password->second, domain};
   auto configured = settings_.upstream.find(domain);
   if (configured != settings_.upstream.end()) return configured->second;
   return {};
@@ -105,7 +109,8 @@ Result<ImageReference> ImageStore::PrivateReference(const std::string& source) c
   auto ref = ParseImageReference(text);
   if (!ref.ok()) return ref.status().WithContext("SOURCE");
   if (ref->domain != settings_.registry) {
-    return InvalidArgument("SOURCE " + text + " is not in the private registry " + settings_.registry);
+    return InvalidArgument("SOURCE " + text + " is not in the private registry " +
+                           settings_.registry);
   }
   return ref;
 }
@@ -125,15 +130,19 @@ Result<int64_t> ImageStore::Stat(const Image& image) {
       if (manifest.status().code() == Status::Code::kUnauthenticated && auth.username.empty()) {
         if (image.size_mb > 0) return image.size_mb;
         return manifest.status().WithContext(
-            "stat " + ref.ToString() + " (oned passes stat no credentials: set SIZE in the image template, or "
-            "[credentials " + ref.domain + "] in onedockd.conf)");
+            "stat " + ref.ToString() +
+            " (oned passes stat no credentials: set SIZE in the image template, or "
+            "[credentials " +
+            ref.domain + "] in onedockd.conf)");
       }
       return manifest.status().WithContext("stat " + ref.ToString());
     }
     case Origin::kFile: {
       struct stat st {};
-      if (::stat(input->location.c_str(), &st) != 0) return NotFound("tarball " + input->location + " cannot be read");
-      if (!S_ISREG(st.st_mode)) return InvalidArgument("tarball " + input->location + " is not a regular file");
+      if (::stat(input->location.c_str(), &st) != 0)
+        return NotFound("tarball " + input->location + " cannot be read");
+      if (!S_ISREG(st.st_mode))
+        return InvalidArgument("tarball " + input->location + " is not a regular file");
       return CeilMb(st.st_size);
     }
     case Origin::kUrl: {
@@ -145,12 +154,13 @@ Result<int64_t> ImageStore::Stat(const Image& image) {
   return Internal("unreachable");
 }
 
-Result<CopyResult> ImageStore::Publish(ImageStaging& engine, const std::string& staged, const std::string& basename,
-                                       int image_id) {
+Result<CopyResult> ImageStore::Publish(ImageStaging& engine, const std::string& staged,
+                                       const std::string& basename, int image_id) {
   const std::string repository = settings_.registry + "/" + basename;
   const std::string tag = std::to_string(image_id);
   const std::string target = repository + ":" + tag;
-  if (Status s = engine.Tag(staged, repository, tag); !s.ok()) return s.WithContext("tag " + target);
+  if (Status s = engine.Tag(staged, repository, tag); !s.ok())
+    return s.WithContext("tag " + target);
   auto digest = engine.Push(target, settings_.registry_auth);
   engine.Remove(target);  // the staging engine keeps no extra tag
   if (!digest.ok()) {
@@ -180,7 +190,8 @@ Result<CopyResult> ImageStore::Copy(const Image& image) {
     const ImageReference& ref = input->reference;
     const std::string staged = ref.ToString();
     const bool had = engine.Inspect(staged).ok();
-    if (Status s = engine.Pull(staged, UpstreamAuth(image, ref.domain)); !s.ok()) return s.WithContext("pull " + staged);
+    if (Status s = engine.Pull(staged, UpstreamAuth(image, ref.domain)); !s.ok())
+      return s.WithContext("pull " + staged);
     auto published = Publish(engine, staged, ref.Basename(), image.id);
     if (!had) engine.Remove(staged);
     if (published.ok()) log->info("image {}: {} copied to {}", image.id, staged, published->source);
@@ -207,11 +218,12 @@ Result<CopyResult> ImageStore::Copy(const Image& image) {
   }
   if (!loaded.ok()) return loaded.status().WithContext("load tarball " + input->location);
   if (loaded->size() != 1) {
-    return InvalidArgument("tarball " + input->location + " holds " + std::to_string(loaded->size()) +
-                           " images; an OpenNebula image is one");
+    return InvalidArgument("tarball " + input->location + " holds " +
+                           std::to_string(loaded->size()) + " images; an OpenNebula image is one");
   }
   auto published = Publish(engine, loaded->front(), RepositoryName(image.name), image.id);
-  if (published.ok()) log->info("image {}: tarball {} copied to {}", image.id, input->location, published->source);
+  if (published.ok())
+    log->info("image {}: tarball {} copied to {}", image.id, input->location, published->source);
   return published;
 }
 
@@ -219,20 +231,22 @@ Result<CopyResult> ImageStore::Clone(const Image& image) {
   if (image.cloning_id < 0) return InvalidArgument("the image names no CLONING_ID");
   auto original = one_.ImageInfo(image.cloning_id);
   if (!original.ok()) {
-    return original.status().WithContext("clone: read image " + std::to_string(image.cloning_id) + " from oned");
+    return original.status().WithContext("clone: read image " + std::to_string(image.cloning_id) +
+                                         " from oned");
   }
   if (const auto data = VolumeImageId(original->source)) {
     auto home = journal_.VolumeHome(*data);
     if (!home.ok()) return home.status().WithContext("clone");
     if (*home) {
-      return FailedPrecondition("the data of image " + std::to_string(image.cloning_id) + " is in volume " +
-                                ImageVolumeName(*data) + " on host " + **home +
+      return FailedPrecondition("the data of image " + std::to_string(image.cloning_id) +
+                                " is in volume " + ImageVolumeName(*data) + " on host " + **home +
                                 "; cloning a volume that holds data is not supported");
     }
     return CopyResult{VolumeSource(image.id), original->format};
   }
   auto cloned = CopyWithin(image, original->source);
-  if (!cloned.ok()) return cloned.status().WithContext("clone of image " + std::to_string(image.cloning_id));
+  if (!cloned.ok())
+    return cloned.status().WithContext("clone of image " + std::to_string(image.cloning_id));
   return cloned;
 }
 
@@ -249,7 +263,8 @@ Result<CopyResult> ImageStore::CopyWithin(const Image& image, const std::string&
   if (!lease.ok()) return lease.status().WithContext("staging engine");
   const std::string staged = ref->ToString();
   const bool had = (*lease)->Inspect(staged).ok();
-  if (Status s = (*lease)->Pull(staged, settings_.registry_auth); !s.ok()) return s.WithContext("pull " + staged);
+  if (Status s = (*lease)->Pull(staged, settings_.registry_auth); !s.ok())
+    return s.WithContext("pull " + staged);
   auto published = Publish(**lease, staged, RepositoryName(image.name), image.id);
   if (!had) (*lease)->Remove(staged);
   return published;
@@ -261,14 +276,17 @@ Status ImageStore::Remove(const Image& image) {
   if (ref->digest.empty()) {
     auto manifest = registries_.Manifest(*ref, settings_.registry_auth);
     if (!manifest.ok()) {
-      return manifest.status().code() == Status::Code::kNotFound ? Status::Ok()
-                                                                  : manifest.status().WithContext("rm " + ref->ToString());
+      return manifest.status().code() == Status::Code::kNotFound
+                 ? Status::Ok()
+                 : manifest.status().WithContext("rm " + ref->ToString());
     }
     ref->digest = manifest->digest;
   }
   Status s = registries_.DeleteManifest(*ref, settings_.registry_auth);
   if (s.code() == Status::Code::kNotFound) return Status::Ok();
-  if (s.ok()) NamedLogger("images")->info("image {}: {} deleted from the private registry", image.id, ref->ToString());
+  if (s.ok())
+    NamedLogger("images")->info("image {}: {} deleted from the private registry", image.id,
+                                ref->ToString());
   return s.WithContext("rm " + ref->ToString());
 }
 
@@ -291,7 +309,8 @@ Status ImageStore::PrePull(Engine& engine, const std::string& source) {
   if (!ref.ok()) return ref.status();
   const std::string reference = ref->ToString();
   if (engine.InspectImage(reference).ok()) return Status::Ok();
-  return engine.PullImage(reference, settings_.registry_auth, nullptr).WithContext("pull " + reference);
+  return engine.PullImage(reference, settings_.registry_auth, nullptr)
+      .WithContext("pull " + reference);
 }
 
 }  // namespace onedock

@@ -34,7 +34,8 @@ class ImageStaging {
   // What the engine reports as loaded ("repo:tag" or "sha256:…").
   virtual Result<std::vector<std::string>> Load(const std::string& tar_path) = 0;
   virtual Result<ImageInfo> Inspect(const std::string& reference) = 0;
-  virtual Status Tag(const std::string& source, const std::string& repository, const std::string& tag) = 0;
+  virtual Status Tag(const std::string& source, const std::string& repository,
+                     const std::string& tag) = 0;
   // Returns the manifest digest the registry reported.
   virtual Result<std::string> Push(const std::string& reference, const RegistryAuth& auth) = 0;
   virtual Status Remove(const std::string& reference) = 0;
@@ -49,8 +50,10 @@ struct RegistryManifest {
 class RegistryAccess {
  public:
   virtual ~RegistryAccess() = default;
-  virtual Result<RegistryManifest> Manifest(const ImageReference& reference, const RegistryAuth& auth) = 0;
-  virtual Status DeleteManifest(const ImageReference& reference, const RegistryAuth& auth) = 0;  // by digest
+  virtual Result<RegistryManifest> Manifest(const ImageReference& reference,
+                                            const RegistryAuth& auth) = 0;
+  virtual Status DeleteManifest(const ImageReference& reference,
+                                const RegistryAuth& auth) = 0;  // by digest
   // Downloads an http(s) URL to `path`; returns its size in bytes.
   virtual Result<int64_t> Download(const std::string& url, const std::string& path) = 0;
   // The size of an http(s) resource (HEAD), or -1 when the server does not say.
@@ -112,7 +115,8 @@ class ImageStore {
   Result<Input> ParsePath(const Image& image) const;
   RegistryAuth UpstreamAuth(const Image& image, const std::string& domain) const;
   // Tags `staged` as <registry>/<basename>:<id>, pushes, returns the pinned SOURCE.
-  Result<CopyResult> Publish(ImageStaging& engine, const std::string& staged, const std::string& basename, int image_id);
+  Result<CopyResult> Publish(ImageStaging& engine, const std::string& staged,
+                             const std::string& basename, int image_id);
   // The private-registry image `source` names, again under `image`'s name and id.
   Result<CopyResult> CopyWithin(const Image& image, const std::string& source);
 

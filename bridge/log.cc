@@ -18,7 +18,8 @@ spdlog::level::level_enum g_level = spdlog::level::info;
 Status ConfigureLogging(const std::string& level, const std::string& file) {
   const auto parsed = spdlog::level::from_str(level);
   if (parsed == spdlog::level::off && level != "off") {
-    return InvalidArgument("log level \"" + level + "\" is not one of trace, debug, info, warn, error");
+    return InvalidArgument("log level \"" + level +
+                           "\" is not one of trace, debug, info, warn, error");
   }
   std::vector<spdlog::sink_ptr> sinks;
   try {

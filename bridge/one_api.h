@@ -1,6 +1,6 @@
 // OneApi: what onedock reads from oned (the virtual network behind a NIC, a VM's current record
-// when recovering, the image a clone is made from). rpc::XmlRpcOneClient is the implementation; tests substitute a fake.
-// Calls block; kNotFound means oned does not know the object.
+// when recovering, the image a clone is made from). rpc::XmlRpcOneClient is the implementation;
+// tests substitute a fake. Calls block; kNotFound means oned does not know the object.
 #ifndef ONEDOCK_BRIDGE_ONE_API_H_
 #define ONEDOCK_BRIDGE_ONE_API_H_
 

@@ -30,26 +30,69 @@ inline bool IsYes(std::string value) {
 // VM STATE and LCM_STATE numbers of OpenNebula 7.4 (reference §2.1, §2.2): the ones onedock
 // names; others are carried as plain numbers.
 enum VmState : int {
-  kVmInit = 0, kVmPending = 1, kVmHold = 2, kVmActive = 3, kVmStopped = 4, kVmSuspended = 5,
-  kVmDone = 6, kVmPoweroff = 8, kVmUndeployed = 9, kVmCloning = 10, kVmCloningFailure = 11,
+  kVmInit = 0,
+  kVmPending = 1,
+  kVmHold = 2,
+  kVmActive = 3,
+  kVmStopped = 4,
+  kVmSuspended = 5,
+  kVmDone = 6,
+  kVmPoweroff = 8,
+  kVmUndeployed = 9,
+  kVmCloning = 10,
+  kVmCloningFailure = 11,
 };
 enum LcmState : int {
-  kLcmInit = 0, kLcmProlog = 1, kLcmBoot = 2, kLcmRunning = 3, kLcmMigrate = 4,
-  kLcmSaveStop = 5, kLcmSaveSuspend = 6, kLcmSaveMigrate = 7, kLcmPrologMigrate = 8,
-  kLcmEpilog = 11, kLcmShutdown = 12, kLcmUnknown = 16, kLcmHotplug = 17,
-  kLcmShutdownPoweroff = 18, kLcmBootUnknown = 19, kLcmBootPoweroff = 20,
-  kLcmBootSuspended = 21, kLcmBootStopped = 22, kLcmCleanupDelete = 23, kLcmHotplugSnapshot = 24,
-  kLcmHotplugNic = 25, kLcmShutdownUndeploy = 29, kLcmEpilogUndeploy = 30, kLcmBootUndeploy = 32,
-  kLcmBootMigrate = 35, kLcmBootFailure = 36, kLcmBootMigrateFailure = 37,
-  kLcmPrologMigrateFailure = 38, kLcmPrologFailure = 39, kLcmEpilogFailure = 40,
-  kLcmHotplugNicPoweroff = 65, kLcmHotplugResize = 66,
+  kLcmInit = 0,
+  kLcmProlog = 1,
+  kLcmBoot = 2,
+  kLcmRunning = 3,
+  kLcmMigrate = 4,
+  kLcmSaveStop = 5,
+  kLcmSaveSuspend = 6,
+  kLcmSaveMigrate = 7,
+  kLcmPrologMigrate = 8,
+  kLcmEpilog = 11,
+  kLcmShutdown = 12,
+  kLcmUnknown = 16,
+  kLcmHotplug = 17,
+  kLcmShutdownPoweroff = 18,
+  kLcmBootUnknown = 19,
+  kLcmBootPoweroff = 20,
+  kLcmBootSuspended = 21,
+  kLcmBootStopped = 22,
+  kLcmCleanupDelete = 23,
+  kLcmHotplugSnapshot = 24,
+  kLcmHotplugNic = 25,
+  kLcmShutdownUndeploy = 29,
+  kLcmEpilogUndeploy = 30,
+  kLcmBootUndeploy = 32,
+  kLcmBootMigrate = 35,
+  kLcmBootFailure = 36,
+  kLcmBootMigrateFailure = 37,
+  kLcmPrologMigrateFailure = 38,
+  kLcmPrologFailure = 39,
+  kLcmEpilogFailure = 40,
+  kLcmHotplugNicPoweroff = 65,
+  kLcmHotplugResize = 66,
 };
 enum HostState : int {
-  kHostInit = 0, kHostMonitored = 2, kHostError = 3, kHostDisabled = 4, kHostOffline = 8,
+  kHostInit = 0,
+  kHostMonitored = 2,
+  kHostError = 3,
+  kHostDisabled = 4,
+  kHostOffline = 8,
 };
 enum ImageState : int {
-  kImageInit = 0, kImageReady = 1, kImageUsed = 2, kImageDisabled = 3, kImageLocked = 4,
-  kImageError = 5, kImageClone = 6, kImageDelete = 7, kImageUsedPers = 8,
+  kImageInit = 0,
+  kImageReady = 1,
+  kImageUsed = 2,
+  kImageDisabled = 3,
+  kImageLocked = 4,
+  kImageError = 5,
+  kImageClone = 6,
+  kImageDelete = 7,
+  kImageUsedPers = 8,
 };
 
 struct Disk {
@@ -58,7 +101,7 @@ struct Disk {
   int image_id = -1;
   std::string source;  // what the datastore's cp printed
   std::string format;
-  std::string type;    // FILE, FS, SWAP, …
+  std::string type;  // FILE, FS, SWAP, …
   std::string target;
   int datastore_id = -1;
   std::string tm_mad;
@@ -144,7 +187,9 @@ struct Capacity {
   int64_t total_mb = 0;
   int64_t used_mb = 0;
   std::optional<int64_t> free_mb;
-  int64_t Free() const { return free_mb ? *free_mb : (total_mb > used_mb ? total_mb - used_mb : 0); }
+  int64_t Free() const {
+    return free_mb ? *free_mb : (total_mb > used_mb ? total_mb - used_mb : 0);
+  }
 };
 
 // Image TYPE numbers (reference §2.4) onedock names.

@@ -85,8 +85,8 @@ Status Run(sqlite3* db, const std::string& what, const char* sql, const std::vec
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                                        SQLITE_OPEN_NOMUTEX, nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -107,7 +107,8 @@ SqliteStore::~SqliteStore() { sqlite3_close(db_); }
 
 Result<int64_t> SqliteStore::Begin(int vm_id, const std::string& action, const std::string& host) {
   std::lock_guard lock(mu_);
-  Status s = Run(db_, "begin " + action, "INSERT INTO intents(vm_id, action, host, started) VALUES(?,?,?,?)",
+  Status s = Run(db_, "begin " + action,
+                 "INSERT INTO intents(vm_id, action, host, started) VALUES(?,?,?,?)",
                  {int64_t{vm_id}, action, host, static_cast<int64_t>(std::time(nullptr))});
   if (!s.ok()) return s;
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
@@ -121,7 +122,10 @@ Status SqliteStore::Finish(int64_t intent, const std::string& error) {
 
 Result<std::vector<Intent>> SqliteStore::Pending() {
   std::lock_guard lock(mu_);
-  Statement st(db_, "SELECT id, vm_id, action, host, started FROM intents WHERE finished IS NULL ORDER BY id", {});
+  Statement st(
+      db_,
+      "SELECT id, vm_id, action, host, started FROM intents WHERE finished IS NULL ORDER BY id",
+      {});
   std::vector<Intent> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
@@ -135,7 +139,8 @@ Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_her
   std::lock_guard lock(mu_);
   if (Status s = Run(db_, "place", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
   Status s = Run(db_, "place",
-                 "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint) VALUES(?,?,?,?)",
+                 "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint) "
+                 "VALUES(?,?,?,?)",
                  {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint});
   for (size_t i = 0; s.ok() && i < images_here.size(); ++i) {
     s = Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",
@@ -148,7 +153,8 @@ Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_her
 
 Result<std::optional<Placement>> SqliteStore::PlacementOf(int vm_id) {
   std::lock_guard lock(mu_);
-  Statement st(db_, "SELECT host, start_script_done, checkpoint FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
+  Statement st(db_, "SELECT host, start_script_done, checkpoint FROM placements WHERE vm_id = ?",
+               {int64_t{vm_id}});
   const int rc = st.Step();
   if (rc == SQLITE_DONE) return std::optional<Placement>();
   if (rc != SQLITE_ROW) return st.Error("placement");
@@ -162,21 +168,25 @@ Status SqliteStore::Forget(int vm_id) {
 
 Status SqliteStore::Monitor(const MonitoredHost& host) {
   std::lock_guard lock(mu_);
-  return Run(db_, "monitor host", "INSERT OR REPLACE INTO monitored_hosts(host_id, name, configuration) VALUES(?,?,?)",
+  return Run(db_, "monitor host",
+             "INSERT OR REPLACE INTO monitored_hosts(host_id, name, configuration) VALUES(?,?,?)",
              {int64_t{host.host_id}, host.name, host.configuration});
 }
 
 Status SqliteStore::Unmonitor(int host_id) {
   std::lock_guard lock(mu_);
-  return Run(db_, "unmonitor host", "DELETE FROM monitored_hosts WHERE host_id = ?", {int64_t{host_id}});
+  return Run(db_, "unmonitor host", "DELETE FROM monitored_hosts WHERE host_id = ?",
+             {int64_t{host_id}});
 }
 
 Result<std::vector<MonitoredHost>> SqliteStore::MonitoredHosts() {
   std::lock_guard lock(mu_);
-  Statement st(db_, "SELECT host_id, name, configuration FROM monitored_hosts ORDER BY host_id", {});
+  Statement st(db_, "SELECT host_id, name, configuration FROM monitored_hosts ORDER BY host_id",
+               {});
   std::vector<MonitoredHost> out;
   int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({static_cast<int>(st.Int(0)), st.Text(1), st.Text(2)});
+  while ((rc = st.Step()) == SQLITE_ROW)
+    out.push_back({static_cast<int>(st.Int(0)), st.Text(1), st.Text(2)});
   if (rc != SQLITE_DONE) return st.Error("monitored hosts");
   return out;
 }
@@ -198,7 +208,8 @@ Result<std::optional<std::string>> SqliteStore::VolumeHome(int image_id) {
 
 Status SqliteStore::ForgetVolumeHome(int image_id) {
   std::lock_guard lock(mu_);
-  return Run(db_, "forget volume home", "DELETE FROM volume_homes WHERE image_id = ?", {int64_t{image_id}});
+  return Run(db_, "forget volume home", "DELETE FROM volume_homes WHERE image_id = ?",
+             {int64_t{image_id}});
 }
 
 }  // namespace onedock

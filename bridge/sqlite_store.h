@@ -1,9 +1,9 @@
 // SqliteStore: onedockd's memory across restarts, in one SQLite file ([journal] path). Its journal
 // of intents: a row is written before the first engine call of an action and closed when the
-// action ends, so after a crash the open rows name exactly the actions that were in flight. A placement row says which host holds a
-// VM's container (and the state the next action needs: start script done, checkpoint image); a
-// volume home row which host holds a persistent image's data volume; a monitored host row which
-// hosts oned asked onedockd to monitor.
+// action ends, so after a crash the open rows name exactly the actions that were in flight. A
+// placement row says which host holds a VM's container (and the state the next action needs: start
+// script done, checkpoint image); a volume home row which host holds a persistent image's data
+// volume; a monitored host row which hosts oned asked onedockd to monitor.
 //
 // Thread-safe: one connection behind a mutex; every call is one short transaction. WAL with
 // synchronous=NORMAL: a killed process loses nothing committed; a power loss may lose the last
@@ -27,7 +27,7 @@ namespace onedock {
 struct Intent {
   int64_t id = 0;
   int vm_id = -1;
-  std::string action;   // "deploy", "shutdown", …
+  std::string action;  // "deploy", "shutdown", …
   std::string host;
   int64_t started = 0;  // unix seconds
 };

@@ -18,8 +18,8 @@ bool SafePath(std::string_view path) {
   size_t start = 0;
   while (start <= path.size()) {
     size_t slash = path.find('/', start);
-    std::string_view part =
-        path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    std::string_view part = path.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (part == ".." || (part.empty() && slash != std::string_view::npos)) return false;
     if (slash == std::string_view::npos) break;
     start = slash + 1;

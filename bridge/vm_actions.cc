@@ -12,14 +12,16 @@ bool Is(const Status& s, Status::Code code) { return s.code() == code; }
 
 bool SameMac(const std::string& a, const std::string& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
 // The NIC carrying `mac` and its position among the VM's NICs in NIC_ID order.
 std::optional<std::pair<Nic, size_t>> NicByMac(const Vm& vm, const std::string& mac) {
   std::vector<Nic> nics = vm.nics;
-  std::sort(nics.begin(), nics.end(), [](const Nic& a, const Nic& b) { return a.nic_id < b.nic_id; });
+  std::sort(nics.begin(), nics.end(),
+            [](const Nic& a, const Nic& b) { return a.nic_id < b.nic_id; });
   for (size_t i = 0; i < nics.size(); ++i) {
     if (SameMac(nics[i].mac, mac)) return std::make_pair(nics[i], i);
   }
@@ -28,7 +30,8 @@ std::optional<std::pair<Nic, size_t>> NicByMac(const Vm& vm, const std::string& 
 
 }  // namespace
 
-VmActions::VmActions(EngineProvider& engines, OneApi& one, SqliteStore& journal, ActionSettings settings)
+VmActions::VmActions(EngineProvider& engines, OneApi& one, SqliteStore& journal,
+                     ActionSettings settings)
     : engines_(engines), one_(one), journal_(journal), settings_(std::move(settings)) {}
 
 std::unique_lock<std::mutex> VmActions::LockVm(int vm_id) {
@@ -50,7 +53,9 @@ Result<std::map<int, Vnet>> VmActions::VnetsOf(const Vm& vm) {
   for (const auto& nic : vm.nics) {
     if (vnets.count(nic.network_id) != 0) continue;
     auto vnet = one_.VnetInfo(nic.network_id);
-    if (!vnet.ok()) return vnet.status().WithContext("read vnet " + std::to_string(nic.network_id) + " from oned");
+    if (!vnet.ok())
+      return vnet.status().WithContext("read vnet " + std::to_string(nic.network_id) +
+                                       " from oned");
     vnets.emplace(nic.network_id, std::move(*vnet));
   }
   return vnets;
@@ -95,11 +100,13 @@ Status VmActions::EnsureNetwork(Engine& engine, const NetworkSpec& network) {
   // The engine refuses a subnet that overlaps one of its networks without saying which.
   if (Is(created.status(), Status::Code::kFailedPrecondition)) {
     auto all = engine.ListNetworks();
-    const auto overlapping = all.ok() ? OverlappingNetworks(network.subnet, *all) : std::vector<std::string>{};
+    const auto overlapping =
+        all.ok() ? OverlappingNetworks(network.subnet, *all) : std::vector<std::string>{};
     if (!overlapping.empty()) {
       std::string names;
       for (const auto& n : overlapping) names += (names.empty() ? "" : ", ") + n;
-      return FailedPrecondition("network " + network.name + " (" + network.subnet + ") overlaps network " + names +
+      return FailedPrecondition("network " + network.name + " (" + network.subnet +
+                                ") overlaps network " + names +
                                 " on the host: " + created.status().message());
     }
   }
@@ -118,7 +125,8 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       auto image = engine.InspectImage(spec.image);
       if (!image.ok() && !Is(image.status(), Status::Code::kNotFound)) return image.status();
       if (!image.ok()) {
-        if (Status s = engine.PullImage(spec.image, settings_.registry_auth, nullptr); !s.ok()) return s;
+        if (Status s = engine.PullImage(spec.image, settings_.registry_auth, nullptr); !s.ok())
+          return s;
       }
       for (const auto& nic : plan.nics) {
         if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
@@ -136,19 +144,24 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       return it == c->labels.end() ? std::string() : it->second;
     };
     if (label(kLabelVmId) != vm_label || label(kLabelInstance) != spec.labels.at(kLabelInstance)) {
-      return Conflict("container " + spec.name + " exists on the host and is not this VM's (labels " +
-                      kLabelVmId + "=" + label(kLabelVmId) + ", " + kLabelInstance + "=" + label(kLabelInstance) + ")");
+      return Conflict("container " + spec.name +
+                      " exists on the host and is not this VM's (labels " + kLabelVmId + "=" +
+                      label(kLabelVmId) + ", " + kLabelInstance + "=" + label(kLabelInstance) +
+                      ")");
     }
     if (c->nano_cpus != spec.nano_cpus || c->memory_bytes != spec.memory_bytes ||
         c->memory_swap_bytes != spec.memory_bytes) {
-      if (Status s = engine.UpdateContainer(spec.name, {spec.nano_cpus, spec.memory_bytes}); !s.ok()) return s;
+      if (Status s = engine.UpdateContainer(spec.name, {spec.nano_cpus, spec.memory_bytes});
+          !s.ok())
+        return s;
     }
     if (c->running) return Status::Ok();
     for (size_t i = 1; i < plan.nics.size(); ++i) {
       const PlannedNic& nic = plan.nics[i];
       if (c->networks.count(nic.network.name) != 0) continue;
       if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
-      if (Status s = engine.ConnectNetwork(nic.network.name, spec.name, nic.attachment); !s.ok()) return s;
+      if (Status s = engine.ConnectNetwork(nic.network.name, spec.name, nic.attachment); !s.ok())
+        return s;
     }
     if (*created && !seeded && seed) {
       if (Status s = seed(engine); !s.ok()) {
@@ -171,7 +184,8 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
   return Internal("container " + spec.name + " did not reach running after 8 rounds");
 }
 
-Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host, const std::string& image) {
+Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host,
+                                      const std::string& image) {
   auto lock = LockVm(vm.id);
   return DeployLocked(vm, host, image);
 }
@@ -179,16 +193,19 @@ Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host, con
 bool VmActions::RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command) {
   auto ran = engine.Exec(ContainerName(vm_id), command, {}, 120000);
   if (!ran.ok()) {
-    NamedLogger("actions")->warn("vm {}: START_SCRIPT could not run: {}", vm_id, ran.status().ToString());
+    NamedLogger("actions")->warn("vm {}: START_SCRIPT could not run: {}", vm_id,
+                                 ran.status().ToString());
     return false;
   }
   if (ran->exit_code != 0) {
-    NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {}: {}", vm_id, ran->exit_code, ran->err);
+    NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {}: {}", vm_id, ran->exit_code,
+                                 ran->err);
   }
   return true;
 }
 
-Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& host, const std::string& image) {
+Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& host,
+                                            const std::string& image) {
   const std::string name = ContainerName(vm.id);
   Status s = Journaled(vm.id, "deploy", host, [&]() -> Status {
     auto vnets = VnetsOf(vm);
@@ -205,7 +222,8 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     auto seed = [&](Engine& dest) -> Status {
       for (const auto& origin : sources->origins) {
         const PlannedVolume& volume = plan->volumes[origin.volume];
-        if (Status c = CopyVolume(vm.id, volume, origin, dest, name, plan->spec.image); !c.ok()) return c;
+        if (Status c = CopyVolume(vm.id, volume, origin, dest, name, plan->spec.image); !c.ok())
+          return c;
       }
       return Status::Ok();
     };
@@ -214,7 +232,8 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
       return c.WithContext("engine " + engines_.Describe(host));
     }
     Placement placement{vm.id, host, false, ""};
-    if (*previous) placement = {vm.id, host, (*previous)->start_script_done, (*previous)->checkpoint};
+    if (*previous)
+      placement = {vm.id, host, (*previous)->start_script_done, (*previous)->checkpoint};
     if (!plan->start_command.empty() && !placement.start_script_done) {
       placement.start_script_done = RunStartScript(**engine, vm.id, plan->start_command);
     }
@@ -238,7 +257,8 @@ Status VmActions::Shutdown(int vm_id, const std::string& host) {
     if (!engine.ok()) return engine.status();
     auto r = (*engine)->StopContainer(ContainerName(vm_id), settings_.plan.stop_timeout_s);
     if (!r.ok() && Is(r.status(), Status::Code::kNotFound)) {
-      NamedLogger("actions")->warn("shutdown vm {}: no container on host {}: nothing to stop", vm_id, host);
+      NamedLogger("actions")->warn("shutdown vm {}: no container on host {}: nothing to stop",
+                                   vm_id, host);
       return Status::Ok();
     }
     return r.ok() ? Status::Ok() : r.status();
@@ -262,7 +282,8 @@ Status VmActions::Reboot(int vm_id, const std::string& host, bool hard) {
   return Journaled(vm_id, hard ? "reset" : "reboot", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
-    auto r = (*engine)->RestartContainer(ContainerName(vm_id), hard ? 0 : settings_.plan.stop_timeout_s);
+    auto r =
+        (*engine)->RestartContainer(ContainerName(vm_id), hard ? 0 : settings_.plan.stop_timeout_s);
     return r.ok() ? Status::Ok() : r.status();
   });
 }
@@ -270,7 +291,8 @@ Status VmActions::Reboot(int vm_id, const std::string& host, bool hard) {
 Status VmActions::Resize(const Vm& vm, const std::string& host) {
   auto lock = LockVm(vm.id);
   return Journaled(vm.id, "resize", host, [&]() -> Status {
-    if (vm.cpu <= 0 || vm.memory_mb <= 0) return InvalidArgument("the VM template needs CPU and MEMORY above 0");
+    if (vm.cpu <= 0 || vm.memory_mb <= 0)
+      return InvalidArgument("the VM template needs CPU and MEMORY above 0");
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     return (*engine)->UpdateContainer(ContainerName(vm.id), LimitsOf(vm));
@@ -283,22 +305,26 @@ Status VmActions::AttachNic(const Vm& vm, const std::string& host, const std::st
     auto nic = NicByMac(vm, mac);
     if (!nic) return InvalidArgument("the VM has no NIC with MAC " + mac);
     auto vnet = one_.VnetInfo(nic->first.network_id);
-    if (!vnet.ok()) return vnet.status().WithContext("read vnet " + std::to_string(nic->first.network_id));
+    if (!vnet.ok())
+      return vnet.status().WithContext("read vnet " + std::to_string(nic->first.network_id));
     auto planned = PlanNic(nic->first, nic->second, *vnet, vm.context);
     if (!planned.ok()) return planned.status();
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     if (Status s = EnsureNetwork(**engine, planned->network); !s.ok()) return s;
-    Status s = (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
+    Status s =
+        (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
     if (s.code() != Status::Code::kConflict) return s;
     // Already on that network: done if with this NIC's address (a repeated call), refused if
     // another NIC holds it, since a container has one endpoint per network.
     auto c = (*engine)->InspectContainer(ContainerName(vm.id));
     if (!c.ok()) return c.status();
     auto endpoint = c->networks.find(planned->network.name);
-    if (endpoint != c->networks.end() && endpoint->second.ipv4 == planned->attachment.ipv4) return Status::Ok();
-    return FailedPrecondition("the container already has a NIC on network " + planned->network.name +
-                              " (vnet " + std::to_string(nic->first.network_id) +
+    if (endpoint != c->networks.end() && endpoint->second.ipv4 == planned->attachment.ipv4)
+      return Status::Ok();
+    return FailedPrecondition("the container already has a NIC on network " +
+                              planned->network.name + " (vnet " +
+                              std::to_string(nic->first.network_id) +
                               "); Docker allows one NIC per network in a container");
   });
 }
@@ -339,16 +365,18 @@ Status VmActions::RemoveLocked(int vm_id, const std::string& host) {
   if (c.ok()) {
     auto vm_label = c->labels.find(kLabelVmId);
     if (vm_label == c->labels.end() || vm_label->second != std::to_string(vm_id)) {
-      NamedLogger("actions")->warn("host {}: container {} is not onedock's (no {} label): left alone", host, name,
-                                   kLabelVmId);
+      NamedLogger("actions")->warn(
+          "host {}: container {} is not onedock's (no {} label): left alone", host, name,
+          kLabelVmId);
       return Status::Ok();
     }
     Status s = (*engine)->RemoveContainer(name, true, true);
     if (!s.ok() && !Is(s, Status::Code::kNotFound)) return s;
   }
   // The VM's own volumes go with it; a persistent image's volume stays for the image.
-  auto volumes = (*engine)->ListVolumes({std::string(kLabelVmId) + "=" + std::to_string(vm_id),
-                                         std::string(kLabelInstance) + "=" + settings_.plan.instance});
+  auto volumes =
+      (*engine)->ListVolumes({std::string(kLabelVmId) + "=" + std::to_string(vm_id),
+                              std::string(kLabelInstance) + "=" + settings_.plan.instance});
   if (!volumes.ok()) return volumes.status();
   for (const auto& v : *volumes) {
     Status s = (*engine)->RemoveVolume(v.name);

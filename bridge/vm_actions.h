@@ -48,7 +48,8 @@ class VmActions {
   // removes the old one.
   Result<std::string> Restore(const Vm& vm, const std::string& host);
   // Commits into the private registry; returns the reference (the snapshot's HYPERVISOR_ID).
-  Result<std::string> SnapshotCreate(const Vm& vm, const std::string& host, const std::string& snap_id);
+  Result<std::string> SnapshotCreate(const Vm& vm, const std::string& host,
+                                     const std::string& snap_id);
   Status SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference);
   Status SnapshotDelete(int vm_id, const std::string& host, const std::string& reference);
   // Removes the container, the VM's own volumes and everything onedock keeps for the VM
@@ -86,18 +87,21 @@ class VmActions {
                            const std::function<Status(Engine&)>& seed);
   // The data each planned volume of a deploy on `host` starts with (bridge/volume_plan.h).
   Result<VolumeSources> VolumeSourcesOf(const std::vector<PlannedVolume>& volumes,
-                                        const std::optional<Placement>& previous, const std::string& host);
+                                        const std::optional<Placement>& previous,
+                                        const std::string& host);
   // Copies the origin's data into `container` on `dest`, which mounts `volume` at the same path.
-  Status CopyVolume(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin, Engine& dest,
-                    const std::string& container, const std::string& image);
+  Status CopyVolume(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin,
+                    Engine& dest, const std::string& container, const std::string& image);
   // The container on the origin's host whose archive of the volume's mount holds the data: the VM's
   // own container, or a helper container made for an image's volume (`*helper` then true). nullopt
   // when there is nothing to copy.
-  Result<std::optional<std::string>> VolumeHolder(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin,
-                                                  Engine& source, const std::string& image, bool* helper);
-  // After a deploy on `host`: the container a moved VM left on its previous host, and the old copies
-  // of image volumes that moved, are removed (failures are logged: the deploy stands).
-  void RemoveLeftBehind(int vm_id, const std::string& host, const std::optional<Placement>& previous,
+  Result<std::optional<std::string>> VolumeHolder(int vm_id, const PlannedVolume& volume,
+                                                  const VolumeOrigin& origin, Engine& source,
+                                                  const std::string& image, bool* helper);
+  // After a deploy on `host`: the container a moved VM left on its previous host, and the old
+  // copies of image volumes that moved, are removed (failures are logged: the deploy stands).
+  void RemoveLeftBehind(int vm_id, const std::string& host,
+                        const std::optional<Placement>& previous,
                         const std::vector<VolumeOrigin>& origins);
   // Runs the plan's START_SCRIPT command; true when it ran (whatever its exit code).
   bool RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);

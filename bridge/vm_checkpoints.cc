@@ -1,8 +1,7 @@
-#include "bridge/vm_actions.h"
-
 #include <algorithm>
 
 #include "bridge/log.h"
+#include "bridge/vm_actions.h"
 
 namespace onedock {
 namespace {
@@ -33,8 +32,9 @@ Status VmActions::Save(const Vm& vm, const std::string& host) {
   return Journaled(vm.id, "save", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
-    auto reference = CommitAndPush(**engine, vm.id,
-                                   settings_.plan.registry + "/onedock-checkpoint/" + ContainerName(vm.id), "latest");
+    auto reference = CommitAndPush(
+        **engine, vm.id, settings_.plan.registry + "/onedock-checkpoint/" + ContainerName(vm.id),
+        "latest");
     if (!reference.ok()) return reference.status();
     auto stopped = (*engine)->StopContainer(ContainerName(vm.id), settings_.plan.stop_timeout_s);
     if (!stopped.ok()) return stopped.status();
@@ -62,7 +62,8 @@ Result<std::string> VmActions::Restore(const Vm& vm, const std::string& host) {
   return DeployLocked(vm, host, p->host == host ? "" : p->checkpoint);
 }
 
-Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& host, const std::string& snap_id) {
+Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& host,
+                                              const std::string& snap_id) {
   auto lock = LockVm(vm.id);
   std::string reference;
   Status s = Journaled(vm.id, "snapshot_create", host, [&]() -> Status {
@@ -71,7 +72,8 @@ Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& h
     }
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
-    auto r = CommitAndPush(**engine, vm.id, settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id),
+    auto r = CommitAndPush(**engine, vm.id,
+                           settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id),
                            "s" + snap_id);
     if (!r.ok()) return r.status();
     reference = r->substr(0, r->find('@'));  // the HYPERVISOR_ID names the tag
@@ -81,9 +83,11 @@ Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& h
   return reference;
 }
 
-Status VmActions::SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference) {
+Status VmActions::SnapshotRevert(const Vm& vm, const std::string& host,
+                                 const std::string& reference) {
   auto lock = LockVm(vm.id);
-  const std::string prefix = settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id) + ":";
+  const std::string prefix =
+      settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id) + ":";
   if (reference.rfind(prefix, 0) != 0) {
     return InvalidArgument("snapshot_revert vm " + std::to_string(vm.id) + ": \"" + reference +
                            "\" is not one of this VM's snapshots");

@@ -13,11 +13,14 @@ int VmActions::Recover() {
   }
   int open = 0;
   for (const Intent& intent : *pending) {
-    const std::string what = intent.action + " vm " + std::to_string(intent.vm_id) + " on host " + intent.host;
-    const Result<Vm> vm = intent.action == "deploy" ? one_.VmInfo(intent.vm_id) : Result<Vm>(NotFound("not read"));
+    const std::string what =
+        intent.action + " vm " + std::to_string(intent.vm_id) + " on host " + intent.host;
+    const Result<Vm> vm =
+        intent.action == "deploy" ? one_.VmInfo(intent.vm_id) : Result<Vm>(NotFound("not read"));
     switch (DecideRecovery(intent, vm)) {
       case RecoveryStep::kLeaveToStub:
-        journal_.Finish(intent.id, "interrupted by a restart of onedockd; the stub retries the call");
+        journal_.Finish(intent.id,
+                        "interrupted by a restart of onedockd; the stub retries the call");
         log->info("{}: interrupted; left to the stub's retry", what);
         break;
       case RecoveryStep::kRetryLater:
@@ -28,7 +31,8 @@ int VmActions::Recover() {
         auto lock = LockVm(intent.vm_id);
         Status s = RemoveLocked(intent.vm_id, intent.host);
         journal_.Finish(intent.id, "rolled back at restart: the VM is gone");
-        log->info("{}: rolled back (the VM is gone): {}", what, s.ok() ? "container removed" : s.ToString());
+        log->info("{}: rolled back (the VM is gone): {}", what,
+                  s.ok() ? "container removed" : s.ToString());
         if (s.ok()) journal_.Forget(intent.vm_id);
         break;
       }
@@ -36,7 +40,8 @@ int VmActions::Recover() {
         auto lock = LockVm(intent.vm_id);
         auto done = DeployLocked(*vm, intent.host, "");
         journal_.Finish(intent.id, done.ok() ? "" : done.status().message());
-        log->info("{}: finished at restart: {}", what, done.ok() ? "running" : done.status().ToString());
+        log->info("{}: finished at restart: {}", what,
+                  done.ok() ? "running" : done.status().ToString());
         break;
       }
       case RecoveryStep::kClose:

@@ -1,10 +1,9 @@
-#include "bridge/vm_actions.h"
-
 #include <algorithm>
 #include <filesystem>
 
 #include "bridge/log.h"
 #include "bridge/spool.h"
+#include "bridge/vm_actions.h"
 
 namespace onedock {
 namespace {
@@ -20,7 +19,8 @@ std::string ParentOf(const std::string& path) {
 }  // namespace
 
 Result<VolumeSources> VmActions::VolumeSourcesOf(const std::vector<PlannedVolume>& volumes,
-                                                 const std::optional<Placement>& previous, const std::string& host) {
+                                                 const std::optional<Placement>& previous,
+                                                 const std::string& host) {
   std::map<int, std::string> homes;
   for (const auto& v : volumes) {
     const int image_id = v.image_id >= 0 ? v.image_id : v.from_image;
@@ -29,7 +29,8 @@ Result<VolumeSources> VmActions::VolumeSourcesOf(const std::vector<PlannedVolume
     if (!home.ok()) return home.status();
     if (*home) homes[image_id] = **home;
   }
-  return PlanVolumeSources(volumes, previous ? std::optional<std::string>(previous->host) : std::nullopt, homes, host);
+  return PlanVolumeSources(
+      volumes, previous ? std::optional<std::string>(previous->host) : std::nullopt, homes, host);
 }
 
 Status VmActions::EnsureVolume(Engine& engine, const PlannedVolume& volume) {
@@ -41,17 +42,19 @@ Status VmActions::EnsureVolume(Engine& engine, const PlannedVolume& volume) {
     if (want == volume.labels.end()) continue;
     auto have = got->labels.find(key);
     if (have == got->labels.end() || have->second != want->second) {
-      return Conflict("volume " + volume.name + " exists on the host and is not " +
-                      (volume.image_id >= 0 ? "image " + std::to_string(volume.image_id) + "'s" : "this VM's") +
-                      " (label " + key + "=" + (have == got->labels.end() ? "<none>" : have->second) + ")");
+      return Conflict(
+          "volume " + volume.name + " exists on the host and is not " +
+          (volume.image_id >= 0 ? "image " + std::to_string(volume.image_id) + "'s" : "this VM's") +
+          " (label " + key + "=" + (have == got->labels.end() ? "<none>" : have->second) + ")");
     }
   }
   return Status::Ok();
 }
 
 Result<std::optional<std::string>> VmActions::VolumeHolder(int vm_id, const PlannedVolume& volume,
-                                                           const VolumeOrigin& origin, Engine& source,
-                                                           const std::string& image, bool* helper) {
+                                                           const VolumeOrigin& origin,
+                                                           Engine& source, const std::string& image,
+                                                           bool* helper) {
   const std::string holder = ContainerName(vm_id);
   if (origin.source_image < 0) {
     auto c = source.InspectContainer(holder);
@@ -62,19 +65,24 @@ Result<std::optional<std::string>> VmActions::VolumeHolder(int vm_id, const Plan
     if (!left.ok()) return left.status();
     for (const auto& v : *left) {
       if (v.name == origin.source) {
-        return FailedPrecondition("the VM's volume " + origin.source + " is on host " + origin.host +
-                                  " without its container " + holder + "; onedock moves a VM's volumes through it");
+        return FailedPrecondition("the VM's volume " + origin.source + " is on host " +
+                                  origin.host + " without its container " + holder +
+                                  "; onedock moves a VM's volumes through it");
       }
     }
-    NamedLogger("actions")->info("vm {}: nothing to copy for {}: host {} has neither the container nor the volume",
-                                 vm_id, origin.source, origin.host);
+    NamedLogger("actions")->info(
+        "vm {}: nothing to copy for {}: host {} has neither the container nor the volume", vm_id,
+        origin.source, origin.host);
     return std::optional<std::string>();
   }
-  auto present = source.ListVolumes({std::string(kLabelImageId) + "=" + std::to_string(origin.source_image)});
+  auto present =
+      source.ListVolumes({std::string(kLabelImageId) + "=" + std::to_string(origin.source_image)});
   if (!present.ok()) return present.status();
-  if (std::none_of(present->begin(), present->end(), [&](const VolumeInfo& v) { return v.name == origin.source; })) {
-    NamedLogger("actions")->warn("vm {}: volume {} of image {} is no longer on host {}: {} starts empty", vm_id,
-                                 origin.source, origin.source_image, origin.host, volume.name);
+  if (std::none_of(present->begin(), present->end(),
+                   [&](const VolumeInfo& v) { return v.name == origin.source; })) {
+    NamedLogger("actions")->warn(
+        "vm {}: volume {} of image {} is no longer on host {}: {} starts empty", vm_id,
+        origin.source, origin.source_image, origin.host, volume.name);
     return std::optional<std::string>();
   }
   auto have = source.InspectImage(image);
@@ -88,7 +96,8 @@ Result<std::optional<std::string>> VmActions::VolumeHolder(int vm_id, const Plan
   spec.image = image;
   spec.cmd = {"/bin/true"};  // never started: the engine only needs the volume mounted
   spec.network_mode = "none";
-  spec.labels = {{kLabelInstance, settings_.plan.instance}, {kLabelImageId, std::to_string(origin.source_image)}};
+  spec.labels = {{kLabelInstance, settings_.plan.instance},
+                 {kLabelImageId, std::to_string(origin.source_image)}};
   spec.volumes = {origin.source + ":" + volume.mount};
   source.RemoveContainer(spec.name, true, false);  // a helper a crash left behind
   auto made = source.CreateContainer(spec);
@@ -97,8 +106,8 @@ Result<std::optional<std::string>> VmActions::VolumeHolder(int vm_id, const Plan
   return std::optional<std::string>(spec.name);
 }
 
-Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin, Engine& dest,
-                             const std::string& container, const std::string& image) {
+Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const VolumeOrigin& origin,
+                             Engine& dest, const std::string& container, const std::string& image) {
   const std::string what = "copy volume " + origin.source + " from host " + origin.host;
   auto src = engines_.Acquire(origin.host);
   if (!src.ok()) return src.status().WithContext(what);
@@ -111,7 +120,8 @@ Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const Volum
   Status s = source.GetArchiveToFile(**holder, volume.mount, file);
   if (helper) {
     if (Status r = source.RemoveContainer(**holder, true, false); !r.ok()) {
-      NamedLogger("actions")->warn("host {}: helper container {} left: {}", origin.host, **holder, r.ToString());
+      NamedLogger("actions")->warn("host {}: helper container {} left: {}", origin.host, **holder,
+                                   r.ToString());
     }
   }
   if (s.ok()) s = dest.PutArchiveFromFile(container, ParentOf(volume.mount), file);
@@ -125,7 +135,8 @@ Status VmActions::CopyVolume(int vm_id, const PlannedVolume& volume, const Volum
   return s.WithContext(what);
 }
 
-void VmActions::RemoveLeftBehind(int vm_id, const std::string& host, const std::optional<Placement>& previous,
+void VmActions::RemoveLeftBehind(int vm_id, const std::string& host,
+                                 const std::optional<Placement>& previous,
                                  const std::vector<VolumeOrigin>& origins) {
   auto log = NamedLogger("actions");
   if (previous && previous->host != host) {
@@ -140,13 +151,15 @@ void VmActions::RemoveLeftBehind(int vm_id, const std::string& host, const std::
     auto old = engines_.Acquire(origin.host);
     Status r = old.ok() ? (*old)->RemoveVolume(origin.source) : old.status();
     if (!r.ok() && !Is(r, Status::Code::kNotFound)) {
-      log->error("image {}: old copy of volume {} left on host {}: {}", origin.source_image, origin.source,
-                 origin.host, r.ToString());
+      log->error("image {}: old copy of volume {} left on host {}: {}", origin.source_image,
+                 origin.source, origin.host, r.ToString());
     }
   }
 }
 
-Result<std::optional<std::string>> VmActions::ImageVolumeHome(int image_id) { return journal_.VolumeHome(image_id); }
+Result<std::optional<std::string>> VmActions::ImageVolumeHome(int image_id) {
+  return journal_.VolumeHome(image_id);
+}
 
 Status VmActions::RemoveImageVolume(int image_id) {
   const std::string name = ImageVolumeName(image_id);

@@ -9,9 +9,9 @@
 namespace onedock {
 namespace {
 
-
 std::string Upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
 }
 
@@ -28,7 +28,8 @@ Status CheckMount(const std::string& mount) {
     return bad("must be an absolute path below / of at most 255 characters");
   }
   if (!std::all_of(mount.begin(), mount.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' || c == '-';
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '.' || c == '_' ||
+               c == '-';
       })) {
     return bad("may hold only letters, digits, '/', '.', '_' and '-'");
   }
@@ -37,11 +38,13 @@ Status CheckMount(const std::string& mount) {
     size_t end = mount.find('/', start);
     if (end == std::string::npos) end = mount.size();
     const std::string part = mount.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return bad("has an empty, '.' or '..' component");
+    if (part.empty() || part == "." || part == "..")
+      return bad("has an empty, '.' or '..' component");
     start = end + 1;
   }
   for (const char* owned : {"/context", "/proc", "/sys", "/dev"}) {
-    if (Within(mount, owned)) return bad(std::string("is inside ") + owned + ", which the container needs");
+    if (Within(mount, owned))
+      return bad(std::string("is inside ") + owned + ", which the container needs");
   }
   return Status::Ok();
 }
@@ -54,7 +57,8 @@ std::optional<int> VolumeImageId(const std::string& source) {
   const std::string prefix = kVolumeSourcePrefix;
   if (source.rfind(prefix, 0) != 0) return std::nullopt;
   const std::string id = source.substr(prefix.size());
-  if (id.empty() || id.size() > 9 || !std::all_of(id.begin(), id.end(), ::isdigit)) return std::nullopt;
+  if (id.empty() || id.size() > 9 || !std::all_of(id.begin(), id.end(), ::isdigit))
+    return std::nullopt;
   return std::stoi(id);
 }
 
@@ -69,7 +73,8 @@ Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& 
   for (const auto& d : vm.disks) {
     if (d.disk_id != 0) disks.push_back(&d);
   }
-  std::sort(disks.begin(), disks.end(), [](const Disk* a, const Disk* b) { return a->disk_id < b->disk_id; });
+  std::sort(disks.begin(), disks.end(),
+            [](const Disk* a, const Disk* b) { return a->disk_id < b->disk_id; });
   std::vector<PlannedVolume> out;
   std::set<std::string> mounts;
   for (const Disk* d : disks) {
@@ -78,7 +83,8 @@ Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& 
     PlannedVolume v;
     v.disk_id = d->disk_id;
     v.size_mb = d->size_mb;
-    v.labels = {{kLabelInstance, instance}, {kLabelDiskId, std::to_string(d->disk_id)},
+    v.labels = {{kLabelInstance, instance},
+                {kLabelDiskId, std::to_string(d->disk_id)},
                 {kLabelSizeMb, std::to_string(d->size_mb)}};
     if (const auto image = VolumeImageId(d->source)) {
       v.from_image = *image;
@@ -91,18 +97,23 @@ Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& 
         v.labels.erase(kLabelDiskId);  // the image's volume outlives this VM's disk numbering
       }
     } else if (d->image_id >= 0 || !d->source.empty()) {
-      return InvalidArgument(what + " (image " + (d->image.empty() ? std::to_string(d->image_id) : d->image) +
-                             ", SOURCE \"" + d->source + "\") is not a data volume: a container runs one Docker "
-                             "image (DISK 0); its other disks must be empty DATABLOCK images of an onedock "
-                             "datastore or volatile fs disks");
+      return InvalidArgument(
+          what + " (image " + (d->image.empty() ? std::to_string(d->image_id) : d->image) +
+          ", SOURCE \"" + d->source +
+          "\") is not a data volume: a container runs one Docker "
+          "image (DISK 0); its other disks must be empty DATABLOCK images of an onedock "
+          "datastore or volatile fs disks");
     } else {
       const std::string type = Upper(d->type);
       if (type == "SWAP") {
-        return InvalidArgument(what + ": swap disks are not supported: a container has no swap device, and "
-                               "MEMORY sets its memory and memory+swap limits equal");
+        return InvalidArgument(
+            what +
+            ": swap disks are not supported: a container has no swap device, and "
+            "MEMORY sets its memory and memory+swap limits equal");
       }
       if (!type.empty() && type != "FS") {
-        return InvalidArgument(what + ": volatile disks of TYPE " + d->type + " are not supported (fs only)");
+        return InvalidArgument(what + ": volatile disks of TYPE " + d->type +
+                               " are not supported (fs only)");
       }
     }
     if (v.name.empty()) {
@@ -113,7 +124,8 @@ Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& 
     if (v.mount.empty()) v.mount = "/mnt/disk" + std::to_string(d->disk_id);
     while (v.mount.size() > 1 && v.mount.back() == '/') v.mount.pop_back();
     if (Status s = CheckMount(v.mount); !s.ok()) return s.WithContext(what);
-    if (!mounts.insert(v.mount).second) return InvalidArgument(what + ": another DISK is mounted at " + v.mount);
+    if (!mounts.insert(v.mount).second)
+      return InvalidArgument(what + ": another DISK is mounted at " + v.mount);
     out.push_back(std::move(v));
   }
   return out;
@@ -125,7 +137,8 @@ Result<std::string> EmptyVolumeSource(const Image& image) {
     return InvalidArgument(what + " has TYPE " + std::to_string(image.type) +
                            "; only an empty DATABLOCK image becomes a volume");
   }
-  if (image.size_mb <= 0) return InvalidArgument(what + ": an empty DATABLOCK needs a SIZE above 0 MB");
+  if (image.size_mb <= 0)
+    return InvalidArgument(what + ": an empty DATABLOCK needs a SIZE above 0 MB");
   return VolumeSource(image.id);
 }
 

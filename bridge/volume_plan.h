@@ -29,7 +29,7 @@ inline constexpr char kLabelDiskId[] = "one.disk_id";
 inline constexpr char kLabelImageId[] = "one.image_id";
 inline constexpr char kLabelSizeMb[] = "one.size_mb";
 
-std::string VolumeSource(int image_id);                      // "onedock-volume://7"
+std::string VolumeSource(int image_id);                       // "onedock-volume://7"
 std::optional<int> VolumeImageId(const std::string& source);  // 7; nullopt for anything else
 std::string VmVolumeName(int vm_id, int disk_id);             // "one-42-disk1"
 std::string ImageVolumeName(int image_id);                    // "one-image-7"
@@ -39,8 +39,8 @@ struct PlannedVolume {
   std::string name;
   std::string mount;  // absolute path in the container
   int64_t size_mb = 0;
-  int image_id = -1;     // a persistent image's volume; -1 for the VM's own
-  int from_image = -1;   // the DATABLOCK image a VM's own volume is a copy of; -1 for volatile
+  int image_id = -1;    // a persistent image's volume; -1 for the VM's own
+  int from_image = -1;  // the DATABLOCK image a VM's own volume is a copy of; -1 for volatile
   std::map<std::string, std::string> labels;
 };
 
@@ -52,7 +52,7 @@ Result<std::vector<PlannedVolume>> PlanVolumes(const Vm& vm, const std::string& 
 // Where the data a new container's volume starts with is: the same volume in the VM's container
 // left on another host, or a persistent image's volume there.
 struct VolumeOrigin {
-  size_t volume = 0;      // index in the planned volumes
+  size_t volume = 0;  // index in the planned volumes
   std::string host;
   std::string source;     // the volume holding the data on `host`
   int source_image = -1;  // its image, when it is an image's volume

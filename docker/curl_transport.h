@@ -54,9 +54,9 @@ struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
   std::string body;
-  bool stopped = false;          // true when on_line or keep_going ended the transfer
-  int64_t content_length = -1;   // the length the reply declares (a HEAD's too); -1 when none
-  int64_t body_bytes = 0;        // body bytes received (kept, written to a file or streamed)
+  bool stopped = false;         // true when on_line or keep_going ended the transfer
+  int64_t content_length = -1;  // the length the reply declares (a HEAD's too); -1 when none
+  int64_t body_bytes = 0;       // body bytes received (kept, written to a file or streamed)
 };
 
 class CurlTransport {

@@ -10,7 +10,6 @@ bool IsVersionComplaint(const HttpResponse& r) {
          (m.find("too new") != std::string::npos || m.find("too old") != std::string::npos);
 }
 
-
 }  // namespace
 
 EngineClient::EngineClient(std::string name, Endpoint endpoint)

@@ -23,11 +23,11 @@
 #include <string>
 #include <vector>
 
+#include "bridge/engine.h"
+#include "bridge/engine_types.h"
 #include "bridge/status.h"
 #include "docker/curl_transport.h"
 #include "docker/engine_json.h"
-#include "bridge/engine.h"
-#include "bridge/engine_types.h"
 
 namespace onedock::docker {
 
@@ -66,12 +66,16 @@ class EngineClient : public Engine {
   Result<std::string> Commit(const CommitRequest& request) override;  // returns the image id
   // Extracts a tar archive into the container's filesystem at `path` (the container may be
   // stopped or only created).
-  Status PutArchive(const std::string& id, const std::string& path, const std::string& tar) override;
-  Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) override;
-  Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) override;
+  Status PutArchive(const std::string& id, const std::string& path,
+                    const std::string& tar) override;
+  Status GetArchiveToFile(const std::string& id, const std::string& path,
+                          const std::string& file) override;
+  Status PutArchiveFromFile(const std::string& id, const std::string& path,
+                            const std::string& file) override;
   // Runs `cmd` in the running container without a TTY and collects its output and exit code.
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
-                          const std::vector<std::string>& env = {}, long timeout_ms = 60000) override;
+                          const std::vector<std::string>& env = {},
+                          long timeout_ms = 60000) override;
   // One-shot stats sample (no second sample: rates need the caller's previous one).
   Result<StatsSample> Stats(const std::string& id) override;
 
@@ -81,7 +85,8 @@ class EngineClient : public Engine {
   Status PullImage(const std::string& reference, const RegistryAuth& auth = {},
                    const std::function<void(std::string_view)>& on_progress = nullptr) override;
   // Pushes "repo:tag"; returns the manifest digest the registry reported.
-  Result<std::string> PushImage(const std::string& reference, const RegistryAuth& auth = {}) override;
+  Result<std::string> PushImage(const std::string& reference,
+                                const RegistryAuth& auth = {}) override;
   // TagImage and LoadImage serve the image datastore (docker::StagingEngine).
   Status TagImage(const std::string& source, const std::string& repo, const std::string& tag);
   Status RemoveImage(const std::string& reference, bool force) override;
@@ -96,7 +101,8 @@ class EngineClient : public Engine {
   Result<std::vector<NetworkInfo>> ListNetworks() override;
   Status ConnectNetwork(const std::string& network, const std::string& container,
                         const NetworkAttachment& nic) override;
-  Status DisconnectNetwork(const std::string& network, const std::string& container, bool force) override;
+  Status DisconnectNetwork(const std::string& network, const std::string& container,
+                           bool force) override;
   Result<VolumeInfo> CreateVolume(const std::string& name,
                                   const std::map<std::string, std::string>& labels) override;
   Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) override;

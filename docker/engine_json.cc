@@ -9,17 +9,18 @@
 
 namespace onedock::docker {
 
-using json_fields::json;
-using json_fields::Str;
 using json_fields::Int;
+using json_fields::json;
 using json_fields::Obj;
-using json_fields::StringMap;
 using json_fields::ParseJson;
+using json_fields::Str;
+using json_fields::StringMap;
 
 Result<ApiVersion> ApiVersion::Parse(std::string_view text) {
   ApiVersion v;
   const size_t dot = text.find('.');
-  if (dot == std::string_view::npos) return InvalidArgument("bad API version '" + std::string(text) + "'");
+  if (dot == std::string_view::npos)
+    return InvalidArgument("bad API version '" + std::string(text) + "'");
   const char* b = text.data();
   auto r1 = std::from_chars(b, b + dot, v.major);
   auto r2 = std::from_chars(b + dot + 1, b + text.size(), v.minor);
@@ -67,26 +68,48 @@ std::string EngineMessage(std::string_view body) {
 Status StatusFromHttp(long http_status, std::string_view body) {
   std::string message = std::to_string(http_status);
   switch (http_status) {
-    case 400: message += " Bad Request"; break;
-    case 401: message += " Unauthorized"; break;
-    case 403: message += " Forbidden"; break;
-    case 404: message += " Not Found"; break;
-    case 409: message += " Conflict"; break;
-    case 500: message += " Internal Server Error"; break;
-    case 503: message += " Service Unavailable"; break;
-    default: break;
+    case 400:
+      message += " Bad Request";
+      break;
+    case 401:
+      message += " Unauthorized";
+      break;
+    case 403:
+      message += " Forbidden";
+      break;
+    case 404:
+      message += " Not Found";
+      break;
+    case 409:
+      message += " Conflict";
+      break;
+    case 500:
+      message += " Internal Server Error";
+      break;
+    case 503:
+      message += " Service Unavailable";
+      break;
+    default:
+      break;
   }
   if (const std::string text = EngineMessage(body); !text.empty()) message += ": " + text;
   switch (http_status) {
-    case 400: return InvalidArgument(message);
-    case 401: return Unauthenticated(message);
-    case 403: return FailedPrecondition(message);
-    case 404: return NotFound(message);
-    case 409: return Conflict(message);
+    case 400:
+      return InvalidArgument(message);
+    case 401:
+      return Unauthenticated(message);
+    case 403:
+      return FailedPrecondition(message);
+    case 404:
+      return NotFound(message);
+    case 409:
+      return Conflict(message);
     case 502:
     case 503:
-    case 504: return Unavailable(message);
-    default: return Internal(message);
+    case 504:
+      return Unavailable(message);
+    default:
+      return Internal(message);
   }
 }
 
@@ -116,7 +139,8 @@ std::string LoadedImageFromLine(std::string_view line) {
   for (std::string_view prefix : {"Loaded image ID: ", "Loaded image: "}) {
     if (text.rfind(prefix, 0) == 0) {
       text.erase(0, prefix.size());
-      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.pop_back();
       return text;
     }
   }
@@ -210,7 +234,8 @@ Result<DiskUsage> ParseDiskUsage(std::string_view body) {
   }
   if (j.contains("Volumes") && j["Volumes"].is_array()) {
     for (const json& v : j["Volumes"]) {
-      if (v.contains("UsageData") && v["UsageData"].is_object()) d.volumes += std::max<int64_t>(0, Int(v["UsageData"], "Size"));
+      if (v.contains("UsageData") && v["UsageData"].is_object())
+        d.volumes += std::max<int64_t>(0, Int(v["UsageData"], "Size"));
     }
   }
   return d;

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "bridge/status.h"
 #include "bridge/engine_types.h"
+#include "bridge/status.h"
 
 namespace onedock::docker {
 
@@ -77,7 +77,7 @@ Result<ImageInfo> ParseImageInspect(std::string_view body);
 Result<NetworkInfo> ParseNetworkInspect(std::string_view body);
 // GET /networks: an array of the same objects.
 Result<std::vector<NetworkInfo>> ParseNetworkList(std::string_view body);
-Result<VolumeInfo> ParseVolume(std::string_view body);                // create or inspect reply
+Result<VolumeInfo> ParseVolume(std::string_view body);                   // create or inspect reply
 Result<std::vector<VolumeInfo>> ParseVolumeList(std::string_view body);  // {"Volumes":[…]}
 Result<StatsSample> ParseStats(std::string_view body);
 Result<Event> ParseEvent(std::string_view line);

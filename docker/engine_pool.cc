@@ -2,7 +2,8 @@
 
 namespace onedock::docker {
 
-EnginePool::EnginePool(Resolver resolve, size_t max_idle) : resolve_(std::move(resolve)), max_idle_(max_idle) {}
+EnginePool::EnginePool(Resolver resolve, size_t max_idle)
+    : resolve_(std::move(resolve)), max_idle_(max_idle) {}
 
 Result<EngineProvider::Lease> EnginePool::Acquire(const std::string& host) {
   std::unique_ptr<EngineClient> client;
@@ -19,7 +20,8 @@ Result<EngineProvider::Lease> EnginePool::Acquire(const std::string& host) {
     if (!made.ok()) return made.status();
     client = std::move(*made);
   }
-  return Lease(client.release(), [this, host](Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
+  return Lease(client.release(),
+               [this, host](Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
 }
 
 Result<std::unique_ptr<EngineClient>> EnginePool::NewClient(const std::string& host) const {

@@ -8,7 +8,8 @@ namespace onedock::docker {
 namespace {
 
 bool Loopback(const std::string& domain) {
-  const std::string host = domain.substr(0, domain.rfind(':') == std::string::npos ? domain.size() : domain.rfind(':'));
+  const std::string host =
+      domain.substr(0, domain.rfind(':') == std::string::npos ? domain.size() : domain.rfind(':'));
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
 }
 
@@ -32,15 +33,22 @@ Endpoint WebEndpoint() { return Endpoint{.connect_timeout_ms = 10000}; }
 Status StagingEngine::Pull(const std::string& reference, const RegistryAuth& auth) {
   return engine_->PullImage(reference, auth, nullptr);
 }
-Result<std::vector<std::string>> StagingEngine::Load(const std::string& tar_path) { return engine_->LoadImage(tar_path); }
-Result<ImageInfo> StagingEngine::Inspect(const std::string& reference) { return engine_->InspectImage(reference); }
-Status StagingEngine::Tag(const std::string& source, const std::string& repository, const std::string& tag) {
+Result<std::vector<std::string>> StagingEngine::Load(const std::string& tar_path) {
+  return engine_->LoadImage(tar_path);
+}
+Result<ImageInfo> StagingEngine::Inspect(const std::string& reference) {
+  return engine_->InspectImage(reference);
+}
+Status StagingEngine::Tag(const std::string& source, const std::string& repository,
+                          const std::string& tag) {
   return engine_->TagImage(source, repository, tag);
 }
 Result<std::string> StagingEngine::Push(const std::string& reference, const RegistryAuth& auth) {
   return engine_->PushImage(reference, auth);
 }
-Status StagingEngine::Remove(const std::string& reference) { return engine_->RemoveImage(reference, false); }
+Status StagingEngine::Remove(const std::string& reference) {
+  return engine_->RemoveImage(reference, false);
+}
 
 Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth& auth) {
   Endpoint e;
@@ -52,12 +60,13 @@ Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth&
 
 std::pair<std::string, std::string> RegistryHttp::LocationOf(const ImageReference& reference) {
   if (!reference.domain.empty()) return {reference.domain, reference.path};
-  return {"registry-1.docker.io",
-          reference.path.find('/') == std::string::npos ? "library/" + reference.path : reference.path};
+  return {"registry-1.docker.io", reference.path.find('/') == std::string::npos
+                                      ? "library/" + reference.path
+                                      : reference.path};
 }
 
 Result<RegistryManifest> RegistryHttp::Manifest(const ImageReference& reference,
-                                                        const RegistryAuth& auth) {
+                                                const RegistryAuth& auth) {
   const auto [domain, path] = LocationOf(reference);
   RegistryClient client("registry " + domain, EndpointOf(domain, auth));
   auto m = client.GetManifest(path, reference.TagOrDigest());

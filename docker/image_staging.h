@@ -19,7 +19,8 @@ class StagingEngine : public ImageStaging {
   Status Pull(const std::string& reference, const RegistryAuth& auth) override;
   Result<std::vector<std::string>> Load(const std::string& tar_path) override;
   Result<ImageInfo> Inspect(const std::string& reference) override;
-  Status Tag(const std::string& source, const std::string& repository, const std::string& tag) override;
+  Status Tag(const std::string& source, const std::string& repository,
+             const std::string& tag) override;
   Result<std::string> Push(const std::string& reference, const RegistryAuth& auth) override;
   Status Remove(const std::string& reference) override;
 
@@ -41,7 +42,8 @@ class RegistryHttp : public RegistryAccess {
   explicit RegistryHttp(int64_t max_download_bytes = kDefaultMaxDownloadBytes)
       : max_download_bytes_(max_download_bytes) {}
 
-  Result<RegistryManifest> Manifest(const ImageReference& reference, const RegistryAuth& auth) override;
+  Result<RegistryManifest> Manifest(const ImageReference& reference,
+                                    const RegistryAuth& auth) override;
   Status DeleteManifest(const ImageReference& reference, const RegistryAuth& auth) override;
   // Downloads an http(s) URL to `path`, following up to kMaxRedirects redirects; returns the
   // bytes written. Errors: the server's 404 and 410 kNotFound, 401 kUnauthenticated, 403

@@ -92,14 +92,17 @@ Status RegistryClient::FetchToken(const std::string& challenge) {
   auto params = ParseBearerChallenge(challenge);
   const std::string realm = params["realm"];
   const bool https = realm.rfind("https://", 0) == 0;
-  const bool local_http = realm.rfind("http://127.", 0) == 0 || realm.rfind("http://localhost", 0) == 0;
+  const bool local_http =
+      realm.rfind("http://127.", 0) == 0 || realm.rfind("http://localhost", 0) == 0;
   if (!https && !local_http) {
-    return Unauthenticated("token realm \"" + realm + "\" is not an https URL; credentials are not sent there");
+    return Unauthenticated("token realm \"" + realm +
+                           "\" is not an https URL; credentials are not sent there");
   }
   std::string query;
   for (const char* key : {"service", "scope"}) {
     auto it = params.find(key);
-    if (it != params.end()) query += std::string(query.empty() ? "?" : "&") + key + "=" + UrlEscape(it->second);
+    if (it != params.end())
+      query += std::string(query.empty() ? "?" : "&") + key + "=" + UrlEscape(it->second);
   }
   Endpoint auth_endpoint = transport_.endpoint();
   auth_endpoint.base_url = realm;
@@ -111,7 +114,8 @@ Status RegistryClient::FetchToken(const std::string& challenge) {
   json j = json::parse(r->body, nullptr, false);
   std::string token;
   for (const char* key : {"token", "access_token"}) {
-    if (token.empty() && j.is_object() && j.contains(key) && j[key].is_string()) token = j[key].get<std::string>();
+    if (token.empty() && j.is_object() && j.contains(key) && j[key].is_string())
+      token = j[key].get<std::string>();
   }
   if (token.empty()) return Internal("reply without a token").WithContext(what);
   bearer_ = token;
@@ -149,14 +153,16 @@ std::map<std::string, std::string> ParseBearerChallenge(std::string_view header)
 std::string PlatformManifestDigest(std::string_view index_body, const std::string& os,
                                    const std::string& architecture) {
   json j = json::parse(index_body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("manifests") || !j["manifests"].is_array()) return "";
+  if (j.is_discarded() || !j.is_object() || !j.contains("manifests") || !j["manifests"].is_array())
+    return "";
   for (const auto& m : j["manifests"]) {
-    if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object() || !m.contains("digest") ||
-        !m["digest"].is_string()) {
+    if (!m.is_object() || !m.contains("platform") || !m["platform"].is_object() ||
+        !m.contains("digest") || !m["digest"].is_string()) {
       continue;
     }
     const json& p = m["platform"];
-    if (p.value("os", std::string()) == os && p.value("architecture", std::string()) == architecture) {
+    if (p.value("os", std::string()) == os &&
+        p.value("architecture", std::string()) == architecture) {
       return m["digest"].get<std::string>();
     }
   }
@@ -166,8 +172,9 @@ std::string PlatformManifestDigest(std::string_view index_body, const std::strin
 Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
                                              const std::string& reference) {
   const std::string what = "get manifest " + repository + ":" + reference;
-  auto r = Request("GET", "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(reference),
-                   what, true);
+  auto r =
+      Request("GET", "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(reference),
+              what, true);
   if (!r.ok()) return r.status();
   Manifest m;
   m.digest = r->headers["docker-content-digest"];
@@ -175,7 +182,8 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
   m.body = std::move(r->body);
   m.total_size = ManifestTotalSize(m.body);
   if (m.digest.empty()) {
-    return Internal("manifest reply without Docker-Content-Digest").WithContext(name_ + ": " + what);
+    return Internal("manifest reply without Docker-Content-Digest")
+        .WithContext(name_ + ": " + what);
   }
   return m;
 }

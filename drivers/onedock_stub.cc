@@ -7,9 +7,6 @@
 //
 // Configuration: $ONEDOCK_STUB_CONFIG, else <dir of this binary>/../etc/onedock/stub.conf.
 #include <unistd.h>
-#include <xmlrpc-c/base.hpp>
-#include <xmlrpc-c/client.hpp>
-#include <xmlrpc-c/girerr.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -21,6 +18,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
+#include <xmlrpc-c/client.hpp>
+#include <xmlrpc-c/girerr.hpp>
 
 namespace {
 
@@ -58,7 +58,8 @@ std::map<std::string, std::string> ReadConfig(const std::string& path, std::stri
 }
 
 std::string ConfigPath() {
-  if (const char* env = std::getenv("ONEDOCK_STUB_CONFIG"); env != nullptr && *env != '\0') return env;
+  if (const char* env = std::getenv("ONEDOCK_STUB_CONFIG"); env != nullptr && *env != '\0')
+    return env;
   std::error_code ec;
   const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   return (self.parent_path() / ".." / "etc" / "onedock" / "stub.conf").lexically_normal().string();
@@ -77,7 +78,8 @@ int main(int argc, char** argv) {
   std::ifstream token_in(config["token_file"]);
   std::string token;
   if (!token_in || !std::getline(token_in, token) || Trim(token).empty()) {
-    return Fail("cannot read the stub token from " + config["token_file"] + " (named in " + config_path + ")");
+    return Fail("cannot read the stub token from " + config["token_file"] + " (named in " +
+                config_path + ")");
   }
   token = Trim(token);
   // TM actions get no stdin from oned (and may inherit one that never closes).
@@ -103,14 +105,18 @@ int main(int argc, char** argv) {
   while (true) {
     try {
       xmlrpc_c::clientXmlTransport_curl transport(
-          xmlrpc_c::clientXmlTransport_curl::constrOpt().timeout(std::stoul(config["timeout_seconds"]) * 1000));
+          xmlrpc_c::clientXmlTransport_curl::constrOpt().timeout(
+              std::stoul(config["timeout_seconds"]) * 1000));
       xmlrpc_c::client_xml client(&transport);
       xmlrpc_c::rpcPtr rpc(kMethod, params);
       xmlrpc_c::carriageParm_curl0 carriage(config["endpoint"]);
       rpc->call(&client, &carriage);
-      if (!rpc->isSuccessful()) return Fail("onedockd refused the call: " + rpc->getFault().getDescription());
-      const std::vector<xmlrpc_c::value> answer = xmlrpc_c::value_array(rpc->getResult()).vectorValueValue();
-      if (answer.size() != 3) return Fail("onedockd answered with " + std::to_string(answer.size()) + " items, not 3");
+      if (!rpc->isSuccessful())
+        return Fail("onedockd refused the call: " + rpc->getFault().getDescription());
+      const std::vector<xmlrpc_c::value> answer =
+          xmlrpc_c::value_array(rpc->getResult()).vectorValueValue();
+      if (answer.size() != 3)
+        return Fail("onedockd answered with " + std::to_string(answer.size()) + " items, not 3");
       const int code = xmlrpc_c::value_int(answer[0]);
       const std::string out = xmlrpc_c::value_string(answer[1]);
       const std::string err = xmlrpc_c::value_string(answer[2]);
@@ -119,8 +125,8 @@ int main(int argc, char** argv) {
       return code;
     } catch (const girerr::error& e) {
       if (std::chrono::steady_clock::now() + backoff > deadline) {
-        return Fail("onedockd at " + config["endpoint"] + " did not answer within " + config["retry_seconds"] +
-                    " s: " + e.what());
+        return Fail("onedockd at " + config["endpoint"] + " did not answer within " +
+                    config["retry_seconds"] + " s: " + e.what());
       }
     } catch (const std::exception& e) {
       return Fail(std::string("bad answer from onedockd: ") + e.what());

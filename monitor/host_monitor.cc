@@ -15,7 +15,8 @@ constexpr size_t kVmsPerMessage = 100;
 int VmIdOf(const std::map<std::string, std::string>& labels) {
   auto it = labels.find(kLabelVmId);
   if (it == labels.end() || it->second.empty() || it->second.size() > 9 ||
-      !std::all_of(it->second.begin(), it->second.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      !std::all_of(it->second.begin(), it->second.end(),
+                   [](char c) { return c >= '0' && c <= '9'; })) {
     return -1;
   }
   return std::stoi(it->second);
@@ -37,7 +38,12 @@ HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSetti
       tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3) {
   const auto now = context_.clock.Now();
   const Periods& p = target_.periods;
-  next_ = {now, now, now, now + Seconds(p.system_host), now + Seconds(p.beacon_host), now + Seconds(p.sync_state_vm)};
+  next_ = {now,
+           now,
+           now,
+           now + Seconds(p.system_host),
+           now + Seconds(p.beacon_host),
+           now + Seconds(p.sync_state_vm)};
 }
 
 HostMonitor::~HostMonitor() {
@@ -56,7 +62,9 @@ void HostMonitor::Start() {
   events_ = std::thread([this] { FollowEvents(); });
 }
 
-bool HostMonitor::Busy(int vm_id) const { return context_.activity.Busy(vm_id, Seconds(settings_.grace_seconds)); }
+bool HostMonitor::Busy(int vm_id) const {
+  return context_.activity.Busy(vm_id, Seconds(settings_.grace_seconds));
+}
 
 void HostMonitor::Send(const std::string& type, bool success, const std::string& payload) {
   const MonitordMessage m{type, success, target_.id, context_.clock.UnixSeconds(), payload};
@@ -146,8 +154,8 @@ void HostMonitor::EngineDown(const Status& why) {
     down_reported_ = true;
   }
   if (report) {
-    const std::string message =
-        "engine of host " + target_.name + " at " + engine_url_ + " does not answer: " + why.message();
+    const std::string message = "engine of host " + target_.name + " at " + engine_url_ +
+                                " does not answer: " + why.message();
     NamedLogger("monitor")->error("{}", message);
     Send("MONITOR_HOST", false, message);
   }
@@ -188,7 +196,8 @@ void HostMonitor::StateRound(Engine& engine) {
   }
   if (came_back) {
     if (was_reported_down) {
-      NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name, engine_url_);
+      NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name,
+                                   engine_url_);
     }
     if (!SystemRound(engine)) return;
     std::lock_guard lock(mu_);
@@ -218,13 +227,15 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   // Each worker has an engine of its own: an Engine serves one thread at a time.
   std::vector<EngineProvider::Lease> engines;
   engines.push_back(std::move(*lister));
-  const size_t wanted = std::min(items.size(), static_cast<size_t>(std::max(1, settings_.stats_workers)));
+  const size_t wanted =
+      std::min(items.size(), static_cast<size_t>(std::max(1, settings_.stats_workers)));
   while (engines.size() < wanted) {
     auto more = context_.engines.Acquire(target_.name);
     if (!more.ok()) break;
     engines.push_back(std::move(*more));
   }
-  std::vector<Result<StatsSample>> samples(items.size(), Result<StatsSample>(Unavailable("not fetched")));
+  std::vector<Result<StatsSample>> samples(items.size(),
+                                           Result<StatsSample>(Unavailable("not fetched")));
   std::atomic<size_t> next{0};
   std::vector<std::thread> workers;
   for (size_t w = 0; w < engines.size() && w < items.size(); ++w) {
@@ -311,7 +322,8 @@ void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
     next_.vm = now + Seconds(p.monitor_vm);
     auto figures = VmRound();
     if (!figures.ok()) {
-      NamedLogger("monitor")->warn("host {}: VM figures: {}", target_.name, figures.status().message());
+      NamedLogger("monitor")->warn("host {}: VM figures: {}", target_.name,
+                                   figures.status().message());
     } else {
       SendVmFigures(*figures);
     }
@@ -376,7 +388,8 @@ void HostMonitor::FollowEvents() {
   while (keep_going()) {
     auto engine = context_.engines.Acquire(target_.name);
     Status s = engine.ok() ? (*engine)->StreamEvents(
-                                 {.since = since, .types = {"container"},
+                                 {.since = since,
+                                  .types = {"container"},
                                   .labels = OwnLabels(settings_.instance, target_.name)},
                                  [&](const Event& e) {
                                    since = std::max<int64_t>(since, e.time_nano / 1000000000);

@@ -39,7 +39,7 @@ struct MonitorSettings {
   std::string instance;            // one.instance label of this onedockd's containers
   int64_t disk_total_mb = 102400;  // DS_LOCATION_TOTAL_MB: the engine API does not report it
   int stats_workers = 64;          // parallel stats requests per host
-  int grace_seconds = 3;           // after onedock's own action on a VM, its changes are not reported
+  int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 
 // What HostMonitor needs from the daemon.

@@ -4,9 +4,12 @@
 
 namespace onedock::monitor {
 
-MonitorService::MonitorService(MonitorContext context, SqliteStore& journal, MonitorSettings settings,
-                               ConfigurationParser parse)
-    : context_(context), journal_(journal), settings_(std::move(settings)), parse_(std::move(parse)) {}
+MonitorService::MonitorService(MonitorContext context, SqliteStore& journal,
+                               MonitorSettings settings, ConfigurationParser parse)
+    : context_(context),
+      journal_(journal),
+      settings_(std::move(settings)),
+      parse_(std::move(parse)) {}
 
 MonitorService::~MonitorService() { StopAll(); }
 
@@ -29,8 +32,9 @@ std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::stri
     return slot;
   }
   replaced = std::move(slot);  // renamed host or moved monitord: start afresh
-  slot = std::make_shared<HostMonitor>(HostTarget{host_id, name, configuration.monitord, configuration.periods},
-                                       context_, settings_);
+  slot = std::make_shared<HostMonitor>(
+      HostTarget{host_id, name, configuration.monitord, configuration.periods}, context_,
+      settings_);
   NamedLogger("monitor")->info("monitoring host {} ({}) at {}; monitord at {}", host_id, name,
                                context_.engines.Describe(name), configuration.monitord.ToString());
   return slot;
@@ -42,7 +46,8 @@ Result<std::string> MonitorService::StartMonitoring(int host_id, const std::stri
   auto parsed = parse_(configuration);
   if (!parsed.ok()) return parsed.status().WithContext(what);
   // A host without a usable engine address is refused, not remembered.
-  if (auto engine = context_.engines.Acquire(name); !engine.ok()) return engine.status().WithContext(what);
+  if (auto engine = context_.engines.Acquire(name); !engine.ok())
+    return engine.status().WithContext(what);
   auto monitor = Ensure(host_id, name, *parsed);
   if (Status s = journal_.Monitor({host_id, name, configuration}); !s.ok()) return s;
   // The first report goes in the reply; the rounds start after it, so the two never race.

@@ -26,7 +26,8 @@ class MonitorService : public HostMonitoring {
                  ConfigurationParser parse);
   ~MonitorService() override;
 
-  Result<std::string> StartMonitoring(int host_id, const std::string& name, const std::string& configuration) override;
+  Result<std::string> StartMonitoring(int host_id, const std::string& name,
+                                      const std::string& configuration) override;
   Status StopMonitoring(int host_id, const std::string& name) override;
 
   // Starts monitoring the hosts the journal remembers. Returns how many.

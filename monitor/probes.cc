@@ -19,8 +19,12 @@ std::string Quoted(const std::string& value) {
   return out + "\"";
 }
 
-std::string Line(const std::string& key, const std::string& value) { return key + "=" + Quoted(value) + "\n"; }
-std::string Line(const std::string& key, int64_t value) { return key + "=" + std::to_string(value) + "\n"; }
+std::string Line(const std::string& key, const std::string& value) {
+  return key + "=" + Quoted(value) + "\n";
+}
+std::string Line(const std::string& key, int64_t value) {
+  return key + "=" + std::to_string(value) + "\n";
+}
 
 }  // namespace
 
@@ -51,7 +55,8 @@ std::optional<double> CpuPercent(const StatsSample& previous, const StatsSample&
   return cpu / system * current.online_cpus * 100.0;
 }
 
-VmFigures FiguresOf(int vm_id, const std::string& deploy_id, const StatsSample& sample, std::optional<double> cpu) {
+VmFigures FiguresOf(int vm_id, const std::string& deploy_id, const StatsSample& sample,
+                    std::optional<double> cpu) {
   VmFigures f;
   f.vm_id = vm_id;
   f.deploy_id = deploy_id;
@@ -112,7 +117,8 @@ std::string MonitorHostText(const EngineInfo& info, const std::vector<VmFigures>
 std::string VmStateOf(const std::string& container_state) {
   if (container_state == "running" || container_state == "restarting") return "RUNNING";
   if (container_state == "paused") return "SUSPENDED";
-  if (container_state == "exited" || container_state == "created" || container_state == "dead") return "POWEROFF";
+  if (container_state == "exited" || container_state == "created" || container_state == "dead")
+    return "POWEROFF";
   return "";
 }
 
@@ -135,7 +141,8 @@ std::string StateVmText(const std::vector<VmState>& vms, bool sync) {
 
 std::string MonitorMessagesDocument(const ProbeTexts& texts, int64_t timestamp) {
   auto element = [](const char* name, const std::string& text) {
-    return std::string("<") + name + ">" + (text.empty() ? "" : Base64Encode(text)) + "</" + name + ">";
+    return std::string("<") + name + ">" + (text.empty() ? "" : Base64Encode(text)) + "</" + name +
+           ">";
   };
   return "<MONITOR_MESSAGES>" + element("SYSTEM_HOST", texts.system_host) +
          element("MONITOR_HOST", texts.monitor_host) + element("STATE_VM", texts.state_vm) +

@@ -4,8 +4,8 @@
 
 namespace onedock::monitor {
 
-StateReport StateTracker::Round(const std::vector<VmState>& seen, const std::function<bool(int)>& quiet,
-                                bool any_quiet) {
+StateReport StateTracker::Round(const std::vector<VmState>& seen,
+                                const std::function<bool(int)>& quiet, bool any_quiet) {
   StateReport report;
   std::set<int> present;
   for (const VmState& s : seen) {

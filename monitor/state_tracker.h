@@ -38,7 +38,8 @@ class StateTracker {
 
   // `seen`: every onedock container of the host with its VM state. `quiet(vm)`: onedock acts on
   // the VM; `any_quiet`: on some VM of the host.
-  StateReport Round(const std::vector<VmState>& seen, const std::function<bool(int)>& quiet, bool any_quiet);
+  StateReport Round(const std::vector<VmState>& seen, const std::function<bool(int)>& quiet,
+                    bool any_quiet);
 
   // A state change the event stream announced.
   StateReport Event(const VmState& state, bool quiet);

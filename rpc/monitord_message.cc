@@ -10,8 +10,8 @@
 namespace onedock::rpc {
 namespace {
 
-constexpr std::string_view kTypes[] = {"MONITOR_VM", "BEACON_HOST", "MONITOR_HOST",
-                                       "SYSTEM_HOST", "STATE_VM", "EXEC_VM"};
+constexpr std::string_view kTypes[] = {"MONITOR_VM",  "BEACON_HOST", "MONITOR_HOST",
+                                       "SYSTEM_HOST", "STATE_VM",    "EXEC_VM"};
 
 Result<std::string> Inflate(const std::string& data) {
   z_stream z{};
@@ -32,7 +32,8 @@ Result<std::string> Inflate(const std::string& data) {
     out.append(buf, sizeof buf - z.avail_out);
     if (out.size() > kMaxMonitordPayload) {
       inflateEnd(&z);
-      return InvalidArgument("payload inflates past " + std::to_string(kMaxMonitordPayload) + " bytes");
+      return InvalidArgument("payload inflates past " + std::to_string(kMaxMonitordPayload) +
+                             " bytes");
     }
     if (rc != Z_STREAM_END && z.avail_in == 0 && z.avail_out != 0) {
       inflateEnd(&z);
@@ -83,13 +84,16 @@ Result<MonitordMessage> DecodeMonitordMessage(std::string_view wire) {
   m.type = std::string(fields[0]);
   bool known = false;
   for (auto t : kTypes) known = known || t == fields[0];
-  if (!known) return InvalidArgument("unknown monitord message type \"" + m.type.substr(0, 40) + "\"");
+  if (!known)
+    return InvalidArgument("unknown monitord message type \"" + m.type.substr(0, 40) + "\"");
   if (fields[1] != "SUCCESS" && fields[1] != "FAILURE") {
     return InvalidArgument("monitord message status must be SUCCESS or FAILURE");
   }
   m.success = fields[1] == "SUCCESS";
-  if (!ParseNumber(fields[2], &m.host_id)) return InvalidArgument("monitord message host id is not a number");
-  if (!ParseNumber(fields[3], &m.timestamp)) return InvalidArgument("monitord message timestamp is not a number");
+  if (!ParseNumber(fields[2], &m.host_id))
+    return InvalidArgument("monitord message host id is not a number");
+  if (!ParseNumber(fields[3], &m.timestamp))
+    return InvalidArgument("monitord message timestamp is not a number");
   if (fields[4].empty()) return m;
   auto compressed = Base64Decode(fields[4]);
   if (!compressed.ok()) return compressed.status().WithContext("monitord payload");

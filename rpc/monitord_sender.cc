@@ -44,12 +44,14 @@ Status MonitordSender::Send(const MonitordAddress& to, const MonitordMessage& me
   }
   const std::string wire = EncodeMonitordMessage(message) + "\n";
   const bool tcp = message.type == "STATE_VM";
-  const std::string what = "send " + message.type + " for host " + std::to_string(message.host_id) + " to monitord at " +
-                           to.ToString() + (tcp ? " (tcp)" : " (udp)");
+  const std::string what = "send " + message.type + " for host " + std::to_string(message.host_id) +
+                           " to monitord at " + to.ToString() + (tcp ? " (tcp)" : " (udp)");
   Socket s(socket(addr.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0));
   if (s.fd() < 0) return Unavailable(what + ": socket: " + std::strerror(errno));
   if (!tcp) {
-    if (wire.size() >= 65507) return InvalidArgument(what + ": " + std::to_string(wire.size()) + " bytes do not fit a datagram");
+    if (wire.size() >= 65507)
+      return InvalidArgument(what + ": " + std::to_string(wire.size()) +
+                             " bytes do not fit a datagram");
     if (sendto(s.fd(), wire.data(), wire.size(), 0, reinterpret_cast<sockaddr*>(&addr), len) < 0) {
       return Unavailable(what + ": " + std::strerror(errno));
     }
@@ -57,7 +59,8 @@ Status MonitordSender::Send(const MonitordAddress& to, const MonitordMessage& me
   }
   timeval timeout{5, 0};
   setsockopt(s.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  if (connect(s.fd(), reinterpret_cast<sockaddr*>(&addr), len) != 0) return Unavailable(what + ": " + std::strerror(errno));
+  if (connect(s.fd(), reinterpret_cast<sockaddr*>(&addr), len) != 0)
+    return Unavailable(what + ": " + std::strerror(errno));
   size_t sent = 0;
   while (sent < wire.size()) {
     const ssize_t n = send(s.fd(), wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);

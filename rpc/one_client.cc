@@ -1,12 +1,11 @@
 #include "rpc/one_client.h"
 
-#include <xmlrpc-c/base.hpp>
-#include <xmlrpc-c/client.hpp>
-#include <xmlrpc-c/girerr.hpp>
-
 #include <cstdlib>
 #include <fstream>
 #include <variant>
+#include <xmlrpc-c/base.hpp>
+#include <xmlrpc-c/client.hpp>
+#include <xmlrpc-c/girerr.hpp>
 
 #include "bridge/first_line.h"
 #include "rpc/one_parse.h"
@@ -57,14 +56,20 @@ Result<OneEndpoint> ResolveOneEndpoint(const std::string& configured_endpoint,
 Status StatusFromOneError(int one_code, const std::string& message) {
   const std::string text = "oned: " + message;
   switch (one_code) {
-    case kAuthentication: return Unauthenticated(text);
-    case kAuthorization: return PermissionDenied(text);
-    case kNoExists: return NotFound(text);
+    case kAuthentication:
+      return Unauthenticated(text);
+    case kAuthorization:
+      return PermissionDenied(text);
+    case kNoExists:
+      return NotFound(text);
     case kAction:
-    case kLocked: return FailedPrecondition(text);
+    case kLocked:
+      return FailedPrecondition(text);
     case kRpcApi:
-    case kAllocate: return InvalidArgument(text);
-    default: return Internal(text + " (code " + std::to_string(one_code) + ")");
+    case kAllocate:
+      return InvalidArgument(text);
+    default:
+      return Internal(text + " (code " + std::to_string(one_code) + ")");
   }
 }
 
@@ -116,7 +121,8 @@ struct XmlRpcOneClient::Impl {
       const std::string what = e.what();
       // Connection failures surface as curl texts inside the girerr message.
       if (what.find("connect") != std::string::npos || what.find("resolve") != std::string::npos ||
-          what.find("Timeout") != std::string::npos || what.find("timed out") != std::string::npos) {
+          what.find("Timeout") != std::string::npos ||
+          what.find("timed out") != std::string::npos) {
         return Unavailable("oned at " + endpoint.endpoint + ": " + what).WithContext(method);
       }
       return Internal("oned at " + endpoint.endpoint + ": " + what).WithContext(method);

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "bridge/status.h"
 #include "bridge/one_api.h"
 #include "bridge/one_types.h"
+#include "bridge/status.h"
 
 namespace onedock::rpc {
 

@@ -156,7 +156,8 @@ Result<Host> ParseHost(const XmlNode& node) {
     host.free_disk_mb = Int(*share, "DATASTORES/FREE_DISK");
   }
   if (const XmlNode* vms = node.Child("VMS")) {
-    for (const XmlNode* id : vms->Children("ID")) host.vm_ids.push_back(static_cast<int>(Int(*id, "", -1)));
+    for (const XmlNode* id : vms->Children("ID"))
+      host.vm_ids.push_back(static_cast<int>(Int(*id, "", -1)));
   }
   host.template_attributes = FlatAttributes(node.Child("TEMPLATE"));
   return host;
@@ -282,14 +283,15 @@ int Seconds(const XmlNode& doc, const char* path, int fallback) {
 }  // namespace
 
 Result<MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
-                                                               const MonitordAddress& fallback) {
+                                                       const MonitordAddress& fallback) {
   MonitorConfiguration c;
   c.monitord = fallback;
   if (xml.empty()) return c;
   auto doc = ParseXml(xml);
   if (!doc.ok()) return doc.status().WithContext("monitor configuration");
   if (doc->name != "MONITOR_CONFIGURATION") {
-    return InvalidArgument("monitor configuration: the document is <" + doc->name + ">, not <MONITOR_CONFIGURATION>");
+    return InvalidArgument("monitor configuration: the document is <" + doc->name +
+                           ">, not <MONITOR_CONFIGURATION>");
   }
   const std::string address = doc->Get("NETWORK/MONITOR_ADDRESS");
   if (IsIpLiteral(address)) c.monitord.ip = address;

@@ -37,7 +37,7 @@ Result<Vnet> ParseVnetXml(std::string_view xml);
 // to `fallback` (onedockd runs on the front-end, next to monitord); a missing or bad period keeps
 // its default. An empty text is the defaults.
 Result<MonitorConfiguration> ParseMonitorConfiguration(const std::string& xml,
-                                                               const MonitordAddress& fallback);
+                                                       const MonitordAddress& fallback);
 
 // The flat view of a template section: each child without children, by name (a repeated name
 // keeps its first value).

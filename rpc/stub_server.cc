@@ -4,12 +4,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <xmlrpc-c/base.hpp>
-#include <xmlrpc-c/registry.hpp>
-#include <xmlrpc-c/server_abyss.hpp>
 
 #include <cerrno>
 #include <cstring>
+#include <xmlrpc-c/base.hpp>
+#include <xmlrpc-c/registry.hpp>
+#include <xmlrpc-c/server_abyss.hpp>
 
 #include "bridge/base64.h"
 #include "bridge/net_address.h"
@@ -29,18 +29,23 @@ bool SameToken(const std::string& given, const std::string& token) {
 
 class DriverMethod : public xmlrpc_c::method {
  public:
-  DriverMethod(std::string token, StubHandler handler) : token_(std::move(token)), handler_(std::move(handler)) {
+  DriverMethod(std::string token, StubHandler handler)
+      : token_(std::move(token)), handler_(std::move(handler)) {
     _signature = "A:sssAs";
-    _help = "Runs one onedock driver action: token, kind, action, argv, stdin -> [exit, stdout, error]";
+    _help =
+        "Runs one onedock driver action: token, kind, action, argv, stdin -> [exit, stdout, error]";
   }
 
   void execute(const xmlrpc_c::paramList& params, xmlrpc_c::value* result) override {
     params.verifyEnd(5);
-    if (!SameToken(params.getString(0), token_)) throw xmlrpc_c::fault("onedockd: stub token refused", static_cast<xmlrpc_c::fault::code_t>(kStubFaultToken));
+    if (!SameToken(params.getString(0), token_))
+      throw xmlrpc_c::fault("onedockd: stub token refused",
+                            static_cast<xmlrpc_c::fault::code_t>(kStubFaultToken));
     std::vector<std::string> argv;
     for (const auto& v : params.getArray(3)) argv.push_back(xmlrpc_c::value_string(v));
     DriverAnswer answer;
-    auto call = DecodeDriverCall(params.getString(1), params.getString(2), std::move(argv), params.getString(4));
+    auto call = DecodeDriverCall(params.getString(1), params.getString(2), std::move(argv),
+                                 params.getString(4));
     if (!call.ok()) {
       answer = {1, "", "onedock " + params.getString(2) + ": " + call.status().message()};
     } else {
@@ -50,7 +55,8 @@ class DriverMethod : public xmlrpc_c::method {
         answer = {1, "", std::string("onedockd internal error: ") + e.what()};
       }
     }
-    *result = xmlrpc_c::value_array({xmlrpc_c::value_int(answer.exit_code), xmlrpc_c::value_string(answer.out),
+    *result = xmlrpc_c::value_array({xmlrpc_c::value_int(answer.exit_code),
+                                     xmlrpc_c::value_string(answer.out),
                                      xmlrpc_c::value_string(answer.error)});
   }
 
@@ -61,9 +67,10 @@ class DriverMethod : public xmlrpc_c::method {
 
 }  // namespace
 
-Result<DriverCall> DecodeDriverCall(std::string kind, std::string action, std::vector<std::string> argv,
-                                            const std::string& stdin_text) {
-  DriverCall call{std::move(kind), std::move(action), std::move(argv), "", std::nullopt, std::nullopt, std::nullopt};
+Result<DriverCall> DecodeDriverCall(std::string kind, std::string action,
+                                    std::vector<std::string> argv, const std::string& stdin_text) {
+  DriverCall call{std::move(kind), std::move(action), std::move(argv), "",
+                  std::nullopt,    std::nullopt,      std::nullopt};
   const auto first = stdin_text.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return call;
   if (stdin_text[first] == '<') {
@@ -74,7 +81,8 @@ Result<DriverCall> DecodeDriverCall(std::string kind, std::string action, std::v
       if (c != '\n' && c != '\r') compact += c;
     }
     auto decoded = Base64Decode(compact);
-    if (!decoded.ok()) return InvalidArgument("stdin is neither XML nor base64: " + decoded.status().message());
+    if (!decoded.ok())
+      return InvalidArgument("stdin is neither XML nor base64: " + decoded.status().message());
     call.document = std::move(*decoded);
   }
   auto doc = ParseXml(call.document);
@@ -106,31 +114,38 @@ struct StubServer::Impl {
   std::unique_ptr<xmlrpc_c::serverAbyss> server;
 };
 
-StubServer::StubServer(std::unique_ptr<Impl> impl, int port) : impl_(std::move(impl)), port_(port) {}
+StubServer::StubServer(std::unique_ptr<Impl> impl, int port)
+    : impl_(std::move(impl)), port_(port) {}
 StubServer::~StubServer() = default;
 
-Result<std::unique_ptr<StubServer>> StubServer::Listen(const StubServerOptions& options, StubHandler handler) {
+Result<std::unique_ptr<StubServer>> StubServer::Listen(const StubServerOptions& options,
+                                                       StubHandler handler) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(options.port));
-  if (!IsIpv4Loopback(options.address) || inet_pton(AF_INET, options.address.c_str(), &addr.sin_addr) != 1) {
-    return InvalidArgument("stub endpoint address " + options.address + " is not an IPv4 loopback address");
+  if (!IsIpv4Loopback(options.address) ||
+      inet_pton(AF_INET, options.address.c_str(), &addr.sin_addr) != 1) {
+    return InvalidArgument("stub endpoint address " + options.address +
+                           " is not an IPv4 loopback address");
   }
   if (options.token.size() < 16) return InvalidArgument("stub token is shorter than 16 characters");
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 256) != 0) {
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(fd, 256) != 0) {
     const std::string err = std::strerror(errno);
     if (fd >= 0) close(fd);
-    return Unavailable("stub endpoint " + options.address + ":" + std::to_string(options.port) + ": " + err);
+    return Unavailable("stub endpoint " + options.address + ":" + std::to_string(options.port) +
+                       ": " + err);
   }
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   // VM documents with large CONTEXT files exceed xmlrpc-c's 512 KB default.
   xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, 64u << 20);
   auto impl = std::make_unique<Impl>();
-  impl->registry.addMethod(kStubMethod, xmlrpc_c::methodPtr(new DriverMethod(options.token, std::move(handler))));
+  impl->registry.addMethod(
+      kStubMethod, xmlrpc_c::methodPtr(new DriverMethod(options.token, std::move(handler))));
   impl->server = std::make_unique<xmlrpc_c::serverAbyss>(xmlrpc_c::serverAbyss::constrOpt()
                                                              .registryP(&impl->registry)
                                                              .socketFd(fd)

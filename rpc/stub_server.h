@@ -23,7 +23,7 @@ struct StubServerOptions {
   std::string address = "127.0.0.1";  // must be a loopback address
   int port = 2640;                    // 0 = any free port (tests)
   std::string token;
-  unsigned max_connections = 64;      // concurrent stub calls
+  unsigned max_connections = 64;  // concurrent stub calls
 };
 
 using StubHandler = std::function<DriverAnswer(const DriverCall&)>;
@@ -32,13 +32,14 @@ using StubHandler = std::function<DriverAnswer(const DriverCall&)>;
 // A document with a <VM> (the deployment file, or VMM_DRIVER_ACTION_DATA) is parsed into call.vm.
 // kInvalidArgument for stdin that is neither, or for malformed XML.
 Result<DriverCall> DecodeDriverCall(std::string kind, std::string action,
-                                            std::vector<std::string> argv, const std::string& stdin_text);
+                                    std::vector<std::string> argv, const std::string& stdin_text);
 
 class StubServer {
  public:
   // Binds the listening socket. kInvalidArgument for a non-loopback address, kUnavailable when the
   // port cannot be bound.
-  static Result<std::unique_ptr<StubServer>> Listen(const StubServerOptions& options, StubHandler handler);
+  static Result<std::unique_ptr<StubServer>> Listen(const StubServerOptions& options,
+                                                    StubHandler handler);
   ~StubServer();
   StubServer(const StubServer&) = delete;
   StubServer& operator=(const StubServer&) = delete;

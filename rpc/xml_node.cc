@@ -89,11 +89,16 @@ class Parser {
       const size_t semi = raw.find(';', i);
       if (semi == std::string_view::npos || semi - i > 12) return Error("bad entity reference");
       std::string_view ref = raw.substr(i + 1, semi - i - 1);
-      if (ref == "lt") out->push_back('<');
-      else if (ref == "gt") out->push_back('>');
-      else if (ref == "amp") out->push_back('&');
-      else if (ref == "quot") out->push_back('"');
-      else if (ref == "apos") out->push_back('\'');
+      if (ref == "lt")
+        out->push_back('<');
+      else if (ref == "gt")
+        out->push_back('>');
+      else if (ref == "amp")
+        out->push_back('&');
+      else if (ref == "quot")
+        out->push_back('"');
+      else if (ref == "apos")
+        out->push_back('\'');
       else if (ref.size() > 1 && ref[0] == '#') {
         uint32_t cp = 0;
         const bool hex = ref[1] == 'x';
@@ -101,10 +106,14 @@ class Parser {
         if (digits.empty()) return Error("bad character reference");
         for (char c : digits) {
           int v;
-          if (c >= '0' && c <= '9') v = c - '0';
-          else if (hex && c >= 'a' && c <= 'f') v = c - 'a' + 10;
-          else if (hex && c >= 'A' && c <= 'F') v = c - 'A' + 10;
-          else return Error("bad character reference");
+          if (c >= '0' && c <= '9')
+            v = c - '0';
+          else if (hex && c >= 'a' && c <= 'f')
+            v = c - 'a' + 10;
+          else if (hex && c >= 'A' && c <= 'F')
+            v = c - 'A' + 10;
+          else
+            return Error("bad character reference");
           cp = cp * (hex ? 16 : 10) + static_cast<uint32_t>(v);
           if (cp > 0x10FFFF) return Error("character reference out of range");
         }
@@ -189,7 +198,8 @@ class Parser {
         if (Status st = Element(&node->children.back(), depth + 1); !st.ok()) return st;
       } else {
         const size_t end = s_.find('<', pos_);
-        if (end == std::string_view::npos) return Error("unterminated element <" + node->name + ">");
+        if (end == std::string_view::npos)
+          return Error("unterminated element <" + node->name + ">");
         if (Status st = Decode(s_.substr(pos_, end - pos_), &node->text); !st.ok()) return st;
         pos_ = end;
       }
@@ -234,7 +244,8 @@ std::string XmlNode::Get(std::string_view path, std::string_view fallback) const
 
 Result<XmlNode> ParseXml(std::string_view text) {
   if (text.size() > kMaxXmlBytes) {
-    return InvalidArgument("XML document of " + std::to_string(text.size()) + " bytes is too large");
+    return InvalidArgument("XML document of " + std::to_string(text.size()) +
+                           " bytes is too large");
   }
   return Parser(text).Document();
 }
@@ -244,12 +255,23 @@ std::string XmlEscape(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;

@@ -73,14 +73,17 @@ class HttpStub {
         const std::string h = head.substr(at, end - at);
         if (const auto colon = h.find(':'); colon != std::string::npos) {
           std::string name = h.substr(0, colon);
-          for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          for (char& ch : name)
+            ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
           request.headers[name] = h.substr(h.find_first_not_of(' ', colon + 1));
         }
         at = end + 2;
       }
       const StubReply reply = handler_(request);
-      std::string out = "HTTP/1.1 " + std::to_string(reply.status) + " Stub\r\nConnection: close\r\nContent-Length: " +
-                        std::to_string(reply.body.size()) + "\r\n";
+      std::string out =
+          "HTTP/1.1 " + std::to_string(reply.status) +
+          " Stub\r\nConnection: close\r\nContent-Length: " + std::to_string(reply.body.size()) +
+          "\r\n";
       for (const auto& [k, v] : reply.headers) out += k + ": " + v + "\r\n";
       out += "\r\n";
       if (request.method != "HEAD") out += reply.body;

@@ -18,7 +18,8 @@ std::string Trim(const std::string& s) {
 
 // Checks of an engine URL: https://host:port or unix:///absolute/path.
 std::string CheckEngineUrl(const std::string& url) {
-  if (url.rfind("unix://", 0) == 0) return url.size() > 8 && url[7] == '/' ? "" : "unix:// needs an absolute path";
+  if (url.rfind("unix://", 0) == 0)
+    return url.size() > 8 && url[7] == '/' ? "" : "unix:// needs an absolute path";
   if (url.rfind("https://", 0) != 0) return "\"" + url + "\" must start with https:// or unix://";
   return "";
 }
@@ -50,9 +51,10 @@ Setter TextOf(std::string& out) {
 template <typename T>
 Setter Bounded(T& field, int64_t low, int64_t high) {
   return [&field, low, high](const std::string& v) -> std::string {
-    if (v.empty() || v.size() > 13 || !std::all_of(v.begin(), v.end(), ::isdigit) || std::stoll(v) < low ||
-        std::stoll(v) > high) {
-      return "\"" + v + "\" is not a number from " + std::to_string(low) + " to " + std::to_string(high);
+    if (v.empty() || v.size() > 13 || !std::all_of(v.begin(), v.end(), ::isdigit) ||
+        std::stoll(v) < low || std::stoll(v) > high) {
+      return "\"" + v + "\" is not a number from " + std::to_string(low) + " to " +
+             std::to_string(high);
     }
     field = static_cast<T>(std::stoll(v));
     return std::string();
@@ -67,8 +69,8 @@ Setter AddressAndPort(std::string& address, int& port,
     if (colon == std::string::npos) return "\"" + v + "\" is not address:port";
     const std::string ip = v.substr(0, colon), digits = v.substr(colon + 1);
     if (std::string why = check(ip); !why.empty()) return why;
-    if (digits.empty() || digits.size() > 5 || !std::all_of(digits.begin(), digits.end(), ::isdigit) ||
-        std::stoi(digits) > 65535) {
+    if (digits.empty() || digits.size() > 5 ||
+        !std::all_of(digits.begin(), digits.end(), ::isdigit) || std::stoi(digits) > 65535) {
       return "\"" + digits + "\" is not a port";
     }
     address = ip;
@@ -92,7 +94,9 @@ KeyTable Keys(DaemonConfig& c) {
       {"stub",
        {{"listen", AddressAndPort(c.stub_address, c.stub_port,
                                   [](const std::string& ip) {
-                                    return IsIpv4Loopback(ip) ? "" : ip + " is not an IPv4 loopback address";
+                                    return IsIpv4Loopback(ip)
+                                               ? ""
+                                               : ip + " is not an IPv4 loopback address";
                                   })},
         {"token_file", TextOf(c.stub_token_file)}}},
       {"engines",
@@ -103,7 +107,9 @@ KeyTable Keys(DaemonConfig& c) {
       {"registry",
        {{"address", Checked(c.registry,
                             [](const std::string& v) {
-                              return IsHostName(v.substr(0, v.find(':'))) ? "" : "\"" + v + "\" is not host[:port]";
+                              return IsHostName(v.substr(0, v.find(':')))
+                                         ? ""
+                                         : "\"" + v + "\" is not host[:port]";
                             })},
         {"username", TextOf(c.registry_username)},
         {"password_file", TextOf(c.registry_password_file)},
@@ -111,14 +117,18 @@ KeyTable Keys(DaemonConfig& c) {
       {"images",
        {{"staging_host", Checked(c.staging_host,
                                  [](const std::string& v) {
-                                   return v.empty() || IsHostName(v) ? "" : "\"" + v + "\" is not a host name";
+                                   return v.empty() || IsHostName(v)
+                                              ? ""
+                                              : "\"" + v + "\" is not a host name";
                                  })},
         {"spool", TextOf(c.spool_dir)}}},
       {"journal", {{"path", TextOf(c.journal_path)}}},
       {"containers",
        {{"instance", Checked(c.instance,
                              [](const std::string& v) {
-                               return IsHostName(v) ? "" : "\"" + v + "\" may hold letters, digits, - . _ only";
+                               return IsHostName(v)
+                                          ? ""
+                                          : "\"" + v + "\" may hold letters, digits, - . _ only";
                              })},
         {"stop_timeout",
          [&c](const std::string& v) -> std::string {
@@ -143,8 +153,8 @@ KeyTable Keys(DaemonConfig& c) {
       {"log",
        {{"level", Checked(c.log_level,
                           [](const std::string& v) {
-                            static const std::vector<std::string> kLevels = {"trace", "debug", "info", "warn",
-                                                                             "error"};
+                            static const std::vector<std::string> kLevels = {
+                                "trace", "debug", "info", "warn", "error"};
                             return std::find(kLevels.begin(), kLevels.end(), v) != kLevels.end()
                                        ? ""
                                        : "\"" + v + "\" is not trace, debug, info, warn or error";
@@ -175,8 +185,10 @@ class Parser {
       return;
     }
     auto setter = sec->second.find(key);
-    if (setter == sec->second.end()) return Problem("[" + section_ + "]: unknown key \"" + key + "\"");
-    if (auto why = setter->second(value); !why.empty()) Problem("[" + section_ + "] " + key + ": " + why);
+    if (setter == sec->second.end())
+      return Problem("[" + section_ + "]: unknown key \"" + key + "\"");
+    if (auto why = setter->second(value); !why.empty())
+      Problem("[" + section_ + "] " + key + ": " + why);
   }
 
   Result<DaemonConfig> Finish() {
@@ -197,7 +209,8 @@ class Parser {
     if (c_.journal_path.empty()) problems_.push_back(origin_ + ": [journal] path is empty");
     for (const auto& [registry, cred] : c_.credentials) {
       if (cred.username.empty() || cred.password_file.empty()) {
-        problems_.push_back(origin_ + ": [credentials " + registry + "] needs username and password_file");
+        problems_.push_back(origin_ + ": [credentials " + registry +
+                            "] needs username and password_file");
       }
     }
     if (problems_.empty()) return c_;
@@ -207,7 +220,9 @@ class Parser {
   }
 
  private:
-  void Problem(const std::string& what) { problems_.push_back(origin_ + ":" + std::to_string(number_) + ": " + what); }
+  void Problem(const std::string& what) {
+    problems_.push_back(origin_ + ":" + std::to_string(number_) + ": " + what);
+  }
 
   void Section(const std::string& line) {
     if (line.back() != ']') return Problem("\"" + line + "\" is not a [section]");
@@ -236,7 +251,8 @@ class Parser {
     } else if (key == "password_file") {
       cred.password_file = value;
     } else {
-      Problem("[credentials " + credentials_ + "]: unknown key \"" + key + "\" (username, password_file)");
+      Problem("[credentials " + credentials_ + "]: unknown key \"" + key +
+              "\" (username, password_file)");
     }
   }
 
@@ -244,7 +260,8 @@ class Parser {
     EngineAddress& a = explicit_hosts_[host_];
     if (key == "url") {
       a.url = value;
-      if (auto why = CheckEngineUrl(value); !why.empty()) Problem("[host " + host_ + "] url: " + why);
+      if (auto why = CheckEngineUrl(value); !why.empty())
+        Problem("[host " + host_ + "] url: " + why);
     } else if (key == "ca") {
       a.ca = value;
     } else if (key == "cert") {
@@ -271,8 +288,10 @@ class Parser {
 
 EngineAddress EngineFor(const DaemonConfig& config, const std::string& host) {
   if (auto it = config.hosts.find(host); it != config.hosts.end()) return it->second;
-  EngineAddress a{config.default_engine_url, config.engine_ca, config.engine_cert, config.engine_key};
-  for (auto at = a.url.find("{host}"); at != std::string::npos; at = a.url.find("{host}")) a.url.replace(at, 6, host);
+  EngineAddress a{config.default_engine_url, config.engine_ca, config.engine_cert,
+                  config.engine_key};
+  for (auto at = a.url.find("{host}"); at != std::string::npos; at = a.url.find("{host}"))
+    a.url.replace(at, 6, host);
   return a;
 }
 

@@ -23,8 +23,8 @@ struct EngineAddress {
 };
 
 struct DaemonConfig {
-  std::string oned_endpoint;     // empty = $ONE_XMLRPC or http://localhost:2633/RPC2
-  std::string oned_auth_file;    // empty = $ONE_AUTH or ~/.one/one_auth
+  std::string oned_endpoint;   // empty = $ONE_XMLRPC or http://localhost:2633/RPC2
+  std::string oned_auth_file;  // empty = $ONE_AUTH or ~/.one/one_auth
   std::string stub_address = "127.0.0.1";
   int stub_port = 2640;
   std::string stub_token_file = "/var/lib/one/.onedock/stub_token";

@@ -105,7 +105,8 @@ void Serve(rpc::StubServer& server, VmActions& actions, monitor::MonitorService&
 }
 
 int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoint& oned) {
-  if (Status s = ConfigureLogging(config.log_level, config.log_file); !s.ok()) return Fail(s.message());
+  if (Status s = ConfigureLogging(config.log_level, config.log_file); !s.ok())
+    return Fail(s.message());
   auto token = StubToken(config.stub_token_file);
   if (!token.ok()) return Fail(token.status().message());
   auto journal = SqliteStore::Open(config.journal_path);
@@ -123,8 +124,9 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
 
   rpc::OneClientPool one(oned);
   // Idle clients kept per host: every stats worker of a monitoring round, and a few for actions.
-  docker::EnginePool engines([&config](const std::string& host) { return EngineEndpoint(config, host); },
-                             static_cast<size_t>(config.stats_workers) + 8);
+  docker::EnginePool engines(
+      [&config](const std::string& host) { return EngineEndpoint(config, host); },
+      static_cast<size_t>(config.stats_workers) + 8);
   VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
   docker::RegistryHttp registries;
   auto stage = [&config, &engines]() -> Result<std::unique_ptr<ImageStaging>> {
@@ -138,18 +140,17 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   ImageStore images(stage, registries, one, **journal, ImageStoreSettingsOf(config, secrets));
   rpc::MonitordSender monitord;
   const MonitordAddress fallback{config.monitord_address, config.monitord_port};
-  monitor::MonitorService monitoring({engines, actions.activity(), monitord, Clock::Real()}, **journal,
-                                     MonitorSettingsOf(config),
-                                     [fallback](const std::string& xml) {
-                                       return rpc::ParseMonitorConfiguration(xml, fallback);
-                                     });
+  monitor::MonitorService monitoring(
+      {engines, actions.activity(), monitord, Clock::Real()}, **journal, MonitorSettingsOf(config),
+      [fallback](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, fallback); });
   DriverRouter router({actions, images, engines, monitoring});
 
-  auto server = rpc::StubServer::Listen({config.stub_address, config.stub_port, *token, 64},
-                                        [&router](const DriverCall& call) { return router.Route(call); });
+  auto server =
+      rpc::StubServer::Listen({config.stub_address, config.stub_port, *token, 64},
+                              [&router](const DriverCall& call) { return router.Route(call); });
   if (!server.ok()) return Fail(server.status().message());
-  log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address, (*server)->port(),
-            oned.endpoint, config.journal_path);
+  log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address,
+            (*server)->port(), oned.endpoint, config.journal_path);
   Serve(**server, actions, monitoring, signals);
   log->info("stopped");
   return 0;

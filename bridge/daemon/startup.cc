@@ -50,7 +50,8 @@ std::string CheckFiles(const DaemonConfig& c) {
 Result<std::string> NewToken() {
   unsigned char raw[24];
   std::ifstream random("/dev/urandom", std::ios::binary);
-  if (!random.read(reinterpret_cast<char*>(raw), sizeof raw)) return Internal("cannot read /dev/urandom");
+  if (!random.read(reinterpret_cast<char*>(raw), sizeof raw))
+    return Internal("cannot read /dev/urandom");
   static const char kHex[] = "0123456789abcdef";
   std::string token;
   for (unsigned char b : raw) {
@@ -89,7 +90,8 @@ Result<Secrets> ReadSecrets(const DaemonConfig& config) {
     s.registry = {config.registry_username, *password, config.registry};
   }
   for (const auto& [registry, cred] : config.credentials) {
-    auto password = ReadFirstLine(cred.password_file, "[credentials " + registry + "] password_file");
+    auto password =
+        ReadFirstLine(cred.password_file, "[credentials " + registry + "] password_file");
     if (!password.ok()) return password.status();
     s.upstream[registry] = {cred.username, *password, registry};
   }
@@ -110,7 +112,9 @@ Result<std::string> StubToken(const std::string& path) {
   auto token = NewToken();
   if (!token.ok()) return token;
   const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return InvalidArgument("stub token file " + path + " cannot be created: " + std::strerror(errno));
+  if (fd < 0)
+    return InvalidArgument("stub token file " + path +
+                           " cannot be created: " + std::strerror(errno));
   const std::string line = *token + "\n";
   const bool written = write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   close(fd);
@@ -142,7 +146,8 @@ ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secre
 }
 
 ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
-  return {config.registry, secrets.registry, secrets.upstream, config.spool_dir, config.registry_storage};
+  return {config.registry, secrets.registry, secrets.upstream, config.spool_dir,
+          config.registry_storage};
 }
 
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {

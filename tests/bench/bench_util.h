@@ -24,7 +24,9 @@ struct Figures {
 inline Figures Summarize(std::vector<double> v) {
   if (v.empty()) return {};
   std::sort(v.begin(), v.end());
-  auto at = [&v](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))]; };
+  auto at = [&v](double q) {
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * (v.size() - 1) + 0.5))];
+  };
   return {at(0.5), at(0.95), v.front(), v.back()};
 }
 

@@ -13,8 +13,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,15 +65,16 @@ void StartWorld(Setup& s) {
   const int port = testing::FreeLoopbackPort();
   const std::string certs = testbed::Get("ONEDOCK_CERTS");
   std::ofstream(s.root + "/one_auth") << s.emu->session() << "\n";
-  std::ofstream(s.root + "/stub.conf") << "endpoint = http://127.0.0.1:" << port << "/RPC2\ntoken_file = " << s.root
-                                       << "/token\n";
-  const std::string install = std::string(ONEDOCK_DRIVERS_DIR) + "/install.sh " + s.root + "/remotes " +
-                              ONEDOCK_STUB_BIN + " " + s.root + "/stub.conf";
+  std::ofstream(s.root + "/stub.conf")
+      << "endpoint = http://127.0.0.1:" << port << "/RPC2\ntoken_file = " << s.root << "/token\n";
+  const std::string install = std::string(ONEDOCK_DRIVERS_DIR) + "/install.sh " + s.root +
+                              "/remotes " + ONEDOCK_STUB_BIN + " " + s.root + "/stub.conf";
   if (std::system(install.c_str()) != 0) Die("install drivers");
   std::ofstream(s.root + "/onedockd.conf")
       << "[oned]\nendpoint = " << s.emu->endpoint() << "\nauth_file = " << s.root << "/one_auth\n"
       << "[stub]\nlisten = 127.0.0.1:" << port << "\ntoken_file = " << s.root << "/token\n"
-      << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs << "/key.pem\n"
+      << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs
+      << "/key.pem\n"
       << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
       << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
       << "[journal]\npath = " << s.root << "/journal.db\n[containers]\ninstance = " << kInstance
@@ -88,36 +89,43 @@ void StartWorld(Setup& s) {
 
   docker::EngineClient h1("h1", testbed::Engine("h1"));
   s.image = testbed::RegistryHost("private") + "/onedock/httpd:1.0";
-  if (!h1.PullImage(testbed::TestImage()).ok() || !h1.TagImage(testbed::TestImage(), testbed::RegistryHost("private") + "/onedock/httpd", "1.0").ok() ||
+  if (!h1.PullImage(testbed::TestImage()).ok() ||
+      !h1.TagImage(testbed::TestImage(), testbed::RegistryHost("private") + "/onedock/httpd", "1.0")
+           .ok() ||
       !h1.PushImage(s.image).ok()) {
     Die("cannot put the test image into the private registry");
   }
   auto str = [](const std::string& v) { return xmlrpc_c::value(xmlrpc_c::value_string(v)); };
   auto num = [](int v) { return xmlrpc_c::value(xmlrpc_c::value_int(v)); };
-  const int ds = s.emu->Allocate("one.datastore.allocate", {str("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), num(-1)});
-  s.image_id = s.emu->Allocate("one.image.allocate", {str("NAME = httpd\nSOURCE = " + s.image + "\nFORMAT = docker"), num(ds)});
+  const int ds = s.emu->Allocate("one.datastore.allocate",
+                                 {str("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), num(-1)});
+  s.image_id =
+      s.emu->Allocate("one.image.allocate",
+                      {str("NAME = httpd\nSOURCE = " + s.image + "\nFORMAT = docker"), num(ds)});
   s.vnet_id = s.emu->Allocate(
-      "one.vn.allocate", {str(std::string("NAME = bench\nBRIDGE = ") + kBridge +
-                              "\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.233.0.0\nNETWORK_MASK = 255.255.255.0\n"
-                              "GATEWAY = 10.233.0.1\nAR = [ TYPE = IP4, IP = 10.233.0.10, SIZE = 120 ]"),
-                          num(-1)});
+      "one.vn.allocate",
+      {str(std::string("NAME = bench\nBRIDGE = ") + kBridge +
+           "\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.233.0.0\nNETWORK_MASK = 255.255.255.0\n"
+           "GATEWAY = 10.233.0.1\nAR = [ TYPE = IP4, IP = 10.233.0.10, SIZE = 120 ]"),
+       num(-1)});
 }
 
 // A VM allocated in the emulator (with its lease) and its document as oned would pass it to deploy.
 std::pair<int, std::string> NewVmDocument(Setup& s, int n) {
   const int id = s.emu->Allocate(
       "one.vm.allocate",
-      {xmlrpc_c::value_string("NAME = b" + std::to_string(n) + "\nCPU = 0.1\nMEMORY = 64\nDISK = [ IMAGE_ID = " +
-                              std::to_string(s.image_id) + " ]\nNIC = [ NETWORK_ID = " + std::to_string(s.vnet_id) +
-                              " ]\nCONTEXT = [ NETWORK = YES ]")});
+      {xmlrpc_c::value_string(
+          "NAME = b" + std::to_string(n) + "\nCPU = 0.1\nMEMORY = 64\nDISK = [ IMAGE_ID = " +
+          std::to_string(s.image_id) + " ]\nNIC = [ NETWORK_ID = " + std::to_string(s.vnet_id) +
+          " ]\nCONTEXT = [ NETWORK = YES ]")});
   auto reply = s.emu->Call("one.vm.info", {xmlrpc_c::value_int(id)});
   return {id, Base64Encode(std::string(xmlrpc_c::value_string(reply[1])))};
 }
 
 double StubDeploy(Setup& s, int vm, const std::string& document) {
   const auto t0 = Clock::now();
-  const auto run =
-      emulator::RunDriver(s.root + "/remotes/vmm/onedock/deploy", {"/dev/null", "h1", std::to_string(vm), "h1"}, document);
+  const auto run = emulator::RunDriver(s.root + "/remotes/vmm/onedock/deploy",
+                                       {"/dev/null", "h1", std::to_string(vm), "h1"}, document);
   if (!run.ok()) Die("deploy of vm " + std::to_string(vm) + " failed: " + run.err);
   return Ms(Clock::now() - t0);
 }
@@ -152,7 +160,8 @@ void RemoveAll(docker::EngineClient& engine) {
 int Main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 20;
   const int concurrency = argc > 2 ? std::atoi(argv[2]) : 20;
-  if (iterations < 1 || concurrency < 1 || iterations + concurrency > 100) Die("usage: deploy_bench [iterations] [concurrency], sum <= 100");
+  if (iterations < 1 || concurrency < 1 || iterations + concurrency > 100)
+    Die("usage: deploy_bench [iterations] [concurrency], sum <= 100");
   Setup s;
   StartWorld(s);
   docker::EngineClient h1("h1", testbed::Engine("h1"));
@@ -175,7 +184,8 @@ int Main(int argc, char** argv) {
   for (int n = 0; n < concurrency; ++n) docs.push_back(NewVmDocument(s, 1000 + n));
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
-  for (const auto& [vm, doc] : docs) threads.emplace_back([&s, vm = vm, &doc = doc] { StubDeploy(s, vm, doc); });
+  for (const auto& [vm, doc] : docs)
+    threads.emplace_back([&s, vm = vm, &doc = doc] { StubDeploy(s, vm, doc); });
   for (auto& t : threads) t.join();
   const double onedock_wall = Ms(Clock::now() - t0);
   threads.clear();
@@ -192,13 +202,16 @@ int Main(int argc, char** argv) {
 
   const bench::Figures ours = bench::Summarize(onedock), theirs = bench::Summarize(raw);
   auto api = h1.Negotiate();
-  std::printf("engine h1 (API %s), %d deploys each, interleaved\n", api.ok() ? api->ToString().c_str() : "?", iterations);
+  std::printf("engine h1 (API %s), %d deploys each, interleaved\n",
+              api.ok() ? api->ToString().c_str() : "?", iterations);
   std::printf("deploy latency (ms)                         median     p95\n");
   std::printf("  onedock: script called -> running      %8.1f %8.1f\n", ours.median, ours.p95);
   std::printf("  raw API: create + start                 %8.1f %8.1f\n", theirs.median, theirs.p95);
   std::printf("%d concurrent deploys                     wall (ms)   VMs/s\n", concurrency);
-  std::printf("  onedock (%2d scripts at once)           %8.0f %8.1f\n", concurrency, onedock_wall, concurrency * 1000.0 / onedock_wall);
-  std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", concurrency, raw_wall, concurrency * 1000.0 / raw_wall);
+  std::printf("  onedock (%2d scripts at once)           %8.0f %8.1f\n", concurrency, onedock_wall,
+              concurrency * 1000.0 / onedock_wall);
+  std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", concurrency, raw_wall,
+              concurrency * 1000.0 / raw_wall);
 
   s.onedockd.reset();
   s.emu.reset();

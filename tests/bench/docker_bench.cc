@@ -27,10 +27,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-using bench::Ms;
 using bench::Figures;
+using bench::Ms;
 using bench::Summarize;
-
 
 // Runs curl with argv (no shell); returns its exit code.
 int RunCurl(const std::vector<std::string>& args) {
@@ -66,8 +65,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
   const std::string base = endpoint.base_url + "/v" + api->ToString();
-  const std::vector<std::string> tls = {"-sf", "--cacert", endpoint.ca_file, "--cert",
-                                        endpoint.cert_file, "--key", endpoint.key_file};
+  const std::vector<std::string> tls = {
+      "-sf",   "--cacert",       endpoint.ca_file, "--cert", endpoint.cert_file,
+      "--key", endpoint.key_file};
   auto curl = [&tls](std::vector<std::string> args) {
     args.insert(args.begin(), tls.begin(), tls.end());
     return RunCurl(args);

@@ -34,13 +34,21 @@ bool Tour(const std::string& engine, int n) {
 
   if (!Check(client.PullImage(testbed::TestImage()))) return false;
   std::printf("  pulled %s\n", testbed::TestImage().c_str());
-  auto id = client.CreateNetwork({.name = net, .subnet = prefix + "0/24", .gateway = prefix + "1",
-                                  .options = {{"com.docker.network.bridge.name", "tour-br" + std::to_string(n)}}});
+  auto id = client.CreateNetwork(
+      {.name = net,
+       .subnet = prefix + "0/24",
+       .gateway = prefix + "1",
+       .options = {{"com.docker.network.bridge.name", "tour-br" + std::to_string(n)}}});
   if (!Check(id.status())) return false;
-  ContainerSpec spec{.name = name, .image = testbed::TestImage(), .nano_cpus = 250000000,
-                     .memory_bytes = 32 << 20, .network_mode = net,
-                     .primary = {net, prefix + "10", "02:00:0a:f1:0" + std::to_string(n) + ":0a", {}}};
-  if (!Check(client.CreateContainer(spec).status()) || !Check(client.StartContainer(name).status())) {
+  ContainerSpec spec{
+      .name = name,
+      .image = testbed::TestImage(),
+      .nano_cpus = 250000000,
+      .memory_bytes = 32 << 20,
+      .network_mode = net,
+      .primary = {net, prefix + "10", "02:00:0a:f1:0" + std::to_string(n) + ":0a", {}}};
+  if (!Check(client.CreateContainer(spec).status()) ||
+      !Check(client.StartContainer(name).status())) {
     return false;
   }
   auto info = client.InspectContainer(name);
@@ -53,7 +61,8 @@ bool Tour(const std::string& engine, int n) {
   Result<HttpResponse> page = Unavailable("not fetched");
   for (int i = 0; i < 50 && !(page.ok() && page->status == 200); ++i) {
     page = web.Perform({.target = "/", .timeout_ms = 1000});
-    if (!(page.ok() && page->status == 200)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!(page.ok() && page->status == 200))
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (!Check(page.status())) return false;
   std::printf("  GET http://%s/ -> %ld %s", nic.ipv4.c_str(), page->status, page->body.c_str());

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -65,11 +65,14 @@ int Main(int argc, char** argv) {
     }
     TarWriter tar;
     tar.AddFile("payload.bin", blob);
-    if (Status s = h1.PutArchive(spec.name, "/", tar.Finish()); !s.ok()) return fail("put payload", s);
+    if (Status s = h1.PutArchive(spec.name, "/", tar.Finish()); !s.ok())
+      return fail("put payload", s);
     const std::string repo = upstream + "/onedock/" + run + "-" + std::to_string(i);
-    if (auto c = h1.Commit({.container = spec.name, .repo = repo, .tag = "1.0"}); !c.ok()) return fail("commit", c.status());
+    if (auto c = h1.Commit({.container = spec.name, .repo = repo, .tag = "1.0"}); !c.ok())
+      return fail("commit", c.status());
     h1.RemoveContainer(spec.name, true, true);
-    if (auto pushed = h1.PushImage(repo + ":1.0"); !pushed.ok()) return fail("push upstream", pushed.status());
+    if (auto pushed = h1.PushImage(repo + ":1.0"); !pushed.ok())
+      return fail("push upstream", pushed.status());
     h1.RemoveImage(repo + ":1.0", false);  // both sides pull it cold
     images.push_back(repo + ":1.0");
   }
@@ -82,13 +85,13 @@ int Main(int argc, char** argv) {
   if (!journal.ok()) return fail("journal", journal.status());
   ImageStore store(
       []() -> Result<std::unique_ptr<ImageStaging>> {
-        return std::unique_ptr<ImageStaging>(
-            new docker::StagingEngine(std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))));
+        return std::unique_ptr<ImageStaging>(new docker::StagingEngine(
+            std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"))));
       },
       registries, one, **journal, {registry, {}, {}, "/tmp", "/"});
 
-  std::printf("image_bench: %d iterations of a %d MB image, staging engine h1, %s -> %s\n", iterations, megabytes,
-              upstream.c_str(), registry.c_str());
+  std::printf("image_bench: %d iterations of a %d MB image, staging engine h1, %s -> %s\n",
+              iterations, megabytes, upstream.c_str(), registry.c_str());
   std::vector<double> onedock_ms, raw_ms;
   for (int i = 0; i < iterations; ++i) {
     Image image;
@@ -106,26 +109,31 @@ int Main(int argc, char** argv) {
     const std::string target_repo = registry + "/" + run + "-raw";
     t0 = Clock::now();
     if (Status s = h1.PullImage(source); !s.ok()) return fail("raw pull", s);
-    if (Status s = h1.TagImage(source, target_repo, std::to_string(i)); !s.ok()) return fail("raw tag", s);
+    if (Status s = h1.TagImage(source, target_repo, std::to_string(i)); !s.ok())
+      return fail("raw tag", s);
     auto pushed = h1.PushImage(target_repo + ":" + std::to_string(i));
     raw_ms.push_back(Ms(Clock::now() - t0));
     if (!pushed.ok()) return fail("raw push", pushed.status());
     h1.RemoveImage(target_repo + ":" + std::to_string(i), false);
     h1.RemoveImage(source, false);
-    docker::RegistryClient(registry, testbed::Registry("private")).DeleteManifest(run + "-raw", *pushed);
+    docker::RegistryClient(registry, testbed::Registry("private"))
+        .DeleteManifest(run + "-raw", *pushed);
     std::printf("  %d: onedock %.0f ms, raw API %.0f ms\n", i, onedock_ms.back(), raw_ms.back());
   }
   // The upstream copies made for this run go too.
   docker::RegistryClient up("upstream", testbed::Registry("upstream"));
   testing::RegistryAdmin up_admin("upstream", testbed::Registry("upstream"));
   for (const auto& image : images) {
-    const std::string repository = image.substr(upstream.size() + 1, image.rfind(':') - upstream.size() - 1);
+    const std::string repository =
+        image.substr(upstream.size() + 1, image.rfind(':') - upstream.size() - 1);
     auto digest = up_admin.ManifestDigest(repository, "1.0");
     if (digest.ok()) up.DeleteManifest(repository, *digest);
   }
-  std::printf("register a %d MB image: onedock median %.0f ms (min %.0f), raw pull+tag+push median %.0f ms (min %.0f)\n",
-              megabytes, Median(onedock_ms), *std::min_element(onedock_ms.begin(), onedock_ms.end()), Median(raw_ms),
-              *std::min_element(raw_ms.begin(), raw_ms.end()));
+  std::printf(
+      "register a %d MB image: onedock median %.0f ms (min %.0f), raw pull+tag+push median %.0f ms "
+      "(min %.0f)\n",
+      megabytes, Median(onedock_ms), *std::min_element(onedock_ms.begin(), onedock_ms.end()),
+      Median(raw_ms), *std::min_element(raw_ms.begin(), raw_ms.end()));
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   return 0;

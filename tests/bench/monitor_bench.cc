@@ -29,8 +29,8 @@
 #include "monitor/host_monitor.h"
 #include "rpc/monitord_message.h"
 #include "rpc/monitord_sender.h"
-#include "tests/free_port.h"
 #include "tests/bench/bench_util.h"
+#include "tests/free_port.h"
 #include "tests/integration/bed.h"
 
 namespace onedock {
@@ -71,13 +71,15 @@ class Listener {
   }
   int port() const { return port_; }
   // Waits until a STATE_VM reports `vm` as `state`; returns when it arrived.
-  bool WaitState(int vm, const std::string& state, Clock::time_point* at, std::chrono::seconds limit) {
+  bool WaitState(int vm, const std::string& state, Clock::time_point* at,
+                 std::chrono::seconds limit) {
     const std::string needle = "ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=";
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, limit, [&] {
       for (const auto& [when, text] : states_) {
         const auto pos = text.find(needle);
-        if (pos != std::string::npos && text.find("STATE=\"" + state + "\"", pos) != std::string::npos) {
+        if (pos != std::string::npos &&
+            text.find("STATE=\"" + state + "\"", pos) != std::string::npos) {
           *at = when;
           return true;
         }
@@ -136,8 +138,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
   auto version = raw.Negotiate();
-  std::printf("monitor_bench on engine h1 (API %s), instance %s\n", version.ok() ? version->ToString().c_str() : "?",
-              instance.c_str());
+  std::printf("monitor_bench on engine h1 (API %s), instance %s\n",
+              version.ok() ? version->ToString().c_str() : "?", instance.c_str());
   Listener monitord;
   VmActivity activity;  // empty: nothing is onedock's own action here
   const std::vector<std::string> labels = {std::string(kLabelInstance) + "=" + instance,
@@ -156,7 +158,8 @@ int Main(int argc, char** argv) {
     for (auto& t : removers) t.join();
   };
 
-  std::printf("\n%-10s | %-30s | %-30s\n", "containers", "onedock round: wall / CPU (ms)", "raw API, one by one: wall / CPU (ms)");
+  std::printf("\n%-10s | %-30s | %-30s\n", "containers", "onedock round: wall / CPU (ms)",
+              "raw API, one by one: wall / CPU (ms)");
   int created = 0;
   std::vector<double> kill_delays;
   bool failed = false;
@@ -174,7 +177,8 @@ int Main(int argc, char** argv) {
           spec.image = testbed::TestImage();
           spec.network_mode = "none";
           spec.memory_bytes = 32 << 20;
-          spec.labels = {{kLabelInstance, instance}, {kLabelHost, "h1"}, {kLabelVmId, std::to_string(i)}};
+          spec.labels = {
+              {kLabelInstance, instance}, {kLabelHost, "h1"}, {kLabelVmId, std::to_string(i)}};
           if (!c.CreateContainer(spec).ok() || !c.StartContainer(spec.name).ok()) ++errors;
         }
       });
@@ -191,13 +195,16 @@ int Main(int argc, char** argv) {
     target.periods.state_vm = 1;
     // What onedockd gives a host monitor: the engine pool (keeping a connection per stats worker),
     // the monitord sender, the real clock.
-    docker::EnginePool engines([&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 64 + 8);
+    docker::EnginePool engines(
+        [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 64 + 8);
     rpc::MonitordSender sender;
-    monitor::HostMonitor hm(target, {engines, activity, sender, onedock::Clock::Real()}, {instance, 102400, 64, 3});
+    monitor::HostMonitor hm(target, {engines, activity, sender, onedock::Clock::Real()},
+                            {instance, 102400, 64, 3});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {
-      std::fprintf(stderr, "monitor_bench: first round: %s\n", warm.ok() ? "wrong count" : warm.status().ToString().c_str());
+      std::fprintf(stderr, "monitor_bench: first round: %s\n",
+                   warm.ok() ? "wrong count" : warm.status().ToString().c_str());
       failed = true;
       break;
     }
@@ -221,9 +228,11 @@ int Main(int argc, char** argv) {
       for (const auto& c : *listed) sampled += raw.Stats(c.id).ok() ? 1 : 0;
     }
     const double raw_wall = Ms(Clock::now() - t0), raw_cpu = (CpuSeconds() - cpu0) * 1000;
-    std::printf("%-10d | %12.1f / %-15.1f | %12.1f / %-15.1f   (%zu VMs with CPU; raw sampled %zu)\n", count, onedock_wall,
-                onedock_cpu, raw_wall, raw_cpu, with_cpu, sampled);
-    if (!figures.ok() || figures->size() != static_cast<size_t>(count) || sampled != static_cast<size_t>(count)) {
+    std::printf(
+        "%-10d | %12.1f / %-15.1f | %12.1f / %-15.1f   (%zu VMs with CPU; raw sampled %zu)\n",
+        count, onedock_wall, onedock_cpu, raw_wall, raw_cpu, with_cpu, sampled);
+    if (!figures.ok() || figures->size() != static_cast<size_t>(count) ||
+        sampled != static_cast<size_t>(count)) {
       failed = true;
     }
 
@@ -234,9 +243,11 @@ int Main(int argc, char** argv) {
     const auto killed = Clock::now();
     raw.KillContainer(instance + "-" + std::to_string(victim));
     Clock::time_point arrived;
-    if (monitord.WaitState(victim, "POWEROFF", &arrived, std::chrono::seconds(30)) && arrived > killed) {
+    if (monitord.WaitState(victim, "POWEROFF", &arrived, std::chrono::seconds(30)) &&
+        arrived > killed) {
       kill_delays.push_back(Ms(arrived - killed));
-      std::printf("%-10s   docker kill -> STATE_VM POWEROFF at monitord: %.1f ms\n", "", kill_delays.back());
+      std::printf("%-10s   docker kill -> STATE_VM POWEROFF at monitord: %.1f ms\n", "",
+                  kill_delays.back());
     } else {
       std::printf("%-10s   docker kill -> STATE_VM POWEROFF: not seen within 30 s\n", "");
       failed = true;

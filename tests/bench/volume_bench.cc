@@ -131,8 +131,9 @@ int Main(int argc, char** argv) {
   VmActions actions(engines, one, **journal, settings);
   docker::EngineClient h1("h1", testbed::Engine("h1")), h2("h2", testbed::Engine("h2"));
 
-  const std::string fill = "dd if=/dev/urandom of=/data/blob bs=1048576 count=" + std::to_string(megabytes) +
-                           " 2>/dev/null && sync";
+  const std::string fill =
+      "dd if=/dev/urandom of=/data/blob bs=1048576 count=" + std::to_string(megabytes) +
+      " 2>/dev/null && sync";
   std::vector<double> ours, raw;
   const int base = 900000 + static_cast<int>(getpid() % 1000) * 10;
   // onedock first, then the raw API, so that each side's peak memory can be read on its own.
@@ -150,7 +151,8 @@ int Main(int argc, char** argv) {
     ours.push_back(Ms(Clock::now() - start));
     auto size = h2.Exec(name, {"/bin/sh", "-c", "wc -c < /data/blob"}, {}, 60000);
     if (!size.ok() || std::atol(size->out.c_str()) != static_cast<long>(megabytes) << 20) {
-      return fail("check the moved data", Internal(size.ok() ? "size " + size->out : size.status().ToString()));
+      return fail("check the moved data",
+                  Internal(size.ok() ? "size " + size->out : size.status().ToString()));
     }
     if (Status s = actions.Remove(vm.id, "h2"); !s.ok()) return fail("remove", s);
     std::printf("onedock iteration %d: %.0f ms\n", i + 1, ours.back());
@@ -168,7 +170,8 @@ int Main(int argc, char** argv) {
     if (auto v = h1.CreateVolume(raw_volume, {}); !v.ok()) return fail("raw volume", v.status());
     if (auto c = h1.CreateContainer(spec); !c.ok()) return fail("raw create", c.status());
     if (auto s = h1.StartContainer(raw_name); !s.ok()) return fail("raw start", s.status());
-    if (auto e = h1.Exec(raw_name, {"/bin/sh", "-c", fill}, {}, 600000); !e.ok() || e->exit_code != 0) {
+    if (auto e = h1.Exec(raw_name, {"/bin/sh", "-c", fill}, {}, 600000);
+        !e.ok() || e->exit_code != 0) {
       return fail("raw fill", e.ok() ? Internal(e->err) : e.status());
     }
     if (auto s = h1.StopContainer(raw_name, 5); !s.ok()) return fail("raw stop", s.status());
@@ -181,8 +184,8 @@ int Main(int argc, char** argv) {
   }
   const long raw_peak = PeakRssMb();
   std::filesystem::remove_all(dir);
-  std::printf("\nmove a stopped container with a %d MB data volume from h1 to h2 (%d iterations)\n", megabytes,
-              iterations);
+  std::printf("\nmove a stopped container with a %d MB data volume from h1 to h2 (%d iterations)\n",
+              megabytes, iterations);
   std::printf("%-30s %10s %10s %18s\n", "", "median", "min", "process peak RSS");
   std::printf("%-30s %7.0f ms %7.0f ms %15ld MB\n", "onedock (spool file)", Median(ours),
               *std::min_element(ours.begin(), ours.end()), ours_peak);

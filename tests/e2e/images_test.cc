@@ -56,12 +56,15 @@ void DeployAndServe(World& w, int image, const std::string& engine) {
   CHECK(World::HttpGet(running.nics.front().ip).find("onedock test page") != std::string::npos);
 }
 
-TEST_CASE("an image from the upstream registry becomes READY pinned by digest and runs on a host that never had it") {
+TEST_CASE(
+    "an image from the upstream registry becomes READY pinned by digest and runs on a host that "
+    "never had it") {
   World w;
   const std::string upstream = testbed::TestImage();  // 127.0.0.1:5001/onedock/httpd:1.0
   const int image = w.CreateImage("NAME = httpd-upstream\nPATH = docker://" + upstream);
   const Image ready = w.WaitForImage(image, kImageReady);
-  const std::regex pinned(testbed::RegistryHost("private") + "/httpd:" + std::to_string(image) + "@sha256:[0-9a-f]{64}");
+  const std::regex pinned(testbed::RegistryHost("private") + "/httpd:" + std::to_string(image) +
+                          "@sha256:[0-9a-f]{64}");
   CHECK_MESSAGE(std::regex_match(ready.source, pinned), ready.source);
   CHECK(ready.format == "docker");
   CHECK(ready.size_mb >= 1);
@@ -74,11 +77,15 @@ TEST_CASE("an image from the upstream registry becomes READY pinned by digest an
   CHECK(w.Engine("h2").InspectImage(ready.source).ok());  // pulled from the private registry
 }
 
-TEST_CASE("an image from a registry that wants credentials is copied with the template's credentials and sized by its SIZE") {
+TEST_CASE(
+    "an image from a registry that wants credentials is copied with the template's credentials and "
+    "sized by its SIZE") {
   World w;
-  const std::string path = "PATH = docker://" + testbed::RegistryHost("auth") + "/onedock/httpd:1.0\n";
+  const std::string path =
+      "PATH = docker://" + testbed::RegistryHost("auth") + "/onedock/httpd:1.0\n";
   const std::string credentials = "REGISTRY_USERNAME = " + testbed::Get("ONEDOCK_AUTH_USER") +
-                                  "\nREGISTRY_PASSWORD = " + testbed::Get("ONEDOCK_AUTH_PASSWORD") + "\n";
+                                  "\nREGISTRY_PASSWORD = " + testbed::Get("ONEDOCK_AUTH_PASSWORD") +
+                                  "\n";
   // oned's stat sees PATH and SIZE only, so without SIZE the registry's refusal is the answer.
   const auto [none, refusal] = w.TryCreateImage("NAME = httpd-auth\n" + path + credentials);
   CHECK(none == -1);
@@ -89,16 +96,19 @@ TEST_CASE("an image from a registry that wants credentials is copied with the te
   CHECK(ready.size_mb == 3);
 }
 
-TEST_CASE("credentials from onedockd.conf's [credentials REGISTRY] section copy an image that wants them") {
+TEST_CASE(
+    "credentials from onedockd.conf's [credentials REGISTRY] section copy an image that wants "
+    "them") {
   char dir[] = "/tmp/onedock-cred-XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
   const std::string password_file = std::string(dir) + "/password";
   std::ofstream(password_file) << testbed::Get("ONEDOCK_AUTH_PASSWORD") << "\n";
   {
-    World w("[credentials " + testbed::RegistryHost("auth") + "]\nusername = " + testbed::Get("ONEDOCK_AUTH_USER") +
-            "\npassword_file = " + password_file + "\n");
-    const int image = w.CreateImage("NAME = httpd-conf-auth\nPATH = docker://" + testbed::RegistryHost("auth") +
-                                    "/onedock/httpd:1.0");  // no REGISTRY_USERNAME in the template
+    World w("[credentials " + testbed::RegistryHost("auth") + "]\nusername = " +
+            testbed::Get("ONEDOCK_AUTH_USER") + "\npassword_file = " + password_file + "\n");
+    const int image =
+        w.CreateImage("NAME = httpd-conf-auth\nPATH = docker://" + testbed::RegistryHost("auth") +
+                      "/onedock/httpd:1.0");  // no REGISTRY_USERNAME in the template
     const Image ready = w.WaitForImage(image, kImageReady);
     CHECK(ready.source.find("/httpd:" + std::to_string(image) + "@sha256:") != std::string::npos);
     CHECK(ready.size_mb >= 1);  // stat read the manifest with the same credentials
@@ -106,36 +116,43 @@ TEST_CASE("credentials from onedockd.conf's [credentials REGISTRY] section copy 
   std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("a clone is published under its own name and id and deploys, and a clone of an unused DATABLOCK is a new volume") {
+TEST_CASE(
+    "a clone is published under its own name and id and deploys, and a clone of an unused "
+    "DATABLOCK is a new volume") {
   World w;
   const int image = w.CreateImage("NAME = httpd-original\nPATH = docker://" + testbed::TestImage());
   const Image original = w.WaitForImage(image, kImageReady);
-  const int clone = xmlrpc_c::value_int(
-      w.Call("one.image.clone", {xmlrpc_c::value_int(image), xmlrpc_c::value_string("httpd-copy")}));
+  const int clone = xmlrpc_c::value_int(w.Call(
+      "one.image.clone", {xmlrpc_c::value_int(image), xmlrpc_c::value_string("httpd-copy")}));
   const Image copy = w.WaitForImage(clone, kImageReady);
-  const std::regex pinned(testbed::RegistryHost("private") + "/httpd-copy:" + std::to_string(clone) +
-                          "@sha256:[0-9a-f]{64}");
+  const std::regex pinned(testbed::RegistryHost("private") +
+                          "/httpd-copy:" + std::to_string(clone) + "@sha256:[0-9a-f]{64}");
   CHECK_MESSAGE(std::regex_match(copy.source, pinned), copy.source);
   // The same bytes under another name: the digests agree.
-  CHECK(copy.source.substr(copy.source.find('@')) == original.source.substr(original.source.find('@')));
+  CHECK(copy.source.substr(copy.source.find('@')) ==
+        original.source.substr(original.source.find('@')));
   ForgetImage(w, "h2", copy.source);
   DeployAndServe(w, clone, "h2");
 
   const int block = w.CreateImage("NAME = empty\nTYPE = DATABLOCK\nSIZE = 5");
   w.WaitForImage(block, kImageReady);
-  const int block_copy = xmlrpc_c::value_int(
-      w.Call("one.image.clone", {xmlrpc_c::value_int(block), xmlrpc_c::value_string("empty-copy")}));
-  CHECK(w.WaitForImage(block_copy, kImageReady).source == "onedock-volume://" + std::to_string(block_copy));
+  const int block_copy = xmlrpc_c::value_int(w.Call(
+      "one.image.clone", {xmlrpc_c::value_int(block), xmlrpc_c::value_string("empty-copy")}));
+  CHECK(w.WaitForImage(block_copy, kImageReady).source ==
+        "onedock-volume://" + std::to_string(block_copy));
 }
 
 TEST_CASE("a docker save tarball registers and deploys the same way") {
   World w;
   const std::string tarball = w.root() + "/httpd.tar";
   REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
-  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1")).SaveImage(testbed::TestImage(), tarball).ok());
+  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1"))
+              .SaveImage(testbed::TestImage(), tarball)
+              .ok());
   const int image = w.CreateImage("NAME = \"httpd from tarball\"\nPATH = " + tarball);
   const Image ready = w.WaitForImage(image, kImageReady);
-  CHECK(ready.source.find(testbed::RegistryHost("private") + "/httpd-from-tarball:" + std::to_string(image) + "@sha256:") == 0);
+  CHECK(ready.source.find(testbed::RegistryHost("private") +
+                          "/httpd-from-tarball:" + std::to_string(image) + "@sha256:") == 0);
   ForgetImage(w, "h2", ready.source);
   DeployAndServe(w, image, "h2");
 }
@@ -146,8 +163,10 @@ class FileServer {
   explicit FileServer(std::string path)
       : path_(std::move(path)), stub_([this](const testing::StubRequest&) {
           std::ifstream in(path_, std::ios::binary);
-          return testing::StubReply{200, {{"Content-Type", "application/x-tar"}},
-                                    std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())};
+          return testing::StubReply{
+              200,
+              {{"Content-Type", "application/x-tar"}},
+              std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>())};
         }) {}
   std::string url() const { return stub_.base_url() + "/httpd.tar"; }
 
@@ -160,12 +179,15 @@ TEST_CASE("a tarball named by an http URL is downloaded, registered, and its dow
   World w;
   const std::string tarball = w.root() + "/served.tar";
   REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
-  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1")).SaveImage(testbed::TestImage(), tarball).ok());
+  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1"))
+              .SaveImage(testbed::TestImage(), tarball)
+              .ok());
   FileServer server(tarball);
   const int image = w.CreateImage("NAME = httpd-url\nPATH = " + server.url());
   const Image ready = w.WaitForImage(image, kImageReady);
   CHECK(ready.source.find("/httpd-url:" + std::to_string(image) + "@sha256:") != std::string::npos);
-  CHECK(ready.size_mb == (std::filesystem::file_size(tarball) + (1 << 20) - 1) / (1 << 20));  // stat's HEAD
+  CHECK(ready.size_mb ==
+        (std::filesystem::file_size(tarball) + (1 << 20) - 1) / (1 << 20));  // stat's HEAD
   CHECK(std::filesystem::is_empty(w.root() + "/od/spool"));
 }
 
@@ -179,16 +201,20 @@ TEST_CASE("deleting an image removes it from the private registry") {
   w.Call("one.image.delete", {xmlrpc_c::value_int(image)});
   auto registry = PrivateRegistry();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline && registry.GetManifest("httpd", std::to_string(image)).ok()) {
+  while (std::chrono::steady_clock::now() < deadline &&
+         registry.GetManifest("httpd", std::to_string(image)).ok()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  CHECK(registry.GetManifest("httpd", std::to_string(image)).status().code() == Status::Code::kNotFound);
+  CHECK(registry.GetManifest("httpd", std::to_string(image)).status().code() ==
+        Status::Code::kNotFound);
   tags = PrivateRegistryAdmin().ListTags("httpd");
   REQUIRE(tags.ok());
   CHECK(std::count(tags->begin(), tags->end(), std::to_string(image)) == 0);
 }
 
-TEST_CASE("bad image inputs are refused or end in ERROR with a message and leave the private registry's tags as they were") {
+TEST_CASE(
+    "bad image inputs are refused or end in ERROR with a message and leave the private registry's "
+    "tags as they were") {
   World w;
   const std::string up = testbed::RegistryHost("upstream");
   const std::string corrupt = w.root() + "/corrupt.tar";
@@ -205,7 +231,8 @@ TEST_CASE("bad image inputs are refused or end in ERROR with a message and leave
       {"NAME = nosuch\nPATH = docker://" + up + "/onedock/nosuch:1.0", "onedock/nosuch"},
       {"NAME = notag\nPATH = docker://" + up + "/onedock/httpd:9.9", "onedock/httpd:9.9"},
       {"NAME = malformed\nPATH = docker://" + up + "/Onedock//HTTPD::1", "PATH docker://"},
-      {"NAME = shell\nPATH = \"docker://" + up + "/onedock/httpd:1.0;touch /tmp/onedock-pwned\"", "PATH docker://"},
+      {"NAME = shell\nPATH = \"docker://" + up + "/onedock/httpd:1.0;touch /tmp/onedock-pwned\"",
+       "PATH docker://"},
       {"NAME = climb\nPATH = docker://" + up + "/../../etc/passwd", "PATH docker://"},
       {"NAME = climbfile\nPATH = /tmp/../etc/passwd", "climbs"},
       {"NAME = notafile\nPATH = relative/image.tar", "neither docker://"},
@@ -226,8 +253,8 @@ TEST_CASE("bad image inputs are refused or end in ERROR with a message and leave
       error = found->second;
     }
     CHECK_MESSAGE(error.find(c.message) != std::string::npos, error);
-    MESSAGE(c.template_text.substr(0, c.template_text.find('\n')) << std::string(image >= 0 ? " -> ERROR: " : " -> refused: ")
-                                                                   << error);
+    MESSAGE(c.template_text.substr(0, c.template_text.find('\n'))
+            << std::string(image >= 0 ? " -> ERROR: " : " -> refused: ") << error);
   }
   CHECK(TagLists() == before);
   CHECK_FALSE(std::filesystem::exists("/tmp/onedock-pwned"));

@@ -20,11 +20,14 @@ const Nic& FirstNic(const Vm& vm) {
 }
 
 // The cgroup limits the kernel applies to the container, read from inside it (v2, else v1).
-std::pair<std::string, std::string> CgroupLimits(World& w, const std::string& engine, const std::string& name) {
-  std::string cpu = w.ExecOut(engine, name,
-                              "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+std::pair<std::string, std::string> CgroupLimits(World& w, const std::string& engine,
+                                                 const std::string& name) {
+  std::string cpu = w.ExecOut(
+      engine, name,
+      "cat /sys/fs/cgroup/cpu.max 2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us");
   std::string mem = w.ExecOut(engine, name,
-                              "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
+                              "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat "
+                              "/sys/fs/cgroup/memory/memory.limit_in_bytes");
   return {cpu.substr(0, cpu.find_first_of(" \n")), mem.substr(0, mem.find('\n'))};
 }
 
@@ -32,7 +35,8 @@ TEST_CASE("ten VMs on two hosts run with their leased IP and MAC and template li
   World w;
   std::vector<int> vms;
   for (int n = 0; n < 10; ++n) {
-    const int vm = w.CreateVm("web" + std::to_string(n), n % 2 == 0 ? 0.25 : 0.5, 64 + 32 * (n % 3));
+    const int vm =
+        w.CreateVm("web" + std::to_string(n), n % 2 == 0 ? 0.25 : 0.5, 64 + 32 * (n % 3));
     w.Deploy(vm, n % 2 == 0 ? "h1" : "h2");
     vms.push_back(vm);
   }
@@ -62,18 +66,22 @@ TEST_CASE("context variables DNS SSH key and START_SCRIPT reach the container") 
   World w;
   // oned replaces $NAME-style references in CONTEXT values when the VM is created, so a script
   // that reads its own environment comes base64-encoded: "echo $GREETING > /www/started.txt".
-  const int id = w.CreateVm("ctx", 0.25, 64, "",
-                            ", DNS = \"10.231.0.1\", SSH_PUBLIC_KEY = \"ssh-ed25519 AAAAC3Nza e2e@fe\", "
-                            "GREETING = \"it's here\", START_SCRIPT_BASE64 = \"ZWNobyAkR1JFRVRJTkcgPiAvd3d3L3N0YXJ0ZWQudHh0\"");
+  const int id =
+      w.CreateVm("ctx", 0.25, 64, "",
+                 ", DNS = \"10.231.0.1\", SSH_PUBLIC_KEY = \"ssh-ed25519 AAAAC3Nza e2e@fe\", "
+                 "GREETING = \"it's here\", START_SCRIPT_BASE64 = "
+                 "\"ZWNobyAkR1JFRVRJTkcgPiAvd3d3L3N0YXJ0ZWQudHh0\"");
   w.Deploy(id, "h2");
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   CHECK(w.ExecOut("h2", vm.deploy_id, "echo $GREETING") == "it's here\n");
-  CHECK(w.ExecOut("h2", vm.deploy_id, ". /context/context.sh; echo $ETH0_IP") == FirstNic(vm).ip + "\n");
+  CHECK(w.ExecOut("h2", vm.deploy_id, ". /context/context.sh; echo $ETH0_IP") ==
+        FirstNic(vm).ip + "\n");
   // On a user-defined network the engine's resolver (127.0.0.11 in resolv.conf) forwards to these.
   auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
   CHECK(c->dns == std::vector<std::string>{"10.231.0.1"});
-  CHECK(w.ExecOut("h2", vm.deploy_id, "cat /root/.ssh/authorized_keys") == "ssh-ed25519 AAAAC3Nza e2e@fe\n");
+  CHECK(w.ExecOut("h2", vm.deploy_id, "cat /root/.ssh/authorized_keys") ==
+        "ssh-ed25519 AAAAC3Nza e2e@fe\n");
   CHECK(w.ExecOut("h2", vm.deploy_id, "cat /www/started.txt") == "it's here\n");
   // The start script runs once: not again when the VM is powered off and resumed.
   w.ExecOut("h2", vm.deploy_id, "rm /www/started.txt");
@@ -81,7 +89,8 @@ TEST_CASE("context variables DNS SSH key and START_SCRIPT reach the container") 
   w.WaitFor(id, kVmPoweroff, 0);
   w.Action("resume", id);
   w.WaitFor(id, kVmActive, kLcmRunning);
-  CHECK(w.ExecOut("h2", vm.deploy_id, "test -e /www/started.txt && echo again || echo once") == "once\n");
+  CHECK(w.ExecOut("h2", vm.deploy_id, "test -e /www/started.txt && echo again || echo once") ==
+        "once\n");
 }
 
 TEST_CASE("poweroff keeps the container and resume starts it again with the same IP") {
@@ -145,8 +154,9 @@ TEST_CASE("resize changes the cgroup limits of the running container") {
   CHECK(cpu_before == "50000");
   CHECK(mem_before == std::to_string(128 * 1024 * 1024));
 
-  w.Call("one.vm.resize", {xmlrpc_c::value_int(id), xmlrpc_c::value_string("CPU = 1.5\nMEMORY = 256"),
-                           xmlrpc_c::value_boolean(false)});
+  w.Call("one.vm.resize",
+         {xmlrpc_c::value_int(id), xmlrpc_c::value_string("CPU = 1.5\nMEMORY = 256"),
+          xmlrpc_c::value_boolean(false)});
   w.WaitFor(id, kVmActive, kLcmRunning);
   std::pair<std::string, std::string> after;
   for (int n = 0; n < 50; ++n) {
@@ -169,14 +179,16 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
   w.Deploy(id, "h2");
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   w.Call("one.vm.attachnic",
-         {xmlrpc_c::value_int(id), xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(w.vnet(1)) + " ]")});
+         {xmlrpc_c::value_int(id),
+          xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(w.vnet(1)) + " ]")});
   auto on_second_vnet = [&](const Vm&) {
     auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
     return c.ok() && c->networks.count(kVnets[1].bridge) == 1;
   };
   const Vm attached = w.WaitUntil(id, on_second_vnet, "on the second vnet");
   REQUIRE(attached.nics.size() == 2);
-  const Nic& second = attached.nics[1].network_id == w.vnet(1) ? attached.nics[1] : attached.nics[0];
+  const Nic& second =
+      attached.nics[1].network_id == w.vnet(1) ? attached.nics[1] : attached.nics[0];
   auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
   REQUIRE(c->networks.count(kVnets[1].bridge) == 1);
@@ -184,7 +196,8 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
   CHECK(World::HttpGet(second.ip).find(kPage) != std::string::npos);
 
   w.Call("one.vm.detachnic", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(second.nic_id)});
-  const Vm detached = w.WaitUntil(id, [](const Vm& v) { return v.nics.size() == 1; }, "with one NIC");
+  const Vm detached = w.WaitUntil(
+      id, [](const Vm& v) { return v.nics.size() == 1; }, "with one NIC");
   c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
   CHECK(c->networks.count(kVnets[1].bridge) == 0);
@@ -199,7 +212,8 @@ TEST_CASE("cold migration to the other host keeps the files written inside") {
   const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
   w.ExecOut("h1", vm.deploy_id, "echo moved-with-me > /www/note.txt");
 
-  w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")), xmlrpc_c::value_boolean(false)});
+  w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")),
+                            xmlrpc_c::value_boolean(false)});
   const Vm moved = w.WaitUntilRunningOn(id, "h2");
   CHECK(w.ContainersOf("h1", id).empty());
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
@@ -207,7 +221,8 @@ TEST_CASE("cold migration to the other host keeps the files written inside") {
   CHECK(World::HttpGet(FirstNic(moved).ip).find(kPage) != std::string::npos);
 }
 
-TEST_CASE("a system snapshot is committed to the private registry and revert brings its files back") {
+TEST_CASE(
+    "a system snapshot is committed to the private registry and revert brings its files back") {
   World w;
   const int id = w.CreateVm("snap", 0.25, 64);
   w.Deploy(id, "h1");
@@ -215,9 +230,10 @@ TEST_CASE("a system snapshot is committed to the private registry and revert bri
   w.ExecOut("h1", vm.deploy_id, "echo before > /www/state.txt");
   w.Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(id), xmlrpc_c::value_string("s0")});
   // The reference the driver printed is the snapshot's HYPERVISOR_ID; the image is on the engine.
-  const std::string reference = testbed::RegistryHost("private") + "/onedock-snapshot/one-" + std::to_string(id) + ":s0";
-  const Vm snapped =
-      w.WaitUntil(id, [&](const Vm&) { return w.Engine("h1").InspectImage(reference).ok(); }, "snapshotted");
+  const std::string reference =
+      testbed::RegistryHost("private") + "/onedock-snapshot/one-" + std::to_string(id) + ":s0";
+  const Vm snapped = w.WaitUntil(
+      id, [&](const Vm&) { return w.Engine("h1").InspectImage(reference).ok(); }, "snapshotted");
   auto before_revert = w.Engine("h1").InspectContainer(vm.deploy_id);
   REQUIRE(before_revert.ok());
 
@@ -266,18 +282,21 @@ TEST_CASE("a VM asking for a privileged container is refused with a message") {
   const int id = w.CreateVm("priv", 0.25, 64, "DOCKER_PRIVILEGED = \"YES\"\n");
   w.Deploy(id, "h1");
   const Vm vm = w.WaitFor(id, kVmActive, kLcmBootFailure);
-  CHECK(vm.user_template.at("ERROR").find("privileged container refused by policy") != std::string::npos);
+  CHECK(vm.user_template.at("ERROR").find("privileged container refused by policy") !=
+        std::string::npos);
   CHECK(w.ContainersOf("h1", id).empty());
 }
 
-TEST_CASE("added capabilities and host binds are refused by default and applied when the policy allows") {
+TEST_CASE(
+    "added capabilities and host binds are refused by default and applied when the policy allows") {
   const std::string wants = "DOCKER_CAP_ADD = \"NET_ADMIN\"\nDOCKER_BINDS = \"/tmp:/hosttmp:ro\"\n";
   {
     World w;
     const int id = w.CreateVm("caps", 0.25, 64, wants);
     w.Deploy(id, "h1");
     const Vm vm = w.WaitFor(id, kVmActive, kLcmBootFailure);
-    CHECK(vm.user_template.at("ERROR").find("capability NET_ADMIN refused by policy") != std::string::npos);
+    CHECK(vm.user_template.at("ERROR").find("capability NET_ADMIN refused by policy") !=
+          std::string::npos);
     CHECK(w.ContainersOf("h1", id).empty());
   }
   World w("[policy]\nallow_cap_add = yes\nallow_host_binds = yes\n");
@@ -291,7 +310,8 @@ TEST_CASE("added capabilities and host binds are refused by default and applied 
   CHECK_FALSE(c->privileged);
 }
 
-TEST_CASE("onedockd killed during ten concurrent deploys leaves every VM RUNNING with one container") {
+TEST_CASE(
+    "onedockd killed during ten concurrent deploys leaves every VM RUNNING with one container") {
   World w;
   std::vector<int> vms;
   for (int n = 0; n < 10; ++n) vms.push_back(w.CreateVm("crash" + std::to_string(n), 0.1, 64));
@@ -309,7 +329,8 @@ TEST_CASE("onedockd killed during ten concurrent deploys leaves every VM RUNNING
     const std::string engine = n % 2 == 0 ? "h1" : "h2";
     const std::string other = n % 2 == 0 ? "h2" : "h1";
     auto here = w.ContainersOf(engine, vm.id);
-    CHECK_MESSAGE(here.size() == 1, "vm " << vm.id << " has " << here.size() << " containers on " << engine);
+    CHECK_MESSAGE(here.size() == 1,
+                  "vm " << vm.id << " has " << here.size() << " containers on " << engine);
     CHECK(w.ContainersOf(other, vm.id).empty());
     if (!here.empty()) CHECK(here[0].state == "running");
   }

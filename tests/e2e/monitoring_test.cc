@@ -27,7 +27,9 @@ void PastOnedsGuard(World& w, int vm) {
   std::this_thread::sleep_until(since + std::chrono::seconds(31));
 }
 
-TEST_CASE("a created host becomes MONITORED with the engine's CPU and memory, offline and back, and a host whose engine is down is ERROR") {
+TEST_CASE(
+    "a created host becomes MONITORED with the engine's CPU and memory, offline and back, and a "
+    "host whose engine is down is ERROR") {
   World w;
   const Host h1 = w.WaitForHost("h1", 2);
   auto info = w.Engine("h1").Info();
@@ -54,14 +56,16 @@ TEST_CASE("a running VM shows its CPU and memory use in OpenNebula") {
   w.Deploy(vm, "h1");
   const Vm running = w.WaitFor(vm, kVmActive, kLcmRunning);
   // Half a CPU of busy loop for a while: the VM's CPU figure must show it.
-  w.ExecOut("h1", running.deploy_id, "(timeout 20 sh -c 'while :; do :; done' >/dev/null 2>&1 &) ; echo started");
+  w.ExecOut("h1", running.deploy_id,
+            "(timeout 20 sh -c 'while :; do :; done' >/dev/null 2>&1 &) ; echo started");
   const auto deadline = Clock::now() + std::chrono::seconds(20);
   Vm seen = w.Info(vm);
   while (Clock::now() < deadline && Number(seen.monitoring, "CPU") < 20) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     seen = w.Info(vm);
   }
-  INFO("monitoring CPU=" << Number(seen.monitoring, "CPU") << " MEMORY=" << Number(seen.monitoring, "MEMORY"));
+  INFO("monitoring CPU=" << Number(seen.monitoring, "CPU")
+                         << " MEMORY=" << Number(seen.monitoring, "MEMORY"));
   CHECK(Number(seen.monitoring, "CPU") >= 20);
   CHECK(Number(seen.monitoring, "CPU") <= 60);  // NanoCpus caps it at half a CPU (50) plus rounding
   CHECK(Number(seen.monitoring, "MEMORY") > 0);
@@ -69,7 +73,9 @@ TEST_CASE("a running VM shows its CPU and memory use in OpenNebula") {
   CHECK(Number(seen.monitoring, "NETRX") >= 0);
 }
 
-TEST_CASE("docker kill behind OpenNebula's back moves the VM to POWEROFF: at once past oned's guard, at its end inside it") {
+TEST_CASE(
+    "docker kill behind OpenNebula's back moves the VM to POWEROFF: at once past oned's guard, at "
+    "its end inside it") {
   World w;
   // Two VMs: one killed 6 s after it started running (oned holds the report until its 30 s guard
   // is over; onedock repeats it for 40 s), one killed once it has run for more than 30 s.
@@ -78,8 +84,9 @@ TEST_CASE("docker kill behind OpenNebula's back moves the VM to POWEROFF: at onc
   w.Deploy(late, "h2");
   const Vm first = w.WaitFor(early, kVmActive, kLcmRunning);
   const Vm second = w.WaitFor(late, kVmActive, kLcmRunning);
-  std::this_thread::sleep_until(std::chrono::system_clock::from_time_t(first.CurrentHistory()->running_since) +
-                                std::chrono::seconds(6));
+  std::this_thread::sleep_until(
+      std::chrono::system_clock::from_time_t(first.CurrentHistory()->running_since) +
+      std::chrono::seconds(6));
   const auto killed_early = Clock::now();
   REQUIRE(w.Engine("h1").KillContainer(first.deploy_id).ok());
   PastOnedsGuard(w, late);
@@ -89,7 +96,8 @@ TEST_CASE("docker kill behind OpenNebula's back moves the VM to POWEROFF: at onc
   const double late_s = std::chrono::duration<double>(Clock::now() - killed_late).count();
   w.WaitFor(early, kVmPoweroff, kLcmInit, 40);
   const double early_s = std::chrono::duration<double>(Clock::now() - killed_early).count();
-  MESSAGE("docker kill -> POWEROFF in oned: " << late_s << " s for a VM running over 30 s, " << early_s
+  MESSAGE("docker kill -> POWEROFF in oned: " << late_s << " s for a VM running over 30 s, "
+                                              << early_s
                                               << " s for one killed 6 s after it started running");
   CHECK(late_s < 5);
   CHECK(early_s < 30);  // the guard ends 24 s after this kill
@@ -98,7 +106,9 @@ TEST_CASE("docker kill behind OpenNebula's back moves the VM to POWEROFF: at onc
   CHECK(World::HttpGet(second.nics.front().ip).find("onedock test page") != std::string::npos);
 }
 
-TEST_CASE("an engine that stops makes its host ERROR, and when it is back the host and its VMs return without a redeploy") {
+TEST_CASE(
+    "an engine that stops makes its host ERROR, and when it is back the host and its VMs return "
+    "without a redeploy") {
   World w;
   w.WaitForHost("h2", 2);
   const int vm = w.CreateVm("survivor", 0.25, 64);

@@ -1,4 +1,3 @@
-#include "tests/free_port.h"
 #include "tests/e2e/world.h"
 
 #include <unistd.h>
@@ -11,6 +10,7 @@
 
 #include "bridge/container_plan.h"
 #include "docker/curl_transport.h"
+#include "tests/free_port.h"
 #include "tests/integration/bed.h"
 
 namespace onedock::e2e {
@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 using xmlrpc_c::value;
 using xmlrpc_c::value_int;
 using xmlrpc_c::value_string;
-
 
 // The httpd test image, copied once per process into the private registry where onedock
 // requires VM images to be.
@@ -62,25 +61,28 @@ void World::SetUp(const std::string& onedockd_extra) {
   engines_["h1"] = std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"));
   engines_["h2"] = std::make_unique<docker::EngineClient>("h2", testbed::Engine("h2"));
 
-
   // The driver scripts exactly as shipped, with a stub.conf pointing at this world's onedockd.
-  std::ofstream(root_ + "/stub.conf") << "endpoint = http://127.0.0.1:" << stub_port_ << "/RPC2\n"
-                                      << "token_file = " << root_ << "/od/token\nretry_seconds = 120\n";
+  std::ofstream(root_ + "/stub.conf")
+      << "endpoint = http://127.0.0.1:" << stub_port_ << "/RPC2\n"
+      << "token_file = " << root_ << "/od/token\nretry_seconds = 120\n";
   one_ = std::make_unique<testing::OpenNebulaProcess>(root_ + "/one", root_ + "/stub.conf");
-  client_ = std::make_unique<rpc::XmlRpcOneClient>(rpc::OneEndpoint{one_->endpoint(), one_->session()});
+  client_ =
+      std::make_unique<rpc::XmlRpcOneClient>(rpc::OneEndpoint{one_->endpoint(), one_->session()});
 
   const std::string certs = testbed::Get("ONEDOCK_CERTS");
   std::ofstream(root_ + "/od/one_auth") << one_->session() << "\n";
   std::ofstream(root_ + "/od/onedockd.conf")
       << "[oned]\nendpoint = " << one_->endpoint() << "\nauth_file = " << root_ << "/od/one_auth\n"
       << "[stub]\nlisten = 127.0.0.1:" << stub_port_ << "\ntoken_file = " << root_ << "/od/token\n"
-      << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs << "/key.pem\n"
+      << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs
+      << "/key.pem\n"
       << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
-      << "[host h2]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H2") << "\n"
+      << "[host h2]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H2")
+      << "\n"
       // Nothing listens on 127.0.0.9: the engine of a host that is down.
       << "[host dead]\nurl = https://127.0.0.9:2376\n"
-      << "[registry]\naddress = " << testbed::RegistryHost("private") << "\nstorage = "
-      << testbed::Get("ONEDOCK_LAB") << "/registry-private/data\n"
+      << "[registry]\naddress = " << testbed::RegistryHost("private")
+      << "\nstorage = " << testbed::Get("ONEDOCK_LAB") << "/registry-private/data\n"
       << "[images]\nstaging_host = h1\nspool = " << root_ << "/od/spool\n"
       << "[journal]\npath = " << root_ << "/od/journal.db\n"
       << "[containers]\ninstance = " << instance_ << "\nstop_timeout = 5\n"
@@ -93,27 +95,32 @@ void World::SetUp(const std::string& onedockd_extra) {
   auto s = [](const std::string& v) { return value(value_string(v)); };
   auto i = [](int v) { return value(value_int(v)); };
   cluster_ = one_->Allocate("one.cluster.allocate", {s("onedock")});
-  system_ds_ = one_->Allocate("one.datastore.allocate",
-                              {s("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(cluster_)});
-  image_ds_ = one_->Allocate("one.datastore.allocate",
-                             {s("NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock"), i(cluster_)});
+  system_ds_ =
+      one_->Allocate("one.datastore.allocate",
+                     {s("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(cluster_)});
+  image_ds_ =
+      one_->Allocate("one.datastore.allocate",
+                     {s("NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock"), i(cluster_)});
   for (const char* h : {"h1", "h2", "dead"}) {
-    hosts_[h] = one_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(cluster_)});
+    hosts_[h] =
+        one_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(cluster_)});
   }
   // An image allocated before oned has monitored its datastore is refused ("Not enough space").
   const Status monitored = one_->AwaitDatastoreMonitored(image_ds_);
   REQUIRE_MESSAGE(monitored.ok(), monitored.ToString());
   // With a SOURCE (and its SIZE), oned registers the image READY without running the datastore.
-  image_id_ = one_->Allocate("one.image.allocate",
-                             {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker\nSIZE = 2"), i(image_ds_)});
+  image_id_ = one_->Allocate(
+      "one.image.allocate",
+      {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker\nSIZE = 2"), i(image_ds_)});
   for (const auto& v : kVnets) {
     std::string ar_start = v.address;
     ar_start.back() = '1';
     ar_start += "0";  // x.x.x.10
     vnets_.push_back(one_->Allocate(
-        "one.vn.allocate", {s(std::string("NAME = ") + v.bridge + "\nBRIDGE = " + v.bridge + "\nVN_MAD = onedock\n" +
-                              "NETWORK_ADDRESS = " + v.address + "\nNETWORK_MASK = 255.255.255.0\nGATEWAY = " +
-                              v.gateway + "\nAR = [ TYPE = IP4, IP = " + ar_start + ", SIZE = 200 ]"),
+        "one.vn.allocate", {s(std::string("NAME = ") + v.bridge + "\nBRIDGE = " + v.bridge +
+                              "\nVN_MAD = onedock\n" + "NETWORK_ADDRESS = " + v.address +
+                              "\nNETWORK_MASK = 255.255.255.0\nGATEWAY = " + v.gateway +
+                              "\nAR = [ TYPE = IP4, IP = " + ar_start + ", SIZE = 200 ]"),
                             i(cluster_)}));
   }
   for (int vnet : vnets_) {
@@ -126,9 +133,10 @@ World::~World() { TearDown(); }
 
 void World::TearDown() {
   for (const auto& engine : stopped_engines_) {
-    const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh engine-start " +
-                                engine + " >/dev/null 2>&1";
-    if (std::system(command.c_str()) != 0) MESSAGE("could not start engine " << engine << " again: " << command);
+    const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR +
+                                "/tests/bed/testbed.sh engine-start " + engine + " >/dev/null 2>&1";
+    if (std::system(command.c_str()) != 0)
+      MESSAGE("could not start engine " << engine << " again: " << command);
   }
   stopped_engines_.clear();
   onedockd_.reset();
@@ -143,7 +151,8 @@ void World::TearDown() {
   client_.reset();
   one_.reset();
   // ONEDOCK_E2E_KEEP=1 keeps the world's directory (onedockd.log, journal) for a post-mortem.
-  if (const char* keep = std::getenv("ONEDOCK_E2E_KEEP"); keep != nullptr && std::string(keep) == "1") {
+  if (const char* keep = std::getenv("ONEDOCK_E2E_KEEP");
+      keep != nullptr && std::string(keep) == "1") {
     MESSAGE("kept " << root_);
   } else {
     fs::remove_all(root_);
@@ -167,7 +176,8 @@ int World::CreateImage(const std::string& template_text) {
 }
 
 std::pair<int, std::string> World::TryCreateImage(const std::string& template_text) {
-  auto reply = one_->Call("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
+  auto reply =
+      one_->Call("one.image.allocate", {value_string(template_text), value_int(image_ds_)});
   if (static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) return {value_int(reply[1]), ""};
   return {-1, value_string(reply[1])};
 }
@@ -181,33 +191,41 @@ Image World::WaitForImage(int image, int state, double seconds) {
   }
   REQUIRE_MESSAGE(info.ok(), info.status().ToString());
   auto error = info->template_attributes.find("ERROR");
-  REQUIRE_MESSAGE(info->state == state, "image " << image << " is in state " << info->state << ", not " << state
-                                                 << (error == info->template_attributes.end() ? "" : "; ERROR: " + error->second));
+  REQUIRE_MESSAGE(
+      info->state == state,
+      "image " << image << " is in state " << info->state << ", not " << state
+               << (error == info->template_attributes.end() ? "" : "; ERROR: " + error->second));
   return *info;
 }
 
-std::string World::VmTemplate(const std::string& name, double cpu, int memory_mb, const std::string& extra,
-                              const std::string& context, int image) const {
-  return "NAME = " + name + "\nCPU = " + std::to_string(cpu) + "\nMEMORY = " + std::to_string(memory_mb) +
-         "\nDISK = [ IMAGE_ID = " + std::to_string(image < 0 ? image_id_ : image) + " ]\nNIC = [ NETWORK_ID = " +
-         std::to_string(vnets_[0]) + " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra;
+std::string World::VmTemplate(const std::string& name, double cpu, int memory_mb,
+                              const std::string& extra, const std::string& context,
+                              int image) const {
+  return "NAME = " + name + "\nCPU = " + std::to_string(cpu) +
+         "\nMEMORY = " + std::to_string(memory_mb) +
+         "\nDISK = [ IMAGE_ID = " + std::to_string(image < 0 ? image_id_ : image) +
+         " ]\nNIC = [ NETWORK_ID = " + std::to_string(vnets_[0]) +
+         " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = " + name + context + " ]\n" + extra;
 }
 
 int World::CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra,
                     const std::string& context, int image) {
   // On hold: the scheduler places VMs on MONITORED hosts by itself; here only Deploy does.
-  return one_->Allocate("one.vm.allocate", {value_string(VmTemplate(name, cpu, memory_mb, extra, context, image)),
-                                            xmlrpc_c::value_boolean(true)});
+  return one_->Allocate("one.vm.allocate",
+                        {value_string(VmTemplate(name, cpu, memory_mb, extra, context, image)),
+                         xmlrpc_c::value_boolean(true)});
 }
 
 xmlrpc_c::value World::Call(const std::string& method, const std::vector<xmlrpc_c::value>& params) {
   auto reply = one_->Call(method, params);
   // The second item is the error text only on failure (an id, say, on success).
-  if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) FAIL(method << ": " << std::string(value_string(reply[1])));
+  if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0])))
+    FAIL(method << ": " << std::string(value_string(reply[1])));
   return reply[1];
 }
 
-std::string World::CallError(const std::string& method, const std::vector<xmlrpc_c::value>& params) {
+std::string World::CallError(const std::string& method,
+                             const std::vector<xmlrpc_c::value>& params) {
   auto reply = one_->Call(method, params);
   if (static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) return "";
   return value_string(reply[1]);
@@ -222,7 +240,9 @@ void World::Deploy(int vm, const std::string& host_name) {
   Call("one.vm.deploy", {value_int(vm), value_int(hosts_.at(host_name))});
 }
 
-void World::Action(const std::string& action, int vm) { Call("one.vm.action", {value_string(action), value_int(vm)}); }
+void World::Action(const std::string& action, int vm) {
+  Call("one.vm.action", {value_string(action), value_int(vm)});
+}
 
 Vm World::Info(int vm) {
   auto info = client_->VmInfo(vm);
@@ -244,17 +264,19 @@ Host World::WaitForHost(const std::string& name, int state, double seconds) {
     host = HostInfo(name);
   }
   auto error = host.template_attributes.find("ERROR");
-  REQUIRE_MESSAGE(host.state == state, "host " << name << " is in state " << host.state << ", not " << state << " after "
-                                                << seconds << " s"
-                                                << (error == host.template_attributes.end() ? "" : "; ERROR: " + error->second));
+  REQUIRE_MESSAGE(
+      host.state == state,
+      "host " << name << " is in state " << host.state << ", not " << state << " after " << seconds
+              << " s"
+              << (error == host.template_attributes.end() ? "" : "; ERROR: " + error->second));
   return host;
 }
 
 namespace {
 
 void EngineControl(const std::string& verb, const std::string& engine) {
-  const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh " + verb + " " + engine +
-                              " >/dev/null 2>&1";
+  const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR + "/tests/bed/testbed.sh " +
+                              verb + " " + engine + " >/dev/null 2>&1";
   REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
 }
 
@@ -270,7 +292,8 @@ void World::StartEngine(const std::string& engine) {
   stopped_engines_.erase(engine);
 }
 
-Vm World::Poll(int vm, const std::function<bool(const Vm&)>& done, const std::string& expected, double seconds) {
+Vm World::Poll(int vm, const std::function<bool(const Vm&)>& done, const std::string& expected,
+               double seconds) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   Result<Vm> info = NotFound("not read");
   while (std::chrono::steady_clock::now() < deadline) {
@@ -280,7 +303,8 @@ Vm World::Poll(int vm, const std::function<bool(const Vm&)>& done, const std::st
   }
   REQUIRE_MESSAGE(info.ok(), info.status().ToString());
   auto error = info->user_template.find("ERROR");
-  FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", not " << expected << " after " << seconds
+  FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", not " << expected
+             << " after " << seconds
              << " s; ERROR: " << (error == info->user_template.end() ? "-" : error->second));
   return *info;
 }
@@ -291,9 +315,11 @@ Vm World::WaitFor(int vm, int state, int lcm, double seconds) {
       std::to_string(state) + "/" + std::to_string(lcm), seconds);
 }
 
-Vm World::WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what, double seconds) {
+Vm World::WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what,
+                    double seconds) {
   return Poll(
-      vm, [&](const Vm& v) { return v.state == kVmActive && v.lcm_state == kLcmRunning && done(v); },
+      vm,
+      [&](const Vm& v) { return v.state == kVmActive && v.lcm_state == kLcmRunning && done(v); },
       "RUNNING and " + what, seconds);
 }
 
@@ -327,7 +353,8 @@ std::string World::HttpGet(const std::string& ip, double seconds, const std::str
   }
 }
 
-std::string World::ExecOut(const std::string& engine, const std::string& container, const std::string& command) {
+std::string World::ExecOut(const std::string& engine, const std::string& container,
+                           const std::string& command) {
   auto r = engines_.at(engine)->Exec(container, {"/bin/sh", "-c", command});
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   return r->out;

@@ -12,8 +12,8 @@
 
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,7 +32,8 @@ struct VnetDef {
   const char* address;
   const char* gateway;
 };
-inline constexpr VnetDef kVnets[] = {{"odke2e0", "10.231.0.0", "10.231.0.1"}, {"odke2e1", "10.232.0.0", "10.232.0.1"}};
+inline constexpr VnetDef kVnets[] = {{"odke2e0", "10.231.0.0", "10.231.0.1"},
+                                     {"odke2e1", "10.232.0.0", "10.232.0.1"}};
 
 class World {
  public:
@@ -50,8 +51,9 @@ class World {
   int CreateVm(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
                const std::string& context = "", int image = -1);
   // The template text CreateVm allocates (without hold), for the CLI or another user.
-  std::string VmTemplate(const std::string& name, double cpu, int memory_mb, const std::string& extra = "",
-                         const std::string& context = "", int image = -1) const;
+  std::string VmTemplate(const std::string& name, double cpu, int memory_mb,
+                         const std::string& extra = "", const std::string& context = "",
+                         int image = -1) const;
   // one.image.allocate in the world's onedock image datastore (runs the datastore's stat and cp).
   int CreateImage(const std::string& template_text);
   // The same, for an image oned may refuse: its id, or -1 and oned's message (oned runs the
@@ -80,7 +82,8 @@ class World {
   Vm WaitFor(int vm, int state, int lcm, double seconds = 60);
   // Polls (bounded by `seconds`) until `done` holds for the VM's record and the VM is RUNNING
   // again; FAILs naming `what` and the VM's state and ERROR otherwise.
-  Vm WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what, double seconds = 60);
+  Vm WaitUntil(int vm, const std::function<bool(const Vm&)>& done, const std::string& what,
+               double seconds = 60);
   // WaitUntil the VM's current history record is on `host` and has started running there (RSTIME).
   Vm WaitUntilRunningOn(int vm, const std::string& host, double seconds = 120);
   Vm Info(int vm);
@@ -93,9 +96,11 @@ class World {
   // Containers of this world carrying one.vmid=<vm> on the engine.
   std::vector<ContainerSummary> ContainersOf(const std::string& engine, int vm);
   // GET http://<ip><path> from the front-end; the body, or "" after `seconds` without a 200.
-  static std::string HttpGet(const std::string& ip, double seconds = 10, const std::string& path = "/");
+  static std::string HttpGet(const std::string& ip, double seconds = 10,
+                             const std::string& path = "/");
   // stdout of `sh -c command` in the container.
-  std::string ExecOut(const std::string& engine, const std::string& container, const std::string& command);
+  std::string ExecOut(const std::string& engine, const std::string& container,
+                      const std::string& command);
 
   // `testbed.sh engine-stop|engine-start <engine>`: the engine's dockerd goes away (its
   // containers keep running) or comes back. An engine the world stopped is started again when
@@ -113,7 +118,8 @@ class World {
   void SetUp(const std::string& onedockd_extra);
   void TearDown();
   // Polls the VM until `done` holds; FAILs naming `expected`, its state and ERROR after `seconds`.
-  Vm Poll(int vm, const std::function<bool(const Vm&)>& done, const std::string& expected, double seconds);
+  Vm Poll(int vm, const std::function<bool(const Vm&)>& done, const std::string& expected,
+          double seconds);
 
   std::string root_;
   std::string instance_;

@@ -121,7 +121,8 @@ std::vector<std::string> SplitWords(const std::string& text) {
   return out;
 }
 
-bool DriverOptionLists(const std::string& arguments, const std::string& flag, const std::string& name) {
+bool DriverOptionLists(const std::string& arguments, const std::string& flag,
+                       const std::string& name) {
   auto lower = [](std::string s) {
     for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;

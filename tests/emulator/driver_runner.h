@@ -29,7 +29,8 @@ std::vector<std::string> SplitWords(const std::string& text);
 
 // True when `name` is one of the comma-separated items after `flag` in a driver's ARGUMENTS
 // ("-l deploy,shutdown=my_shutdown" lists deploy and shutdown), compared case-insensitively.
-bool DriverOptionLists(const std::string& arguments, const std::string& flag, const std::string& name);
+bool DriverOptionLists(const std::string& arguments, const std::string& flag,
+                       const std::string& name);
 
 }  // namespace onedock::emulator
 

@@ -12,10 +12,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <xmlrpc-c/base.hpp>
-#include <xmlrpc-c/registry.hpp>
-#include <xmlrpc-c/server_abyss.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +20,9 @@
 #include <functional>
 #include <sstream>
 #include <thread>
+#include <xmlrpc-c/base.hpp>
+#include <xmlrpc-c/registry.hpp>
+#include <xmlrpc-c/server_abyss.hpp>
 
 #include "rpc/monitord_message.h"
 #include "tests/emulator/one_state.h"
@@ -40,19 +39,22 @@ class OneMethod : public xmlrpc_c::method {
  public:
   OneMethod(std::string name, const OneState* state, size_t min_params, size_t max_params,
             Handler handler)
-      : name_(std::move(name)), state_(state), min_(min_params), max_(max_params),
+      : name_(std::move(name)),
+        state_(state),
+        min_(min_params),
+        max_(max_params),
         handler_(std::move(handler)) {}
 
   void execute(const xmlrpc_c::paramList& params, xmlrpc_c::value* result) override {
     // Type and count errors throw girerr::error, which xmlrpc-c turns into a fault.
     if (params.size() < min_ + 1 || params.size() > max_ + 1) {
-      throw xmlrpc_c::fault("Wrong number of parameters for " + name_,
-                            xmlrpc_c::fault::CODE_TYPE);
+      throw xmlrpc_c::fault("Wrong number of parameters for " + name_, xmlrpc_c::fault::CODE_TYPE);
     }
     const std::string session = params.getString(0);
-    Answer answer = state_->Authenticate(session)
-                        ? handler_(params)
-                        : Answer::Error(kAuthentication, "User couldn't be authenticated, aborting call.");
+    Answer answer =
+        state_->Authenticate(session)
+            ? handler_(params)
+            : Answer::Error(kAuthentication, "User couldn't be authenticated, aborting call.");
     std::vector<xmlrpc_c::value> reply;
     if (answer.ok()) {
       reply.push_back(xmlrpc_c::value_boolean(true));
@@ -94,34 +96,51 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
   add("one.host.allocate", 4, 4, [&](P p) {
     return s.HostAllocate(p.getString(1), p.getString(2), p.getString(3), p.getInt(4));
   });
-  add("one.host.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.HostInfo(p.getInt(1)); });
+  add("one.host.info", 1, 2, [&](P p) {
+    OptionalBool(p, 2, false);
+    return s.HostInfo(p.getInt(1));
+  });
   add("one.hostpool.info", 0, 0, [&](P) { return s.HostPool(); });
   add("one.host.delete", 1, 1, [&](P p) { return s.HostDelete(p.getInt(1)); });
   add("one.host.status", 2, 2, [&](P p) { return s.HostStatus(p.getInt(1), p.getInt(2)); });
 
-  add("one.datastore.allocate", 2, 2, [&](P p) { return s.DatastoreAllocate(p.getString(1), p.getInt(2)); });
-  add("one.datastore.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.DatastoreInfo(p.getInt(1)); });
+  add("one.datastore.allocate", 2, 2,
+      [&](P p) { return s.DatastoreAllocate(p.getString(1), p.getInt(2)); });
+  add("one.datastore.info", 1, 2, [&](P p) {
+    OptionalBool(p, 2, false);
+    return s.DatastoreInfo(p.getInt(1));
+  });
   add("one.datastorepool.info", 0, 0, [&](P) { return s.DatastorePool(); });
 
   add("one.image.allocate", 2, 3, [&](P p) {
     OptionalBool(p, 3, false);
     return s.ImageAllocate(p.getString(1), p.getInt(2));
   });
-  add("one.image.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.ImageInfo(p.getInt(1)); });
+  add("one.image.info", 1, 2, [&](P p) {
+    OptionalBool(p, 2, false);
+    return s.ImageInfo(p.getInt(1));
+  });
   add("one.imagepool.info", 3, 3, [&](P p) {
     (void)p.getInt(1);
     (void)p.getInt(2);
     (void)p.getInt(3);
     return s.ImagePool();
   });
-  add("one.image.delete", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.ImageDelete(p.getInt(1)); });
-  add("one.image.persistent", 2, 2, [&](P p) { return s.ImagePersistent(p.getInt(1), p.getBoolean(2)); });
+  add("one.image.delete", 1, 2, [&](P p) {
+    OptionalBool(p, 2, false);
+    return s.ImageDelete(p.getInt(1));
+  });
+  add("one.image.persistent", 2, 2,
+      [&](P p) { return s.ImagePersistent(p.getInt(1), p.getBoolean(2)); });
   add("one.image.clone", 2, 3, [&](P p) {
     return s.ImageClone(p.getInt(1), p.getString(2), p.size() > 3 ? p.getInt(3) : -1);
   });
 
   add("one.vn.allocate", 2, 2, [&](P p) { return s.VnetAllocate(p.getString(1), p.getInt(2)); });
-  add("one.vn.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.VnetInfo(p.getInt(1)); });
+  add("one.vn.info", 1, 2, [&](P p) {
+    OptionalBool(p, 2, false);
+    return s.VnetInfo(p.getInt(1));
+  });
 
   add("one.template.allocate", 1, 1, [&](P p) { return s.TemplateAllocate(p.getString(1)); });
   add("one.template.instantiate", 2, 5, [&](P p) {
@@ -131,13 +150,17 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
     return s.TemplateInstantiate(p.getInt(1), p.getString(2), hold, extra);
   });
 
-  add("one.vm.allocate", 1, 2, [&](P p) { return s.VmAllocate(p.getString(1), OptionalBool(p, 2, false)); });
-  add("one.vm.info", 1, 2, [&](P p) { OptionalBool(p, 2, false); return s.VmInfo(p.getInt(1)); });
+  add("one.vm.allocate", 1, 2,
+      [&](P p) { return s.VmAllocate(p.getString(1), OptionalBool(p, 2, false)); });
+  add("one.vm.info", 1, 2, [&](P p) {
+    OptionalBool(p, 2, false);
+    return s.VmInfo(p.getInt(1));
+  });
   for (const bool extended : {false, true}) {
     add(extended ? "one.vmpool.infoextended" : "one.vmpool.info", 4, 5, [&s, extended](P p) {
       (void)p.getInt(1);
-    (void)p.getInt(2);
-    (void)p.getInt(3);
+      (void)p.getInt(2);
+      (void)p.getInt(3);
       if (p.size() > 5 && !p.getString(5).empty()) {
         return Answer::Error(kInternalError, "JSON query search is not supported");  // SQLite oned
       }
@@ -156,17 +179,18 @@ void Register(xmlrpc_c::registry& r, OneState& s) {
     if (p.size() > 5) (void)p.getInt(5);
     return s.VmMigrate(p.getInt(1), p.getInt(2), p.getBoolean(3), p.size() > 6 ? p.getInt(6) : 0);
   });
-  add("one.vm.snapshotcreate", 2, 2, [&](P p) { return s.VmSnapshotCreate(p.getInt(1), p.getString(2)); });
-  add("one.vm.snapshotrevert", 2, 2, [&](P p) { return s.VmSnapshotRevert(p.getInt(1), p.getInt(2)); });
-  add("one.vm.snapshotdelete", 2, 2, [&](P p) { return s.VmSnapshotDelete(p.getInt(1), p.getInt(2)); });
+  add("one.vm.snapshotcreate", 2, 2,
+      [&](P p) { return s.VmSnapshotCreate(p.getInt(1), p.getString(2)); });
+  add("one.vm.snapshotrevert", 2, 2,
+      [&](P p) { return s.VmSnapshotRevert(p.getInt(1), p.getInt(2)); });
+  add("one.vm.snapshotdelete", 2, 2,
+      [&](P p) { return s.VmSnapshotDelete(p.getInt(1), p.getInt(2)); });
   add("one.vm.attachnic", 2, 2, [&](P p) { return s.VmAttachNic(p.getInt(1), p.getString(2)); });
   add("one.vm.detachnic", 2, 2, [&](P p) { return s.VmDetachNic(p.getInt(1), p.getInt(2)); });
-  add("one.vm.resize", 2, 3, [&](P p) {
-    return s.VmResize(p.getInt(1), p.getString(2), OptionalBool(p, 3, true));
-  });
-  add("one.vm.update", 2, 3, [&](P p) {
-    return s.VmUpdate(p.getInt(1), p.getString(2), p.size() > 3 ? p.getInt(3) : 0);
-  });
+  add("one.vm.resize", 2, 3,
+      [&](P p) { return s.VmResize(p.getInt(1), p.getString(2), OptionalBool(p, 3, true)); });
+  add("one.vm.update", 2, 3,
+      [&](P p) { return s.VmUpdate(p.getInt(1), p.getString(2), p.size() > 3 ? p.getInt(3) : 0); });
 }
 
 // monitord's listener: the same port over UDP (one datagram per message) and TCP (one message per
@@ -235,7 +259,8 @@ class MonitordListener {
       std::string msg;
       char buf[65536];
       ssize_t n;
-      while ((n = recv(c, buf, sizeof buf, 0)) > 0 && msg.size() < (32u << 20)) msg.append(buf, static_cast<size_t>(n));
+      while ((n = recv(c, buf, sizeof buf, 0)) > 0 && msg.size() < (32u << 20))
+        msg.append(buf, static_cast<size_t>(n));
       close(c);
       Apply(msg);
     }
@@ -250,8 +275,10 @@ class MonitordListener {
 int Main(int argc, char** argv) {
   std::string config_path, port_file;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--config") == 0) config_path = argv[i + 1];
-    else if (std::strcmp(argv[i], "--port-file") == 0) port_file = argv[i + 1];
+    if (std::strcmp(argv[i], "--config") == 0)
+      config_path = argv[i + 1];
+    else if (std::strcmp(argv[i], "--port-file") == 0)
+      port_file = argv[i + 1];
   }
   if (config_path.empty()) {
     std::fprintf(stderr, "usage: one_emulator --config FILE [--port-file PATH]\n");
@@ -266,7 +293,8 @@ int Main(int argc, char** argv) {
   text << in.rdbuf();
   auto config = ParseTemplate(text.str());
   if (!config.ok()) {
-    std::fprintf(stderr, "one_emulator: %s: %s\n", config_path.c_str(), config.status().message().c_str());
+    std::fprintf(stderr, "one_emulator: %s: %s\n", config_path.c_str(),
+                 config.status().message().c_str());
     return 1;
   }
   const int port = std::atoi(config->Get("PORT", "0").c_str());
@@ -282,14 +310,16 @@ int Main(int argc, char** argv) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = htons(static_cast<uint16_t>(port));
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 64) != 0) {
-    std::fprintf(stderr, "one_emulator: cannot listen on 127.0.0.1:%d: %s\n", port, std::strerror(errno));
+    std::fprintf(stderr, "one_emulator: cannot listen on 127.0.0.1:%d: %s\n", port,
+                 std::strerror(errno));
     return 1;
   }
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   MonitordListener monitord(&state, std::atoi(config->Get("MONITOR_PORT", "0").c_str()));
   if (!monitord.ok()) {
-    std::fprintf(stderr, "one_emulator: cannot listen for monitord messages: %s\n", std::strerror(errno));
+    std::fprintf(stderr, "one_emulator: cannot listen for monitord messages: %s\n",
+                 std::strerror(errno));
     return 1;
   }
   monitord.Start();
@@ -321,7 +351,8 @@ int Main(int argc, char** argv) {
                                    .serverOwnsSignals(false));
   // The placement step, every SCHED_INTERVAL seconds (default 1).
   std::atomic<bool> stopping{false};
-  const int interval_ms = static_cast<int>(std::atof(config->Get("SCHED_INTERVAL", "1").c_str()) * 1000);
+  const int interval_ms =
+      static_cast<int>(std::atof(config->Get("SCHED_INTERVAL", "1").c_str()) * 1000);
   std::thread scheduler([&state, &stopping, interval_ms] {
     while (!stopping) {
       state.ScheduleOnce();

@@ -2,9 +2,10 @@
 //
 // Datastore actions run locally as oned 7.x runs them (reference §5.1, captures): argv[1] is the
 // image id, stdin the base64 <DS_DRIVER_ACTION_DATA>; STAT (run inside one.image.allocate, see
-// ImageAllocate) prints the size in MB, CP prints "SOURCE FORMAT" (both required). Information drivers follow one_im_sh (§4.4): every executable
-// in remotes/im/<im_mad>.d runs with "<im_mad> <host id> <host name>" (stop: "stop" first) and the
-// base64 <MONITOR_CONFIGURATION> on stdin; the start reply must be a <MONITOR_MESSAGES> document.
+// ImageAllocate) prints the size in MB, CP prints "SOURCE FORMAT" (both required). Information
+// drivers follow one_im_sh (§4.4): every executable in remotes/im/<im_mad>.d runs with "<im_mad>
+// <host id> <host name>" (stop: "stop" first) and the base64 <MONITOR_CONFIGURATION> on stdin; the
+// start reply must be a <MONITOR_MESSAGES> document.
 //
 // The configuration holds DATASTORE_LOCATION, MONITORING_INTERVAL_HOST, NETWORK and, when the
 // emulator's config has one, PROBES_PERIOD.
@@ -62,7 +63,9 @@ void OneState::ImageCopyFlow(int image_id) {
   DriverRun copy = RunStep(cp);
   const std::vector<std::string> out = SplitWords(copy.out);
   if (!copy.ok()) return fail("Error copying image in the datastore: " + FailureMessage(copy.err));
-  if (out.size() < 2) return fail("Error copying image in the datastore: missing SOURCE or FORMAT in \"" + copy.out + "\"");
+  if (out.size() < 2)
+    return fail("Error copying image in the datastore: missing SOURCE or FORMAT in \"" + copy.out +
+                "\"");
   std::lock_guard lock(mu_);
   Image& image = images_.at(image_id);
   image.source = out[0];
@@ -78,8 +81,8 @@ void OneState::ImageMkfsFlow(int image_id) {
     std::lock_guard lock(mu_);
     const Image& image = images_.at(image_id);
     mkfs = DatastoreStep("mkfs", image_id,
-                         "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) + DatastoreXml(datastores_.at(image.ds_id)) +
-                             "</DS_DRIVER_ACTION_DATA>",
+                         "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) +
+                             DatastoreXml(datastores_.at(image.ds_id)) + "</DS_DRIVER_ACTION_DATA>",
                          image.ds_id);
   }
   DriverRun run = mkfs.error.empty() ? RunStep(mkfs) : DriverRun{};
@@ -89,11 +92,13 @@ void OneState::ImageMkfsFlow(int image_id) {
   Image& image = it->second;
   if (!mkfs.error.empty() || !run.ok()) {
     image.state = 5;
-    image.templ.Set("ERROR", "Error creating datablock: " + (mkfs.error.empty() ? FailureMessage(run.err) : mkfs.error));
+    image.templ.Set("ERROR", "Error creating datablock: " +
+                                 (mkfs.error.empty() ? FailureMessage(run.err) : mkfs.error));
     return;
   }
   std::string source = run.out;
-  while (!source.empty() && std::isspace(static_cast<unsigned char>(source.back()))) source.pop_back();
+  while (!source.empty() && std::isspace(static_cast<unsigned char>(source.back())))
+    source.pop_back();
   image.source = source;
   image.state = 1;  // READY
 }
@@ -106,10 +111,11 @@ void OneState::ImageCloneFlow(int image_id) {
     std::lock_guard lock(mu_);
     const Image& image = images_.at(image_id);
     original = image.cloning_id;
-    clone = DatastoreStep("clone", image_id,
-                          "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) + DatastoreXml(datastores_.at(image.ds_id)) +
-                              "</DS_DRIVER_ACTION_DATA>",
-                          image.ds_id);
+    clone =
+        DatastoreStep("clone", image_id,
+                      "<DS_DRIVER_ACTION_DATA>" + ImageXml(image) +
+                          DatastoreXml(datastores_.at(image.ds_id)) + "</DS_DRIVER_ACTION_DATA>",
+                      image.ds_id);
   }
   DriverRun run = clone.error.empty() ? RunStep(clone) : DriverRun{};
   const std::vector<std::string> words = SplitWords(run.out);
@@ -120,7 +126,9 @@ void OneState::ImageCloneFlow(int image_id) {
   image.cloning_id = -1;
   if (!clone.error.empty() || !run.ok() || words.empty()) {
     image.state = 5;
-    const std::string why = !clone.error.empty() ? clone.error : run.ok() ? "empty reply" : FailureMessage(run.err);
+    const std::string why = !clone.error.empty() ? clone.error
+                            : run.ok()           ? "empty reply"
+                                                 : FailureMessage(run.err);
     image.templ.Set("ERROR", "Error cloning from Image " + std::to_string(original) + ": " + why);
     return;
   }
@@ -154,11 +162,16 @@ std::string OneState::MonitorConfigurationXml(int host_id) const {
   Template conf;
   conf.Set("DATASTORE_LOCATION", config_.Get("DATASTORE_LOCATION", "/var/lib/one/datastores"));
   conf.Set("MONITORING_INTERVAL_HOST", "180");
-  TemplateAttribute network{"NETWORK", "", {{"ADDRESS", "127.0.0.1"}, {"MONITOR_ADDRESS", "127.0.0.1"},
-                                            {"PORT", std::to_string(monitord_port_)}}, true};
+  TemplateAttribute network{"NETWORK",
+                            "",
+                            {{"ADDRESS", "127.0.0.1"},
+                             {"MONITOR_ADDRESS", "127.0.0.1"},
+                             {"PORT", std::to_string(monitord_port_)}},
+                            true};
   conf.attributes.push_back(network);
   // monitord.conf's PROBES_PERIOD travels with the configuration, as monitord sends it.
-  for (const TemplateAttribute* periods : config_.All("PROBES_PERIOD")) conf.attributes.push_back(*periods);
+  for (const TemplateAttribute* periods : config_.All("PROBES_PERIOD"))
+    conf.attributes.push_back(*periods);
   std::string xml = conf.ToXml("MONITOR_CONFIGURATION");
   xml.insert(xml.size() - std::string("</MONITOR_CONFIGURATION>").size(),
              "<HOST_ID>" + std::to_string(host_id) + "</HOST_ID>");
@@ -179,7 +192,8 @@ void OneState::StartMonitorFlow(int host_id) {
     dir = config_.Get("REMOTES_DIR") + "/im/" + im_mad + ".d";
     if (configured && fs::is_directory(dir)) {
       for (const auto& e : fs::directory_iterator(dir)) {
-        if (e.is_regular_file() && (fs::status(e.path()).permissions() & fs::perms::owner_exec) != fs::perms::none) {
+        if (e.is_regular_file() &&
+            (fs::status(e.path()).permissions() & fs::perms::owner_exec) != fs::perms::none) {
           scripts.push_back(e.path().string());
         }
       }
@@ -213,7 +227,8 @@ void OneState::StartMonitorFlow(int host_id) {
     auto it = hosts_.find(host_id);
     if (it == hosts_.end()) return;
     SetHostStateLocked(it->second, 3);
-    it->second.templ.Set("ERROR", "Error starting monitoring: reply is not a MONITOR_MESSAGES document");
+    it->second.templ.Set("ERROR",
+                         "Error starting monitoring: reply is not a MONITOR_MESSAGES document");
     return;
   }
   const int64_t ts = std::atoll(doc->Get("TIMESTAMP", "0").c_str());
@@ -236,10 +251,12 @@ void OneState::StopMonitorFlow(int host_id, const std::string& name, const std::
   std::vector<std::string> scripts;
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string file = e.path().filename().string();
-    if (file.size() > 11 && file.substr(file.size() - 11) == "_control.sh") scripts.push_back(e.path().string());
+    if (file.size() > 11 && file.substr(file.size() - 11) == "_control.sh")
+      scripts.push_back(e.path().string());
   }
   std::sort(scripts.begin(), scripts.end());
-  for (const auto& script : scripts) RunDriver(script, {"stop", im_mad, std::to_string(host_id), name}, stdin_text);
+  for (const auto& script : scripts)
+    RunDriver(script, {"stop", im_mad, std::to_string(host_id), name}, stdin_text);
 }
 
 Answer OneState::HostStatus(int id, int status) {

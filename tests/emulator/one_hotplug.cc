@@ -37,24 +37,28 @@ Answer OneState::VmAttachNic(int id, const std::string& text) {
   const TemplateAttribute* mad = VmMadLocked(vm);
   const bool cold = vm.state == 8 && mad != nullptr && mad->Get("COLD_NIC_ATTACH") == "yes";
   if (!running && vm.state != 8 && vm.state != 1 && vm.state != 2) {
-    return Answer::Error(kAction, "Action \"nic-attach\" is not available for state " + std::to_string(vm.state));
+    return Answer::Error(
+        kAction, "Action \"nic-attach\" is not available for state " + std::to_string(vm.state));
   }
   int nic_id = 0;
-  for (const TemplateAttribute* n : vm.templ.All("NIC")) nic_id = std::max(nic_id, std::atoi(n->Get("NIC_ID").c_str()) + 1);
+  for (const TemplateAttribute* n : vm.templ.All("NIC"))
+    nic_id = std::max(nic_id, std::atoi(n->Get("NIC_ID").c_str()) + 1);
   TemplateAttribute nic = *nics[0];
   if (Answer leased = LeaseNic(id, nic_id, &nic); !leased.ok()) return leased;
   vm.templ.attributes.push_back(nic);
-  if (!running && !cold) return Answer::Id(id);  // a database change only
+  if (!running && !cold) return Answer::Id(id);     // a database change only
   SetStateLocked(vm, vm.state, running ? 25 : 65);  // HOTPLUG_NIC / HOTPLUG_NIC_POWEROFF
   Step step = VmmStep(vm, "attach_nic", true);
   if (step.error.empty()) {
-    step.args = {vm.deploy_id, nic.Get("MAC"), nic.Get("BRIDGE"), nic.Get("MODEL", "-"), nic.Get("VN_MAD"),
-                 nic.Get("TARGET"), std::to_string(id), vm.history.back().hostname};
+    step.args = {
+        vm.deploy_id,      nic.Get("MAC"),    nic.Get("BRIDGE"),  nic.Get("MODEL", "-"),
+        nic.Get("VN_MAD"), nic.Get("TARGET"), std::to_string(id), vm.history.back().hostname};
   }
   const int to_state = running ? 3 : 8, to_lcm = running ? 3 : 0;
-  VmmStepAsync(id, step, "ATTACHNIC", to_state, to_lcm,
-               [this, to_state, to_lcm](Vm& v, const DriverRun&) { SetStateLocked(v, to_state, to_lcm); },
-               [this, nic_id](Vm& v) { DropNicLocked(v, nic_id); });
+  VmmStepAsync(
+      id, step, "ATTACHNIC", to_state, to_lcm,
+      [this, to_state, to_lcm](Vm& v, const DriverRun&) { SetStateLocked(v, to_state, to_lcm); },
+      [this, nic_id](Vm& v) { DropNicLocked(v, nic_id); });
   return Answer::Id(id);
 }
 
@@ -67,12 +71,15 @@ Answer OneState::VmDetachNic(int id, int nic_id) {
   for (TemplateAttribute* n : vm.templ.All("NIC")) {
     if (n->Get("NIC_ID") == std::to_string(nic_id)) nic = n;
   }
-  if (nic == nullptr) return Answer::Error(kAction, "VM " + std::to_string(id) + " has no NIC " + std::to_string(nic_id));
+  if (nic == nullptr)
+    return Answer::Error(kAction,
+                         "VM " + std::to_string(id) + " has no NIC " + std::to_string(nic_id));
   const bool running = vm.state == 3 && vm.lcm_state == 3;
   const TemplateAttribute* mad = VmMadLocked(vm);
   const bool cold = vm.state == 8 && mad != nullptr && mad->Get("COLD_NIC_ATTACH") == "yes";
   if (!running && vm.state != 8 && vm.state != 1 && vm.state != 2) {
-    return Answer::Error(kAction, "Action \"nic-detach\" is not available for state " + std::to_string(vm.state));
+    return Answer::Error(
+        kAction, "Action \"nic-detach\" is not available for state " + std::to_string(vm.state));
   }
   const std::string mac = nic->Get("MAC");
   if (!running && !cold) {
@@ -81,12 +88,14 @@ Answer OneState::VmDetachNic(int id, int nic_id) {
   }
   SetStateLocked(vm, vm.state, running ? 25 : 65);
   Step step = VmmStep(vm, "detach_nic", true);
-  if (step.error.empty()) step.args = {vm.deploy_id, mac, std::to_string(id), vm.history.back().hostname};
+  if (step.error.empty())
+    step.args = {vm.deploy_id, mac, std::to_string(id), vm.history.back().hostname};
   const int to_state = running ? 3 : 8, to_lcm = running ? 3 : 0;
-  VmmStepAsync(id, step, "DETACHNIC", to_state, to_lcm, [this, nic_id, to_state, to_lcm](Vm& v, const DriverRun&) {
-    DropNicLocked(v, nic_id);
-    SetStateLocked(v, to_state, to_lcm);
-  });
+  VmmStepAsync(id, step, "DETACHNIC", to_state, to_lcm,
+               [this, nic_id, to_state, to_lcm](Vm& v, const DriverRun&) {
+                 DropNicLocked(v, nic_id);
+                 SetStateLocked(v, to_state, to_lcm);
+               });
   return Answer::Id(id);
 }
 
@@ -98,13 +107,15 @@ Answer OneState::VmResize(int id, const std::string& text, bool /*enforce*/) {
   if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   const bool running = vm.state == 3 && vm.lcm_state == 3;
-  const bool offline = vm.state == 0 || vm.state == 1 || vm.state == 2 || vm.state == 8 || vm.state == 9;
+  const bool offline =
+      vm.state == 0 || vm.state == 1 || vm.state == 2 || vm.state == 8 || vm.state == 9;
   const TemplateAttribute* mad = VmMadLocked(vm);
   if (running && (mad == nullptr || mad->Get("LIVE_RESIZE") != "yes")) {
     return Answer::Error(kAction, "Resize of a RUNNING VM needs LIVE_RESIZE = yes in its VM_MAD");
   }
   if (!running && !offline) {
-    return Answer::Error(kAction, "Action \"resize\" is not available for state " + std::to_string(vm.state));
+    return Answer::Error(
+        kAction, "Action \"resize\" is not available for state " + std::to_string(vm.state));
   }
   Template before = vm.templ;
   for (const char* key : {"CPU", "VCPU", "MEMORY"}) {
@@ -113,8 +124,9 @@ Answer OneState::VmResize(int id, const std::string& text, bool /*enforce*/) {
   if (!running) return Answer::Id(id);
   SetStateLocked(vm, 3, 66);  // HOTPLUG_RESIZE
   Step step = VmmStep(vm, "resize", true);
-  VmmStepAsync(id, step, "RESIZE", 3, 3, [this](Vm& v, const DriverRun&) { SetStateLocked(v, 3, 3); },
-               [before](Vm& v) { v.templ = before; });  // the old capacity stays
+  VmmStepAsync(
+      id, step, "RESIZE", 3, 3, [this](Vm& v, const DriverRun&) { SetStateLocked(v, 3, 3); },
+      [before](Vm& v) { v.templ = before; });  // the old capacity stays
   return Answer::Id(id);
 }
 

@@ -2,11 +2,12 @@
 // VMM actions run as local (-l) driver actions with the argv and base64 stdin of the reference
 // (§3.5, §3.7) and of the captures, and the LCM transitions of §2.5.
 //
-// Network (vnm) steps run around deploy (pre, post) and shutdown/cancel (clean) as one_vmm_exec runs
-// them; simplifications: not around save, restore, migration or NIC hotplug; only actions listed in the
-// VM_MAD's -l option are run (a real oned would ssh for the others, the emulator refuses them);
-// TM commands are those onedock's datastores need (CLONE/LN per image disk, MKIMAGE/MKSWAP per
-// volatile disk, CONTEXT, MVDS for persistent images and DELETE at the end); no SAVE_AS disks.
+// Network (vnm) steps run around deploy (pre, post) and shutdown/cancel (clean) as one_vmm_exec
+// runs them; simplifications: not around save, restore, migration or NIC hotplug; only actions
+// listed in the VM_MAD's -l option are run (a real oned would ssh for the others, the emulator
+// refuses them); TM commands are those onedock's datastores need (CLONE/LN per image disk,
+// MKIMAGE/MKSWAP per volatile disk, CONTEXT, MVDS for persistent images and DELETE at the end); no
+// SAVE_AS disks.
 #include <algorithm>
 #include <ctime>
 #include <filesystem>
@@ -41,9 +42,7 @@ OneState::~OneState() {
   for (auto& w : workers) w.join();
 }
 
-void OneState::Background(std::function<void()> work) {
-  workers_.emplace_back(std::move(work));
-}
+void OneState::Background(std::function<void()> work) { workers_.emplace_back(std::move(work)); }
 
 std::string OneState::SystemDirLocked(const Vm& vm) const {
   const auto& h = vm.history.back();
@@ -74,7 +73,8 @@ void OneState::ReleaseLeasesLocked(int vm_id) {
 
 std::string OneState::ActionDataXml(const Vm& vm) const {
   Vm current = vm;
-  if (current.history.size() > 1) current.history.erase(current.history.begin(), current.history.end() - 1);
+  if (current.history.size() > 1)
+    current.history.erase(current.history.begin(), current.history.end() - 1);
   const int sys_ds = vm.history.empty() ? 0 : vm.history.back().ds_id;
   auto ds = datastores_.find(sys_ds);
   return "<VMM_DRIVER_ACTION_DATA><HOST>" + rpc::XmlEscape(vm.history.back().hostname) +
@@ -96,8 +96,8 @@ std::string OneState::StepFailure(const Step& step, const DriverRun& run) {
 void OneState::VmmStepAsync(int vm_id, Step step, const std::string& action, int fail_state,
                             int fail_lcm, std::function<void(Vm&, const DriverRun&)> done,
                             std::function<void(Vm&)> rollback) {
-  Background([this, vm_id, step = std::move(step), action, fail_state, fail_lcm, done = std::move(done),
-              rollback = std::move(rollback)] {
+  Background([this, vm_id, step = std::move(step), action, fail_state, fail_lcm,
+              done = std::move(done), rollback = std::move(rollback)] {
     const DriverRun run = RunStep(step);
     std::lock_guard lock(mu_);
     Vm& vm = vms_.at(vm_id);
@@ -118,7 +118,8 @@ const TemplateAttribute* OneState::VmMadLocked(const Vm& vm) const {
   return nullptr;
 }
 
-OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const {
+OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action,
+                                 bool with_action_data) const {
   Step step;
   const auto& h = vm.history.back();
   const TemplateAttribute* mad = VmMadLocked(vm);
@@ -140,15 +141,17 @@ OneState::Step OneState::VmmStep(const Vm& vm, const std::string& action, bool w
   step.executable = config_.Get("REMOTES_DIR") + "/vmm/" + dir + "/" + action;
   const std::string host = h.hostname, vmid = std::to_string(vm.id);
   if (action == "deploy") {
-    const std::string dfile = config_.Get("VMS_LOCATION") + "/" + vmid + "/deployment." + std::to_string(h.seq);
+    const std::string dfile =
+        config_.Get("VMS_LOCATION") + "/" + vmid + "/deployment." + std::to_string(h.seq);
     step.args = {dfile, host, vmid, host};
   } else if (action == "resize") {
     step.args = {vm.deploy_id, vmid, host};  // unquoted in one_vmm_exec, no host word first
   } else if (action == "save" || action == "restore") {
-    const std::string checkpoint = config_.Get("DATASTORE_LOCATION", "/var/lib/one/datastores") + "/" +
-                                   std::to_string(h.ds_id) + "/" + vmid + "/checkpoint";
-    step.args = action == "save" ? std::vector<std::string>{vm.deploy_id, checkpoint, host, vmid, host}
-                                 : std::vector<std::string>{checkpoint, host, vm.deploy_id, vmid, host};
+    const std::string checkpoint = config_.Get("DATASTORE_LOCATION", "/var/lib/one/datastores") +
+                                   "/" + std::to_string(h.ds_id) + "/" + vmid + "/checkpoint";
+    step.args = action == "save"
+                    ? std::vector<std::string>{vm.deploy_id, checkpoint, host, vmid, host}
+                    : std::vector<std::string>{checkpoint, host, vm.deploy_id, vmid, host};
   } else {
     step.args = {vm.deploy_id, host, vmid, host};
   }
@@ -162,14 +165,16 @@ std::vector<OneState::Step> OneState::NetworkSteps(const Vm& vm, const std::stri
   std::vector<std::string> drivers;
   for (const TemplateAttribute* nic : vm.templ.All("NIC")) {
     const std::string vn_mad = nic->Get("VN_MAD");
-    if (!vn_mad.empty() && std::find(drivers.begin(), drivers.end(), vn_mad) == drivers.end()) drivers.push_back(vn_mad);
+    if (!vn_mad.empty() && std::find(drivers.begin(), drivers.end(), vn_mad) == drivers.end())
+      drivers.push_back(vn_mad);
   }
   const TemplateAttribute* mad = VmMadLocked(vm);
   std::vector<Step> steps;
   for (const auto& vn_mad : drivers) {
     Step step;
     if (mad == nullptr || !DriverOptionLists(mad->Get("ARGUMENTS"), "-l", action)) {
-      step.error = "network action " + action + " is not a local (-l) action of the VM_MAD; oned would run it on "
+      step.error = "network action " + action +
+                   " is not a local (-l) action of the VM_MAD; oned would run it on "
                    "the host over ssh, the emulator runs local actions only";
     }
     step.executable = config_.Get("REMOTES_DIR") + "/vnm/" + vn_mad + "/" + action;
@@ -191,7 +196,8 @@ std::string OneState::RunSteps(const std::vector<Step>& steps) {
 }
 
 OneState::Step OneState::TmStep(const std::string& command, const std::string& tm_mad,
-                                const std::vector<std::string>& args, std::ofstream& transfer) const {
+                                const std::vector<std::string>& args,
+                                std::ofstream& transfer) const {
   // The transfer file line as oned writes it; the script gets the same words as argv.
   transfer << command << " " << tm_mad;
   for (const auto& a : args) transfer << " " << a;
@@ -219,7 +225,8 @@ Answer OneState::VmDeploy(int id, int host_id, bool /*enforce*/, int ds_id) {
   if (host->second.state == 8) return Answer::Error(kAction, "Host is offline, cannot deploy VM");
   Vm& vm = it->second;
   if (vm.state != 1 && vm.state != 2) {
-    return Answer::Error(kAction, "Deploy action is not available for state " + std::to_string(vm.state));
+    return Answer::Error(kAction,
+                         "Deploy action is not available for state " + std::to_string(vm.state));
   }
   if (ds_id < 0) {
     ds_id = 0;
@@ -231,7 +238,8 @@ Answer OneState::VmDeploy(int id, int host_id, bool /*enforce*/, int ds_id) {
     }
   }
   if (!datastores_.count(ds_id) || datastores_.at(ds_id).type != 1) {
-    return Answer::Error(kAction, "Datastore " + std::to_string(ds_id) + " is not a system datastore");
+    return Answer::Error(kAction,
+                         "Datastore " + std::to_string(ds_id) + " is not a system datastore");
   }
   const int seq = vm.history.empty() ? 0 : vm.history.back().seq + 1;
   vm.history.push_back({seq, host->second.name, host_id, ds_id, std::time(nullptr),
@@ -248,10 +256,12 @@ Answer OneState::VmAction(const std::string& action, int id) {
   if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   const bool running = vm.state == 3 && (vm.lcm_state == 3 || vm.lcm_state == 16);
-  const bool failure = vm.state == 3 && (vm.lcm_state == 36 || vm.lcm_state == 39 || vm.lcm_state == 40);
+  const bool failure =
+      vm.state == 3 && (vm.lcm_state == 36 || vm.lcm_state == 39 || vm.lcm_state == 40);
   const auto refuse = [&] {
     return Answer::Error(kAction, "Action \"" + action + "\" is not available for state " +
-                                      std::to_string(vm.state) + "/" + std::to_string(vm.lcm_state));
+                                      std::to_string(vm.state) + "/" +
+                                      std::to_string(vm.lcm_state));
   };
   if (action == "poweroff" || action == "poweroff-hard") {
     if (!running) return refuse();
@@ -325,7 +335,8 @@ int OneState::ScheduleOnce() {
       double best_free = -1;
       for (const auto& [hid, h] : hosts_) {
         if (h.state != 2 || h.free_disk_mb <= 0) continue;
-        if (!want.empty() && want != "ID=" + std::to_string(hid) && want != "NAME=" + h.name) continue;
+        if (!want.empty() && want != "ID=" + std::to_string(hid) && want != "NAME=" + h.name)
+          continue;
         const double free_cpu = static_cast<double>(h.total_cpu) - used[hid].first;
         const int64_t free_mem = h.total_mem - used[hid].second;
         if (free_cpu < cpu || free_mem < mem) continue;
@@ -369,9 +380,9 @@ void OneState::DeployFlow(int vm_id, bool resume) {
           prolog.push_back(TmStep(swap ? "MKSWAP" : "MKIMAGE", h.tm_mad, args, transfer));
           continue;
         }
-        prolog.push_back(TmStep(d->Get("CLONE") == "NO" ? "LN" : "CLONE", d->Get("TM_MAD"),
-                                {d->Get("SOURCE"), target, std::to_string(vm_id), d->Get("DATASTORE_ID")},
-                                transfer));
+        prolog.push_back(TmStep(
+            d->Get("CLONE") == "NO" ? "LN" : "CLONE", d->Get("TM_MAD"),
+            {d->Get("SOURCE"), target, std::to_string(vm_id), d->Get("DATASTORE_ID")}, transfer));
       }
     }
     // CONTEXT: oned writes context.sh and the VMM driver runs the TM CONTEXT command first.
@@ -386,10 +397,11 @@ void OneState::DeployFlow(int vm_id, bool resume) {
       }
       // VMM-embedded TM commands are not written to a transfer file.
       std::ofstream none;
-      prolog.push_back(TmStep("CONTEXT", h.tm_mad,
-                              {context_path, h.hostname + ":" + sysdir + "/disk." + ctx[0]->Get("DISK_ID"),
-                               std::to_string(vm_id), std::to_string(h.ds_id)},
-                              none));
+      prolog.push_back(
+          TmStep("CONTEXT", h.tm_mad,
+                 {context_path, h.hostname + ":" + sysdir + "/disk." + ctx[0]->Get("DISK_ID"),
+                  std::to_string(vm_id), std::to_string(h.ds_id)},
+                 none));
     }
   }
   for (size_t i = 0; i < prolog.size(); ++i) {
@@ -405,9 +417,12 @@ void OneState::DeployFlow(int vm_id, bool resume) {
       std::lock_guard lock(mu_);
       Vm& vm = vms_.at(vm_id);
       const std::string msg = StepFailure(step, run);
-      if (resume) FailLocked(vm, 8, 0, "DEPLOY", msg);
-      else if (is_context) FailLocked(vm, 3, 36, "DEPLOY", msg);
-      else FailLocked(vm, 3, 39, "TRANSFER", msg);  // PROLOG_FAILURE
+      if (resume)
+        FailLocked(vm, 8, 0, "DEPLOY", msg);
+      else if (is_context)
+        FailLocked(vm, 3, 36, "DEPLOY", msg);
+      else
+        FailLocked(vm, 3, 39, "TRANSFER", msg);  // PROLOG_FAILURE
       return;
     }
   }
@@ -445,8 +460,10 @@ void OneState::DeployFlow(int vm_id, bool resume) {
     return;
   }
   if (msg.empty()) msg = run.ok() ? std::string("Empty deploy ID") : StepFailure(deploy, run);
-  if (resume) FailLocked(vm, 8, 0, "DEPLOY", msg);  // back to POWEROFF
-  else FailLocked(vm, 3, 36, "DEPLOY", msg);        // BOOT_FAILURE
+  if (resume)
+    FailLocked(vm, 8, 0, "DEPLOY", msg);  // back to POWEROFF
+  else
+    FailLocked(vm, 3, 36, "DEPLOY", msg);  // BOOT_FAILURE
 }
 
 void OneState::ShutdownFlow(int vm_id, bool hard, bool terminate) {
@@ -498,8 +515,8 @@ void OneState::EpilogFlow(int vm_id) {
     if (cleanup && !vm.deploy_id.empty()) steps.push_back(VmmStep(vm, "cancel", true));
     const auto& h = vm.history.back();
     const std::string sysdir = SystemDirLocked(vm);
-    std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) + "/transfer." +
-                           std::to_string(h.seq) + ".epilog");
+    std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) +
+                           "/transfer." + std::to_string(h.seq) + ".epilog");
     // Disks saved back to their image (SAVE=YES: persistent images) get MVDS, the others DELETE;
     // volatile disks belong to the system datastore (TransferManager::epilog_transfer_command).
     for (const TemplateAttribute* d : vm.templ.All("DISK")) {
@@ -511,13 +528,14 @@ void OneState::EpilogFlow(int vm_id) {
                                 is_volatile ? std::to_string(h.ds_id) : d->Get("DATASTORE_ID")},
                                transfer));
       } else {
-        steps.push_back(TmStep("MVDS", d->Get("TM_MAD"),
-                               {disk, d->Get("SOURCE"), std::to_string(vm_id), d->Get("DATASTORE_ID")}, transfer));
+        steps.push_back(TmStep(
+            "MVDS", d->Get("TM_MAD"),
+            {disk, d->Get("SOURCE"), std::to_string(vm_id), d->Get("DATASTORE_ID")}, transfer));
       }
     }
-    steps.push_back(TmStep("DELETE", h.tm_mad,
-                           {h.hostname + ":" + sysdir, std::to_string(vm_id), std::to_string(h.ds_id)},
-                           transfer));
+    steps.push_back(TmStep(
+        "DELETE", h.tm_mad,
+        {h.hostname + ":" + sysdir, std::to_string(vm_id), std::to_string(h.ds_id)}, transfer));
   }
   for (size_t i = 0; i < steps.size(); ++i) {
     const Step& step = steps[i];

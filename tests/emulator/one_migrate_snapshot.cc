@@ -19,12 +19,15 @@ Answer OneState::VmMigrate(int id, int host_id, bool live, int type) {
   auto host = hosts_.find(host_id);
   if (host == hosts_.end()) return Answer::Missing("host", host_id);
   Vm& vm = it->second;
-  if (live || type != 0) return Answer::Error(kAction, "Only cold migration (save) is supported by the emulator");
+  if (live || type != 0)
+    return Answer::Error(kAction, "Only cold migration (save) is supported by the emulator");
   if (!(vm.state == 3 && vm.lcm_state == 3)) {
-    return Answer::Error(kAction, "Action \"migrate\" is not available for state " + std::to_string(vm.state) +
-                                      "/" + std::to_string(vm.lcm_state));
+    return Answer::Error(kAction, "Action \"migrate\" is not available for state " +
+                                      std::to_string(vm.state) + "/" +
+                                      std::to_string(vm.lcm_state));
   }
-  if (host_id == vm.hid) return Answer::Error(kAction, "VM is already running on host " + std::to_string(host_id));
+  if (host_id == vm.hid)
+    return Answer::Error(kAction, "VM is already running on host " + std::to_string(host_id));
   SetStateLocked(vm, 3, 7);  // SAVE_MIGRATE
   vm.migrate_to = host_id;
   Background([this, id] { MigrateFlow(id); });
@@ -51,21 +54,24 @@ void OneState::MigrateFlow(int vm_id) {
     SetStateLocked(vm, 3, 8);  // PROLOG_MIGRATE
     const HistoryRecord src = vm.history.back();
     const Host& to = hosts_.at(dest);
-    vm.history.push_back({src.seq + 1, to.name, to.id, src.ds_id, std::time(nullptr), to.vm_mad, src.tm_mad, 1});
+    vm.history.push_back(
+        {src.seq + 1, to.name, to.id, src.ds_id, std::time(nullptr), to.vm_mad, src.tm_mad, 1});
     vm.hid = to.id;
     const std::string sysdir = SystemDirLocked(vm);
-    std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) + "/transfer." +
-                           std::to_string(src.seq + 1) + ".migrate");
+    std::ofstream transfer(config_.Get("VMS_LOCATION") + "/" + std::to_string(vm_id) +
+                           "/transfer." + std::to_string(src.seq + 1) + ".migrate");
     for (const TemplateAttribute* d : vm.templ.All("DISK")) {
       const bool is_volatile = d->Get("IMAGE_ID").empty();  // moved by the system datastore's TM
       const std::string disk = sysdir + "/disk." + d->Get("DISK_ID");
-      moves.push_back(TmStep("MV", is_volatile ? src.tm_mad : d->Get("TM_MAD"),
-                             {src.hostname + ":" + disk, to.name + ":" + disk, std::to_string(vm_id),
-                              is_volatile ? std::to_string(src.ds_id) : d->Get("DATASTORE_ID")},
-                             transfer));
+      moves.push_back(
+          TmStep("MV", is_volatile ? src.tm_mad : d->Get("TM_MAD"),
+                 {src.hostname + ":" + disk, to.name + ":" + disk, std::to_string(vm_id),
+                  is_volatile ? std::to_string(src.ds_id) : d->Get("DATASTORE_ID")},
+                 transfer));
     }
-    moves.push_back(TmStep("MV", src.tm_mad, {src.hostname + ":" + sysdir, to.name + ":" + sysdir,
-                                              std::to_string(vm_id), std::to_string(src.ds_id)},
+    moves.push_back(TmStep("MV", src.tm_mad,
+                           {src.hostname + ":" + sysdir, to.name + ":" + sysdir,
+                            std::to_string(vm_id), std::to_string(src.ds_id)},
                            transfer));
   }
   for (const Step& mv : moves) {
@@ -99,27 +105,36 @@ Answer OneState::VmSnapshotCreate(int id, const std::string& name) {
   auto it = vms_.find(id);
   if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
-  if (!(vm.state == 3 && vm.lcm_state == 3)) return Answer::Error(kAction, "Action \"snapshot-create\" is not available");
+  if (!(vm.state == 3 && vm.lcm_state == 3))
+    return Answer::Error(kAction, "Action \"snapshot-create\" is not available");
   int snap_id = 0;
   for (const TemplateAttribute* s : vm.templ.All("SNAPSHOT")) {
     snap_id = std::max(snap_id, std::atoi(s->Get("SNAPSHOT_ID").c_str()) + 1);
   }
   SetStateLocked(vm, 3, 24);  // HOTPLUG_SNAPSHOT
   Step step = VmmStep(vm, "snapshot_create", true);
-  if (step.error.empty()) step.args = {vm.deploy_id, std::to_string(snap_id), std::to_string(id), vm.history.back().hostname};
+  if (step.error.empty())
+    step.args = {vm.deploy_id, std::to_string(snap_id), std::to_string(id),
+                 vm.history.back().hostname};
   const std::string snap_name = name.empty() ? "snapshot-" + std::to_string(snap_id) : name;
-  VmmStepAsync(id, step, "SNAPSHOTCREATE", 3, 3, [this, snap_id, snap_name](Vm& vm, const DriverRun& run) {
-    // The first word of snapshot_create's stdout is the snapshot's HYPERVISOR_ID.
-    const std::vector<std::string> out = SplitWords(run.out);
-    if (out.empty()) {
-      FailLocked(vm, 3, 3, "SNAPSHOTCREATE", "empty snapshot id");
-      return;
-    }
-    vm.templ.attributes.push_back({"SNAPSHOT", "", {{"SNAPSHOT_ID", std::to_string(snap_id)}, {"NAME", snap_name},
-                                                    {"HYPERVISOR_ID", out[0]}, {"ACTIVE", "YES"},
-                                                    {"TIME", std::to_string(std::time(nullptr))}}, true});
-    SetStateLocked(vm, 3, 3);
-  });
+  VmmStepAsync(id, step, "SNAPSHOTCREATE", 3, 3,
+               [this, snap_id, snap_name](Vm& vm, const DriverRun& run) {
+                 // The first word of snapshot_create's stdout is the snapshot's HYPERVISOR_ID.
+                 const std::vector<std::string> out = SplitWords(run.out);
+                 if (out.empty()) {
+                   FailLocked(vm, 3, 3, "SNAPSHOTCREATE", "empty snapshot id");
+                   return;
+                 }
+                 vm.templ.attributes.push_back({"SNAPSHOT",
+                                                "",
+                                                {{"SNAPSHOT_ID", std::to_string(snap_id)},
+                                                 {"NAME", snap_name},
+                                                 {"HYPERVISOR_ID", out[0]},
+                                                 {"ACTIVE", "YES"},
+                                                 {"TIME", std::to_string(std::time(nullptr))}},
+                                                true});
+                 SetStateLocked(vm, 3, 3);
+               });
   return Answer::Id(snap_id);
 }
 
@@ -135,7 +150,8 @@ TemplateAttribute* FindSnapshot(Template& t, int snap_id) {
 }  // namespace
 
 Answer OneState::VmSnapshotRevert(int id, int snap_id) {
-  return SnapshotStep(id, snap_id, "snapshot_revert", [this](Vm& vm, const DriverRun&) { SetStateLocked(vm, 3, 3); });
+  return SnapshotStep(id, snap_id, "snapshot_revert",
+                      [this](Vm& vm, const DriverRun&) { SetStateLocked(vm, 3, 3); });
 }
 
 Answer OneState::VmSnapshotDelete(int id, int snap_id) {
@@ -155,11 +171,15 @@ Answer OneState::SnapshotStep(int id, int snap_id, const std::string& action,
   if (it == vms_.end()) return Answer::Missing("virtual machine", id);
   Vm& vm = it->second;
   TemplateAttribute* snap = FindSnapshot(vm.templ, snap_id);
-  if (snap == nullptr) return Answer::Error(kAction, "Snapshot " + std::to_string(snap_id) + " does not exist");
-  if (!(vm.state == 3 && vm.lcm_state == 3)) return Answer::Error(kAction, "Action \"" + action + "\" is not available");
+  if (snap == nullptr)
+    return Answer::Error(kAction, "Snapshot " + std::to_string(snap_id) + " does not exist");
+  if (!(vm.state == 3 && vm.lcm_state == 3))
+    return Answer::Error(kAction, "Action \"" + action + "\" is not available");
   SetStateLocked(vm, 3, 24);  // HOTPLUG_SNAPSHOT
   Step step = VmmStep(vm, action, true);
-  if (step.error.empty()) step.args = {vm.deploy_id, snap->Get("HYPERVISOR_ID"), std::to_string(id), vm.history.back().hostname};
+  if (step.error.empty())
+    step.args = {vm.deploy_id, snap->Get("HYPERVISOR_ID"), std::to_string(id),
+                 vm.history.back().hostname};
   std::string name = action;
   name.erase(std::remove(name.begin(), name.end(), '_'), name.end());
   for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

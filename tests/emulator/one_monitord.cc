@@ -37,7 +37,8 @@ bool OneState::ApplyMonitord(const MonitordInput& m) {
     if (m.timestamp < last) return false;  // "out of order message ignored"
     last = m.timestamp;
   }
-  const bool host_message = m.type == "BEACON_HOST" || m.type == "MONITOR_HOST" || m.type == "SYSTEM_HOST";
+  const bool host_message =
+      m.type == "BEACON_HOST" || m.type == "MONITOR_HOST" || m.type == "SYSTEM_HOST";
   if (!m.success) {
     if (!host_message) return false;
     if (host.state != 4) {  // a DISABLED host does not go to ERROR
@@ -56,8 +57,10 @@ bool OneState::ApplyMonitord(const MonitordInput& m) {
   if (m.type == "SYSTEM_HOST") {
     host.total_cpu = std::atoll(t.Get("TOTALCPU", std::to_string(host.total_cpu)).c_str());
     host.total_mem = std::atoll(t.Get("TOTALMEMORY", std::to_string(host.total_mem)).c_str());
-    host.free_disk_mb = std::atoll(t.Get("DS_LOCATION_FREE_MB", std::to_string(host.free_disk_mb)).c_str());
-    for (const char* k : {"DS_LOCATION_USED_MB", "DS_LOCATION_TOTAL_MB", "DS_LOCATION_FREE_MB"}) t.Erase(k);
+    host.free_disk_mb =
+        std::atoll(t.Get("DS_LOCATION_FREE_MB", std::to_string(host.free_disk_mb)).c_str());
+    for (const char* k : {"DS_LOCATION_USED_MB", "DS_LOCATION_TOTAL_MB", "DS_LOCATION_FREE_MB"})
+      t.Erase(k);
     host.templ.Erase("ERROR");
     host.templ.Merge(t);
     if (host.state == 0 || host.state == 3) SetHostStateLocked(host, 2);
@@ -126,14 +129,16 @@ bool OneState::ApplyStateVmLocked(Host& host, const Template& report) {
     auto it = vms_.find(id);
     if (it == vms_.end() || it->second.history.empty() || it->second.hid != host.id) continue;
     const std::string state = v->Get("STATE");
-    if (state == "RUNNING" && !v->Get("DEPLOY_ID").empty()) it->second.deploy_id = v->Get("DEPLOY_ID");
+    if (state == "RUNNING" && !v->Get("DEPLOY_ID").empty())
+      it->second.deploy_id = v->Get("DEPLOY_ID");
     changed = apply(it->second, state) || changed;
   }
   if (report.Get("SYNC_STATE") == "yes") {
     const std::string missing = report.Get("MISSING_STATE");
     if (missing == "POWEROFF" || missing == "UNKNOWN") {
       for (auto& [id, vm] : vms_) {
-        if (vm.hid != host.id || std::find(listed.begin(), listed.end(), id) != listed.end()) continue;
+        if (vm.hid != host.id || std::find(listed.begin(), listed.end(), id) != listed.end())
+          continue;
         if (vm.state == 3 && (vm.lcm_state == 3 || vm.lcm_state == 16)) {
           changed = apply(vm, missing) || changed;
         }

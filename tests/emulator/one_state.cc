@@ -49,12 +49,14 @@ Answer OneState::SystemConfig() const {
 Answer OneState::HostAllocate(const std::string& name, const std::string& im_mad,
                               const std::string& vm_mad, int cluster_id) {
   std::lock_guard lock(mu_);
-  if (name.empty()) return Answer::Error(kAllocate, "Error allocating a new host. Name cannot be empty.");
+  if (name.empty())
+    return Answer::Error(kAllocate, "Error allocating a new host. Name cannot be empty.");
   if (cluster_id > 0) return Answer::Missing("cluster", cluster_id);
   for (const auto& [id, h] : hosts_) {
     if (h.name == name) {
-      return Answer::Error(kAllocate, "Error allocating a new host. NAME is already taken by HOST " +
-                                          std::to_string(id) + ".");
+      return Answer::Error(
+          kAllocate,
+          "Error allocating a new host. NAME is already taken by HOST " + std::to_string(id) + ".");
     }
   }
   const int id = next_host_++;
@@ -78,11 +80,14 @@ std::string OneState::HostXml(const Host& h) const {
          Tag("CPU_USAGE", 0) + Tag("TOTAL_MEM", h.total_mem) + Tag("TOTAL_CPU", h.total_cpu) +
          Tag("MAX_MEM", h.total_mem) + Tag("MAX_CPU", h.total_cpu) + Tag("RUNNING_VMS", running) +
          Tag("VMS_THREAD", 1) + "<DATASTORES>" + Cdata("DISK_USAGE", "0") +
-         Cdata("FREE_DISK", std::to_string(h.free_disk_mb)) + "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>" +
-         "</HOST_SHARE><VMS>" + vms + "</VMS>" + h.templ.ToXml("TEMPLATE") + "<MONITORING><CAPACITY>" +
-         Cdata("FREE_CPU", h.monitoring.Get("FREECPU")) + Cdata("FREE_MEMORY", h.monitoring.Get("FREEMEMORY")) +
-         Cdata("USED_CPU", h.monitoring.Get("USEDCPU")) + Cdata("USED_MEMORY", h.monitoring.Get("USEDMEMORY")) +
-         "</CAPACITY><SYSTEM>" + Cdata("NETRX", h.monitoring.Get("NETRX")) + Cdata("NETTX", h.monitoring.Get("NETTX")) +
+         Cdata("FREE_DISK", std::to_string(h.free_disk_mb)) +
+         "</DATASTORES><PCI_DEVICES/><NUMA_NODES/>" + "</HOST_SHARE><VMS>" + vms + "</VMS>" +
+         h.templ.ToXml("TEMPLATE") + "<MONITORING><CAPACITY>" +
+         Cdata("FREE_CPU", h.monitoring.Get("FREECPU")) +
+         Cdata("FREE_MEMORY", h.monitoring.Get("FREEMEMORY")) +
+         Cdata("USED_CPU", h.monitoring.Get("USEDCPU")) +
+         Cdata("USED_MEMORY", h.monitoring.Get("USEDMEMORY")) + "</CAPACITY><SYSTEM>" +
+         Cdata("NETRX", h.monitoring.Get("NETRX")) + Cdata("NETTX", h.monitoring.Get("NETTX")) +
          "</SYSTEM></MONITORING></HOST>";
 }
 
@@ -109,7 +114,9 @@ Answer OneState::HostDelete(int id) {
       return Answer::Error(kAction, "Cannot delete host. Host has VMs");
     }
   }
-  Background([this, id, name = it->second.name, im = it->second.im_mad] { StopMonitorFlow(id, name, im); });
+  Background([this, id, name = it->second.name, im = it->second.im_mad] {
+    StopMonitorFlow(id, name, im);
+  });
   hosts_.erase(it);
   return Answer::Id(id);
 }
@@ -126,10 +133,14 @@ Answer OneState::DatastoreAllocate(const std::string& text, int cluster_id) {
   Datastore d{next_ds_, t.Get("NAME"), t.Get("DS_MAD"), t.Get("TM_MAD"), 0, {}};
   if (d.name.empty()) return Answer::Error(kAllocate, prefix + "No NAME in template.");
   const std::string type = t.Get("TYPE", "IMAGE_DS");
-  if (type == "SYSTEM_DS") d.type = 1;
-  else if (type == "FILE_DS") d.type = 2;
-  else if (type == "BACKUP_DS") d.type = 3;
-  else if (type != "IMAGE_DS") return Answer::Error(kAllocate, prefix + "Unknown datastore type " + type);
+  if (type == "SYSTEM_DS")
+    d.type = 1;
+  else if (type == "FILE_DS")
+    d.type = 2;
+  else if (type == "BACKUP_DS")
+    d.type = 3;
+  else if (type != "IMAGE_DS")
+    return Answer::Error(kAllocate, prefix + "Unknown datastore type " + type);
   auto configured = [this](const std::string& section, const std::string& name) {
     for (const auto* a : config_.All(section)) {
       if (a->Get("NAME") == name) return true;
@@ -137,16 +148,20 @@ Answer OneState::DatastoreAllocate(const std::string& text, int cluster_id) {
     return false;
   };
   if (d.type == 1) {
-    if (!d.ds_mad.empty()) return Answer::Error(kAllocate, prefix + "SYSTEM datastores cannot have DS_MAD defined.");
+    if (!d.ds_mad.empty())
+      return Answer::Error(kAllocate, prefix + "SYSTEM datastores cannot have DS_MAD defined.");
   } else if (!configured("DS_MAD_CONF", d.ds_mad)) {
-    return Answer::Error(kAllocate, prefix + "DS_MAD named \"" + d.ds_mad + "\" is not defined in oned.conf");
+    return Answer::Error(kAllocate,
+                         prefix + "DS_MAD named \"" + d.ds_mad + "\" is not defined in oned.conf");
   }
   if (!configured("TM_MAD_CONF", d.tm_mad)) {
-    return Answer::Error(kAllocate, prefix + "TM_MAD named \"" + d.tm_mad + "\" is not defined in oned.conf");
+    return Answer::Error(kAllocate,
+                         prefix + "TM_MAD named \"" + d.tm_mad + "\" is not defined in oned.conf");
   }
   for (const auto& [id, other] : datastores_) {
     if (other.name == d.name) {
-      return Answer::Error(kAllocate, prefix + "NAME is already taken by DATASTORE " + std::to_string(id) + ".");
+      return Answer::Error(
+          kAllocate, prefix + "NAME is already taken by DATASTORE " + std::to_string(id) + ".");
     }
   }
   d.templ = t;
@@ -191,7 +206,9 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   auto ds = datastores_.find(ds_id);
   if (ds == datastores_.end()) return Answer::Missing("datastore", ds_id);
   const std::string prefix = "Error allocating a new image. ";
-  if (ds->second.type == 1) return Answer::Error(kAllocate, prefix + "New images cannot be allocated in a system datastore.");
+  if (ds->second.type == 1)
+    return Answer::Error(kAllocate,
+                         prefix + "New images cannot be allocated in a system datastore.");
   Template t = std::move(*parsed);
   Image i;
   i.name = t.Get("NAME");
@@ -199,8 +216,8 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   i.path = t.Get("PATH");
   i.source = t.Get("SOURCE");
   // TYPE by name or number (reference §2.4); OS when absent.
-  static const std::vector<std::string> kTypes = {"OS", "CDROM", "DATABLOCK", "KERNEL", "RAMDISK", "CONTEXT",
-                                                  "BACKUP", "FILESYSTEM"};
+  static const std::vector<std::string> kTypes = {"OS",      "CDROM",   "DATABLOCK", "KERNEL",
+                                                  "RAMDISK", "CONTEXT", "BACKUP",    "FILESYSTEM"};
   const std::string type = t.Get("TYPE", "OS");
   const auto named = std::find(kTypes.begin(), kTypes.end(), type);
   if (named != kTypes.end()) {
@@ -211,9 +228,11 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
     return Answer::Error(kAllocate, prefix + "Incorrect TYPE in template.");
   }
   if (!i.path.empty() && !i.source.empty()) {
-    return Answer::Error(kAllocate, prefix + "Template malformed, PATH and SOURCE are mutually exclusive.");
+    return Answer::Error(kAllocate,
+                         prefix + "Template malformed, PATH and SOURCE are mutually exclusive.");
   }
-  // An empty DATABLOCK (no PATH, no SOURCE) is made by the datastore's mkfs, raw unless FSTYPE says.
+  // An empty DATABLOCK (no PATH, no SOURCE) is made by the datastore's mkfs, raw unless FSTYPE
+  // says.
   const bool empty_datablock = i.path.empty() && i.source.empty() && i.type == 2;
   if (i.path.empty() && i.source.empty() && !empty_datablock) {
     return Answer::Error(kAllocate, prefix + "No PATH in template.");
@@ -230,15 +249,19 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   // stat refuses is never allocated.
   if (!i.path.empty()) {
     Step stat = DatastoreStep("stat", ++stat_requests_,
-                              "<DS_DRIVER_ACTION_DATA><IMAGE>" + Cdata("PATH", i.path) + Cdata("SIZE", t.Get("SIZE")) +
-                                  "</IMAGE>" + DatastoreXml(ds->second) + "</DS_DRIVER_ACTION_DATA>",
+                              "<DS_DRIVER_ACTION_DATA><IMAGE>" + Cdata("PATH", i.path) +
+                                  Cdata("SIZE", t.Get("SIZE")) + "</IMAGE>" +
+                                  DatastoreXml(ds->second) + "</DS_DRIVER_ACTION_DATA>",
                               ds_id);
     lock.unlock();
     const DriverRun size = RunStep(stat);
     lock.lock();
     const std::vector<std::string> words = SplitWords(size.out);
-    if (!stat.error.empty() || !size.ok() || words.empty() || words[0].find_first_not_of("0123456789") != std::string::npos) {
-      const std::string why = !stat.error.empty() ? stat.error : !size.ok() ? FailureMessage(size.err) : size.out;
+    if (!stat.error.empty() || !size.ok() || words.empty() ||
+        words[0].find_first_not_of("0123456789") != std::string::npos) {
+      const std::string why = !stat.error.empty() ? stat.error
+                              : !size.ok()        ? FailureMessage(size.err)
+                                                  : size.out;
       return Answer::Error(kInternalError, "Cannot parse image SIZE: " + why);
     }
     i.size_mb = std::atoll(words[0].c_str());
@@ -251,26 +274,28 @@ Answer OneState::ImageAllocate(const std::string& text, int ds_id) {
   i.state = i.source.empty() ? 4 : 1;
   i.format = t.Get("FORMAT");
   if (empty_datablock && i.format.empty()) i.format = "raw";
-  for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT", "SIZE"}) t.Erase(k);
+  for (const char* k : {"NAME", "PATH", "SOURCE", "PERSISTENT", "TYPE", "FORMAT", "SIZE"})
+    t.Erase(k);
   i.templ = t;
   i.id = next_image_;  // taken now: another allocation may have run while stat did
   images_[i.id] = i;
   if (i.state == 4) {
-    Background([this, id = i.id, empty_datablock] { empty_datablock ? ImageMkfsFlow(id) : ImageCopyFlow(id); });
+    Background([this, id = i.id, empty_datablock] {
+      empty_datablock ? ImageMkfsFlow(id) : ImageCopyFlow(id);
+    });
   }
   return Answer::Id(next_image_++);
 }
 
 std::string OneState::ImageXml(const Image& i) const {
   const auto& ds = datastores_.at(i.ds_id);
-  return "<IMAGE>" + Tag("ID", i.id) + Owned(i.name) + Tag("TYPE", i.type) +
-         Tag("DISK_TYPE", 0) + Tag("PERSISTENT", i.persistent ? 1 : 0) + Tag("REGTIME", 0) +
-         Tag("MODTIME", 0) + Cdata("SOURCE", i.source) + Cdata("PATH", i.path) +
-         Cdata("FORMAT", i.format) + "<FS/>" + Tag("SIZE", i.size_mb) + Tag("STATE", i.state) +
-         Tag("PREV_STATE", 0) + Tag("RUNNING_VMS", 0) + Tag("CLONING_OPS", 0) +
-         Tag("CLONING_ID", i.cloning_id) + Tag("TARGET_SNAPSHOT", -1) + Tag("DATASTORE_ID", i.ds_id) +
-         Tag("DATASTORE", ds.name) + "<VMS/><CLONES/><APP_CLONES/>" + i.templ.ToXml("TEMPLATE") +
-         "<SNAPSHOTS/></IMAGE>";
+  return "<IMAGE>" + Tag("ID", i.id) + Owned(i.name) + Tag("TYPE", i.type) + Tag("DISK_TYPE", 0) +
+         Tag("PERSISTENT", i.persistent ? 1 : 0) + Tag("REGTIME", 0) + Tag("MODTIME", 0) +
+         Cdata("SOURCE", i.source) + Cdata("PATH", i.path) + Cdata("FORMAT", i.format) + "<FS/>" +
+         Tag("SIZE", i.size_mb) + Tag("STATE", i.state) + Tag("PREV_STATE", 0) +
+         Tag("RUNNING_VMS", 0) + Tag("CLONING_OPS", 0) + Tag("CLONING_ID", i.cloning_id) +
+         Tag("TARGET_SNAPSHOT", -1) + Tag("DATASTORE_ID", i.ds_id) + Tag("DATASTORE", ds.name) +
+         "<VMS/><CLONES/><APP_CLONES/>" + i.templ.ToXml("TEMPLATE") + "<SNAPSHOTS/></IMAGE>";
 }
 
 Answer OneState::ImageInfo(int id) const {
@@ -323,7 +348,8 @@ Answer OneState::ImageClone(int id, const std::string& name, int ds_id) {
   }
   if (ds_id < 0) ds_id = original.ds_id;
   if (datastores_.count(ds_id) == 0) return Answer::Missing("datastore", ds_id);
-  if (name.empty()) return Answer::Error(kAllocate, "Error allocating a new image. No NAME in template.");
+  if (name.empty())
+    return Answer::Error(kAllocate, "Error allocating a new image. No NAME in template.");
   Image copy = original;
   copy.id = next_image_;
   copy.name = name;
@@ -344,7 +370,8 @@ Answer OneState::ImagePersistent(int id, bool persistent) {
   auto it = images_.find(id);
   if (it == images_.end()) return Answer::Missing("image", id);
   if (const int vid = VmUsingImageLocked(id); vid >= 0) {
-    return Answer::Error(kAction, "Cannot change persistent state of an image in use by VM " + std::to_string(vid));
+    return Answer::Error(
+        kAction, "Cannot change persistent state of an image in use by VM " + std::to_string(vid));
   }
   it->second.persistent = persistent;
   return Answer::Id(id);

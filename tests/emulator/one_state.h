@@ -63,9 +63,13 @@ struct Answer {
   static Answer Missing(const std::string& object, const std::string& id) {
     return Error(kNoExists, "Error getting " + object + " [" + id + "].");
   }
-  static Answer Missing(const std::string& object, int id) { return Missing(object, std::to_string(id)); }
+  static Answer Missing(const std::string& object, int id) {
+    return Missing(object, std::to_string(id));
+  }
   // RPC_API for a template that does not parse.
-  static Answer BadTemplate(const Status& s) { return Error(kRpcApi, "Parse error: " + s.message()); }
+  static Answer BadTemplate(const Status& s) {
+    return Error(kRpcApi, "Parse error: " + s.message());
+  }
 };
 
 class OneState {
@@ -80,8 +84,8 @@ class OneState {
   Answer SystemVersion() const;
   Answer SystemConfig() const;
 
-  Answer HostAllocate(const std::string& name, const std::string& im_mad,
-                      const std::string& vm_mad, int cluster_id);
+  Answer HostAllocate(const std::string& name, const std::string& im_mad, const std::string& vm_mad,
+                      int cluster_id);
   Answer HostInfo(int id) const;
   Answer HostPool() const;
   Answer HostDelete(int id);
@@ -159,8 +163,8 @@ class OneState {
     int state = 0;
     int64_t total_cpu = 0, total_mem = 0, free_disk_mb = 0;
     Template templ;
-    Template monitoring;                      // last MONITOR_HOST
-    std::map<std::string, int64_t> last_ts;   // per message type, reset on state changes
+    Template monitoring;                     // last MONITOR_HOST
+    std::map<std::string, int64_t> last_ts;  // per message type, reset on state changes
   };
   struct Datastore {
     int id;
@@ -206,12 +210,12 @@ class OneState {
     int id;
     std::string name;
     int state = 1, lcm_state = 0;
-    int hid = -1;  // host of the current history record, -1 before the first deploy
+    int hid = -1;         // host of the current history record, -1 before the first deploy
     int migrate_to = -1;  // destination host while a cold migration runs
     int64_t stime = 0;
     int64_t running_changed = 0;  // when the VM last started or stopped running (STATE_VM guard)
     std::string deploy_id;
-    Template monitoring;          // merged MONITOR_VM records
+    Template monitoring;  // merged MONITOR_VM records
     Template templ;       // TEMPLATE
     Template user_templ;  // USER_TEMPLATE
     std::vector<HistoryRecord> history;
@@ -236,7 +240,8 @@ class OneState {
   Step VmmStep(const Vm& vm, const std::string& action, bool with_action_data) const;
   // The network driver's `action` (pre, post, clean) for each VN_MAD of the VM's NICs, as
   // one_vmm_exec runs them: locally when the VM_MAD's -l list names the action.
-  std::vector<Step> NetworkSteps(const Vm& vm, const std::string& action, const std::vector<std::string>& args) const;
+  std::vector<Step> NetworkSteps(const Vm& vm, const std::string& action,
+                                 const std::vector<std::string>& args) const;
   // Runs the steps in order; the first failure's message, or "" when all succeed.
   static std::string RunSteps(const std::vector<Step>& steps);
   // Runs `step` outside the lock, unless it could not be prepared.
@@ -271,7 +276,8 @@ class OneState {
   void ImageRemoveFlow(int image_id);
   void StartMonitorFlow(int host_id);
   void StopMonitorFlow(int host_id, const std::string& name, const std::string& im_mad);
-  Step DatastoreStep(const std::string& action, int object_id, const std::string& stdin_xml, int ds_id) const;
+  Step DatastoreStep(const std::string& action, int object_id, const std::string& stdin_xml,
+                     int ds_id) const;
   std::string MonitorConfigurationXml(int host_id) const;
 
   Answer VmAllocateLocked(Template t, const std::string& name, bool hold);

@@ -16,7 +16,7 @@ namespace onedock::emulator {
 
 struct TemplateAttribute {
   std::string name;
-  std::string value;                                // single-valued
+  std::string value;                                        // single-valued
   std::vector<std::pair<std::string, std::string>> vector;  // vector attribute: ordered pairs
   bool is_vector = false;
 

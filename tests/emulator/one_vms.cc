@@ -51,9 +51,11 @@ std::string IpString(uint32_t ip) {
 
 // Attributes oned keeps in TEMPLATE; all others go to USER_TEMPLATE (reference §7).
 const std::set<std::string> kTemplateAttributes = {
-    "CPU", "VCPU", "MEMORY", "DISK", "NIC", "NIC_ALIAS", "CONTEXT", "OS", "GRAPHICS", "FEATURES",
-    "INPUT", "RAW", "VIDEO", "PCI", "NUMA_NODE", "TOPOLOGY", "MEMORY_MAX", "VCPU_MAX", "SNAPSHOT",
-    "SECURITY_GROUP_RULE", "TEMPLATE_ID", "VMID"};
+    "CPU",         "VCPU",       "MEMORY",   "DISK",     "NIC",
+    "NIC_ALIAS",   "CONTEXT",    "OS",       "GRAPHICS", "FEATURES",
+    "INPUT",       "RAW",        "VIDEO",    "PCI",      "NUMA_NODE",
+    "TOPOLOGY",    "MEMORY_MAX", "VCPU_MAX", "SNAPSHOT", "SECURITY_GROUP_RULE",
+    "TEMPLATE_ID", "VMID"};
 
 }  // namespace
 
@@ -76,10 +78,16 @@ Answer OneState::VnetAllocate(const std::string& text, int cluster_id) {
   v.phydev = t.Get("PHYDEV");
   int ar_id = 0;
   for (const TemplateAttribute* a : t.All("AR")) {
-    Range r{ar_id++, a->Get("TYPE", "IP4"), a->Get("IP"), a->Get("MAC"), std::atoi(a->Get("SIZE").c_str()), {}};
+    Range r{ar_id++,
+            a->Get("TYPE", "IP4"),
+            a->Get("IP"),
+            a->Get("MAC"),
+            std::atoi(a->Get("SIZE").c_str()),
+            {}};
     in_addr addr{};
     if (r.size <= 0 || inet_pton(AF_INET, r.ip.c_str(), &addr) != 1) {
-      return Answer::Error(kInternalError, prefix + "Wrong AR definition: IP4 needs a valid IP and a positive SIZE");
+      return Answer::Error(
+          kInternalError, prefix + "Wrong AR definition: IP4 needs a valid IP and a positive SIZE");
     }
     if (r.mac.empty()) r.mac = MacFor(ntohl(addr.s_addr));
     v.ranges.push_back(r);
@@ -96,18 +104,20 @@ std::string OneState::VnetXml(const Vnet& v) const {
   for (const Range& r : v.ranges) {
     std::string leases;
     for (const Lease& l : r.leases) {
-      leases += "<LEASE>" + Cdata("IP", l.ip) + Cdata("MAC", l.mac) + Cdata("VM", std::to_string(l.vm_id)) + "</LEASE>";
+      leases += "<LEASE>" + Cdata("IP", l.ip) + Cdata("MAC", l.mac) +
+                Cdata("VM", std::to_string(l.vm_id)) + "</LEASE>";
     }
     used += r.leases.size();
-    ars += "<AR>" + Cdata("AR_ID", std::to_string(r.ar_id)) + Cdata("IP", r.ip) + Cdata("MAC", r.mac) +
-           Cdata("SIZE", std::to_string(r.size)) + Cdata("TYPE", r.type) +
-           Tag("USED_LEASES", static_cast<int64_t>(r.leases.size())) + "<LEASES>" + leases + "</LEASES></AR>";
+    ars += "<AR>" + Cdata("AR_ID", std::to_string(r.ar_id)) + Cdata("IP", r.ip) +
+           Cdata("MAC", r.mac) + Cdata("SIZE", std::to_string(r.size)) + Cdata("TYPE", r.type) +
+           Tag("USED_LEASES", static_cast<int64_t>(r.leases.size())) + "<LEASES>" + leases +
+           "</LEASES></AR>";
   }
   return "<VNET>" + Tag("ID", v.id) + Owned(v.name) + Cdata("BRIDGE", v.bridge) +
          Cdata("BRIDGE_TYPE", "linux") + Tag("STATE", 1) + "<PARENT_NETWORK_ID/>" +
          Cdata("VN_MAD", v.vn_mad) + Cdata("PHYDEV", v.phydev) + "<VLAN_ID/>" +
-         Tag("USED_LEASES", static_cast<int64_t>(used)) + "<VROUTERS/>" + v.templ.ToXml("TEMPLATE") +
-         "<AR_POOL>" + ars + "</AR_POOL></VNET>";
+         Tag("USED_LEASES", static_cast<int64_t>(used)) + "<VROUTERS/>" +
+         v.templ.ToXml("TEMPLATE") + "<AR_POOL>" + ars + "</AR_POOL></VNET>";
 }
 
 Answer OneState::VnetInfo(int id) const {
@@ -122,7 +132,8 @@ Answer OneState::LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic) {
   Vnet* vnet = nullptr;
   const std::string by_id = nic->Get("NETWORK_ID"), by_name = nic->Get("NETWORK");
   for (auto& [id, v] : vnets_) {
-    if ((!by_id.empty() && std::to_string(id) == by_id) || (by_id.empty() && v.name == by_name)) vnet = &v;
+    if ((!by_id.empty() && std::to_string(id) == by_id) || (by_id.empty() && v.name == by_name))
+      vnet = &v;
   }
   if (vnet == nullptr) {
     return Answer::Missing("virtual network", by_id.empty() ? by_name : by_id);
@@ -155,7 +166,8 @@ Answer OneState::LeaseNic(int vm_id, int nic_id, TemplateAttribute* nic) {
       return Answer::Id(vm_id);
     }
   }
-  return Answer::Error(kInternalError, "Cannot get IP/MAC lease from virtual network " + std::to_string(vnet->id) + ".");
+  return Answer::Error(kInternalError, "Cannot get IP/MAC lease from virtual network " +
+                                           std::to_string(vnet->id) + ".");
 }
 
 // ---- templates and VMs --------------------------------------------------------------------------
@@ -194,10 +206,12 @@ Answer OneState::VmAllocateLocked(Template t, const std::string& name, bool hold
   const std::string prefix = "Error allocating a new virtual machine template. ";
   int64_t memory = 0;
   if (!PositiveInt(t.Get("MEMORY"), &memory)) {
-    return Answer::Error(kInternalError, prefix + "MEMORY attribute must be a positive integer value.");
+    return Answer::Error(kInternalError,
+                         prefix + "MEMORY attribute must be a positive integer value.");
   }
   if (!PositiveFloat(t.Get("CPU"))) {
-    return Answer::Error(kInternalError, prefix + "CPU attribute must be a positive float or integer value.");
+    return Answer::Error(kInternalError,
+                         prefix + "CPU attribute must be a positive float or integer value.");
   }
   Vm vm;
   vm.id = next_vm_;
@@ -249,7 +263,8 @@ Answer OneState::VmAllocateLocked(Template t, const std::string& name, bool hold
     Answer leased = LeaseNic(vm.id, nic_id++, n);
     if (!leased.ok()) {
       for (auto& [vid, v] : vnets_) {
-        for (Range& r : v.ranges) std::erase_if(r.leases, [&vm](const Lease& l) { return l.vm_id == vm.id; });
+        for (Range& r : v.ranges)
+          std::erase_if(r.leases, [&vm](const Lease& l) { return l.vm_id == vm.id; });
       }
       return leased;
     }
@@ -280,7 +295,8 @@ std::string OneState::HistoryXml(const std::vector<HistoryRecord>& history) {
   for (const HistoryRecord& h : history) {
     xml += "<HISTORY>" + Tag("SEQ", h.seq) + Tag("HOSTNAME", h.hostname) + Tag("HID", h.hid) +
            Tag("CID", 0) + Tag("STIME", h.stime) + Tag("ETIME", 0) + Cdata("VM_MAD", h.vm_mad) +
-           Cdata("TM_MAD", h.tm_mad) + Tag("DS_ID", h.ds_id) + Tag("ACTION", h.action) + "</HISTORY>";
+           Cdata("TM_MAD", h.tm_mad) + Tag("DS_ID", h.ds_id) + Tag("ACTION", h.action) +
+           "</HISTORY>";
   }
   return xml + "</HISTORY_RECORDS>";
 }
@@ -290,19 +306,27 @@ std::string OneState::VmXml(const Vm& vm, bool extended) const {
   Template user = vm.user_templ;
   if (!extended) {
     // The short pool body keeps only these USER_TEMPLATE attributes (reference §1.6).
-    static const std::set<std::string> kShort = {"LABELS", "ERROR", "SCHED_MESSAGE", "SCHED_RANK",
-        "SCHED_DS_RANK", "SCHED_REQUIREMENTS", "SCHED_DS_REQUIREMENTS", "USER_PRIORITY", "SCHED_ACTION"};
-    std::erase_if(user.attributes, [](const TemplateAttribute& a) { return !kShort.count(a.name); });
+    static const std::set<std::string> kShort = {"LABELS",
+                                                 "ERROR",
+                                                 "SCHED_MESSAGE",
+                                                 "SCHED_RANK",
+                                                 "SCHED_DS_RANK",
+                                                 "SCHED_REQUIREMENTS",
+                                                 "SCHED_DS_REQUIREMENTS",
+                                                 "USER_PRIORITY",
+                                                 "SCHED_ACTION"};
+    std::erase_if(user.attributes,
+                  [](const TemplateAttribute& a) { return !kShort.count(a.name); });
     std::erase_if(shown.attributes, [](const TemplateAttribute& a) {
       return a.name != "CPU" && a.name != "MEMORY" && a.name != "VCPU" && a.name != "DISK" &&
              a.name != "NIC" && a.name != "GRAPHICS";
     });
   }
-  return "<VM>" + Tag("ID", vm.id) + Owned(vm.name) + Tag("LAST_POLL", 0) +
-         Tag("STATE", vm.state) + Tag("LCM_STATE", vm.lcm_state) + Tag("PREV_STATE", vm.state) +
+  return "<VM>" + Tag("ID", vm.id) + Owned(vm.name) + Tag("LAST_POLL", 0) + Tag("STATE", vm.state) +
+         Tag("LCM_STATE", vm.lcm_state) + Tag("PREV_STATE", vm.state) +
          Tag("PREV_LCM_STATE", vm.lcm_state) + Tag("RESCHED", 0) + Tag("STIME", vm.stime) +
-         Tag("ETIME", 0) + Tag("DEPLOY_ID", vm.deploy_id) + vm.monitoring.ToXml("MONITORING") + "<SCHED_ACTIONS/>" +
-         shown.ToXml("TEMPLATE") + user.ToXml("USER_TEMPLATE") +
+         Tag("ETIME", 0) + Tag("DEPLOY_ID", vm.deploy_id) + vm.monitoring.ToXml("MONITORING") +
+         "<SCHED_ACTIONS/>" + shown.ToXml("TEMPLATE") + user.ToXml("USER_TEMPLATE") +
          HistoryXml(vm.history) + "<BACKUPS><BACKUP_CONFIG/><BACKUP_IDS/></BACKUPS></VM>";
 }
 
@@ -320,8 +344,8 @@ Answer OneState::VmPool(int state_filter, bool extended) const {
   }
   std::string xml = "<VM_POOL>";
   for (const auto& [id, vm] : vms_) {
-    const bool shown = state_filter == -2 || (state_filter == -1 && vm.state != 6) ||
-                       vm.state == state_filter;
+    const bool shown =
+        state_filter == -2 || (state_filter == -1 && vm.state != 6) || vm.state == state_filter;
     if (shown) xml += VmXml(vm, extended);
   }
   return Answer::Text(xml + "</VM_POOL>");

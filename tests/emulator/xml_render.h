@@ -14,7 +14,9 @@ namespace onedock::emulator::render {
 inline std::string Tag(const std::string& name, const std::string& value) {
   return "<" + name + ">" + rpc::XmlEscape(value) + "</" + name + ">";
 }
-inline std::string Tag(const std::string& name, int64_t value) { return Tag(name, std::to_string(value)); }
+inline std::string Tag(const std::string& name, int64_t value) {
+  return Tag(name, std::to_string(value));
+}
 
 inline std::string Cdata(const std::string& name, const std::string& value) {
   Template t;
@@ -25,7 +27,8 @@ inline std::string Cdata(const std::string& name, const std::string& value) {
 
 // UID … GNAME, NAME and PERMISSIONS, in the order oned writes them.
 inline std::string Owned(const std::string& name) {
-  return "<UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>" + Tag("NAME", name) +
+  return "<UID>0</UID><GID>0</GID><UNAME>oneadmin</UNAME><GNAME>oneadmin</GNAME>" +
+         Tag("NAME", name) +
          "<PERMISSIONS><OWNER_U>1</OWNER_U><OWNER_M>1</OWNER_M><OWNER_A>0</OWNER_A>"
          "<GROUP_U>0</GROUP_U><GROUP_M>0</GROUP_M><GROUP_A>0</GROUP_A><OTHER_U>0</OTHER_U>"
          "<OTHER_M>0</OTHER_M><OTHER_A>0</OTHER_A></PERMISSIONS>";

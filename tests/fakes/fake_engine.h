@@ -14,7 +14,6 @@
 
 namespace onedock::fakes {
 
-
 // An engine held in memory, following bridge/engine.h's error contract. Records every mutating
 // call; `fail_start` makes starts fail the way an engine does for a bad static IP; `down` makes
 // what the monitor reads fail as an engine that does not answer. Not thread-safe: one test thread.
@@ -28,8 +27,8 @@ class FakeEngine : public Engine {
   std::set<std::string> images;
   std::map<std::string, NetworkInfo> networks;
   std::map<std::string, VolumeInfo> volumes;
-  std::map<std::string, std::string> volume_data;                  // by volume: what a test wrote
-  std::map<std::string, std::vector<std::string>> mounts;           // by container: "volume:/path"
+  std::map<std::string, std::string> volume_data;          // by volume: what a test wrote
+  std::map<std::string, std::vector<std::string>> mounts;  // by container: "volume:/path"
   std::vector<std::string> calls;
   bool fail_start = false;
   int execs = 0;
@@ -46,10 +45,12 @@ class FakeEngine : public Engine {
     c.nano_cpus = spec.nano_cpus;
     c.memory_bytes = spec.memory_bytes;
     c.memory_swap_bytes = spec.memory_bytes;
-    if (!spec.primary.network.empty()) c.networks[spec.primary.network] = {"", spec.primary.ipv4, 24, "", spec.primary.mac};
+    if (!spec.primary.network.empty())
+      c.networks[spec.primary.network] = {"", spec.primary.ipv4, 24, "", spec.primary.mac};
     containers[spec.name] = c;
     mounts[spec.name] = spec.volumes;
-    for (const auto& m : spec.volumes) volumes.try_emplace(m.substr(0, m.find(':')), VolumeInfo{m.substr(0, m.find(':')), {}, ""});
+    for (const auto& m : spec.volumes)
+      volumes.try_emplace(m.substr(0, m.find(':')), VolumeInfo{m.substr(0, m.find(':')), {}, ""});
     return c.id;
   }
   Result<Outcome> StartContainer(const std::string& id) override {
@@ -73,7 +74,8 @@ class FakeEngine : public Engine {
   }
   Result<Outcome> RestartContainer(const std::string& id, int t) override {
     calls.push_back("restart " + id + " t=" + std::to_string(t));
-    return Find(id) ? Result<Outcome>(Outcome::kDone) : Result<Outcome>(NotFound("no such container"));
+    return Find(id) ? Result<Outcome>(Outcome::kDone)
+                    : Result<Outcome>(NotFound("no such container"));
   }
   Status KillContainer(const std::string& id, const std::string&) override {
     calls.push_back("kill " + id);
@@ -111,7 +113,8 @@ class FakeEngine : public Engine {
     return Status::Ok();
   }
   // Archives of a mounted volume carry the volume's data.
-  Status GetArchiveToFile(const std::string& id, const std::string& path, const std::string& file) override {
+  Status GetArchiveToFile(const std::string& id, const std::string& path,
+                          const std::string& file) override {
     calls.push_back("get-archive " + id + " " + path);
     if (Find(id) == nullptr) return NotFound("no such container");
     for (const auto& m : mounts[id]) {
@@ -122,24 +125,27 @@ class FakeEngine : public Engine {
     }
     return NotFound("Could not find the file " + path + " in container " + id);
   }
-  Status PutArchiveFromFile(const std::string& id, const std::string& path, const std::string& file) override {
+  Status PutArchiveFromFile(const std::string& id, const std::string& path,
+                            const std::string& file) override {
     calls.push_back("put-archive " + id + " " + path);
     if (Find(id) == nullptr) return NotFound("no such container");
     std::ifstream in(file);
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (const auto& m : mounts[id]) {
       const std::string mount = m.substr(m.find(':') + 1);
-      if (mount.substr(0, std::max<size_t>(1, mount.find_last_of('/'))) == path) volume_data[m.substr(0, m.find(':'))] = data;
+      if (mount.substr(0, std::max<size_t>(1, mount.find_last_of('/'))) == path)
+        volume_data[m.substr(0, m.find(':'))] = data;
     }
     return Status::Ok();
   }
-  Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&, const std::vector<std::string>&,
-                          long) override {
+  Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&,
+                          const std::vector<std::string>&, long) override {
     calls.push_back("exec " + id);
     ++execs;
     return ExecResult{0, "", ""};
   }
-  Status PullImage(const std::string& ref, const RegistryAuth&, const std::function<void(std::string_view)>&) override {
+  Status PullImage(const std::string& ref, const RegistryAuth&,
+                   const std::function<void(std::string_view)>&) override {
     calls.push_back("pull " + ref);
     images.insert(ref);
     return Status::Ok();
@@ -161,9 +167,11 @@ class FakeEngine : public Engine {
     if (networks.count(spec.name) != 0) return Conflict("exists");
     for (const auto& [name, n] : networks) {
       // The engine's 403, as Debian 12's dockerd words it.
-      if (n.subnet == spec.subnet) return FailedPrecondition("Pool overlaps with other one on this address space");
+      if (n.subnet == spec.subnet)
+        return FailedPrecondition("Pool overlaps with other one on this address space");
     }
-    networks[spec.name] = {"n-" + spec.name, spec.name, spec.driver, spec.subnet, spec.gateway, {}, {}, {}};
+    networks[spec.name] = {"n-" + spec.name, spec.name, spec.driver, spec.subnet,
+                           spec.gateway,     {},        {},          {}};
     return networks[spec.name].id;
   }
   Result<NetworkInfo> InspectNetwork(const std::string& name) override {
@@ -175,11 +183,13 @@ class FakeEngine : public Engine {
     for (const auto& [name, n] : networks) out.push_back(n);
     return out;
   }
-  Status ConnectNetwork(const std::string& net, const std::string& id, const NetworkAttachment& nic) override {
+  Status ConnectNetwork(const std::string& net, const std::string& id,
+                        const NetworkAttachment& nic) override {
     calls.push_back("connect " + id + " " + net);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
-    if (c->networks.count(net) != 0) return Conflict("endpoint with name " + id + " already exists in network " + net);
+    if (c->networks.count(net) != 0)
+      return Conflict("endpoint with name " + id + " already exists in network " + net);
     c->networks[net] = {"", nic.ipv4, 24, "", "02:42:00:00:00:01"};
     return Status::Ok();
   }
@@ -187,13 +197,16 @@ class FakeEngine : public Engine {
     calls.push_back("disconnect " + id + " " + net);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
-    if (c->networks.erase(net) == 0) return NotFound("container " + id + " is not connected to network " + net);
+    if (c->networks.erase(net) == 0)
+      return NotFound("container " + id + " is not connected to network " + net);
     return Status::Ok();
   }
 
-  Result<VolumeInfo> CreateVolume(const std::string& name, const std::map<std::string, std::string>& labels) override {
+  Result<VolumeInfo> CreateVolume(const std::string& name,
+                                  const std::map<std::string, std::string>& labels) override {
     calls.push_back("volume " + name);
-    return volumes.try_emplace(name, VolumeInfo{name, labels, "/var/lib/docker/volumes/" + name}).first->second;
+    return volumes.try_emplace(name, VolumeInfo{name, labels, "/var/lib/docker/volumes/" + name})
+        .first->second;
   }
   Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) override {
     std::vector<VolumeInfo> out;
@@ -221,13 +234,15 @@ class FakeEngine : public Engine {
     if (down) return Unavailable("engine does not answer");
     return disk;
   }
-  Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels, bool all) override {
+  Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
+                                                       bool all) override {
     if (down) return Unavailable("engine does not answer");
     std::vector<ContainerSummary> out;
     for (const auto& [name, c] : containers) {
       if (!all && !c.running) continue;
       if (!HasLabels(c.labels, labels)) continue;
-      out.push_back({c.id, c.name, c.image, c.running ? "running" : c.status, "", 0, c.labels, c.networks});
+      out.push_back(
+          {c.id, c.name, c.image, c.running ? "running" : c.status, "", 0, c.labels, c.networks});
     }
     return out;
   }
@@ -248,11 +263,13 @@ class FakeEngine : public Engine {
   }
 
   // "key" or "key=value" filters, as the engine applies them.
-  static bool HasLabels(const std::map<std::string, std::string>& have, const std::vector<std::string>& wanted) {
+  static bool HasLabels(const std::map<std::string, std::string>& have,
+                        const std::vector<std::string>& wanted) {
     for (const auto& l : wanted) {
       const auto eq = l.find('=');
       auto it = have.find(l.substr(0, eq));
-      if (it == have.end() || (eq != std::string::npos && it->second != l.substr(eq + 1))) return false;
+      if (it == have.end() || (eq != std::string::npos && it->second != l.substr(eq + 1)))
+        return false;
     }
     return true;
   }

@@ -3,8 +3,8 @@
 #define ONEDOCK_TESTS_FAKES_FAKE_MONITORD_H_
 
 #include <mutex>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bridge/monitord.h"

@@ -12,7 +12,8 @@ namespace onedock::fakes {
 class FakeMonitoring : public HostMonitoring {
  public:
   std::map<int, std::string> started;  // host id → the configuration text it came with
-  Result<std::string> StartMonitoring(int host_id, const std::string&, const std::string& configuration) override {
+  Result<std::string> StartMonitoring(int host_id, const std::string&,
+                                      const std::string& configuration) override {
     started[host_id] = configuration;
     return std::string("<MONITOR_MESSAGES/>");
   }

@@ -26,7 +26,8 @@ class FakeOne : public OneApi {
   Result<T> Find(const std::map<int, T>& records, int id, const std::string& what) const {
     if (down) return Unavailable("oned does not answer");
     auto it = records.find(id);
-    if (it == records.end()) return NotFound("oned: " + what + " " + std::to_string(id) + " does not exist");
+    if (it == records.end())
+      return NotFound("oned: " + what + " " + std::to_string(id) + " does not exist");
     return it->second;
   }
 };

@@ -33,7 +33,8 @@ class FakeStaging : public ImageStaging {
     if (local.count(reference) == 0) return NotFound("no such image");
     return ImageInfo{};
   }
-  Status Tag(const std::string& source, const std::string& repository, const std::string& tag) override {
+  Status Tag(const std::string& source, const std::string& repository,
+             const std::string& tag) override {
     calls.push_back("tag " + source + " " + repository + ":" + tag);
     local.insert(repository + ":" + tag);
     return Status::Ok();
@@ -58,7 +59,8 @@ class FakeRegistries : public RegistryAccess {
   std::vector<std::string> deleted;
   std::set<std::string> wants_credentials;  // registry domains that answer 401 to anonymous calls
   Result<RegistryManifest> Manifest(const ImageReference& r, const RegistryAuth& auth) override {
-    if (wants_credentials.count(r.domain) != 0 && auth.username.empty()) return Unauthenticated("401 Unauthorized");
+    if (wants_credentials.count(r.domain) != 0 && auth.username.empty())
+      return Unauthenticated("401 Unauthorized");
     auto it = manifests.find(r.Repository() + ":" + r.TagOrDigest());
     if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
     return it->second;
@@ -67,7 +69,9 @@ class FakeRegistries : public RegistryAccess {
     deleted.push_back(r.Repository() + "@" + r.digest);
     return Status::Ok();
   }
-  Result<int64_t> Download(const std::string&, const std::string&) override { return Unavailable("offline"); }
+  Result<int64_t> Download(const std::string&, const std::string&) override {
+    return Unavailable("offline");
+  }
   Result<int64_t> RemoteSize(const std::string&) override { return int64_t{-1}; }
 };
 
@@ -78,15 +82,21 @@ class ForwardingStaging : public ImageStaging {
   Status Pull(const std::string& r, const RegistryAuth& a) override { return to_.Pull(r, a); }
   Result<std::vector<std::string>> Load(const std::string& p) override { return to_.Load(p); }
   Result<ImageInfo> Inspect(const std::string& r) override { return to_.Inspect(r); }
-  Status Tag(const std::string& s, const std::string& r, const std::string& t) override { return to_.Tag(s, r, t); }
-  Result<std::string> Push(const std::string& r, const RegistryAuth& a) override { return to_.Push(r, a); }
+  Status Tag(const std::string& s, const std::string& r, const std::string& t) override {
+    return to_.Tag(s, r, t);
+  }
+  Result<std::string> Push(const std::string& r, const RegistryAuth& a) override {
+    return to_.Push(r, a);
+  }
   Status Remove(const std::string& r) override { return to_.Remove(r); }
 
  private:
   FakeStaging& to_;
 };
 
-inline std::unique_ptr<ImageStaging> FakeStaging::Lease() { return std::make_unique<ForwardingStaging>(*this); }
+inline std::unique_ptr<ImageStaging> FakeStaging::Lease() {
+  return std::make_unique<ForwardingStaging>(*this);
+}
 
 }  // namespace onedock::fakes
 

@@ -63,7 +63,8 @@ std::string RegistryHost(const std::string& which) {
   if (which == "private") return Get("ONEDOCK_PRIVATE_REGISTRY");
   if (which == "upstream") return Get("ONEDOCK_UPSTREAM_REGISTRY");
   if (which == "auth") return Get("ONEDOCK_AUTH_REGISTRY");
-  throw std::runtime_error("no registry \"" + which + "\" in the test bed (private, upstream, auth)");
+  throw std::runtime_error("no registry \"" + which +
+                           "\" in the test bed (private, upstream, auth)");
 }
 
 docker::Endpoint Registry(const std::string& which) {

@@ -5,11 +5,10 @@
 #ifndef ONEDOCK_TESTS_INTEGRATION_EMULATOR_BED_H_
 #define ONEDOCK_TESTS_INTEGRATION_EMULATOR_BED_H_
 
-
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -22,13 +21,12 @@
 #include <thread>
 
 #include "bridge/base64.h"
-#include "rpc/one_client.h"
 #include "rpc/monitord_message.h"
+#include "rpc/one_client.h"
 #include "rpc/one_parse.h"
 #include "rpc/xml_node.h"
 #include "tests/integration/emulator_process.h"
 #include "tests/unit/fixtures.h"
-
 
 namespace onedock::rpc::emulator_bed {
 
@@ -91,30 +89,37 @@ class Bed {
     client_ = std::make_unique<XmlRpcOneClient>(OneEndpoint{emu_.endpoint(), emu_.session()});
     auto s = [](const std::string& v) { return xmlrpc_c::value(xmlrpc_c::value_string(v)); };
     auto i = [](int v) { return xmlrpc_c::value(xmlrpc_c::value_int(v)); };
-    host_ = emu_.Allocate("one.host.allocate", {s("onedock-host"), s("onedock"), s("onedock"), i(-1)});
-    sys_ds_ = emu_.Allocate("one.datastore.allocate", {s("NAME = sys\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(-1)});
-    img_ds_ = emu_.Allocate("one.datastore.allocate", {s("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), i(-1)});
+    host_ =
+        emu_.Allocate("one.host.allocate", {s("onedock-host"), s("onedock"), s("onedock"), i(-1)});
+    sys_ds_ = emu_.Allocate("one.datastore.allocate",
+                            {s("NAME = sys\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(-1)});
+    img_ds_ = emu_.Allocate("one.datastore.allocate",
+                            {s("NAME = img\nDS_MAD = onedock\nTM_MAD = onedock"), i(-1)});
     // With a SOURCE, oned registers the image READY without running the datastore's cp.
-    image_ = emu_.Allocate("one.image.allocate",
-                           {s("NAME = busybox\nSOURCE = docker://busybox:latest\nFORMAT = docker"), i(img_ds_)});
+    image_ = emu_.Allocate(
+        "one.image.allocate",
+        {s("NAME = busybox\nSOURCE = docker://busybox:latest\nFORMAT = docker"), i(img_ds_)});
   }
   ~Bed() { fs::remove_all(root_); }
 
   // `more` is added to the template (further DISKs, say).
   int NewVm(const std::string& more = "") {
-    return emu_.Allocate("one.vm.allocate",
-                         {xmlrpc_c::value_string("NAME = odvm\nCPU = 0.1\nMEMORY = 64\nDISK = [ IMAGE_ID = " +
-                                                 std::to_string(image_) +
-                                                 " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = odvm ]\n" + more)});
+    return emu_.Allocate(
+        "one.vm.allocate",
+        {xmlrpc_c::value_string(
+            "NAME = odvm\nCPU = 0.1\nMEMORY = 64\nDISK = [ IMAGE_ID = " + std::to_string(image_) +
+            " ]\nCONTEXT = [ NETWORK = YES, SET_HOSTNAME = odvm ]\n" + more)});
   }
   void Deploy(int vm) {
     auto reply = emu_.Call("one.vm.deploy", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(host_)});
     REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
   }
   void Action(const std::string& action, int vm) {
-    auto reply = emu_.Call("one.vm.action", {xmlrpc_c::value_string(action), xmlrpc_c::value_int(vm)});
+    auto reply =
+        emu_.Call("one.vm.action", {xmlrpc_c::value_string(action), xmlrpc_c::value_int(vm)});
     // The second item is the error text only on failure (the id on success).
-    if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0]))) FAIL(std::string(xmlrpc_c::value_string(reply[1])));
+    if (!static_cast<bool>(xmlrpc_c::value_boolean(reply[0])))
+      FAIL(std::string(xmlrpc_c::value_string(reply[1])));
   }
   // Waits (bounded) until the VM reaches state/lcm_state; returns the VM.
   Vm WaitFor(int vm, int state, int lcm) {
@@ -125,7 +130,8 @@ class Bed {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     REQUIRE_MESSAGE(info.ok(), info.status().ToString());
-    FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", expected " << state << "/" << lcm);
+    FAIL("VM " << vm << " is " << info->state << "/" << info->lcm_state << ", expected " << state
+               << "/" << lcm);
     return *info;
   }
   // The VMM and TM calls so far, in order (the host's IM start runs in the background).
@@ -168,9 +174,11 @@ class Bed {
   }
   // The code and message of a refused one.vm.action.
   std::pair<int, std::string> Refusal(const std::string& action, int vm) {
-    auto reply = emu_.Call("one.vm.action", {xmlrpc_c::value_string(action), xmlrpc_c::value_int(vm)});
+    auto reply =
+        emu_.Call("one.vm.action", {xmlrpc_c::value_string(action), xmlrpc_c::value_int(vm)});
     REQUIRE_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
-    return {static_cast<int>(xmlrpc_c::value_int(reply[2])), std::string(xmlrpc_c::value_string(reply[1]))};
+    return {static_cast<int>(xmlrpc_c::value_int(reply[2])),
+            std::string(xmlrpc_c::value_string(reply[1]))};
   }
   void Touch(const std::string& name) { std::ofstream(root_ + "/" + name); }
   void Forget() {
@@ -191,21 +199,24 @@ class Bed {
     const std::string root = dir;
     for (const auto& m : markers) std::ofstream(root + "/" + m);
     fs::create_directories(root + "/records");
-    for (const char* d : {"vmm/onedock", "tm/onedock", "datastore/onedock", "im/onedock.d", "vnm/onedock"}) {
+    for (const char* d :
+         {"vmm/onedock", "tm/onedock", "datastore/onedock", "im/onedock.d", "vnm/onedock"}) {
       fs::create_directories(root + "/remotes/" + d);
     }
     auto install = [&root](const std::string& path) {
       std::ofstream(root + "/remotes/" + path) << kRecorder;
       chmod((root + "/remotes/" + path).c_str(), 0755);
     };
-    for (const char* a : {"deploy", "shutdown", "cancel", "reboot", "reset", "attach_nic", "detach_nic", "resize",
-                          "save", "restore", "snapshot_create", "snapshot_revert", "snapshot_delete"}) {
+    for (const char* a :
+         {"deploy", "shutdown", "cancel", "reboot", "reset", "attach_nic", "detach_nic", "resize",
+          "save", "restore", "snapshot_create", "snapshot_revert", "snapshot_delete"}) {
       install(std::string("vmm/onedock/") + a);
     }
     for (const char* a : {"clone", "ln", "context", "delete", "mv", "mvds", "mkimage", "mkswap"}) {
       install(std::string("tm/onedock/") + a);
     }
-    for (const char* a : {"stat", "cp", "rm", "mkfs", "clone"}) install(std::string("datastore/onedock/") + a);
+    for (const char* a : {"stat", "cp", "rm", "mkfs", "clone"})
+      install(std::string("datastore/onedock/") + a);
     install("im/onedock.d/monitord-client_control.sh");
     for (const char* a : {"pre", "post", "clean"}) install(std::string("vnm/onedock/") + a);
     return root;
@@ -223,7 +234,8 @@ class Bed {
     return "REMOTES_DIR = \"" + root + "/remotes\"\nVMS_LOCATION = \"" + root + "/vms\"\n" +
            "DATASTORE_LOCATION = \"" + root + "/datastores\"\n" + read("oned-onedock.conf") +
            "TM_MAD = [ EXECUTABLE = \"one_tm\", ARGUMENTS = \"-t 15 -d onedock,dummy\" ]\n"
-           "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d onedock,dummy,fs\" ]\n" +
+           "DATASTORE_MAD = [ EXECUTABLE = \"one_datastore\", ARGUMENTS = \"-t 15 -d "
+           "onedock,dummy,fs\" ]\n" +
            read("monitord-onedock.conf");
   }
 
@@ -235,10 +247,12 @@ class Bed {
 
 // The argv of one captured call, with the capture's host, VM id, deploy id and paths replaced by
 // placeholders.
-inline std::string Shape(std::vector<std::string> args, const std::map<std::string, std::string>& values) {
+inline std::string Shape(std::vector<std::string> args,
+                         const std::map<std::string, std::string>& values) {
   for (auto& a : args) {
     for (const auto& [value, placeholder] : values) {
-      for (size_t pos; !value.empty() && (pos = a.find(value)) != std::string::npos;) a.replace(pos, value.size(), placeholder);
+      for (size_t pos; !value.empty() && (pos = a.find(value)) != std::string::npos;)
+        a.replace(pos, value.size(), placeholder);
     }
     if (a.find_first_not_of("0123456789") == std::string::npos) a = "<N>";
     a = std::regex_replace(a, std::regex(R"(/\d+(?=/|$))"), "/<N>");
@@ -255,15 +269,18 @@ inline std::vector<std::string> CapturedArgv(const std::string& file, int index 
   int seen = -1;
   while (std::getline(in, line)) {
     if (line.rfind("# capture:", 0) == 0) ++seen;
-    if (seen == index && line.rfind("ARGV[", 0) == 0) args.push_back(line.substr(line.find(": ") + 2));
+    if (seen == index && line.rfind("ARGV[", 0) == 0)
+      args.push_back(line.substr(line.find(": ") + 2));
     if (seen > index) break;
   }
   return args;
 }
 
 inline const std::map<std::string, std::string> kCaptureValues = {
-    {"/opt/one/var//datastores", "<DS>"}, {"/opt/one/var/vms", "<VMS>"},
-    {"onedock-host", "<HOST>"}, {"onedock-1", "<DEPLOY_ID>"}};
+    {"/opt/one/var//datastores", "<DS>"},
+    {"/opt/one/var/vms", "<VMS>"},
+    {"onedock-host", "<HOST>"},
+    {"onedock-1", "<DEPLOY_ID>"}};
 
 inline std::vector<std::string> ChildNames(const std::string& base64_stdin) {
   auto xml = Base64Decode(base64_stdin);
@@ -290,10 +307,10 @@ inline void Send(int type, int port, const std::string& wire) {
   close(fd);
 }
 
-inline std::string Wire(const std::string& type, int host, int64_t ts, const std::string& payload, bool ok = true) {
+inline std::string Wire(const std::string& type, int host, int64_t ts, const std::string& payload,
+                        bool ok = true) {
   return EncodeMonitordMessage({type, ok, host, ts, payload});
 }
-
 
 }  // namespace onedock::rpc::emulator_bed
 

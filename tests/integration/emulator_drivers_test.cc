@@ -22,7 +22,8 @@ bool Eventually(F done) {
 
 }  // namespace
 
-TEST_CASE("im: a new host starts monitoring through im/<im_mad>.d and its reply makes it MONITORED") {
+TEST_CASE(
+    "im: a new host starts monitoring through im/<im_mad>.d and its reply makes it MONITORED") {
   Bed bed("", {"im-system"});
   CHECK(Eventually([&] { return bed.client().HostInfo(bed.host())->state == kHostMonitored; }));
   auto host = bed.client().HostInfo(bed.host());
@@ -41,7 +42,8 @@ TEST_CASE("im: a new host starts monitoring through im/<im_mad>.d and its reply 
 
   // Offline stops monitoring: the control scripts run with "stop" first.
   bed.Forget();
-  auto reply = bed.emu().Call("one.host.status", {xmlrpc_c::value_int(bed.host()), xmlrpc_c::value_int(2)});
+  auto reply =
+      bed.emu().Call("one.host.status", {xmlrpc_c::value_int(bed.host()), xmlrpc_c::value_int(2)});
   REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
   CHECK(bed.client().HostInfo(bed.host())->state == kHostOffline);
   REQUIRE(Eventually([&] { return !bed.CallsOf("im/").empty(); }));
@@ -57,8 +59,9 @@ TEST_CASE("im: a new host starts monitoring through im/<im_mad>.d and its reply 
 TEST_CASE("im: an empty start reply is a failure and the host goes to ERROR") {
   Bed bed("", {"im-silent"});
   CHECK(Eventually([&] { return bed.client().HostInfo(bed.host())->state == kHostError; }));
-  CHECK(bed.client().HostInfo(bed.host())->template_attributes.at("ERROR").find("MONITOR_MESSAGES") !=
-        std::string::npos);
+  CHECK(
+      bed.client().HostInfo(bed.host())->template_attributes.at("ERROR").find("MONITOR_MESSAGES") !=
+      std::string::npos);
 }
 
 TEST_CASE("placement: a PENDING VM is deployed on a MONITORED host with room") {
@@ -67,7 +70,8 @@ TEST_CASE("placement: a PENDING VM is deployed on a MONITORED host with room") {
   Vm placed = bed.WaitFor(vm, 3, 3);
   CHECK(placed.CurrentHistory()->hid == bed.host());
   // A VM that does not fit (TOTALMEMORY 2000000 KB) stays PENDING.
-  const int big = bed.emu().Allocate("one.vm.allocate", {xmlrpc_c::value_string("CPU = 0.1\nMEMORY = 4000")});
+  const int big =
+      bed.emu().Allocate("one.vm.allocate", {xmlrpc_c::value_string("CPU = 0.1\nMEMORY = 4000")});
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   CHECK(bed.client().VmInfo(big)->state == kVmPending);
 }
@@ -75,8 +79,9 @@ TEST_CASE("placement: a PENDING VM is deployed on a MONITORED host with room") {
 TEST_CASE("datastore: an image with a PATH is copied by stat and cp and becomes READY") {
   Bed bed;
   const int image = bed.emu().Allocate(
-      "one.image.allocate", {xmlrpc_c::value_string("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""),
-                             xmlrpc_c::value_int(bed.image_datastore())});
+      "one.image.allocate",
+      {xmlrpc_c::value_string("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""),
+       xmlrpc_c::value_int(bed.image_datastore())});
   REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageReady; }));
   auto ready = bed.client().ImageInfo(image);
   CHECK(ready->source == "127.0.0.1:5000/img:" + std::to_string(image));
@@ -96,7 +101,8 @@ TEST_CASE("datastore: an image with a PATH is copied by stat and cp and becomes 
   bed.Forget();
   auto reply = bed.emu().Call("one.image.delete", {xmlrpc_c::value_int(image)});
   REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
-  CHECK(Eventually([&] { return bed.client().ImageInfo(image).status().code() == Status::Code::kNotFound; }));
+  CHECK(Eventually(
+      [&] { return bed.client().ImageInfo(image).status().code() == Status::Code::kNotFound; }));
   REQUIRE(bed.CallsOf("datastore/").size() == 1);
   CHECK(bed.CallsOf("datastore/")[0].script == "datastore/onedock/rm");
 }
@@ -122,22 +128,28 @@ TEST_CASE("datastore: an empty DATABLOCK is made by mkfs, whose whole reply beco
   CHECK(data->Get("IMAGE/SIZE") == "10");
 
   // A DATABLOCK without PATH needs a SIZE; other types need a PATH.
-  auto refused = bed.emu().Call("one.image.allocate", {xmlrpc_c::value_string("NAME = v\nTYPE = DATABLOCK"),
-                                                       xmlrpc_c::value_int(bed.image_datastore())});
+  auto refused =
+      bed.emu().Call("one.image.allocate", {xmlrpc_c::value_string("NAME = v\nTYPE = DATABLOCK"),
+                                            xmlrpc_c::value_int(bed.image_datastore())});
   CHECK_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(refused[0])));
   refused = bed.emu().Call("one.image.allocate", {xmlrpc_c::value_string("NAME = v\nTYPE = OS"),
                                                   xmlrpc_c::value_int(bed.image_datastore())});
-  CHECK(std::string(xmlrpc_c::value_string(refused[1])).find("No PATH in template.") != std::string::npos);
+  CHECK(std::string(xmlrpc_c::value_string(refused[1])).find("No PATH in template.") !=
+        std::string::npos);
 }
 
-TEST_CASE("datastore: one.image.clone runs the datastore's clone with CLONING_ID and takes SOURCE FORMAT") {
+TEST_CASE(
+    "datastore: one.image.clone runs the datastore's clone with CLONING_ID and takes SOURCE "
+    "FORMAT") {
   Bed bed;
   const int image = bed.emu().Allocate(
-      "one.image.allocate", {xmlrpc_c::value_string("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""),
-                             xmlrpc_c::value_int(bed.image_datastore())});
+      "one.image.allocate",
+      {xmlrpc_c::value_string("NAME = httpd\nPATH = \"docker://127.0.0.1:5001/onedock/httpd:1.0\""),
+       xmlrpc_c::value_int(bed.image_datastore())});
   REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageReady; }));
   bed.Forget();
-  const int clone = bed.emu().Allocate("one.image.clone", {xmlrpc_c::value_int(image), xmlrpc_c::value_string("httpd-copy")});
+  const int clone = bed.emu().Allocate(
+      "one.image.clone", {xmlrpc_c::value_int(image), xmlrpc_c::value_string("httpd-copy")});
   REQUIRE(Eventually([&] { return bed.client().ImageInfo(clone)->state == kImageReady; }));
   auto ready = bed.client().ImageInfo(clone);
   CHECK(ready->name == "httpd-copy");
@@ -153,18 +165,20 @@ TEST_CASE("datastore: one.image.clone runs the datastore's clone with CLONING_ID
   CHECK(data->Get("IMAGE/CLONING_ID") == std::to_string(image));
   CHECK(data->Get("IMAGE/NAME") == "httpd-copy");
 
-  auto missing = bed.emu().Call("one.image.clone", {xmlrpc_c::value_int(999), xmlrpc_c::value_string("x")});
+  auto missing =
+      bed.emu().Call("one.image.clone", {xmlrpc_c::value_int(999), xmlrpc_c::value_string("x")});
   CHECK_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(missing[0])));
 }
 
 TEST_CASE("datastore: a failing cp leaves the image in ERROR with the driver's message") {
   Bed bed("", {"fail-cp"});
   const int image = bed.emu().Allocate(
-      "one.image.allocate", {xmlrpc_c::value_string("NAME = bad\nPATH = \"docker://127.0.0.1:5001/no/such:1\""),
-                             xmlrpc_c::value_int(bed.image_datastore())});
+      "one.image.allocate",
+      {xmlrpc_c::value_string("NAME = bad\nPATH = \"docker://127.0.0.1:5001/no/such:1\""),
+       xmlrpc_c::value_int(bed.image_datastore())});
   REQUIRE(Eventually([&] { return bed.client().ImageInfo(image)->state == kImageError; }));
-  CHECK(bed.client().ImageInfo(image)->template_attributes.at("ERROR").find("registry refused: manifest unknown") !=
-        std::string::npos);
+  CHECK(bed.client().ImageInfo(image)->template_attributes.at("ERROR").find(
+            "registry refused: manifest unknown") != std::string::npos);
 }
 
 }  // namespace onedock::rpc
@@ -184,17 +198,22 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
 
   auto ok = [&](const std::string& method, std::vector<xmlrpc_c::value> params) {
     auto reply = bed.emu().Call(method, std::move(params));
-    REQUIRE_MESSAGE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])), std::string(xmlrpc_c::value_string(reply[1])));
+    REQUIRE_MESSAGE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])),
+                    std::string(xmlrpc_c::value_string(reply[1])));
   };
-  ok("one.vm.attachnic", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(vnet) + " ]")});
+  ok("one.vm.attachnic",
+     {xmlrpc_c::value_int(vm),
+      xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(vnet) + " ]")});
   Vm with_nic = bed.WaitFor(vm, 3, 3);
   REQUIRE(with_nic.nics.size() == 1);
   CHECK(with_nic.nics[0].ip == "10.43.0.5");
   auto calls = bed.Calls();
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].script == "vmm/onedock/attach_nic");
-  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", "onebr1", "-", "onedock",
-                                                  "one-" + std::to_string(vm) + "-0", std::to_string(vm), "onedock-host"});
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", "onebr1",
+                                                  "-", "onedock",
+                                                  "one-" + std::to_string(vm) + "-0",
+                                                  std::to_string(vm), "onedock-host"});
 
   bed.Forget();
   ok("one.vm.detachnic", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(0)});
@@ -207,10 +226,12 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
   CHECK(bed.client().VnetInfo(vnet)->ranges[0].leases.empty());
   calls = bed.Calls();
   REQUIRE(calls.size() == 1);
-  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05", std::to_string(vm), "onedock-host"});
+  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "02:00:0a:2b:00:05",
+                                                  std::to_string(vm), "onedock-host"});
 
   bed.Forget();
-  ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("CPU = 0.5\nMEMORY = 256"), xmlrpc_c::value_boolean(true)});
+  ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("CPU = 0.5\nMEMORY = 256"),
+                       xmlrpc_c::value_boolean(true)});
   Vm resized = bed.WaitFor(vm, 3, 3);
   for (int n = 0; n < 100 && resized.memory_mb != 256; ++n) {
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
@@ -220,7 +241,8 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
   calls = bed.Calls();
   REQUIRE(calls.size() == 1);
   CHECK(calls[0].script == "vmm/onedock/resize");
-  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, std::to_string(vm), "onedock-host"});
+  CHECK(calls[0].args ==
+        std::vector<std::string>{running.deploy_id, std::to_string(vm), "onedock-host"});
   auto data = ParseXml(*Base64Decode(calls[0].stdin_text));
   CHECK(data->Get("VM/TEMPLATE/MEMORY") == "256");
 
@@ -228,8 +250,10 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
   bed.Action("poweroff", vm);
   bed.WaitFor(vm, 8, 0);
   bed.Forget();
-  ok("one.vm.attachnic", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("NIC = [ NETWORK = back ]")});
-  ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("MEMORY = 128"), xmlrpc_c::value_boolean(true)});
+  ok("one.vm.attachnic",
+     {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("NIC = [ NETWORK = back ]")});
+  ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("MEMORY = 128"),
+                       xmlrpc_c::value_boolean(true)});
   Vm cold = *bed.client().VmInfo(vm);
   CHECK(cold.nics.size() == 1);
   CHECK(cold.memory_mb == 128);

@@ -16,9 +16,10 @@ TEST_CASE("lifecycle: deploy poweroff resume reboot reset cancel and terminate a
   bed.Deploy(vm);
   Vm running = bed.WaitFor(vm, 3, 3);
   CHECK(running.deploy_id == "one-" + std::to_string(vm));
-  const std::map<std::string, std::string> ours = {
-      {bed.root() + "/datastores", "<DS>"}, {bed.root() + "/vms", "<VMS>"},
-      {"onedock-host", "<HOST>"}, {running.deploy_id, "<DEPLOY_ID>"}};
+  const std::map<std::string, std::string> ours = {{bed.root() + "/datastores", "<DS>"},
+                                                   {bed.root() + "/vms", "<VMS>"},
+                                                   {"onedock-host", "<HOST>"},
+                                                   {running.deploy_id, "<DEPLOY_ID>"}};
   auto same_shape = [&](const Recorded& call, const std::string& capture, int index = 0) {
     CHECK(Shape(call.args, ours) == Shape(CapturedArgv(capture, index), kCaptureValues));
     if (!call.stdin_text.empty()) {
@@ -60,10 +61,12 @@ TEST_CASE("lifecycle: deploy poweroff resume reboot reset cancel and terminate a
   bed.Forget();
   bed.Action("reboot", vm);
   bed.Action("reboot-hard", vm);
-  for (int n = 0; n < 100 && bed.Calls().size() < 2; ++n) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int n = 0; n < 100 && bed.Calls().size() < 2; ++n)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   calls = bed.Calls();
   REQUIRE(calls.size() == 2);
-  std::sort(calls.begin(), calls.end(), [](const Recorded& a, const Recorded& b) { return a.script < b.script; });
+  std::sort(calls.begin(), calls.end(),
+            [](const Recorded& a, const Recorded& b) { return a.script < b.script; });
   CHECK(calls[0].script == "vmm/onedock/reboot");
   same_shape(calls[0], "vmm-reboot.txt");
   CHECK(calls[1].script == "vmm/onedock/reset");
@@ -90,18 +93,21 @@ TEST_CASE("lifecycle: deploy poweroff resume reboot reset cancel and terminate a
   CHECK(calls[1].script == "tm/onedock/delete");
   same_shape(calls[1], "tm-delete.txt", 0);
   CHECK(calls[2].script == "tm/onedock/delete");
-  CHECK(Shape(calls[2].args, ours) ==
-        "[<HOST>:<DS>/<N>/<N>] [<N>] [<N>] ");
+  CHECK(Shape(calls[2].args, ours) == "[<HOST>:<DS>/<N>/<N>] [<N>] [<N>] ");
 }
 
-TEST_CASE("lifecycle: volatile disks are made by MKIMAGE and MKSWAP, a persistent image is saved by MVDS") {
+TEST_CASE(
+    "lifecycle: volatile disks are made by MKIMAGE and MKSWAP, a persistent image is saved by "
+    "MVDS") {
   Bed bed("INHERIT_IMAGE_ATTR = \"DOCKER_MOUNT\"\n");
   const int kept = bed.emu().Allocate(
-      "one.image.allocate", {xmlrpc_c::value_string("NAME = kept\nSOURCE = onedock-volume://9\nFORMAT = raw\n"
-                                                    "PERSISTENT = YES\nTYPE = DATABLOCK\nDOCKER_MOUNT = /srv"),
-                             xmlrpc_c::value_int(bed.image_datastore())});
-  const int vm = bed.NewVm("DISK = [ IMAGE_ID = " + std::to_string(kept) +
-                           " ]\nDISK = [ TYPE = fs, SIZE = 64 ]\nDISK = [ TYPE = swap, SIZE = 32 ]");
+      "one.image.allocate",
+      {xmlrpc_c::value_string("NAME = kept\nSOURCE = onedock-volume://9\nFORMAT = raw\n"
+                              "PERSISTENT = YES\nTYPE = DATABLOCK\nDOCKER_MOUNT = /srv"),
+       xmlrpc_c::value_int(bed.image_datastore())});
+  const int vm =
+      bed.NewVm("DISK = [ IMAGE_ID = " + std::to_string(kept) +
+                " ]\nDISK = [ TYPE = fs, SIZE = 64 ]\nDISK = [ TYPE = swap, SIZE = 32 ]");
   auto doc = bed.client().VmInfo(vm);
   REQUIRE(doc.ok());
   REQUIRE(doc->disks.size() == 4);
@@ -110,7 +116,8 @@ TEST_CASE("lifecycle: volatile disks are made by MKIMAGE and MKSWAP, a persisten
   CHECK(doc->disks[2].format == "raw");
   bed.Deploy(vm);
   bed.WaitFor(vm, 3, 3);
-  const std::map<std::string, std::string> ours = {{bed.root() + "/datastores", "<DS>"}, {"onedock-host", "<HOST>"}};
+  const std::map<std::string, std::string> ours = {{bed.root() + "/datastores", "<DS>"},
+                                                   {"onedock-host", "<HOST>"}};
   auto calls = bed.Calls();
   REQUIRE(calls.size() == 6);  // clone, ln, mkimage, mkswap, context, deploy
   CHECK(calls[0].script == "tm/onedock/clone");
@@ -126,13 +133,15 @@ TEST_CASE("lifecycle: volatile disks are made by MKIMAGE and MKSWAP, a persisten
   bed.Action("terminate", vm);
   bed.WaitFor(vm, 6, 0);
   calls = bed.Calls();
-  REQUIRE(calls.size() == 6);  // shutdown, delete disk.0, mvds disk.1, delete disk.2 and .3, delete dir
+  REQUIRE(calls.size() ==
+          6);  // shutdown, delete disk.0, mvds disk.1, delete disk.2 and .3, delete dir
   CHECK(calls[1].script == "tm/onedock/delete");
   CHECK(calls[2].script == "tm/onedock/mvds");
   // As captured ("<host>:<sysdir>/disk.0 docker://busybox:latest <vmid> <image ds>"), for disk 1.
   CHECK(Shape(CapturedArgv("tm-mvds.txt"), kCaptureValues) ==
         "[<HOST>:<DS>/<N>/<N>/disk.0] [docker://busybox:latest] [<N>] [<N>] ");
-  CHECK(Shape(calls[2].args, ours) == "[<HOST>:<DS>/<N>/<N>/disk.1] [onedock-volume://<N>] [<N>] [<N>] ");
+  CHECK(Shape(calls[2].args, ours) ==
+        "[<HOST>:<DS>/<N>/<N>/disk.1] [onedock-volume://<N>] [<N>] [<N>] ");
   CHECK(calls[3].script == "tm/onedock/delete");
   CHECK(calls[4].script == "tm/onedock/delete");
   // Volatile disks belong to the system datastore: its id, not an image datastore's.
@@ -161,7 +170,8 @@ TEST_CASE("lifecycle: a failing deploy ends in BOOT_FAILURE with the plain stder
   CHECK(calls.back().script == "tm/onedock/delete");
 }
 
-TEST_CASE("lifecycle: an empty deploy id is a failure and a failing shutdown leaves the VM RUNNING") {
+TEST_CASE(
+    "lifecycle: an empty deploy id is a failure and a failing shutdown leaves the VM RUNNING") {
   Bed bed;
   bed.Touch("empty-deploy-id");
   const int first = bed.NewVm();
@@ -176,7 +186,8 @@ TEST_CASE("lifecycle: an empty deploy id is a failure and a failing shutdown lea
   bed.WaitFor(second, 3, 3);
   bed.Action("poweroff", second);
   Vm still = bed.WaitFor(second, 3, 3);
-  CHECK(still.user_template.at("ERROR").find("SHUTDOWN: simulated shutdown failure") != std::string::npos);
+  CHECK(still.user_template.at("ERROR").find("SHUTDOWN: simulated shutdown failure") !=
+        std::string::npos);
 }
 
 TEST_CASE("lifecycle: actions outside their states are refused with ACTION") {
@@ -188,7 +199,8 @@ TEST_CASE("lifecycle: actions outside their states are refused with ACTION") {
     CHECK(reply.first == 0x0800);
     CHECK(reply.second.find("[one.vm.action] ") == 0);
   }
-  CHECK(bed.Refusal("undeploy", vm).second.find("not supported by the emulator") != std::string::npos);
+  CHECK(bed.Refusal("undeploy", vm).second.find("not supported by the emulator") !=
+        std::string::npos);
   CHECK(bed.client().VmInfo(vm)->state == kVmPending);
   CHECK(bed.Calls().empty());
 }
@@ -203,8 +215,9 @@ TEST_CASE("monitord: SYSTEM_HOST MONITOR_VM STATE_VM failures stale and malforme
   const int host = bed.host();
   CHECK(bed.client().HostInfo(host)->state == kHostInit);
 
-  Send(SOCK_DGRAM, port, Wire("SYSTEM_HOST", host, 100,
-                              "HYPERVISOR=docker\nTOTALCPU=200\nTOTALMEMORY=24683620\nDS_LOCATION_FREE_MB=80000\n"));
+  Send(SOCK_DGRAM, port,
+       Wire("SYSTEM_HOST", host, 100,
+            "HYPERVISOR=docker\nTOTALCPU=200\nTOTALMEMORY=24683620\nDS_LOCATION_FREE_MB=80000\n"));
   Host monitored;
   for (int n = 0; n < 100; ++n) {
     monitored = *bed.client().HostInfo(host);
@@ -224,9 +237,10 @@ TEST_CASE("monitord: SYSTEM_HOST MONITOR_VM STATE_VM failures stale and malforme
 
   // MONITOR_VM over UDP fills the VM's monitoring.
   const std::string record = Base64Encode("CPU=\"1.5\"\nMEMORY=\"65536\"\nNETRX=\"10\"\n");
-  Send(SOCK_DGRAM, port, Wire("MONITOR_VM", host, 101,
-                              "VM = [ ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=\"one-" + std::to_string(vm) +
-                                  "\", MONITOR=\"" + record + "\" ]\n"));
+  Send(SOCK_DGRAM, port,
+       Wire("MONITOR_VM", host, 101,
+            "VM = [ ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=\"one-" + std::to_string(vm) +
+                "\", MONITOR=\"" + record + "\" ]\n"));
   // A malformed message and garbage are dropped without harm.
   Send(SOCK_DGRAM, port, "MONITOR_VM SUCCESS " + std::to_string(host) + " 102 !!!not-base64");
   Send(SOCK_STREAM, port, "complete garbage");
@@ -242,18 +256,21 @@ TEST_CASE("monitord: SYSTEM_HOST MONITOR_VM STATE_VM failures stale and malforme
   CHECK(bed.client().VmInfo(vm)->state == kVmActive);
 
   // STATE_VM over TCP: the container died -> POWEROFF.
-  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 110,
-                               "VM = [ ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=\"one-" + std::to_string(vm) +
-                                   "\", STATE=\"POWEROFF\" ]\n"));
+  Send(SOCK_STREAM, port,
+       Wire("STATE_VM", host, 110,
+            "VM = [ ID=\"" + std::to_string(vm) + "\", DEPLOY_ID=\"one-" + std::to_string(vm) +
+                "\", STATE=\"POWEROFF\" ]\n"));
   bed.WaitFor(vm, 8, 0);
   // A stale STATE_VM (older timestamp) is dropped: the VM stays POWEROFF.
-  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 105,
-                               "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"RUNNING\" ]\n"));
+  Send(SOCK_STREAM, port,
+       Wire("STATE_VM", host, 105,
+            "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"RUNNING\" ]\n"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(bed.client().VmInfo(vm)->state == kVmPoweroff);
   // A newer RUNNING report brings it back ("found again").
-  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 111,
-                               "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"RUNNING\" ]\n"));
+  Send(SOCK_STREAM, port,
+       Wire("STATE_VM", host, 111,
+            "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"RUNNING\" ]\n"));
   bed.WaitFor(vm, 3, 3);
 
   // A failing host probe puts the host in ERROR and its running VMs in UNKNOWN.
@@ -263,9 +280,10 @@ TEST_CASE("monitord: SYSTEM_HOST MONITOR_VM STATE_VM failures stale and malforme
   // SYSTEM_HOST brings the host back; a RUNNING report brings the VM back without a redeploy.
   bed.Forget();
   Send(SOCK_DGRAM, port, Wire("SYSTEM_HOST", host, 121, "TOTALCPU=200\nTOTALMEMORY=24683620\n"));
-  Send(SOCK_STREAM, port, Wire("STATE_VM", host, 122,
-                               "SYNC_STATE=yes\nMISSING_STATE=POWEROFF\nVM = [ ID=\"" + std::to_string(vm) +
-                                   "\", STATE=\"RUNNING\" ]\n"));
+  Send(SOCK_STREAM, port,
+       Wire("STATE_VM", host, 122,
+            "SYNC_STATE=yes\nMISSING_STATE=POWEROFF\nVM = [ ID=\"" + std::to_string(vm) +
+                "\", STATE=\"RUNNING\" ]\n"));
   bed.WaitFor(vm, 3, 3);
   CHECK(bed.client().HostInfo(host)->state == kHostMonitored);
   CHECK(bed.Calls().empty());  // no driver ran
@@ -282,8 +300,9 @@ TEST_CASE("monitord: STATE_VM is ignored inside the guard after a VM starts runn
   const int vm = bed.NewVm();
   bed.Deploy(vm);
   bed.WaitFor(vm, 3, 3);
-  Send(SOCK_STREAM, bed.monitord_port(), Wire("STATE_VM", bed.host(), 10,
-                                              "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"POWEROFF\" ]\n"));
+  Send(SOCK_STREAM, bed.monitord_port(),
+       Wire("STATE_VM", bed.host(), 10,
+            "VM = [ ID=\"" + std::to_string(vm) + "\", STATE=\"POWEROFF\" ]\n"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(bed.client().VmInfo(vm)->state == kVmActive);
 }
@@ -297,7 +316,8 @@ TEST_CASE("lifecycle: a failing TM clone ends in PROLOG_FAILURE and deploy never
   const int vm = bed.NewVm();
   bed.Deploy(vm);
   Vm failed = bed.WaitFor(vm, 3, 39);
-  CHECK(failed.user_template.at("ERROR").find("image not in the private registry") != std::string::npos);
+  CHECK(failed.user_template.at("ERROR").find("image not in the private registry") !=
+        std::string::npos);
   for (const auto& call : bed.Calls()) CHECK(call.script != "vmm/onedock/deploy");
 }
 
@@ -307,14 +327,16 @@ namespace onedock::rpc {
 
 TEST_CASE("lifecycle: cold migration runs save on the source, TM mv, restore on the destination") {
   Bed bed;
-  const int other = bed.emu().Allocate("one.host.allocate", {xmlrpc_c::value_string("other-host"), xmlrpc_c::value_string("onedock"),
-                                                             xmlrpc_c::value_string("onedock"), xmlrpc_c::value_int(-1)});
+  const int other = bed.emu().Allocate(
+      "one.host.allocate", {xmlrpc_c::value_string("other-host"), xmlrpc_c::value_string("onedock"),
+                            xmlrpc_c::value_string("onedock"), xmlrpc_c::value_int(-1)});
   const int vm = bed.NewVm();
   bed.Deploy(vm);
   Vm running = bed.WaitFor(vm, 3, 3);
   bed.Forget();
-  auto reply = bed.emu().Call("one.vm.migrate", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(other),
-                                                 xmlrpc_c::value_boolean(false)});
+  auto reply = bed.emu().Call(
+      "one.vm.migrate",
+      {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(other), xmlrpc_c::value_boolean(false)});
   REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
   Vm moved = bed.WaitFor(vm, 3, 3);
   for (int n = 0; n < 100 && moved.CurrentHistory()->hid != other; ++n) {
@@ -344,26 +366,33 @@ TEST_CASE("lifecycle: system snapshots keep the hypervisor id snapshot_create pr
   bed.Deploy(vm);
   Vm running = bed.WaitFor(vm, 3, 3);
   bed.Forget();
-  auto reply = bed.emu().Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("before-upgrade")});
+  auto reply = bed.emu().Call("one.vm.snapshotcreate",
+                              {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("before-upgrade")});
   REQUIRE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
   CHECK(static_cast<int>(xmlrpc_c::value_int(reply[1])) == 0);
   bed.WaitFor(vm, 3, 3);
-  auto doc = ParseXml(std::string(xmlrpc_c::value_string(bed.emu().Call("one.vm.info", {xmlrpc_c::value_int(vm)})[1])));
+  auto doc = ParseXml(std::string(
+      xmlrpc_c::value_string(bed.emu().Call("one.vm.info", {xmlrpc_c::value_int(vm)})[1])));
   CHECK(doc->Get("TEMPLATE/SNAPSHOT/HYPERVISOR_ID") == "snap-0");
   CHECK(doc->Get("TEMPLATE/SNAPSHOT/NAME") == "before-upgrade");
   bed.emu().Call("one.vm.snapshotrevert", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(0)});
   bed.WaitFor(vm, 3, 3);
   bed.emu().Call("one.vm.snapshotdelete", {xmlrpc_c::value_int(vm), xmlrpc_c::value_int(0)});
-  for (int n = 0; n < 100 && bed.Calls().size() < 3; ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int n = 0; n < 100 && bed.Calls().size() < 3; ++n)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   bed.WaitFor(vm, 3, 3);
   auto calls = bed.Calls();
   REQUIRE(calls.size() == 3);
-  CHECK(calls[0].args == std::vector<std::string>{running.deploy_id, "0", std::to_string(vm), "onedock-host"});
+  CHECK(calls[0].args ==
+        std::vector<std::string>{running.deploy_id, "0", std::to_string(vm), "onedock-host"});
   CHECK(calls[1].script == "vmm/onedock/snapshot_revert");
-  CHECK(calls[1].args == std::vector<std::string>{running.deploy_id, "snap-0", std::to_string(vm), "onedock-host"});
+  CHECK(calls[1].args ==
+        std::vector<std::string>{running.deploy_id, "snap-0", std::to_string(vm), "onedock-host"});
   CHECK(calls[2].script == "vmm/onedock/snapshot_delete");
-  CHECK(calls[2].args == std::vector<std::string>{running.deploy_id, "snap-0", std::to_string(vm), "onedock-host"});
-  auto after = ParseXml(std::string(xmlrpc_c::value_string(bed.emu().Call("one.vm.info", {xmlrpc_c::value_int(vm)})[1])));
+  CHECK(calls[2].args ==
+        std::vector<std::string>{running.deploy_id, "snap-0", std::to_string(vm), "onedock-host"});
+  auto after = ParseXml(std::string(
+      xmlrpc_c::value_string(bed.emu().Call("one.vm.info", {xmlrpc_c::value_int(vm)})[1])));
   CHECK(after->Find("TEMPLATE/SNAPSHOT") == nullptr);
 }
 
@@ -385,7 +414,8 @@ TEST_CASE("lifecycle: suspend saves and resume restores on the same host") {
   REQUIRE(calls.size() == 2);
   CHECK(calls[0].script == "vmm/onedock/save");
   CHECK(Shape(calls[0].args, {{running.deploy_id, "<DEPLOY_ID>"}}) ==
-        "[<DEPLOY_ID>] [" + bed.root() + "/datastores/<N>/<N>/checkpoint] [onedock-host] [<N>] [onedock-host] ");
+        "[<DEPLOY_ID>] [" + bed.root() +
+            "/datastores/<N>/<N>/checkpoint] [onedock-host] [<N>] [onedock-host] ");
   CHECK(calls[1].script == "vmm/onedock/restore");
   CHECK(calls[1].args[2] == running.deploy_id);
   bed.Action("suspend", vm);

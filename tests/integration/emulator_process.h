@@ -9,9 +9,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <xmlrpc-c/base.hpp>
-#include <xmlrpc-c/client.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +16,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include <xmlrpc-c/base.hpp>
+#include <xmlrpc-c/client.hpp>
 
 extern char** environ;
 
@@ -35,11 +34,12 @@ class EmulatorProcess {
     std::ofstream(dir_ + "/oned.conf")
         << "PORT = 0\nONEADMIN_PASSWORD = \"" << kPassword << "\"\n"
         << "DS_MAD_CONF = [ NAME = \"onedock\", REQUIRED_ATTRS = \"\", PERSISTENT_ONLY = \"NO\" ]\n"
-        << "TM_MAD_CONF = [ NAME = \"onedock\", LN_TARGET = \"NONE\", CLONE_TARGET = \"NONE\", SHARED = \"NO\" ]\n"
+        << "TM_MAD_CONF = [ NAME = \"onedock\", LN_TARGET = \"NONE\", CLONE_TARGET = \"NONE\", "
+           "SHARED = \"NO\" ]\n"
         << extra_config;
     const std::string conf = dir_ + "/oned.conf", port_file = dir_ + "/port";
-    std::vector<const char*> argv = {ONEDOCK_EMULATOR_BIN, "--config", conf.c_str(), "--port-file",
-                                     port_file.c_str(), nullptr};
+    std::vector<const char*> argv = {ONEDOCK_EMULATOR_BIN, "--config",        conf.c_str(),
+                                     "--port-file",        port_file.c_str(), nullptr};
     if (posix_spawn(&pid_, ONEDOCK_EMULATOR_BIN, nullptr, nullptr, const_cast<char**>(argv.data()),
                     environ) != 0) {
       throw std::runtime_error("cannot start the emulator");
@@ -67,7 +67,8 @@ class EmulatorProcess {
   int monitord_port() const { return monitord_port_; }
 
   // Calls `method` with the session and `params`; returns the reply array.
-  std::vector<xmlrpc_c::value> Call(const std::string& method, std::vector<xmlrpc_c::value> params) const {
+  std::vector<xmlrpc_c::value> Call(const std::string& method,
+                                    std::vector<xmlrpc_c::value> params) const {
     xmlrpc_c::clientXmlTransport_curl transport;
     xmlrpc_c::client_xml client(&transport);
     xmlrpc_c::paramList list;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "docker/engine_client.h"
 #include "bridge/tar_writer.h"
+#include "docker/engine_client.h"
 #include "tests/integration/bed.h"
 #include "tests/support/engine_admin.h"
 
@@ -156,7 +156,9 @@ TEST_CASE("exec returns output and exit code and archive upload lands in the fil
   CHECK(r->out == "out-42-1\n");
   CHECK(r->err == "err\n");
 
-  auto cat = h1.Exec(name, {"/bin/sh", "-c", "cat /etc/one-context/context.sh; stat -c %a /etc/one-context/context.sh"});
+  auto cat = h1.Exec(
+      name,
+      {"/bin/sh", "-c", "cat /etc/one-context/context.sh; stat -c %a /etc/one-context/context.sh"});
   REQUIRE(cat.ok());
   CHECK(cat->exit_code == 0);
   CHECK(cat->out == "ETH0_IP='10.42.0.42'\n600\n");
@@ -200,7 +202,10 @@ TEST_CASE("commit captures the root filesystem for a new container") {
   REQUIRE(h1.Exec(name, {"/bin/sh", "-c", "echo kept > /marker"})->exit_code == 0);
   const std::string repo = "onedock-test/snap";
   const std::string tag = testbed::UniqueName("s");
-  auto image = h1.Commit({.container = name, .repo = repo, .tag = tag, .comment = "snapshot 1",
+  auto image = h1.Commit({.container = name,
+                          .repo = repo,
+                          .tag = tag,
+                          .comment = "snapshot 1",
                           .labels = {{"one.snapshot", "1"}}});
   REQUIRE_MESSAGE(image.ok(), image.status().ToString());
   auto inspected = h1.InspectImage(repo + ":" + tag);

@@ -1,7 +1,6 @@
 // Image transport through the Engine API: pull (with errors before and inside the stream), tag,
 // push, save, load, inspect and remove.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -41,7 +40,8 @@ TEST_CASE("pull from the upstream registry onto an engine that lacks the image")
   // registry's digest when the e2e tier deployed it on this engine before).
   std::vector<std::string> upstream;
   for (const auto& d : image->repo_digests) {
-    if (d.rfind(testbed::RegistryHost("upstream") + "/onedock/httpd@", 0) == 0) upstream.push_back(d);
+    if (d.rfind(testbed::RegistryHost("upstream") + "/onedock/httpd@", 0) == 0)
+      upstream.push_back(d);
   }
   REQUIRE(upstream.size() == 1);
   CHECK(image->cmd == std::vector<std::string>{"/bin/httpd", "-f", "-p", "80", "-h", "/www"});
@@ -76,7 +76,8 @@ TEST_CASE("a pull whose layer is corrupt reports the error carried by the 200 re
   ContainerSpec spec{.name = unique, .image = testbed::TestImage(), .network_mode = "none"};
   REQUIRE(h1.CreateContainer(spec).ok());
   REQUIRE(h1.StartContainer(unique).ok());
-  REQUIRE(h1.Exec(unique, {"/bin/sh", "-c", "head -c 200000 /dev/urandom > /payload"})->exit_code == 0);
+  REQUIRE(h1.Exec(unique, {"/bin/sh", "-c", "head -c 200000 /dev/urandom > /payload"})->exit_code ==
+          0);
   const std::string repo = testbed::RegistryHost("private") + "/broken";
   REQUIRE(h1.Commit({.container = unique, .repo = repo, .tag = unique}).ok());
   REQUIRE(h1.RemoveContainer(unique, true, true).ok());
@@ -100,7 +101,8 @@ TEST_CASE("a pull whose layer is corrupt reports the error carried by the 200 re
   }
 
   std::vector<std::string> progress;
-  Status s = h2.PullImage(repo + ":" + unique, {}, [&](std::string_view l) { progress.emplace_back(l); });
+  Status s =
+      h2.PullImage(repo + ":" + unique, {}, [&](std::string_view l) { progress.emplace_back(l); });
   CHECK_FALSE(s.ok());
   CHECK_FALSE(progress.empty());  // the reply was a stream, not an HTTP error
   CHECK(s.message().find("pull " + repo) != std::string::npos);
@@ -164,7 +166,8 @@ TEST_CASE("pulls from a registry that wants credentials use X-Registry-Auth") {
   Status wrong = h2.PullImage(ref, {testbed::Get("ONEDOCK_AUTH_USER"), "not-the-password", host});
   CHECK_FALSE(wrong.ok());
 
-  Status right = h2.PullImage(ref, {testbed::Get("ONEDOCK_AUTH_USER"), testbed::Get("ONEDOCK_AUTH_PASSWORD"), host});
+  Status right = h2.PullImage(
+      ref, {testbed::Get("ONEDOCK_AUTH_USER"), testbed::Get("ONEDOCK_AUTH_PASSWORD"), host});
   REQUIRE_MESSAGE(right.ok(), right.ToString());
   CHECK(h2.InspectImage(ref).ok());
   CHECK(h2.RemoveImage(ref, false).ok());

@@ -56,7 +56,9 @@ TEST_CASE("networks: fixed subnet static IP and MAC connect disconnect reachabil
   Clean(h1, {vm}, {a, b});
 
   for (const TestNetwork& n : {a, b}) {
-    auto id = h1.CreateNetwork({.name = n.name, .subnet = n.subnet, .gateway = n.gateway,
+    auto id = h1.CreateNetwork({.name = n.name,
+                                .subnet = n.subnet,
+                                .gateway = n.gateway,
                                 .options = {{"com.docker.network.bridge.name", n.bridge}},
                                 .labels = {{"one.vnet_id", n.name}}});
     REQUIRE_MESSAGE(id.ok(), id.status().ToString());
@@ -93,15 +95,15 @@ TEST_CASE("networks: fixed subnet static IP and MAC connect disconnect reachabil
   Result<HttpResponse> page = Unavailable("not tried");
   for (int i = 0; i < 50 && !(page.ok() && page->status == 200); ++i) {
     page = web.Perform({.target = "/", .timeout_ms = 1000});
-    if (!(page.ok() && page->status == 200)) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!(page.ok() && page->status == 200))
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE(page.ok());
   CHECK(page->status == 200);
   CHECK(page->body.find("onedock test page") != std::string::npos);
 
   // Already on the network: the engine's 403 "endpoint … already exists" is a conflict.
-  CHECK(h1.ConnectNetwork(b.name, vm, {b.name, b.prefix + "43", "", {}}).code() ==
-        Code::kConflict);
+  CHECK(h1.ConnectNetwork(b.name, vm, {b.name, b.prefix + "43", "", {}}).code() == Code::kConflict);
   CHECK(h1.ConnectNetwork(b.name, "odt-no-such-vm", {b.name, "", "", {}}).code() ==
         Code::kNotFound);
   CHECK(h1_admin.RemoveNetwork(a.name).code() == Code::kFailedPrecondition);  // active endpoints
@@ -179,8 +181,10 @@ TEST_CASE("events: a bounded window and a live stream that sees a kill") {
   REQUIRE(h2.RemoveContainer(vm, true, true).ok());
   // The window closes two seconds after the removal, so an event published while the query
   // is open is still inside it.
-  auto past = h2_admin.Events({.since = since, .until = std::time(nullptr) + 2,
-                         .types = {"container"}, .labels = {"one.vmid=" + vm}});
+  auto past = h2_admin.Events({.since = since,
+                               .until = std::time(nullptr) + 2,
+                               .types = {"container"},
+                               .labels = {"one.vmid=" + vm}});
   REQUIRE_MESSAGE(past.ok(), past.status().ToString());
   std::vector<std::string> actions;
   std::string seen;
@@ -189,7 +193,9 @@ TEST_CASE("events: a bounded window and a live stream that sees a kill") {
     seen += e.action + "@" + std::to_string(e.time_nano) + " ";
   }
   CAPTURE(seen);
-  auto has = [&](const char* a) { return std::find(actions.begin(), actions.end(), a) != actions.end(); };
+  auto has = [&](const char* a) {
+    return std::find(actions.begin(), actions.end(), a) != actions.end();
+  };
   CHECK(has("create"));
   CHECK(has("start"));
   CHECK(has("die"));

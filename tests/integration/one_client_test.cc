@@ -1,6 +1,8 @@
 // onedock's oned client against a real oned 7.4 (tests/support/opennebula_process.h): every call
 // the client makes, the reply convention and oned's error codes; and the emulator's faults for an
 // unknown method or a wrong parameter, checked against real oned's.
+#include "rpc/one_client.h"
+
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -9,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "rpc/one_client.h"
 #include "rpc/one_client_pool.h"
 #include "tests/integration/emulator_process.h"
 #include "tests/support/opennebula_process.h"
@@ -44,39 +45,48 @@ struct World {
   int host_a, host_b, system_ds, image_ds, image, vnet0, vnet1, vm;
 
   World() {
-    std::ofstream(dir.path + "/stub.conf") << "endpoint = http://127.0.0.1:1/RPC2\ntoken_file = " << dir.path
-                                           << "/none\nretry_seconds = 0\n";
+    std::ofstream(dir.path + "/stub.conf")
+        << "endpoint = http://127.0.0.1:1/RPC2\ntoken_file = " << dir.path
+        << "/none\nretry_seconds = 0\n";
     one = std::make_unique<OpenNebulaProcess>(dir.path + "/one", dir.path + "/stub.conf");
     host_a = one->Allocate("one.host.allocate", {S("h1"), S("onedock"), S("onedock"), I(-1)});
     host_b = one->Allocate("one.host.allocate", {S("h2"), S("onedock"), S("onedock"), I(-1)});
-    system_ds = one->Allocate("one.datastore.allocate",
-                              {S("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), I(-1)});
+    system_ds =
+        one->Allocate("one.datastore.allocate",
+                      {S("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), I(-1)});
     // DS_MAD dummy reports a capacity without a driver behind it (oned refuses images in a
     // datastore it has not monitored yet).
     image_ds = one->Allocate("one.datastore.allocate",
                              {S("NAME = onedock_images\nDS_MAD = dummy\nTM_MAD = onedock"), I(-1)});
     REQUIRE(one->AwaitDatastoreMonitored(image_ds).ok());
     // With a SOURCE and SIZE oned registers the image without its datastore driver.
-    image = one->Allocate("one.image.allocate",
-                          {S("NAME = httpd\nSOURCE = \"127.0.0.1:5000/httpd:0\"\nFORMAT = docker\nSIZE = 2"),
-                           I(image_ds)});
+    image = one->Allocate(
+        "one.image.allocate",
+        {S("NAME = httpd\nSOURCE = \"127.0.0.1:5000/httpd:0\"\nFORMAT = docker\nSIZE = 2"),
+         I(image_ds)});
     vnet0 = one->Allocate("one.vn.allocate",
                           {S("NAME = front\nVN_MAD = dummy\nBRIDGE = onebr0\nGATEWAY = 10.42.0.1\n"
                              "NETWORK_MASK = 255.255.255.0\nDNS = 10.42.0.1\n"
                              "AR = [ TYPE = IP4, IP = 10.42.0.10, SIZE = 50 ]"),
                            I(-1)});
-    vnet1 = one->Allocate("one.vn.allocate",
-                          {S("NAME = back\nVN_MAD = dummy\nBRIDGE = onebr1\nPHYDEV = eth1\nDOCKER_NETWORK_DRIVER = macvlan\n"
-                             "AR = [ TYPE = IP4, IP = 10.43.0.5, SIZE = 10 ]"),
-                           I(-1)});
+    vnet1 =
+        one->Allocate("one.vn.allocate", {S("NAME = back\nVN_MAD = dummy\nBRIDGE = onebr1\nPHYDEV "
+                                            "= eth1\nDOCKER_NETWORK_DRIVER = macvlan\n"
+                                            "AR = [ TYPE = IP4, IP = 10.43.0.5, SIZE = 10 ]"),
+                                          I(-1)});
     for (int vnet : {vnet0, vnet1}) REQUIRE(one->AwaitVnetReady(vnet).ok());
-    vm = one->Allocate("one.vm.allocate",
-                       {S("NAME = web\nCPU = 0.5\nVCPU = 1\nMEMORY = 128\n"
-                          "DISK = [ IMAGE_ID = " + std::to_string(image) + " ]\n"
-                          "NIC = [ NETWORK_ID = " + std::to_string(vnet0) + " ]\n"
-                          "NIC = [ NETWORK = back ]\n"
-                          "CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web, START_SCRIPT = \"echo hi\" ]\n"
-                          "DOCKER_PRIVILEGED = NO\nDESCRIPTION = \"a web server\"")});
+    vm = one->Allocate(
+        "one.vm.allocate",
+        {S("NAME = web\nCPU = 0.5\nVCPU = 1\nMEMORY = 128\n"
+           "DISK = [ IMAGE_ID = " +
+           std::to_string(image) +
+           " ]\n"
+           "NIC = [ NETWORK_ID = " +
+           std::to_string(vnet0) +
+           " ]\n"
+           "NIC = [ NETWORK = back ]\n"
+           "CONTEXT = [ NETWORK = YES, SET_HOSTNAME = web, START_SCRIPT = \"echo hi\" ]\n"
+           "DOCKER_PRIVILEGED = NO\nDESCRIPTION = \"a web server\"")});
   }
   XmlRpcOneClient Client() const { return XmlRpcOneClient({one->endpoint(), one->session()}); }
 };
@@ -202,7 +212,8 @@ TEST_CASE("client: oned's errors arrive typed with oned's message") {
   XmlRpcOneClient client = w.Client();
   auto missing = client.VmInfo(999);
   CHECK(missing.status().code() == Status::Code::kNotFound);
-  CHECK(missing.status().message().find("[one.vm.info] Error getting virtual machine [999]") != std::string::npos);
+  CHECK(missing.status().message().find("[one.vm.info] Error getting virtual machine [999]") !=
+        std::string::npos);
   CHECK(client.HostInfo(77).status().code() == Status::Code::kNotFound);
   CHECK(client.ImageInfo(77).status().code() == Status::Code::kNotFound);
   CHECK(client.DatastoreInfo(77).status().code() == Status::Code::kNotFound);
@@ -225,7 +236,8 @@ TEST_CASE("emulator: unknown methods and wrong parameter types are XML-RPC fault
   EmulatorProcess emu;
   auto check = [](const auto& oned, const std::string& who) {
     CAPTURE(who);
-    CHECK_THROWS_WITH_AS(oned.Call("one.vm.nosuch", {}), doctest::Contains("not defined"), girerr::error);
+    CHECK_THROWS_WITH_AS(oned.Call("one.vm.nosuch", {}), doctest::Contains("not defined"),
+                         girerr::error);
     CHECK_THROWS_AS(oned.Call("one.vm.info", {S("not an int")}), girerr::error);
     // The reply convention of a refused allocation: [false, "[method] …", code, -1, 0]. oned 7.4
     // answers a template its pool refuses with INTERNAL (SharedAPI::allocate), not ALLOCATE.
@@ -234,7 +246,8 @@ TEST_CASE("emulator: unknown methods and wrong parameter types are XML-RPC fault
     CHECK_FALSE(static_cast<bool>(xmlrpc_c::value_boolean(reply[0])));
     CHECK(std::string(xmlrpc_c::value_string(reply[1])).find("[one.vm.allocate] ") == 0);
     CHECK(static_cast<int>(xmlrpc_c::value_int(reply[2])) == 0x2000);
-    auto ds = oned.Call("one.datastore.allocate", {S("NAME = x\nDS_MAD = nope\nTM_MAD = onedock"), I(-1)});
+    auto ds = oned.Call("one.datastore.allocate",
+                        {S("NAME = x\nDS_MAD = nope\nTM_MAD = onedock"), I(-1)});
     CHECK(std::string(xmlrpc_c::value_string(ds[1])).find("DS_MAD named \"nope\" is not defined") !=
           std::string::npos);
   };

@@ -1,14 +1,13 @@
 // Registry v2 client against the bed's loopback registries.
 #include <doctest/doctest.h>
-
 #include <sys/utsname.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "docker/engine_client.h"
-#include "docker/registry_client.h"
 #include "docker/image_staging.h"
+#include "docker/registry_client.h"
 #include "tests/http_stub.h"
 #include "tests/integration/bed.h"
 #include "tests/support/registry_admin.h"
@@ -84,16 +83,18 @@ TEST_CASE("registry client sends basic credentials and a refusal is unauthentica
   CHECK(refused.code() == Status::Code::kUnauthenticated);
   CHECK(refused.message().find("UNAUTHORIZED") != std::string::npos);
 
-  RegistryClient wrong("auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
+  RegistryClient wrong("auth", {.base_url = base,
+                                .username = testbed::Get("ONEDOCK_AUTH_USER"),
                                 .password = "not-the-password"});
   CHECK(wrong.GetManifest("onedock/httpd", "1.0").status().code() ==
         Status::Code::kUnauthenticated);
 
-  RegistryClient right("auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
+  RegistryClient right("auth", {.base_url = base,
+                                .username = testbed::Get("ONEDOCK_AUTH_USER"),
                                 .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")});
-  testing::RegistryAdmin right_admin(
-      "auth", {.base_url = base, .username = testbed::Get("ONEDOCK_AUTH_USER"),
-               .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")});
+  testing::RegistryAdmin right_admin("auth", {.base_url = base,
+                                              .username = testbed::Get("ONEDOCK_AUTH_USER"),
+                                              .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")});
   REQUIRE(right_admin.Check().ok());
   auto tags = right_admin.ListTags("onedock/httpd");
   REQUIRE(tags.ok());
@@ -113,17 +114,22 @@ struct TokenRegistry {
           if (r.target.rfind("/token?", 0) == 0) {
             token_queries.push_back(r.target);
             auto auth = r.headers.find("authorization");
-            if (auth == r.headers.end() || auth->second != "Basic b25lZG9jazpzM2NyM3Q=") {  // onedock:s3cr3t
-              return testing::StubReply{401, {}, R"({"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]})"};
+            if (auth == r.headers.end() ||
+                auth->second != "Basic b25lZG9jazpzM2NyM3Q=") {  // onedock:s3cr3t
+              return testing::StubReply{
+                  401, {}, R"({"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]})"};
             }
-            return testing::StubReply{200, {{"Content-Type", "application/json"}}, R"({"token":"t0k3n"})"};
+            return testing::StubReply{
+                200, {{"Content-Type", "application/json"}}, R"({"token":"t0k3n"})"};
           }
           auto auth = r.headers.find("authorization");
           if (auth == r.headers.end() || auth->second != "Bearer t0k3n") {
             const std::string repo = r.target.substr(4, r.target.find("/manifests/") - 4);
             return testing::StubReply{
                 401,
-                {{"WWW-Authenticate", "Bearer realm=\"" + stub.base_url() + "/token\",service=\"stub.registry\",scope=\"repository:" + repo + ":pull\""}},
+                {{"WWW-Authenticate",
+                  "Bearer realm=\"" + stub.base_url() +
+                      "/token\",service=\"stub.registry\",scope=\"repository:" + repo + ":pull\""}},
                 R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})"};
           }
           const std::map<std::string, std::string> bodies = {
@@ -137,23 +143,34 @@ struct TokenRegistry {
                R"({"schemaVersion":2,"config":{"size":1000},"layers":[{"size":9000000}]})"},
           };
           std::string target = r.target;  // the client escapes the ':' of a digest
-          for (size_t at; (at = target.find("%3A")) != std::string::npos;) target.replace(at, 3, 1, ':');
+          for (size_t at; (at = target.find("%3A")) != std::string::npos;)
+            target.replace(at, 3, 1, ':');
           auto body = bodies.find(target);
-          if (body == bodies.end()) return testing::StubReply{404, {}, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})"};
-          return testing::StubReply{200, {{"Docker-Content-Digest", "sha256:" + std::to_string(body->second.size())}}, body->second};
+          if (body == bodies.end())
+            return testing::StubReply{
+                404,
+                {},
+                R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]})"};
+          return testing::StubReply{
+              200,
+              {{"Docker-Content-Digest", "sha256:" + std::to_string(body->second.size())}},
+              body->second};
         }) {}
   int requests = 0;
   std::vector<std::string> token_queries;
   testing::HttpStub stub;
 };
 
-TEST_CASE("a Bearer challenge is answered with a token from its realm, with the endpoint's credentials") {
+TEST_CASE(
+    "a Bearer challenge is answered with a token from its realm, with the endpoint's credentials") {
   TokenRegistry hub;
-  RegistryClient client("hub", {.base_url = hub.stub.base_url(), .username = "onedock", .password = "s3cr3t"});
+  RegistryClient client(
+      "hub", {.base_url = hub.stub.base_url(), .username = "onedock", .password = "s3cr3t"});
   auto list = client.GetManifest("library/busybox", "latest");
   REQUIRE_MESSAGE(list.ok(), list.status().ToString());
   REQUIRE(hub.token_queries.size() == 1);
-  CHECK(hub.token_queries[0] == "/token?service=stub.registry&scope=repository%3Alibrary%2Fbusybox%3Apull");
+  CHECK(hub.token_queries[0] ==
+        "/token?service=stub.registry&scope=repository%3Alibrary%2Fbusybox%3Apull");
   // The token is kept: the next manifest needs no new challenge.
   auto platform = client.GetManifest("library/busybox", "sha256:amd");
   REQUIRE(platform.ok());
@@ -161,17 +178,20 @@ TEST_CASE("a Bearer challenge is answered with a token from its realm, with the 
   CHECK(hub.token_queries.size() == 1);
   CHECK(PlatformManifestDigest(list->body, "linux", "amd64") == "sha256:amd");
 
-  RegistryClient wrong("hub", {.base_url = hub.stub.base_url(), .username = "onedock", .password = "nope"});
+  RegistryClient wrong(
+      "hub", {.base_url = hub.stub.base_url(), .username = "onedock", .password = "nope"});
   auto refused = wrong.GetManifest("library/busybox", "latest");
   CHECK(refused.status().code() == Status::Code::kUnauthenticated);
-  CHECK(refused.status().message().find("token from " + hub.stub.base_url() + "/token") != std::string::npos);
+  CHECK(refused.status().message().find("token from " + hub.stub.base_url() + "/token") !=
+        std::string::npos);
 }
 
 TEST_CASE("the size of a multi-platform image is that of the platform the staging engine pulls") {
   TokenRegistry hub;
   RegistryHttp registries;
   // The stub stands at a loopback address, so it is spoken to over plain HTTP.
-  auto ref = ParseImageReference("127.0.0.1:" + std::to_string(hub.stub.port()) + "/library/busybox:latest");
+  auto ref = ParseImageReference("127.0.0.1:" + std::to_string(hub.stub.port()) +
+                                 "/library/busybox:latest");
   REQUIRE(ref.ok());
   auto m = registries.Manifest(*ref, {"onedock", "s3cr3t", ""});
   REQUIRE_MESSAGE(m.ok(), m.status().ToString());

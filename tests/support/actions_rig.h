@@ -40,22 +40,24 @@ struct ActionsRig {
     Vnet back;
     back.id = 1;
     back.bridge = "onebr1";
-    back.template_attributes = {{"NETWORK_ADDRESS", "10.43.0.0"}, {"NETWORK_MASK", "255.255.255.0"}};
+    back.template_attributes = {{"NETWORK_ADDRESS", "10.43.0.0"},
+                                {"NETWORK_MASK", "255.255.255.0"}};
     one.vnets[1] = back;
     ActionSettings settings;
     settings.plan.instance = "test";
     settings.plan.registry = "127.0.0.1:5000";
     settings.spool_dir = dir.path() + "/spool";
     actions = std::make_unique<VmActions>(engines, one, *journal, settings);
-    images = std::make_unique<ImageStore>([this]() -> Result<std::unique_ptr<ImageStaging>> { return staging.Lease(); },
-                                          registries, one, *journal,
-                                          ImageStoreSettings{"127.0.0.1:5000", {}, {}, dir.path() + "/spool", "/"});
+    images = std::make_unique<ImageStore>(
+        [this]() -> Result<std::unique_ptr<ImageStaging>> { return staging.Lease(); }, registries,
+        one, *journal, ImageStoreSettings{"127.0.0.1:5000", {}, {}, dir.path() + "/spool", "/"});
     router = std::make_unique<DriverRouter>(RouteTargets{*actions, *images, engines, monitoring});
   }
   // A call as the stub server decodes one, without stdin.
-  DriverAnswer Route(const std::string& kind, const std::string& action, std::vector<std::string> argv,
-                     std::optional<Vm> with_vm = std::nullopt) {
-    return router->Route(DriverCall{kind, action, std::move(argv), "", std::move(with_vm), std::nullopt, std::nullopt});
+  DriverAnswer Route(const std::string& kind, const std::string& action,
+                     std::vector<std::string> argv, std::optional<Vm> with_vm = std::nullopt) {
+    return router->Route(DriverCall{kind, action, std::move(argv), "", std::move(with_vm),
+                                    std::nullopt, std::nullopt});
   }
   fakes::FakeEngine& h1() { return engines.hosts["h1"]; }
   fakes::FakeEngine& h2() { return engines.hosts["h2"]; }

@@ -28,8 +28,12 @@ bool Answers(int port) {
   return ok;
 }
 
-OnedockdProcess::OnedockdProcess(std::string binary, std::string config, std::string log, int stub_port)
-    : binary_(std::move(binary)), config_(std::move(config)), log_(std::move(log)), stub_port_(stub_port) {}
+OnedockdProcess::OnedockdProcess(std::string binary, std::string config, std::string log,
+                                 int stub_port)
+    : binary_(std::move(binary)),
+      config_(std::move(config)),
+      log_(std::move(log)),
+      stub_port_(stub_port) {}
 
 OnedockdProcess::~OnedockdProcess() { Stop(); }
 
@@ -38,13 +42,15 @@ Status OnedockdProcess::Start() {
   posix_spawn_file_actions_init(&files);
   posix_spawn_file_actions_addopen(&files, 2, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   std::vector<const char*> argv = {binary_.c_str(), "-c", config_.c_str(), nullptr};
-  const int rc = posix_spawn(&pid_, binary_.c_str(), &files, nullptr, const_cast<char**>(argv.data()), environ);
+  const int rc = posix_spawn(&pid_, binary_.c_str(), &files, nullptr,
+                             const_cast<char**>(argv.data()), environ);
   posix_spawn_file_actions_destroy(&files);
   if (rc != 0) {
     pid_ = -1;
     return Unavailable("cannot spawn " + binary_);
   }
-  for (int n = 0; n < 200 && !Answers(stub_port_); ++n) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  for (int n = 0; n < 200 && !Answers(stub_port_); ++n)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
   if (!Answers(stub_port_)) return Unavailable("onedockd did not start; see " + log_);
   return Status::Ok();
 }

@@ -16,7 +16,11 @@ const Status& StatusOf(const Result<T>& r) {
 
 }  // namespace onedock::testing
 
-#define REQUIRE_OK(expr) REQUIRE_MESSAGE(::onedock::testing::StatusOf(expr).ok(), ::onedock::testing::StatusOf(expr).ToString())
-#define CHECK_OK(expr) CHECK_MESSAGE(::onedock::testing::StatusOf(expr).ok(), ::onedock::testing::StatusOf(expr).ToString())
+#define REQUIRE_OK(expr)                                   \
+  REQUIRE_MESSAGE(::onedock::testing::StatusOf(expr).ok(), \
+                  ::onedock::testing::StatusOf(expr).ToString())
+#define CHECK_OK(expr)                                   \
+  CHECK_MESSAGE(::onedock::testing::StatusOf(expr).ok(), \
+                ::onedock::testing::StatusOf(expr).ToString())
 
 #endif  // ONEDOCK_TESTS_SUPPORT_REQUIRE_OK_H_

@@ -24,8 +24,10 @@ std::map<int, Vnet> TwoVnets() {
   back.id = 1;
   back.bridge = "onebr1";
   back.phydev = "eth1";
-  back.template_attributes = {{"NETWORK_ADDRESS", "10.43.0.0"}, {"NETWORK_MASK", "255.255.255.0"},
-                              {"GATEWAY", "10.43.0.1"}, {"DOCKER_NETWORK_DRIVER", "macvlan"}};
+  back.template_attributes = {{"NETWORK_ADDRESS", "10.43.0.0"},
+                              {"NETWORK_MASK", "255.255.255.0"},
+                              {"GATEWAY", "10.43.0.1"},
+                              {"DOCKER_NETWORK_DRIVER", "macvlan"}};
   return {{0, *front}, {1, back}};
 }
 
@@ -43,9 +45,10 @@ TEST_CASE("the two-NIC VM document becomes a container with its leases limits an
   const ContainerSpec& spec = plan->spec;
   CHECK(spec.name == "one-42");
   CHECK(spec.image ==
-        "127.0.0.1:5000/httpd:3@sha256:6db7e5c9a3b0d86f0a2e3c1b7f6a5d4c3b2a19080706050403020100ffeeddcc");
-  CHECK(spec.labels == std::map<std::string, std::string>{{"one.vmid", "42"}, {"one.host", "node1"},
-                                                          {"one.instance", "od-test"}});
+        "127.0.0.1:5000/"
+        "httpd:3@sha256:6db7e5c9a3b0d86f0a2e3c1b7f6a5d4c3b2a19080706050403020100ffeeddcc");
+  CHECK(spec.labels == std::map<std::string, std::string>{
+                           {"one.vmid", "42"}, {"one.host", "node1"}, {"one.instance", "od-test"}});
   CHECK(spec.hostname == "web-42");
   CHECK(spec.init);
   CHECK(spec.stop_timeout_s == 7);
@@ -64,7 +67,8 @@ TEST_CASE("the two-NIC VM document becomes a container with its leases limits an
   CHECK(plan->nics[1].network.driver == "macvlan");
   CHECK(plan->nics[1].network.options.at("parent") == "eth1");
   CHECK(plan->nics[1].attachment.ipv4 == "10.43.0.7");
-  // The START_SCRIPT has no #!, so it runs under sh; the archive carries it, the context and the key.
+  // The START_SCRIPT has no #!, so it runs under sh; the archive carries it, the context and the
+  // key.
   CHECK(plan->start_command == std::vector<std::string>{"/bin/sh", "/context/start_script"});
   CHECK(plan->context_tar.find("context/context.sh") != std::string::npos);
   CHECK(plan->context_tar.find("SET_HOSTNAME='web-42'") != std::string::npos);
@@ -79,7 +83,8 @@ TEST_CASE("the deployment file a real oned sent plans against a private registry
   // Its image is docker://busybox:latest, which is not in the private registry.
   auto refused = PlanContainer(*vm, "onedock-host", {}, Settings());
   REQUIRE_FALSE(refused.ok());
-  CHECK(refused.status().message().find("not in the private registry 127.0.0.1:5000") != std::string::npos);
+  CHECK(refused.status().message().find("not in the private registry 127.0.0.1:5000") !=
+        std::string::npos);
   PlanSettings any = Settings();
   any.registry = "";
   auto plan = PlanContainer(*vm, "onedock-host", {}, any);
@@ -88,7 +93,8 @@ TEST_CASE("the deployment file a real oned sent plans against a private registry
   CHECK(plan->spec.hostname == "odvm1");
   CHECK(plan->spec.network_mode == "none");
   CHECK(plan->spec.nano_cpus == 100000000);
-  CHECK(std::find(plan->spec.env.begin(), plan->spec.env.end(), "ONEDOCK_TEST=hello") != plan->spec.env.end());
+  CHECK(std::find(plan->spec.env.begin(), plan->spec.env.end(), "ONEDOCK_TEST=hello") !=
+        plan->spec.env.end());
 }
 
 TEST_CASE("policy refuses privileged mode capabilities and binds unless allowed") {
@@ -126,24 +132,39 @@ TEST_CASE("hostile or inconsistent documents are refused with the part that is w
     const char* expect;
   };
   const std::vector<Case> cases = {
-      {"ip outside subnet", [](Vm& v, auto&) { v.nics[0].ip = "10.99.0.5"; }, "is outside 10.42.0.0/24"},
-      {"malformed ip", [](Vm& v, auto&) { v.nics[0].ip = "10.42.0.300"; }, "is not an IPv4 address"},
+      {"ip outside subnet", [](Vm& v, auto&) { v.nics[0].ip = "10.99.0.5"; },
+       "is outside 10.42.0.0/24"},
+      {"malformed ip", [](Vm& v, auto&) { v.nics[0].ip = "10.42.0.300"; },
+       "is not an IPv4 address"},
       {"malformed mac", [](Vm& v, auto&) { v.nics[0].mac = "zz:00"; }, "is malformed"},
       {"ip is gateway", [](Vm& v, auto&) { v.nics[0].ip = "10.42.0.1"; }, "is the vnet's gateway"},
-      {"bridge with shell", [](Vm& v, auto&) { v.nics[0].bridge = "br0;rm -rf"; }, "is not an interface name"},
-      {"two nics one network", [](Vm& v, auto&) { v.nics[1].bridge = "onebr0"; v.nics[1].network_id = 0;
-                                                  v.nics[1].ip = "10.42.0.43"; }, "one NIC per network"},
-      {"no subnet", [](Vm& v, auto& n) { n[0].template_attributes.clear(); v.context.clear(); },
+      {"bridge with shell", [](Vm& v, auto&) { v.nics[0].bridge = "br0;rm -rf"; },
+       "is not an interface name"},
+      {"two nics one network",
+       [](Vm& v, auto&) {
+         v.nics[1].bridge = "onebr0";
+         v.nics[1].network_id = 0;
+         v.nics[1].ip = "10.42.0.43";
+       },
+       "one NIC per network"},
+      {"no subnet",
+       [](Vm& v, auto& n) {
+         n[0].template_attributes.clear();
+         v.context.clear();
+       },
        "needs NETWORK_ADDRESS and NETWORK_MASK"},
       {"bad mask", [](Vm&, auto& n) { n[0].template_attributes["NETWORK_MASK"] = "255.0.255.0"; },
        "needs NETWORK_ADDRESS and NETWORK_MASK"},
       {"unknown vnet", [](Vm&, auto& n) { n.erase(1); }, "vnet unknown"},
       {"no image", [](Vm& v, auto&) { v.disks.clear(); }, "no DISK 0"},
-      {"source with shell", [](Vm& v, auto&) { v.disks[0].source = "127.0.0.1:5000/x;reboot"; }, "DISK 0 SOURCE"},
+      {"source with shell", [](Vm& v, auto&) { v.disks[0].source = "127.0.0.1:5000/x;reboot"; },
+       "DISK 0 SOURCE"},
       {"source elsewhere", [](Vm& v, auto&) { v.disks[0].source = "docker.io/library/busybox"; },
        "not in the private registry"},
-      {"bad start script", [](Vm& v, auto&) { v.context["START_SCRIPT_BASE64"] = "%%%"; }, "START_SCRIPT_BASE64"},
-      {"bad dns", [](Vm& v, auto&) { v.context["DNS"] = "8.8.8.8 `id`"; }, "is not an IPv4 address"},
+      {"bad start script", [](Vm& v, auto&) { v.context["START_SCRIPT_BASE64"] = "%%%"; },
+       "START_SCRIPT_BASE64"},
+      {"bad dns", [](Vm& v, auto&) { v.context["DNS"] = "8.8.8.8 `id`"; },
+       "is not an IPv4 address"},
       {"zero memory", [](Vm& v, auto&) { v.memory_mb = 0; }, "CPU and MEMORY"},
   };
   for (const auto& c : cases) {
@@ -152,13 +173,16 @@ TEST_CASE("hostile or inconsistent documents are refused with the part that is w
     c.mutate(vm, vnets);
     auto plan = PlanContainer(vm, "n", vnets, Settings());
     CHECK_MESSAGE(!plan.ok(), c.what);
-    if (!plan.ok()) CHECK_MESSAGE(plan.status().message().find(c.expect) != std::string::npos, c.what << ": " << plan.status().message());
+    if (!plan.ok())
+      CHECK_MESSAGE(plan.status().message().find(c.expect) != std::string::npos,
+                    c.what << ": " << plan.status().message());
   }
 }
 
 TEST_CASE("context.sh quotes values the way a shell reads them back") {
   const std::string script = ContextScript({{"A", "it's"}, {"B", "$(x) `y` \"z\""}});
-  CHECK(script == "# Context variables generated by OpenNebula\nA='it'\\''s'\nB='$(x) `y` \"z\"'\n");
+  CHECK(script ==
+        "# Context variables generated by OpenNebula\nA='it'\\''s'\nB='$(x) `y` \"z\"'\n");
 }
 
 TEST_CASE("hostnames are cut to one DNS label and fall back to the container name") {
@@ -178,11 +202,15 @@ TEST_CASE("overlapping networks are those whose subnet shares addresses with the
     n.subnet = subnet;
     return n;
   };
-  const std::vector<NetworkInfo> host = {net("same", "10.42.0.0/24"), net("wider", "10.0.0.0/8"),
-                                         net("inside", "10.42.0.128/25"), net("apart", "10.43.0.0/24"),
-                                         net("host", ""), net("garbage", "10.42.0.0/33")};
+  const std::vector<NetworkInfo> host = {net("same", "10.42.0.0/24"),
+                                         net("wider", "10.0.0.0/8"),
+                                         net("inside", "10.42.0.128/25"),
+                                         net("apart", "10.43.0.0/24"),
+                                         net("host", ""),
+                                         net("garbage", "10.42.0.0/33")};
   CHECK(OverlappingNetworks("10.42.0.0/24", host) ==
-        std::vector<std::string>{"same (10.42.0.0/24)", "wider (10.0.0.0/8)", "inside (10.42.0.128/25)"});
+        std::vector<std::string>{"same (10.42.0.0/24)", "wider (10.0.0.0/8)",
+                                 "inside (10.42.0.128/25)"});
   CHECK(OverlappingNetworks("192.168.0.0/16", host).empty());
   CHECK(OverlappingNetworks("not a subnet", host).empty());
 }

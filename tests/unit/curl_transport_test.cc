@@ -1,6 +1,4 @@
-#include "tests/free_port.h"
 #include "docker/curl_transport.h"
-#include "tests/http_stub.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -17,6 +15,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "tests/free_port.h"
+#include "tests/http_stub.h"
 
 namespace onedock::docker {
 namespace {
@@ -94,10 +95,10 @@ class LoopbackServer {
 };
 
 std::string Reply(int code, const std::string& body) {
-  return "HTTP/1.1 " + std::to_string(code) + " X\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nApi-Version: 1.41\r\n\r\n" + body;
+  return "HTTP/1.1 " + std::to_string(code) +
+         " X\r\nContent-Length: " + std::to_string(body.size()) + "\r\nApi-Version: 1.41\r\n\r\n" +
+         body;
 }
-
 
 }  // namespace
 
@@ -128,8 +129,10 @@ TEST_CASE("requests reuse one connection and carry headers and body") {
   });
   CurlTransport t({.base_url = server.url()});
   for (int i = 0; i < 3; ++i) {
-    auto r = t.Perform({.method = "POST", .target = "/v1.41/x?i=" + std::to_string(i),
-                        .headers = {"Content-Type: application/json"}, .body = "{\"n\":1}"});
+    auto r = t.Perform({.method = "POST",
+                        .target = "/v1.41/x?i=" + std::to_string(i),
+                        .headers = {"Content-Type: application/json"},
+                        .body = "{\"n\":1}"});
     REQUIRE(r.ok());
     CHECK(r->status == 200);
     CHECK(r->body == "{\"ok\":true}");
@@ -179,7 +182,8 @@ TEST_CASE("a stream the caller ends is not an error") {
 }
 
 TEST_CASE("a closed port is unavailable and a silent peer exceeds the deadline") {
-  CurlTransport closed({.base_url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort())});
+  CurlTransport closed(
+      {.base_url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort())});
   auto r = closed.Perform({.target = "/_ping"});
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Status::Code::kUnavailable);
@@ -196,12 +200,15 @@ TEST_CASE("curl failures map to distinguishable statuses") {
   using C = Status::Code;
   CHECK(StatusFromCurl(CURLE_COULDNT_CONNECT, "Connection refused", "h").code() == C::kUnavailable);
   CHECK(StatusFromCurl(CURLE_OPERATION_TIMEDOUT, "", "h").code() == C::kDeadlineExceeded);
-  auto refused = StatusFromCurl(CURLE_RECV_ERROR,
-                                "OpenSSL SSL_read: error:0A000412:SSL routines::sslv3 alert bad certificate", "h");
+  auto refused = StatusFromCurl(
+      CURLE_RECV_ERROR,
+      "OpenSSL SSL_read: error:0A000412:SSL routines::sslv3 alert bad certificate", "h");
   CHECK(refused.code() == C::kUnauthenticated);
   CHECK(refused.message().find("client certificate refused") != std::string::npos);
-  CHECK(StatusFromCurl(CURLE_RECV_ERROR, "Connection reset by peer", "h").code() == C::kUnavailable);
-  auto untrusted = StatusFromCurl(CURLE_PEER_FAILED_VERIFICATION, "unable to get local issuer certificate", "h");
+  CHECK(StatusFromCurl(CURLE_RECV_ERROR, "Connection reset by peer", "h").code() ==
+        C::kUnavailable);
+  auto untrusted =
+      StatusFromCurl(CURLE_PEER_FAILED_VERIFICATION, "unable to get local issuer certificate", "h");
   CHECK(untrusted.code() == C::kUnauthenticated);
   CHECK(untrusted.message().find("server certificate not trusted") != std::string::npos);
   CHECK(StatusFromCurl(CURLE_SSL_CERTPROBLEM, "", "h").code() == C::kUnauthenticated);
@@ -239,8 +246,8 @@ TEST_CASE("a download to a file follows redirects to a whole URL and reports its
   testing::HttpStub web(WebReply);
   CurlTransport t(Endpoint{});  // no base URL: targets are whole URLs
   const std::string path = TempFile("moved");
-  auto r = t.Perform(
-      {.target = web.base_url() + "/moved", .download_file = path, .max_redirects = 2});
+  auto r =
+      t.Perform({.target = web.base_url() + "/moved", .download_file = path, .max_redirects = 2});
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());
   CHECK(r->status == 200);
   CHECK(r->body_bytes == 10);
@@ -248,7 +255,8 @@ TEST_CASE("a download to a file follows redirects to a whole URL and reports its
   CHECK(ReadFile(path) == "0123456789");  // the redirect's own body is not written
   std::filesystem::remove(path);
 
-  auto head = t.Perform({.method = "HEAD", .target = web.base_url() + "/moved", .max_redirects = 2});
+  auto head =
+      t.Perform({.method = "HEAD", .target = web.base_url() + "/moved", .max_redirects = 2});
   REQUIRE(head.ok());
   CHECK(head->status == 200);
   CHECK(head->content_length == 10);
@@ -281,13 +289,13 @@ TEST_CASE("a body past max_body_bytes ends the transfer whether its length is de
   testing::HttpStub web(WebReply);
   CurlTransport t(Endpoint{});
   const std::string path = TempFile("bounded");
-  auto declared = t.Perform(
-      {.target = web.base_url() + "/file", .download_file = path, .max_body_bytes = 9});
+  auto declared =
+      t.Perform({.target = web.base_url() + "/file", .download_file = path, .max_body_bytes = 9});
   REQUIRE_FALSE(declared.ok());
   CHECK(declared.status().code() == Status::Code::kInvalidArgument);
   CHECK(declared.status().message().find("larger than 9 bytes") != std::string::npos);
-  auto fits = t.Perform(
-      {.target = web.base_url() + "/file", .download_file = path, .max_body_bytes = 10});
+  auto fits =
+      t.Perform({.target = web.base_url() + "/file", .download_file = path, .max_body_bytes = 10});
   REQUIRE(fits.ok());
   CHECK(fits->body_bytes == 10);
   std::filesystem::remove(path);

@@ -3,9 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <functional>
-
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace onedock::daemon {
@@ -49,51 +48,62 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
 }
 
 TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") {
-  auto parsed = ParseDaemonConfig("[engines]\ndefault_url = unix:///run/docker.sock\n[monitor]\nmonitord = 10.1.2.3:4200\ndisk_mb = 500\nstats_workers = 3\ngrace = 0\n", "t");
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = unix:///run/docker.sock\n[monitor]\nmonitord = "
+      "10.1.2.3:4200\ndisk_mb = 500\nstats_workers = 3\ngrace = 0\n",
+      "t");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
   CHECK(parsed->monitord_address == "10.1.2.3");
   CHECK(parsed->monitord_port == 4200);
   CHECK(parsed->disk_total_mb == 500);
   CHECK(parsed->stats_workers == 3);
   CHECK(parsed->grace_s == 0);
-  auto bad = ParseDaemonConfig("[monitor]\nmonitord = monitord.example:4124\nstats_workers = 0\ngrace = -1\n", "t");
+  auto bad = ParseDaemonConfig(
+      "[monitor]\nmonitord = monitord.example:4124\nstats_workers = 0\ngrace = -1\n", "t");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message().find("t:2: [monitor] monitord: monitord.example is not an IP address") != std::string::npos);
-  CHECK(bad.status().message().find("t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 256") != std::string::npos);
+  CHECK(bad.status().message().find(
+            "t:2: [monitor] monitord: monitord.example is not an IP address") != std::string::npos);
+  CHECK(bad.status().message().find(
+            "t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 256") !=
+        std::string::npos);
   CHECK(bad.status().message().find("t:4: [monitor] grace:") != std::string::npos);
 }
 
 TEST_CASE("every problem in a config file is reported on its own line with its line number") {
   const std::string text =
       "[stub]\n"
-      "listen = 10.0.0.1:2640\n"        // 2: not loopback
+      "listen = 10.0.0.1:2640\n"  // 2: not loopback
       "[policy]\n"
-      "allow_privileged = maybe\n"      // 4
-      "colour = blue\n"                 // 5: unknown key
-      "[nonsense]\n"                    // 6
+      "allow_privileged = maybe\n"  // 4
+      "colour = blue\n"             // 5: unknown key
+      "[nonsense]\n"                // 6
       "[containers]\n"
-      "stop_timeout = soon\n"           // 8
+      "stop_timeout = soon\n"  // 8
       "[engines]\n"
-      "default_url = http://{host}\n"   // 10
-      "[host bad name!]\n"              // 11
-      "[host h9]\n";                    // no url
+      "default_url = http://{host}\n"  // 10
+      "[host bad name!]\n"             // 11
+      "[host h9]\n";                   // no url
   auto parsed = ParseDaemonConfig(text, "t.conf");
   REQUIRE_FALSE(parsed.ok());
   const std::string& m = parsed.status().message();
-  CHECK(m.find("t.conf:2: [stub] listen: 10.0.0.1 is not an IPv4 loopback address") != std::string::npos);
-  CHECK(m.find("t.conf:4: [policy] allow_privileged: \"maybe\" is not yes or no") != std::string::npos);
+  CHECK(m.find("t.conf:2: [stub] listen: 10.0.0.1 is not an IPv4 loopback address") !=
+        std::string::npos);
+  CHECK(m.find("t.conf:4: [policy] allow_privileged: \"maybe\" is not yes or no") !=
+        std::string::npos);
   CHECK(m.find("t.conf:5: [policy]: unknown key \"colour\"") != std::string::npos);
   CHECK(m.find("t.conf:6: unknown section [nonsense]") != std::string::npos);
   CHECK(m.find("t.conf:8: [containers] stop_timeout") != std::string::npos);
   CHECK(m.find("t.conf:10: [engines] default_url") != std::string::npos);
   CHECK(m.find("t.conf:11: [host bad name!]") != std::string::npos);
   CHECK(m.find("[host h9] has no url") != std::string::npos);
-  CHECK(std::count(m.begin(), m.end(), '\n') == 8);  // nine problems (the bad host has no url either)
+  CHECK(std::count(m.begin(), m.end(), '\n') ==
+        8);  // nine problems (the bad host has no url either)
 }
 
 TEST_CASE("a host section overrides the default engine and inherits its certificates") {
   auto parsed = ParseDaemonConfig(
-      "[engines]\ndefault_url = https://{host}.lab:2376\nca = /c/ca.pem\ncert = /c/cert.pem\nkey = /c/key.pem\n"
+      "[engines]\ndefault_url = https://{host}.lab:2376\nca = /c/ca.pem\ncert = /c/cert.pem\nkey = "
+      "/c/key.pem\n"
       "[host node1]\nurl = https://10.0.0.21:2376\ncert = /c/node1.pem\n"
       "[host local]\nurl = unix:///run/docker.sock\n",
       "t.conf");

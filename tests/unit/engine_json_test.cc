@@ -1,6 +1,7 @@
 #include "docker/engine_json.h"
 
 #include <doctest/doctest.h>
+
 #include <nlohmann/json.hpp>
 
 namespace onedock::docker {
@@ -23,7 +24,8 @@ TEST_CASE("API versions compare numerically and negotiate to min(client engine)"
 }
 
 TEST_CASE("HTTP errors map to codes and keep the engine's text") {
-  auto s = StatusFromHttp(409, R"({"message":"Conflict. The container name \"/one-42\" is already in use"})");
+  auto s = StatusFromHttp(
+      409, R"({"message":"Conflict. The container name \"/one-42\" is already in use"})");
   CHECK(s.code() == Status::Code::kConflict);
   CHECK(s.message() == "409 Conflict: Conflict. The container name \"/one-42\" is already in use");
   CHECK(StatusFromHttp(404, R"({"message":"No such container: nope"})").code() ==
@@ -44,9 +46,11 @@ TEST_CASE("errors inside a 200 progress stream are detected") {
   CHECK(e.message() == "manifest unknown");
   CHECK(StreamLineStatus(R"({"error":"boom"})").message() == "boom");
   CHECK_FALSE(StreamLineStatus("not json").ok());
-  CHECK(PushDigestFromLine(R"({"aux":{"Tag":"0","Digest":"sha256:6db7","Size":527}})") == "sha256:6db7");
+  CHECK(PushDigestFromLine(R"({"aux":{"Tag":"0","Digest":"sha256:6db7","Size":527}})") ==
+        "sha256:6db7");
   CHECK(PushDigestFromLine(R"({"status":"Pushed"})").empty());
-  CHECK(LoadedImageFromLine(R"({"stream":"Loaded image: local/busybox:1\n"})") == "local/busybox:1");
+  CHECK(LoadedImageFromLine(R"({"stream":"Loaded image: local/busybox:1\n"})") ==
+        "local/busybox:1");
   CHECK(LoadedImageFromLine(R"({"stream":"Loaded image ID: sha256:ab\n"})") == "sha256:ab");
 }
 
@@ -91,7 +95,9 @@ TEST_CASE("create body: limits init no swap primary network with static IP and M
 }
 
 TEST_CASE("network connect and update bodies") {
-  NetworkSpec n{.name = "one-vnet0", .subnet = "10.42.0.0/24", .gateway = "10.42.0.1",
+  NetworkSpec n{.name = "one-vnet0",
+                .subnet = "10.42.0.0/24",
+                .gateway = "10.42.0.1",
                 .options = {{"com.docker.network.bridge.name", "onebr0"}},
                 .labels = {{"one.vnet_id", "0"}}};
   json j = json::parse(NetworkCreateBody(n));
@@ -137,14 +143,16 @@ TEST_CASE("inspect parsing tolerates nulls and unknown fields") {
   CHECK_FALSE(ParseContainerInspect("{").ok());
   CHECK_FALSE(ParseContainerInspect("{}").ok());  // no Id
   CHECK_FALSE(ParseContainerList("{}").ok());
-  auto list = ParseContainerList(R"([{"Id":"a","Names":["/one-1"],"State":"exited","Labels":null}])");
+  auto list =
+      ParseContainerList(R"([{"Id":"a","Names":["/one-1"],"State":"exited","Labels":null}])");
   REQUIRE(list.ok());
   CHECK(list->at(0).name == "one-1");
   CHECK(list->at(0).state == "exited");
 }
 
 TEST_CASE("stats of a stopped container and of a running one") {
-  auto stopped = ParseStats(R"({"read":"0001-01-01T00:00:00Z","blkio_stats":{"io_service_bytes_recursive":null},
+  auto stopped = ParseStats(
+      R"({"read":"0001-01-01T00:00:00Z","blkio_stats":{"io_service_bytes_recursive":null},
     "cpu_stats":{"cpu_usage":{"total_usage":0}},"memory_stats":{}})");
   REQUIRE(stopped.ok());
   CHECK(stopped->cpu_total_ns == 0);
@@ -173,7 +181,8 @@ TEST_CASE("event lines carry labels as attributes") {
   CHECK(e->attributes.at("one.vmid") == "77");
   CHECK(e->time_nano == 1795838769949706713);
   EventFilter f{.types = {"container"}, .labels = {"one.vmid=77"}};
-  CHECK(json::parse(EventFiltersJson(f)) == json::parse(R"({"type":["container"],"label":["one.vmid=77"]})"));
+  CHECK(json::parse(EventFiltersJson(f)) ==
+        json::parse(R"({"type":["container"],"label":["one.vmid=77"]})"));
 }
 
 TEST_CASE("exec stream frames are split into stdout and stderr") {
@@ -217,4 +226,3 @@ TEST_CASE("the network list reads each network's subnet, as Debian 12's engine l
 }
 
 }  // namespace onedock::docker
-

@@ -24,10 +24,12 @@ std::vector<std::string> Mutations(const std::string& original, int count) {
         s.resize(rng() % (s.size() + 1));
         break;
       case 1:  // flip bytes
-        for (int k = 0; k < 4 && !s.empty(); ++k) s[rng() % s.size()] = static_cast<char>(rng() % 256);
+        for (int k = 0; k < 4 && !s.empty(); ++k)
+          s[rng() % s.size()] = static_cast<char>(rng() % 256);
         break;
       case 2:  // insert markup characters
-        for (int k = 0; k < 3; ++k) s.insert(rng() % (s.size() + 1), 1, specials[rng() % specials.size()]);
+        for (int k = 0; k < 3; ++k)
+          s.insert(rng() % (s.size() + 1), 1, specials[rng() % specials.size()]);
         break;
       default:  // delete a span
         if (!s.empty()) {
@@ -67,7 +69,8 @@ TEST_CASE("mutated monitord messages are decoded or refused") {
 }
 
 TEST_CASE("mutated engine replies are parsed or refused") {
-  const std::string inspect = R"({"Id":"4e9d","Name":"/one-42","State":{"Status":"running","Running":true,"Pid":1},
+  const std::string inspect =
+      R"({"Id":"4e9d","Name":"/one-42","State":{"Status":"running","Running":true,"Pid":1},
     "Config":{"Labels":{"one.vmid":"42"},"Env":["A=1"]},"HostConfig":{"NanoCpus":5,"Memory":6},
     "NetworkSettings":{"Networks":{"n":{"IPAddress":"10.0.0.2","IPPrefixLen":24}}}})";
   for (const std::string& body : Mutations(inspect, 3000)) {

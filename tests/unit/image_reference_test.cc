@@ -52,7 +52,8 @@ TEST_CASE("hostile and malformed references are refused") {
       "busybox:",
       "busybox:-tag",
       "busybox@sha256:abc",
-      "busybox@md5:" "0123456789abcdef0123456789abcdef",
+      "busybox@md5:"
+      "0123456789abcdef0123456789abcdef",
       "-registry.example.org/x",
       "registry:99999999/x",
       "busybox:`id`",

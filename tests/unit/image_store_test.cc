@@ -3,7 +3,6 @@
 #include "bridge/image_store.h"
 
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <map>
@@ -16,7 +15,6 @@
 namespace onedock {
 namespace {
 
-
 struct Bed {
   testing::TempDir dir{"image-store"};
   fakes::FakeStaging staging;
@@ -27,7 +25,11 @@ struct Bed {
                    registries,
                    one,
                    *journal,
-                   {"127.0.0.1:5000", {}, {{"up.example:5001", {"robot", "secret", "up.example:5001"}}}, "/tmp", "/"}};
+                   {"127.0.0.1:5000",
+                    {},
+                    {{"up.example:5001", {"robot", "secret", "up.example:5001"}}},
+                    "/tmp",
+                    "/"}};
 };
 
 Image ImageWith(const std::string& path, int id = 7, const std::string& name = "web") {
@@ -73,9 +75,10 @@ TEST_CASE("a push that fails after its manifest landed leaves no manifest behind
 
 TEST_CASE("hostile and malformed PATHs are refused before the engine is touched") {
   Bed b;
-  for (const char* path : {"docker://up.example:5001/team/httpd:1.0;rm -rf /", "docker://up.example:5001/../etc",
-                           "docker://UP/Team", "/var/tmp/../../etc/shadow", "relative.tar", "ftp://x/y.tar",
-                           "http://x/y z.tar", ""}) {
+  for (const char* path :
+       {"docker://up.example:5001/team/httpd:1.0;rm -rf /", "docker://up.example:5001/../etc",
+        "docker://UP/Team", "/var/tmp/../../etc/shadow", "relative.tar", "ftp://x/y.tar",
+        "http://x/y z.tar", ""}) {
     CAPTURE(path);
     auto copied = b.store.Copy(ImageWith(path));
     CHECK_FALSE(copied.ok());
@@ -96,37 +99,48 @@ TEST_CASE("a tarball is loaded and published under the image's name") {
   CHECK(copied->source.rfind("127.0.0.1:5000/my-web-server:9@sha256:", 0) == 0);
   CHECK(b.staging.calls.front() == std::string("load ") + path);
   unlink(path);
-  CHECK(b.store.Copy(ImageWith("/nonexistent/image.tar")).status().code() == Status::Code::kNotFound);
+  CHECK(b.store.Copy(ImageWith("/nonexistent/image.tar")).status().code() ==
+        Status::Code::kNotFound);
 }
 
-TEST_CASE("stat reads the size from the registry manifest, rm deletes by digest and only in the private registry") {
+TEST_CASE(
+    "stat reads the size from the registry manifest, rm deletes by digest and only in the private "
+    "registry") {
   Bed b;
-  b.registries.manifests["up.example:5001/team/httpd:1.0"] = {"sha256:" + std::string(64, 'c'), 5 * 1024 * 1024 + 1};
+  b.registries.manifests["up.example:5001/team/httpd:1.0"] = {"sha256:" + std::string(64, 'c'),
+                                                              5 * 1024 * 1024 + 1};
   auto size = b.store.Stat(ImageWith("docker://up.example:5001/team/httpd:1.0"));
   REQUIRE(size.ok());
   CHECK(*size == 6);
-  CHECK(b.store.Stat(ImageWith("docker://up.example:5001/team/nosuch:1.0")).status().code() == Status::Code::kNotFound);
+  CHECK(b.store.Stat(ImageWith("docker://up.example:5001/team/nosuch:1.0")).status().code() ==
+        Status::Code::kNotFound);
 
   Image image = ImageWith("");
   image.source = "127.0.0.1:5000/httpd:7@sha256:" + std::string(64, 'd');
   REQUIRE(b.store.Remove(image).ok());
-  CHECK(b.registries.deleted == std::vector<std::string>{"127.0.0.1:5000/httpd@sha256:" + std::string(64, 'd')});
+  CHECK(b.registries.deleted ==
+        std::vector<std::string>{"127.0.0.1:5000/httpd@sha256:" + std::string(64, 'd')});
   image.source = "up.example:5001/team/httpd:1.0";
-  CHECK(b.store.Remove(image).code() == Status::Code::kInvalidArgument);  // never outside the private registry
+  CHECK(b.store.Remove(image).code() ==
+        Status::Code::kInvalidArgument);    // never outside the private registry
   image.source = "127.0.0.1:5000/httpd:8";  // no digest, no manifest: nothing to delete
   CHECK(b.store.Remove(image).ok());
   CHECK(b.registries.deleted.size() == 1);
 }
 
-TEST_CASE("stat of docker:// as the stock CLI passes it, and of a registry that wants credentials stat is not given") {
+TEST_CASE(
+    "stat of docker:// as the stock CLI passes it, and of a registry that wants credentials stat "
+    "is not given") {
   Bed b;
-  b.registries.manifests["up.example:5001/team/httpd:1.0"] = {"sha256:" + std::string(64, 'c'), 2 * 1024 * 1024};
+  b.registries.manifests["up.example:5001/team/httpd:1.0"] = {"sha256:" + std::string(64, 'c'),
+                                                              2 * 1024 * 1024};
   // `oneimage create --path docker://…` run in /home/user: the CLI prefixes its directory.
   const std::string typed = "/home/user/docker://up.example:5001/team/httpd:1.0";
   CHECK(*b.store.Stat(ImageWith(typed)) == 2);
   REQUIRE(b.store.Copy(ImageWith(typed)).ok());
   CHECK(b.staging.calls.front() == "pull up.example:5001/team/httpd:1.0 as robot");
-  CHECK(b.store.Stat(ImageWith("/home/user/image.tar")).status().message().find("cannot be read") != std::string::npos);
+  CHECK(b.store.Stat(ImageWith("/home/user/image.tar")).status().message().find("cannot be read") !=
+        std::string::npos);
 
   // oned's stat carries no template credentials: the template's SIZE sizes such an image.
   b.registries.wants_credentials.insert("private.example");
@@ -134,12 +148,14 @@ TEST_CASE("stat of docker:// as the stock CLI passes it, and of a registry that 
   Image image = ImageWith("docker://private.example/team/httpd:1.0");
   auto refused = b.store.Stat(image);
   CHECK(refused.status().code() == Status::Code::kUnauthenticated);
-  CHECK(refused.status().message().find("set SIZE in the image template, or [credentials private.example]") !=
+  CHECK(refused.status().message().find(
+            "set SIZE in the image template, or [credentials private.example]") !=
         std::string::npos);
   image.size_mb = 40;
   CHECK(*b.store.Stat(image) == 40);
   // Another failure is not papered over by SIZE.
-  CHECK(b.store.Stat(ImageWith("docker://up.example:5001/team/nosuch:1.0")).status().code() == Status::Code::kNotFound);
+  CHECK(b.store.Stat(ImageWith("docker://up.example:5001/team/nosuch:1.0")).status().code() ==
+        Status::Code::kNotFound);
 }
 
 // The clone's original, as oned holds it.
@@ -168,10 +184,12 @@ TEST_CASE("a clone is the private image again under the new image's name and id"
   CHECK(b.staging.local.empty());
   CHECK(b.store.Clone(CloneOf(8, 13)).status().code() == Status::Code::kInvalidArgument);
   CHECK(b.store.Clone(CloneOf(99, 14)).status().code() == Status::Code::kNotFound);
-  CHECK(b.store.Clone(ImageWith("", 15)).status().code() == Status::Code::kInvalidArgument);  // no CLONING_ID
+  CHECK(b.store.Clone(ImageWith("", 15)).status().code() ==
+        Status::Code::kInvalidArgument);  // no CLONING_ID
 }
 
-TEST_CASE("a clone of a data volume's image is a new empty volume, refused once the volume holds data") {
+TEST_CASE(
+    "a clone of a data volume's image is a new empty volume, refused once the volume holds data") {
   Bed b;
   b.one.images[7] = Original(7, "onedock-volume://7");
   auto empty = b.store.Clone(CloneOf(7, 12));

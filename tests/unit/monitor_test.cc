@@ -1,5 +1,5 @@
-// The monitor: payload texts, CPU from two samples, the STATE_VM decisions, and HostMonitor's rounds,
-// events and engine failures against a fake engine, a fake clock and a fake monitord.
+// The monitor: payload texts, CPU from two samples, the STATE_VM decisions, and HostMonitor's
+// rounds, events and engine failures against a fake engine, a fake clock and a fake monitord.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -49,7 +49,8 @@ TEST_CASE("SYSTEM_HOST carries the engine's totals in oned's units and the datas
   CHECK(t.Get("DS_LOCATION_TOTAL_MB") == "1000");
   CHECK(t.Get("DS_LOCATION_USED_MB") == "250");
   CHECK(t.Get("DS_LOCATION_FREE_MB") == "750");
-  CHECK(SystemHostText(FourCpus(), {100, 400}).find("DS_LOCATION_FREE_MB=0\n") != std::string::npos);
+  CHECK(SystemHostText(FourCpus(), {100, 400}).find("DS_LOCATION_FREE_MB=0\n") !=
+        std::string::npos);
   EngineInfo hostile = FourCpus();
   hostile.name = "evil\"\nTOTALCPU=999999";
   const auto h = Parse(SystemHostText(hostile, {1, 0}));
@@ -60,7 +61,7 @@ TEST_CASE("CPU percent comes from two samples and refuses what cannot be compare
   StatsSample a, b;
   a.cpu_total_ns = 1'000'000'000;
   a.system_cpu_ns = 100'000'000'000;
-  b.cpu_total_ns = 1'500'000'000;  // 0.5 s of CPU …
+  b.cpu_total_ns = 1'500'000'000;     // 0.5 s of CPU …
   b.system_cpu_ns = 104'000'000'000;  // … over 1 s of 4 CPUs (system time counts every CPU)
   b.online_cpus = 4;
   REQUIRE(CpuPercent(a, b).has_value());
@@ -97,7 +98,8 @@ TEST_CASE("MONITOR_VM holds a base64 record per VM, with memory net of the page 
 TEST_CASE("MONITOR_HOST sums the VMs within the engine's totals") {
   StatsSample s;
   s.memory_usage = 1024 * 1024;
-  const auto t = Parse(MonitorHostText(FourCpus(), {FiguresOf(1, "one-1", s, 30.4), FiguresOf(2, "one-2", s, 20.0)}));
+  const auto t = Parse(MonitorHostText(
+      FourCpus(), {FiguresOf(1, "one-1", s, 30.4), FiguresOf(2, "one-2", s, 20.0)}));
   CHECK(t.Get("USEDCPU") == "50");
   CHECK(t.Get("FREECPU") == "350");
   CHECK(t.Get("USEDMEMORY") == "2048");
@@ -119,13 +121,19 @@ TEST_CASE("container states map to the VM states oned understands") {
 
 auto Never = [](int) { return false; };
 
-TEST_CASE("state tracker: the first round is a complete report, then only changes, repeated past oned's guard") {
+TEST_CASE(
+    "state tracker: the first round is a complete report, then only changes, repeated past oned's "
+    "guard") {
   StateTracker tracker(2, 3);
   auto first = tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false);
   CHECK(first.sync);
   CHECK(first.vms.size() == 2);
-  CHECK(tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false).vms.size() == 2);  // repeat 1
-  CHECK(tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false).vms.size() == 2);  // repeat 2
+  CHECK(
+      tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false).vms.size() ==
+      2);  // repeat 1
+  CHECK(
+      tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false).vms.size() ==
+      2);  // repeat 2
   CHECK(tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false).empty());
 
   auto killed = tracker.Event({2, "one-2", "POWEROFF"}, false);
@@ -156,7 +164,9 @@ TEST_CASE("state tracker: onedock's own actions are never reported, before or af
   for (int n = 0; n < 5; ++n) CHECK(tracker.Round({}, Never, false).empty());
 }
 
-TEST_CASE("state tracker: a container gone for three rounds makes a complete report, postponed while onedock acts") {
+TEST_CASE(
+    "state tracker: a container gone for three rounds makes a complete report, postponed while "
+    "onedock acts") {
   StateTracker tracker(0, 3);
   tracker.Round({{1, "one-1", "RUNNING"}, {2, "one-2", "RUNNING"}}, Never, false);
   CHECK(tracker.Round({{1, "one-1", "RUNNING"}}, Never, false).empty());
@@ -168,7 +178,6 @@ TEST_CASE("state tracker: a container gone for three rounds makes a complete rep
   REQUIRE(missing.vms.size() == 1);
   CHECK(missing.vms[0].vm_id == 1);  // VM 2 is left out: oned applies MISSING_STATE to it
 }
-
 
 // A HostMonitor of host h1 (id 3) on a fake engine holding VM 5's running container, with a fake
 // clock, a fake monitord and the default probe periods.
@@ -196,11 +205,15 @@ struct MonitorRig {
     return out;
   }
   Event ContainerEvent(const std::string& action) const {
-    return {"container", action, "c5", {{"one.vmid", "5"}, {"one.instance", "test"}, {"one.host", "h1"}, {"name", "one-5"}},
+    return {"container",
+            action,
+            "c5",
+            {{"one.vmid", "5"}, {"one.instance", "test"}, {"one.host", "h1"}, {"name", "one-5"}},
             0};
   }
   // Ticks every `step` for `span`, collecting what is sent.
-  std::vector<std::string> TickFor(std::chrono::seconds span, std::chrono::seconds step = std::chrono::seconds(5)) {
+  std::vector<std::string> TickFor(std::chrono::seconds span,
+                                   std::chrono::seconds step = std::chrono::seconds(5)) {
     std::vector<std::string> all;
     for (auto t = std::chrono::seconds(0); t < span; t += step) {
       clock.Advance(step);
@@ -215,7 +228,8 @@ struct MonitorRig {
   fakes::FakeMonitord monitord;
   VmActivity activity{clock};
   std::vector<std::string> payloads;
-  HostMonitor monitor{HostTarget{3, "h1", {}, {}}, MonitorContext{engines, activity, monitord, clock},
+  HostMonitor monitor{HostTarget{3, "h1", {}, {}},
+                      MonitorContext{engines, activity, monitord, clock},
                       MonitorSettings{"test", 1000, 1, 3}};
 };
 
@@ -223,7 +237,9 @@ size_t Count(const std::vector<std::string>& sent, const std::string& what) {
   return static_cast<size_t>(std::count(sent.begin(), sent.end(), what));
 }
 
-TEST_CASE("host monitor: an engine that stops answering puts the host in ERROR, again every beacon period") {
+TEST_CASE(
+    "host monitor: an engine that stops answering puts the host in ERROR, again every beacon "
+    "period") {
   MonitorRig r;
   REQUIRE_OK(r.monitor.FirstReport());
   r.h1().down = true;
@@ -232,11 +248,13 @@ TEST_CASE("host monitor: an engine that stops answering puts the host in ERROR, 
   const auto sent = r.TickFor(std::chrono::seconds(60));
   CHECK(Count(sent, "MONITOR_HOST FAILURE") == 2);
   CHECK(sent.size() == 2);
-  CHECK(r.payloads.front().find("engine of host h1 at fake://h1 does not answer") != std::string::npos);
+  CHECK(r.payloads.front().find("engine of host h1 at fake://h1 does not answer") !=
+        std::string::npos);
   CHECK(r.TickFor(std::chrono::seconds(30)) == std::vector<std::string>{"MONITOR_HOST FAILURE"});
 }
 
-TEST_CASE("host monitor: an engine that answers again brings SYSTEM_HOST, then a complete state report") {
+TEST_CASE(
+    "host monitor: an engine that answers again brings SYSTEM_HOST, then a complete state report") {
   MonitorRig r;
   REQUIRE_OK(r.monitor.FirstReport());
   r.h1().down = true;
@@ -270,7 +288,9 @@ TEST_CASE("host monitor: a container killed behind OpenNebula's back is POWEROFF
   CHECK(r.Sent().empty());
 }
 
-TEST_CASE("host monitor: onedock's own action is not reported, before or during its grace, and is after") {
+TEST_CASE(
+    "host monitor: onedock's own action is not reported, before or during its grace, and is "
+    "after") {
   MonitorRig r;
   REQUIRE_OK(r.monitor.FirstReport());
   r.Sent();
@@ -299,20 +319,23 @@ TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for"
   CHECK(Count(sent, "MONITOR_HOST FAILURE") == 0);
 }
 
-TEST_CASE("monitoring service: a bad configuration or a host without an engine is refused and not remembered") {
+TEST_CASE(
+    "monitoring service: a bad configuration or a host without an engine is refused and not "
+    "remembered") {
   testing::TempDir dir("monitor-service");
   auto journal = testing::OpenJournal(dir.path() + "/journal.db");
   fakes::FakeEngines engines;  // no host has an engine
   fakes::FakeClock clock;
   fakes::FakeMonitord monitord;
   VmActivity activity{clock};
-  MonitorService service({engines, activity, monitord, clock}, *journal, MonitorSettings{},
-                         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  MonitorService service(
+      {engines, activity, monitord, clock}, *journal, MonitorSettings{},
+      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
   auto bad = service.StartMonitoring(1, "h1", "<VM/>");
   CHECK(bad.status().message().find("not <MONITOR_CONFIGURATION>") != std::string::npos);
   auto no_engine = service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>");
-  CHECK(no_engine.status().message().find("start monitoring host h1: engine of h1 does not answer") !=
-        std::string::npos);
+  CHECK(no_engine.status().message().find(
+            "start monitoring host h1: engine of h1 does not answer") != std::string::npos);
 
   // The journal keeps what start recorded until stop.
   REQUIRE_OK(journal->Monitor({7, "h7", "<MONITOR_CONFIGURATION/>"}));

@@ -28,7 +28,8 @@ TEST_CASE("monitord messages captured on the wire decode") {
 }
 
 TEST_CASE("monitord messages round trip and bad ones are refused") {
-  MonitordMessage m{"MONITOR_VM", true, 7, 1795839648, "VM = [ ID=\"4\", MONITOR=\"Q1BVPSIxIgo=\" ]\n"};
+  MonitordMessage m{"MONITOR_VM", true, 7, 1795839648,
+                    "VM = [ ID=\"4\", MONITOR=\"Q1BVPSIxIgo=\" ]\n"};
   const std::string wire = EncodeMonitordMessage(m);
   CHECK(wire.rfind("MONITOR_VM SUCCESS 7 1795839648 e", 0) == 0);  // zlib header 0x78 -> "e"
   auto back = DecodeMonitordMessage(wire + "\n");

@@ -1,10 +1,9 @@
 // What goes between onedockd and monitord on the wire: oned's monitor configuration as captured,
 // and messages delivered to a monitord socket.
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <doctest/doctest.h>
 
 #include <thread>
 
@@ -31,7 +30,8 @@ TEST_CASE("oned's captured monitor configuration gives monitord's address and th
   CHECK(c->periods.sync_state_vm == 180);
 
   auto automatic = ParseMonitorConfiguration(
-      "<MONITOR_CONFIGURATION><NETWORK><MONITOR_ADDRESS>auto</MONITOR_ADDRESS><PORT>x</PORT></NETWORK>"
+      "<MONITOR_CONFIGURATION><NETWORK><MONITOR_ADDRESS>auto</MONITOR_ADDRESS><PORT>x</PORT></"
+      "NETWORK>"
       "<PROBES_PERIOD><STATE_VM>-3</STATE_VM></PROBES_PERIOD></MONITOR_CONFIGURATION>",
       {"192.0.2.7", 4200});
   REQUIRE(automatic.ok());
@@ -56,10 +56,14 @@ TEST_CASE("messages reach monitord: STATE_VM over TCP, the others over UDP") {
   std::thread server([&] {
     const int c = accept(tcp, nullptr, nullptr);
     char buf[4096];
-    for (ssize_t n; (n = read(c, buf, sizeof buf)) > 0;) received.append(buf, static_cast<size_t>(n));
+    for (ssize_t n; (n = read(c, buf, sizeof buf)) > 0;)
+      received.append(buf, static_cast<size_t>(n));
     close(c);
   });
-  REQUIRE(MonitordSender().Send({"127.0.0.1", port}, {"STATE_VM", true, 3, 5, "VM = [ ID=\"1\", STATE=\"POWEROFF\" ]\n"}).ok());
+  REQUIRE(MonitordSender()
+              .Send({"127.0.0.1", port},
+                    {"STATE_VM", true, 3, 5, "VM = [ ID=\"1\", STATE=\"POWEROFF\" ]\n"})
+              .ok());
   server.join();
   close(tcp);
   auto m = DecodeMonitordMessage(received);
@@ -69,7 +73,9 @@ TEST_CASE("messages reach monitord: STATE_VM over TCP, the others over UDP") {
   CHECK(m->payload.find("POWEROFF") != std::string::npos);
 
   const int udp = Bound(SOCK_DGRAM, &port);
-  REQUIRE(MonitordSender().Send({"127.0.0.1", port}, {"MONITOR_HOST", false, 4, 6, "engine down"}).ok());
+  REQUIRE(MonitordSender()
+              .Send({"127.0.0.1", port}, {"MONITOR_HOST", false, 4, 6, "engine down"})
+              .ok());
   char buf[65536];
   const ssize_t n = recv(udp, buf, sizeof buf, 0);
   close(udp);
@@ -79,11 +85,13 @@ TEST_CASE("messages reach monitord: STATE_VM over TCP, the others over UDP") {
   CHECK_FALSE(u->success);
   CHECK(u->payload == "engine down");
 
-  CHECK(MonitordSender().Send({"monitord.example", 4124}, {"BEACON_HOST", true, 1, 0, "1"}).code() ==
-        Status::Code::kInvalidArgument);
+  CHECK(
+      MonitordSender().Send({"monitord.example", 4124}, {"BEACON_HOST", true, 1, 0, "1"}).code() ==
+      Status::Code::kInvalidArgument);
   int closed_port = 0;
   close(Bound(SOCK_STREAM, &closed_port));
-  CHECK(MonitordSender().Send({"127.0.0.1", closed_port}, {"STATE_VM", true, 1, 0, ""}).code() == Status::Code::kUnavailable);
+  CHECK(MonitordSender().Send({"127.0.0.1", closed_port}, {"STATE_VM", true, 1, 0, ""}).code() ==
+        Status::Code::kUnavailable);
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ TEST_CASE("the deployment file a real oned 7.4 passed to deploy parses") {
 }
 
 TEST_CASE("the action data of shutdown cancel reboot and reset carries VM and system datastore") {
-  for (const char* capture : {"vmm-shutdown.txt", "vmm-cancel.txt", "vmm-reboot.txt", "vmm-reset.txt"}) {
+  for (const char* capture :
+       {"vmm-shutdown.txt", "vmm-cancel.txt", "vmm-reboot.txt", "vmm-reset.txt"}) {
     CAPTURE(capture);
     auto doc = ParseXml(fixtures::CapturedDocument(capture));
     REQUIRE_MESSAGE(doc.ok(), doc.status().ToString());
@@ -143,7 +144,8 @@ TEST_CASE("wrong roots missing IDs and malformed XML are refused") {
   CHECK(minimal->CurrentHistory() == nullptr);
 }
 
-TEST_CASE("the datastore stat a real oned sends before the image exists decodes without an image id") {
+TEST_CASE(
+    "the datastore stat a real oned sends before the image exists decodes without an image id") {
   // oned runs stat inside one.image.allocate: its <IMAGE> holds PATH and SIZE, and no ID.
   auto call = DecodeDriverCall("ds", "stat", {"0"}, fixtures::CapturedStdin("ds-stat.txt"));
   REQUIRE_MESSAGE(call.ok(), call.status().ToString());
@@ -162,4 +164,3 @@ TEST_CASE("the datastore stat a real oned sends before the image exists decodes 
 }
 
 }  // namespace onedock::rpc
-

@@ -36,7 +36,8 @@ TEST_CASE("template syntax errors name the line") {
   }
 }
 
-TEST_CASE("templates render as CDATA XML that survives a CDATA terminator and parse back from XML") {
+TEST_CASE(
+    "templates render as CDATA XML that survives a CDATA terminator and parse back from XML") {
   Template t;
   t.Set("A", "x]]>y<z>");
   t.attributes.push_back({"V", "", {{"K", "1"}, {"L", "&"}}, true});

@@ -19,19 +19,22 @@ Vm At(const std::string& host, int state, int lcm) {
 
 TEST_CASE("recovery: only deploys are settled; the rest are left to their stub's retry") {
   for (const char* action : {"shutdown", "save", "remove", "snapshot_create"}) {
-    CHECK(DecideRecovery(Open(action), At("h1", kVmActive, kLcmRunning)) == RecoveryStep::kLeaveToStub);
+    CHECK(DecideRecovery(Open(action), At("h1", kVmActive, kLcmRunning)) ==
+          RecoveryStep::kLeaveToStub);
   }
 }
 
 TEST_CASE("recovery: a deploy oned still runs on the intent's host is finished") {
-  for (int lcm : {kLcmBoot, kLcmRunning, kLcmBootPoweroff, kLcmBootSuspended, kLcmBootStopped, kLcmBootUndeploy}) {
+  for (int lcm : {kLcmBoot, kLcmRunning, kLcmBootPoweroff, kLcmBootSuspended, kLcmBootStopped,
+                  kLcmBootUndeploy}) {
     CHECK(DecideRecovery(Open("deploy"), At("h1", kVmActive, lcm)) == RecoveryStep::kFinish);
   }
 }
 
 TEST_CASE("recovery: a deploy whose VM is gone is rolled back, one oned moved on from is closed") {
   CHECK(DecideRecovery(Open("deploy"), At("h1", kVmDone, 0)) == RecoveryStep::kRollBack);
-  CHECK(DecideRecovery(Open("deploy"), Result<Vm>(NotFound("oned: vm 42"))) == RecoveryStep::kRollBack);
+  CHECK(DecideRecovery(Open("deploy"), Result<Vm>(NotFound("oned: vm 42"))) ==
+        RecoveryStep::kRollBack);
   CHECK(DecideRecovery(Open("deploy"), At("h2", kVmActive, kLcmRunning)) == RecoveryStep::kClose);
   CHECK(DecideRecovery(Open("deploy"), At("h1", kVmPoweroff, 0)) == RecoveryStep::kClose);
   CHECK(DecideRecovery(Open("deploy"), At("h1", kVmActive, kLcmEpilog)) == RecoveryStep::kClose);
@@ -41,8 +44,10 @@ TEST_CASE("recovery: a deploy whose VM is gone is rolled back, one oned moved on
 }
 
 TEST_CASE("recovery: nothing is decided while oned does not answer") {
-  CHECK(DecideRecovery(Open("deploy"), Result<Vm>(Unavailable("oned down"))) == RecoveryStep::kRetryLater);
-  CHECK(DecideRecovery(Open("deploy"), Result<Vm>(DeadlineExceeded("slow"))) == RecoveryStep::kRetryLater);
+  CHECK(DecideRecovery(Open("deploy"), Result<Vm>(Unavailable("oned down"))) ==
+        RecoveryStep::kRetryLater);
+  CHECK(DecideRecovery(Open("deploy"), Result<Vm>(DeadlineExceeded("slow"))) ==
+        RecoveryStep::kRetryLater);
 }
 
 }  // namespace

@@ -7,10 +7,12 @@
 namespace onedock::docker {
 
 TEST_CASE("registry error bodies keep their codes") {
-  auto s = StatusFromRegistry(404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]})");
+  auto s = StatusFromRegistry(
+      404, R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]})");
   CHECK(s.code() == Status::Code::kNotFound);
   CHECK(s.message() == "404 Not Found: MANIFEST_UNKNOWN: manifest unknown");
-  CHECK(StatusFromRegistry(401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})")
+  CHECK(StatusFromRegistry(
+            401, R"({"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]})")
             .code() == Status::Code::kUnauthenticated);
   CHECK(StatusFromRegistry(400, R"({"errors":[{"code":"DIGEST_INVALID","message":"x"}]})").code() ==
         Status::Code::kInvalidArgument);
@@ -34,27 +36,33 @@ TEST_CASE("Bearer challenges are read as Docker Hub sends them, and anything els
   CHECK(hub == std::map<std::string, std::string>{{"realm", "https://auth.docker.io/token"},
                                                   {"service", "registry.docker.io"},
                                                   {"scope", "repository:library/busybox:pull"}});
-  auto spaced = ParseBearerChallenge(R"(Bearer realm="https://r/t", service=plain, scope="a:b,c:pull")");
+  auto spaced =
+      ParseBearerChallenge(R"(Bearer realm="https://r/t", service=plain, scope="a:b,c:pull")");
   CHECK(spaced.at("service") == "plain");
   CHECK(spaced.at("scope") == "a:b,c:pull");  // commas inside quotes stay
   CHECK(ParseBearerChallenge(R"(Basic realm="Registry Realm")").empty());
-  CHECK(ParseBearerChallenge("Bearer service=\"x\"").empty());          // no realm
+  CHECK(ParseBearerChallenge("Bearer service=\"x\"").empty());  // no realm
   CHECK(ParseBearerChallenge("Bearer realm=\"https://unterminated").empty());
   CHECK(ParseBearerChallenge("Bearer").empty());
 }
 
-TEST_CASE("references without a registry are fetched from Docker Hub, official images under library/") {
+TEST_CASE(
+    "references without a registry are fetched from Docker Hub, official images under library/") {
   auto where = [](const std::string& text) {
     auto ref = ParseImageReference(text);
     REQUIRE(ref.ok());
     return RegistryHttp::LocationOf(*ref);
   };
-  CHECK(where("busybox:latest") == std::make_pair(std::string("registry-1.docker.io"), std::string("library/busybox")));
-  CHECK(where("grafana/grafana:10") == std::make_pair(std::string("registry-1.docker.io"), std::string("grafana/grafana")));
-  CHECK(where("127.0.0.1:5001/onedock/httpd:1.0") == std::make_pair(std::string("127.0.0.1:5001"), std::string("onedock/httpd")));
+  CHECK(where("busybox:latest") ==
+        std::make_pair(std::string("registry-1.docker.io"), std::string("library/busybox")));
+  CHECK(where("grafana/grafana:10") ==
+        std::make_pair(std::string("registry-1.docker.io"), std::string("grafana/grafana")));
+  CHECK(where("127.0.0.1:5001/onedock/httpd:1.0") ==
+        std::make_pair(std::string("127.0.0.1:5001"), std::string("onedock/httpd")));
 }
 
-TEST_CASE("the platform's manifest is picked from a manifest list, and a single manifest has none") {
+TEST_CASE(
+    "the platform's manifest is picked from a manifest list, and a single manifest has none") {
   const std::string list =
       R"({"manifests":[{"digest":"sha256:a","platform":{"os":"windows","architecture":"amd64"}},)"
       R"({"digest":"sha256:b","platform":{"os":"linux","architecture":"amd64"}},{"digest":7}]})";

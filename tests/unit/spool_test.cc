@@ -19,7 +19,8 @@ TEST_CASE("spool files are unique, and clearing the spool removes only them") {
   CHECK(std::filesystem::is_directory(dir));
   CHECK(a.rfind(dir + "/volume-one-42-disk1-" + std::to_string(getpid()) + "-", 0) == 0);
   const std::string image = SpoolFile(dir, "image", "7");
-  for (const auto& f : {a, b, image, dir + "/notes.txt", dir + "/other.tar"}) std::ofstream(f) << "x";
+  for (const auto& f : {a, b, image, dir + "/notes.txt", dir + "/other.tar"})
+    std::ofstream(f) << "x";
   std::filesystem::create_directory(dir + "/image-dir.tar");  // not a file: kept
 
   CHECK(ClearSpool(dir) == 3);

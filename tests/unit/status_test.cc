@@ -8,7 +8,8 @@ TEST_CASE("context reads outer to inner and keeps the code") {
   Status inner = Conflict("409 Conflict: name already in use");
   Status outer = inner.WithContext("create one-42 on host-a").WithContext("deploy vm 42");
   CHECK(outer.code() == Status::Code::kConflict);
-  CHECK(outer.message() == "deploy vm 42: create one-42 on host-a: 409 Conflict: name already in use");
+  CHECK(outer.message() ==
+        "deploy vm 42: create one-42 on host-a: 409 Conflict: name already in use");
   CHECK(outer.ToString() == "conflict: " + outer.message());
   CHECK(Status::Ok().WithContext("x").ok());
 }

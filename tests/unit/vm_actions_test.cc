@@ -19,25 +19,30 @@ using fakes::FakeEngine;
 
 TEST_CASE("a deploy whose vnet overlaps a network the host already has fails naming that network") {
   Rig r;
-  r.h1().networks["leftover"] = {"n-leftover", "leftover", "bridge", "10.42.0.0/24", "10.42.0.1", {}, {}, {}};
+  r.h1().networks["leftover"] = {"n-leftover", "leftover", "bridge", "10.42.0.0/24",
+                                 "10.42.0.1",  {},         {},       {}};
   auto id = r.actions->Deploy(r.vm, "h1");
   REQUIRE_FALSE(id.ok());
-  CHECK_MESSAGE(id.status().message().find("overlaps network leftover (10.42.0.0/24) on the host") != std::string::npos,
+  CHECK_MESSAGE(id.status().message().find(
+                    "overlaps network leftover (10.42.0.0/24) on the host") != std::string::npos,
                 id.status().message());
   CHECK(r.h1().containers.empty());
 }
 
-TEST_CASE("a first deploy pulls creates networks connects uploads starts and runs the start script once") {
+TEST_CASE(
+    "a first deploy pulls creates networks connects uploads starts and runs the start script "
+    "once") {
   Rig r;
   auto id = r.actions->Deploy(r.vm, "h1");
   REQUIRE_MESSAGE(id.ok(), id.status().ToString());
   CHECK(*id == "one-42");
   const std::string image =
-      "127.0.0.1:5000/httpd:3@sha256:6db7e5c9a3b0d86f0a2e3c1b7f6a5d4c3b2a19080706050403020100ffeeddcc";
+      "127.0.0.1:5000/"
+      "httpd:3@sha256:6db7e5c9a3b0d86f0a2e3c1b7f6a5d4c3b2a19080706050403020100ffeeddcc";
   CHECK(r.h1().calls == std::vector<std::string>{"pull " + image, "network onebr0 10.42.0.0/24",
                                                  "network onebr1 10.43.0.0/24", "create one-42",
-                                                 "connect one-42 onebr1", "archive one-42 /", "start one-42",
-                                                 "exec one-42"});
+                                                 "connect one-42 onebr1", "archive one-42 /",
+                                                 "start one-42", "exec one-42"});
   CHECK(r.h1().containers["one-42"].running);
   CHECK(r.journal->Pending()->empty());
 
@@ -49,7 +54,8 @@ TEST_CASE("a first deploy pulls creates networks connects uploads starts and run
   CHECK(r.h1().execs == 1);
 }
 
-TEST_CASE("a deploy adopts the container a crashed run created and applies a resize made while off") {
+TEST_CASE(
+    "a deploy adopts the container a crashed run created and applies a resize made while off") {
   Rig r;
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
   REQUIRE(r.actions->Shutdown(42, "h1").ok());
@@ -57,7 +63,8 @@ TEST_CASE("a deploy adopts the container a crashed run created and applies a res
   r.vm.memory_mb = 256;
   r.h1().calls.clear();
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
-  CHECK(r.h1().calls == std::vector<std::string>{"update one-42", "archive one-42 /", "start one-42"});
+  CHECK(r.h1().calls ==
+        std::vector<std::string>{"update one-42", "archive one-42 /", "start one-42"});
   CHECK(r.h1().containers["one-42"].nano_cpus == 1000000000);
   CHECK(r.h1().containers.size() == 1);
 }
@@ -67,7 +74,8 @@ TEST_CASE("a start failure removes a never-started container but keeps a stopped
   r.h1().fail_start = true;
   auto first = r.actions->Deploy(r.vm, "h1");
   REQUIRE_FALSE(first.ok());
-  CHECK(first.status().message().rfind("deploy vm 42 on host h1: engine fake://h1: start one-42", 0) == 0);
+  CHECK(first.status().message().rfind("deploy vm 42 on host h1: engine fake://h1: start one-42",
+                                       0) == 0);
   CHECK(r.h1().containers.empty());  // the name is free for the next attempt
 
   r.h1().fail_start = false;
@@ -108,7 +116,9 @@ TEST_CASE("stop kill and remove of what is already gone succeed") {
   CHECK_FALSE(r.journal->PlacementOf(42)->has_value());
 }
 
-TEST_CASE("an unreachable engine fails the action with the host in the message and nothing journaled open") {
+TEST_CASE(
+    "an unreachable engine fails the action with the host in the message and nothing journaled "
+    "open") {
   Rig r;
   auto d = r.actions->Deploy(r.vm, "h9");
   REQUIRE_FALSE(d.ok());
@@ -122,7 +132,8 @@ TEST_CASE("save then restore on another host moves the container through the reg
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
   REQUIRE(r.actions->Save(r.vm, "h1").ok());
   const std::string checkpoint = "127.0.0.1:5000/onedock-checkpoint/one-42:latest";
-  CHECK(std::find(r.h1().calls.begin(), r.h1().calls.end(), "push " + checkpoint) != r.h1().calls.end());
+  CHECK(std::find(r.h1().calls.begin(), r.h1().calls.end(), "push " + checkpoint) !=
+        r.h1().calls.end());
   CHECK_FALSE(r.h1().containers["one-42"].running);
   // h2 holds an older image of the checkpoint's name: the restore pulls the one saved, by digest.
   FakeEngine& h2 = r.engines.hosts["h2"];
@@ -137,12 +148,15 @@ TEST_CASE("save then restore on another host moves the container through the reg
   CHECK((*r.journal->PlacementOf(42))->host == "h2");
 }
 
-TEST_CASE("data disks become labelled volumes, and terminate removes the VM's own but keeps the image's") {
+TEST_CASE(
+    "data disks become labelled volumes, and terminate removes the VM's own but keeps the "
+    "image's") {
   Rig r;
   r.AddDataDisks();
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
-  CHECK(r.h1().mounts["one-42"] ==
-        std::vector<std::string>{"one-42-disk1:/data", "one-42-disk2:/mnt/disk2", "one-image-8:/mnt/disk3"});
+  CHECK(r.h1().mounts["one-42"] == std::vector<std::string>{"one-42-disk1:/data",
+                                                            "one-42-disk2:/mnt/disk2",
+                                                            "one-image-8:/mnt/disk3"});
   const auto& disk1 = r.h1().volumes.at("one-42-disk1").labels;
   CHECK(disk1.at("one.vmid") == "42");
   CHECK(disk1.at("one.instance") == "test");
@@ -169,7 +183,8 @@ TEST_CASE("data disks become labelled volumes, and terminate removes the VM's ow
   CHECK(r.actions->RemoveImageVolume(8).ok());  // nothing left: done
 }
 
-TEST_CASE("a VM restored on another host takes its volumes' data along, and the image's volume follows") {
+TEST_CASE(
+    "a VM restored on another host takes its volumes' data along, and the image's volume follows") {
   Rig r;
   r.AddDataDisks();
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
@@ -180,7 +195,8 @@ TEST_CASE("a VM restored on another host takes its volumes' data along, and the 
   REQUIRE_MESSAGE(restored.ok(), restored.status().ToString());
   CHECK(r.h2().volume_data["one-42-disk1"] == "written on h1");
   CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
-  CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "put-archive one-42 /") == 1);  // /data
+  CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "put-archive one-42 /") ==
+        1);  // /data
   CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "put-archive one-42 /mnt") == 2);
   // The data was in place before the first start.
   auto start = std::find(r.h2().calls.begin(), r.h2().calls.end(), "start one-42");
@@ -191,7 +207,9 @@ TEST_CASE("a VM restored on another host takes its volumes' data along, and the 
   CHECK(**r.journal->VolumeHome(8) == "h2");
 }
 
-TEST_CASE("a persistent image's volume is copied through a helper container when a new VM runs elsewhere") {
+TEST_CASE(
+    "a persistent image's volume is copied through a helper container when a new VM runs "
+    "elsewhere") {
   Rig r;
   r.AddDataDisks();
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
@@ -222,7 +240,7 @@ TEST_CASE("a non-persistent copy of an image that holds data starts with that da
   copy.disks[3].all = {{"CLONE", "YES"}};
   REQUIRE(r.actions->Deploy(copy, "h2").ok());
   CHECK(r.h2().volume_data["one-44-disk3"] == "image 8's data");
-  CHECK(r.h2().volume_data["one-44-disk1"].empty());  // image 7 never held data
+  CHECK(r.h2().volume_data["one-44-disk1"].empty());             // image 7 never held data
   CHECK(r.h1().volume_data["one-image-8"] == "image 8's data");  // the image keeps its volume
   CHECK(**r.journal->VolumeHome(8) == "h1");
   CHECK(r.h1().containers.empty());  // the helper is gone
@@ -264,13 +282,17 @@ TEST_CASE("a volume of that name that is not this VM's is refused, not adopted")
   auto d = r.actions->Deploy(r.vm, "h1");
   REQUIRE_FALSE(d.ok());
   CHECK(d.status().code() == Status::Code::kConflict);
-  CHECK(d.status().message().find("volume one-42-disk2 exists on the host and is not this VM's") != std::string::npos);
+  CHECK(d.status().message().find("volume one-42-disk2 exists on the host and is not this VM's") !=
+        std::string::npos);
 }
 
-TEST_CASE("attach refuses a second NIC on a network the container is already on and detach is idempotent") {
+TEST_CASE(
+    "attach refuses a second NIC on a network the container is already on and detach is "
+    "idempotent") {
   Rig r;
   REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
-  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());  // already connected with that IP
+  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07")
+            .ok());  // already connected with that IP
   CHECK(r.actions->DetachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());
   CHECK(r.actions->DetachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());
   CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07").ok());
@@ -278,7 +300,8 @@ TEST_CASE("attach refuses a second NIC on a network the container is already on 
   twin.nics[1].ip = "10.43.0.8";
   auto refused = r.actions->AttachNic(twin, "h1", "02:00:0a:2b:00:07");
   CHECK(refused.code() == Status::Code::kFailedPrecondition);
-  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:00:00:00:99").code() == Status::Code::kInvalidArgument);
+  CHECK(r.actions->AttachNic(r.vm, "h1", "02:00:00:00:00:99").code() ==
+        Status::Code::kInvalidArgument);
 }
 
 TEST_CASE("recovery finishes a deploy oned still wants and rolls back one whose VM is gone") {

@@ -23,9 +23,22 @@ TEST_CASE("xml: elements text CDATA entities attributes and comments") {
 
 TEST_CASE("xml: malformed documents are refused with a position") {
   const char* bad[] = {
-      "", "<A>", "<A></B>", "<A><B></A></B>", "<A>&unknown;</A>", "<A>&#0;</A>", "<A x=1/>",
-      "<A x='1' x='2'/>", "<A/><B/>", "text", "<A><![CDATA[x</A>", "<!DOCTYPE a><A/>",
-      "<A>&#x110000;</A>", "<1A/>", "<A><!-- x </A>", "<A b='<'/>",
+      "",
+      "<A>",
+      "<A></B>",
+      "<A><B></A></B>",
+      "<A>&unknown;</A>",
+      "<A>&#0;</A>",
+      "<A x=1/>",
+      "<A x='1' x='2'/>",
+      "<A/><B/>",
+      "text",
+      "<A><![CDATA[x</A>",
+      "<!DOCTYPE a><A/>",
+      "<A>&#x110000;</A>",
+      "<1A/>",
+      "<A><!-- x </A>",
+      "<A b='<'/>",
   };
   for (const char* text : bad) {
     CAPTURE(text);
