@@ -169,7 +169,10 @@ std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge) {
   return vnet_bridge.empty() ? "onebr" + std::to_string(nic.network_id) : vnet_bridge;
 }
 
-ResourceUpdate LimitsOf(const Vm& vm) {
+Result<ResourceUpdate> LimitsOf(const Vm& vm) {
+  if (vm.cpu <= 0 || vm.memory_mb <= 0) {
+    return InvalidArgument("the VM template needs CPU and MEMORY above 0");
+  }
   ResourceUpdate limits;
   limits.nano_cpus = static_cast<int64_t>(std::llround(vm.cpu * 1e9));
   limits.memory_bytes = vm.memory_mb * 1024 * 1024;
@@ -184,18 +187,13 @@ Result<std::string> ImageOf(const Vm& vm, const std::string& registry) {
   if (disk0 == nullptr || disk0->source.empty()) {
     return InvalidArgument("the VM has no DISK 0 with an image SOURCE to run");
   }
-  std::string source = disk0->source;
+  const std::string& source = disk0->source;
   if (VolumeImageId(source)) {
     return InvalidArgument("DISK 0 is the data volume of image " + std::to_string(disk0->image_id) +
                            "; DISK 0 must be the Docker image the container runs");
   }
-  if (source.rfind("docker://", 0) == 0) source.erase(0, 9);
-  auto ref = ParseImageReference(source);
+  auto ref = PrivateRegistryReference(source, registry);
   if (!ref.ok()) return ref.status().WithContext("DISK 0 SOURCE");
-  if (!registry.empty() && ref->domain != registry) {
-    return InvalidArgument("DISK 0 SOURCE " + source + " is not in the private registry " +
-                           registry);
-  }
   return ref->ToString();
 }
 
@@ -290,11 +288,10 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
   spec.labels = {
       {kLabelVmId, std::to_string(vm.id)}, {kLabelHost, host}, {kLabelInstance, settings.instance}};
   spec.hostname = Hostname(vm);
-  if (vm.cpu <= 0 || vm.memory_mb <= 0)
-    return InvalidArgument("the VM template needs CPU and MEMORY above 0");
-  const ResourceUpdate limits = LimitsOf(vm);
-  spec.nano_cpus = limits.nano_cpus;
-  spec.memory_bytes = limits.memory_bytes;
+  const auto limits = LimitsOf(vm);
+  if (!limits.ok()) return limits.status();
+  spec.nano_cpus = limits->nano_cpus;
+  spec.memory_bytes = limits->memory_bytes;
   spec.init = true;
   spec.stop_timeout_s = settings.stop_timeout_s;
   for (const auto& [k, v] : vm.context) spec.env.push_back(k + "=" + v);

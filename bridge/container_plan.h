@@ -71,8 +71,9 @@ std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge);
 std::vector<std::string> OverlappingNetworks(const std::string& subnet,
                                              const std::vector<NetworkInfo>& networks);
 
-// Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes.
-ResourceUpdate LimitsOf(const Vm& vm);
+// Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes; kInvalidArgument unless both
+// are above 0.
+Result<ResourceUpdate> LimitsOf(const Vm& vm);
 
 // The image reference of the VM's DISK 0, checked to name the private registry.
 Result<std::string> ImageOf(const Vm& vm, const std::string& registry);

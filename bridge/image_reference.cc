@@ -158,4 +158,16 @@ Result<ImageReference> ParseImageReference(std::string_view text) {
   return ref;
 }
 
+Result<ImageReference> PrivateRegistryReference(const std::string& source,
+                                                const std::string& registry) {
+  std::string text = source;
+  if (text.rfind("docker://", 0) == 0) text.erase(0, 9);
+  auto ref = ParseImageReference(text);
+  if (!ref.ok()) return ref.status();
+  if (!registry.empty() && ref->domain != registry) {
+    return InvalidArgument(text + " is not in the private registry " + registry);
+  }
+  return ref;
+}
+
 }  // namespace onedock

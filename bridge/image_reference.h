@@ -33,6 +33,12 @@ struct ImageReference {
 // characters of name.
 Result<ImageReference> ParseImageReference(std::string_view text);
 
+// The reference a SOURCE names ("docker://" prefix allowed), which must be in `registry` (the
+// private registry; empty accepts any): kInvalidArgument "… is not in the private registry …"
+// otherwise. Callers add which SOURCE it is.
+Result<ImageReference> PrivateRegistryReference(const std::string& source,
+                                                const std::string& registry);
+
 }  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_IMAGE_REFERENCE_H_

@@ -104,14 +104,8 @@ RegistryAuth ImageStore::UpstreamAuth(const Image& image, const std::string& dom
 }
 
 Result<ImageReference> ImageStore::PrivateReference(const std::string& source) const {
-  std::string text = source;
-  if (text.rfind("docker://", 0) == 0) text.erase(0, 9);
-  auto ref = ParseImageReference(text);
+  auto ref = PrivateRegistryReference(source, settings_.registry);
   if (!ref.ok()) return ref.status().WithContext("SOURCE");
-  if (ref->domain != settings_.registry) {
-    return InvalidArgument("SOURCE " + text + " is not in the private registry " +
-                           settings_.registry);
-  }
   return ref;
 }
 

@@ -291,11 +291,11 @@ Status VmActions::Reboot(int vm_id, const std::string& host, bool hard) {
 Status VmActions::Resize(const Vm& vm, const std::string& host) {
   auto lock = LockVm(vm.id);
   return Journaled(vm.id, "resize", host, [&]() -> Status {
-    if (vm.cpu <= 0 || vm.memory_mb <= 0)
-      return InvalidArgument("the VM template needs CPU and MEMORY above 0");
+    const auto limits = LimitsOf(vm);
+    if (!limits.ok()) return limits.status();
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
-    return (*engine)->UpdateContainer(ContainerName(vm.id), LimitsOf(vm));
+    return (*engine)->UpdateContainer(ContainerName(vm.id), *limits);
   });
 }
 

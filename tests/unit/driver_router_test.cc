@@ -89,7 +89,7 @@ TEST_CASE("VMM calls: argv and stdin's VM must agree before an action runs") {
         "frobnicate is not a VMM action onedock knows");
 }
 
-TEST_CASE("IM calls: bad host ids and names are refused; start and stop reach the monitoring") {
+TEST_CASE("IM calls: bad host ids and names are refused, start and stop reach the monitoring") {
   Rig r;
   CHECK(r.Route("im", "start", {"onedock", "1x", "h1"})
             .error.find("host id \"1x\" is not a number") != std::string::npos);
@@ -111,7 +111,7 @@ TEST_CASE("IM calls: bad host ids and names are refused; start and stop reach th
 }
 
 TEST_CASE(
-    "datastore calls: argv is one id, stdin an IMAGE; mkfs and clone answer with the SOURCE") {
+    "datastore calls: argv is one id and stdin an IMAGE, mkfs and clone answer with the SOURCE") {
   Rig r;
   CHECK(r.Route("ds", "cp", {"x"}).error == "onedock ds cp: expected \"<id>\"");
   CHECK(r.Route("ds", "cp", {"7"}).error == "onedock ds cp: stdin holds no <IMAGE>");

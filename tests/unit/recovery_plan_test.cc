@@ -17,7 +17,7 @@ Vm At(const std::string& host, int state, int lcm) {
   return vm;
 }
 
-TEST_CASE("recovery: only deploys are settled; the rest are left to their stub's retry") {
+TEST_CASE("recovery: only deploys are settled, the rest are left to their stub's retry") {
   for (const char* action : {"shutdown", "save", "remove", "snapshot_create"}) {
     CHECK(DecideRecovery(Open(action), At("h1", kVmActive, kLcmRunning)) ==
           RecoveryStep::kLeaveToStub);
