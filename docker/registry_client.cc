@@ -5,18 +5,9 @@
 #include "docker/engine_json.h"
 
 namespace onedock::docker {
-namespace {
-
 using nlohmann::json;
 
-constexpr const char* kManifestAccept =
-    "Accept: application/vnd.docker.distribution.manifest.v2+json, "
-    "application/vnd.docker.distribution.manifest.list.v2+json, "
-    "application/vnd.oci.image.manifest.v1+json, "
-    "application/vnd.oci.image.index.v1+json";
-
-// Repository names keep their '/' in registry paths; each component is escaped on its own.
-std::string EscapeRepository(const std::string& repository) {
+std::string RepositoryPath(const std::string& repository) {
   std::string out;
   size_t start = 0;
   while (true) {
@@ -28,8 +19,6 @@ std::string EscapeRepository(const std::string& repository) {
   }
   return out;
 }
-
-}  // namespace
 
 Status StatusFromRegistry(long http_status, std::string_view body) {
   json j = json::parse(body, nullptr, false);
@@ -173,7 +162,7 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
                                              const std::string& reference) {
   const std::string what = "get manifest " + repository + ":" + reference;
   auto r =
-      Request("GET", "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(reference),
+      Request("GET", "/v2/" + RepositoryPath(repository) + "/manifests/" + UrlEscape(reference),
               what, true);
   if (!r.ok()) return r.status();
   Manifest m;
@@ -189,8 +178,7 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
 }
 
 Status RegistryClient::DeleteManifest(const std::string& repository, const std::string& digest) {
-  return Request("DELETE",
-                 "/v2/" + EscapeRepository(repository) + "/manifests/" + UrlEscape(digest),
+  return Request("DELETE", "/v2/" + RepositoryPath(repository) + "/manifests/" + UrlEscape(digest),
                  "delete manifest " + repository + "@" + digest, false)
       .status();
 }

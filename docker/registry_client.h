@@ -24,6 +24,16 @@ struct Manifest {
   int64_t total_size = 0;  // config + layer sizes from the manifest (0 for manifest lists)
 };
 
+// The Accept header of every manifest request: Docker v2 and OCI manifests and lists.
+inline constexpr const char* kManifestAccept =
+    "Accept: application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.oci.image.index.v1+json";
+
+// A repository name as a registry path: each '/'-separated component escaped on its own.
+std::string RepositoryPath(const std::string& repository);
+
 class RegistryClient {
  public:
   // `name` prefixes error messages ("registry 127.0.0.1:5000").

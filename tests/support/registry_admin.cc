@@ -10,23 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr const char* kManifestAccept =
-    "Accept: application/vnd.docker.distribution.manifest.v2+json, "
-    "application/vnd.docker.distribution.manifest.list.v2+json, "
-    "application/vnd.oci.image.manifest.v1+json, "
-    "application/vnd.oci.image.index.v1+json";
-
-// Repository names keep their '/' in registry paths; each component is escaped on its own.
-std::string EscapeRepository(const std::string& repository) {
-  std::string out;
-  size_t start = 0;
-  for (size_t slash; (slash = repository.find('/', start)) != std::string::npos;
-       start = slash + 1) {
-    out += docker::UrlEscape(repository.substr(start, slash - start)) + "/";
-  }
-  return out + docker::UrlEscape(repository.substr(start));
-}
-
 // The strings of `key` in a JSON object reply; kInternal when the reply is not an object.
 Result<std::vector<std::string>> StringList(const std::string& body, const char* key) {
   json j = json::parse(body, nullptr, false);
@@ -47,7 +30,8 @@ RegistryAdmin::RegistryAdmin(std::string name, docker::Endpoint endpoint)
 
 Result<docker::HttpResponse> RegistryAdmin::Get(const std::string& method, const std::string& path,
                                                 const std::string& what) {
-  auto r = transport_.Perform({.method = method, .target = path, .headers = {kManifestAccept}});
+  auto r =
+      transport_.Perform({.method = method, .target = path, .headers = {docker::kManifestAccept}});
   if (!r.ok()) return r.status().WithContext(Context(what));
   if (r->status < 200 || r->status >= 300) {
     return docker::StatusFromRegistry(r->status, r->body).WithContext(Context(what));
@@ -59,7 +43,7 @@ Status RegistryAdmin::Check() { return Get("GET", "/v2/", "check").status(); }
 
 Result<std::vector<std::string>> RegistryAdmin::ListTags(const std::string& repository) {
   const std::string what = "list tags of " + repository;
-  auto r = Get("GET", "/v2/" + EscapeRepository(repository) + "/tags/list", what);
+  auto r = Get("GET", "/v2/" + docker::RepositoryPath(repository) + "/tags/list", what);
   if (!r.ok()) return r.status();
   auto tags = StringList(r->body, "tags");
   if (!tags.ok()) return tags.status().WithContext(Context(what));
@@ -77,9 +61,10 @@ Result<std::vector<std::string>> RegistryAdmin::Catalog() {
 Result<std::string> RegistryAdmin::ManifestDigest(const std::string& repository,
                                                   const std::string& reference) {
   const std::string what = "manifest digest of " + repository + ":" + reference;
-  auto r = Get("HEAD",
-               "/v2/" + EscapeRepository(repository) + "/manifests/" + docker::UrlEscape(reference),
-               what);
+  auto r = Get(
+      "HEAD",
+      "/v2/" + docker::RepositoryPath(repository) + "/manifests/" + docker::UrlEscape(reference),
+      what);
   if (!r.ok()) return r.status();
   const std::string digest = r->headers["docker-content-digest"];
   if (digest.empty()) {
