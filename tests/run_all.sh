@@ -8,6 +8,7 @@ bash tests/bed/setup.sh
 failed=0
 echo "=== format"
 bash tests/check_format.sh || failed=1
+bash tests/check_layout.sh || failed=1
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)"
 bash tests/bed/testbed.sh up
