@@ -14,6 +14,7 @@
 #include "rpc/one_client_pool.h"
 #include "tests/integration/emulator_process.h"
 #include "tests/support/opennebula_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace onedock::rpc {
 namespace {
@@ -25,30 +26,19 @@ using V = xmlrpc_c::value;
 xmlrpc_c::value S(const std::string& s) { return xmlrpc_c::value_string(s); }
 xmlrpc_c::value I(int i) { return xmlrpc_c::value_int(i); }
 
-// A temporary directory removed at the end.
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char dir[] = "/tmp/onedock-client-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path = dir;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 // oned with two hosts, the onedock datastores, an image, two vnets and a pending VM. No onedockd
 // answers: the driver scripts fail at once (their stub.conf names no token file), so the image
 // datastore and the vnets use the dummy drivers, which answer by themselves.
 struct World {
-  TempDir dir;
+  testing::TempDir dir{"client"};
   std::unique_ptr<OpenNebulaProcess> one;
   int host_a, host_b, system_ds, image_ds, image, vnet0, vnet1, vm;
 
   World() {
-    std::ofstream(dir.path + "/stub.conf")
-        << "endpoint = http://127.0.0.1:1/RPC2\ntoken_file = " << dir.path
+    std::ofstream(dir.path() + "/stub.conf")
+        << "endpoint = http://127.0.0.1:1/RPC2\ntoken_file = " << dir.path()
         << "/none\nretry_seconds = 0\n";
-    one = std::make_unique<OpenNebulaProcess>(dir.path + "/one", dir.path + "/stub.conf");
+    one = std::make_unique<OpenNebulaProcess>(dir.path() + "/one", dir.path() + "/stub.conf");
     host_a = one->Allocate("one.host.allocate", {S("h1"), S("onedock"), S("onedock"), I(-1)});
     host_b = one->Allocate("one.host.allocate", {S("h2"), S("onedock"), S("onedock"), I(-1)});
     system_ds =
@@ -230,9 +220,9 @@ TEST_CASE("client: oned's errors arrive typed with oned's message") {
 
 TEST_CASE("emulator: unknown methods and wrong parameter types are XML-RPC faults as in oned") {
   // The same calls to real oned and to the emulator, which must answer alike.
-  TempDir dir;
-  std::ofstream(dir.path + "/stub.conf") << "retry_seconds = 0\n";
-  OpenNebulaProcess real(dir.path + "/one", dir.path + "/stub.conf");
+  testing::TempDir dir{"client"};
+  std::ofstream(dir.path() + "/stub.conf") << "retry_seconds = 0\n";
+  OpenNebulaProcess real(dir.path() + "/one", dir.path() + "/stub.conf");
   EmulatorProcess emu;
   auto check = [](const auto& oned, const std::string& who) {
     CAPTURE(who);

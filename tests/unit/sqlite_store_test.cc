@@ -5,22 +5,14 @@
 
 #include <filesystem>
 
+#include "tests/support/temp_dir.h"
+
 namespace onedock {
 namespace {
 
-struct TempDir {
-  TempDir() {
-    char dir[] = "/tmp/onedock-journal-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path = dir;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
-
 TEST_CASE("open intents survive a reopen and closed ones do not come back") {
-  TempDir dir;
-  const std::string file = dir.path + "/journal.db";
+  testing::TempDir dir("journal");
+  const std::string file = dir.path() + "/journal.db";
   {
     auto j = SqliteStore::Open(file);
     REQUIRE_MESSAGE(j.ok(), j.status().ToString());
@@ -43,8 +35,8 @@ TEST_CASE("open intents survive a reopen and closed ones do not come back") {
 }
 
 TEST_CASE("placements are replaced and forgotten per VM") {
-  TempDir dir;
-  auto j = SqliteStore::Open(dir.path + "/journal.db");
+  testing::TempDir dir("journal");
+  auto j = SqliteStore::Open(dir.path() + "/journal.db");
   REQUIRE(j.ok());
   CHECK_FALSE((*j)->PlacementOf(3)->has_value());
   REQUIRE((*j)->Place({3, "h1", false, ""}).ok());
@@ -60,8 +52,8 @@ TEST_CASE("placements are replaced and forgotten per VM") {
 }
 
 TEST_CASE("values are bound not spliced into SQL") {
-  TempDir dir;
-  auto j = SqliteStore::Open(dir.path + "/journal.db");
+  testing::TempDir dir("journal");
+  auto j = SqliteStore::Open(dir.path() + "/journal.db");
   REQUIRE(j.ok());
   const std::string hostile = "h1'); DROP TABLE intents; --";
   REQUIRE((*j)->Begin(1, "deploy", hostile).ok());
