@@ -286,12 +286,17 @@ class Parser {
 
 }  // namespace
 
-EngineAddress EngineFor(const DaemonConfig& config, const std::string& host) {
+Result<EngineAddress> EngineFor(const DaemonConfig& config, const std::string& host) {
   if (auto it = config.hosts.find(host); it != config.hosts.end()) return it->second;
+  const bool v6 = host.find(':') != std::string::npos;
+  if (!(v6 ? IsIpLiteral(host) : IsHostName(host)))
+    return InvalidArgument("host name \"" + host.substr(0, 64) +
+                           "\" is not a host name or an address");
+  const std::string in_url = v6 ? "[" + host + "]" : host;
   EngineAddress a{config.default_engine_url, config.engine_ca, config.engine_cert,
                   config.engine_key};
   for (auto at = a.url.find("{host}"); at != std::string::npos; at = a.url.find("{host}"))
-    a.url.replace(at, 6, host);
+    a.url.replace(at, 6, in_url);
   return a;
 }
 

@@ -65,8 +65,10 @@ struct DaemonConfig {
 // problem: "onedockd.conf:12: [stub] listen: 10.0.0.1 is not a loopback address".
 Result<DaemonConfig> ParseDaemonConfig(const std::string& text, const std::string& origin);
 
-// The engine of `host`: its [host] section, else the defaults with {host} substituted.
-EngineAddress EngineFor(const DaemonConfig& config, const std::string& host);
+// The engine of `host`: its [host] section, else the defaults with {host} substituted (an IPv6
+// literal in brackets). kInvalidArgument for a host that is neither a host name nor an address
+// literal: the name comes from oned's argv and must not add a port, path or query to the URL.
+Result<EngineAddress> EngineFor(const DaemonConfig& config, const std::string& host);
 
 }  // namespace onedock::daemon
 

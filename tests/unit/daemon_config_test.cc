@@ -7,6 +7,8 @@
 #include <functional>
 #include <sstream>
 
+#include "tests/support/require_ok.h"
+
 namespace onedock::daemon {
 namespace {
 
@@ -108,14 +110,39 @@ TEST_CASE("a host section overrides the default engine and inherits its certific
       "[host local]\nurl = unix:///run/docker.sock\n",
       "t.conf");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
-  const EngineAddress n1 = EngineFor(*parsed, "node1");
-  CHECK(n1.url == "https://10.0.0.21:2376");
-  CHECK(n1.ca == "/c/ca.pem");
-  CHECK(n1.cert == "/c/node1.pem");
-  const EngineAddress other = EngineFor(*parsed, "node7");
-  CHECK(other.url == "https://node7.lab:2376");
-  CHECK(other.key == "/c/key.pem");
-  CHECK(EngineFor(*parsed, "local").url == "unix:///run/docker.sock");
+  auto n1 = EngineFor(*parsed, "node1");
+  REQUIRE_OK(n1);
+  CHECK(n1->url == "https://10.0.0.21:2376");
+  CHECK(n1->ca == "/c/ca.pem");
+  CHECK(n1->cert == "/c/node1.pem");
+  auto other = EngineFor(*parsed, "node7");
+  REQUIRE_OK(other);
+  CHECK(other->url == "https://node7.lab:2376");
+  CHECK(other->key == "/c/key.pem");
+  auto local = EngineFor(*parsed, "local");
+  REQUIRE_OK(local);
+  CHECK(local->url == "unix:///run/docker.sock");
+}
+
+TEST_CASE("a host name from oned that would change the engine URL is refused") {
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = https://{host}:2376\nca = /c/ca.pem\ncert = /c/c.pem\nkey = "
+      "/c/k.pem\n",
+      "t.conf");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  for (const char* hostile : {"127.0.0.1:27601/x?", "h1/../../containers", "h1?a=b", "h1#x",
+                              "user@h1", "h 1", "", "h1\r\nHost: x"}) {
+    CAPTURE(hostile);
+    auto a = EngineFor(*parsed, hostile);
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().code() == Status::Code::kInvalidArgument);
+  }
+  auto v6 = EngineFor(*parsed, "::1");
+  REQUIRE_OK(v6);
+  CHECK(v6->url == "https://[::1]:2376");
+  auto v4 = EngineFor(*parsed, "10.0.0.7");
+  REQUIRE_OK(v4);
+  CHECK(v4->url == "https://10.0.0.7:2376");
 }
 
 }  // namespace
