@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <limits>
 
 #include "bridge/net_address.h"
 
@@ -21,6 +22,15 @@ int64_t Int(const XmlNode& node, std::string_view path, int64_t fallback = 0) {
   return v;
 }
 
+// An id, state or count that fits an int; `fallback` when absent, not a number or out of range,
+// so that a huge id never narrows into another object's id.
+int Int32(const XmlNode& node, std::string_view path, int fallback = 0) {
+  const int64_t v = Int(node, path, fallback);
+  return v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()
+             ? fallback
+             : static_cast<int>(v);
+}
+
 double Float(const XmlNode& node, std::string_view path) {
   const std::string text = node.Get(path);
   if (text.empty()) return 0;
@@ -33,7 +43,8 @@ Status ExpectRoot(const XmlNode& node, std::string_view name) {
   if (node.name != name) {
     return InvalidArgument("expected <" + std::string(name) + ">, got <" + node.name + ">");
   }
-  if (Int(node, "ID", -1) < 0) {
+  const int64_t id = Int(node, "ID", -1);
+  if (id < 0 || id > std::numeric_limits<int>::max()) {
     // Built by append: GCC 12 at -O3 reports a false -Wrestrict for "<" + std::string(name).
     std::string message = "<";
     message.append(name).append("> without a valid ID");
@@ -45,14 +56,14 @@ Status ExpectRoot(const XmlNode& node, std::string_view name) {
 Disk ParseDisk(const XmlNode& d) {
   Disk disk;
   disk.all = FlatAttributes(&d);
-  disk.disk_id = static_cast<int>(Int(d, "DISK_ID", -1));
+  disk.disk_id = Int32(d, "DISK_ID", -1);
   disk.image = d.Get("IMAGE");
-  disk.image_id = static_cast<int>(Int(d, "IMAGE_ID", -1));
+  disk.image_id = Int32(d, "IMAGE_ID", -1);
   disk.source = d.Get("SOURCE");
   disk.format = d.Get("FORMAT");
   disk.type = d.Get("TYPE");
   disk.target = d.Get("TARGET");
-  disk.datastore_id = static_cast<int>(Int(d, "DATASTORE_ID", -1));
+  disk.datastore_id = Int32(d, "DATASTORE_ID", -1);
   disk.tm_mad = d.Get("TM_MAD");
   disk.size_mb = Int(d, "SIZE");
   disk.persistent = IsYes(d.Get("PERSISTENT"));
@@ -62,9 +73,9 @@ Disk ParseDisk(const XmlNode& d) {
 Nic ParseNic(const XmlNode& n) {
   Nic nic;
   nic.all = FlatAttributes(&n);
-  nic.nic_id = static_cast<int>(Int(n, "NIC_ID", -1));
+  nic.nic_id = Int32(n, "NIC_ID", -1);
   nic.network = n.Get("NETWORK");
-  nic.network_id = static_cast<int>(Int(n, "NETWORK_ID", -1));
+  nic.network_id = Int32(n, "NETWORK_ID", -1);
   nic.ip = n.Get("IP");
   nic.mac = n.Get("MAC");
   nic.bridge = n.Get("BRIDGE");
@@ -102,16 +113,16 @@ Attributes FlatAttributes(const XmlNode* section) {
 Result<Vm> ParseVm(const XmlNode& node) {
   if (Status s = ExpectRoot(node, "VM"); !s.ok()) return s;
   Vm vm;
-  vm.id = static_cast<int>(Int(node, "ID"));
+  vm.id = Int32(node, "ID");
   vm.name = node.Get("NAME");
   vm.uname = node.Get("UNAME");
-  vm.state = static_cast<int>(Int(node, "STATE"));
-  vm.lcm_state = static_cast<int>(Int(node, "LCM_STATE"));
+  vm.state = Int32(node, "STATE");
+  vm.lcm_state = Int32(node, "LCM_STATE");
   vm.deploy_id = node.Get("DEPLOY_ID");
   if (const XmlNode* t = node.Child("TEMPLATE")) {
     vm.template_attributes = FlatAttributes(t);
     vm.cpu = Float(*t, "CPU");
-    vm.vcpu = static_cast<int>(Int(*t, "VCPU"));
+    vm.vcpu = Int32(*t, "VCPU");
     vm.memory_mb = Int(*t, "MEMORY");
     for (const XmlNode* d : t->Children("DISK")) vm.disks.push_back(ParseDisk(*d));
     for (const XmlNode* n : t->Children("NIC")) vm.nics.push_back(ParseNic(*n));
@@ -122,13 +133,13 @@ Result<Vm> ParseVm(const XmlNode& node) {
   if (const XmlNode* records = node.Child("HISTORY_RECORDS")) {
     for (const XmlNode* h : records->Children("HISTORY")) {
       History history;
-      history.seq = static_cast<int>(Int(*h, "SEQ", -1));
+      history.seq = Int32(*h, "SEQ", -1);
       history.hostname = h->Get("HOSTNAME");
-      history.hid = static_cast<int>(Int(*h, "HID", -1));
-      history.ds_id = static_cast<int>(Int(*h, "DS_ID", -1));
+      history.hid = Int32(*h, "HID", -1);
+      history.ds_id = Int32(*h, "DS_ID", -1);
       history.vm_mad = h->Get("VM_MAD");
       history.tm_mad = h->Get("TM_MAD");
-      history.action = static_cast<int>(Int(*h, "ACTION"));
+      history.action = Int32(*h, "ACTION");
       history.running_since = Int(*h, "RSTIME");
       vm.history.push_back(std::move(history));
     }
@@ -139,12 +150,12 @@ Result<Vm> ParseVm(const XmlNode& node) {
 Result<Host> ParseHost(const XmlNode& node) {
   if (Status s = ExpectRoot(node, "HOST"); !s.ok()) return s;
   Host host;
-  host.id = static_cast<int>(Int(node, "ID"));
+  host.id = Int32(node, "ID");
   host.name = node.Get("NAME");
-  host.state = static_cast<int>(Int(node, "STATE"));
+  host.state = Int32(node, "STATE");
   host.im_mad = node.Get("IM_MAD");
   host.vm_mad = node.Get("VM_MAD");
-  host.cluster_id = static_cast<int>(Int(node, "CLUSTER_ID", -1));
+  host.cluster_id = Int32(node, "CLUSTER_ID", -1);
   if (const XmlNode* share = node.Child("HOST_SHARE")) {
     host.total_cpu = Int(*share, "TOTAL_CPU");
     host.total_mem = Int(*share, "TOTAL_MEM");
@@ -152,12 +163,11 @@ Result<Host> ParseHost(const XmlNode& node) {
     host.max_mem = Int(*share, "MAX_MEM");
     host.cpu_usage = Int(*share, "CPU_USAGE");
     host.mem_usage = Int(*share, "MEM_USAGE");
-    host.running_vms = static_cast<int>(Int(*share, "RUNNING_VMS"));
+    host.running_vms = Int32(*share, "RUNNING_VMS");
     host.free_disk_mb = Int(*share, "DATASTORES/FREE_DISK");
   }
   if (const XmlNode* vms = node.Child("VMS")) {
-    for (const XmlNode* id : vms->Children("ID"))
-      host.vm_ids.push_back(static_cast<int>(Int(*id, "", -1)));
+    for (const XmlNode* id : vms->Children("ID")) host.vm_ids.push_back(Int32(*id, "", -1));
   }
   host.template_attributes = FlatAttributes(node.Child("TEMPLATE"));
   return host;
@@ -166,19 +176,19 @@ Result<Host> ParseHost(const XmlNode& node) {
 Result<Image> ParseActionImage(const XmlNode& node) {
   if (node.name != "IMAGE") return InvalidArgument("expected <IMAGE>, got <" + node.name + ">");
   Image image;
-  image.id = static_cast<int>(Int(node, "ID", -1));
+  image.id = Int32(node, "ID", -1);
   image.name = node.Get("NAME");
   image.uname = node.Get("UNAME");
-  image.state = static_cast<int>(Int(node, "STATE"));
-  image.type = static_cast<int>(Int(node, "TYPE"));
+  image.state = Int32(node, "STATE");
+  image.type = Int32(node, "TYPE");
   image.persistent = Int(node, "PERSISTENT") != 0;
   image.path = node.Get("PATH");
   image.source = node.Get("SOURCE");
   image.format = node.Get("FORMAT");
   image.size_mb = Int(node, "SIZE");
-  image.datastore_id = static_cast<int>(Int(node, "DATASTORE_ID", -1));
+  image.datastore_id = Int32(node, "DATASTORE_ID", -1);
   image.datastore = node.Get("DATASTORE");
-  image.cloning_id = static_cast<int>(Int(node, "CLONING_ID", -1));
+  image.cloning_id = Int32(node, "CLONING_ID", -1);
   image.template_attributes = FlatAttributes(node.Child("TEMPLATE"));
   return image;
 }
@@ -191,9 +201,9 @@ Result<Image> ParseImage(const XmlNode& node) {
 Result<Datastore> ParseDatastore(const XmlNode& node) {
   if (Status s = ExpectRoot(node, "DATASTORE"); !s.ok()) return s;
   Datastore ds;
-  ds.id = static_cast<int>(Int(node, "ID"));
+  ds.id = Int32(node, "ID");
   ds.name = node.Get("NAME");
-  ds.type = static_cast<int>(Int(node, "TYPE"));
+  ds.type = Int32(node, "TYPE");
   ds.ds_mad = node.Get("DS_MAD");
   ds.tm_mad = node.Get("TM_MAD");
   ds.base_path = node.Get("BASE_PATH");
@@ -207,9 +217,9 @@ Result<Datastore> ParseDatastore(const XmlNode& node) {
 Result<Vnet> ParseVnet(const XmlNode& node) {
   if (Status s = ExpectRoot(node, "VNET"); !s.ok()) return s;
   Vnet vnet;
-  vnet.id = static_cast<int>(Int(node, "ID"));
+  vnet.id = Int32(node, "ID");
   vnet.name = node.Get("NAME");
-  vnet.state = static_cast<int>(Int(node, "STATE", -1));
+  vnet.state = Int32(node, "STATE", -1);
   vnet.bridge = node.Get("BRIDGE");
   vnet.bridge_type = node.Get("BRIDGE_TYPE");
   vnet.vn_mad = node.Get("VN_MAD");
@@ -219,14 +229,14 @@ Result<Vnet> ParseVnet(const XmlNode& node) {
   if (const XmlNode* pool = node.Child("AR_POOL")) {
     for (const XmlNode* a : pool->Children("AR")) {
       AddressRange ar;
-      ar.ar_id = static_cast<int>(Int(*a, "AR_ID", -1));
+      ar.ar_id = Int32(*a, "AR_ID", -1);
       ar.type = a->Get("TYPE");
       ar.ip = a->Get("IP");
       ar.mac = a->Get("MAC");
-      ar.size = static_cast<int>(Int(*a, "SIZE"));
+      ar.size = Int32(*a, "SIZE");
       if (const XmlNode* leases = a->Child("LEASES")) {
         for (const XmlNode* l : leases->Children("LEASE")) {
-          ar.leases.push_back({l->Get("IP"), l->Get("MAC"), static_cast<int>(Int(*l, "VM", -1))});
+          ar.leases.push_back({l->Get("IP"), l->Get("MAC"), Int32(*l, "VM", -1)});
         }
       }
       vnet.ranges.push_back(std::move(ar));

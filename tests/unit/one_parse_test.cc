@@ -144,6 +144,27 @@ TEST_CASE("wrong roots missing IDs and malformed XML are refused") {
   CHECK(minimal->CurrentHistory() == nullptr);
 }
 
+TEST_CASE("ids that do not fit an int are refused, never narrowed into another object's id") {
+  // 4294968196 is 2^32 + 900: narrowed, it would act as VM 900.
+  for (const char* id : {"4294968196", "2147483648", "-1", "99999999999999999999"}) {
+    CAPTURE(id);
+    CHECK(ParseVmXml(std::string("<VM><ID>") + id + "</ID></VM>").status().code() ==
+          Status::Code::kInvalidArgument);
+    CHECK(ParseImageXml(std::string("<IMAGE><ID>") + id + "</ID></IMAGE>").status().code() ==
+          Status::Code::kInvalidArgument);
+  }
+  auto top = ParseVmXml("<VM><ID>2147483647</ID></VM>");
+  REQUIRE(top.ok());
+  CHECK(top->id == 2147483647);
+  auto disk = ParseVmXml(
+      "<VM><ID>1</ID><TEMPLATE><DISK><DISK_ID>4294967296</DISK_ID><IMAGE_ID>4294967303</IMAGE_ID>"
+      "</DISK></TEMPLATE></VM>");
+  REQUIRE(disk.ok());
+  REQUIRE(disk->disks.size() == 1);
+  CHECK(disk->disks[0].disk_id == -1);   // absent, not disk 0
+  CHECK(disk->disks[0].image_id == -1);  // absent, not image 7
+}
+
 TEST_CASE(
     "the datastore stat a real oned sends before the image exists decodes without an image id") {
   // oned runs stat inside one.image.allocate: its <IMAGE> holds PATH and SIZE, and no ID.
