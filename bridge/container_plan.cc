@@ -55,6 +55,14 @@ std::optional<std::pair<uint32_t, int>> ParseCidr(const std::string& cidr) {
   return std::make_pair(*ip & mask, prefix);
 }
 
+// Decimal digits only (no sign, no spaces), with a value in [low, high].
+bool NumberIn(const std::string& text, int low, int high) {
+  if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), ::isdigit))
+    return false;
+  const int v = std::stoi(text);
+  return v >= low && v <= high;
+}
+
 bool IsMac(const std::string& mac) {
   if (mac.size() != 17) return false;
   for (size_t i = 0; i < mac.size(); ++i) {
@@ -170,8 +178,19 @@ std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge) {
 }
 
 Result<ResourceUpdate> LimitsOf(const Vm& vm) {
-  if (vm.cpu <= 0 || vm.memory_mb <= 0) {
+  // NaN compares false with everything, so it is refused by name before any comparison.
+  if (!std::isfinite(vm.cpu) || vm.cpu <= 0 || vm.memory_mb <= 0) {
     return InvalidArgument("the VM template needs CPU and MEMORY above 0");
+  }
+  // The engine's own bounds: below 0.01 CPU it refuses, and a NanoCpus of 0 means no limit at all.
+  if (vm.cpu < kMinCpu || vm.cpu > kMaxCpu) {
+    return InvalidArgument("CPU " + std::to_string(vm.cpu) + " is outside 0.01 to " +
+                           std::to_string(static_cast<int64_t>(kMaxCpu)));
+  }
+  if (vm.memory_mb < kMinMemoryMb || vm.memory_mb > kMaxMemoryMb) {
+    return InvalidArgument("MEMORY " + std::to_string(vm.memory_mb) + " MB is outside " +
+                           std::to_string(kMinMemoryMb) + " MB to " + std::to_string(kMaxMemoryMb) +
+                           " MB");
   }
   ResourceUpdate limits;
   limits.nano_cpus = static_cast<int64_t>(std::llround(vm.cpu * 1e9));
@@ -264,12 +283,19 @@ Result<PlannedNic> PlanNic(const Nic& nic, size_t index, const Vnet& vnet,
       return InvalidArgument(what + ": macvlan needs a PHYDEV, have \"" + phydev + "\"");
     out.network.driver = "macvlan";
     const std::string vlan = first({nic.vlan_id, vnet.vlan_id});
+    if (!vlan.empty() && !NumberIn(vlan, 1, 4094))
+      return InvalidArgument(what + ": VLAN_ID \"" + vlan.substr(0, 32) + "\" is not 1 to 4094");
     out.network.options["parent"] = vlan.empty() ? phydev : phydev + "." + vlan;
   } else {
     out.network.options["com.docker.network.bridge.name"] = bridge;
   }
   const std::string mtu = first({nic.mtu, Get(vt, "MTU")});
-  if (!mtu.empty()) out.network.options["com.docker.network.driver.mtu"] = mtu;
+  if (!mtu.empty()) {
+    // 68 is the smallest MTU IPv4 allows; 65535 the largest a Linux bridge takes.
+    if (!NumberIn(mtu, 68, 65535))
+      return InvalidArgument(what + ": MTU \"" + mtu.substr(0, 32) + "\" is not 68 to 65535");
+    out.network.options["com.docker.network.driver.mtu"] = mtu;
+  }
   out.attachment.network = bridge;
   out.attachment.ipv4 = nic.ip;
   out.attachment.mac = nic.mac;

@@ -71,8 +71,16 @@ std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge);
 std::vector<std::string> OverlappingNetworks(const std::string& subnet,
                                              const std::vector<NetworkInfo>& networks);
 
-// Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes; kInvalidArgument unless both
-// are above 0.
+// The limits a container can be given. dockerd refuses less than 0.01 CPU and less than 6 MB of
+// memory; the upper bounds keep the byte and nanosecond counts far from overflowing.
+inline constexpr double kMinCpu = 0.01;
+inline constexpr double kMaxCpu = 1e6;
+inline constexpr int64_t kMinMemoryMb = 6;
+inline constexpr int64_t kMaxMemoryMb = int64_t{1} << 40;
+
+// Limits from the template: CPU → NanoCpus, MEMORY (MB) → bytes; kInvalidArgument for values
+// outside the bounds above (NaN and infinities too), so that no VM gets a container without a
+// CPU limit by asking for a CPU that rounds to 0 NanoCpus.
 Result<ResourceUpdate> LimitsOf(const Vm& vm);
 
 // The image reference of the VM's DISK 0, checked to name the private registry.

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include "rpc/one_parse.h"
@@ -67,6 +68,14 @@ TEST_CASE("the two-NIC VM document becomes a container with its leases limits an
   CHECK(plan->nics[1].network.driver == "macvlan");
   CHECK(plan->nics[1].network.options.at("parent") == "eth1");
   CHECK(plan->nics[1].attachment.ipv4 == "10.43.0.7");
+  auto vnets = TwoVnets();
+  vnets[1].vlan_id = "4094";
+  Vm mtu = TwoNicVm();
+  mtu.nics[0].mtu = "9000";
+  auto tagged = PlanContainer(mtu, "node1", vnets, Settings());
+  REQUIRE_MESSAGE(tagged.ok(), tagged.status().ToString());
+  CHECK(tagged->nics[1].network.options.at("parent") == "eth1.4094");
+  CHECK(tagged->nics[0].network.options.at("com.docker.network.driver.mtu") == "9000");
   // The START_SCRIPT has no #!, so it runs under sh; the archive carries it, the context and the
   // key.
   CHECK(plan->start_command == std::vector<std::string>{"/bin/sh", "/context/start_script"});
@@ -166,6 +175,19 @@ TEST_CASE("hostile or inconsistent documents are refused with the part that is w
       {"bad dns", [](Vm& v, auto&) { v.context["DNS"] = "8.8.8.8 `id`"; },
        "is not an IPv4 address"},
       {"zero memory", [](Vm& v, auto&) { v.memory_mb = 0; }, "CPU and MEMORY"},
+      {"CPU that rounds to no limit", [](Vm& v, auto&) { v.cpu = 0.0000000001; }, "CPU"},
+      {"CPU below the engine's least", [](Vm& v, auto&) { v.cpu = 0.005; }, "outside 0.01"},
+      {"CPU NaN", [](Vm& v, auto&) { v.cpu = std::nan(""); }, "CPU and MEMORY"},
+      {"CPU infinite", [](Vm& v, auto&) { v.cpu = HUGE_VAL; }, "CPU and MEMORY"},
+      {"CPU huge", [](Vm& v, auto&) { v.cpu = 1e300; }, "outside 0.01"},
+      {"memory below the engine's least", [](Vm& v, auto&) { v.memory_mb = 5; }, "MEMORY 5 MB"},
+      {"memory that overflows bytes", [](Vm& v, auto&) { v.memory_mb = int64_t{1} << 50; },
+       "is outside"},
+      {"MTU not a number", [](Vm& v, auto&) { v.nics[0].mtu = "1500;x"; }, "MTU"},
+      {"MTU too small", [](Vm& v, auto&) { v.nics[0].mtu = "10"; }, "MTU"},
+      {"MTU too big", [](Vm& v, auto&) { v.nics[0].mtu = "99999999"; }, "MTU"},
+      {"VLAN_ID that adds to the parent", [](Vm&, auto& n) { n[1].vlan_id = "7 eth0"; }, "VLAN_ID"},
+      {"VLAN_ID out of range", [](Vm&, auto& n) { n[1].vlan_id = "4095"; }, "VLAN_ID"},
   };
   for (const auto& c : cases) {
     Vm vm = TwoNicVm();
