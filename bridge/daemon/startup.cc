@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "bridge/first_line.h"
 
@@ -99,19 +100,40 @@ Result<Secrets> ReadSecrets(const DaemonConfig& config) {
 }
 
 Result<std::string> StubToken(const std::string& path) {
-  if (fs::exists(path)) {
+  struct stat st {};
+  if (lstat(path.c_str(), &st) == 0) {
+    if (!S_ISREG(st.st_mode))
+      return InvalidArgument("stub token file " + path + " is not a regular file");
+    if (st.st_uid != geteuid()) {
+      return InvalidArgument("stub token file " + path + " belongs to uid " +
+                             std::to_string(st.st_uid) + ", not to onedockd's uid " +
+                             std::to_string(geteuid()));
+    }
+    if ((st.st_mode & 077) != 0) {
+      return InvalidArgument("stub token file " + path +
+                             " can be read or written by others; chmod 600 it");
+    }
     auto token = ReadFirstLine(path, "stub token file");
     if (token.ok() && token->size() < 16) {
       return InvalidArgument("stub token in " + path + " is shorter than 16 characters");
     }
     return token;
   }
-  std::error_code ec;
-  fs::create_directories(fs::path(path).parent_path(), ec);
-  chmod(fs::path(path).parent_path().c_str(), 0700);
+  // Only the directories made here get 0700: one that exists is the operator's to set.
+  std::vector<fs::path> missing;
+  for (fs::path dir = fs::path(path).parent_path(); !dir.empty() && !fs::exists(dir);
+       dir = dir.parent_path()) {
+    missing.push_back(dir);
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (mkdir(it->c_str(), 0700) != 0 && errno != EEXIST) {
+      return InvalidArgument("stub token directory " + it->string() +
+                             " cannot be made: " + std::strerror(errno));
+    }
+  }
   auto token = NewToken();
   if (!token.ok()) return token;
-  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0)
     return InvalidArgument("stub token file " + path +
                            " cannot be created: " + std::strerror(errno));
@@ -123,7 +145,9 @@ Result<std::string> StubToken(const std::string& path) {
 }
 
 Result<docker::Endpoint> EngineEndpoint(const DaemonConfig& config, const std::string& host) {
-  const EngineAddress a = EngineFor(config, host);
+  auto address = EngineFor(config, host);
+  if (!address.ok()) return address.status();
+  const EngineAddress& a = *address;
   docker::Endpoint e;
   if (a.url.rfind("unix://", 0) == 0) {
     e.base_url = "http://localhost";

@@ -27,7 +27,9 @@ struct Secrets {
 };
 Result<Secrets> ReadSecrets(const DaemonConfig& config);
 
-// The stub token: read, or created (0600, in a 0700 directory) on the first start.
+// The stub token: read, or created (0600) on the first start; missing directories are made 0700,
+// existing ones are left as they are. kInvalidArgument for an existing token file that is not a
+// regular file of onedockd's own uid with no group or other permission, or is shorter than 16.
 Result<std::string> StubToken(const std::string& path);
 
 // The one way a host's engine address becomes a client endpoint.
