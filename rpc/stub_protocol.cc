@@ -116,7 +116,8 @@ bool ReadStubHead(std::string_view head, const std::string& token, size_t max_bo
   Headers h;
   if (!ReadHeaders(head.substr(eol + 2), &h, refusal)) return false;
   if (method != "POST") return Refuse(refusal, 405, "only POST is served");
-  if (target != kStubPath) return Refuse(refusal, 404, "only " + std::string(kStubPath) + " is served");
+  if (target != kStubPath)
+    return Refuse(refusal, 404, "only " + std::string(kStubPath) + " is served");
   if (h.token_count == 0)
     return Refuse(refusal, 401, "no " + std::string(kStubTokenHeader) + " header: token required");
   if (h.token_count > 1 || !SameToken(h.token, token))
@@ -193,8 +194,8 @@ Result<StubCall> DecodeStubEnvelope(std::string_view body) {
                            std::to_string(values.size()));
   StubCall call;
   const std::vector<XmlNode>* argv = ArrayOf(*values[2]);
-  if (!StringOf(*values[0], &call.kind) || !StringOf(*values[1], &call.action) ||
-      argv == nullptr || !StringOf(*values[3], &call.stdin_text)) {
+  if (!StringOf(*values[0], &call.kind) || !StringOf(*values[1], &call.action) || argv == nullptr ||
+      !StringOf(*values[3], &call.stdin_text)) {
     return InvalidArgument("params must be (string, string, array of strings, string)");
   }
   for (const XmlNode& v : *argv) {
@@ -244,23 +245,49 @@ Result<DriverAnswer> DecodeStubAnswer(std::string_view body) {
 std::string HttpAnswer(int status, std::string_view content_type, std::string_view body) {
   const char* reason = "Error";
   switch (status) {
-    case 100: return "HTTP/1.1 100 Continue\r\n\r\n";
-    case 200: reason = "OK"; break;
-    case 400: reason = "Bad Request"; break;
-    case 401: reason = "Unauthorized"; break;
-    case 403: reason = "Forbidden"; break;
-    case 404: reason = "Not Found"; break;
-    case 405: reason = "Method Not Allowed"; break;
-    case 408: reason = "Request Timeout"; break;
-    case 411: reason = "Length Required"; break;
-    case 413: reason = "Content Too Large"; break;
-    case 431: reason = "Request Header Fields Too Large"; break;
-    case 501: reason = "Not Implemented"; break;
-    case 503: reason = "Service Unavailable"; break;
+    case 100:
+      return "HTTP/1.1 100 Continue\r\n\r\n";
+    case 200:
+      reason = "OK";
+      break;
+    case 400:
+      reason = "Bad Request";
+      break;
+    case 401:
+      reason = "Unauthorized";
+      break;
+    case 403:
+      reason = "Forbidden";
+      break;
+    case 404:
+      reason = "Not Found";
+      break;
+    case 405:
+      reason = "Method Not Allowed";
+      break;
+    case 408:
+      reason = "Request Timeout";
+      break;
+    case 411:
+      reason = "Length Required";
+      break;
+    case 413:
+      reason = "Content Too Large";
+      break;
+    case 431:
+      reason = "Request Header Fields Too Large";
+      break;
+    case 501:
+      reason = "Not Implemented";
+      break;
+    case 503:
+      reason = "Service Unavailable";
+      break;
   }
-  return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: " +
-         std::string(content_type) + "\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nConnection: close\r\n\r\n" + std::string(body);
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: " + std::string(content_type) +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+         std::string(body);
 }
 
 }  // namespace onedock::rpc

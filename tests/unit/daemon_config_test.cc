@@ -7,6 +7,8 @@
 #include <functional>
 #include <sstream>
 
+#include "rpc/stub_server.h"
+
 namespace onedock::daemon {
 namespace {
 
@@ -116,6 +118,32 @@ TEST_CASE("a host section overrides the default engine and inherits its certific
   CHECK(other.url == "https://node7.lab:2376");
   CHECK(other.key == "/c/key.pem");
   CHECK(EngineFor(*parsed, "local").url == "unix:///run/docker.sock");
+}
+
+TEST_CASE("the [stub] section bounds workers, connections and the request size") {
+  auto shipped = ParseDaemonConfig(ShippedConfig(), "onedockd.conf");
+  REQUIRE_MESSAGE(shipped.ok(), shipped.status().message());
+  const rpc::StubServerOptions endpoint;
+  CHECK(shipped->stub_workers == static_cast<int>(endpoint.workers));
+  CHECK(shipped->stub_transfer_workers == static_cast<int>(endpoint.transfer_workers));
+  CHECK(shipped->stub_connections == static_cast<int>(endpoint.connections));
+  CHECK(shipped->stub_max_request_bytes == static_cast<int64_t>(endpoint.max_request_bytes));
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = unix:///run/docker.sock\n[stub]\nworkers = 4\ntransfer_workers = "
+      "2\nconnections = 32\nmax_request_bytes = "
+      "1048576\n",
+      "t");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed->stub_workers == 4);
+  CHECK(parsed->stub_transfer_workers == 2);
+  CHECK(parsed->stub_connections == 32);
+  CHECK(parsed->stub_max_request_bytes == 1048576);
+  auto bad = ParseDaemonConfig(
+      "[stub]\nworkers = 0\ntransfer_workers = 999\nmax_request_bytes = 67108864000\n", "t");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("t:2: [stub] workers:") != std::string::npos);
+  CHECK(bad.status().message().find("t:3: [stub] transfer_workers:") != std::string::npos);
+  CHECK(bad.status().message().find("t:4: [stub] max_request_bytes:") != std::string::npos);
 }
 
 }  // namespace

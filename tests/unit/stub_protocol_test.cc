@@ -38,9 +38,9 @@ std::string Nested(int depth) {
 TEST_CASE("stub head: a stub's head is accepted with its length and Expect") {
   StubRequestHead out;
   StubRefusal refusal{0, ""};
-  REQUIRE(ReadStubHead(Head("X-Onedock-Token: " + kToken +
-                            "\r\ncontent-length: 42\r\nExpect: 100-continue\r\n"),
-                       kToken, 1000, &out, &refusal));
+  REQUIRE(ReadStubHead(
+      Head("X-Onedock-Token: " + kToken + "\r\ncontent-length: 42\r\nExpect: 100-continue\r\n"),
+      kToken, 1000, &out, &refusal));
   CHECK(out.content_length == 42);
   CHECK(out.expect_continue);
   CHECK(refusal.http_status == 0);
@@ -49,8 +49,7 @@ TEST_CASE("stub head: a stub's head is accepted with its length and Expect") {
 TEST_CASE("stub head: no token, a wrong one or two are refused before the length is looked at") {
   // Content-Length far over the limit: the token decides first.
   CHECK(Refusal(Head("Content-Length: 99999999\r\n")).http_status == 401);
-  CHECK(Refusal(Head("X-Onedock-Token: wrong\r\nContent-Length: 99999999\r\n")).http_status ==
-        403);
+  CHECK(Refusal(Head("X-Onedock-Token: wrong\r\nContent-Length: 99999999\r\n")).http_status == 403);
   CHECK(Refusal(Head("X-Onedock-Token: " + kToken.substr(0, 31) + "X\r\nContent-Length: 1\r\n"))
             .http_status == 403);
   CHECK(Refusal(Head("X-Onedock-Token: " + kToken + "\r\nX-Onedock-Token: " + kToken +
@@ -100,8 +99,8 @@ TEST_CASE("stub token: equal tokens only, never an empty one") {
 }
 
 TEST_CASE("stub envelope: a real call is vetted and decoded both ways") {
-  const StubCall call{"vmm", "deploy", {"/var/lib/one/1/deployment.0", "h1", "7", "h1"},
-                      "PFZNPjwvVk0+ <&> ]]>"};
+  const StubCall call{
+      "vmm", "deploy", {"/var/lib/one/1/deployment.0", "h1", "7", "h1"}, "PFZNPjwvVk0+ <&> ]]>"};
   const std::string body = EncodeStubCall(call);
   CHECK(VetStubEnvelope(body).ok());
   auto back = DecodeStubEnvelope(body);
@@ -121,10 +120,10 @@ TEST_CASE("stub envelope: a real call is vetted and decoded both ways") {
 }
 
 TEST_CASE("stub envelope: 900-deep nesting is refused before it is parsed") {
-  const Status s = VetStubEnvelope(Nested(300));  // 900 nested elements, ~40 KB
+  const Status s = VetStubEnvelope(Nested(900));  // 900 nested arrays, ~40 KB
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(s.message().find("nested deeper") != std::string::npos);
-  CHECK_FALSE(DecodeStubEnvelope(Nested(300)).ok());
+  CHECK_FALSE(DecodeStubEnvelope(Nested(900)).ok());
   CHECK(VetStubEnvelope(Nested(2)).ok());  // an argv array is 8 deep
 }
 
@@ -153,10 +152,10 @@ TEST_CASE("stub envelope: too many elements, wrong method or params are refused"
   std::string other = EncodeStubCall(call);
   other.replace(other.find("onedock.driver"), 14, "system.multicall");
   CHECK(DecodeStubEnvelope(other).status().message().find("not a call") != std::string::npos);
-  CHECK_FALSE(DecodeStubEnvelope(
-                  "<methodCall><methodName>onedock.driver</methodName><params><param><value>"
-                  "<i4>1</i4></value></param></params></methodCall>")
-                  .ok());
+  CHECK_FALSE(
+      DecodeStubEnvelope("<methodCall><methodName>onedock.driver</methodName><params><param><value>"
+                         "<i4>1</i4></value></param></params></methodCall>")
+          .ok());
   std::string argv_int = EncodeStubCall(call);
   argv_int.replace(argv_int.find("<value><string>a</string></value>"), 33,
                    "<value><i4>1</i4></value>");
@@ -170,7 +169,7 @@ TEST_CASE("stub answer: encoded and decoded, hostile answers refused") {
   CHECK(back->exit_code == 3);
   CHECK(back->out == answer.out);
   CHECK(back->error == answer.error);
-  CHECK_FALSE(DecodeStubAnswer(Nested(300)).ok());
+  CHECK_FALSE(DecodeStubAnswer(Nested(900)).ok());
   CHECK_FALSE(DecodeStubAnswer("<!DOCTYPE a><methodResponse/>").ok());
   CHECK_FALSE(DecodeStubAnswer("<methodResponse><fault/></methodResponse>").ok());
 }

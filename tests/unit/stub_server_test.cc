@@ -88,7 +88,7 @@ class Rig {
 
 std::string DeepBody() {
   std::string open, close;
-  for (int i = 0; i < 300; ++i) {
+  for (int i = 0; i < 900; ++i) {
     open += "<value><array><data>";
     close = "</data></array></value>" + close;
   }
@@ -99,7 +99,8 @@ std::string DeepBody() {
 }  // namespace
 
 TEST_CASE("stub server: each hostile request gets its refusal and the handler never runs") {
-  Rig rig({.head_timeout = std::chrono::milliseconds(300), .body_timeout = std::chrono::seconds(1)});
+  Rig rig(
+      {.head_timeout = std::chrono::milliseconds(300), .body_timeout = std::chrono::seconds(1)});
   const std::string legit = EncodeStubCall({"tm", "mv", {"a"}, ""});
   struct Case {
     const char* what;
@@ -108,16 +109,18 @@ TEST_CASE("stub server: each hostile request gets its refusal and the handler ne
   } cases[] = {
       {"no token", StubRequest("", legit), 401},
       {"wrong token", StubRequest(std::string(kToken.size(), 'x'), legit), 403},
-      {"oversize", "POST /RPC2 HTTP/1.1\r\nX-Onedock-Token: " + kToken +
-                       "\r\nContent-Length: 104857600\r\n\r\n",
+      {"oversize",
+       "POST /RPC2 HTTP/1.1\r\nX-Onedock-Token: " + kToken +
+           "\r\nContent-Length: 104857600\r\n\r\n",
        413},
       {"deep nesting", StubRequest(kToken, DeepBody()), 400},
       {"entities", StubRequest(kToken, "<!DOCTYPE a [<!ENTITY b \"bbbbbbbb\">]><a>&b;</a>"), 400},
       {"head without end", std::string(20000, 'a'), 431},
       {"GET", "GET /RPC2 HTTP/1.1\r\n\r\n", 405},
       {"pipelined", StubRequest(kToken, legit) + "GET / HTTP/1.1\r\n\r\n", 400},
-      {"chunked", "POST /RPC2 HTTP/1.1\r\nX-Onedock-Token: " + kToken +
-                      "\r\nTransfer-Encoding: chunked\r\n\r\n",
+      {"chunked",
+       "POST /RPC2 HTTP/1.1\r\nX-Onedock-Token: " + kToken +
+           "\r\nTransfer-Encoding: chunked\r\n\r\n",
        501},
   };
   for (const Case& c : cases) {
