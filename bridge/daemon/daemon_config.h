@@ -29,7 +29,7 @@ struct DaemonConfig {
   int stub_port = 2640;
   std::string stub_token_file = "/var/lib/one/.onedock/stub_token";
   // [stub] workers per lane (lifecycle actions; image copies), connections read at once, and the
-  // largest request (see rpc/stub_server.h for how the default was measured).
+  // largest request (rpc/stub_server.h says how the default was measured).
   int stub_workers = 48;
   int stub_transfer_workers = 8;
   int stub_connections = 256;

@@ -26,10 +26,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto f = onedock::bench::Summarize(result->legit_ms);
-  std::printf("stub endpoint under load: %lld s, %d tricklers (%d reconnects), %d threads per "
-              "hostile kind\n",
-              static_cast<long long>(options.duration.count()), options.tricklers,
-              result->trickler_reconnects, options.flood_threads);
+  std::printf(
+      "stub endpoint under load: %lld s, %d tricklers (%d reconnects), %d threads per "
+      "hostile kind\n",
+      static_cast<long long>(options.duration.count()), options.tricklers,
+      result->trickler_reconnects, options.flood_threads);
   std::printf("legitimate calls: %d answered, %d wrong; ms median %.2f p95 %.2f max %.2f\n",
               result->legit_calls, result->legit_wrong, f.median, f.p95, f.max);
   std::printf("onedock-stub exec'd: %d of %d as expected\n", result->stub_binary_ok,

@@ -2,11 +2,11 @@
 // tests/support/stub_load.h): every legitimate call is answered correctly and in bounded time,
 // no hostile request is served, onedockd stays up and its memory stays small. Generous bounds;
 // the figures are stub_bench's.
+#include "tests/support/stub_load.h"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
-
-#include "tests/support/stub_load.h"
 
 namespace onedock::testing {
 

@@ -89,12 +89,11 @@ bool RunStubBinary(const std::string& bin, const std::string& config,
   posix_spawn_file_actions_t files;
   posix_spawn_file_actions_init(&files);
   posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&files, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
+  posix_spawn_file_actions_addopen(&files, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&files, 1, 2);
   pid_t pid;
-  const int rc = posix_spawn(&pid, bin.c_str(), &files, nullptr,
-                             const_cast<char**>(argv.data()), const_cast<char**>(env.data()));
+  const int rc = posix_spawn(&pid, bin.c_str(), &files, nullptr, const_cast<char**>(argv.data()),
+                             const_cast<char**>(env.data()));
   posix_spawn_file_actions_destroy(&files);
   if (rc != 0) return false;
   int status = 0;
@@ -120,8 +119,8 @@ class Load {
 
   void Tricklers(std::vector<std::thread>& threads) {
     threads.emplace_back([this] {
-      const std::string head = "POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " +
-                               std::string(4000, 'a');
+      const std::string head =
+          "POST /RPC2 HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: " + std::string(4000, 'a');
       struct Slow {
         int fd;
         size_t sent;
@@ -155,12 +154,13 @@ class Load {
           // tm mv is answered with nothing, vmm migrate with onedock's refusal: both are decided
           // by onedockd alone.
           const bool mv = (i + t) % 2 == 0;
-          const rpc::StubCall call{mv ? "tm" : "vmm", mv ? "mv" : "migrate",
+          const rpc::StubCall call{mv ? "tm" : "vmm",
+                                   mv ? "mv" : "migrate",
                                    {"h1:/var/lib/one/0/" + std::to_string(i), "7", "0"},
                                    ""};
           const auto start = Clock::now();
-          const std::string answer = Exchange(port_, StubRequest(token_, rpc::EncodeStubCall(call)),
-                                              30000);
+          const std::string answer =
+              Exchange(port_, StubRequest(token_, rpc::EncodeStubCall(call)), 30000);
           const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
           auto decoded = rpc::DecodeStubAnswer(HttpBodyOf(answer));
           const bool right =
@@ -230,9 +230,9 @@ Result<StubLoadResult> RunStubLoad(const StubLoadOptions& options) {
   std::ofstream(dir + "/token") << token << "\n";
   fs::permissions(dir + "/token", fs::perms::owner_read | fs::perms::owner_write);
   std::ofstream(dir + "/one_auth") << "oneadmin:unused\n";
-  std::ofstream(dir + "/stub.conf") << "endpoint = http://127.0.0.1:" << port
-                                    << "/RPC2\ntoken_file = " << dir
-                                    << "/token\nretry_seconds = 60\n";
+  std::ofstream(dir + "/stub.conf")
+      << "endpoint = http://127.0.0.1:" << port << "/RPC2\ntoken_file = " << dir
+      << "/token\nretry_seconds = 60\n";
   // No oned and no engine: the calls made are answered by onedockd alone.
   std::ofstream(dir + "/onedockd.conf")
       << "[oned]\nendpoint = http://127.0.0.1:1/RPC2\nauth_file = " << dir << "/one_auth\n"
@@ -251,21 +251,29 @@ Result<StubLoadResult> RunStubLoad(const StubLoadOptions& options) {
     load.Start();
     std::vector<std::thread> threads;
     load.Tricklers(threads);
-    load.Hostile("oversize, no token", [&] { return Oversize(port, ""); }, threads);
-    load.Hostile("oversize, token", [&] { return Oversize(port, token); }, threads);
+    load.Hostile(
+        "oversize, no token", [&] { return Oversize(port, ""); }, threads);
+    load.Hostile(
+        "oversize, token", [&] { return Oversize(port, token); }, threads);
     const std::string deep = Deep(900), bomb = EntityBomb();
     const std::string plain = rpc::EncodeStubCall({"tm", "mv", {"a"}, ""});
-    load.Hostile("900-deep nesting, no token",
-                 [&] { return HttpStatusOf(Exchange(port, StubRequest("", deep))); }, threads);
-    load.Hostile("900-deep nesting, token",
-                 [&] { return HttpStatusOf(Exchange(port, StubRequest(token, deep))); }, threads);
-    load.Hostile("entity bomb, token",
-                 [&] { return HttpStatusOf(Exchange(port, StubRequest(token, bomb))); }, threads);
-    load.Hostile("no token", [&] { return HttpStatusOf(Exchange(port, StubRequest("", plain))); },
-                 threads);
-    load.Hostile("wrong token", [&] {
-      return HttpStatusOf(Exchange(port, StubRequest(std::string(token.size(), 'x'), plain)));
-    }, threads);
+    load.Hostile(
+        "900-deep nesting, no token",
+        [&] { return HttpStatusOf(Exchange(port, StubRequest("", deep))); }, threads);
+    load.Hostile(
+        "900-deep nesting, token",
+        [&] { return HttpStatusOf(Exchange(port, StubRequest(token, deep))); }, threads);
+    load.Hostile(
+        "entity bomb, token",
+        [&] { return HttpStatusOf(Exchange(port, StubRequest(token, bomb))); }, threads);
+    load.Hostile(
+        "no token", [&] { return HttpStatusOf(Exchange(port, StubRequest("", plain))); }, threads);
+    load.Hostile(
+        "wrong token",
+        [&] {
+          return HttpStatusOf(Exchange(port, StubRequest(std::string(token.size(), 'x'), plain)));
+        },
+        threads);
     load.Legitimate(threads, result);
     load.StubBinary(threads, result, dir + "/stub.conf", dir);
     for (auto& t : threads) t.join();

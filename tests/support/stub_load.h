@@ -18,9 +18,9 @@ namespace onedock::testing {
 struct StubLoadOptions {
   std::string onedockd_bin, stub_bin;
   std::chrono::seconds duration{10};
-  int tricklers = 200;       // connections sending a head one byte every 100 ms, back when cut
-  int flood_threads = 3;     // per hostile kind
-  int legit_threads = 4;     // each making calls one after another
+  int tricklers = 200;         // connections sending a head one byte every 100 ms, back when cut
+  int flood_threads = 3;       // per hostile kind
+  int legit_threads = 4;       // each making calls one after another
   int stub_binary_calls = 10;  // of them, made by exec'ing onedock-stub
 };
 
