@@ -14,7 +14,8 @@ namespace onedock::e2e {
 TEST_CASE("a VM with 32 NICs, 16 disks and a 16 KB start script passes the stub endpoint") {
   World w;
   std::string extra;
-  for (int i = 1; i < 32; ++i) extra += "NIC = [ NETWORK_ID = " + std::to_string(w.vnet(i % 2)) + " ]\n";
+  for (int i = 1; i < 32; ++i)
+    extra += "NIC = [ NETWORK_ID = " + std::to_string(w.vnet(i % 2)) + " ]\n";
   for (int i = 1; i < 16; ++i) extra += "DISK = [ TYPE = fs, SIZE = 1 ]\n";
   std::string script = "#!/bin/sh\ntrue\n";
   while (script.size() < 12 * 1024) script += "# padding of a start script of some size\n";
