@@ -425,4 +425,9 @@ DriverAnswer DriverRouter::Route(const DriverCall& call) {
   return Refuse("onedockd does not handle \"" + call.kind + "\" driver calls");
 }
 
+DriverLane LaneOf(std::string_view kind, std::string_view action) {
+  const bool copy = kind == "ds" && (action == "cp" || action == "clone" || action == "stat");
+  return copy ? DriverLane::kTransfer : DriverLane::kLifecycle;
+}
+
 }  // namespace onedock

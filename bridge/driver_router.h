@@ -6,6 +6,8 @@
 #ifndef ONEDOCK_BRIDGE_DRIVER_ROUTER_H_
 #define ONEDOCK_BRIDGE_DRIVER_ROUTER_H_
 
+#include <string_view>
+
 #include "bridge/driver_call.h"
 #include "bridge/engine.h"
 #include "bridge/image_store.h"
@@ -21,6 +23,12 @@ struct RouteTargets {
   EngineProvider& engines;
   HostMonitoring& monitoring;
 };
+
+// Which pool of workers serves a call: image copies (ds cp, clone, stat) talk to remote servers
+// and may be slow, so they have a lane of their own and never take the threads lifecycle actions
+// need.
+enum class DriverLane { kLifecycle, kTransfer };
+DriverLane LaneOf(std::string_view kind, std::string_view action);
 
 class DriverRouter {
  public:

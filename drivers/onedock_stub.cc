@@ -1,11 +1,13 @@
 // onedock-stub: what every driver script execs. Forwards its argv and stdin unchanged to
-// onedockd's stub endpoint, prints the answer (stdout text, error text on stderr) and exits with
-// the answer's code. While onedockd cannot be reached (restarting, say) it retries for
-// retry_seconds, since every onedock action is idempotent.
+// onedockd's stub endpoint (rpc/stub_protocol.h: one POST with the token in a header), prints the
+// answer (stdout text, error text on stderr) and exits with the answer's code. While onedockd
+// cannot be reached (restarting, say) it retries for retry_seconds, since every onedock action is
+// idempotent; a refusal (bad token, request too large or malformed) is final.
 //
 //   onedock-stub <kind> <action> [argv…]     kind: vmm, tm, ds, im, vnm
 //
 // Configuration: $ONEDOCK_STUB_CONFIG, else <dir of this binary>/../etc/onedock/stub.conf.
+#include <curl/curl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -18,17 +20,17 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <xmlrpc-c/base.hpp>
-#include <xmlrpc-c/client.hpp>
-#include <xmlrpc-c/girerr.hpp>
+
+#include "rpc/stub_protocol.h"
 
 namespace {
 
-constexpr char kMethod[] = "onedock.driver";
+// Bounds what is read back: an answer carries a driver's stdout, a few KB in practice.
+constexpr size_t kMaxAnswerBytes = 64u << 20;
 
 std::string Trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  const auto e = s.find_last_not_of(" \t\r");
+  const auto b = s.find_first_not_of(" \t\r\n");
+  const auto e = s.find_last_not_of(" \t\r\n");
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
@@ -65,12 +67,92 @@ std::string ConfigPath() {
   return (self.parent_path() / ".." / "etc" / "onedock" / "stub.conf").lexically_normal().string();
 }
 
+size_t Collect(char* data, size_t size, size_t count, void* user) {
+  auto* out = static_cast<std::string*>(user);
+  if (out->size() + size * count > kMaxAnswerBytes) return 0;  // aborts the transfer
+  out->append(data, size * count);
+  return size * count;
+}
+
+// One attempt: the HTTP status (0 when onedockd was not reached) and the body.
+struct Reply {
+  long status = 0;
+  std::string body;
+  std::string transport_error;
+};
+
+Reply Post(const std::string& endpoint, const std::string& token, const std::string& body,
+           long timeout_seconds) {
+  Reply reply;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return {0, "", "cannot initialise libcurl"};
+  const std::string token_header = std::string(onedock::rpc::kStubTokenHeader) + ": " + token;
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: text/xml");
+  headers = curl_slist_append(headers, token_header.c_str());
+  // The head goes first and the body only once onedockd accepted it, so a refusal costs neither
+  // side the body.
+  headers = curl_slist_append(headers, "Expect: 100-continue");
+  curl_easy_setopt(curl, CURLOPT_URL, endpoint.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http");
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_seconds);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  const CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+  } else {
+    reply.transport_error = curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return reply;
+}
+
+int Call(const std::string& endpoint, const std::string& token, const std::string& body,
+         const std::map<std::string, std::string>& config) {
+  const auto retry_for = std::chrono::seconds(std::stol(config.at("retry_seconds")));
+  const long timeout = std::stol(config.at("timeout_seconds"));
+  const auto deadline = std::chrono::steady_clock::now() + retry_for;
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    const Reply reply = Post(endpoint, token, body, timeout);
+    if (reply.status == 200) {
+      auto answer = onedock::rpc::DecodeStubAnswer(reply.body);
+      if (!answer.ok()) return Fail("bad answer from onedockd: " + answer.status().message());
+      if (!answer->out.empty())
+        std::cout << answer->out << (answer->out.back() == '\n' ? "" : "\n");
+      if (!answer->error.empty())
+        std::cerr << answer->error << (answer->error.back() == '\n' ? "" : "\n");
+      return answer->exit_code;
+    }
+    // 503 (endpoint full) and 408 (too slow, as seen by onedockd) may pass; any other answer is
+    // a refusal of this very request, which would be refused again.
+    const bool retry = reply.status == 0 || reply.status == 503 || reply.status == 408;
+    if (!retry) {
+      return Fail("onedockd refused the call (HTTP " + std::to_string(reply.status) +
+                  "): " + Trim(reply.body.substr(0, 1000)));
+    }
+    if (std::chrono::steady_clock::now() + backoff > deadline) {
+      const std::string why =
+          reply.status == 0 ? reply.transport_error : "HTTP " + std::to_string(reply.status);
+      return Fail("onedockd at " + endpoint + " did not answer within " +
+                  config.at("retry_seconds") + " s: " + why);
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) return Fail("usage: onedock-stub <vmm|tm|ds|im|vnm> <action> [argv...]");
-  const std::string kind = argv[1];
-  const std::string action = argv[2];
   std::string error;
   const std::string config_path = ConfigPath();
   auto config = ReadConfig(config_path, &error);
@@ -81,57 +163,21 @@ int main(int argc, char** argv) {
     return Fail("cannot read the stub token from " + config["token_file"] + " (named in " +
                 config_path + ")");
   }
-  token = Trim(token);
+  onedock::rpc::StubCall call{argv[1], argv[2], {}, ""};
+  for (int i = 3; i < argc; ++i) call.argv.emplace_back(argv[i]);
   // TM actions get no stdin from oned (and may inherit one that never closes).
-  std::string input;
-  if (kind != "tm") {
+  if (call.kind != "tm") {
     std::ostringstream buf;
     buf << std::cin.rdbuf();
-    input = buf.str();
+    call.stdin_text = buf.str();
   }
-  xmlrpc_c::paramList params;
-  params.add(xmlrpc_c::value_string(token));
-  params.add(xmlrpc_c::value_string(kind));
-  params.add(xmlrpc_c::value_string(action));
-  std::vector<xmlrpc_c::value> args;
-  for (int i = 3; i < argc; ++i) args.push_back(xmlrpc_c::value_string(argv[i]));
-  params.add(xmlrpc_c::value_array(args));
-  params.add(xmlrpc_c::value_string(input));
-
-  xmlrpc_limit_set(XMLRPC_XML_SIZE_LIMIT_ID, 64u << 20);
-  const auto retry_for = std::chrono::seconds(std::stol(config["retry_seconds"]));
-  const auto deadline = std::chrono::steady_clock::now() + retry_for;
-  auto backoff = std::chrono::milliseconds(100);
-  while (true) {
-    try {
-      xmlrpc_c::clientXmlTransport_curl transport(
-          xmlrpc_c::clientXmlTransport_curl::constrOpt().timeout(
-              std::stoul(config["timeout_seconds"]) * 1000));
-      xmlrpc_c::client_xml client(&transport);
-      xmlrpc_c::rpcPtr rpc(kMethod, params);
-      xmlrpc_c::carriageParm_curl0 carriage(config["endpoint"]);
-      rpc->call(&client, &carriage);
-      if (!rpc->isSuccessful())
-        return Fail("onedockd refused the call: " + rpc->getFault().getDescription());
-      const std::vector<xmlrpc_c::value> answer =
-          xmlrpc_c::value_array(rpc->getResult()).vectorValueValue();
-      if (answer.size() != 3)
-        return Fail("onedockd answered with " + std::to_string(answer.size()) + " items, not 3");
-      const int code = xmlrpc_c::value_int(answer[0]);
-      const std::string out = xmlrpc_c::value_string(answer[1]);
-      const std::string err = xmlrpc_c::value_string(answer[2]);
-      if (!out.empty()) std::cout << out << (out.back() == '\n' ? "" : "\n");
-      if (!err.empty()) std::cerr << err << (err.back() == '\n' ? "" : "\n");
-      return code;
-    } catch (const girerr::error& e) {
-      if (std::chrono::steady_clock::now() + backoff > deadline) {
-        return Fail("onedockd at " + config["endpoint"] + " did not answer within " +
-                    config["retry_seconds"] + " s: " + e.what());
-      }
-    } catch (const std::exception& e) {
-      return Fail(std::string("bad answer from onedockd: ") + e.what());
-    }
-    std::this_thread::sleep_for(backoff);
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  for (const char* key : {"retry_seconds", "timeout_seconds"}) {
+    const std::string& v = config[key];
+    if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos)
+      return Fail(std::string(key) + " in " + config_path + " is not a number of seconds");
   }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const int rc = Call(config["endpoint"], Trim(token), onedock::rpc::EncodeStubCall(call), config);
+  curl_global_cleanup();
+  return rc;
 }

@@ -98,7 +98,11 @@ KeyTable Keys(DaemonConfig& c) {
                                                ? ""
                                                : ip + " is not an IPv4 loopback address";
                                   })},
-        {"token_file", TextOf(c.stub_token_file)}}},
+        {"token_file", TextOf(c.stub_token_file)},
+        {"workers", Bounded(c.stub_workers, 1, 1024)},
+        {"transfer_workers", Bounded(c.stub_transfer_workers, 1, 256)},
+        {"connections", Bounded(c.stub_connections, 1, 4096)},
+        {"max_request_bytes", Bounded(c.stub_max_request_bytes, 65536, int64_t{1} << 30)}}},
       {"engines",
        {{"default_url", Checked(c.default_engine_url, CheckEngineUrl)},
         {"ca", TextOf(c.engine_ca)},

@@ -28,6 +28,12 @@ struct DaemonConfig {
   std::string stub_address = "127.0.0.1";
   int stub_port = 2640;
   std::string stub_token_file = "/var/lib/one/.onedock/stub_token";
+  // [stub] workers per lane (lifecycle actions; image copies), connections read at once, and the
+  // largest request (rpc/stub_server.h says how the default was measured).
+  int stub_workers = 48;
+  int stub_transfer_workers = 8;
+  int stub_connections = 256;
+  int64_t stub_max_request_bytes = 4 << 20;
   std::string default_engine_url = "https://{host}:2376";  // {host} = the OpenNebula host name
   std::string engine_ca, engine_cert, engine_key;
   std::map<std::string, EngineAddress> hosts;  // [host NAME] sections, completed with the defaults

@@ -145,9 +145,15 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
       [fallback](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, fallback); });
   DriverRouter router({actions, images, engines, monitoring});
 
-  auto server =
-      rpc::StubServer::Listen({config.stub_address, config.stub_port, *token, 64},
-                              [&router](const DriverCall& call) { return router.Route(call); });
+  auto server = rpc::StubServer::Listen(
+      {.address = config.stub_address,
+       .port = config.stub_port,
+       .token = *token,
+       .workers = static_cast<unsigned>(config.stub_workers),
+       .transfer_workers = static_cast<unsigned>(config.stub_transfer_workers),
+       .connections = static_cast<unsigned>(config.stub_connections),
+       .max_request_bytes = static_cast<size_t>(config.stub_max_request_bytes)},
+      [&router](const DriverCall& call) { return router.Route(call); });
   if (!server.ok()) return Fail(server.status().message());
   log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address,
             (*server)->port(), oned.endpoint, config.journal_path);

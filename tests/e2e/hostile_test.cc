@@ -69,8 +69,8 @@ StubRun RunStub(World& w, const std::vector<std::string>& argv, const std::strin
   };
   const std::string in_file = w.root() + "/stub-input";
   std::ofstream(in_file) << input;
-  std::string command = "ONEDOCK_STUB_CONFIG=" + quote(w.root() + "/stub.conf") + " " +
-                        quote(ONEDOCK_STUB_BIN);
+  std::string command =
+      "ONEDOCK_STUB_CONFIG=" + quote(w.root() + "/stub.conf") + " " + quote(ONEDOCK_STUB_BIN);
   for (const auto& a : argv) command += " " + quote(a);
   command += " < " + quote(in_file) + " 2>&1";
   StubRun run;
@@ -115,18 +115,17 @@ TEST_CASE(
 
   // CPU = 0.0000000001 rounds to 0 NanoCpus, which the engine reads as no CPU limit at all.
   const int tiny = w.one().Allocate(
-      "one.vm.allocate",
-      {value_string(WithCpu(w.VmTemplate("tiny-cpu", 0.25, 64), "0.0000000001")),
-       value_boolean(true)});
+      "one.vm.allocate", {value_string(WithCpu(w.VmTemplate("tiny-cpu", 0.25, 64), "0.0000000001")),
+                          value_boolean(true)});
   w.Deploy(tiny, "h1");
   const Vm refused_cpu = w.WaitFor(tiny, kVmActive, kLcmBootFailure);
   CHECK(refused_cpu.user_template.at("ERROR").find("CPU") != std::string::npos);
   CHECK(w.ContainersOf("h1", tiny).empty());
 
   // An MTU that is not a number never reaches the engine's network options.
-  const int mtu = w.CreateVm(
-      "bad-mtu", 0.25, 64,
-      "NIC = [ NETWORK_ID = " + std::to_string(w.vnet(1)) + ", MTU = \"1500 x\" ]\n");
+  const int mtu =
+      w.CreateVm("bad-mtu", 0.25, 64,
+                 "NIC = [ NETWORK_ID = " + std::to_string(w.vnet(1)) + ", MTU = \"1500 x\" ]\n");
   w.Deploy(mtu, "h1");
   const Vm refused_mtu = w.WaitFor(mtu, kVmActive, kLcmBootFailure);
   CHECK(refused_mtu.user_template.at("ERROR").find("MTU") != std::string::npos);

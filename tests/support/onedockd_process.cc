@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -61,6 +62,28 @@ void OnedockdProcess::Signal(int sig) {
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+namespace {
+std::string ProcStatusField(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return line.substr(field.size() + 1);
+  }
+  return "";
+}
+}  // namespace
+
+// Not reaped here, so that Stop and Kill still find it: a crashed onedockd is a zombie.
+bool OnedockdProcess::Alive() const {
+  const std::string state = ProcStatusField(pid_, "State");
+  return pid_ > 0 && !state.empty() && state.find('Z') == std::string::npos;
+}
+
+long ProcStatusKb(pid_t pid, const std::string& field) {
+  const std::string value = ProcStatusField(pid, field);
+  return value.empty() ? -1 : std::stol(value);
 }
 
 void OnedockdProcess::Stop() { Signal(SIGTERM); }

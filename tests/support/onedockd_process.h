@@ -26,6 +26,9 @@ class OnedockdProcess {
   void Stop();  // SIGTERM, and waits for it to exit
   void Kill();  // SIGKILL, and waits
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
+  // True while the process has not exited (it may have crashed since Start).
+  bool Alive() const;
   const std::string& log() const { return log_; }
 
  private:
@@ -38,6 +41,9 @@ class OnedockdProcess {
 
 // True when something accepts TCP connections on 127.0.0.1:`port`.
 bool Answers(int port);
+
+// A field of /proc/`pid`/status in kB ("VmHWM": the peak resident set), -1 when absent.
+long ProcStatusKb(pid_t pid, const std::string& field);
 
 }  // namespace onedock::testing
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <sstream>
 
+#include "rpc/stub_server.h"
 #include "tests/support/require_ok.h"
 
 namespace onedock::daemon {
@@ -143,6 +144,32 @@ TEST_CASE("a host name from oned that would change the engine URL is refused") {
   auto v4 = EngineFor(*parsed, "10.0.0.7");
   REQUIRE_OK(v4);
   CHECK(v4->url == "https://10.0.0.7:2376");
+}
+
+TEST_CASE("the [stub] section bounds workers, connections and the request size") {
+  auto shipped = ParseDaemonConfig(ShippedConfig(), "onedockd.conf");
+  REQUIRE_MESSAGE(shipped.ok(), shipped.status().message());
+  const rpc::StubServerOptions endpoint;
+  CHECK(shipped->stub_workers == static_cast<int>(endpoint.workers));
+  CHECK(shipped->stub_transfer_workers == static_cast<int>(endpoint.transfer_workers));
+  CHECK(shipped->stub_connections == static_cast<int>(endpoint.connections));
+  CHECK(shipped->stub_max_request_bytes == static_cast<int64_t>(endpoint.max_request_bytes));
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = unix:///run/docker.sock\n[stub]\nworkers = 4\ntransfer_workers = "
+      "2\nconnections = 32\nmax_request_bytes = "
+      "1048576\n",
+      "t");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed->stub_workers == 4);
+  CHECK(parsed->stub_transfer_workers == 2);
+  CHECK(parsed->stub_connections == 32);
+  CHECK(parsed->stub_max_request_bytes == 1048576);
+  auto bad = ParseDaemonConfig(
+      "[stub]\nworkers = 0\ntransfer_workers = 999\nmax_request_bytes = 67108864000\n", "t");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("t:2: [stub] workers:") != std::string::npos);
+  CHECK(bad.status().message().find("t:3: [stub] transfer_workers:") != std::string::npos);
+  CHECK(bad.status().message().find("t:4: [stub] max_request_bytes:") != std::string::npos);
 }
 
 }  // namespace
