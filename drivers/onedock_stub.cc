@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "rpc/socket_owner.h"
 #include "rpc/stub_protocol.h"
 
 namespace {
@@ -79,7 +80,28 @@ struct Reply {
   long status = 0;
   std::string body;
   std::string transport_error;
+  std::string impostor;  // set when the endpoint's end of the connection is another user's
 };
+
+// Called once connected, before the token is sent: the endpoint's end of this very connection
+// must belong to this user (oned's drivers and onedockd both run as oneadmin). Any local user can
+// listen on the stub port while onedockd is down; that user gets a refused connection, not the
+// token. The check is on the accepted connection itself, so nothing can change between it and
+// the request.
+int CheckPeer(void* user, char* server_ip, char* local_ip, int server_port, int local_port) {
+  auto* reply = static_cast<Reply*>(user);
+  std::ifstream in("/proc/net/tcp");
+  std::stringstream table;
+  table << in.rdbuf();
+  const auto uid =
+      onedock::rpc::TcpSocketUid(table.str(), {server_ip, server_port}, {local_ip, local_port});
+  if (uid && *uid == geteuid()) return CURL_PREREQFUNC_OK;
+  reply->impostor =
+      std::string(server_ip) + ":" + std::to_string(server_port) +
+      (uid ? " is held by uid " + std::to_string(*uid) : " has no owner in the socket table") +
+      ", not by onedockd's uid " + std::to_string(geteuid()) + "; the token was not sent";
+  return CURL_PREREQFUNC_ABORT;
+}
 
 Reply Post(const std::string& endpoint, const std::string& token, const std::string& body,
            long timeout_seconds) {
@@ -103,8 +125,12 @@ Reply Post(const std::string& endpoint, const std::string& token, const std::str
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &reply.body);
+  curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, CheckPeer);
+  curl_easy_setopt(curl, CURLOPT_PREREQDATA, &reply);
   const CURLcode rc = curl_easy_perform(curl);
-  if (rc == CURLE_OK) {
+  if (!reply.impostor.empty()) {
+    reply.transport_error = reply.impostor;
+  } else if (rc == CURLE_OK) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
   } else {
     reply.transport_error = curl_easy_strerror(rc);
@@ -122,6 +148,7 @@ int Call(const std::string& endpoint, const std::string& token, const std::strin
   auto backoff = std::chrono::milliseconds(100);
   while (true) {
     const Reply reply = Post(endpoint, token, body, timeout);
+    if (!reply.impostor.empty()) return Fail("onedockd's endpoint " + reply.impostor);
     if (reply.status == 200) {
       auto answer = onedock::rpc::DecodeStubAnswer(reply.body);
       if (!answer.ok()) return Fail("bad answer from onedockd: " + answer.status().message());
