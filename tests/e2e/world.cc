@@ -83,7 +83,11 @@ void World::SetUp(const std::string& onedockd_extra) {
       << "[host dead]\nurl = https://127.0.0.9:2376\n"
       << "[registry]\naddress = " << testbed::RegistryHost("private")
       << "\nstorage = " << testbed::Get("ONEDOCK_LAB") << "/registry-private/data\n"
-      << "[images]\nstaging_host = h1\nspool = " << root_ << "/od/spool\n"
+      << "[images]\nstaging_host = h1\nspool = " << root_
+      << "/od/spool\n"
+      // The bed's registries and the tests' web servers are on 127.0.0.1, which the destination
+      // policy refuses unless allowed; the engines on 127.0.0.2 and .3 stay refused.
+      << "allow_destinations = 127.0.0.1/32\nupload_dirs = " << root_ << "\n"
       << "[journal]\npath = " << root_ << "/od/journal.db\n"
       << "[containers]\ninstance = " << instance_ << "\nstop_timeout = 5\n"
       << "[log]\nlevel = debug\n"
