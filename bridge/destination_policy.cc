@@ -150,8 +150,7 @@ Status DestinationPolicy::Check(const std::string& address, int port) const {
     if (InPrefix(a, r.base, r.bits) && (r.port == 0 || r.port == port)) return Status::Ok();
   }
   std::string why = DefaultRefusal(a);
-  if (why.empty() &&
-      std::find(own_.begin(), own_.end(), a) != own_.end())
+  if (why.empty() && std::find(own_.begin(), own_.end(), a) != own_.end())
     why = "an address of this front-end";
   if (why.empty()) return Status::Ok();
   return PermissionDenied("destination " + where + " refused: " + why +

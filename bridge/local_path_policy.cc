@@ -14,8 +14,8 @@ bool PathUnder(const std::string& path, const std::string& dir) {
   std::string d = dir;
   while (d.size() > 1 && d.back() == '/') d.pop_back();
   if (d == "/") return !path.empty() && path.front() == '/';
-  return path == d || (path.size() > d.size() && path.compare(0, d.size(), d) == 0 &&
-                       path[d.size()] == '/');
+  return path == d ||
+         (path.size() > d.size() && path.compare(0, d.size(), d) == 0 && path[d.size()] == '/');
 }
 
 std::vector<std::string> SplitDirectories(const std::string& value) {

@@ -68,10 +68,10 @@ Status SplitHostPort(std::string_view authority, int default_port, Url& url) {
     const bool v4 = inet_pton(AF_INET, url.host.c_str(), buf) == 1;
     // Digits and dots that are no dotted quad ("127.1", "2130706433") are read as addresses by
     // some resolvers and as names by others: refused rather than guessed.
-    const bool numeric = !url.host.empty() && std::all_of(url.host.begin(), url.host.end(), [](
-                                                                                  char c) {
-      return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
-    });
+    const bool numeric =
+        !url.host.empty() && std::all_of(url.host.begin(), url.host.end(), [](char c) {
+          return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+        });
     if (!v4 && (numeric || !DnsName(url.host)))
       return InvalidArgument("\"" + url.host + "\" is not a host name or address");
     if (!v4 && url.host.rfind("0x", 0) == 0)
@@ -102,7 +102,8 @@ Result<Url> ParseUrl(std::string_view text) {
   if (text.size() > 2048) return InvalidArgument("URL longer than 2048 characters");
   if (!Printable(text)) return InvalidArgument("URL holds spaces or non-ASCII bytes");
   const auto sep = text.find("://");
-  if (sep == std::string_view::npos) return InvalidArgument("\"" + std::string(text) + "\" is not a URL");
+  if (sep == std::string_view::npos)
+    return InvalidArgument("\"" + std::string(text) + "\" is not a URL");
   Url url;
   url.scheme = Lower(text.substr(0, sep));
   if (url.scheme != "http" && url.scheme != "https")
@@ -113,12 +114,14 @@ Result<Url> ParseUrl(std::string_view text) {
   std::string_view tail = end == std::string_view::npos ? std::string_view() : rest.substr(end);
   if (authority.find('@') != std::string_view::npos)
     return InvalidArgument("URL carries userinfo (\"…@host\"); name the host alone");
-  if (authority.find('\\') != std::string_view::npos || authority.find('%') != std::string_view::npos)
+  if (authority.find('\\') != std::string_view::npos ||
+      authority.find('%') != std::string_view::npos)
     return InvalidArgument("URL host holds '\\' or '%'");
   if (tail.find('#') != std::string_view::npos) return InvalidArgument("URL carries a fragment");
   if (Status s = SplitHostPort(authority, url.scheme == "https" ? 443 : 80, url); !s.ok())
     return s.WithContext("URL");
-  url.path = tail.empty() ? "/" : (tail.front() == '?' ? "/" + std::string(tail) : std::string(tail));
+  url.path =
+      tail.empty() ? "/" : (tail.front() == '?' ? "/" + std::string(tail) : std::string(tail));
   return url;
 }
 

@@ -8,18 +8,33 @@ namespace {
 
 TEST_CASE("loopback, link-local, unspecified, multicast and reserved addresses are refused") {
   DestinationPolicy p;
-  for (const char* refused :
-       {"127.0.0.1", "127.8.9.10", "::1", "169.254.169.254", "169.254.0.1", "fe80::1", "0.0.0.0",
-        "0.1.2.3", "::", "224.0.0.1", "239.255.255.250", "ff02::1", "255.255.255.255",
-        "240.0.0.1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::127.0.0.1",
-        "64:ff9b::7f00:1", "not-an-address", ""}) {
+  for (const char* refused : {"127.0.0.1",
+                              "127.8.9.10",
+                              "::1",
+                              "169.254.169.254",
+                              "169.254.0.1",
+                              "fe80::1",
+                              "0.0.0.0",
+                              "0.1.2.3",
+                              "::",
+                              "224.0.0.1",
+                              "239.255.255.250",
+                              "ff02::1",
+                              "255.255.255.255",
+                              "240.0.0.1",
+                              "::ffff:127.0.0.1",
+                              "::ffff:169.254.169.254",
+                              "::127.0.0.1",
+                              "64:ff9b::7f00:1",
+                              "not-an-address",
+                              ""}) {
     CAPTURE(refused);
     const Status s = p.Check(refused, 80);
     CHECK(s.code() == Status::Code::kPermissionDenied);
     CHECK(s.message().rfind("destination ", 0) == 0);
   }
-  for (const char* allowed : {"93.184.216.34", "10.0.0.5", "192.168.1.1", "2001:db8::1",
-                              "fd00::1", "::ffff:8.8.8.8"}) {
+  for (const char* allowed :
+       {"93.184.216.34", "10.0.0.5", "192.168.1.1", "2001:db8::1", "fd00::1", "::ffff:8.8.8.8"}) {
     CAPTURE(allowed);
     CHECK(p.Check(allowed, 443).ok());
   }

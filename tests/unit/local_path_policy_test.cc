@@ -27,8 +27,7 @@ TEST_CASE("a resolved path must be under an allowed directory and under no restr
   CHECK(p.Check("/var/tmp/secret/key.tar").code() == Status::Code::kPermissionDenied);
   LocalPathPolicy none{{}, {}};
   CHECK_FALSE(none.Check("/var/tmp/a.tar").ok());
-  CHECK(SplitDirectories(" /a  /b/c relative /d ") ==
-        std::vector<std::string>{"/a", "/b/c", "/d"});
+  CHECK(SplitDirectories(" /a  /b/c relative /d ") == std::vector<std::string>{"/a", "/b/c", "/d"});
   CHECK(PathUnder("/a/b", "/"));
 }
 
