@@ -107,12 +107,9 @@ RegistryAuth ImageStore::UpstreamAuth(const Image& image, const std::string& dom
 }
 
 LocalPathPolicy ImageStore::PathPolicy(const Datastore* datastore) const {
-  LocalPathPolicy policy{settings_.upload_dirs, settings_.restricted_dirs};
-  for (auto& dir : SplitDirectories(TemplateValue(datastore, "SAFE_DIRS")))
-    policy.allowed.push_back(dir);
-  for (auto& dir : SplitDirectories(TemplateValue(datastore, "RESTRICTED_DIRS")))
-    policy.restricted.push_back(dir);
-  return policy;
+  return {settings_.upload_dirs, settings_.restricted_dirs,
+          SplitDirectories(TemplateValue(datastore, "SAFE_DIRS")),
+          SplitDirectories(TemplateValue(datastore, "RESTRICTED_DIRS"))};
 }
 
 Result<ImageReference> ImageStore::PrivateReference(const std::string& source) const {

@@ -102,8 +102,8 @@ class ImageStore {
   ImageStore(Stager stager, RegistryAccess& registries, OneApi& one, SqliteStore& journal,
              ImageStoreSettings settings);
 
-  // STAT: size in MB (at least 1) of what PATH names. `datastore`, when given, adds its
-  // template's SAFE_DIRS and RESTRICTED_DIRS to the local path policy.
+  // STAT: size in MB (at least 1) of what PATH names. `datastore`, when given, brings its
+  // template's SAFE_DIRS and RESTRICTED_DIRS into the local path policy (LocalPathPolicy).
   Result<int64_t> Stat(const Image& image, const Datastore* datastore = nullptr);
   // CP: copies PATH into the private registry.
   Result<CopyResult> Copy(const Image& image, const Datastore* datastore = nullptr);

@@ -32,14 +32,25 @@ Status LocalPathPolicy::Check(const std::string& resolved) const {
     if (PathUnder(resolved, dir))
       return PermissionDenied("PATH " + resolved + " is in restricted directory " + dir);
   }
+  for (const auto& dir : safe_dirs) {
+    if (PathUnder(resolved, dir)) return Status::Ok();
+  }
+  for (const auto& dir : restricted_dirs) {
+    if (PathUnder(resolved, dir)) {
+      return PermissionDenied("PATH " + resolved + " is in the datastore's RESTRICTED_DIRS (" +
+                              dir + ") and not in its SAFE_DIRS");
+    }
+  }
   for (const auto& dir : allowed) {
     if (PathUnder(resolved, dir)) return Status::Ok();
   }
   std::string list;
-  for (const auto& dir : allowed) list += (list.empty() ? "" : " ") + dir;
+  for (const auto* dirs : {&safe_dirs, &allowed}) {
+    for (const auto& dir : *dirs) list += (list.empty() ? "" : " ") + dir;
+  }
   return PermissionDenied("PATH " + resolved + " is outside the upload directories (" +
                           (list.empty() ? "none" : list) +
-                          "); set SAFE_DIRS in the datastore or [images] upload_dirs");
+                          "); see SAFE_DIRS of the datastore, [images] upload_dirs");
 }
 
 Result<OpenedTarball> OpenedTarball::Open(const std::string& path, const LocalPathPolicy& policy) {

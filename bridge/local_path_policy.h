@@ -1,9 +1,11 @@
-// Which files on the front-end an image PATH may name, decided as OpenNebula's own datastore
-// drivers decide it (libfs.sh check_restricted) but with a safe default: a resolved path (no
-// symlink, no "..") is accepted only under an upload directory or a SAFE_DIRS entry of the
-// datastore, and never under a restricted directory (onedockd's built-in list, its own files,
-// the datastore's RESTRICTED_DIRS), which wins over both. Directories match whole components:
-// "/var/tmp" admits "/var/tmp/a.tar", not "/var/tmpx/a.tar".
+// Which files on the front-end an image PATH may name, decided on the resolved path (no symlink,
+// no ".."), in this order: onedockd's own restricted list (system directories and the files it
+// keeps secrets in) refuses, whatever a datastore says; the datastore's SAFE_DIRS admit; its
+// RESTRICTED_DIRS refuse; onedockd's upload directories admit; anything else is refused. The
+// datastore's pair keeps OpenNebula's meaning (libfs.sh check_restricted: SAFE_DIRS are the
+// exceptions to RESTRICTED_DIRS; oned gives a new datastore RESTRICTED_DIRS="/" and
+// SAFE_DIRS="/var/tmp"), with a safe default where OpenNebula admits what no list names.
+// Directories match whole components: "/var/tmp" admits "/var/tmp/a.tar", not "/var/tmpx/a.tar".
 #ifndef ONEDOCK_BRIDGE_LOCAL_PATH_POLICY_H_
 #define ONEDOCK_BRIDGE_LOCAL_PATH_POLICY_H_
 
@@ -15,8 +17,10 @@
 namespace onedock {
 
 struct LocalPathPolicy {
-  std::vector<std::string> allowed;     // upload directories and the datastore's SAFE_DIRS
-  std::vector<std::string> restricted;  // always refused
+  std::vector<std::string> allowed;          // onedockd's upload directories
+  std::vector<std::string> restricted;       // onedockd's own: always refused
+  std::vector<std::string> safe_dirs;        // the datastore's SAFE_DIRS
+  std::vector<std::string> restricted_dirs;  // the datastore's RESTRICTED_DIRS
 
   // `resolved` is an absolute path with no symlink or "..". OK, or kPermissionDenied naming the
   // path and the rule that refused it.

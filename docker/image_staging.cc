@@ -37,7 +37,7 @@ Status CheckResolved(const DestinationPolicy& policy, const std::string& host, i
     char text[NI_MAXHOST] = {0};
     if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0)
       continue;
-    if (Status s = policy.Check(text, port); !s.ok()) return s.WithContext("registry " + host);
+    if (Status s = policy.Check(text, port); !s.ok()) return s;
   }
   return Status::Ok();
 }
@@ -142,7 +142,12 @@ Result<std::string> RegistryHttp::TagDigest(const ImageReference& reference,
 }
 
 Result<int64_t> RegistryHttp::Download(const std::string& url, const std::string& path) {
-  if (auto parsed = ParseUrl(url); !parsed.ok()) return parsed.status();
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  // Refused up front with a short message; the transport checks every address it dials anyway.
+  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port);
+      s.code() == Status::Code::kPermissionDenied)
+    return s;
   const WebLimits& l = settings_.limits;
   CurlTransport web(WebEndpoint());
   auto reply = web.Perform({.target = url,
@@ -158,7 +163,11 @@ Result<int64_t> RegistryHttp::Download(const std::string& url, const std::string
 }
 
 Result<int64_t> RegistryHttp::RemoteSize(const std::string& url) {
-  if (auto parsed = ParseUrl(url); !parsed.ok()) return parsed.status();
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port);
+      s.code() == Status::Code::kPermissionDenied)
+    return s;
   const WebLimits& l = settings_.limits;
   CurlTransport web(WebEndpoint());
   auto reply = web.Perform({.method = "HEAD",

@@ -1,8 +1,8 @@
 // Hostile peers of the image datastore's HTTP side: a token realm pointing elsewhere, an endless
 // manifest, a server that never answers, a redirect to an engine; and the delete decision against
 // the real private registry (distribution 2.8, which deletes manifests, not tags).
-#include <doctest/doctest.h>
 #include <arpa/inet.h>
+#include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,9 +12,9 @@
 #include <fstream>
 #include <functional>
 #include <mutex>
-#include <vector>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bridge/image_store.h"
 #include "docker/engine_client.h"
@@ -126,9 +126,8 @@ TEST_CASE("a token realm on another host over http, or with userinfo, gets no cr
       Send(c, "HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: " + challenge +
                   "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
     });
-    RegistryClient client("registry", {.base_url = registry.url(),
-                                       .username = "alice",
-                                       .password = "secret"});
+    RegistryClient client("registry",
+                          {.base_url = registry.url(), .username = "alice", .password = "secret"});
     auto m = client.GetManifest("team/app", "1");
     REQUIRE_FALSE(m.ok());
     CHECK(m.status().code() == Status::Code::kUnauthenticated);
@@ -141,8 +140,9 @@ TEST_CASE("a token realm on another host over http, or with userinfo, gets no cr
 TEST_CASE("an endless manifest is cut at the manifest bound and memory stays bounded") {
   RawServer endless("127.0.0.1", [](int c) {
     ReadHead(c);
-    Send(c,
-         "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    Send(
+        c,
+        "HTTP/1.1 200 OK\r\nDocker-Content-Digest: sha256:x\r\nTransfer-Encoding: chunked\r\n\r\n");
     const std::string chunk = "100000\r\n" + std::string(1 << 20, '{') + "\r\n";
     for (int i = 0; i < 4096; ++i) {  // up to 4 GiB, for as long as it is read
       if (send(c, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) return;

@@ -239,17 +239,20 @@ TEST_CASE("a local PATH outside the upload directories or in a restricted one is
   CHECK(b.staging.calls.empty());
 }
 
-TEST_CASE("a datastore's SAFE_DIRS admit a directory and its RESTRICTED_DIRS win over them") {
+TEST_CASE("a datastore's SAFE_DIRS and RESTRICTED_DIRS decide as OpenNebula's, within onedock's") {
   Bed b;
   testing::TempDir dir("safe");
   const std::string tarball = dir.path() + "/image.tar";
   std::ofstream(tarball) << "tar";
   Datastore ds;
-  ds.template_attributes = {{"RESTRICTED_DIRS", dir.path()}};
+  // oned's defaults: only /var/tmp, so the upload directory /tmp is restricted by "/" here.
+  ds.template_attributes = {{"RESTRICTED_DIRS", "/"}, {"SAFE_DIRS", "/var/tmp"}};
   CHECK(b.store.Stat(ImageWith(tarball), &ds).status().code() == Status::Code::kPermissionDenied);
+  ds.template_attributes = {{"RESTRICTED_DIRS", "/"}, {"SAFE_DIRS", "/var/tmp " + dir.path()}};
+  CHECK(b.store.Stat(ImageWith(tarball), &ds).ok());
   ds.template_attributes = {{"SAFE_DIRS", "/etc"}};
   CHECK(b.store.Stat(ImageWith("/etc/hostname"), &ds).status().code() ==
-        Status::Code::kPermissionDenied);  // the built-in restricted list wins too
+        Status::Code::kPermissionDenied);  // onedock's own restricted list wins
   ds.template_attributes = {{"SAFE_DIRS", "/srv /opt"}, {"RESTRICTED_DIRS", ""}};
   CHECK(b.store.Stat(ImageWith(tarball), &ds).ok());  // /tmp stays an upload directory
   CHECK(b.staging.calls.empty());

@@ -27,6 +27,24 @@ TEST_CASE("a resolved path must be under an allowed directory and under no restr
   CHECK(p.Check("/var/tmp/secret/key.tar").code() == Status::Code::kPermissionDenied);
   LocalPathPolicy none{{}, {}};
   CHECK_FALSE(none.Check("/var/tmp/a.tar").ok());
+}
+
+TEST_CASE("a datastore's SAFE_DIRS are the exceptions to its RESTRICTED_DIRS, as in OpenNebula") {
+  // What oned gives every new datastore: RESTRICTED_DIRS="/" SAFE_DIRS="/var/tmp".
+  LocalPathPolicy p{{"/srv/uploads"}, {"/etc", "/var/tmp/onedock-secret"}, {"/var/tmp"}, {"/"}};
+  CHECK(p.Check("/var/tmp/a.tar").ok());
+  CHECK(p.Check("/srv/uploads/a.tar").code() == Status::Code::kPermissionDenied);  // under "/"
+  CHECK(p.Check("/srv/uploads/a.tar").message().find("RESTRICTED_DIRS (/)") != std::string::npos);
+  CHECK(p.Check("/home/a.tar").code() == Status::Code::kPermissionDenied);
+  // onedockd's own restricted list wins even over SAFE_DIRS.
+  CHECK(p.Check("/var/tmp/onedock-secret/key.pem").code() == Status::Code::kPermissionDenied);
+  LocalPathPolicy wide{{}, {"/etc"}, {"/"}, {}};
+  CHECK(wide.Check("/home/a.tar").ok());
+  CHECK_FALSE(wide.Check("/etc/shadow").ok());
+  // Without a RESTRICTED_DIRS, the upload directories admit too.
+  LocalPathPolicy uploads{{"/srv/uploads"}, {}, {"/var/tmp"}, {}};
+  CHECK(uploads.Check("/srv/uploads/a.tar").ok());
+  CHECK_FALSE(uploads.Check("/opt/a.tar").ok());
   CHECK(SplitDirectories(" /a  /b/c relative /d ") == std::vector<std::string>{"/a", "/b/c", "/d"});
   CHECK(PathUnder("/a/b", "/"));
 }
