@@ -2,6 +2,7 @@
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -98,8 +99,15 @@ class FakeRegistries : public RegistryAccess {
       return PermissionDenied("destination " + r.domain + " refused: loopback address");
     return Status::Ok();
   }
-  Result<int64_t> Download(const std::string&, const std::string&) override {
-    return Unavailable("offline");
+  bool partial_download = false;  // Download writes some bytes, then fails as past its bound
+  Result<int64_t> Download(const std::string&, const std::string& path) override {
+    if (!partial_download) return Unavailable("offline");
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f != nullptr) {
+      std::fputs("partial", f);
+      std::fclose(f);
+    }
+    return InvalidArgument("reply body larger than 7 bytes");
   }
   Result<int64_t> RemoteSize(const std::string&) override { return int64_t{-1}; }
 };

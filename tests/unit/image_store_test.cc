@@ -302,6 +302,24 @@ TEST_CASE("a tarball tagged with a name of the private registry is refused and l
   CHECK(b.staging.local.empty());
 }
 
+TEST_CASE("a download past its bound fails and leaves no partial file in the spool") {
+  testing::TempDir spool("spool");
+  fakes::FakeStaging staging;
+  fakes::FakeRegistries registries;
+  fakes::FakeOne one;
+  auto journal = testing::OpenJournal(spool.path() + "/journal.db");
+  ImageStore store([&]() -> Result<std::unique_ptr<ImageStaging>> { return staging.Lease(); },
+                   registries, one, *journal, {"127.0.0.1:5000", {}, {}, spool.path() + "/s", "/"});
+  std::filesystem::create_directory(spool.path() + "/s");
+  registries.partial_download = true;
+  auto copied = store.Copy(ImageWith("http://images.example/big.tar"));
+  CHECK(copied.status().code() == Status::Code::kInvalidArgument);
+  CHECK(copied.status().message().rfind("download http://images.example/big.tar: reply body", 0) ==
+        0);
+  CHECK(std::filesystem::is_empty(spool.path() + "/s"));
+  CHECK(staging.calls.empty());  // nothing was loaded
+}
+
 TEST_CASE("deleting one image keeps a manifest another image of the same digest refers to") {
   Bed b;
   const std::string digest = "sha256:" + std::string(64, 'f');
