@@ -22,6 +22,7 @@
 #include "docker/registry_client.h"
 #include "tests/fakes/fake_one.h"
 #include "tests/integration/bed.h"
+#include "tests/support/engine_admin.h"
 #include "tests/support/temp_dir.h"
 
 namespace onedock::docker {
@@ -274,6 +275,53 @@ TEST_CASE("deleting one of two images of the same digest keeps the other's manif
   REQUIRE(store.Remove(second).ok());
   CHECK(reader.GetManifest(path, "102").status().code() == Status::Code::kNotFound);
   CHECK(reader.GetManifest(path, *d1).status().code() == Status::Code::kNotFound);
+}
+
+TEST_CASE("a tarball tagged as a checkpoint is refused and the staging engine keeps none of it") {
+  EngineClient h1("h1", testbed::Engine("h1"));
+  REQUIRE(h1.PullImage(testbed::TestImage()).ok());
+  const std::string host = testbed::RegistryHost("private");
+  const std::string unique = testbed::UniqueName("tb");
+  const std::string checkpoint = host + "/onedock-checkpoint/one-" + unique + ":latest";
+  const std::string plain = "team/" + unique + ":2";
+  testing::TempDir dir("tagged");
+  testing::EngineAdmin admin("h1", testbed::Engine("h1"));
+  for (const std::string& tag : {checkpoint, plain}) {
+    const auto colon = tag.rfind(':');
+    REQUIRE(h1.TagImage(testbed::TestImage(), tag.substr(0, colon), tag.substr(colon + 1)).ok());
+    REQUIRE(
+        admin.SaveImage(tag, dir.path() + "/" + (tag == plain ? "plain" : "ckpt") + ".tar").ok());
+    REQUIRE(h1.RemoveImage(tag, false).ok());
+  }
+  RegistryHttpSettings settings;
+  settings.private_registry = host;
+  RegistryHttp registries(settings);
+  fakes::FakeOne one;
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  ImageStore store(
+      []() -> Result<std::unique_ptr<ImageStaging>> {
+        return std::unique_ptr<ImageStaging>(
+            new StagingEngine(std::make_unique<EngineClient>("h1", testbed::Engine("h1"))));
+      },
+      registries, one, *journal, {host, {}, {}, dir.path(), "/", {dir.path()}, {}});
+  Image image;
+  image.id = 900100;
+  image.name = unique;
+  image.path = dir.path() + "/ckpt.tar";
+  auto refused = store.Copy(image);
+  CHECK(refused.status().code() == Status::Code::kPermissionDenied);
+  CHECK(refused.status().message().find("tagged " + checkpoint) != std::string::npos);
+  CHECK(h1.InspectImage(checkpoint).status().code() == Status::Code::kNotFound);
+
+  image.path = dir.path() + "/plain.tar";
+  auto copied = store.Copy(image);
+  REQUIRE_MESSAGE(copied.ok(), copied.status().ToString());
+  CHECK(h1.InspectImage(plain).status().code() == Status::Code::kNotFound);
+  CHECK(h1.InspectImage(host + "/" + unique + ":900100").status().code() ==
+        Status::Code::kNotFound);
+  Image published = image;
+  published.source = copied->source;
+  CHECK(store.Remove(published).ok());
 }
 
 }  // namespace
