@@ -155,13 +155,15 @@ DriverAnswer DsMonitor(RouteTargets& t, const Args&) {
 // oned runs stat inside one.image.allocate, before the image exists: its argument is the number
 // of oned's waiting request and its <IMAGE> holds PATH and SIZE only.
 DriverAnswer DsStat(RouteTargets& t, const Args& a) {
-  auto size = t.images.Stat(a.image);
+  auto size = t.images.Stat(a.image, a.call.datastore ? &*a.call.datastore : nullptr);
   return size.ok() ? DriverAnswer{0, std::to_string(*size), ""} : Answer(size.status());
 }
 DriverAnswer Copied(const Result<CopyResult>& r) {
   return r.ok() ? DriverAnswer{0, r->source + " " + r->format, ""} : Answer(r.status());
 }
-DriverAnswer DsCp(RouteTargets& t, const Args& a) { return Copied(t.images.Copy(a.image)); }
+DriverAnswer DsCp(RouteTargets& t, const Args& a) {
+  return Copied(t.images.Copy(a.image, a.call.datastore ? &*a.call.datastore : nullptr));
+}
 DriverAnswer DsClone(RouteTargets& t, const Args& a) { return Copied(t.images.Clone(a.image)); }
 // oned takes mkfs's whole reply as the SOURCE: nothing but the source is printed.
 DriverAnswer DsMkfs(RouteTargets& t, const Args& a) { return Answer(t.images.Mkfs(a.image)); }

@@ -4,11 +4,14 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <optional>
 
 #include "bridge/log.h"
 #include "bridge/spool.h"
+#include "bridge/url.h"
 #include "bridge/volume_plan.h"
 
 namespace onedock {
@@ -34,15 +37,19 @@ std::string RepositoryName(const std::string& name) {
   return out.empty() ? "image" : out;
 }
 
-bool SafeUrl(const std::string& url) {
-  if (url.size() > 2048) return false;
-  for (char c : url) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7f || c == '"' || c == '\'' || c == '`' || c == '\\' || c == '<' ||
-        c == '>')
-      return false;
+// Repositories onedock makes itself; no tarball may bring a tag of them.
+bool OwnRepository(const std::string& repository) {
+  for (const char* own : {"onedock-checkpoint/", "onedock-snapshot/"}) {
+    if (repository.find(own) != std::string::npos) return true;
   }
-  return true;
+  return false;
+}
+
+const std::string& TemplateValue(const Datastore* ds, const std::string& key) {
+  static const std::string kNone;
+  if (ds == nullptr) return kNone;
+  auto it = ds->template_attributes.find(key);
+  return it == ds->template_attributes.end() ? kNone : it->second;
 }
 
 // The stock CLI (`oneimage create --path`) prefixes the working directory to every PATH whose
@@ -78,15 +85,11 @@ Result<ImageStore::Input> ImageStore::ParsePath(const Image& image) const {
     return Input{Origin::kRegistry, *ref, ""};
   }
   if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {
-    if (!SafeUrl(path)) return InvalidArgument("PATH " + path + " is not a plain URL");
+    auto url = ParseUrl(path);
+    if (!url.ok()) return url.status().WithContext("PATH " + path);
     return Input{Origin::kUrl, {}, path};
   }
-  if (path.front() == '/') {
-    for (const auto& part : std::filesystem::path(path)) {
-      if (part == "..") return InvalidArgument("PATH " + path + " climbs with \"..\"");
-    }
-    return Input{Origin::kFile, {}, path};
-  }
+  if (path.front() == '/') return Input{Origin::kFile, {}, path};
   return InvalidArgument(
       "PATH " + path + " is neither docker://<image>, an absolute tarball path nor an http(s) URL");
 }
@@ -103,18 +106,26 @@ RegistryAuth ImageStore::UpstreamAuth(const Image& image, const std::string& dom
   return {};
 }
 
+LocalPathPolicy ImageStore::PathPolicy(const Datastore* datastore) const {
+  return {settings_.upload_dirs, settings_.restricted_dirs,
+          SplitDirectories(TemplateValue(datastore, "SAFE_DIRS")),
+          SplitDirectories(TemplateValue(datastore, "RESTRICTED_DIRS"))};
+}
+
 Result<ImageReference> ImageStore::PrivateReference(const std::string& source) const {
   auto ref = PrivateRegistryReference(source, settings_.registry);
   if (!ref.ok()) return ref.status().WithContext("SOURCE");
   return ref;
 }
 
-Result<int64_t> ImageStore::Stat(const Image& image) {
+Result<int64_t> ImageStore::Stat(const Image& image, const Datastore* datastore) {
   auto input = ParsePath(image);
   if (!input.ok()) return input.status();
   switch (input->origin) {
     case Origin::kRegistry: {
       const ImageReference& ref = input->reference;
+      if (Status s = registries_.CheckRegistry(ref); !s.ok())
+        return s.WithContext("stat " + ref.ToString());
       const RegistryAuth auth = UpstreamAuth(image, ref.domain);
       auto manifest = registries_.Manifest(ref, auth);
       if (manifest.ok()) return CeilMb(manifest->size);
@@ -132,12 +143,9 @@ Result<int64_t> ImageStore::Stat(const Image& image) {
       return manifest.status().WithContext("stat " + ref.ToString());
     }
     case Origin::kFile: {
-      struct stat st {};
-      if (::stat(input->location.c_str(), &st) != 0)
-        return NotFound("tarball " + input->location + " cannot be read");
-      if (!S_ISREG(st.st_mode))
-        return InvalidArgument("tarball " + input->location + " is not a regular file");
-      return CeilMb(st.st_size);
+      auto file = OpenedTarball::Open(input->location, PathPolicy(datastore));
+      if (!file.ok()) return file.status();
+      return CeilMb(file->size());
     }
     case Origin::kUrl: {
       auto size = registries_.RemoteSize(input->location);
@@ -173,9 +181,20 @@ Result<CopyResult> ImageStore::Publish(ImageStaging& engine, const std::string& 
   return CopyResult{target + "@" + *digest, "docker"};
 }
 
-Result<CopyResult> ImageStore::Copy(const Image& image) {
+Result<CopyResult> ImageStore::Copy(const Image& image, const Datastore* datastore) {
   auto input = ParsePath(image);
   if (!input.ok()) return input.status();
+  std::optional<OpenedTarball> file;
+  if (input->origin == Origin::kFile) {
+    // Opened (and checked) before anything is staged, and loaded from what was opened.
+    auto opened = OpenedTarball::Open(input->location, PathPolicy(datastore));
+    if (!opened.ok()) return opened.status();
+    file.emplace(std::move(*opened));
+  }
+  if (input->origin == Origin::kRegistry) {
+    if (Status s = registries_.CheckRegistry(input->reference); !s.ok())
+      return s.WithContext("pull " + input->reference.ToString());
+  }
   auto lease = stager_();
   if (!lease.ok()) return lease.status().WithContext("staging engine");
   ImageStaging& engine = **lease;
@@ -191,34 +210,58 @@ Result<CopyResult> ImageStore::Copy(const Image& image) {
     if (published.ok()) log->info("image {}: {} copied to {}", image.id, staged, published->source);
     return published;
   }
-  std::string tarball = input->location;
-  bool downloaded = false;
+  std::string tarball = file ? file->proc_path() : std::string();
+  std::string spooled;
   if (input->origin == Origin::kUrl) {
     std::error_code ec;
-    tarball = SpoolFile(settings_.spool_dir, "image", std::to_string(image.id));
-    auto got = registries_.Download(input->location, tarball);
+    spooled = SpoolFile(settings_.spool_dir, "image", std::to_string(image.id));
+    auto got = registries_.Download(input->location, spooled);
     if (!got.ok()) {
-      std::filesystem::remove(tarball, ec);
+      std::filesystem::remove(spooled, ec);  // a partial download goes too
       return got.status().WithContext("download " + input->location);
     }
-    downloaded = true;
-  } else if (access(tarball.c_str(), R_OK) != 0) {
-    return NotFound("tarball " + tarball + " cannot be read");
+    tarball = spooled;
   }
-  auto loaded = engine.Load(tarball);
-  if (downloaded) {
+  std::vector<std::string> loaded;
+  auto staged = LoadTarball(engine, tarball, input->location, loaded);
+  if (!spooled.empty()) {
     std::error_code ec;
-    std::filesystem::remove(tarball, ec);
+    std::filesystem::remove(spooled, ec);
   }
-  if (!loaded.ok()) return loaded.status().WithContext("load tarball " + input->location);
-  if (loaded->size() != 1) {
-    return InvalidArgument("tarball " + input->location + " holds " +
-                           std::to_string(loaded->size()) + " images; an OpenNebula image is one");
+  Result<CopyResult> published =
+      staged.ok() ? Publish(engine, *staged, RepositoryName(image.name), image.id)
+                  : Result<CopyResult>(staged.status());
+  // The staging engine keeps nothing a tarball brought: every tag it loaded, then its image.
+  for (const auto& ref : loaded) {
+    if (ref.rfind("sha256:", 0) != 0) engine.Remove(ref);
   }
-  auto published = Publish(engine, loaded->front(), RepositoryName(image.name), image.id);
+  for (const auto& ref : loaded) {
+    if (ref.rfind("sha256:", 0) == 0) engine.Remove(ref);
+  }
   if (published.ok())
     log->info("image {}: tarball {} copied to {}", image.id, input->location, published->source);
   return published;
+}
+
+Result<std::string> ImageStore::LoadTarball(ImageStaging& engine, const std::string& tar_path,
+                                            const std::string& shown,
+                                            std::vector<std::string>& loaded) {
+  auto got = engine.Load(tar_path);
+  if (!got.ok()) return got.status().WithContext("load tarball " + shown);
+  loaded = *got;
+  for (const auto& ref : loaded) {
+    if (ref.rfind("sha256:", 0) == 0) continue;
+    const bool private_tag = ref.rfind(settings_.registry + "/", 0) == 0;
+    if (private_tag || OwnRepository(ref)) {
+      return PermissionDenied("tarball " + shown + " is tagged " + ref +
+                              ", a name of onedock's private registry; retag it before loading");
+    }
+  }
+  if (loaded.size() != 1) {
+    return InvalidArgument("tarball " + shown + " holds " + std::to_string(loaded.size()) +
+                           " images; an OpenNebula image is one");
+  }
+  return loaded.front();
 }
 
 Result<CopyResult> ImageStore::Clone(const Image& image) {
@@ -264,6 +307,41 @@ Result<CopyResult> ImageStore::CopyWithin(const Image& image, const std::string&
   return published;
 }
 
+Result<bool> ImageStore::ManifestShared(const ImageReference& ref, int image_id) {
+  auto tags = registries_.Tags(ref, settings_.registry_auth);
+  if (!tags.ok()) {
+    if (tags.status().code() == Status::Code::kNotFound) return false;
+    return tags.status();
+  }
+  const std::string own_tag = std::to_string(image_id);
+  for (const auto& tag : *tags) {
+    if (tag == own_tag) continue;
+    ImageReference other = ref;
+    other.tag = tag;
+    other.digest.clear();
+    auto digest = registries_.TagDigest(other, settings_.registry_auth);
+    if (!digest.ok()) {
+      if (digest.status().code() == Status::Code::kNotFound) continue;  // deleted meanwhile
+      return digest.status();
+    }
+    if (*digest != ref.digest) continue;
+    // onedock tags an image <basename>:<image id>; any other tag was made by someone else.
+    if (tag.empty() || tag.size() > 9 || !std::all_of(tag.begin(), tag.end(), ::isdigit))
+      return true;
+    auto image = one_.ImageInfo(std::stoi(tag));
+    if (!image.ok()) {
+      if (image.status().code() == Status::Code::kNotFound) continue;  // a tag left by a deletion
+      return image.status().WithContext("read image " + tag + " from oned");
+    }
+    // An image still being copied has no SOURCE yet; one whose SOURCE is this manifest uses it.
+    if (image->source.empty()) return true;
+    auto theirs = PrivateRegistryReference(image->source, settings_.registry);
+    if (theirs.ok() && theirs->Repository() == ref.Repository() && theirs->digest == ref.digest)
+      return true;
+  }
+  return false;
+}
+
 Status ImageStore::Remove(const Image& image) {
   auto ref = PrivateReference(image.source);
   if (!ref.ok()) return ref.status();
@@ -276,11 +354,20 @@ Status ImageStore::Remove(const Image& image) {
     }
     ref->digest = manifest->digest;
   }
+  // The registry (distribution 2.8) deletes manifests, not tags: deleting this image's manifest
+  // would take every tag of the repository pointing to the same digest, other images' too.
+  auto shared = ManifestShared(*ref, image.id);
+  if (!shared.ok()) return shared.status().WithContext("rm " + ref->ToString());
+  auto log = NamedLogger("images");
+  if (*shared) {
+    log->info("image {}: {} kept in the private registry: another image refers to it", image.id,
+              ref->ToString());
+    return Status::Ok();
+  }
   Status s = registries_.DeleteManifest(*ref, settings_.registry_auth);
   if (s.code() == Status::Code::kNotFound) return Status::Ok();
   if (s.ok())
-    NamedLogger("images")->info("image {}: {} deleted from the private registry", image.id,
-                                ref->ToString());
+    log->info("image {}: {} deleted from the private registry", image.id, ref->ToString());
   return s.WithContext("rm " + ref->ToString());
 }
 

@@ -1,6 +1,8 @@
 #include "docker/curl_transport.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,8 +21,19 @@ struct Transfer {
   bool status_known = false;
   FILE* download = nullptr;  // where a 2xx body goes when the request names a download_file
   bool to_file = false;      // decided with `streaming`
-  bool too_large = false;    // the body passed request->max_body_bytes
+  bool too_large = false;    // the body passed its bound
+  size_t header_bytes = 0;
+  bool headers_too_large = false;
+  bool line_too_long = false;
+  const DestinationPolicy* destinations = nullptr;
+  Status refused;  // the last connection the policy refused
 };
+
+int64_t BodyBound(const Transfer* t) {
+  const int64_t asked = t->request->max_body_bytes;
+  if (t->to_file) return asked;
+  return asked > 0 ? std::min(asked, kMaxMemoryBodyBytes) : kMaxMemoryBodyBytes;
+}
 
 std::string Lower(std::string_view s) {
   std::string out(s);
@@ -37,6 +50,11 @@ std::string_view Trim(std::string_view s) {
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   std::string_view line(data, size * count);
+  t->header_bytes += line.size();
+  if (t->header_bytes > kMaxHeaderBytes) {
+    t->headers_too_large = true;
+    return 0;
+  }
   if (line.rfind("HTTP/", 0) == 0) {
     t->response->headers.clear();  // a new status line (after 100 Continue or a redirect)
     return size * count;
@@ -59,7 +77,7 @@ bool StartBody(Transfer* t) {
   t->status_known = true;
   curl_off_t declared = -1;
   curl_easy_getinfo(t->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
-  const int64_t bound = t->request->max_body_bytes;
+  const int64_t bound = BodyBound(t);
   return t->streaming || bound <= 0 || declared <= bound;
 }
 
@@ -70,7 +88,7 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     t->too_large = true;
     return 0;  // makes libcurl end the transfer
   }
-  const int64_t bound = t->request->max_body_bytes;
+  const int64_t bound = BodyBound(t);
   t->response->body_bytes += static_cast<int64_t>(n);
   if (!t->streaming && bound > 0 && t->response->body_bytes > bound) {
     t->too_large = true;
@@ -82,7 +100,11 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
     return n;
   }
   if (!t->splitter.Feed(std::string_view(data, n), t->request->on_line)) {
-    t->response->stopped = true;
+    if (t->splitter.overflowed()) {
+      t->line_too_long = true;
+    } else {
+      t->response->stopped = true;
+    }
     return 0;
   }
   return n;
@@ -95,6 +117,30 @@ int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
     return 1;
   }
   return 0;
+}
+
+// Opens the socket of a new connection only when the destination policy admits its address.
+curl_socket_t OnOpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  char text[INET6_ADDRSTRLEN] = {0};
+  int port = 0;
+  if (address->family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address->addr);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    port = ntohs(in->sin_port);
+  } else if (address->family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address->addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    port = ntohs(in6->sin6_port);
+  } else {
+    t->refused = PermissionDenied("only IP destinations are dialled");
+    return CURL_SOCKET_BAD;
+  }
+  if (Status s = t->destinations->Check(text, port); !s.ok()) {
+    t->refused = s;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype, address->protocol);
 }
 
 struct FileCloser {
@@ -132,7 +178,7 @@ void ApplyTransfer(CURL* h, const HttpRequest& request, Transfer* transfer) {
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, request.timeout_ms);
   if (request.stall_timeout_ms > 0) {
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, std::max(1L, request.low_speed_bytes_per_s));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                      std::max(1L, (request.stall_timeout_ms + 999) / 1000));
   }
@@ -148,6 +194,10 @@ void ApplyTransfer(CURL* h, const HttpRequest& request, Transfer* transfer) {
   curl_easy_setopt(h, CURLOPT_WRITEDATA, transfer);
   curl_easy_setopt(h, CURLOPT_PROXY, "");  // engines and registries are dialled directly
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (transfer->destinations != nullptr) {
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, OnOpenSocket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, transfer);
+  }
   if (request.keep_going) {
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, OnProgress);
@@ -198,6 +248,7 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
 
   HttpResponse response;
   Transfer transfer{h, &request, &response, {}};
+  transfer.destinations = endpoint_.destinations;
   char error_text[CURL_ERROR_SIZE] = {0};
   const std::string url = endpoint_.base_url + request.target;
   const std::string& where = endpoint_.base_url.empty() ? url : endpoint_.base_url;
@@ -229,8 +280,17 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
 
   if (transfer.too_large) {
     return InvalidArgument(where + ": reply body larger than " +
-                           std::to_string(request.max_body_bytes) + " bytes");
+                           std::to_string(BodyBound(&transfer)) + " bytes");
   }
+  if (transfer.headers_too_large) {
+    return InvalidArgument(where + ": reply headers larger than " +
+                           std::to_string(kMaxHeaderBytes) + " bytes");
+  }
+  if (transfer.line_too_long) {
+    return InvalidArgument(where + ": streamed reply line longer than " +
+                           std::to_string(kMaxStreamLineBytes) + " bytes");
+  }
+  if (rc != CURLE_OK && !transfer.refused.ok()) return transfer.refused.WithContext(where);
   if (rc != CURLE_OK && !response.stopped) {
     return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
   }
@@ -316,8 +376,16 @@ bool LineSplitter::Feed(std::string_view chunk, const std::function<bool(std::st
   while (!chunk.empty()) {
     const size_t nl = chunk.find('\n');
     if (nl == std::string_view::npos) {
+      if (pending_.size() + chunk.size() > kMaxStreamLineBytes) {
+        overflowed_ = true;
+        return false;
+      }
       pending_.append(chunk);
       return true;
+    }
+    if (pending_.size() + nl > kMaxStreamLineBytes) {
+      overflowed_ = true;
+      return false;
     }
     std::string_view line;
     if (pending_.empty()) {

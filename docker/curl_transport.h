@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bridge/destination_policy.h"
 #include "bridge/status.h"
 
 namespace onedock::docker {
@@ -28,7 +29,18 @@ struct Endpoint {
   std::string username;     // HTTP basic credentials (registries), sent only when set
   std::string password;
   long connect_timeout_ms = 5000;
+  // When set, every connection libcurl opens (redirects included) is first checked against it,
+  // on the address actually dialled; a refused one ends the request with kPermissionDenied.
+  // Engines and the private registry have none; whatever a user names has one. Not owned.
+  const DestinationPolicy* destinations = nullptr;
 };
+
+// A body kept in memory (HttpResponse::body) is bounded by this unless the request bounds it
+// tighter; a reply past it ends with kInvalidArgument, whoever sent it.
+inline constexpr int64_t kMaxMemoryBodyBytes = int64_t{64} << 20;
+// One line of a streamed reply, and all of a reply's header lines together, are bounded too.
+inline constexpr size_t kMaxStreamLineBytes = size_t{1} << 20;
+inline constexpr size_t kMaxHeaderBytes = size_t{256} << 10;
 
 struct HttpRequest {
   std::string method = "GET";
@@ -39,10 +51,13 @@ struct HttpRequest {
   std::string download_file;         // when set, a 2xx body is written to this file (created or
                                      // truncated) instead of HttpResponse::body
   long timeout_ms = 30000;           // whole-transfer limit; 0 = none (streams)
-  long stall_timeout_ms = 0;         // limit on a transfer moving no byte at all; 0 = none
+  long stall_timeout_ms = 0;         // a transfer slower than low_speed_bytes_per_s for this
+                                     // long fails (kDeadlineExceeded); 0 = none
+  long low_speed_bytes_per_s = 1;    // with stall_timeout_ms; 1 = moving no byte at all
   int max_redirects = 0;             // Location replies followed, to http and https URLs only
   int64_t max_body_bytes = 0;        // bound on a body kept or written to download_file (not
-                                     // on streams); 0 = none
+                                     // on streams); 0 = kMaxMemoryBodyBytes for a kept body,
+                                     // none for download_file
   // Streaming replies: each complete line of a 2xx body is handed over as it arrives and is not
   // kept in HttpResponse::body. Returning false ends the transfer (not an error).
   std::function<bool(std::string_view)> on_line;
@@ -105,9 +120,12 @@ class LineSplitter {
   bool Feed(std::string_view chunk, const std::function<bool(std::string_view)>& sink);
   // Hands over a last line that had no newline. Returns false when sink does.
   bool Finish(const std::function<bool(std::string_view)>& sink);
+  // True once a line grew past kMaxStreamLineBytes: Feed returned false without calling sink.
+  bool overflowed() const { return overflowed_; }
 
  private:
   std::string pending_;
+  bool overflowed_ = false;
 };
 
 // Percent-encodes every byte outside [A-Za-z0-9-._~], so a value can sit in a path segment or a

@@ -1,17 +1,17 @@
 #include "docker/image_staging.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
+#include <memory>
+
+#include "bridge/url.h"
 #include "docker/registry_client.h"
 
 namespace onedock::docker {
 namespace {
-
-bool Loopback(const std::string& domain) {
-  const std::string host =
-      domain.substr(0, domain.rfind(':') == std::string::npos ? domain.size() : domain.rfind(':'));
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
-}
 
 // The Go name of this machine's architecture, as image platforms spell it.
 std::string HostArchitecture() {
@@ -25,8 +25,22 @@ std::string HostArchitecture() {
   return machine;
 }
 
-// No base URL: each request names a whole http(s) URL.
-Endpoint WebEndpoint() { return Endpoint{.connect_timeout_ms = 10000}; }
+// The first address of `host` the policy refuses, as its refusal; OK when all pass.
+Status CheckResolved(const DestinationPolicy& policy, const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+  if (rc != 0) return Unavailable("cannot resolve " + host + " (" + gai_strerror(rc) + ")");
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST] = {0};
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0)
+      continue;
+    if (Status s = policy.Check(text, port); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -50,12 +64,38 @@ Status StagingEngine::Remove(const std::string& reference) {
   return engine_->RemoveImage(reference, false);
 }
 
-Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth& auth) {
+Endpoint RegistryHttp::EndpointOf(const std::string& domain, const RegistryAuth& auth) const {
+  const auto& insecure = settings_.insecure_registries;
+  auto parsed = ParseAuthority(domain, "https", 443);
+  const bool plain = (parsed.ok() && IsLoopbackLiteral(parsed->host)) ||
+                     std::find(insecure.begin(), insecure.end(), domain) != insecure.end();
   Endpoint e;
-  e.base_url = (Loopback(domain) ? "http://" : "https://") + domain;
+  e.base_url = (plain ? "http://" : "https://") + domain;
   e.username = auth.username;
   e.password = auth.password;
+  if (domain != settings_.private_registry) e.destinations = &settings_.destinations;
   return e;
+}
+
+// No base URL: each request names a whole http(s) URL.
+Endpoint RegistryHttp::WebEndpoint() const {
+  return Endpoint{.connect_timeout_ms = 10000, .destinations = &settings_.destinations};
+}
+
+Status RegistryHttp::CheckRegistry(const ImageReference& reference) {
+  const std::string domain = LocationOf(reference).first;
+  if (domain == settings_.private_registry) return Status::Ok();
+  const bool insecure =
+      std::find(settings_.insecure_registries.begin(), settings_.insecure_registries.end(),
+                domain) != settings_.insecure_registries.end();
+  auto parsed = ParseAuthority(domain, "https", 443);
+  if (!parsed.ok()) return parsed.status().WithContext("registry");
+  // dockerd tries https on 443 and, for an insecure registry, http on 80 when no port is named.
+  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port); !s.ok())
+    return s;
+  if (insecure && !parsed->explicit_port)
+    return CheckResolved(settings_.destinations, parsed->host, 80);
+  return Status::Ok();
 }
 
 std::pair<std::string, std::string> RegistryHttp::LocationOf(const ImageReference& reference) {
@@ -89,22 +129,51 @@ Status RegistryHttp::DeleteManifest(const ImageReference& reference, const Regis
   return client.DeleteManifest(reference.path, reference.digest);
 }
 
+Result<std::vector<std::string>> RegistryHttp::Tags(const ImageReference& repository,
+                                                    const RegistryAuth& auth) {
+  RegistryClient client("registry " + repository.domain, EndpointOf(repository.domain, auth));
+  return client.Tags(repository.path);
+}
+
+Result<std::string> RegistryHttp::TagDigest(const ImageReference& reference,
+                                            const RegistryAuth& auth) {
+  RegistryClient client("registry " + reference.domain, EndpointOf(reference.domain, auth));
+  return client.TagDigest(reference.path, reference.tag);
+}
+
 Result<int64_t> RegistryHttp::Download(const std::string& url, const std::string& path) {
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  // Refused up front with a short message; the transport checks every address it dials anyway.
+  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port);
+      s.code() == Status::Code::kPermissionDenied)
+    return s;
+  const WebLimits& l = settings_.limits;
   CurlTransport web(WebEndpoint());
   auto reply = web.Perform({.target = url,
                             .download_file = path,
-                            .timeout_ms = 0,  // a large image takes as long as it takes...
-                            .stall_timeout_ms = kStallTimeoutMs,  // ...while bytes keep coming
-                            .max_redirects = kMaxRedirects,
-                            .max_body_bytes = max_download_bytes_});
+                            .timeout_ms = l.download_timeout_ms,
+                            .stall_timeout_ms = l.low_speed_ms,
+                            .low_speed_bytes_per_s = l.low_speed_bytes_per_s,
+                            .max_redirects = l.max_redirects,
+                            .max_body_bytes = l.max_download_bytes});
   if (!reply.ok()) return reply.status();
   if (Status s = StatusFromHttpStatus(reply->status); !s.ok()) return s;
   return reply->body_bytes;
 }
 
 Result<int64_t> RegistryHttp::RemoteSize(const std::string& url) {
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port);
+      s.code() == Status::Code::kPermissionDenied)
+    return s;
+  const WebLimits& l = settings_.limits;
   CurlTransport web(WebEndpoint());
-  auto reply = web.Perform({.method = "HEAD", .target = url, .max_redirects = kMaxRedirects});
+  auto reply = web.Perform({.method = "HEAD",
+                            .target = url,
+                            .timeout_ms = l.head_timeout_ms,
+                            .max_redirects = l.max_redirects});
   if (!reply.ok()) return reply.status();
   if (Status s = StatusFromHttpStatus(reply->status); !s.ok()) return s;
   return reply->content_length;

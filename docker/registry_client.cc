@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bridge/url.h"
 #include "docker/engine_json.h"
 
 namespace onedock::docker {
@@ -54,10 +55,11 @@ RegistryClient::RegistryClient(std::string name, Endpoint endpoint)
     : name_(std::move(name)), transport_(std::move(endpoint)) {}
 
 Result<HttpResponse> RegistryClient::Request(const std::string& method, const std::string& path,
-                                             const std::string& what, bool manifest_accept) {
+                                             const std::string& what, bool manifest_accept,
+                                             int64_t max_bytes) {
   const std::string context = name_ + ": " + what;
   for (int attempt = 0;; ++attempt) {
-    HttpRequest request{.method = method, .target = path};
+    HttpRequest request{.method = method, .target = path, .max_body_bytes = max_bytes};
     if (manifest_accept) request.headers.push_back(kManifestAccept);
     // A header of our own replaces the Basic one libcurl would send for the endpoint's credentials.
     if (!bearer_.empty()) request.headers.push_back("Authorization: Bearer " + bearer_);
@@ -79,25 +81,33 @@ Result<HttpResponse> RegistryClient::Request(const std::string& method, const st
 
 Status RegistryClient::FetchToken(const std::string& challenge) {
   auto params = ParseBearerChallenge(challenge);
-  const std::string realm = params["realm"];
-  const bool https = realm.rfind("https://", 0) == 0;
-  const bool local_http =
-      realm.rfind("http://127.", 0) == 0 || realm.rfind("http://localhost", 0) == 0;
-  if (!https && !local_http) {
-    return Unauthenticated("token realm \"" + realm +
-                           "\" is not an https URL; credentials are not sent there");
+  const std::string& text = params["realm"];
+  auto realm = ParseUrl(text);
+  if (!realm.ok()) {
+    return Unauthenticated("token realm \"" + text + "\" refused: " + realm.status().message());
+  }
+  auto registry = ParseUrl(transport_.endpoint().base_url);
+  const bool plain_registry_host =
+      registry.ok() && registry->scheme == "http" && registry->host == realm->host;
+  if (realm->scheme != "https" && !plain_registry_host) {
+    return Unauthenticated("token realm \"" + text +
+                           "\" is plain http on another host than the registry; credentials are "
+                           "not sent there");
   }
   std::string query;
   for (const char* key : {"service", "scope"}) {
     auto it = params.find(key);
-    if (it != params.end())
-      query += std::string(query.empty() ? "?" : "&") + key + "=" + UrlEscape(it->second);
+    if (it != params.end()) {
+      const char* sep = query.empty() && realm->path.find('?') == std::string::npos ? "?" : "&";
+      query += std::string(sep) + key + "=" + UrlEscape(it->second);
+    }
   }
-  Endpoint auth_endpoint = transport_.endpoint();
-  auth_endpoint.base_url = realm;
+  Endpoint auth_endpoint = transport_.endpoint();  // the same credentials and destination policy
+  auth_endpoint.base_url = realm->scheme + "://" + realm->Authority();
   CurlTransport auth(auth_endpoint);
-  const std::string what = "token from " + realm;
-  auto r = auth.Perform({.method = "GET", .target = query});
+  const std::string what = "token from " + text;
+  auto r = auth.Perform(
+      {.method = "GET", .target = realm->path + query, .max_body_bytes = kMaxTokenReplyBytes});
   if (!r.ok()) return r.status().WithContext(what);
   if (r->status != 200) return StatusFromRegistry(r->status, r->body).WithContext(what);
   json j = json::parse(r->body, nullptr, false);
@@ -163,7 +173,7 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
   const std::string what = "get manifest " + repository + ":" + reference;
   auto r =
       Request("GET", "/v2/" + RepositoryPath(repository) + "/manifests/" + UrlEscape(reference),
-              what, true);
+              what, true, kMaxManifestBytes);
   if (!r.ok()) return r.status();
   Manifest m;
   m.digest = r->headers["docker-content-digest"];
@@ -179,8 +189,40 @@ Result<Manifest> RegistryClient::GetManifest(const std::string& repository,
 
 Status RegistryClient::DeleteManifest(const std::string& repository, const std::string& digest) {
   return Request("DELETE", "/v2/" + RepositoryPath(repository) + "/manifests/" + UrlEscape(digest),
-                 "delete manifest " + repository + "@" + digest, false)
+                 "delete manifest " + repository + "@" + digest, false, kMaxManifestBytes)
       .status();
+}
+
+Result<std::vector<std::string>> RegistryClient::Tags(const std::string& repository) {
+  const std::string what = "list tags of " + repository;
+  auto r = Request("GET", "/v2/" + RepositoryPath(repository) + "/tags/list", what, false,
+                   kMaxTagListBytes);
+  if (!r.ok()) return r.status();
+  json j = json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Internal("tag list is not a JSON object").WithContext(name_ + ": " + what);
+  }
+  std::vector<std::string> tags;
+  if (j.contains("tags") && j["tags"].is_array()) {
+    for (const auto& t : j["tags"]) {
+      if (t.is_string()) tags.push_back(t.get<std::string>());
+    }
+  }
+  return tags;
+}
+
+Result<std::string> RegistryClient::TagDigest(const std::string& repository,
+                                              const std::string& tag) {
+  const std::string what = "head manifest " + repository + ":" + tag;
+  auto r = Request("HEAD", "/v2/" + RepositoryPath(repository) + "/manifests/" + UrlEscape(tag),
+                   what, true, kMaxManifestBytes);
+  if (!r.ok()) return r.status();
+  const std::string digest = r->headers["docker-content-digest"];
+  if (digest.empty()) {
+    return Internal("manifest reply without Docker-Content-Digest")
+        .WithContext(name_ + ": " + what);
+  }
+  return digest;
 }
 
 }  // namespace onedock::docker

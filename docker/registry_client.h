@@ -1,9 +1,10 @@
 // RegistryClient: the Docker Registry HTTP API v2 of one registry (the front-end's private
 // registry or an upstream one), over one reused CurlTransport with optional basic credentials.
 // Manifests are always requested with the v2 and OCI Accept headers, so the digest returned is the
-// one a DELETE accepts. It carries the calls onedockd makes (manifests and their deletion); tag
-// lists, the catalog and HEAD digests, which only tests use, are tests/support/registry_admin.h's.
-// Not thread-safe: one client per thread.
+// one a DELETE accepts. It carries the calls onedockd makes (manifests, their deletion, a
+// repository's tags and their digests); the catalog, which only tests use, is
+// tests/support/registry_admin.h's. Every reply is read into memory within a bound (below); one
+// past it is a kInvalidArgument naming the bound. Not thread-safe: one client per thread.
 #ifndef ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
 #define ONEDOCK_DOCKER_REGISTRY_CLIENT_H_
 
@@ -31,6 +32,12 @@ inline constexpr const char* kManifestAccept =
     "application/vnd.oci.image.manifest.v1+json, "
     "application/vnd.oci.image.index.v1+json";
 
+// Bounds of what a registry reply may hold in memory: manifests (distribution refuses to store
+// one past 4 MiB), token replies, tag lists and the error bodies of any of them.
+inline constexpr int64_t kMaxManifestBytes = int64_t{4} << 20;
+inline constexpr int64_t kMaxTokenReplyBytes = int64_t{1} << 20;
+inline constexpr int64_t kMaxTagListBytes = int64_t{8} << 20;
+
 // A repository name as a registry path: each '/'-separated component escaped on its own.
 std::string RepositoryPath(const std::string& repository);
 
@@ -43,13 +50,19 @@ class RegistryClient {
   Result<Manifest> GetManifest(const std::string& repository, const std::string& reference);
   // Deletes a manifest by digest (every tag pointing to it goes with it). kNotFound when absent.
   Status DeleteManifest(const std::string& repository, const std::string& digest);
+  // The repository's tags (empty when it has none). kNotFound when the repository is unknown.
+  Result<std::vector<std::string>> Tags(const std::string& repository);
+  // The digest a tag points to (HEAD). kNotFound when absent.
+  Result<std::string> TagDigest(const std::string& repository, const std::string& tag);
 
  private:
   // Sends the request; a 401 carrying a Bearer challenge (Docker Hub and other token-auth
   // registries) gets a token from the challenge's realm, with the endpoint's credentials when it
-  // has some, and the request is sent once more with it.
+  // has some, and the request is sent once more with it. The realm must be https, or plain http
+  // on the host of a registry that is itself spoken to over plain http; anything else (another
+  // host over http, userinfo, another scheme) is refused before a byte is sent there.
   Result<HttpResponse> Request(const std::string& method, const std::string& path,
-                               const std::string& what, bool manifest_accept);
+                               const std::string& what, bool manifest_accept, int64_t max_bytes);
   Status FetchToken(const std::string& challenge);
   std::string name_;
   CurlTransport transport_;

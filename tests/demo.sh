@@ -88,6 +88,8 @@ storage = $LAB/registry-private/data
 [images]
 staging_host = h1
 spool = $SANDBOX/spool
+# the bed's upstream registry is on loopback, which image PATHs may not reach unless allowed
+allow_destinations = 127.0.0.1/32
 [journal]
 path = $SANDBOX/journal.db
 [containers]

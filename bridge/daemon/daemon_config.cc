@@ -5,7 +5,9 @@
 #include <sstream>
 #include <type_traits>
 
+#include "bridge/destination_policy.h"
 #include "bridge/net_address.h"
+#include "bridge/url.h"
 
 namespace onedock::daemon {
 namespace {
@@ -79,6 +81,24 @@ Setter AddressAndPort(std::string& address, int& port,
   };
 }
 
+// A space- or comma-separated list, each item checked by `check` (which names what is wrong).
+Setter ListOf(std::vector<std::string>& out,
+              const std::function<std::string(const std::string&)>& check) {
+  return [&out, check](const std::string& v) -> std::string {
+    out.clear();
+    std::string item;
+    std::istringstream in(v);
+    while (std::getline(in, item, ',')) {
+      std::istringstream words(item);
+      for (std::string word; words >> word;) {
+        if (std::string why = check(word); !why.empty()) return why;
+        out.push_back(word);
+      }
+    }
+    return "";
+  };
+}
+
 // A value kept as given and checked by `check`.
 Setter Checked(std::string& out, const std::function<std::string(const std::string&)>& check) {
   return [&out, check](const std::string& v) {
@@ -125,7 +145,25 @@ KeyTable Keys(DaemonConfig& c) {
                                               ? ""
                                               : "\"" + v + "\" is not a host name";
                                  })},
-        {"spool", TextOf(c.spool_dir)}}},
+        {"spool", TextOf(c.spool_dir)},
+        {"upload_dirs", ListOf(c.upload_dirs,
+                               [](const std::string& v) {
+                                 return v.front() == '/' ? "" : "\"" + v + "\" is not absolute";
+                               })},
+        {"allow_destinations", ListOf(c.allow_destinations,
+                                      [](const std::string& v) {
+                                        auto p = DestinationPolicy::Make({v}, {});
+                                        return p.ok() ? "" : p.status().message();
+                                      })},
+        {"insecure_registries", ListOf(c.insecure_registries,
+                                       [](const std::string& v) {
+                                         auto u = ParseAuthority(v, "http", 80);
+                                         return u.ok() ? "" : u.status().message();
+                                       })},
+        {"max_download_mb", Bounded(c.max_download_mb, 1, int64_t{1} << 30)},
+        {"download_timeout", Bounded(c.download_timeout_s, 0, 86400 * 7)},
+        {"low_speed_limit", Bounded(c.low_speed_bytes_per_s, 1, 1 << 30)},
+        {"low_speed_time", Bounded(c.low_speed_time_s, 1, 86400)}}},
       {"journal", {{"path", TextOf(c.journal_path)}}},
       {"containers",
        {{"instance", Checked(c.instance,

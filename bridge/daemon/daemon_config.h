@@ -45,6 +45,17 @@ struct DaemonConfig {
   // (empty: image registration is refused), and where downloaded tarballs wait.
   std::string staging_host;
   std::string spool_dir = "/var/lib/one/onedock/spool";
+  // What an image PATH may reach: local tarballs only under upload_dirs (and a datastore's
+  // SAFE_DIRS); URLs and upstream registries only at addresses the destination policy admits
+  // (allow_destinations extends it); plain HTTP only to loopback literals and insecure_registries;
+  // downloads within a size, a total time and a lowest speed.
+  std::vector<std::string> upload_dirs = {"/var/tmp"};
+  std::vector<std::string> allow_destinations;
+  std::vector<std::string> insecure_registries;
+  int64_t max_download_mb = 65536;
+  int download_timeout_s = 3600;
+  int low_speed_bytes_per_s = 1024;
+  int low_speed_time_s = 60;
   // [credentials REGISTRY] sections: username and password_file per upstream registry.
   struct Credentials {
     std::string username;

@@ -128,7 +128,9 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
       [&config](const std::string& host) { return EngineEndpoint(config, host); },
       static_cast<size_t>(config.stats_workers) + 8);
   VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
-  docker::RegistryHttp registries;
+  auto web = RegistryHttpSettingsOf(config);
+  if (!web.ok()) return Fail(web.status().message());
+  docker::RegistryHttp registries(std::move(*web));
   auto stage = [&config, &engines]() -> Result<std::unique_ptr<ImageStaging>> {
     if (config.staging_host.empty()) {
       return FailedPrecondition("onedockd has no [images] staging_host to copy images with");

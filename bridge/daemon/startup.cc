@@ -1,6 +1,9 @@
 #include "bridge/daemon/startup.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -170,8 +173,60 @@ ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secre
 }
 
 ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
-  return {config.registry, secrets.registry, secrets.upstream, config.spool_dir,
-          config.registry_storage};
+  ImageStoreSettings s{config.registry,
+                       secrets.registry,
+                       secrets.upstream,
+                       config.spool_dir,
+                       config.registry_storage,
+                       config.upload_dirs,
+                       {"/etc", "/proc", "/sys", "/dev", "/run", "/root", "/boot", "/var/lib/one"}};
+  for (const std::string& own :
+       {config.spool_dir, config.journal_path, config.journal_path + "-wal",
+        config.journal_path + "-shm", config.stub_token_file, config.oned_auth_file,
+        config.engine_ca, config.engine_cert, config.engine_key, config.registry_password_file}) {
+    if (!own.empty()) s.restricted_dirs.push_back(own);
+  }
+  for (const auto& [name, cred] : config.credentials)
+    s.restricted_dirs.push_back(cred.password_file);
+  for (const auto& [name, host] : config.hosts) {
+    for (const std::string* f : {&host.ca, &host.cert, &host.key}) {
+      if (!f->empty()) s.restricted_dirs.push_back(*f);
+    }
+  }
+  return s;
+}
+
+Result<docker::RegistryHttpSettings> RegistryHttpSettingsOf(const DaemonConfig& config) {
+  std::vector<std::string> own;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+      if (i->ifa_addr == nullptr) continue;
+      char text[INET6_ADDRSTRLEN] = {0};
+      if (i->ifa_addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text,
+                  sizeof text);
+      } else if (i->ifa_addr->sa_family == AF_INET6) {
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, text,
+                  sizeof text);
+      } else {
+        continue;
+      }
+      own.emplace_back(text);
+    }
+    freeifaddrs(list);
+  }
+  auto policy = DestinationPolicy::Make(config.allow_destinations, own);
+  if (!policy.ok()) return policy.status().WithContext("[images] allow_destinations");
+  docker::RegistryHttpSettings s;
+  s.private_registry = config.registry;
+  s.insecure_registries = config.insecure_registries;
+  s.destinations = *policy;
+  s.limits.max_download_bytes = config.max_download_mb * 1024 * 1024;
+  s.limits.download_timeout_ms = static_cast<long>(config.download_timeout_s) * 1000;
+  s.limits.low_speed_bytes_per_s = config.low_speed_bytes_per_s;
+  s.limits.low_speed_ms = static_cast<long>(config.low_speed_time_s) * 1000;
+  return s;
 }
 
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {

@@ -11,6 +11,7 @@
 #include "bridge/image_store.h"
 #include "bridge/vm_actions.h"
 #include "docker/curl_transport.h"
+#include "docker/image_staging.h"
 #include "monitor/host_monitor.h"
 
 namespace onedock::daemon {
@@ -37,7 +38,12 @@ Result<docker::Endpoint> EngineEndpoint(const DaemonConfig& config, const std::s
 
 // What each part of the daemon takes from the configuration.
 ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secrets);
+// The image store's settings; its restricted directories are the system's (/etc, /proc, /sys,
+// /dev, /run, /root, /boot, /var/lib/one), the spool and every file onedockd reads secrets from.
 ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secrets& secrets);
+// The destination policy (the front-end's own addresses, read from its interfaces, refused unless
+// allowed), plain-HTTP registries and download limits of [images].
+Result<docker::RegistryHttpSettings> RegistryHttpSettingsOf(const DaemonConfig& config);
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config);
 
 }  // namespace onedock::daemon

@@ -77,7 +77,12 @@ int Main(int argc, char** argv) {
     images.push_back(repo + ":1.0");
   }
 
-  docker::RegistryHttp registries;
+  // The bed's upstream registry is on loopback, which the destination policy admits only when
+  // told to; the private registry is onedockd's own.
+  docker::RegistryHttpSettings web;
+  web.private_registry = registry;
+  web.destinations = *DestinationPolicy::Make({"127.0.0.1/32"}, {});
+  docker::RegistryHttp registries(web);
   fakes::FakeOne one;  // copies read nothing from oned
   char dir[] = "/tmp/onedock-image-bench-XXXXXX";
   if (mkdtemp(dir) == nullptr) return 1;

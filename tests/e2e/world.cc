@@ -83,7 +83,11 @@ void World::SetUp(const std::string& onedockd_extra) {
       << "[host dead]\nurl = https://127.0.0.9:2376\n"
       << "[registry]\naddress = " << testbed::RegistryHost("private")
       << "\nstorage = " << testbed::Get("ONEDOCK_LAB") << "/registry-private/data\n"
-      << "[images]\nstaging_host = h1\nspool = " << root_ << "/od/spool\n"
+      << "[images]\nstaging_host = h1\nspool = " << root_
+      << "/od/spool\n"
+      // The bed's registries and the tests' web servers are on 127.0.0.1, which the destination
+      // policy refuses unless allowed; the engines on 127.0.0.2 and .3 stay refused.
+      << "allow_destinations = 127.0.0.1/32\n"
       << "[journal]\npath = " << root_ << "/od/journal.db\n"
       << "[containers]\ninstance = " << instance_ << "\nstop_timeout = 5\n"
       << "[log]\nlevel = debug\n"
@@ -100,7 +104,11 @@ void World::SetUp(const std::string& onedockd_extra) {
                      {s("NAME = onedock_system\nTYPE = SYSTEM_DS\nTM_MAD = onedock"), i(cluster_)});
   image_ds_ =
       one_->Allocate("one.datastore.allocate",
-                     {s("NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock"), i(cluster_)});
+                     {s("NAME = onedock_images\nDS_MAD = onedock\nTM_MAD = onedock\n"
+                        // oned's default is /var/tmp: the tests' tarballs are in the world's root
+                        "SAFE_DIRS = \"/var/tmp " +
+                        root_ + "\""),
+                      i(cluster_)});
   for (const char* h : {"h1", "h2", "dead"}) {
     hosts_[h] =
         one_->Allocate("one.host.allocate", {s(h), s("onedock"), s("onedock"), i(cluster_)});

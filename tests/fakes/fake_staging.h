@@ -2,6 +2,7 @@
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_STAGING_H_
 
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -25,9 +26,11 @@ class FakeStaging : public ImageStaging {
     local.insert(reference);
     return Status::Ok();
   }
+  std::vector<std::string> loads = {"sha256:loaded"};  // what Load reports (and adds to local)
   Result<std::vector<std::string>> Load(const std::string& tar_path) override {
     calls.push_back("load " + tar_path);
-    return std::vector<std::string>{"sha256:loaded"};
+    local.insert(loads.begin(), loads.end());
+    return loads;
   }
   Result<ImageInfo> Inspect(const std::string& reference) override {
     if (local.count(reference) == 0) return NotFound("no such image");
@@ -65,12 +68,46 @@ class FakeRegistries : public RegistryAccess {
     if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
     return it->second;
   }
+  // As a registry does: every tag of the repository pointing to the digest goes with it.
   Status DeleteManifest(const ImageReference& r, const RegistryAuth&) override {
     deleted.push_back(r.Repository() + "@" + r.digest);
+    for (auto it = manifests.begin(); it != manifests.end();) {
+      const bool same =
+          it->first.rfind(r.Repository() + ":", 0) == 0 && it->second.digest == r.digest;
+      it = same ? manifests.erase(it) : std::next(it);
+    }
     return Status::Ok();
   }
-  Result<int64_t> Download(const std::string&, const std::string&) override {
-    return Unavailable("offline");
+  Result<std::vector<std::string>> Tags(const ImageReference& r, const RegistryAuth&) override {
+    std::vector<std::string> tags;
+    const std::string prefix = r.Repository() + ":";
+    for (const auto& [key, m] : manifests) {
+      if (key.rfind(prefix, 0) == 0 && key.find('@') == std::string::npos)
+        tags.push_back(key.substr(prefix.size()));
+    }
+    if (tags.empty()) return NotFound("NAME_UNKNOWN");
+    return tags;
+  }
+  Result<std::string> TagDigest(const ImageReference& r, const RegistryAuth&) override {
+    auto it = manifests.find(r.Repository() + ":" + r.tag);
+    if (it == manifests.end()) return NotFound("MANIFEST_UNKNOWN");
+    return it->second.digest;
+  }
+  std::set<std::string> refused_registries;  // domains CheckRegistry refuses
+  Status CheckRegistry(const ImageReference& r) override {
+    if (refused_registries.count(r.domain) != 0)
+      return PermissionDenied("destination " + r.domain + " refused: loopback address");
+    return Status::Ok();
+  }
+  bool partial_download = false;  // Download writes some bytes, then fails as past its bound
+  Result<int64_t> Download(const std::string&, const std::string& path) override {
+    if (!partial_download) return Unavailable("offline");
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f != nullptr) {
+      std::fputs("partial", f);
+      std::fclose(f);
+    }
+    return InvalidArgument("reply body larger than 7 bytes");
   }
   Result<int64_t> RemoteSize(const std::string&) override { return int64_t{-1}; }
 };

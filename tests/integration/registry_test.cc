@@ -76,6 +76,15 @@ TEST_CASE("a registry that is down is unavailable") {
 
 namespace onedock::docker {
 
+// The test stubs listen on 127.0.0.1, which the destination policy refuses unless allowed.
+RegistryHttpSettings LoopbackAllowed() {
+  RegistryHttpSettings s;
+  auto policy = DestinationPolicy::Make({"127.0.0.1/32"}, {});
+  REQUIRE(policy.ok());
+  s.destinations = *policy;
+  return s;
+}
+
 TEST_CASE("registry client sends basic credentials and a refusal is unauthenticated") {
   const std::string base = "http://" + testbed::Get("ONEDOCK_AUTH_REGISTRY");
   RegistryClient anonymous("auth", {.base_url = base});
@@ -188,7 +197,7 @@ TEST_CASE(
 
 TEST_CASE("the size of a multi-platform image is that of the platform the staging engine pulls") {
   TokenRegistry hub;
-  RegistryHttp registries;
+  RegistryHttp registries(LoopbackAllowed());
   // The stub stands at a loopback address, so it is spoken to over plain HTTP.
   auto ref = ParseImageReference("127.0.0.1:" + std::to_string(hub.stub.port()) +
                                  "/library/busybox:latest");
@@ -212,7 +221,7 @@ TEST_CASE("downloads and remote sizes follow redirects and map the server's stat
     return testing::StubReply{404, {}, "not here"};
   });
   using C = Status::Code;
-  RegistryHttp registries;
+  RegistryHttp registries(LoopbackAllowed());
   const std::string path = "/tmp/onedock-download-" + testbed::UniqueName("t");
   auto size = registries.RemoteSize(web.base_url() + "/latest.tar");
   REQUIRE_MESSAGE(size.ok(), size.status().ToString());
@@ -232,7 +241,9 @@ TEST_CASE("downloads and remote sizes follow redirects and map the server's stat
   const std::string closed = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
   CHECK(registries.RemoteSize(closed + "/x.tar").status().code() == C::kUnavailable);
 
-  RegistryHttp small(999);
+  RegistryHttpSettings tiny = LoopbackAllowed();
+  tiny.limits.max_download_bytes = 999;
+  RegistryHttp small(tiny);
   CHECK(small.Download(web.base_url() + "/image.tar", path).status().code() == C::kInvalidArgument);
   std::filesystem::remove(path);
 }

@@ -349,3 +349,98 @@ TEST_CASE("url escaping keeps values inside their path segment") {
 }
 
 }  // namespace onedock::docker
+
+namespace onedock::docker {
+namespace {
+
+TEST_CASE("a destination policy refuses the address dialled, redirects included") {
+  LoopbackServer target([](const std::string&) {
+    return std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  });
+  const std::string target_port = target.url().substr(target.url().rfind(':') + 1);
+  LoopbackServer redirector([&](const std::string&) {
+    return "HTTP/1.1 302 Found\r\nLocation: " + target.url() + "/x\r\nContent-Length: 0\r\n\r\n";
+  });
+  const std::string redirector_port = redirector.url().substr(redirector.url().rfind(':') + 1);
+
+  DestinationPolicy none;  // loopback refused
+  CurlTransport refused({.destinations = &none});
+  auto direct = refused.Perform({.target = target.url() + "/x"});
+  REQUIRE_FALSE(direct.ok());
+  CHECK(direct.status().code() == Status::Code::kPermissionDenied);
+  CHECK(direct.status().message().find("destination 127.0.0.1:" + target_port +
+                                       " refused: loopback") != std::string::npos);
+  CHECK(target.accepted() == 0);  // no connection was made
+
+  // The redirector is admitted, the loopback address it redirects to is not.
+  {
+    auto only_redirector = DestinationPolicy::Make({"127.0.0.1:" + redirector_port}, {});
+    REQUIRE(only_redirector.ok());
+    CurlTransport follow({.destinations = &*only_redirector});  // closed at the end of the block:
+    auto redirected = follow.Perform({.target = redirector.url() + "/", .max_redirects = 3});
+    REQUIRE_FALSE(redirected.ok());  // the one-thread server serves one connection at a time
+    CHECK(redirected.status().code() == Status::Code::kPermissionDenied);
+    CHECK(target.accepted() == 0);
+  }
+
+  // Admitted: the same request goes through; a name is checked on what it resolves to.
+  auto both = DestinationPolicy::Make({"127.0.0.1"}, {});
+  REQUIRE(both.ok());
+  CurlTransport allowed({.destinations = &*both});
+  auto ok = allowed.Perform({.target = redirector.url() + "/", .max_redirects = 3});
+  REQUIRE_MESSAGE(ok.ok(), ok.status().ToString());
+  CHECK(ok->body == "ok");
+  CurlTransport by_name({.destinations = &none});
+  auto named = by_name.Perform({.target = "http://localhost:" + target_port + "/x"});
+  CHECK(named.status().code() == Status::Code::kPermissionDenied);
+  CHECK(target.accepted() == 1);
+}
+
+TEST_CASE("a reply kept in memory is bounded even when the request names no bound") {
+  // An endless chunked body: 1 MiB chunks for as long as the client reads.
+  LoopbackServer endless([](const std::string&) {
+    std::string out = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    const std::string chunk = "100000\r\n" + std::string(1 << 20, 'x') + "\r\n";
+    for (int i = 0; i < 80; ++i) out += chunk;
+    return out;
+  });
+  CurlTransport t({.base_url = endless.url()});
+  auto reply = t.Perform({.target = "/"});
+  REQUIRE_FALSE(reply.ok());
+  CHECK(reply.status().code() == Status::Code::kInvalidArgument);
+  CHECK(reply.status().message().find("larger than " + std::to_string(kMaxMemoryBodyBytes)) !=
+        std::string::npos);
+  // A tighter bound the request names wins.
+  auto tight = t.Perform({.target = "/", .max_body_bytes = 1000});
+  CHECK(tight.status().message().find("larger than 1000 bytes") != std::string::npos);
+}
+
+TEST_CASE("a streamed line and the headers of a reply are bounded") {
+  LoopbackServer long_line([](const std::string&) {
+    return "HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(kMaxStreamLineBytes + 10) +
+           "\r\n\r\n" + std::string(kMaxStreamLineBytes + 10, 'y');
+  });
+  CurlTransport t({.base_url = long_line.url()});
+  int lines = 0;
+  auto streamed = t.Perform({.target = "/", .on_line = [&](std::string_view) {
+                               ++lines;
+                               return true;
+                             }});
+  REQUIRE_FALSE(streamed.ok());
+  CHECK(streamed.status().message().find("line longer than") != std::string::npos);
+  CHECK(lines == 0);
+
+  LoopbackServer many_headers([](const std::string&) {
+    std::string out = "HTTP/1.1 200 OK\r\n";
+    for (size_t i = 0; out.size() < kMaxHeaderBytes + 1000; ++i)
+      out += "X-H" + std::to_string(i) + ": " + std::string(100, 'z') + "\r\n";
+    return out + "Content-Length: 0\r\n\r\n";
+  });
+  CurlTransport h({.base_url = many_headers.url()});
+  auto headers = h.Perform({.target = "/"});
+  REQUIRE_FALSE(headers.ok());
+  CHECK(headers.status().message().find("headers larger than") != std::string::npos);
+}
+
+}  // namespace
+}  // namespace onedock::docker

@@ -40,6 +40,13 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->registry_storage == defaults.registry_storage);
   CHECK(parsed->staging_host == defaults.staging_host);
   CHECK(parsed->spool_dir == defaults.spool_dir);
+  CHECK(parsed->upload_dirs == defaults.upload_dirs);
+  CHECK(parsed->allow_destinations.empty());
+  CHECK(parsed->insecure_registries.empty());
+  CHECK(parsed->max_download_mb == defaults.max_download_mb);
+  CHECK(parsed->download_timeout_s == defaults.download_timeout_s);
+  CHECK(parsed->low_speed_bytes_per_s == defaults.low_speed_bytes_per_s);
+  CHECK(parsed->low_speed_time_s == defaults.low_speed_time_s);
   CHECK(parsed->credentials.empty());
   CHECK(parsed->monitord_address == defaults.monitord_address);
   CHECK(parsed->monitord_port == defaults.monitord_port);
@@ -48,6 +55,32 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->grace_s == defaults.grace_s);
   CHECK(parsed->log_level == defaults.log_level);
   CHECK(parsed->hosts.empty());
+}
+
+TEST_CASE("[images] takes lists of upload directories, destinations and insecure registries") {
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = unix:///run/docker.sock\n"
+      "[images]\nupload_dirs = /var/tmp /srv/images\n"
+      "allow_destinations = 127.0.0.1:5001, 10.0.0.0/8 [::1]:5000\n"
+      "insecure_registries = registry.lan:5000\nmax_download_mb = 10\n",
+      "t.conf");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed->upload_dirs == std::vector<std::string>{"/var/tmp", "/srv/images"});
+  CHECK(parsed->allow_destinations ==
+        std::vector<std::string>{"127.0.0.1:5001", "10.0.0.0/8", "[::1]:5000"});
+  CHECK(parsed->insecure_registries == std::vector<std::string>{"registry.lan:5000"});
+  CHECK(parsed->max_download_mb == 10);
+  auto bad = ParseDaemonConfig(
+      "[images]\n"
+      "upload_dirs = relative\nallow_destinations = example.org:80\n"
+      "insecure_registries = a@b\nlow_speed_limit = 0\n",
+      "t.conf");
+  REQUIRE_FALSE(bad.ok());
+  const std::string m = bad.status().message();
+  CHECK(m.find("t.conf:2: [images] upload_dirs") != std::string::npos);
+  CHECK(m.find("t.conf:3: [images] allow_destinations") != std::string::npos);
+  CHECK(m.find("t.conf:4: [images] insecure_registries") != std::string::npos);
+  CHECK(m.find("t.conf:5: [images] low_speed_limit") != std::string::npos);
 }
 
 TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") {

@@ -61,6 +61,27 @@ TEST_CASE(
         std::make_pair(std::string("127.0.0.1:5001"), std::string("onedock/httpd")));
 }
 
+TEST_CASE("plain HTTP only for a literal loopback registry or one configured as insecure") {
+  RegistryHttpSettings settings;
+  settings.private_registry = "127.0.0.1:5000";
+  settings.insecure_registries = {"registry.lan:5000"};
+  RegistryHttp r(settings);
+  auto url = [&r](const std::string& domain) { return r.EndpointOf(domain, {}).base_url; };
+  CHECK(url("127.0.0.1:5000") == "http://127.0.0.1:5000");
+  CHECK(url("127.3.4.5:5001") == "http://127.3.4.5:5001");
+  CHECK(url("[::1]:5000") == "http://[::1]:5000");
+  CHECK(url("registry.lan:5000") == "http://registry.lan:5000");
+  // Names that only look local, and everything else, are spoken to over HTTPS.
+  CHECK(url("localhost:5000") == "https://localhost:5000");
+  CHECK(url("127.0.0.1.nip.io:5000") == "https://127.0.0.1.nip.io:5000");
+  CHECK(url("localhost.evil.example") == "https://localhost.evil.example");
+  CHECK(url("registry.lan:5001") == "https://registry.lan:5001");
+  // The private registry is onedockd's own; every other registry is dialled under the policy.
+  CHECK(r.EndpointOf("127.0.0.1:5000", {}).destinations == nullptr);
+  CHECK(r.EndpointOf("127.0.0.1:5001", {}).destinations != nullptr);
+  CHECK(r.EndpointOf("registry-1.docker.io", {}).destinations != nullptr);
+}
+
 TEST_CASE(
     "the platform's manifest is picked from a manifest list, and a single manifest has none") {
   const std::string list =
