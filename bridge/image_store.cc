@@ -82,6 +82,13 @@ Result<ImageStore::Input> ImageStore::ParsePath(const Image& image) const {
   if (path.rfind("docker://", 0) == 0) {
     auto ref = ParseImageReference(std::string_view(path).substr(9));
     if (!ref.ok()) return ref.status().WithContext("PATH " + path);
+    // Every user's images and VM checkpoints are in the private registry, and onedockd pulls
+    // from it with its own credentials: a copy from it would pass over oned's permissions.
+    if (ref->domain == settings_.registry) {
+      return PermissionDenied("PATH " + path +
+                              " names onedock's private registry; copy one of its images with "
+                              "oneimage clone");
+    }
     return Input{Origin::kRegistry, *ref, ""};
   }
   if (path.rfind("http://", 0) == 0 || path.rfind("https://", 0) == 0) {

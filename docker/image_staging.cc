@@ -42,6 +42,28 @@ Status CheckResolved(const DestinationPolicy& policy, const std::string& host, i
   return Status::Ok();
 }
 
+// The numeric addresses `host` resolves to (none when it does not).
+std::vector<std::string> Addresses(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::vector<std::string> out;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return out;
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST] = {0};
+    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) == 0)
+      out.emplace_back(text);
+  }
+  return out;
+}
+
+Status PrivateRegistryRefused(const std::string& domain) {
+  return PermissionDenied("registry " + domain +
+                          " is onedock's private registry; copy one of its images with "
+                          "oneimage clone");
+}
+
 }  // namespace
 
 Status StagingEngine::Pull(const std::string& reference, const RegistryAuth& auth) {
@@ -84,12 +106,22 @@ Endpoint RegistryHttp::WebEndpoint() const {
 
 Status RegistryHttp::CheckRegistry(const ImageReference& reference) {
   const std::string domain = LocationOf(reference).first;
-  if (domain == settings_.private_registry) return Status::Ok();
+  // The private registry holds every user's images and VM checkpoints, and onedockd reaches it
+  // with its own credentials: a PATH naming it, by name or through an alias, would copy another
+  // user's image past oned's permissions (oneimage clone goes through them).
+  if (domain == settings_.private_registry) return PrivateRegistryRefused(domain);
   const bool insecure =
       std::find(settings_.insecure_registries.begin(), settings_.insecure_registries.end(),
                 domain) != settings_.insecure_registries.end();
   auto parsed = ParseAuthority(domain, "https", 443);
   if (!parsed.ok()) return parsed.status().WithContext("registry");
+  if (auto own = ParseAuthority(settings_.private_registry, "https", 443); own.ok()) {
+    const auto theirs = Addresses(parsed->host, parsed->port);
+    for (const std::string& a : Addresses(own->host, own->port)) {
+      if (own->port == parsed->port && std::find(theirs.begin(), theirs.end(), a) != theirs.end())
+        return PrivateRegistryRefused(domain);
+    }
+  }
   // dockerd tries https on 443 and, for an insecure registry, http on 80 when no port is named.
   if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port); !s.ok())
     return s;

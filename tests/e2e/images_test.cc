@@ -288,6 +288,13 @@ TEST_CASE(
   MESSAGE("docker://" << engine << "/x:1 -> refused: " << up_error);
   MESSAGE("oneimage create --path /etc/shadow -> " << shadow.output);
   CHECK(TagLists() == before);
+  // The private registry holds every user's images and checkpoints: not a source, by any name.
+  for (const std::string& own : {std::string("127.0.0.1:5000"), std::string("localhost:5000")}) {
+    auto [copied, copy_error] =
+        w.TryCreateImage("NAME = theirs\nPATH = docker://" + own + "/httpd:1");
+    CHECK(copied < 0);
+    CHECK_MESSAGE(copy_error.find("private registry") != std::string::npos, copy_error);
+  }
 
   // Two users' copies of the same upstream image share a repository and a digest.
   const int first = w.CreateImage("NAME = httpd-a\nPATH = docker://" + testbed::TestImage());

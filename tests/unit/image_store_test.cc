@@ -258,6 +258,19 @@ TEST_CASE("a datastore's SAFE_DIRS and RESTRICTED_DIRS decide as OpenNebula's, w
   CHECK(b.staging.calls.empty());
 }
 
+TEST_CASE("a PATH naming the private registry is refused, so no user copies another's image") {
+  Bed b;
+  b.registries.manifests["127.0.0.1:5000/onedock-checkpoint/one-5:latest"] = {
+      "sha256:" + std::string(64, 'c'), 10};
+  for (const char* path : {"docker://127.0.0.1:5000/onedock-checkpoint/one-5:latest",
+                           "/var/tmp/docker://127.0.0.1:5000/httpd:3"}) {
+    CAPTURE(path);
+    CHECK(b.store.Copy(ImageWith(path)).status().code() == Status::Code::kPermissionDenied);
+    CHECK(b.store.Stat(ImageWith(path)).status().code() == Status::Code::kPermissionDenied);
+  }
+  CHECK(b.staging.calls.empty());
+}
+
 TEST_CASE("a registry the destination policy refuses is refused before the engine pulls") {
   Bed b;
   b.registries.refused_registries.insert("169.254.169.254");
