@@ -75,6 +75,13 @@ class VmActions {
   std::unique_lock<std::mutex> LockVm(int vm_id);
   static constexpr size_t kPruneLocksAbove = 1024;
   Result<std::map<int, Vnet>> VnetsOf(const Vm& vm);
+  // one-<id> on `engine` when its labels say it is this VM's of this instance; kNotFound when
+  // there is none, kConflict (NotOurs, naming its labels) when it is someone else's. Every action
+  // on an existing container calls this first.
+  Result<ContainerInfo> OurContainer(Engine& engine, int vm_id);
+  // True (and logged) when `s`, from OurContainer, means nothing of the VM is on the host.
+  static bool NothingOfTheVm(const Status& s, const std::string& action, int vm_id,
+                             const std::string& host);
   // Runs `body` between Begin and Finish of an intent; adds "<what> vm <id> on host <h>" context.
   Status Journaled(int vm_id, const std::string& action, const std::string& host,
                    const std::function<Status()>& body);

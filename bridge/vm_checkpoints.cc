@@ -17,7 +17,7 @@ Result<std::string> VmActions::CommitAndPush(Engine& engine, int vm_id, const st
   commit.repo = repo;
   commit.tag = tag;
   commit.author = settings_.plan.instance;
-  commit.labels = {{kLabelVmId, std::to_string(vm_id)}};
+  commit.labels = {{kLabelVmId, std::to_string(vm_id)}, {kLabelInstance, settings_.plan.instance}};
   commit.pause = true;
   auto id = engine.Commit(commit);
   if (!id.ok()) return id.status();
@@ -32,6 +32,7 @@ Status VmActions::Save(const Vm& vm, const std::string& host) {
   return Journaled(vm.id, "save", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    if (auto c = OurContainer(**engine, vm.id); !c.ok()) return c.status();
     auto reference = CommitAndPush(
         **engine, vm.id, settings_.plan.registry + "/onedock-checkpoint/" + ContainerName(vm.id),
         "latest");
@@ -72,6 +73,7 @@ Result<std::string> VmActions::SnapshotCreate(const Vm& vm, const std::string& h
     }
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    if (auto c = OurContainer(**engine, vm.id); !c.ok()) return c.status();
     auto r = CommitAndPush(**engine, vm.id,
                            settings_.plan.registry + "/onedock-snapshot/" + ContainerName(vm.id),
                            "s" + snap_id);
@@ -95,6 +97,8 @@ Status VmActions::SnapshotRevert(const Vm& vm, const std::string& host,
   Status s = Journaled(vm.id, "snapshot_revert", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    auto c = OurContainer(**engine, vm.id);
+    if (!c.ok()) return Is(c.status(), Status::Code::kNotFound) ? Status::Ok() : c.status();
     Status removed = (*engine)->RemoveContainer(ContainerName(vm.id), true, false);
     return Is(removed, Status::Code::kNotFound) ? Status::Ok() : removed;
   });

@@ -57,9 +57,11 @@ Result<std::optional<std::string>> VmActions::VolumeHolder(int vm_id, const Plan
                                                            bool* helper) {
   const std::string holder = ContainerName(vm_id);
   if (origin.source_image < 0) {
-    auto c = source.InspectContainer(holder);
+    // Someone else's container of that name holds nothing of this VM's.
+    auto c = OurContainer(source, vm_id);
     if (c.ok()) return std::optional<std::string>(holder);
-    if (!Is(c.status(), Status::Code::kNotFound)) return c.status();
+    if (!Is(c.status(), Status::Code::kNotFound) && !Is(c.status(), Status::Code::kConflict))
+      return c.status();
     auto left = source.ListVolumes({std::string(kLabelVmId) + "=" + std::to_string(vm_id),
                                     std::string(kLabelInstance) + "=" + settings_.plan.instance});
     if (!left.ok()) return left.status();

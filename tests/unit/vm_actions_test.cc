@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "bridge/ownership.h"
 #include "tests/support/actions_rig.h"
 
 namespace onedock {
@@ -99,6 +100,96 @@ TEST_CASE("a container of the same name that is not this VM's is never adopted o
   r.h1().containers["one-42"].labels.erase("one.vmid");
   CHECK(r.actions->Remove(42, "h1").ok());
   CHECK(r.h1().containers.count("one-42") == 1);
+}
+
+TEST_CASE("ownership: a container is ours only when both its VM and instance labels say so") {
+  CHECK(IsOurs({{"one.vmid", "42"}, {"one.instance", "test"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "42"}, {"one.instance", "other"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "43"}, {"one.instance", "test"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "42"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.instance", "test"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "042"}, {"one.instance", "test"}}, 42, "test"));
+  const Status s = NotOurs("container one-42", {{"one.vmid", "42"}, {"one.instance", "other"}});
+  CHECK(s.code() == Status::Code::kConflict);
+  CHECK(s.message() ==
+        "container one-42 on the host is not this VM's (labels one.vmid=42, "
+        "one.instance=other): left alone");
+}
+
+TEST_CASE(
+    "another installation's one-42 is never touched: terminate succeeds around it, the rest are "
+    "refused naming its labels") {
+  Rig r;
+  r.AddDataDisks();
+  ContainerSpec spec;
+  spec.name = "one-42";
+  spec.image = "their/image";
+  spec.nano_cpus = 123;
+  spec.memory_bytes = 456;
+  spec.labels = {{"one.vmid", "42"}, {"one.instance", "someone-else"}};
+  spec.volumes = {"their-data:/data"};
+  REQUIRE(r.h1().CreateContainer(spec).ok());
+  REQUIRE(r.h1().StartContainer("one-42").ok());
+  // A volume of this VM's (left by an earlier run) goes with terminate; theirs stays.
+  REQUIRE(r.h1().CreateVolume("one-42-disk2", {{"one.vmid", "42"}, {"one.instance", "test"}}).ok());
+  r.h1().calls.clear();
+  const ContainerInfo before = r.h1().containers["one-42"];
+
+  auto deploy = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(deploy.ok());
+  CHECK(deploy.status().message().find("container one-42 on the host is not this VM's (labels "
+                                       "one.vmid=42, one.instance=someone-else)") !=
+        std::string::npos);
+  // What must act on the VM's container is refused, naming it and its labels.
+  for (const Status& refused :
+       {r.actions->Reboot(42, "h1", false), r.actions->Reboot(42, "h1", true),
+        r.actions->Resize(r.vm, "h1"), r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07"),
+        r.actions->DetachNic(r.vm, "h1", "02:00:0a:2b:00:07"), r.actions->Save(r.vm, "h1"),
+        r.actions->SnapshotCreate(r.vm, "h1", "0").status(),
+        r.actions->SnapshotRevert(r.vm, "h1", "127.0.0.1:5000/onedock-snapshot/one-42:s0")}) {
+    CHECK(refused.code() == Status::Code::kConflict);
+    CHECK_MESSAGE(refused.message().find("one.instance=someone-else") != std::string::npos,
+                  refused.message());
+  }
+  // What ends the VM succeeds: nothing of this VM runs there, so oned can delete it.
+  CHECK(r.actions->Shutdown(42, "h1").ok());
+  CHECK(r.actions->Cancel(42, "h1").ok());
+  CHECK(r.actions->Remove(42, "h1").ok());
+
+  const ContainerInfo& after = r.h1().containers["one-42"];
+  CHECK(after.running);
+  CHECK(after.id == before.id);
+  CHECK(after.labels == before.labels);
+  CHECK(after.nano_cpus == 123);
+  CHECK(after.memory_bytes == 456);
+  CHECK(after.networks.size() == before.networks.size());
+  CHECK(r.h1().volumes.count("their-data") == 1);
+  CHECK(r.h1().volumes.count("one-42-disk2") == 0);
+  for (const auto& call : r.h1().calls) {
+    for (const char* verb : {"stop ", "kill ", "restart ", "update ", "remove ", "commit ",
+                             "connect ", "disconnect ", "exec ", "archive ", "start "}) {
+      CHECK_MESSAGE(call.rfind(std::string(verb) + "one-42", 0) != 0, call);
+    }
+  }
+  CHECK(r.h1().execs == 0);
+  CHECK(r.journal->Pending()->empty());
+  CHECK_FALSE(r.journal->PlacementOf(42)->has_value());
+}
+
+TEST_CASE("a VM moving away never copies data out of someone else's container of its name") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  // Behind onedock's back, one-42 on h1 became another installation's container.
+  r.h1().containers["one-42"].labels["one.instance"] = "someone-else";
+  r.h1().volume_data["one-42-disk1"] = "theirs";
+  auto moved = r.actions->Deploy(r.vm, "h2");
+  REQUIRE_FALSE(moved.ok());  // this VM's volume is there without its container
+  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "get-archive one-42 /data") == 0);
+  CHECK(r.h1().containers.count("one-42") == 1);
+  CHECK(r.h2().volume_data["one-42-disk1"].empty());
 }
 
 TEST_CASE("stop kill and remove of what is already gone succeed") {
