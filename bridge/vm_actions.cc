@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "bridge/log.h"
+#include "bridge/output_tail.h"
 #include "bridge/ownership.h"
 
 namespace onedock {
@@ -202,18 +203,22 @@ Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host,
   return DeployLocked(vm, host, image);
 }
 
-bool VmActions::RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command) {
+VmActions::ScriptRun VmActions::RunStartScript(Engine& engine, int vm_id,
+                                               const std::vector<std::string>& command) {
   auto ran = engine.Exec(ContainerName(vm_id), command, {}, 120000);
   if (!ran.ok()) {
     NamedLogger("actions")->warn("vm {}: START_SCRIPT could not run: {}", vm_id,
                                  ran.status().ToString());
-    return false;
+    // 404 and 409 come before the exec exists; anything later may have left it running.
+    const bool never_started =
+        Is(ran.status(), Status::Code::kNotFound) || Is(ran.status(), Status::Code::kConflict);
+    return never_started ? ScriptRun::kNotStarted : ScriptRun::kUnknown;
   }
   if (ran->exit_code != 0) {
-    NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {}: {}", vm_id, ran->exit_code,
-                                 ran->err);
+    NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {} ({} bytes on stderr; last: {})",
+                                 vm_id, ran->exit_code, ran->err_bytes, OneLineTail(ran->err));
   }
-  return true;
+  return ScriptRun::kRan;
 }
 
 Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& host,
@@ -243,16 +248,31 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     if (Status c = ConvergeContainer(**engine, *plan, &created, seed); !c.ok()) {
       return c.WithContext("engine " + engines_.Describe(host));
     }
-    Placement placement{vm.id, host, false, ""};
-    if (*previous)
-      placement = {vm.id, host, (*previous)->start_script_done, (*previous)->checkpoint};
-    if (!plan->start_command.empty() && !placement.start_script_done) {
-      placement.start_script_done = RunStartScript(**engine, vm.id, plan->start_command);
+    Placement placement{vm.id, host, false, "", false};
+    if (*previous) {
+      placement = **previous;
+      placement.host = host;
     }
     // The images whose volume is on this host from now on: made here, or moved here.
     std::vector<int> images_here = sources->homeless;
     for (const auto& origin : sources->origins) {
       if (origin.moves && origin.source_image >= 0) images_here.push_back(origin.source_image);
+    }
+    if (!plan->start_command.empty() && placement.start_script_started &&
+        !placement.start_script_done) {
+      NamedLogger("actions")->warn(
+          "vm {}: START_SCRIPT was started by a run of onedockd that ended before it finished; it "
+          "runs at most once and is not run again",
+          vm.id);
+      placement.start_script_done = true;
+    }
+    if (!plan->start_command.empty() && !placement.start_script_started) {
+      // Journaled before the exec: a crash while it runs must not run it a second time.
+      placement.start_script_started = true;
+      if (Status p = journal_.Place(placement, images_here); !p.ok()) return p;
+      placement.start_script_started =
+          RunStartScript(**engine, vm.id, plan->start_command) != ScriptRun::kNotStarted;
+      placement.start_script_done = placement.start_script_started;
     }
     if (Status p = journal_.Place(placement, images_here); !p.ok()) return p;
     RemoveLeftBehind(vm.id, host, *previous, sources->origins);

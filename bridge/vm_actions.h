@@ -110,8 +110,10 @@ class VmActions {
   void RemoveLeftBehind(int vm_id, const std::string& host,
                         const std::optional<Placement>& previous,
                         const std::vector<VolumeOrigin>& origins);
-  // Runs the plan's START_SCRIPT command; true when it ran (whatever its exit code).
-  bool RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
+  enum class ScriptRun { kRan, kNotStarted, kUnknown };
+  // Runs the plan's START_SCRIPT command; kRan whatever its exit code, kNotStarted when the engine
+  // refused it before it existed, kUnknown when the call failed after that.
+  ScriptRun RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
   Status RemoveLocked(int vm_id, const std::string& host);
   // Commits the container as repo:tag, pushes it and returns repo:tag@<the registry's digest>.
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,

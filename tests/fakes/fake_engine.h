@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <set>
@@ -19,6 +20,7 @@ namespace onedock::fakes {
 // what the monitor reads fail as an engine that does not answer. Not thread-safe: one test thread.
 class FakeEngine : public Engine {
  public:
+  using ImageLabels = std::map<std::string, std::string>;
   EngineInfo info;
   DiskUsage disk;
   std::map<std::string, StatsSample> stats;  // by container name
@@ -32,6 +34,11 @@ class FakeEngine : public Engine {
   std::vector<std::string> calls;
   bool fail_start = false;
   int execs = 0;
+  // What an exec does, when set (its output, a failure, or a throw that stands for onedockd being
+  // killed while the command runs); otherwise it exits 0 with no output.
+  std::function<Result<ExecResult>(const std::string& id)> on_exec;
+  // Labels of committed images, by "repo:tag".
+  std::map<std::string, std::map<std::string, std::string>> image_labels;
 
   Result<std::string> CreateContainer(const ContainerSpec& spec) override {
     calls.push_back("create " + spec.name);
@@ -105,7 +112,9 @@ class FakeEngine : public Engine {
   }
   Result<std::string> Commit(const CommitRequest& r) override {
     calls.push_back("commit " + r.container + " " + r.repo + ":" + r.tag);
+    if (Find(r.container) == nullptr) return NotFound("no such container");
     images.insert(r.repo + ":" + r.tag);
+    image_labels[r.repo + ":" + r.tag] = r.labels;
     return std::string("sha256:c0");
   }
   Status PutArchive(const std::string& id, const std::string& path, const std::string&) override {
@@ -141,8 +150,12 @@ class FakeEngine : public Engine {
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&,
                           const std::vector<std::string>&, long) override {
     calls.push_back("exec " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (!c->running) return Conflict("container " + id + " is not running");
     ++execs;
-    return ExecResult{0, "", ""};
+    if (on_exec) return on_exec(id);
+    return ExecResult{};
   }
   Status PullImage(const std::string& ref, const RegistryAuth&,
                    const std::function<void(std::string_view)>&) override {
@@ -160,7 +173,10 @@ class FakeEngine : public Engine {
   }
   Result<ImageInfo> InspectImage(const std::string& ref) override {
     if (images.count(ref) == 0) return NotFound("No such image: " + ref);
-    return ImageInfo{"sha256:i", {ref}, {}, 1, {}, {}};
+    auto labels = image_labels.find(ref);
+    return ImageInfo{"sha256:i", {ref},
+                     {},         1,
+                     {},         labels == image_labels.end() ? ImageLabels{} : labels->second};
   }
   Result<std::string> CreateNetwork(const NetworkSpec& spec) override {
     calls.push_back("network " + spec.name + " " + spec.subnet);

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "bridge/output_tail.h"
 #include "bridge/ownership.h"
 #include "tests/support/actions_rig.h"
 
@@ -190,6 +191,93 @@ TEST_CASE("a VM moving away never copies data out of someone else's container of
   CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "get-archive one-42 /data") == 0);
   CHECK(r.h1().containers.count("one-42") == 1);
   CHECK(r.h2().volume_data["one-42-disk1"].empty());
+}
+
+// Stands for onedockd being killed: thrown by a fake, it unwinds the action half done.
+struct Killed {};
+
+Vm Deploying(const Vm& vm, const std::string& host) {
+  Vm wanted = vm;
+  wanted.state = kVmActive;
+  wanted.lcm_state = kLcmBoot;
+  wanted.history = {History{0, host, 0, 0, "onedock", "onedock", 0}};
+  return wanted;
+}
+
+TEST_CASE("START_SCRIPT runs at most once when onedockd is killed while it runs") {
+  Rig r;
+  r.one.vms[42] = Deploying(r.vm, "h1");
+  r.h1().on_exec = [](const std::string&) -> Result<ExecResult> { throw Killed{}; };
+  CHECK_THROWS_AS(r.actions->Deploy(r.vm, "h1"), Killed);
+  REQUIRE(r.h1().execs == 1);
+  auto placement = r.journal->PlacementOf(42);
+  REQUIRE(placement->has_value());
+  CHECK((*placement)->start_script_started);
+  CHECK_FALSE((*placement)->start_script_done);
+  REQUIRE(r.journal->Pending()->size() == 1);  // the deploy the crash left open
+
+  // onedockd starts again over the same journal: recovery finishes the deploy, the stub retries.
+  r.h1().on_exec = nullptr;
+  VmActions restarted(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  CHECK(restarted.Recover() == 0);
+  REQUIRE(restarted.Deploy(r.vm, "h1").ok());
+  REQUIRE(restarted.Shutdown(42, "h1").ok());
+  REQUIRE(restarted.Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().execs == 1);
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK((*r.journal->PlacementOf(42))->start_script_done);
+  CHECK(r.journal->Pending()->empty());
+}
+
+TEST_CASE("a START_SCRIPT the engine refused before it existed runs at the next deploy, once") {
+  Rig r;
+  r.h1().on_exec = [](const std::string& id) -> Result<ExecResult> {
+    return Conflict("container " + id + " is not running");
+  };
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK_FALSE((*r.journal->PlacementOf(42))->start_script_started);
+  r.h1().on_exec = nullptr;
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().execs == 2);
+  CHECK((*r.journal->PlacementOf(42))->start_script_done);
+}
+
+TEST_CASE("a START_SCRIPT writing far more than the bound leaves the deploy and the VM alone") {
+  Rig r;
+  // The engine's contract: the tail of each stream and their full sizes.
+  r.h1().on_exec = [](const std::string&) -> Result<ExecResult> {
+    ExecResult e;
+    e.exit_code = 3;
+    e.out = std::string(kExecTailBytes, 'o');
+    e.err = std::string(kExecTailBytes - 1, 'e') + "\n";
+    e.out_bytes = int64_t{1} << 30;
+    e.err_bytes = 30 << 20;
+    return e;
+  };
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK((*r.journal->PlacementOf(42))->start_script_done);
+  CHECK(r.h1().execs == 1);
+}
+
+TEST_CASE("output tails are bounded and a log line of one is a single line") {
+  OutputTail tail(8);
+  for (int n = 0; n < 100000; ++n) tail.Append("0123456789");
+  tail.Append("abc");
+  CHECK(tail.total() == 1000003);
+  CHECK(tail.Tail().size() == 8);
+  CHECK(tail.Tail() == std::string("56789abc"));
+  tail.Append(std::string(100, 'z'));
+  CHECK(tail.Tail() == "zzzzzzzz");
+  CHECK(OneLineTail("a\nb\r\tc\x01\\", 100) == "a\\nb\\r\\tc\\x01\\\\");
+  const std::string big(30 << 20, 'x');
+  const std::string line = OneLineTail(big + "\nend", 64);
+  CHECK(line.size() <= 64 * 4 + 3);
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(line.substr(line.size() - 5) == "\\nend");
 }
 
 TEST_CASE("stop kill and remove of what is already gone succeed") {
