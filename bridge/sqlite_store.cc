@@ -236,12 +236,6 @@ Result<std::optional<std::string>> SqliteStore::SnapshotOf(int vm_id, const std:
   return std::optional<std::string>(st.Text(0));
 }
 
-Status SqliteStore::ForgetSnapshot(int vm_id, const std::string& name) {
-  std::lock_guard lock(mu_);
-  return Run(db_, "forget snapshot", "DELETE FROM snapshots WHERE vm_id = ? AND name = ?",
-             {int64_t{vm_id}, name});
-}
-
 Status SqliteStore::Monitor(const MonitoredHost& host) {
   std::lock_guard lock(mu_);
   return Run(db_, "monitor host",

@@ -77,7 +77,6 @@ class SqliteStore {
   Status RecordSnapshot(int vm_id, const std::string& name, const std::string& pinned);
   // nullopt when onedock took no snapshot of that name of this VM.
   Result<std::optional<std::string>> SnapshotOf(int vm_id, const std::string& name);
-  Status ForgetSnapshot(int vm_id, const std::string& name);
 
   // Hosts to monitor again after a restart.
   Status Monitor(const MonitoredHost& host);  // insert or replace

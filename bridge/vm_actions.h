@@ -50,6 +50,9 @@ class VmActions {
   // Commits into the private registry; returns the reference (the snapshot's HYPERVISOR_ID).
   Result<std::string> SnapshotCreate(const Vm& vm, const std::string& host,
                                      const std::string& snap_id);
+  // Both act only on a snapshot this VM's SnapshotCreate recorded (anything else is refused); the
+  // revert recreates the container from the digest its push reported, never from a local image of
+  // the tag's name; the delete removes the local tag (the registry copy stays).
   Status SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference);
   Status SnapshotDelete(int vm_id, const std::string& host, const std::string& reference);
   // Removes the container, the VM's own volumes and everything onedock keeps for the VM
@@ -115,6 +118,10 @@ class VmActions {
   // refused it before it existed, kUnknown when the call failed after that.
   ScriptRun RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
   Status RemoveLocked(int vm_id, const std::string& host);
+  // OK when `reference` names a snapshot of this VM that onedock took and recorded; `*pinned` is
+  // then that image by digest. kInvalidArgument otherwise.
+  Status CheckOwnSnapshot(int vm_id, const std::string& action, const std::string& reference,
+                          std::string* pinned);
   // Commits the container as repo:tag, pushes it and returns repo:tag@<the registry's digest>.
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
                                     const std::string& tag);

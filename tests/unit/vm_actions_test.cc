@@ -134,6 +134,11 @@ TEST_CASE(
   REQUIRE(r.h1().StartContainer("one-42").ok());
   // A volume of this VM's (left by an earlier run) goes with terminate; theirs stays.
   REQUIRE(r.h1().CreateVolume("one-42-disk2", {{"one.vmid", "42"}, {"one.instance", "test"}}).ok());
+  // A snapshot this VM took before its container was replaced: its revert is refused too.
+  REQUIRE(r.journal
+              ->RecordSnapshot(42, "127.0.0.1:5000/onedock-snapshot/one-42:s0",
+                               "127.0.0.1:5000/onedock-snapshot/one-42@sha256:d1")
+              .ok());
   r.h1().calls.clear();
   const ContainerInfo before = r.h1().containers["one-42"];
 
@@ -278,6 +283,66 @@ TEST_CASE("output tails are bounded and a log line of one is a single line") {
   CHECK(line.size() <= 64 * 4 + 3);
   CHECK(line.find('\n') == std::string::npos);
   CHECK(line.substr(line.size() - 5) == "\\nend");
+}
+
+TEST_CASE("snapshot_delete removes only a snapshot onedock took of this VM, and nothing else") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
+  REQUIRE_MESSAGE(s0.ok(), s0.status().ToString());
+  CHECK(*s0 == "127.0.0.1:5000/onedock-snapshot/one-42:s0");
+  const std::string vm_image = r.h1().containers["one-42"].image;
+  const std::vector<std::string> others = {
+      vm_image,                                           // the VM's own image
+      "127.0.0.1:5000/onedock-snapshot/one-43:s0",        // another VM's snapshot
+      "127.0.0.1:5000/onedock-snapshot/one-42:s7",        // named like one, never taken here
+      "127.0.0.1:5000/onedock-checkpoint/one-42:latest",  // a checkpoint
+      "127.0.0.1:5000/onedock-snapshot/one-42:s0x",
+      "busybox:latest"};
+  for (const auto& ref : others) r.h1().images.insert(ref);
+  for (const auto& ref : others) {
+    const Status refused = r.actions->SnapshotDelete(42, "h1", ref);
+    CHECK(refused.code() == Status::Code::kInvalidArgument);
+    CHECK_MESSAGE(
+        refused.message().find("is not a snapshot onedock took of this VM") != std::string::npos,
+        refused.message());
+    CHECK(r.h1().images.count(ref) == 1);
+  }
+  CHECK(r.actions->SnapshotDelete(43, "h1", "127.0.0.1:5000/onedock-snapshot/one-43:s0").code() ==
+        Status::Code::kInvalidArgument);
+  // The tag onedock recorded now names another installation's image: refused too.
+  r.h1().image_labels[*s0]["one.instance"] = "someone-else";
+  CHECK(r.actions->SnapshotDelete(42, "h1", *s0).code() == Status::Code::kConflict);
+  CHECK(r.h1().images.count(*s0) == 1);
+  r.h1().image_labels[*s0]["one.instance"] = "test";
+
+  REQUIRE(r.actions->SnapshotDelete(42, "h1", *s0).ok());
+  CHECK(r.h1().images.count(*s0) == 0);
+  CHECK(r.actions->SnapshotDelete(42, "h1", *s0).ok());  // a repeated call: done
+  for (const auto& ref : others) CHECK(r.h1().images.count(ref) == 1);
+  CHECK(r.h1().containers["one-42"].running);
+}
+
+TEST_CASE("a snapshot revert recreates from the pushed digest, never a local image of its tag") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
+  REQUIRE(s0.ok());
+  const std::string pinned = "127.0.0.1:5000/onedock-snapshot/one-42@sha256:d1";
+  CHECK(**r.journal->SnapshotOf(42, *s0) == pinned);
+  // The VM moved to h2, which holds an older image of that tag.
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  REQUIRE(r.actions->Restore(r.vm, "h2").ok());
+  r.h2().images.insert(*s0);
+  r.h2().calls.clear();
+  REQUIRE(r.actions->SnapshotRevert(r.vm, "h2", *s0).ok());
+  CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "pull " + pinned) == 1);
+  CHECK(r.h2().containers["one-42"].image == pinned);
+  CHECK(r.h2().containers["one-42"].running);
+  // A reference onedock did not record is refused before anything is removed.
+  CHECK(r.actions->SnapshotRevert(r.vm, "h2", "127.0.0.1:5000/onedock-snapshot/one-42:s9").code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(r.h2().containers.count("one-42") == 1);
 }
 
 TEST_CASE("stop kill and remove of what is already gone succeed") {
