@@ -21,9 +21,9 @@ bool IsOurs(const std::map<std::string, std::string>& labels, int vm_id,
 }
 
 Status NotOurs(const std::string& what, const std::map<std::string, std::string>& labels) {
-  return Conflict(what + " on the host is not this VM's (labels " + kLabelVmId + "=" +
-                  LabelOf(labels, kLabelVmId) + ", " + kLabelInstance + "=" +
-                  LabelOf(labels, kLabelInstance) + "): left alone");
+  return Conflict(what + " is not this VM's (" + kLabelInstance + "=" +
+                  LabelOf(labels, kLabelInstance) + ", " + kLabelVmId + "=" +
+                  LabelOf(labels, kLabelVmId) + "): left alone");
 }
 
 }  // namespace onedock

@@ -16,8 +16,9 @@ namespace onedock {
 bool IsOurs(const std::map<std::string, std::string>& labels, int vm_id,
             const std::string& instance);
 
-// kConflict "container one-42 on the host is not this VM's (labels one.vmid=42,
-// one.instance=other): left alone", naming `what` ("container one-42", "image r/x:s0").
+// kConflict "container one-42 is not this VM's (one.instance=other, one.vmid=42): left alone",
+// naming `what` ("container one-42", "image r/x:s0"); the labels come early, as oned shows only
+// the first 100 characters of an error.
 Status NotOurs(const std::string& what, const std::map<std::string, std::string>& labels);
 
 }  // namespace onedock

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <variant>
 
+#include "bridge/volume_plan.h"
+
 namespace onedock {
 namespace {
 
@@ -32,6 +34,12 @@ CREATE TABLE IF NOT EXISTS monitored_hosts(
 CREATE TABLE IF NOT EXISTS volume_homes(
   image_id INTEGER PRIMARY KEY,
   host TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leftovers(
+  host TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  vm_id INTEGER NOT NULL,
+  PRIMARY KEY(host, kind, name));
 CREATE TABLE IF NOT EXISTS snapshots(
   vm_id INTEGER NOT NULL,
   name TEXT NOT NULL,
@@ -121,6 +129,12 @@ Status Migrate(sqlite3* db) {
   return s;
 }
 
+Status InsertLeftover(sqlite3* db, const Leftover& l) {
+  return Run(db, "leftover",
+             "INSERT OR REPLACE INTO leftovers(host, kind, name, vm_id) VALUES(?,?,?,?)",
+             {l.host, l.kind, l.name, int64_t{l.vm_id}});
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
@@ -179,7 +193,8 @@ Result<std::vector<Intent>> SqliteStore::Pending() {
   return out;
 }
 
-Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_here) {
+Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_here,
+                          const std::vector<Leftover>& left_behind) {
   std::lock_guard lock(mu_);
   if (Status s = Run(db_, "place", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
   Status s = Run(db_, "place",
@@ -190,10 +205,49 @@ Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_her
   for (size_t i = 0; s.ok() && i < images_here.size(); ++i) {
     s = Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",
             {int64_t{images_here[i]}, p.host});
+    if (s.ok())
+      s = Run(db_, "leftover",
+              "DELETE FROM leftovers WHERE host = ? AND kind = 'volume' AND name = ?",
+              {p.host, ImageVolumeName(images_here[i])});
   }
+  if (s.ok())
+    s = Run(db_, "leftover",
+            "DELETE FROM leftovers WHERE host = ? AND kind = 'container' AND vm_id = ?",
+            {p.host, int64_t{p.vm_id}});
+  for (size_t i = 0; s.ok() && i < left_behind.size(); ++i) s = InsertLeftover(db_, left_behind[i]);
   if (s.ok()) s = Run(db_, "place", "COMMIT", {});
   if (!s.ok()) Run(db_, "place", "ROLLBACK", {});
   return s;
+}
+
+Status SqliteStore::AddLeftovers(const std::vector<Leftover>& leftovers) {
+  std::lock_guard lock(mu_);
+  if (Status s = Run(db_, "leftover", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
+  Status s;
+  for (size_t i = 0; s.ok() && i < leftovers.size(); ++i) s = InsertLeftover(db_, leftovers[i]);
+  if (s.ok()) s = Run(db_, "leftover", "COMMIT", {});
+  if (!s.ok()) Run(db_, "leftover", "ROLLBACK", {});
+  return s;
+}
+
+Result<std::vector<Leftover>> SqliteStore::Leftovers(const std::string& host) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "SELECT host, kind, name, vm_id FROM leftovers WHERE ? = '' OR host = ? "
+               "ORDER BY kind, host, name",
+               {host, host});
+  std::vector<Leftover> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW)
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), static_cast<int>(st.Int(3))});
+  if (rc != SQLITE_DONE) return st.Error("leftovers");
+  return out;
+}
+
+Status SqliteStore::Settled(const Leftover& l) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "leftover", "DELETE FROM leftovers WHERE host = ? AND kind = ? AND name = ?",
+             {l.host, l.kind, l.name});
 }
 
 Result<std::optional<Placement>> SqliteStore::PlacementOf(int vm_id) {

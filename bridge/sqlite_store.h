@@ -43,6 +43,16 @@ struct Placement {
   bool start_script_started = false;
 };
 
+// What a move left on a host it moved away from, to be removed before that host is used again: a
+// VM's container ("container", with its volumes) or a copy of an image's volume ("volume").
+struct Leftover {
+  std::string host;
+  std::string kind;
+  std::string name;
+  int vm_id = -1;
+  bool operator==(const Leftover&) const = default;
+};
+
 // A host whose monitoring oned started, with the <MONITOR_CONFIGURATION> it came with.
 struct MonitoredHost {
   int host_id = -1;
@@ -66,8 +76,17 @@ class SqliteStore {
   Result<std::vector<Intent>> Pending();
 
   // Inserts or replaces the placement and, in the same transaction, makes its host the volume home
-  // of `images_here` (persistent images whose volume the deploy made or moved there).
-  Status Place(const Placement& placement, const std::vector<int>& images_here = {});
+  // of `images_here` (persistent images whose volume the deploy made or moved there), settles the
+  // leftovers recorded on its host for the VM's container and for those images' volumes (they are
+  // the real ones now), and records `left_behind`, what the move left elsewhere.
+  Status Place(const Placement& placement, const std::vector<int>& images_here = {},
+               const std::vector<Leftover>& left_behind = {});
+  // Records, in one transaction, copies being made that are not the real ones until a Place says
+  // so (the container and volume copies of a deploy that moves a VM).
+  Status AddLeftovers(const std::vector<Leftover>& leftovers);
+  // Leftovers on `host` (every host when empty).
+  Result<std::vector<Leftover>> Leftovers(const std::string& host);
+  Status Settled(const Leftover& leftover);
   Result<std::optional<Placement>> PlacementOf(int vm_id);
   // Forgets the VM's placement and snapshots, in one transaction.
   Status Forget(int vm_id);

@@ -234,9 +234,20 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     if (!previous.ok()) return previous.status();
     auto sources = VolumeSourcesOf(plan->volumes, *previous, host);
     if (!sources.ok()) return sources.status();
+    std::vector<std::string> volume_names;
+    for (const auto& v : plan->volumes) volume_names.push_back(v.name);
+    if (Status l = SettleLeftovers(host, vm.id, volume_names); !l.ok()) return l;
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto seed = [&](Engine& dest) -> Status {
+      // Until the Place below, what is copied here is not the VM's data, only a copy in progress:
+      // a crash in the middle leaves it marked for removal, not adopted half-filled.
+      std::vector<Leftover> copies = {{host, "container", name, vm.id}};
+      for (const auto& origin : sources->origins) {
+        if (origin.moves && origin.source_image >= 0)  // the VM's own go with its container
+          copies.push_back({host, "volume", plan->volumes[origin.volume].name, vm.id});
+      }
+      if (Status a = journal_.AddLeftovers(copies); !a.ok()) return a;
       for (const auto& origin : sources->origins) {
         const PlannedVolume& volume = plan->volumes[origin.volume];
         if (Status c = CopyVolume(vm.id, volume, origin, dest, name, plan->spec.image); !c.ok())
@@ -246,7 +257,10 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     };
     bool created = false;
     if (Status c = ConvergeContainer(**engine, *plan, &created, seed); !c.ok()) {
-      return c.WithContext("engine " + engines_.Describe(host));
+      // A refusal for labels is about the container, not the engine: it keeps the first 100
+      // characters, which oned shows, for the labels.
+      return Is(c, Status::Code::kConflict) ? c
+                                            : c.WithContext("engine " + engines_.Describe(host));
     }
     Placement placement{vm.id, host, false, "", false};
     if (*previous) {
@@ -255,8 +269,15 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     }
     // The images whose volume is on this host from now on: made here, or moved here.
     std::vector<int> images_here = sources->homeless;
+    // What the move leaves behind, recorded in the same transaction that moves the VM here.
+    std::vector<Leftover> left_behind;
+    if (*previous && (*previous)->host != host)
+      left_behind.push_back({(*previous)->host, "container", name, vm.id});
     for (const auto& origin : sources->origins) {
-      if (origin.moves && origin.source_image >= 0) images_here.push_back(origin.source_image);
+      if (origin.moves && origin.source_image >= 0) {
+        images_here.push_back(origin.source_image);
+        left_behind.push_back({origin.host, "volume", origin.source, vm.id});
+      }
     }
     if (!plan->start_command.empty() && placement.start_script_started &&
         !placement.start_script_done) {
@@ -269,12 +290,12 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     if (!plan->start_command.empty() && !placement.start_script_started) {
       // Journaled before the exec: a crash while it runs must not run it a second time.
       placement.start_script_started = true;
-      if (Status p = journal_.Place(placement, images_here); !p.ok()) return p;
+      if (Status p = journal_.Place(placement, images_here, left_behind); !p.ok()) return p;
       placement.start_script_started =
           RunStartScript(**engine, vm.id, plan->start_command) != ScriptRun::kNotStarted;
       placement.start_script_done = placement.start_script_started;
     }
-    if (Status p = journal_.Place(placement, images_here); !p.ok()) return p;
+    if (Status p = journal_.Place(placement, images_here, left_behind); !p.ok()) return p;
     RemoveLeftBehind(vm.id, host, *previous, sources->origins);
     return Status::Ok();
   });

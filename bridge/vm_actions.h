@@ -114,6 +114,13 @@ class VmActions {
                         const std::optional<Placement>& previous,
                         const std::vector<VolumeOrigin>& origins);
   enum class ScriptRun { kRan, kNotStarted, kUnknown };
+  // Removes a leftover the journal records (a container with the VM's volumes on that host, or a
+  // copy of an image's volume) and settles it.
+  Status RemoveLeftover(const Leftover& leftover);
+  // Removes the leftovers on `host` that a deploy of `vm_id` mounting `volumes` would otherwise
+  // adopt (a stale twin, a half-seeded copy, an image volume's old copy); fails when one stays.
+  Status SettleLeftovers(const std::string& host, int vm_id,
+                         const std::vector<std::string>& volumes);
   // Runs the plan's START_SCRIPT command; kRan whatever its exit code, kNotStarted when the engine
   // refused it before it existed, kUnknown when the call failed after that.
   ScriptRun RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);

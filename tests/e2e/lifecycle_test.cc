@@ -277,7 +277,7 @@ TEST_CASE(
   w.Deploy(id, "h1");
   const Vm failed = w.WaitFor(id, kVmActive, kLcmBootFailure);
   const std::string error = failed.user_template.at("ERROR");
-  CHECK_MESSAGE(error.find(name + " on the host is not this VM's") != std::string::npos, error);
+  CHECK_MESSAGE(error.find(name + " is not this VM's") != std::string::npos, error);
   CHECK(error.find("one.instance=another-onedock") != std::string::npos);
 
   w.Action("terminate", id);

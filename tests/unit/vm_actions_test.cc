@@ -114,8 +114,7 @@ TEST_CASE("ownership: a container is ours only when both its VM and instance lab
   const Status s = NotOurs("container one-42", {{"one.vmid", "42"}, {"one.instance", "other"}});
   CHECK(s.code() == Status::Code::kConflict);
   CHECK(s.message() ==
-        "container one-42 on the host is not this VM's (labels one.vmid=42, "
-        "one.instance=other): left alone");
+        "container one-42 is not this VM's (one.instance=other, one.vmid=42): left alone");
 }
 
 TEST_CASE(
@@ -144,9 +143,11 @@ TEST_CASE(
 
   auto deploy = r.actions->Deploy(r.vm, "h1");
   REQUIRE_FALSE(deploy.ok());
-  CHECK(deploy.status().message().find("container one-42 on the host is not this VM's (labels "
-                                       "one.vmid=42, one.instance=someone-else)") !=
-        std::string::npos);
+  CHECK(
+      deploy.status().message().rfind(
+          "deploy vm 42 on host h1: container one-42 is not this VM's (one.instance=someone-else, "
+          "one.vmid=42)",
+          0) == 0);
   // What must act on the VM's container is refused, naming it and its labels.
   for (const Status& refused :
        {r.actions->Reboot(42, "h1", false), r.actions->Reboot(42, "h1", true),
