@@ -269,6 +269,80 @@ TEST_CASE("a START_SCRIPT writing far more than the bound leaves the deploy and 
   CHECK(r.h1().execs == 1);
 }
 
+TEST_CASE(
+    "killed between moving an image volume's home and removing its old copy, the stale copy is "
+    "never revived") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-image-8"] = "v1";
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  r.h1().on_call = [](const std::string& call) {
+    if (call == "rmvol one-image-8") throw Killed{};
+  };
+  CHECK_THROWS_AS(r.actions->Restore(r.vm, "h2"), Killed);
+  r.h1().on_call = nullptr;
+  CHECK(**r.journal->VolumeHome(8) == "h2");
+  CHECK(r.h1().volume_data["one-image-8"] == "v1");  // the stale copy is still on h1
+  REQUIRE(r.journal->Leftovers("h1")->size() == 1);
+
+  // onedockd comes back; oned no longer answers for VM 42, so recovery decides nothing for it.
+  VmActions restarted(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  r.h1().on_call = [](const std::string& call) {
+    if (call == "rmvol one-image-8") throw Killed{};  // and is killed again at the same point
+  };
+  r.one.down = true;
+  CHECK_THROWS_AS(restarted.Recover(), Killed);
+  r.h1().on_call = nullptr;
+  r.one.down = false;
+  r.h2().volume_data["one-image-8"] = "v2";  // written on h2
+  REQUIRE(restarted.Remove(42, "h2").ok());
+  // A new VM of image 8 on h1: the old copy is removed first, the data comes from h2.
+  VmActions again(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  Vm next = r.vm;
+  next.id = 43;
+  auto deployed = again.Deploy(next, "h1");
+  REQUIRE_MESSAGE(deployed.ok(), deployed.status().ToString());
+  CHECK(r.h1().volume_data["one-image-8"] == "v2");
+  CHECK(**r.journal->VolumeHome(8) == "h1");
+  CHECK(r.journal->Leftovers("")->empty());
+  CHECK(r.h2().volumes.count("one-image-8") == 0);
+}
+
+TEST_CASE("killed while seeding a moved VM's volumes, the half-filled copy is never adopted") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-42-disk1"] = "h1 data";
+  r.h1().volume_data["one-image-8"] = "kept by image 8";
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  int puts = 0;
+  r.h2().on_call = [&puts](const std::string& call) {
+    if (call.rfind("put-archive", 0) == 0 && ++puts == 2) throw Killed{};
+  };
+  CHECK_THROWS_AS(r.actions->Restore(r.vm, "h2"), Killed);
+  r.h2().on_call = nullptr;
+  REQUIRE(r.h2().containers.count("one-42") == 1);  // created, half seeded
+  CHECK((*r.journal->PlacementOf(42))->host == "h1");
+
+  // onedockd comes back and oned still restores the VM on h2: recovery finishes it.
+  r.one.vms[42] = Deploying(r.vm, "h2");
+  r.one.vms[42].lcm_state = kLcmBootStopped;
+  VmActions restarted(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  CHECK(restarted.Recover() == 0);
+  CHECK(r.h2().containers["one-42"].running);
+  CHECK(r.h2().volume_data["one-42-disk1"] == "h1 data");
+  CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
+  CHECK(r.h2().containers["one-42"].image ==
+        "127.0.0.1:5000/onedock-checkpoint/one-42:latest@sha256:d1");
+  CHECK(r.h1().containers.empty());
+  CHECK(r.h1().volumes.empty());
+  CHECK((*r.journal->PlacementOf(42))->host == "h2");
+  CHECK(**r.journal->VolumeHome(8) == "h2");
+  CHECK(r.journal->Leftovers("")->empty());
+  CHECK(r.journal->Pending()->empty());
+}
+
 TEST_CASE("output tails are bounded and a log line of one is a single line") {
   OutputTail tail(8);
   for (int n = 0; n < 100000; ++n) tail.Append("0123456789");
