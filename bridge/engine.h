@@ -66,7 +66,9 @@ class Engine {
   // container or `path` is missing; kInvalidArgument when `file` cannot be read.
   virtual Status PutArchiveFromFile(const std::string& id, const std::string& path,
                                     const std::string& file) = 0;
-  // Runs `cmd` without a TTY; a command that fails is a successful call with its exit code.
+  // Runs `cmd` without a TTY; a command that fails is a successful call with its exit code. The
+  // output is read as it comes and only its tail kept (ExecResult), so memory stays bounded
+  // whatever the command writes.
   // kConflict when the container is not running, kNotFound when there is no such container.
   virtual Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>& cmd,
                                   const std::vector<std::string>& env, long timeout_ms) = 0;

@@ -110,10 +110,14 @@ struct CommitRequest {
   bool pause = true;
 };
 
+// out and err hold the last kExecTailBytes (bridge/output_tail.h) of each stream, whatever the
+// command wrote; out_bytes and err_bytes count all it wrote.
 struct ExecResult {
   int exit_code = -1;
   std::string out;
   std::string err;
+  int64_t out_bytes = 0;
+  int64_t err_bytes = 0;
 };
 
 struct ImageInfo {

@@ -5,6 +5,8 @@
 #include <ctime>
 #include <variant>
 
+#include "bridge/volume_plan.h"
+
 namespace onedock {
 namespace {
 
@@ -32,7 +34,33 @@ CREATE TABLE IF NOT EXISTS monitored_hosts(
 CREATE TABLE IF NOT EXISTS volume_homes(
   image_id INTEGER PRIMARY KEY,
   host TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leftovers(
+  host TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  vm_id INTEGER NOT NULL,
+  PRIMARY KEY(host, kind, name));
+CREATE TABLE IF NOT EXISTS snapshots(
+  vm_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  pinned TEXT NOT NULL,
+  PRIMARY KEY(vm_id, name));
 )SQL";
+
+// Columns added after the first release, added to journals made before them: the table and
+// column, the statement that adds it and the one that fills it from what older journals recorded.
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* add;
+  const char* fill;
+};
+constexpr AddedColumn kAddedColumns[] = {
+    // An older journal recorded a START_SCRIPT only once it had run.
+    {"placements", "start_script_started",
+     "ALTER TABLE placements ADD COLUMN start_script_started INTEGER NOT NULL DEFAULT 0",
+     "UPDATE placements SET start_script_started = start_script_done"},
+};
 
 using Arg = std::variant<int64_t, std::string>;
 
@@ -81,6 +109,32 @@ Status Run(sqlite3* db, const std::string& what, const char* sql, const std::vec
   return st.Step() == SQLITE_DONE ? Status::Ok() : st.Error(what);
 }
 
+bool HasColumn(sqlite3* db, const std::string& table, const std::string& column) {
+  Statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", {table, column});
+  return st.Step() == SQLITE_ROW;
+}
+
+// Brings a journal of an older release to the current schema, in one transaction.
+Status Migrate(sqlite3* db) {
+  if (Status s = Run(db, "migrate", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
+  Status s;
+  for (const AddedColumn& c : kAddedColumns) {
+    if (HasColumn(db, c.table, c.column)) continue;
+    s = Run(db, "migrate", c.add, {});
+    if (s.ok()) s = Run(db, "migrate", c.fill, {});
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = Run(db, "migrate", "COMMIT", {});
+  if (!s.ok()) Run(db, "migrate", "ROLLBACK", {});
+  return s;
+}
+
+Status InsertLeftover(sqlite3* db, const Leftover& l) {
+  return Run(db, "leftover",
+             "INSERT OR REPLACE INTO leftovers(host, kind, name, vm_id) VALUES(?,?,?,?)",
+             {l.host, l.kind, l.name, int64_t{l.vm_id}});
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
@@ -99,6 +153,10 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     sqlite3_free(err);
     sqlite3_close(db);
     return Internal("journal " + path + ": " + msg);
+  }
+  if (Status m = Migrate(db); !m.ok()) {
+    sqlite3_close(db);
+    return Internal("journal " + path + ": " + m.message());
   }
   return std::unique_ptr<SqliteStore>(new SqliteStore(db));
 }
@@ -135,35 +193,101 @@ Result<std::vector<Intent>> SqliteStore::Pending() {
   return out;
 }
 
-Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_here) {
+Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_here,
+                          const std::vector<Leftover>& left_behind) {
   std::lock_guard lock(mu_);
   if (Status s = Run(db_, "place", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
   Status s = Run(db_, "place",
-                 "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint) "
-                 "VALUES(?,?,?,?)",
-                 {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint});
+                 "INSERT OR REPLACE INTO placements(vm_id, host, start_script_done, checkpoint, "
+                 "start_script_started) VALUES(?,?,?,?,?)",
+                 {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint,
+                  int64_t{p.start_script_started ? 1 : 0}});
   for (size_t i = 0; s.ok() && i < images_here.size(); ++i) {
     s = Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",
             {int64_t{images_here[i]}, p.host});
+    if (s.ok())
+      s = Run(db_, "leftover",
+              "DELETE FROM leftovers WHERE host = ? AND kind = 'volume' AND name = ?",
+              {p.host, ImageVolumeName(images_here[i])});
   }
+  if (s.ok())
+    s = Run(db_, "leftover",
+            "DELETE FROM leftovers WHERE host = ? AND kind = 'container' AND vm_id = ?",
+            {p.host, int64_t{p.vm_id}});
+  for (size_t i = 0; s.ok() && i < left_behind.size(); ++i) s = InsertLeftover(db_, left_behind[i]);
   if (s.ok()) s = Run(db_, "place", "COMMIT", {});
   if (!s.ok()) Run(db_, "place", "ROLLBACK", {});
   return s;
 }
 
+Status SqliteStore::AddLeftovers(const std::vector<Leftover>& leftovers) {
+  std::lock_guard lock(mu_);
+  if (Status s = Run(db_, "leftover", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
+  Status s;
+  for (size_t i = 0; s.ok() && i < leftovers.size(); ++i) s = InsertLeftover(db_, leftovers[i]);
+  if (s.ok()) s = Run(db_, "leftover", "COMMIT", {});
+  if (!s.ok()) Run(db_, "leftover", "ROLLBACK", {});
+  return s;
+}
+
+Result<std::vector<Leftover>> SqliteStore::Leftovers(const std::string& host) {
+  std::lock_guard lock(mu_);
+  Statement st(db_,
+               "SELECT host, kind, name, vm_id FROM leftovers WHERE ? = '' OR host = ? "
+               "ORDER BY kind, host, name",
+               {host, host});
+  std::vector<Leftover> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW)
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), static_cast<int>(st.Int(3))});
+  if (rc != SQLITE_DONE) return st.Error("leftovers");
+  return out;
+}
+
+Status SqliteStore::Settled(const Leftover& l) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "leftover", "DELETE FROM leftovers WHERE host = ? AND kind = ? AND name = ?",
+             {l.host, l.kind, l.name});
+}
+
 Result<std::optional<Placement>> SqliteStore::PlacementOf(int vm_id) {
   std::lock_guard lock(mu_);
-  Statement st(db_, "SELECT host, start_script_done, checkpoint FROM placements WHERE vm_id = ?",
+  Statement st(db_,
+               "SELECT host, start_script_done, checkpoint, start_script_started FROM placements "
+               "WHERE vm_id = ?",
                {int64_t{vm_id}});
   const int rc = st.Step();
   if (rc == SQLITE_DONE) return std::optional<Placement>();
   if (rc != SQLITE_ROW) return st.Error("placement");
-  return std::optional<Placement>(Placement{vm_id, st.Text(0), st.Int(1) != 0, st.Text(2)});
+  return std::optional<Placement>(
+      Placement{vm_id, st.Text(0), st.Int(1) != 0, st.Text(2), st.Int(3) != 0});
 }
 
 Status SqliteStore::Forget(int vm_id) {
   std::lock_guard lock(mu_);
-  return Run(db_, "forget", "DELETE FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
+  if (Status s = Run(db_, "forget", "BEGIN IMMEDIATE", {}); !s.ok()) return s;
+  Status s = Run(db_, "forget", "DELETE FROM placements WHERE vm_id = ?", {int64_t{vm_id}});
+  if (s.ok()) s = Run(db_, "forget", "DELETE FROM snapshots WHERE vm_id = ?", {int64_t{vm_id}});
+  if (s.ok()) s = Run(db_, "forget", "COMMIT", {});
+  if (!s.ok()) Run(db_, "forget", "ROLLBACK", {});
+  return s;
+}
+
+Status SqliteStore::RecordSnapshot(int vm_id, const std::string& name, const std::string& pinned) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "record snapshot",
+             "INSERT OR REPLACE INTO snapshots(vm_id, name, pinned) VALUES(?,?,?)",
+             {int64_t{vm_id}, name, pinned});
+}
+
+Result<std::optional<std::string>> SqliteStore::SnapshotOf(int vm_id, const std::string& name) {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT pinned FROM snapshots WHERE vm_id = ? AND name = ?",
+               {int64_t{vm_id}, name});
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return st.Error("snapshot");
+  return std::optional<std::string>(st.Text(0));
 }
 
 Status SqliteStore::Monitor(const MonitoredHost& host) {

@@ -3,7 +3,8 @@
 // action ends, so after a crash the open rows name exactly the actions that were in flight. A
 // placement row says which host holds a VM's container (and the state the next action needs: start
 // script done, checkpoint image); a volume home row which host holds a persistent image's data
-// volume; a monitored host row which hosts oned asked onedockd to monitor.
+// volume; a snapshot row the digest of each snapshot onedock took; a monitored host row which hosts
+// oned asked onedockd to monitor. A journal made by an older release is migrated when opened.
 //
 // Thread-safe: one connection behind a mutex; every call is one short transaction. WAL with
 // synchronous=NORMAL: a killed process loses nothing committed; a power loss may lose the last
@@ -36,7 +37,20 @@ struct Placement {
   int vm_id = -1;
   std::string host;
   bool start_script_done = false;
-  std::string checkpoint;  // registry reference written by save, empty when none
+  std::string checkpoint;  // "repo:tag@sha256:…" written by save (by digest), empty when none
+  // Written before START_SCRIPT is exec'd: a script that was started is never started again, even
+  // when onedockd was killed while it ran (at most once).
+  bool start_script_started = false;
+};
+
+// What a move left on a host it moved away from, to be removed before that host is used again: a
+// VM's container ("container", with its volumes) or a copy of an image's volume ("volume").
+struct Leftover {
+  std::string host;
+  std::string kind;
+  std::string name;
+  int vm_id = -1;
+  bool operator==(const Leftover&) const = default;
 };
 
 // A host whose monitoring oned started, with the <MONITOR_CONFIGURATION> it came with.
@@ -62,10 +76,26 @@ class SqliteStore {
   Result<std::vector<Intent>> Pending();
 
   // Inserts or replaces the placement and, in the same transaction, makes its host the volume home
-  // of `images_here` (persistent images whose volume the deploy made or moved there).
-  Status Place(const Placement& placement, const std::vector<int>& images_here = {});
+  // of `images_here` (persistent images whose volume the deploy made or moved there), settles the
+  // leftovers recorded on its host for the VM's container and for those images' volumes (they are
+  // the real ones now), and records `left_behind`, what the move left elsewhere.
+  Status Place(const Placement& placement, const std::vector<int>& images_here = {},
+               const std::vector<Leftover>& left_behind = {});
+  // Records, in one transaction, copies being made that are not the real ones until a Place says
+  // so (the container and volume copies of a deploy that moves a VM).
+  Status AddLeftovers(const std::vector<Leftover>& leftovers);
+  // Leftovers on `host` (every host when empty).
+  Result<std::vector<Leftover>> Leftovers(const std::string& host);
+  Status Settled(const Leftover& leftover);
   Result<std::optional<Placement>> PlacementOf(int vm_id);
+  // Forgets the VM's placement and snapshots, in one transaction.
   Status Forget(int vm_id);
+
+  // The snapshots onedock took of a VM: `name` is the reference oned holds as the HYPERVISOR_ID
+  // ("reg/onedock-snapshot/one-42:s0"), `pinned` the same image by the digest its push reported.
+  Status RecordSnapshot(int vm_id, const std::string& name, const std::string& pinned);
+  // nullopt when onedock took no snapshot of that name of this VM.
+  Result<std::optional<std::string>> SnapshotOf(int vm_id, const std::string& name);
 
   // Hosts to monitor again after a restart.
   Status Monitor(const MonitoredHost& host);  // insert or replace

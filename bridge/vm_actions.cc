@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "bridge/log.h"
+#include "bridge/output_tail.h"
+#include "bridge/ownership.h"
 
 namespace onedock {
 namespace {
@@ -59,6 +61,24 @@ Result<std::map<int, Vnet>> VmActions::VnetsOf(const Vm& vm) {
     vnets.emplace(nic.network_id, std::move(*vnet));
   }
   return vnets;
+}
+
+Result<ContainerInfo> VmActions::OurContainer(Engine& engine, int vm_id) {
+  const std::string name = ContainerName(vm_id);
+  auto c = engine.InspectContainer(name);
+  if (!c.ok()) return c.status();
+  if (!IsOurs(c->labels, vm_id, settings_.plan.instance))
+    return NotOurs("container " + name, c->labels);
+  return c;
+}
+
+// Whether the VM has nothing on the host: no container of its name, or only someone else's.
+bool VmActions::NothingOfTheVm(const Status& s, const std::string& action, int vm_id,
+                               const std::string& host) {
+  if (!Is(s, Status::Code::kNotFound) && !Is(s, Status::Code::kConflict)) return false;
+  NamedLogger("actions")->warn("{} vm {} on host {}: nothing of this VM there: {}", action, vm_id,
+                               host, s.message());
+  return true;
 }
 
 Status VmActions::Journaled(int vm_id, const std::string& action, const std::string& host,
@@ -139,15 +159,8 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       if (id.ok()) *created = true;
       continue;  // adopt what is there now
     }
-    auto label = [&](const char* key) {
-      auto it = c->labels.find(key);
-      return it == c->labels.end() ? std::string() : it->second;
-    };
-    if (label(kLabelVmId) != vm_label || label(kLabelInstance) != spec.labels.at(kLabelInstance)) {
-      return Conflict("container " + spec.name +
-                      " exists on the host and is not this VM's (labels " + kLabelVmId + "=" +
-                      label(kLabelVmId) + ", " + kLabelInstance + "=" + label(kLabelInstance) +
-                      ")");
+    if (!IsOurs(c->labels, std::stoi(vm_label), settings_.plan.instance)) {
+      return NotOurs("container " + spec.name, c->labels);
     }
     if (c->nano_cpus != spec.nano_cpus || c->memory_bytes != spec.memory_bytes ||
         c->memory_swap_bytes != spec.memory_bytes) {
@@ -190,18 +203,22 @@ Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host,
   return DeployLocked(vm, host, image);
 }
 
-bool VmActions::RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command) {
+VmActions::ScriptRun VmActions::RunStartScript(Engine& engine, int vm_id,
+                                               const std::vector<std::string>& command) {
   auto ran = engine.Exec(ContainerName(vm_id), command, {}, 120000);
   if (!ran.ok()) {
     NamedLogger("actions")->warn("vm {}: START_SCRIPT could not run: {}", vm_id,
                                  ran.status().ToString());
-    return false;
+    // 404 and 409 come before the exec exists; anything later may have left it running.
+    const bool never_started =
+        Is(ran.status(), Status::Code::kNotFound) || Is(ran.status(), Status::Code::kConflict);
+    return never_started ? ScriptRun::kNotStarted : ScriptRun::kUnknown;
   }
   if (ran->exit_code != 0) {
-    NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {}: {}", vm_id, ran->exit_code,
-                                 ran->err);
+    NamedLogger("actions")->warn("vm {}: START_SCRIPT exited {} ({} bytes on stderr; last: {})",
+                                 vm_id, ran->exit_code, ran->err_bytes, OneLineTail(ran->err));
   }
-  return true;
+  return ScriptRun::kRan;
 }
 
 Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& host,
@@ -217,9 +234,20 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     if (!previous.ok()) return previous.status();
     auto sources = VolumeSourcesOf(plan->volumes, *previous, host);
     if (!sources.ok()) return sources.status();
+    std::vector<std::string> volume_names;
+    for (const auto& v : plan->volumes) volume_names.push_back(v.name);
+    if (Status l = SettleLeftovers(host, vm.id, volume_names); !l.ok()) return l;
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
     auto seed = [&](Engine& dest) -> Status {
+      // Until the Place below, what is copied here is not the VM's data, only a copy in progress:
+      // a crash in the middle leaves it marked for removal, not adopted half-filled.
+      std::vector<Leftover> copies = {{host, "container", name, vm.id}};
+      for (const auto& origin : sources->origins) {
+        if (origin.moves && origin.source_image >= 0)  // the VM's own go with its container
+          copies.push_back({host, "volume", plan->volumes[origin.volume].name, vm.id});
+      }
+      if (Status a = journal_.AddLeftovers(copies); !a.ok()) return a;
       for (const auto& origin : sources->origins) {
         const PlannedVolume& volume = plan->volumes[origin.volume];
         if (Status c = CopyVolume(vm.id, volume, origin, dest, name, plan->spec.image); !c.ok())
@@ -229,20 +257,45 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     };
     bool created = false;
     if (Status c = ConvergeContainer(**engine, *plan, &created, seed); !c.ok()) {
-      return c.WithContext("engine " + engines_.Describe(host));
+      // A refusal for labels is about the container, not the engine: it keeps the first 100
+      // characters, which oned shows, for the labels.
+      return Is(c, Status::Code::kConflict) ? c
+                                            : c.WithContext("engine " + engines_.Describe(host));
     }
-    Placement placement{vm.id, host, false, ""};
-    if (*previous)
-      placement = {vm.id, host, (*previous)->start_script_done, (*previous)->checkpoint};
-    if (!plan->start_command.empty() && !placement.start_script_done) {
-      placement.start_script_done = RunStartScript(**engine, vm.id, plan->start_command);
+    Placement placement{vm.id, host, false, "", false};
+    if (*previous) {
+      placement = **previous;
+      placement.host = host;
     }
     // The images whose volume is on this host from now on: made here, or moved here.
     std::vector<int> images_here = sources->homeless;
+    // What the move leaves behind, recorded in the same transaction that moves the VM here.
+    std::vector<Leftover> left_behind;
+    if (*previous && (*previous)->host != host)
+      left_behind.push_back({(*previous)->host, "container", name, vm.id});
     for (const auto& origin : sources->origins) {
-      if (origin.moves && origin.source_image >= 0) images_here.push_back(origin.source_image);
+      if (origin.moves && origin.source_image >= 0) {
+        images_here.push_back(origin.source_image);
+        left_behind.push_back({origin.host, "volume", origin.source, vm.id});
+      }
     }
-    if (Status p = journal_.Place(placement, images_here); !p.ok()) return p;
+    if (!plan->start_command.empty() && placement.start_script_started &&
+        !placement.start_script_done) {
+      NamedLogger("actions")->warn(
+          "vm {}: START_SCRIPT was started by a run of onedockd that ended before it finished; it "
+          "runs at most once and is not run again",
+          vm.id);
+      placement.start_script_done = true;
+    }
+    if (!plan->start_command.empty() && !placement.start_script_started) {
+      // Journaled before the exec: a crash while it runs must not run it a second time.
+      placement.start_script_started = true;
+      if (Status p = journal_.Place(placement, images_here, left_behind); !p.ok()) return p;
+      placement.start_script_started =
+          RunStartScript(**engine, vm.id, plan->start_command) != ScriptRun::kNotStarted;
+      placement.start_script_done = placement.start_script_started;
+    }
+    if (Status p = journal_.Place(placement, images_here, left_behind); !p.ok()) return p;
     RemoveLeftBehind(vm.id, host, *previous, sources->origins);
     return Status::Ok();
   });
@@ -255,12 +308,13 @@ Status VmActions::Shutdown(int vm_id, const std::string& host) {
   return Journaled(vm_id, "shutdown", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    // A container of another installation (or no container) means nothing of this VM runs
+    // there: the stop succeeds without touching it, so that oned can end the VM.
+    auto c = OurContainer(**engine, vm_id);
+    if (!c.ok())
+      return NothingOfTheVm(c.status(), "shutdown", vm_id, host) ? Status::Ok() : c.status();
     auto r = (*engine)->StopContainer(ContainerName(vm_id), settings_.plan.stop_timeout_s);
-    if (!r.ok() && Is(r.status(), Status::Code::kNotFound)) {
-      NamedLogger("actions")->warn("shutdown vm {}: no container on host {}: nothing to stop",
-                                   vm_id, host);
-      return Status::Ok();
-    }
+    if (!r.ok() && Is(r.status(), Status::Code::kNotFound)) return Status::Ok();
     return r.ok() ? Status::Ok() : r.status();
   });
 }
@@ -270,6 +324,9 @@ Status VmActions::Cancel(int vm_id, const std::string& host) {
   return Journaled(vm_id, "cancel", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    auto c = OurContainer(**engine, vm_id);
+    if (!c.ok())
+      return NothingOfTheVm(c.status(), "cancel", vm_id, host) ? Status::Ok() : c.status();
     Status s = (*engine)->KillContainer(ContainerName(vm_id), "SIGKILL");
     // 409: not running; 404: no container. Either way nothing runs.
     if (Is(s, Status::Code::kConflict) || Is(s, Status::Code::kNotFound)) return Status::Ok();
@@ -282,6 +339,7 @@ Status VmActions::Reboot(int vm_id, const std::string& host, bool hard) {
   return Journaled(vm_id, hard ? "reset" : "reboot", host, [&]() -> Status {
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    if (auto c = OurContainer(**engine, vm_id); !c.ok()) return c.status();
     auto r =
         (*engine)->RestartContainer(ContainerName(vm_id), hard ? 0 : settings_.plan.stop_timeout_s);
     return r.ok() ? Status::Ok() : r.status();
@@ -295,6 +353,7 @@ Status VmActions::Resize(const Vm& vm, const std::string& host) {
     if (!limits.ok()) return limits.status();
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    if (auto c = OurContainer(**engine, vm.id); !c.ok()) return c.status();
     return (*engine)->UpdateContainer(ContainerName(vm.id), *limits);
   });
 }
@@ -311,13 +370,14 @@ Status VmActions::AttachNic(const Vm& vm, const std::string& host, const std::st
     if (!planned.ok()) return planned.status();
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    if (auto ours = OurContainer(**engine, vm.id); !ours.ok()) return ours.status();
     if (Status s = EnsureNetwork(**engine, planned->network); !s.ok()) return s;
     Status s =
         (*engine)->ConnectNetwork(planned->network.name, ContainerName(vm.id), planned->attachment);
     if (s.code() != Status::Code::kConflict) return s;
     // Already on that network: done if with this NIC's address (a repeated call), refused if
     // another NIC holds it, since a container has one endpoint per network.
-    auto c = (*engine)->InspectContainer(ContainerName(vm.id));
+    auto c = OurContainer(**engine, vm.id);
     if (!c.ok()) return c.status();
     auto endpoint = c->networks.find(planned->network.name);
     if (endpoint != c->networks.end() && endpoint->second.ipv4 == planned->attachment.ipv4)
@@ -337,6 +397,8 @@ Status VmActions::DetachNic(const Vm& vm, const std::string& host, const std::st
     const std::string network = NetworkNameOf(nic->first, "");
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    auto c = OurContainer(**engine, vm.id);
+    if (!c.ok()) return Is(c.status(), Status::Code::kNotFound) ? Status::Ok() : c.status();
     Status s = (*engine)->DisconnectNetwork(network, ContainerName(vm.id), false);
     if (s.code() == Status::Code::kNotFound) return Status::Ok();
     return s;
@@ -360,16 +422,10 @@ Status VmActions::RemoveLocked(int vm_id, const std::string& host) {
   auto engine = engines_.Acquire(host);
   if (!engine.ok()) return engine.status();
   const std::string name = ContainerName(vm_id);
-  auto c = (*engine)->InspectContainer(name);
-  if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status();
+  // Someone else's container of that name is left as it is; the VM's own volumes still go.
+  auto c = OurContainer(**engine, vm_id);
+  if (!c.ok() && !NothingOfTheVm(c.status(), "remove", vm_id, host)) return c.status();
   if (c.ok()) {
-    auto vm_label = c->labels.find(kLabelVmId);
-    if (vm_label == c->labels.end() || vm_label->second != std::to_string(vm_id)) {
-      NamedLogger("actions")->warn(
-          "host {}: container {} is not onedock's (no {} label): left alone", host, name,
-          kLabelVmId);
-      return Status::Ok();
-    }
     Status s = (*engine)->RemoveContainer(name, true, true);
     if (!s.ok() && !Is(s, Status::Code::kNotFound)) return s;
   }

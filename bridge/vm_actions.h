@@ -50,6 +50,9 @@ class VmActions {
   // Commits into the private registry; returns the reference (the snapshot's HYPERVISOR_ID).
   Result<std::string> SnapshotCreate(const Vm& vm, const std::string& host,
                                      const std::string& snap_id);
+  // Both act only on a snapshot this VM's SnapshotCreate recorded (anything else is refused); the
+  // revert recreates the container from the digest its push reported, never from a local image of
+  // the tag's name; the delete removes the local tag (the registry copy stays).
   Status SnapshotRevert(const Vm& vm, const std::string& host, const std::string& reference);
   Status SnapshotDelete(int vm_id, const std::string& host, const std::string& reference);
   // Removes the container, the VM's own volumes and everything onedock keeps for the VM
@@ -75,6 +78,13 @@ class VmActions {
   std::unique_lock<std::mutex> LockVm(int vm_id);
   static constexpr size_t kPruneLocksAbove = 1024;
   Result<std::map<int, Vnet>> VnetsOf(const Vm& vm);
+  // one-<id> on `engine` when its labels say it is this VM's of this instance; kNotFound when
+  // there is none, kConflict (NotOurs, naming its labels) when it is someone else's. Every action
+  // on an existing container calls this first.
+  Result<ContainerInfo> OurContainer(Engine& engine, int vm_id);
+  // True (and logged) when `s`, from OurContainer, means nothing of the VM is on the host.
+  static bool NothingOfTheVm(const Status& s, const std::string& action, int vm_id,
+                             const std::string& host);
   // Runs `body` between Begin and Finish of an intent; adds "<what> vm <id> on host <h>" context.
   Status Journaled(int vm_id, const std::string& action, const std::string& host,
                    const std::function<Status()>& body);
@@ -103,9 +113,22 @@ class VmActions {
   void RemoveLeftBehind(int vm_id, const std::string& host,
                         const std::optional<Placement>& previous,
                         const std::vector<VolumeOrigin>& origins);
-  // Runs the plan's START_SCRIPT command; true when it ran (whatever its exit code).
-  bool RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
+  enum class ScriptRun { kRan, kNotStarted, kUnknown };
+  // Removes a leftover the journal records (a container with the VM's volumes on that host, or a
+  // copy of an image's volume) and settles it.
+  Status RemoveLeftover(const Leftover& leftover);
+  // Removes the leftovers on `host` that a deploy of `vm_id` mounting `volumes` would otherwise
+  // adopt (a stale twin, a half-seeded copy, an image volume's old copy); fails when one stays.
+  Status SettleLeftovers(const std::string& host, int vm_id,
+                         const std::vector<std::string>& volumes);
+  // Runs the plan's START_SCRIPT command; kRan whatever its exit code, kNotStarted when the engine
+  // refused it before it existed, kUnknown when the call failed after that.
+  ScriptRun RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
   Status RemoveLocked(int vm_id, const std::string& host);
+  // OK when `reference` names a snapshot of this VM that onedock took and recorded; `*pinned` is
+  // then that image by digest. kInvalidArgument otherwise.
+  Status CheckOwnSnapshot(int vm_id, const std::string& action, const std::string& reference,
+                          std::string* pinned);
   // Commits the container as repo:tag, pushes it and returns repo:tag@<the registry's digest>.
   Result<std::string> CommitAndPush(Engine& engine, int vm_id, const std::string& repo,
                                     const std::string& tag);

@@ -38,7 +38,10 @@ int VmActions::Recover() {
       }
       case RecoveryStep::kFinish: {
         auto lock = LockVm(intent.vm_id);
-        auto done = DeployLocked(*vm, intent.host, "");
+        // A restore on another host is finished from the checkpoint it was restoring.
+        auto placement = journal_.PlacementOf(intent.vm_id);
+        const bool elsewhere = placement.ok() && *placement && (*placement)->host != intent.host;
+        auto done = DeployLocked(*vm, intent.host, elsewhere ? (*placement)->checkpoint : "");
         journal_.Finish(intent.id, done.ok() ? "" : done.status().message());
         log->info("{}: finished at restart: {}", what,
                   done.ok() ? "running" : done.status().ToString());
@@ -48,6 +51,16 @@ int VmActions::Recover() {
         journal_.Finish(intent.id, "closed at restart: oned no longer deploys the VM on this host");
         log->info("{}: closed (VM state {}/{})", what, vm->state, vm->lcm_state);
         break;
+    }
+  }
+  // What moves left behind when a crash came between moving and removing: removed now, so that
+  // no stale copy is ever adopted; what cannot be removed yet is tried again at the next deploy
+  // on its host.
+  auto leftovers = journal_.Leftovers("");
+  if (leftovers.ok()) {
+    for (const Leftover& l : *leftovers) {
+      auto lock = LockVm(l.vm_id);
+      if (Status s = RemoveLeftover(l); !s.ok()) log->warn("{}", s.ToString());
     }
   }
   return open;

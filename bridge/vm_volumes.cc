@@ -57,9 +57,11 @@ Result<std::optional<std::string>> VmActions::VolumeHolder(int vm_id, const Plan
                                                            bool* helper) {
   const std::string holder = ContainerName(vm_id);
   if (origin.source_image < 0) {
-    auto c = source.InspectContainer(holder);
+    // Someone else's container of that name holds nothing of this VM's.
+    auto c = OurContainer(source, vm_id);
     if (c.ok()) return std::optional<std::string>(holder);
-    if (!Is(c.status(), Status::Code::kNotFound)) return c.status();
+    if (!Is(c.status(), Status::Code::kNotFound) && !Is(c.status(), Status::Code::kConflict))
+      return c.status();
     auto left = source.ListVolumes({std::string(kLabelVmId) + "=" + std::to_string(vm_id),
                                     std::string(kLabelInstance) + "=" + settings_.plan.instance});
     if (!left.ok()) return left.status();
@@ -144,6 +146,8 @@ void VmActions::RemoveLeftBehind(int vm_id, const std::string& host,
     // were copied and go with it.
     if (Status r = RemoveLocked(vm_id, previous->host); !r.ok()) {
       log->error("vm {}: container left on host {}: {}", vm_id, previous->host, r.ToString());
+    } else {
+      journal_.Settled({previous->host, "container", ContainerName(vm_id), vm_id});
     }
   }
   for (const auto& origin : origins) {
@@ -153,8 +157,39 @@ void VmActions::RemoveLeftBehind(int vm_id, const std::string& host,
     if (!r.ok() && !Is(r, Status::Code::kNotFound)) {
       log->error("image {}: old copy of volume {} left on host {}: {}", origin.source_image,
                  origin.source, origin.host, r.ToString());
+    } else {
+      journal_.Settled({origin.host, "volume", origin.source, vm_id});
     }
   }
+}
+
+Status VmActions::RemoveLeftover(const Leftover& l) {
+  Status s;
+  if (l.kind == "container") {
+    s = RemoveLocked(l.vm_id, l.host);
+  } else {
+    auto engine = engines_.Acquire(l.host);
+    s = engine.ok() ? (*engine)->RemoveVolume(l.name) : engine.status();
+    if (Is(s, Status::Code::kNotFound)) s = Status::Ok();
+  }
+  if (!s.ok())
+    return s.WithContext("remove the stale " + l.kind + " " + l.name + " left on host " + l.host);
+  NamedLogger("actions")->info("host {}: stale {} {} removed", l.host, l.kind, l.name);
+  return journal_.Settled(l);
+}
+
+Status VmActions::SettleLeftovers(const std::string& host, int vm_id,
+                                  const std::vector<std::string>& volumes) {
+  auto leftovers = journal_.Leftovers(host);
+  if (!leftovers.ok()) return leftovers.status();
+  for (const Leftover& l : *leftovers) {
+    const bool mine = l.kind == "container"
+                          ? l.vm_id == vm_id
+                          : std::find(volumes.begin(), volumes.end(), l.name) != volumes.end();
+    if (!mine) continue;
+    if (Status s = RemoveLeftover(l); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 Result<std::optional<std::string>> VmActions::ImageVolumeHome(int image_id) {

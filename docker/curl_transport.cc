@@ -72,7 +72,7 @@ bool StartBody(Transfer* t) {
   long code = 0;
   curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
   const bool success = code >= 200 && code < 300;
-  t->streaming = t->request->on_line && success;
+  t->streaming = (t->request->on_line || t->request->on_data) && success;
   t->to_file = t->download != nullptr && success;
   t->status_known = true;
   curl_off_t declared = -1;
@@ -97,6 +97,13 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   if (t->to_file) return std::fwrite(data, 1, n, t->download) == n ? n : 0;
   if (!t->streaming) {
     t->response->body.append(data, n);
+    return n;
+  }
+  if (!t->request->on_line) {
+    if (!t->request->on_data(std::string_view(data, n))) {
+      t->response->stopped = true;
+      return 0;
+    }
     return n;
   }
   if (!t->splitter.Feed(std::string_view(data, n), t->request->on_line)) {
@@ -294,7 +301,7 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   if (rc != CURLE_OK && !response.stopped) {
     return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
   }
-  if (transfer.streaming && !response.stopped) {
+  if (transfer.streaming && request.on_line && !response.stopped) {
     transfer.splitter.Finish(request.on_line);
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);

@@ -61,6 +61,9 @@ struct HttpRequest {
   // Streaming replies: each complete line of a 2xx body is handed over as it arrives and is not
   // kept in HttpResponse::body. Returning false ends the transfer (not an error).
   std::function<bool(std::string_view)> on_line;
+  // Streaming binary replies (on_line unset): each chunk of a 2xx body as it arrives, not kept.
+  // Returning false ends the transfer (not an error).
+  std::function<bool(std::string_view)> on_data;
   // Polled about once a second while a transfer runs; returning false ends it (not an error).
   std::function<bool()> keep_going;
 };

@@ -49,6 +49,7 @@ Result<HttpResponse> EngineClient::Send(const Call& call) {
     request.download_file = call.download_file;
     request.timeout_ms = call.timeout_ms;
     request.on_line = call.on_line;
+    request.on_data = call.on_data;
     request.keep_going = call.keep_going;
     request.headers = call.headers;
     if ((call.method == "POST" || call.method == "PUT") && !call.content_type.empty()) {

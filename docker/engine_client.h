@@ -132,6 +132,7 @@ class EngineClient : public Engine {
     std::string download_file;  // a 2xx body goes to this file
     long timeout_ms = 30000;
     std::function<bool(std::string_view)> on_line;
+    std::function<bool(std::string_view)> on_data;
     std::function<bool()> keep_going;
   };
 

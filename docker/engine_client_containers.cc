@@ -134,16 +134,23 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
   auto created_id = json_fields::IdFromReply(created->body, "exec create");
   if (!created_id.ok()) return created_id.status().WithContext(Context(what));
   const std::string exec_id = *created_id;
-  auto started = Expect({.method = "POST",
-                         .path = "/exec/" + UrlEscape(exec_id) + "/start",
-                         .body = R"({"Detach":false,"Tty":false})",
-                         .timeout_ms = timeout_ms},
-                        what);
+  // The output is demultiplexed as it arrives and only its tail kept: a command may write
+  // gigabytes.
+  StreamDemuxer demuxer;
+  auto started =
+      Expect({.method = "POST",
+              .path = "/exec/" + UrlEscape(exec_id) + "/start",
+              .body = R"({"Detach":false,"Tty":false})",
+              .timeout_ms = timeout_ms,
+              .on_data = [&demuxer](std::string_view chunk) { return demuxer.Feed(chunk).ok(); }},
+             what);
   if (!started.ok()) return started.status();
+  if (Status s = demuxer.Finish(); !s.ok()) return s.WithContext(Context(what));
   ExecResult result;
-  if (Status s = DemuxStream(started->body, &result.out, &result.err); !s.ok()) {
-    return s.WithContext(Context(what));
-  }
+  result.out = demuxer.out().Tail();
+  result.err = demuxer.err().Tail();
+  result.out_bytes = demuxer.out().total();
+  result.err_bytes = demuxer.err().total();
   auto inspected = Expect({.path = "/exec/" + UrlEscape(exec_id) + "/json"}, what);
   if (!inspected.ok()) return inspected.status();
   auto state = nlohmann::json::parse(inspected->body, nullptr, false);

@@ -241,25 +241,35 @@ Result<DiskUsage> ParseDiskUsage(std::string_view body) {
   return d;
 }
 
-Status DemuxStream(std::string_view raw, std::string* out, std::string* err) {
-  while (!raw.empty()) {
-    if (raw.size() < 8) return Internal("truncated stream frame header");
-    const auto stream = static_cast<uint8_t>(raw[0]);
-    const uint32_t len = (static_cast<uint32_t>(static_cast<uint8_t>(raw[4])) << 24) |
-                         (static_cast<uint32_t>(static_cast<uint8_t>(raw[5])) << 16) |
-                         (static_cast<uint32_t>(static_cast<uint8_t>(raw[6])) << 8) |
-                         static_cast<uint32_t>(static_cast<uint8_t>(raw[7]));
-    raw.remove_prefix(8);
-    if (len > raw.size()) return Internal("stream frame runs past the end of the reply");
-    if (stream == 1 || stream == 0) {
-      out->append(raw.substr(0, len));
-    } else if (stream == 2) {
-      err->append(raw.substr(0, len));
-    } else {
-      return Internal("stream frame for unknown stream " + std::to_string(stream));
+Status StreamDemuxer::Feed(std::string_view chunk) {
+  while (error_.ok() && !chunk.empty()) {
+    if (remaining_ == 0) {
+      const size_t need = 8 - header_.size();
+      header_.append(chunk.substr(0, need));
+      chunk.remove_prefix(std::min(need, chunk.size()));
+      if (header_.size() < 8) break;
+      stream_ = static_cast<uint8_t>(header_[0]);
+      remaining_ = (static_cast<uint32_t>(static_cast<uint8_t>(header_[4])) << 24) |
+                   (static_cast<uint32_t>(static_cast<uint8_t>(header_[5])) << 16) |
+                   (static_cast<uint32_t>(static_cast<uint8_t>(header_[6])) << 8) |
+                   static_cast<uint32_t>(static_cast<uint8_t>(header_[7]));
+      header_.clear();
+      if (stream_ > 2)
+        error_ = Internal("stream frame for unknown stream " + std::to_string(stream_));
+      continue;
     }
-    raw.remove_prefix(len);
+    const std::string_view part = chunk.substr(0, remaining_);
+    (stream_ == 2 ? err_ : out_).Append(part);
+    remaining_ -= static_cast<uint32_t>(part.size());
+    chunk.remove_prefix(part.size());
   }
+  return error_;
+}
+
+Status StreamDemuxer::Finish() const {
+  if (!error_.ok()) return error_;
+  if (!header_.empty()) return Internal("truncated stream frame header");
+  if (remaining_ != 0) return Internal("stream frame runs past the end of the reply");
   return Status::Ok();
 }
 

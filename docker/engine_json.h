@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bridge/engine_types.h"
+#include "bridge/output_tail.h"
 #include "bridge/status.h"
 
 namespace onedock::docker {
@@ -86,9 +87,27 @@ Result<EngineInfo> ParseInfo(std::string_view body);
 Result<DiskUsage> ParseDiskUsage(std::string_view body);
 
 // Splits the multiplexed exec/logs stream of a container without a TTY (8-byte frame headers:
-// stream 1 stdout / 2 stderr, 3 zero bytes, big-endian length). Returns kInternal on a frame that
-// runs past the end or names another stream.
-Status DemuxStream(std::string_view raw, std::string* out, std::string* err);
+// stream 1 stdout / 2 stderr, 3 zero bytes, big-endian length) as it arrives in chunks of any
+// size, keeping the tail of each stream (bridge/output_tail.h): memory stays bounded whatever the
+// length of the stream.
+class StreamDemuxer {
+ public:
+  explicit StreamDemuxer(size_t keep = kExecTailBytes) : out_(keep), err_(keep) {}
+  // kInternal on a frame for another stream; nothing is read after an error.
+  Status Feed(std::string_view chunk);
+  // kInternal when the stream ended inside a frame.
+  Status Finish() const;
+  const OutputTail& out() const { return out_; }
+  const OutputTail& err() const { return err_; }
+
+ private:
+  std::string header_;      // the part of a frame header received so far
+  uint32_t remaining_ = 0;  // bytes of the current frame's payload still to come
+  int stream_ = 0;
+  Status error_;
+  OutputTail out_;
+  OutputTail err_;
+};
 
 }  // namespace onedock::docker
 

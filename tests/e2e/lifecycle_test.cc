@@ -221,6 +221,81 @@ TEST_CASE("cold migration to the other host keeps the files written inside") {
   CHECK(World::HttpGet(FirstNic(moved).ip).find(kPage) != std::string::npos);
 }
 
+TEST_CASE("a VM migrated h1 to h2 and back to h1 keeps the files written on h2") {
+  World w;
+  const int id = w.CreateVm("mig2", 0.25, 64);
+  w.Deploy(id, "h1");
+  const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning);
+  w.ExecOut("h1", vm.deploy_id, "echo from-h1 > /www/h1.txt");
+  w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")),
+                            xmlrpc_c::value_boolean(false)});
+  w.WaitUntilRunningOn(id, "h2");
+  w.ExecOut("h2", vm.deploy_id, "echo from-h2 > /www/h2.txt; echo changed-on-h2 > /www/h1.txt");
+
+  // h1 still holds the image of the first checkpoint under the checkpoint's name.
+  const std::string checkpoint = testbed::RegistryHost("private") + "/onedock-checkpoint/one-" +
+                                 std::to_string(id) + ":latest";
+  CHECK(w.Engine("h1").InspectImage(checkpoint).ok());
+  w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h1")),
+                            xmlrpc_c::value_boolean(false)});
+  const Vm back = w.WaitUntilRunningOn(id, "h1");
+  CHECK(w.ContainersOf("h2", id).empty());
+  REQUIRE(w.ContainersOf("h1", id).size() == 1);
+  CHECK(w.ExecOut("h1", back.deploy_id, "cat /www/h2.txt") == "from-h2\n");
+  CHECK(w.ExecOut("h1", back.deploy_id, "cat /www/h1.txt") == "changed-on-h2\n");
+  auto c = w.Engine("h1").InspectContainer(back.deploy_id);
+  REQUIRE(c.ok());
+  CHECK(c->image.find("@sha256:") != std::string::npos);  // by the digest h2's push reported
+  CHECK(World::HttpGet(FirstNic(back).ip).find(kPage) != std::string::npos);
+}
+
+TEST_CASE(
+    "another installation's one-<id> on the host is refused at deploy and survives terminate "
+    "untouched") {
+  World w;
+  const int id = w.CreateVm("foreign", 0.25, 64);
+  const std::string name = "one-" + std::to_string(id);
+  auto& h1 = w.Engine("h1");
+  REQUIRE(h1.PullImage(w.image_reference(), {}, nullptr).ok());
+  ContainerSpec spec;
+  spec.name = name;
+  spec.image = w.image_reference();
+  spec.labels = {{"one.vmid", std::to_string(id)}, {"one.instance", "another-onedock"}};
+  spec.network_mode = "none";
+  auto foreign = h1.CreateContainer(spec);
+  REQUIRE_MESSAGE(foreign.ok(), foreign.status().ToString());
+  // Not labelled with the world's instance, so the world does not remove it: this does.
+  struct Cleanup {
+    docker::EngineClient& engine;
+    std::string name;
+    ~Cleanup() { engine.RemoveContainer(name, true, true); }
+  } cleanup{h1, name};
+  REQUIRE(h1.StartContainer(name).ok());
+  auto before = h1.InspectContainer(name);
+  REQUIRE(before.ok());
+
+  w.Deploy(id, "h1");
+  const Vm failed = w.WaitFor(id, kVmActive, kLcmBootFailure);
+  const std::string error = failed.user_template.at("ERROR");
+  CHECK_MESSAGE(error.find(name + " is not this VM's") != std::string::npos, error);
+  CHECK(error.find("one.instance=another-onedock") != std::string::npos);
+
+  w.Action("terminate", id);
+  w.WaitFor(id, kVmDone, 0);
+  auto after = h1.InspectContainer(name);
+  CHECK_MESSAGE(after.ok(), after.status().ToString());
+  if (after.ok()) {
+    CHECK(after->id == before->id);
+    CHECK(after->running);
+    CHECK(after->started_at == before->started_at);
+    CHECK(after->labels.at("one.instance") == "another-onedock");
+  }
+  // The daemon still serves other VMs.
+  const int next = w.CreateVm("after-foreign", 0.25, 64);
+  w.Deploy(next, "h2");
+  w.WaitFor(next, kVmActive, kLcmRunning);
+}
+
 TEST_CASE(
     "a system snapshot is committed to the private registry and revert brings its files back") {
   World w;

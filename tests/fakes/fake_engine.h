@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <set>
@@ -19,6 +20,7 @@ namespace onedock::fakes {
 // what the monitor reads fail as an engine that does not answer. Not thread-safe: one test thread.
 class FakeEngine : public Engine {
  public:
+  using ImageLabels = std::map<std::string, std::string>;
   EngineInfo info;
   DiskUsage disk;
   std::map<std::string, StatsSample> stats;  // by container name
@@ -32,9 +34,17 @@ class FakeEngine : public Engine {
   std::vector<std::string> calls;
   bool fail_start = false;
   int execs = 0;
+  // What an exec does, when set (its output, a failure, or a throw that stands for onedockd being
+  // killed while the command runs); otherwise it exits 0 with no output.
+  std::function<Result<ExecResult>(const std::string& id)> on_exec;
+  // Called with each mutating call as it is recorded, before it acts: a test throws from it to
+  // stand for onedockd being killed at that point.
+  std::function<void(const std::string& call)> on_call;
+  // Labels of committed images, by "repo:tag".
+  std::map<std::string, std::map<std::string, std::string>> image_labels;
 
   Result<std::string> CreateContainer(const ContainerSpec& spec) override {
-    calls.push_back("create " + spec.name);
+    Record("create " + spec.name);
     if (containers.count(spec.name) != 0) return Conflict("name in use");
     ContainerInfo c;
     c.id = "id-" + spec.name;
@@ -54,7 +64,7 @@ class FakeEngine : public Engine {
     return c.id;
   }
   Result<Outcome> StartContainer(const std::string& id) override {
-    calls.push_back("start " + id);
+    Record("start " + id);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
     if (fail_start) return Internal("start " + id + ": Invalid address");
@@ -64,7 +74,7 @@ class FakeEngine : public Engine {
     return Outcome::kDone;
   }
   Result<Outcome> StopContainer(const std::string& id, int) override {
-    calls.push_back("stop " + id);
+    Record("stop " + id);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
     if (!c->running) return Outcome::kAlreadyDone;
@@ -73,12 +83,12 @@ class FakeEngine : public Engine {
     return Outcome::kDone;
   }
   Result<Outcome> RestartContainer(const std::string& id, int t) override {
-    calls.push_back("restart " + id + " t=" + std::to_string(t));
+    Record("restart " + id + " t=" + std::to_string(t));
     return Find(id) ? Result<Outcome>(Outcome::kDone)
                     : Result<Outcome>(NotFound("no such container"));
   }
   Status KillContainer(const std::string& id, const std::string&) override {
-    calls.push_back("kill " + id);
+    Record("kill " + id);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
     if (!c->running) return Conflict("is not running");
@@ -86,7 +96,7 @@ class FakeEngine : public Engine {
     return Status::Ok();
   }
   Status RemoveContainer(const std::string& id, bool, bool) override {
-    calls.push_back("remove " + id);
+    Record("remove " + id);
     mounts.erase(id);
     return containers.erase(id) != 0 ? Status::Ok() : NotFound("no such container");
   }
@@ -96,7 +106,7 @@ class FakeEngine : public Engine {
     return *c;
   }
   Status UpdateContainer(const std::string& id, const ResourceUpdate& u) override {
-    calls.push_back("update " + id);
+    Record("update " + id);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
     c->nano_cpus = u.nano_cpus;
@@ -104,18 +114,20 @@ class FakeEngine : public Engine {
     return Status::Ok();
   }
   Result<std::string> Commit(const CommitRequest& r) override {
-    calls.push_back("commit " + r.container + " " + r.repo + ":" + r.tag);
+    Record("commit " + r.container + " " + r.repo + ":" + r.tag);
+    if (Find(r.container) == nullptr) return NotFound("no such container");
     images.insert(r.repo + ":" + r.tag);
+    image_labels[r.repo + ":" + r.tag] = r.labels;
     return std::string("sha256:c0");
   }
   Status PutArchive(const std::string& id, const std::string& path, const std::string&) override {
-    calls.push_back("archive " + id + " " + path);
+    Record("archive " + id + " " + path);
     return Status::Ok();
   }
   // Archives of a mounted volume carry the volume's data.
   Status GetArchiveToFile(const std::string& id, const std::string& path,
                           const std::string& file) override {
-    calls.push_back("get-archive " + id + " " + path);
+    Record("get-archive " + id + " " + path);
     if (Find(id) == nullptr) return NotFound("no such container");
     for (const auto& m : mounts[id]) {
       if (m.substr(m.find(':') + 1) == path) {
@@ -127,7 +139,7 @@ class FakeEngine : public Engine {
   }
   Status PutArchiveFromFile(const std::string& id, const std::string& path,
                             const std::string& file) override {
-    calls.push_back("put-archive " + id + " " + path);
+    Record("put-archive " + id + " " + path);
     if (Find(id) == nullptr) return NotFound("no such container");
     std::ifstream in(file);
     const std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -140,30 +152,37 @@ class FakeEngine : public Engine {
   }
   Result<ExecResult> Exec(const std::string& id, const std::vector<std::string>&,
                           const std::vector<std::string>&, long) override {
-    calls.push_back("exec " + id);
+    Record("exec " + id);
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("no such container");
+    if (!c->running) return Conflict("container " + id + " is not running");
     ++execs;
-    return ExecResult{0, "", ""};
+    if (on_exec) return on_exec(id);
+    return ExecResult{};
   }
   Status PullImage(const std::string& ref, const RegistryAuth&,
                    const std::function<void(std::string_view)>&) override {
-    calls.push_back("pull " + ref);
+    Record("pull " + ref);
     images.insert(ref);
     return Status::Ok();
   }
   Result<std::string> PushImage(const std::string& ref, const RegistryAuth&) override {
-    calls.push_back("push " + ref);
+    Record("push " + ref);
     return std::string("sha256:d1");
   }
   Status RemoveImage(const std::string& ref, bool) override {
-    calls.push_back("rmi " + ref);
+    Record("rmi " + ref);
     return images.erase(ref) != 0 ? Status::Ok() : NotFound("no such image");
   }
   Result<ImageInfo> InspectImage(const std::string& ref) override {
     if (images.count(ref) == 0) return NotFound("No such image: " + ref);
-    return ImageInfo{"sha256:i", {ref}, {}, 1, {}, {}};
+    auto labels = image_labels.find(ref);
+    return ImageInfo{"sha256:i", {ref},
+                     {},         1,
+                     {},         labels == image_labels.end() ? ImageLabels{} : labels->second};
   }
   Result<std::string> CreateNetwork(const NetworkSpec& spec) override {
-    calls.push_back("network " + spec.name + " " + spec.subnet);
+    Record("network " + spec.name + " " + spec.subnet);
     if (networks.count(spec.name) != 0) return Conflict("exists");
     for (const auto& [name, n] : networks) {
       // The engine's 403, as Debian 12's dockerd words it.
@@ -185,7 +204,7 @@ class FakeEngine : public Engine {
   }
   Status ConnectNetwork(const std::string& net, const std::string& id,
                         const NetworkAttachment& nic) override {
-    calls.push_back("connect " + id + " " + net);
+    Record("connect " + id + " " + net);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
     if (c->networks.count(net) != 0)
@@ -194,7 +213,7 @@ class FakeEngine : public Engine {
     return Status::Ok();
   }
   Status DisconnectNetwork(const std::string& net, const std::string& id, bool) override {
-    calls.push_back("disconnect " + id + " " + net);
+    Record("disconnect " + id + " " + net);
     auto* c = Find(id);
     if (c == nullptr) return NotFound("no such container");
     if (c->networks.erase(net) == 0)
@@ -204,7 +223,7 @@ class FakeEngine : public Engine {
 
   Result<VolumeInfo> CreateVolume(const std::string& name,
                                   const std::map<std::string, std::string>& labels) override {
-    calls.push_back("volume " + name);
+    Record("volume " + name);
     return volumes.try_emplace(name, VolumeInfo{name, labels, "/var/lib/docker/volumes/" + name})
         .first->second;
   }
@@ -216,7 +235,7 @@ class FakeEngine : public Engine {
     return out;
   }
   Status RemoveVolume(const std::string& name) override {
-    calls.push_back("rmvol " + name);
+    Record("rmvol " + name);
     for (const auto& [id, ms] : mounts) {
       for (const auto& m : ms) {
         if (m.substr(0, m.find(':')) == name) return Conflict("volume is in use - [" + id + "]");
@@ -275,6 +294,10 @@ class FakeEngine : public Engine {
   }
 
  private:
+  void Record(std::string call) {
+    calls.push_back(std::move(call));
+    if (on_call) on_call(calls.back());
+  }
   ContainerInfo* Find(const std::string& id) {
     auto it = containers.find(id);
     return it == containers.end() ? nullptr : &it->second;

@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
 
+#include "bridge/output_tail.h"
 #include "bridge/tar_writer.h"
 #include "docker/engine_client.h"
 #include "tests/integration/bed.h"
@@ -134,6 +136,47 @@ TEST_CASE("live update of CPU and memory reaches the container's limits") {
   CHECK(limit->out == std::to_string(256 << 20) + "\n");
   auto too_many = h1.UpdateContainer(name, {.nano_cpus = 64000000000});
   CHECK(too_many.code() == Code::kInvalidArgument);
+  CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
+// Peak resident memory of this process (VmHWM), in KB.
+int64_t PeakRssKb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+TEST_CASE("an exec writing hundreds of megabytes costs a bounded tail, not its output's size") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("exbig");
+  REQUIRE(h1.CreateContainer(HttpdSpec(name)).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+  const int64_t before_kb = PeakRssKb();
+  // 256 MB of stdout, then 32 MB of stderr on one line, then a last word on each.
+  auto r = h1.Exec(name,
+                   {"/bin/sh", "-c",
+                    "head -c 268435456 /dev/zero; head -c 33554432 /dev/zero | tr '\\0' e >&2; "
+                    "echo out-end; echo err-end >&2; exit 7"},
+                   {}, 300000);
+  const int64_t after_kb = PeakRssKb();
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  MESSAGE("exec of 288 MB of output: VmHWM " << before_kb << " KB before, " << after_kb
+                                             << " KB after");
+  CHECK(r->exit_code == 7);
+  CHECK(r->out_bytes == 268435456 + 8);
+  CHECK(r->err_bytes == 33554432 + 8);
+  CHECK(r->out.size() == kExecTailBytes);
+  CHECK(r->err.size() == kExecTailBytes);
+  CHECK(r->out.substr(r->out.size() - 8) == "out-end\n");
+  CHECK(r->err.substr(r->err.size() - 8) == "err-end\n");
+  CHECK(after_kb - before_kb < 32 * 1024);  // far below the 288 MB written
+  // The connection is still good for the next call.
+  auto next = h1.Exec(name, {"/bin/sh", "-c", "echo still"});
+  REQUIRE(next.ok());
+  CHECK(next->out == "still\n");
   CHECK(h1.RemoveContainer(name, true, true).ok());
 }
 

@@ -43,11 +43,10 @@ struct ActionsRig {
     back.template_attributes = {{"NETWORK_ADDRESS", "10.43.0.0"},
                                 {"NETWORK_MASK", "255.255.255.0"}};
     one.vnets[1] = back;
-    ActionSettings settings;
-    settings.plan.instance = "test";
-    settings.plan.registry = "127.0.0.1:5000";
-    settings.spool_dir = dir.path() + "/spool";
-    actions = std::make_unique<VmActions>(engines, one, *journal, settings);
+    actions_settings.plan.instance = "test";
+    actions_settings.plan.registry = "127.0.0.1:5000";
+    actions_settings.spool_dir = dir.path() + "/spool";
+    actions = std::make_unique<VmActions>(engines, one, *journal, actions_settings);
     images = std::make_unique<ImageStore>(
         [this]() -> Result<std::unique_ptr<ImageStaging>> { return staging.Lease(); }, registries,
         one, *journal, ImageStoreSettings{"127.0.0.1:5000", {}, {}, dir.path() + "/spool", "/"});
@@ -91,6 +90,7 @@ struct ActionsRig {
   fakes::FakeRegistries registries;
   fakes::FakeMonitoring monitoring;
   Vm vm;
+  ActionSettings actions_settings;  // what `actions` was made with (for a restarted VmActions)
   std::unique_ptr<VmActions> actions;
   std::unique_ptr<ImageStore> images;
   std::unique_ptr<DriverRouter> router;

@@ -185,26 +185,53 @@ TEST_CASE("event lines carry labels as attributes") {
         json::parse(R"({"type":["container"],"label":["one.vmid=77"]})"));
 }
 
-TEST_CASE("exec stream frames are split into stdout and stderr") {
-  std::string raw;
-  auto frame = [&raw](char stream, const std::string& text) {
-    raw += stream;
-    raw += std::string(3, '\0');
-    raw += static_cast<char>(0);
-    raw += static_cast<char>(0);
-    raw += static_cast<char>(0);
-    raw += static_cast<char>(text.size());
-    raw += text;
-  };
-  frame(1, "out-42\n");
-  frame(2, "err\n");
-  frame(1, "one-42\n");
-  std::string out, err;
-  REQUIRE(DemuxStream(raw, &out, &err).ok());
-  CHECK(out == "out-42\none-42\n");
-  CHECK(err == "err\n");
-  CHECK_FALSE(DemuxStream(raw.substr(0, raw.size() - 2), &out, &err).ok());
-  CHECK_FALSE(DemuxStream(std::string("\x05\0\0\0\0\0\0\0", 8), &out, &err).ok());
+// One frame of the multiplexed exec stream: stream byte, 3 zero bytes, big-endian length.
+std::string Frame(char stream, const std::string& text) {
+  const auto n = static_cast<uint32_t>(text.size());
+  std::string raw{stream, 0, 0, 0};
+  for (int shift : {24, 16, 8, 0}) raw += static_cast<char>((n >> shift) & 0xff);
+  return raw + text;
+}
+
+TEST_CASE("exec stream frames are split into stdout and stderr, whatever the chunks") {
+  const std::string raw = Frame(1, "out-42\n") + Frame(2, "err\n") + Frame(1, "one-42\n");
+  for (size_t chunk : {raw.size(), size_t{1}, size_t{3}, size_t{9}}) {
+    StreamDemuxer d;
+    for (size_t at = 0; at < raw.size(); at += chunk) REQUIRE(d.Feed(raw.substr(at, chunk)).ok());
+    REQUIRE(d.Finish().ok());
+    CHECK(d.out().Tail() == "out-42\none-42\n");
+    CHECK(d.err().Tail() == "err\n");
+    CHECK(d.out().total() == 14);
+  }
+  StreamDemuxer cut;
+  REQUIRE(cut.Feed(raw.substr(0, raw.size() - 2)).ok());
+  CHECK_FALSE(cut.Finish().ok());
+  StreamDemuxer header_only;
+  REQUIRE(header_only.Feed(raw.substr(0, 5)).ok());
+  CHECK_FALSE(header_only.Finish().ok());
+  StreamDemuxer unknown;
+  CHECK_FALSE(unknown.Feed(std::string("\x05\0\0\0\0\0\0\0", 8)).ok());
+  CHECK_FALSE(unknown.Finish().ok());
+}
+
+TEST_CASE("an exec writing far more than the bound keeps only the tail of each stream") {
+  // 64 MB of stdout and 8 MB of one stderr line, in frames of 32 KB as the engine sends them.
+  StreamDemuxer d;
+  const std::string block(32 * 1024, 'x');
+  size_t peak = 0;
+  for (int n = 0; n < 2048; ++n) {
+    REQUIRE(d.Feed(Frame(1, block)).ok());
+    if (n % 8 == 0) REQUIRE(d.Feed(Frame(2, std::string(32 * 1024, 'e'))).ok());
+    peak = std::max(peak, d.out().Tail().size() + d.err().Tail().size());
+  }
+  REQUIRE(d.Feed(Frame(1, "the end\n")).ok());
+  REQUIRE(d.Finish().ok());
+  CHECK(d.out().total() == 2048LL * 32 * 1024 + 8);
+  CHECK(d.err().total() == 256LL * 32 * 1024);
+  CHECK(d.out().Tail().size() == kExecTailBytes);
+  CHECK(d.err().Tail().size() == kExecTailBytes);
+  CHECK(peak <= 2 * kExecTailBytes);
+  CHECK(d.out().Tail().substr(kExecTailBytes - 8) == "the end\n");
 }
 
 TEST_CASE("the network list reads each network's subnet, as Debian 12's engine lists them") {

@@ -1,6 +1,7 @@
 #include "bridge/sqlite_store.h"
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -61,6 +62,52 @@ TEST_CASE("values are bound not spliced into SQL") {
   REQUIRE(pending.ok());
   REQUIRE(pending->size() == 1);
   CHECK((*pending)[0].host == hostile);
+}
+
+TEST_CASE(
+    "a journal of the release before start_script_started opens, migrated, keeping its rows") {
+  testing::TempDir dir("journal");
+  const std::string file = dir.path() + "/journal.db";
+  {
+    // The placements table as the previous release made it, with one VM whose script had run.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "CREATE TABLE placements(vm_id INTEGER PRIMARY KEY, host TEXT NOT NULL, "
+                         "start_script_done INTEGER NOT NULL DEFAULT 0, checkpoint TEXT NOT NULL "
+                         "DEFAULT '');"
+                         "INSERT INTO placements VALUES(5, 'h1', 1, 'r/c:latest@sha256:aa');"
+                         "INSERT INTO placements VALUES(6, 'h2', 0, '');",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  for (int reopen = 0; reopen < 2; ++reopen) {  // the second open finds nothing to migrate
+    auto j = SqliteStore::Open(file);
+    REQUIRE_MESSAGE(j.ok(), j.status().ToString());
+    auto five = (*j)->PlacementOf(5);
+    REQUIRE(five.ok());
+    REQUIRE(five->has_value());
+    CHECK((*five)->host == "h1");
+    CHECK((*five)->start_script_done);
+    CHECK((*five)->start_script_started);  // it ran: never again
+    CHECK((*five)->checkpoint == "r/c:latest@sha256:aa");
+    CHECK_FALSE((**(*j)->PlacementOf(6)).start_script_started);
+    REQUIRE((*j)->RecordSnapshot(5, "r/s:s0", "r/s@sha256:bb").ok());
+  }
+}
+
+TEST_CASE("snapshots are recorded per VM and forgotten with the VM") {
+  testing::TempDir dir("journal");
+  auto j = SqliteStore::Open(dir.path() + "/journal.db");
+  REQUIRE(j.ok());
+  REQUIRE((*j)->Place({3, "h1", true, "", true}).ok());
+  REQUIRE((*j)->RecordSnapshot(3, "reg/onedock-snapshot/one-3:s0", "reg/x@sha256:01").ok());
+  REQUIRE((*j)->RecordSnapshot(4, "reg/onedock-snapshot/one-4:s0", "reg/x@sha256:02").ok());
+  CHECK(**(*j)->SnapshotOf(3, "reg/onedock-snapshot/one-3:s0") == "reg/x@sha256:01");
+  CHECK_FALSE((*j)->SnapshotOf(3, "reg/onedock-snapshot/one-4:s0")->has_value());
+  REQUIRE((*j)->Forget(3).ok());
+  CHECK_FALSE((*j)->SnapshotOf(3, "reg/onedock-snapshot/one-3:s0")->has_value());
+  CHECK_FALSE((*j)->PlacementOf(3)->has_value());
 }
 
 TEST_CASE("a journal path that cannot be created is an error naming it") {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <set>
 
+#include "bridge/output_tail.h"
+#include "bridge/ownership.h"
 #include "tests/support/actions_rig.h"
 
 namespace onedock {
@@ -99,6 +101,323 @@ TEST_CASE("a container of the same name that is not this VM's is never adopted o
   r.h1().containers["one-42"].labels.erase("one.vmid");
   CHECK(r.actions->Remove(42, "h1").ok());
   CHECK(r.h1().containers.count("one-42") == 1);
+}
+
+TEST_CASE("ownership: a container is ours only when both its VM and instance labels say so") {
+  CHECK(IsOurs({{"one.vmid", "42"}, {"one.instance", "test"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "42"}, {"one.instance", "other"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "43"}, {"one.instance", "test"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "42"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.instance", "test"}}, 42, "test"));
+  CHECK_FALSE(IsOurs({}, 42, "test"));
+  CHECK_FALSE(IsOurs({{"one.vmid", "042"}, {"one.instance", "test"}}, 42, "test"));
+  const Status s = NotOurs("container one-42", {{"one.vmid", "42"}, {"one.instance", "other"}});
+  CHECK(s.code() == Status::Code::kConflict);
+  CHECK(s.message() ==
+        "container one-42 is not this VM's (one.instance=other, one.vmid=42): left alone");
+}
+
+TEST_CASE(
+    "another installation's one-42 is never touched: terminate succeeds around it, the rest are "
+    "refused naming its labels") {
+  Rig r;
+  r.AddDataDisks();
+  ContainerSpec spec;
+  spec.name = "one-42";
+  spec.image = "their/image";
+  spec.nano_cpus = 123;
+  spec.memory_bytes = 456;
+  spec.labels = {{"one.vmid", "42"}, {"one.instance", "someone-else"}};
+  spec.volumes = {"their-data:/data"};
+  REQUIRE(r.h1().CreateContainer(spec).ok());
+  REQUIRE(r.h1().StartContainer("one-42").ok());
+  // A volume of this VM's (left by an earlier run) goes with terminate; theirs stays.
+  REQUIRE(r.h1().CreateVolume("one-42-disk2", {{"one.vmid", "42"}, {"one.instance", "test"}}).ok());
+  // A snapshot this VM took before its container was replaced: its revert is refused too.
+  REQUIRE(r.journal
+              ->RecordSnapshot(42, "127.0.0.1:5000/onedock-snapshot/one-42:s0",
+                               "127.0.0.1:5000/onedock-snapshot/one-42@sha256:d1")
+              .ok());
+  r.h1().calls.clear();
+  const ContainerInfo before = r.h1().containers["one-42"];
+
+  auto deploy = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(deploy.ok());
+  CHECK(
+      deploy.status().message().rfind(
+          "deploy vm 42 on host h1: container one-42 is not this VM's (one.instance=someone-else, "
+          "one.vmid=42)",
+          0) == 0);
+  // What must act on the VM's container is refused, naming it and its labels.
+  for (const Status& refused :
+       {r.actions->Reboot(42, "h1", false), r.actions->Reboot(42, "h1", true),
+        r.actions->Resize(r.vm, "h1"), r.actions->AttachNic(r.vm, "h1", "02:00:0a:2b:00:07"),
+        r.actions->DetachNic(r.vm, "h1", "02:00:0a:2b:00:07"), r.actions->Save(r.vm, "h1"),
+        r.actions->SnapshotCreate(r.vm, "h1", "0").status(),
+        r.actions->SnapshotRevert(r.vm, "h1", "127.0.0.1:5000/onedock-snapshot/one-42:s0")}) {
+    CHECK(refused.code() == Status::Code::kConflict);
+    CHECK_MESSAGE(refused.message().find("one.instance=someone-else") != std::string::npos,
+                  refused.message());
+  }
+  // What ends the VM succeeds: nothing of this VM runs there, so oned can delete it.
+  CHECK(r.actions->Shutdown(42, "h1").ok());
+  CHECK(r.actions->Cancel(42, "h1").ok());
+  CHECK(r.actions->Remove(42, "h1").ok());
+
+  const ContainerInfo& after = r.h1().containers["one-42"];
+  CHECK(after.running);
+  CHECK(after.id == before.id);
+  CHECK(after.labels == before.labels);
+  CHECK(after.nano_cpus == 123);
+  CHECK(after.memory_bytes == 456);
+  CHECK(after.networks.size() == before.networks.size());
+  CHECK(r.h1().volumes.count("their-data") == 1);
+  CHECK(r.h1().volumes.count("one-42-disk2") == 0);
+  for (const auto& call : r.h1().calls) {
+    for (const char* verb : {"stop ", "kill ", "restart ", "update ", "remove ", "commit ",
+                             "connect ", "disconnect ", "exec ", "archive ", "start "}) {
+      CHECK_MESSAGE(call.rfind(std::string(verb) + "one-42", 0) != 0, call);
+    }
+  }
+  CHECK(r.h1().execs == 0);
+  CHECK(r.journal->Pending()->empty());
+  CHECK_FALSE(r.journal->PlacementOf(42)->has_value());
+}
+
+TEST_CASE("a VM moving away never copies data out of someone else's container of its name") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  // Behind onedock's back, one-42 on h1 became another installation's container.
+  r.h1().containers["one-42"].labels["one.instance"] = "someone-else";
+  r.h1().volume_data["one-42-disk1"] = "theirs";
+  auto moved = r.actions->Deploy(r.vm, "h2");
+  REQUIRE_FALSE(moved.ok());  // this VM's volume is there without its container
+  CHECK(std::count(r.h1().calls.begin(), r.h1().calls.end(), "get-archive one-42 /data") == 0);
+  CHECK(r.h1().containers.count("one-42") == 1);
+  CHECK(r.h2().volume_data["one-42-disk1"].empty());
+}
+
+// Stands for onedockd being killed: thrown by a fake, it unwinds the action half done.
+struct Killed {};
+
+Vm Deploying(const Vm& vm, const std::string& host) {
+  Vm wanted = vm;
+  wanted.state = kVmActive;
+  wanted.lcm_state = kLcmBoot;
+  wanted.history = {History{0, host, 0, 0, "onedock", "onedock", 0}};
+  return wanted;
+}
+
+TEST_CASE("START_SCRIPT runs at most once when onedockd is killed while it runs") {
+  Rig r;
+  r.one.vms[42] = Deploying(r.vm, "h1");
+  r.h1().on_exec = [](const std::string&) -> Result<ExecResult> { throw Killed{}; };
+  CHECK_THROWS_AS(r.actions->Deploy(r.vm, "h1"), Killed);
+  REQUIRE(r.h1().execs == 1);
+  auto placement = r.journal->PlacementOf(42);
+  REQUIRE(placement->has_value());
+  CHECK((*placement)->start_script_started);
+  CHECK_FALSE((*placement)->start_script_done);
+  REQUIRE(r.journal->Pending()->size() == 1);  // the deploy the crash left open
+
+  // onedockd starts again over the same journal: recovery finishes the deploy, the stub retries.
+  r.h1().on_exec = nullptr;
+  VmActions restarted(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  CHECK(restarted.Recover() == 0);
+  REQUIRE(restarted.Deploy(r.vm, "h1").ok());
+  REQUIRE(restarted.Shutdown(42, "h1").ok());
+  REQUIRE(restarted.Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().execs == 1);
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK((*r.journal->PlacementOf(42))->start_script_done);
+  CHECK(r.journal->Pending()->empty());
+}
+
+TEST_CASE("a START_SCRIPT the engine refused before it existed runs at the next deploy, once") {
+  Rig r;
+  r.h1().on_exec = [](const std::string& id) -> Result<ExecResult> {
+    return Conflict("container " + id + " is not running");
+  };
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK_FALSE((*r.journal->PlacementOf(42))->start_script_started);
+  r.h1().on_exec = nullptr;
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  REQUIRE(r.actions->Shutdown(42, "h1").ok());
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().execs == 2);
+  CHECK((*r.journal->PlacementOf(42))->start_script_done);
+}
+
+TEST_CASE("a START_SCRIPT writing far more than the bound leaves the deploy and the VM alone") {
+  Rig r;
+  // The engine's contract: the tail of each stream and their full sizes.
+  r.h1().on_exec = [](const std::string&) -> Result<ExecResult> {
+    ExecResult e;
+    e.exit_code = 3;
+    e.out = std::string(kExecTailBytes, 'o');
+    e.err = std::string(kExecTailBytes - 1, 'e') + "\n";
+    e.out_bytes = int64_t{1} << 30;
+    e.err_bytes = 30 << 20;
+    return e;
+  };
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK((*r.journal->PlacementOf(42))->start_script_done);
+  CHECK(r.h1().execs == 1);
+}
+
+TEST_CASE(
+    "killed between moving an image volume's home and removing its old copy, the stale copy is "
+    "never revived") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-image-8"] = "v1";
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  r.h1().on_call = [](const std::string& call) {
+    if (call == "rmvol one-image-8") throw Killed{};
+  };
+  CHECK_THROWS_AS(r.actions->Restore(r.vm, "h2"), Killed);
+  r.h1().on_call = nullptr;
+  CHECK(**r.journal->VolumeHome(8) == "h2");
+  CHECK(r.h1().volume_data["one-image-8"] == "v1");  // the stale copy is still on h1
+  REQUIRE(r.journal->Leftovers("h1")->size() == 1);
+
+  // onedockd comes back; oned no longer answers for VM 42, so recovery decides nothing for it.
+  VmActions restarted(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  r.h1().on_call = [](const std::string& call) {
+    if (call == "rmvol one-image-8") throw Killed{};  // and is killed again at the same point
+  };
+  r.one.down = true;
+  CHECK_THROWS_AS(restarted.Recover(), Killed);
+  r.h1().on_call = nullptr;
+  r.one.down = false;
+  r.h2().volume_data["one-image-8"] = "v2";  // written on h2
+  REQUIRE(restarted.Remove(42, "h2").ok());
+  // A new VM of image 8 on h1: the old copy is removed first, the data comes from h2.
+  VmActions again(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  Vm next = r.vm;
+  next.id = 43;
+  auto deployed = again.Deploy(next, "h1");
+  REQUIRE_MESSAGE(deployed.ok(), deployed.status().ToString());
+  CHECK(r.h1().volume_data["one-image-8"] == "v2");
+  CHECK(**r.journal->VolumeHome(8) == "h1");
+  CHECK(r.journal->Leftovers("")->empty());
+  CHECK(r.h2().volumes.count("one-image-8") == 0);
+}
+
+TEST_CASE("killed while seeding a moved VM's volumes, the half-filled copy is never adopted") {
+  Rig r;
+  r.AddDataDisks();
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  r.h1().volume_data["one-42-disk1"] = "h1 data";
+  r.h1().volume_data["one-image-8"] = "kept by image 8";
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  int puts = 0;
+  r.h2().on_call = [&puts](const std::string& call) {
+    if (call.rfind("put-archive", 0) == 0 && ++puts == 2) throw Killed{};
+  };
+  CHECK_THROWS_AS(r.actions->Restore(r.vm, "h2"), Killed);
+  r.h2().on_call = nullptr;
+  REQUIRE(r.h2().containers.count("one-42") == 1);  // created, half seeded
+  CHECK((*r.journal->PlacementOf(42))->host == "h1");
+
+  // onedockd comes back and oned still restores the VM on h2: recovery finishes it.
+  r.one.vms[42] = Deploying(r.vm, "h2");
+  r.one.vms[42].lcm_state = kLcmBootStopped;
+  VmActions restarted(r.engines, r.one, *r.journal, ActionSettings{r.actions_settings});
+  CHECK(restarted.Recover() == 0);
+  CHECK(r.h2().containers["one-42"].running);
+  CHECK(r.h2().volume_data["one-42-disk1"] == "h1 data");
+  CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
+  CHECK(r.h2().containers["one-42"].image ==
+        "127.0.0.1:5000/onedock-checkpoint/one-42:latest@sha256:d1");
+  CHECK(r.h1().containers.empty());
+  CHECK(r.h1().volumes.empty());
+  CHECK((*r.journal->PlacementOf(42))->host == "h2");
+  CHECK(**r.journal->VolumeHome(8) == "h2");
+  CHECK(r.journal->Leftovers("")->empty());
+  CHECK(r.journal->Pending()->empty());
+}
+
+TEST_CASE("output tails are bounded and a log line of one is a single line") {
+  OutputTail tail(8);
+  for (int n = 0; n < 100000; ++n) tail.Append("0123456789");
+  tail.Append("abc");
+  CHECK(tail.total() == 1000003);
+  CHECK(tail.Tail().size() == 8);
+  CHECK(tail.Tail() == std::string("56789abc"));
+  tail.Append(std::string(100, 'z'));
+  CHECK(tail.Tail() == "zzzzzzzz");
+  CHECK(OneLineTail("a\nb\r\tc\x01\\", 100) == "a\\nb\\r\\tc\\x01\\\\");
+  const std::string big(30 << 20, 'x');
+  const std::string line = OneLineTail(big + "\nend", 64);
+  CHECK(line.size() <= 64 * 4 + 3);
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(line.substr(line.size() - 5) == "\\nend");
+}
+
+TEST_CASE("snapshot_delete removes only a snapshot onedock took of this VM, and nothing else") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
+  REQUIRE_MESSAGE(s0.ok(), s0.status().ToString());
+  CHECK(*s0 == "127.0.0.1:5000/onedock-snapshot/one-42:s0");
+  const std::string vm_image = r.h1().containers["one-42"].image;
+  const std::vector<std::string> others = {
+      vm_image,                                           // the VM's own image
+      "127.0.0.1:5000/onedock-snapshot/one-43:s0",        // another VM's snapshot
+      "127.0.0.1:5000/onedock-snapshot/one-42:s7",        // named like one, never taken here
+      "127.0.0.1:5000/onedock-checkpoint/one-42:latest",  // a checkpoint
+      "127.0.0.1:5000/onedock-snapshot/one-42:s0x",
+      "busybox:latest"};
+  for (const auto& ref : others) r.h1().images.insert(ref);
+  for (const auto& ref : others) {
+    const Status refused = r.actions->SnapshotDelete(42, "h1", ref);
+    CHECK(refused.code() == Status::Code::kInvalidArgument);
+    CHECK_MESSAGE(
+        refused.message().find("is not a snapshot onedock took of this VM") != std::string::npos,
+        refused.message());
+    CHECK(r.h1().images.count(ref) == 1);
+  }
+  CHECK(r.actions->SnapshotDelete(43, "h1", "127.0.0.1:5000/onedock-snapshot/one-43:s0").code() ==
+        Status::Code::kInvalidArgument);
+  // The tag onedock recorded now names another installation's image: refused too.
+  r.h1().image_labels[*s0]["one.instance"] = "someone-else";
+  CHECK(r.actions->SnapshotDelete(42, "h1", *s0).code() == Status::Code::kConflict);
+  CHECK(r.h1().images.count(*s0) == 1);
+  r.h1().image_labels[*s0]["one.instance"] = "test";
+
+  REQUIRE(r.actions->SnapshotDelete(42, "h1", *s0).ok());
+  CHECK(r.h1().images.count(*s0) == 0);
+  CHECK(r.actions->SnapshotDelete(42, "h1", *s0).ok());  // a repeated call: done
+  for (const auto& ref : others) CHECK(r.h1().images.count(ref) == 1);
+  CHECK(r.h1().containers["one-42"].running);
+}
+
+TEST_CASE("a snapshot revert recreates from the pushed digest, never a local image of its tag") {
+  Rig r;
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
+  REQUIRE(s0.ok());
+  const std::string pinned = "127.0.0.1:5000/onedock-snapshot/one-42@sha256:d1";
+  CHECK(**r.journal->SnapshotOf(42, *s0) == pinned);
+  // The VM moved to h2, which holds an older image of that tag.
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  REQUIRE(r.actions->Restore(r.vm, "h2").ok());
+  r.h2().images.insert(*s0);
+  r.h2().calls.clear();
+  REQUIRE(r.actions->SnapshotRevert(r.vm, "h2", *s0).ok());
+  CHECK(std::count(r.h2().calls.begin(), r.h2().calls.end(), "pull " + pinned) == 1);
+  CHECK(r.h2().containers["one-42"].image == pinned);
+  CHECK(r.h2().containers["one-42"].running);
+  // A reference onedock did not record is refused before anything is removed.
+  CHECK(r.actions->SnapshotRevert(r.vm, "h2", "127.0.0.1:5000/onedock-snapshot/one-42:s9").code() ==
+        Status::Code::kInvalidArgument);
+  CHECK(r.h2().containers.count("one-42") == 1);
 }
 
 TEST_CASE("stop kill and remove of what is already gone succeed") {
