@@ -219,13 +219,13 @@ TEST_CASE("a redirect to an engine's address and a URL naming one are refused") 
   REQUIRE(upstream.ok());
   CHECK(closed.CheckRegistry(*upstream).code() == Status::Code::kPermissionDenied);
   CHECK(closed.Manifest(*upstream, {}).status().code() == Status::Code::kPermissionDenied);
-  // The private registry is onedockd's own: never refused.
+  // The private registry is onedockd's own: reached without the policy, never a PATH's source.
   RegistryHttpSettings own;
   own.private_registry = testbed::RegistryHost("private");
   RegistryHttp mine(own);
   auto private_ref = ParseImageReference(testbed::RegistryHost("private") + "/x:1");
   REQUIRE(private_ref.ok());
-  CHECK(mine.CheckRegistry(*private_ref).ok());
+  CHECK(mine.CheckRegistry(*private_ref).code() == Status::Code::kPermissionDenied);
   CHECK(mine.Manifest(*private_ref, {}).status().code() == Status::Code::kNotFound);
 }
 
