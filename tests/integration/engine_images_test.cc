@@ -112,7 +112,9 @@ TEST_CASE("a pull whose layer is corrupt reports the error carried by the 200 re
 TEST_CASE("tag push to the private registry save and load back") {
   EngineClient h1("h1", testbed::Engine("h1"));
   REQUIRE(h1.PullImage(testbed::TestImage()).ok());
-  const std::string repo = testbed::RegistryHost("private") + "/httpd";
+  // A repository of its own: a tag onedock did not make, at the digest of the e2e images' httpd
+  // repository, would keep that manifest through their deletion (ImageStore::Remove).
+  const std::string repo = testbed::RegistryHost("private") + "/onedock-it-push";
   const std::string tag = testbed::UniqueName("p");
   REQUIRE(h1.TagImage(testbed::TestImage(), repo, tag).ok());
   auto digest = h1.PushImage(repo + ":" + tag);
