@@ -5,15 +5,14 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "tests/e2e/world.h"
+#include "tests/support/stub_binary.h"
 
 namespace onedock::e2e {
 namespace {
@@ -54,33 +53,12 @@ class Listener {
   int accepted_ = 0;
 };
 
-struct StubRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
-
-// Runs the installed onedock-stub with `argv` and `input` on its stdin, against the world's
-// onedockd, exactly as a driver script execs it.
-StubRun RunStub(World& w, const std::vector<std::string>& argv, const std::string& input) {
-  auto quote = [](const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-  };
+// The installed onedock-stub with `argv` and `input` on its stdin, against the world's onedockd.
+testing::StubRun RunStub(World& w, const std::vector<std::string>& argv, const std::string& input) {
   const std::string in_file = w.root() + "/stub-input";
   std::ofstream(in_file) << input;
-  std::string command =
-      "ONEDOCK_STUB_CONFIG=" + quote(w.root() + "/stub.conf") + " " + quote(ONEDOCK_STUB_BIN);
-  for (const auto& a : argv) command += " " + quote(a);
-  command += " < " + quote(in_file) + " 2>&1";
-  StubRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) run.output.append(buf, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return testing::RunStubBinary(ONEDOCK_STUB_BIN, w.root() + "/stub.conf", argv, in_file,
+                                w.root() + "/stub-output");
 }
 
 std::string WithCpu(std::string tmpl, const std::string& cpu) {
@@ -106,7 +84,7 @@ TEST_CASE(
                   .empty());
   const int on_hostile = w.CreateVm("hostile-host", 0.25, 64);
   const std::string document = value_string(w.Call("one.vm.info", {value_int(on_hostile)}));
-  const StubRun run =
+  const testing::StubRun run =
       RunStub(w, {"vmm", "deploy", "/dev/null", std::to_string(on_hostile), hostile}, document);
   CHECK(run.exit_code != 0);
   CHECK_MESSAGE(run.output.find("is not a host name") != std::string::npos, run.output);

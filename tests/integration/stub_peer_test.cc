@@ -8,10 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <string>
 
+#include "tests/support/stub_binary.h"
 #include "tests/support/temp_dir.h"
 
 namespace onedock {
@@ -77,34 +77,22 @@ std::string Finish(Impostor& i) {
   return got;
 }
 
-struct StubRun {
-  int exit_code = -1;
-  std::string output;
-};
-
-StubRun RunStub(const testing::TempDir& dir, int port) {
+testing::StubRun RunStub(const testing::TempDir& dir, int port) {
   const std::string token_file = dir.path() + "/token";
   std::ofstream(token_file) << "secret-token-0123456789abcdef\n";
   std::ofstream(dir.path() + "/stub.conf")
       << "endpoint = http://127.0.0.1:" << port << "/RPC2\ntoken_file = " << token_file
       << "\nretry_seconds = 0\ntimeout_seconds = 5\n";
-  const std::string command = "ONEDOCK_STUB_CONFIG=" + dir.path() + "/stub.conf " +
-                              ONEDOCK_STUB_BIN + " vmm poll one-1 1 h1 < /dev/null 2>&1";
-  StubRun run;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, pipe)) > 0;) run.output.append(buf, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return testing::RunStubBinary(ONEDOCK_STUB_BIN, dir.path() + "/stub.conf",
+                                {"vmm", "poll", "one-1", "1", "h1"}, "/dev/null",
+                                dir.path() + "/stub.out");
 }
 
 TEST_CASE("onedock-stub sends nothing to a stub port that another user holds") {
   REQUIRE_MESSAGE(geteuid() != kNobody, "the test must run as a user other than nobody");
   testing::TempDir dir("stub-peer");
   Impostor impostor = StartImpostor(kNobody);
-  const StubRun run = RunStub(dir, impostor.port);
+  const testing::StubRun run = RunStub(dir, impostor.port);
   const std::string received = Finish(impostor);
   CHECK(run.exit_code != 0);
   CHECK_MESSAGE(run.output.find("is held by uid 65534") != std::string::npos, run.output);

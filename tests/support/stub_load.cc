@@ -1,9 +1,6 @@
 #include "tests/support/stub_load.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 
 #include <atomic>
 #include <filesystem>
@@ -16,9 +13,8 @@
 #include "rpc/stub_protocol.h"
 #include "tests/free_port.h"
 #include "tests/support/onedockd_process.h"
+#include "tests/support/stub_binary.h"
 #include "tests/support/stub_wire.h"
-
-extern char** environ;
 
 namespace onedock::testing {
 namespace {
@@ -31,17 +27,6 @@ std::string ReadFile(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
-}
-
-// An envelope of `depth` nested arrays, ~40 KB for 900: what crashed the old endpoint.
-std::string Deep(int depth) {
-  std::string open, close;
-  for (int i = 0; i < depth; ++i) {
-    open += "<value><array><data>";
-    close = "</data></array></value>" + close;
-  }
-  return "<methodCall><methodName>onedock.driver</methodName><params><param>" + open + close +
-         "</param></params></methodCall>";
 }
 
 // 871 bytes of entities that expand to hundreds of megabytes in a parser that expands them.
@@ -78,29 +63,11 @@ int Oversize(int port, const std::string& token) {
 
 // Runs onedock-stub with `args`; true when it exits with `code` and its stdout and stderr
 // contain `expect` (if not empty).
-bool RunStubBinary(const std::string& bin, const std::string& config,
-                   const std::vector<std::string>& args, int code, const std::string& expect,
-                   const std::string& out_file) {
-  std::vector<const char*> argv = {bin.c_str()};
-  for (const auto& a : args) argv.push_back(a.c_str());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store = {"ONEDOCK_STUB_CONFIG=" + config};
-  std::vector<const char*> env = {env_store[0].c_str(), nullptr};
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&files, 1, out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, 1, 2);
-  pid_t pid;
-  const int rc = posix_spawn(&pid, bin.c_str(), &files, nullptr, const_cast<char**>(argv.data()),
-                             const_cast<char**>(env.data()));
-  posix_spawn_file_actions_destroy(&files);
-  if (rc != 0) return false;
-  int status = 0;
-  waitpid(pid, &status, 0);
-  const std::string out = ReadFile(out_file);
-  return WIFEXITED(status) && WEXITSTATUS(status) == code &&
-         (expect.empty() || out.find(expect) != std::string::npos);
+bool StubBinaryAnswers(const std::string& bin, const std::string& config,
+                       const std::vector<std::string>& args, int code, const std::string& expect,
+                       const std::string& out_file) {
+  const StubRun run = RunStubBinary(bin, config, args, "/dev/null", out_file);
+  return run.exit_code == code && (expect.empty() || run.output.find(expect) != std::string::npos);
 }
 
 class Load {
@@ -183,12 +150,13 @@ class Load {
       const auto gap = options_.duration / (options_.stub_binary_calls + 1);
       for (int i = 0; i < options_.stub_binary_calls; ++i) {
         std::this_thread::sleep_for(gap);
-        const bool ok =
-            i % 2 == 0
-                ? RunStubBinary(options_.stub_bin, config, {"tm", "mv", "h1:/x", "h1:/y", "7", "0"},
-                                0, "", dir + "/stub.out")
-                : RunStubBinary(options_.stub_bin, config, {"vmm", "migrate", "one-7", "h1", "7"},
-                                1, "migrate is not supported", dir + "/stub.out");
+        const bool ok = i % 2 == 0
+                            ? StubBinaryAnswers(options_.stub_bin, config,
+                                                {"tm", "mv", "h1:/x", "h1:/y", "7", "0"}, 0, "",
+                                                dir + "/stub.out")
+                            : StubBinaryAnswers(options_.stub_bin, config,
+                                                {"vmm", "migrate", "one-7", "h1", "7"}, 1,
+                                                "migrate is not supported", dir + "/stub.out");
         if (ok) {
           std::lock_guard lock(mu_);
           ++result.stub_binary_ok;
@@ -255,7 +223,7 @@ Result<StubLoadResult> RunStubLoad(const StubLoadOptions& options) {
         "oversize, no token", [&] { return Oversize(port, ""); }, threads);
     load.Hostile(
         "oversize, token", [&] { return Oversize(port, token); }, threads);
-    const std::string deep = Deep(900), bomb = EntityBomb();
+    const std::string deep = NestedEnvelope(900), bomb = EntityBomb();
     const std::string plain = rpc::EncodeStubCall({"tm", "mv", {"a"}, ""});
     load.Hostile(
         "900-deep nesting, no token",
