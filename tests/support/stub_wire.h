@@ -72,6 +72,18 @@ inline std::string StubRequest(const std::string& token, const std::string& body
   return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
+// An onedock.driver envelope of `depth` nested arrays: 900 of them (~40 KB) crashed the endpoint
+// that parsed the envelope before it looked at the token.
+inline std::string NestedEnvelope(int depth) {
+  std::string open, close;
+  for (int i = 0; i < depth; ++i) {
+    open += "<value><array><data>";
+    close = "</data></array></value>" + close;
+  }
+  return "<methodCall><methodName>onedock.driver</methodName><params><param>" + open + close +
+         "</param></params></methodCall>";
+}
+
 // Sends `request` on a new connection and returns all that came back ("" when refused at
 // connect).
 inline std::string Exchange(int port, const std::string& request, int timeout_ms = 5000) {

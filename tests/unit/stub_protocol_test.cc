@@ -5,9 +5,12 @@
 #include <doctest/doctest.h>
 
 #include "bridge/driver_router.h"
+#include "tests/support/stub_wire.h"
 
 namespace onedock::rpc {
 namespace {
+
+using testing::NestedEnvelope;
 
 const std::string kToken = "0123456789abcdef0123456789abcdef";
 
@@ -21,16 +24,6 @@ StubRefusal Refusal(const std::string& head, size_t max_body = 1000) {
   const bool ok = ReadStubHead(head, kToken, max_body, &out, &refusal);
   CHECK_FALSE(ok);
   return refusal;
-}
-
-std::string Nested(int depth) {
-  std::string open, close;
-  for (int i = 0; i < depth; ++i) {
-    open += "<value><array><data>";
-    close = "</data></array></value>" + close;
-  }
-  return "<methodCall><methodName>onedock.driver</methodName><params><param>" + open + close +
-         "</param></params></methodCall>";
 }
 
 }  // namespace
@@ -120,11 +113,11 @@ TEST_CASE("stub envelope: a real call is vetted and decoded both ways") {
 }
 
 TEST_CASE("stub envelope: 900-deep nesting is refused before it is parsed") {
-  const Status s = VetStubEnvelope(Nested(900));  // 900 nested arrays, ~40 KB
+  const Status s = VetStubEnvelope(NestedEnvelope(900));  // 900 nested arrays, ~40 KB
   CHECK(s.code() == Status::Code::kInvalidArgument);
   CHECK(s.message().find("nested deeper") != std::string::npos);
-  CHECK_FALSE(DecodeStubEnvelope(Nested(900)).ok());
-  CHECK(VetStubEnvelope(Nested(2)).ok());  // an argv array is 8 deep
+  CHECK_FALSE(DecodeStubEnvelope(NestedEnvelope(900)).ok());
+  CHECK(VetStubEnvelope(NestedEnvelope(2)).ok());  // an argv array is 8 deep
 }
 
 TEST_CASE("stub envelope: DTDs, entities, comments, CDATA and PIs are refused") {
@@ -169,7 +162,7 @@ TEST_CASE("stub answer: encoded and decoded, hostile answers refused") {
   CHECK(back->exit_code == 3);
   CHECK(back->out == answer.out);
   CHECK(back->error == answer.error);
-  CHECK_FALSE(DecodeStubAnswer(Nested(900)).ok());
+  CHECK_FALSE(DecodeStubAnswer(NestedEnvelope(900)).ok());
   CHECK_FALSE(DecodeStubAnswer("<!DOCTYPE a><methodResponse/>").ok());
   CHECK_FALSE(DecodeStubAnswer("<methodResponse><fault/></methodResponse>").ok());
 }

@@ -19,6 +19,7 @@ using testing::ConnectLoopback;
 using testing::Exchange;
 using testing::HttpBodyOf;
 using testing::HttpStatusOf;
+using testing::NestedEnvelope;
 using testing::StubRequest;
 
 const std::string kToken = "0123456789abcdef0123456789abcdef";
@@ -86,16 +87,6 @@ class Rig {
   bool released_ = false;
 };
 
-std::string DeepBody() {
-  std::string open, close;
-  for (int i = 0; i < 900; ++i) {
-    open += "<value><array><data>";
-    close = "</data></array></value>" + close;
-  }
-  return "<methodCall><methodName>onedock.driver</methodName><params><param>" + open + close +
-         "</param></params></methodCall>";
-}
-
 }  // namespace
 
 TEST_CASE("stub server: each hostile request gets its refusal and the handler never runs") {
@@ -113,7 +104,7 @@ TEST_CASE("stub server: each hostile request gets its refusal and the handler ne
        "POST /RPC2 HTTP/1.1\r\nX-Onedock-Token: " + kToken +
            "\r\nContent-Length: 104857600\r\n\r\n",
        413},
-      {"deep nesting", StubRequest(kToken, DeepBody()), 400},
+      {"deep nesting", StubRequest(kToken, NestedEnvelope(900)), 400},
       {"entities", StubRequest(kToken, "<!DOCTYPE a [<!ENTITY b \"bbbbbbbb\">]><a>&b;</a>"), 400},
       {"head without end", std::string(20000, 'a'), 431},
       {"GET", "GET /RPC2 HTTP/1.1\r\n\r\n", 405},
@@ -154,7 +145,7 @@ TEST_CASE("stub server: legitimate calls are answered while hostile clients hold
   }
   std::atomic<int> wrong_answers{0};
   std::vector<std::thread> floods;
-  const std::string deep = StubRequest(kToken, DeepBody());
+  const std::string deep = StubRequest(kToken, NestedEnvelope(900));
   const std::string notoken = StubRequest("", EncodeStubCall({"tm", "mv", {}, ""}));
   const std::string oversize =
       "POST /RPC2 HTTP/1.1\r\nX-Onedock-Token: " + kToken + "\r\nContent-Length: 99999999\r\n\r\n";
