@@ -25,37 +25,40 @@ std::string HostArchitecture() {
   return machine;
 }
 
-// The first address of `host` the policy refuses, as its refusal; OK when all pass.
-Status CheckResolved(const DestinationPolicy& policy, const std::string& host, int port) {
+// The numeric addresses `host` resolves to; kUnavailable when it does not resolve.
+Result<std::vector<std::string>> Resolve(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* found = nullptr;
   const int rc = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
   if (rc != 0) return Unavailable("cannot resolve " + host + " (" + gai_strerror(rc) + ")");
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
-  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
-    char text[NI_MAXHOST] = {0};
-    if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) != 0)
-      continue;
-    if (Status s = policy.Check(text, port); !s.ok()) return s;
-  }
-  return Status::Ok();
-}
-
-// The numeric addresses `host` resolves to (none when it does not).
-std::vector<std::string> Addresses(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
   std::vector<std::string> out;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return out;
-  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> list(found, freeaddrinfo);
   for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
     char text[NI_MAXHOST] = {0};
     if (getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) == 0)
       out.emplace_back(text);
   }
   return out;
+}
+
+// The first address of `host` the policy refuses, as its refusal; OK when all pass.
+Status CheckResolved(const DestinationPolicy& policy, const std::string& host, int port) {
+  auto addresses = Resolve(host, port);
+  if (!addresses.ok()) return addresses.status();
+  for (const std::string& a : *addresses) {
+    if (Status s = policy.Check(a, port); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// A URL whose host resolves to an address the policy refuses, refused before any transfer with
+// a short message (the transport checks every address it dials anyway).
+Status RefusedUpFront(const DestinationPolicy& policy, const std::string& url) {
+  auto parsed = ParseUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  Status s = CheckResolved(policy, parsed->host, parsed->port);
+  return s.code() == Status::Code::kPermissionDenied ? s : Status::Ok();
 }
 
 Status PrivateRegistryRefused(const std::string& domain) {
@@ -115,11 +118,15 @@ Status RegistryHttp::CheckRegistry(const ImageReference& reference) {
                 domain) != settings_.insecure_registries.end();
   auto parsed = ParseAuthority(domain, "https", 443);
   if (!parsed.ok()) return parsed.status().WithContext("registry");
-  if (auto own = ParseAuthority(settings_.private_registry, "https", 443); own.ok()) {
-    const auto theirs = Addresses(parsed->host, parsed->port);
-    for (const std::string& a : Addresses(own->host, own->port)) {
-      if (own->port == parsed->port && std::find(theirs.begin(), theirs.end(), a) != theirs.end())
-        return PrivateRegistryRefused(domain);
+  if (auto own = ParseAuthority(settings_.private_registry, "https", 443);
+      own.ok() && own->port == parsed->port) {
+    auto theirs = Resolve(parsed->host, parsed->port);
+    auto ours = Resolve(own->host, own->port);
+    if (theirs.ok() && ours.ok()) {
+      for (const std::string& a : *ours) {
+        if (std::find(theirs->begin(), theirs->end(), a) != theirs->end())
+          return PrivateRegistryRefused(domain);
+      }
     }
   }
   // dockerd tries https on 443 and, for an insecure registry, http on 80 when no port is named.
@@ -174,12 +181,7 @@ Result<std::string> RegistryHttp::TagDigest(const ImageReference& reference,
 }
 
 Result<int64_t> RegistryHttp::Download(const std::string& url, const std::string& path) {
-  auto parsed = ParseUrl(url);
-  if (!parsed.ok()) return parsed.status();
-  // Refused up front with a short message; the transport checks every address it dials anyway.
-  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port);
-      s.code() == Status::Code::kPermissionDenied)
-    return s;
+  if (Status s = RefusedUpFront(settings_.destinations, url); !s.ok()) return s;
   const WebLimits& l = settings_.limits;
   CurlTransport web(WebEndpoint());
   auto reply = web.Perform({.target = url,
@@ -195,11 +197,7 @@ Result<int64_t> RegistryHttp::Download(const std::string& url, const std::string
 }
 
 Result<int64_t> RegistryHttp::RemoteSize(const std::string& url) {
-  auto parsed = ParseUrl(url);
-  if (!parsed.ok()) return parsed.status();
-  if (Status s = CheckResolved(settings_.destinations, parsed->host, parsed->port);
-      s.code() == Status::Code::kPermissionDenied)
-    return s;
+  if (Status s = RefusedUpFront(settings_.destinations, url); !s.ok()) return s;
   const WebLimits& l = settings_.limits;
   CurlTransport web(WebEndpoint());
   auto reply = web.Perform({.method = "HEAD",
