@@ -5,6 +5,7 @@
 // idempotent; a refusal (bad token, request too large or malformed) is final.
 //
 //   onedock-stub <kind> <action> [argv…]     kind: vmm, tm, ds, im, vnm
+//   onedock-stub --version
 //
 // Configuration: $ONEDOCK_STUB_CONFIG, else <dir of this binary>/../etc/onedock/stub.conf.
 #include <curl/curl.h>
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bridge/version.h"
 #include "rpc/socket_owner.h"
 #include "rpc/stub_protocol.h"
 
@@ -179,6 +181,11 @@ int Call(const std::string& endpoint, const std::string& token, const std::strin
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The doctor compares this with onedockd's own release.
+  if (argc == 2 && std::string(argv[1]) == "--version") {
+    std::cout << "onedock-stub " << onedock::kVersion << "\n";
+    return 0;
+  }
   if (argc < 3) return Fail("usage: onedock-stub <vmm|tm|ds|im|vnm> <action> [argv...]");
   std::string error;
   const std::string config_path = ConfigPath();

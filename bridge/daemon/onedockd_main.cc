@@ -20,6 +20,7 @@
 #include "bridge/log.h"
 #include "bridge/spool.h"
 #include "bridge/sqlite_store.h"
+#include "bridge/version.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_pool.h"
 #include "docker/image_staging.h"
@@ -42,6 +43,7 @@ int Fail(const std::string& lines) {
 struct Options {
   std::string config_path = "/etc/one/onedockd.conf";
   bool check_only = false;
+  bool version_only = false;
 };
 
 Result<Options> ParseArgs(int argc, char** argv) {
@@ -52,8 +54,10 @@ Result<Options> ParseArgs(int argc, char** argv) {
       o.config_path = argv[++i];
     } else if (arg == "--check") {
       o.check_only = true;
+    } else if (arg == "--version") {
+      o.version_only = true;
     } else {
-      return InvalidArgument("usage: onedockd [-c CONFIG] [--check]");
+      return InvalidArgument("usage: onedockd [-c CONFIG] [--check] [--version]");
     }
   }
   return o;
@@ -167,6 +171,10 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
 int Main(int argc, char** argv) {
   auto options = ParseArgs(argc, argv);
   if (!options.ok()) return Fail(options.status().message());
+  if (options->version_only) {
+    std::cout << "onedockd " << kVersion << "\n";
+    return 0;
+  }
   auto config = LoadConfig(options->config_path);
   if (!config.ok()) return Fail(config.status().message());
   auto secrets = ReadSecrets(*config);

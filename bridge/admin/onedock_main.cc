@@ -1,0 +1,52 @@
+// onedock: the operator's command on the front-end. Each subcommand is one file of this folder;
+// this file only dispatches.
+//
+//   onedock doctor [-c CONFIG]                 checks an installation, one line per check
+//   onedock host-cert NAME [--ip ADDR]...      a host engine's TLS key, certificate, daemon.json
+//   onedock client-cert                        onedockd's client key and certificate
+//   onedock --version
+#include <curl/curl.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "bridge/version.h"
+
+namespace onedock::admin {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: onedock doctor [-c CONFIG]\n"
+    "       onedock host-cert NAME [--ip ADDR]... [--dir DIR]\n"
+    "       onedock client-cert [--dir DIR]\n"
+    "       onedock --version\n";
+
+int Main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string& command = args[0];
+  if (command == "--version" || command == "version") {
+    std::cout << "onedock " << kVersion << "\n";
+    return 0;
+  }
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::cerr << "onedock: unknown command " << command << "\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace onedock::admin
+
+int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const int rc = onedock::admin::Main(argc, argv);
+  curl_global_cleanup();
+  return rc;
+}
