@@ -3,14 +3,17 @@
 //
 //   onedock doctor [-c CONFIG]                 checks an installation, one line per check
 //   onedock host-cert NAME [--ip ADDR]...      a host engine's TLS key, certificate, daemon.json
+//                                              (cert_commands.h)
 //   onedock client-cert                        onedockd's client key and certificate
 //   onedock --version
 #include <curl/curl.h>
 
+#include <ctime>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "bridge/admin/cert_commands.h"
 #include "bridge/version.h"
 
 namespace onedock::admin {
@@ -18,8 +21,9 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: onedock doctor [-c CONFIG]\n"
-    "       onedock host-cert NAME [--ip ADDR]... [--dir DIR]\n"
-    "       onedock client-cert [--dir DIR]\n"
+    "       onedock host-cert NAME [--ip ADDR]... [--dir DIR] [--host-dir DIR] [--days N] "
+    "[--force]\n"
+    "       onedock client-cert [--name CN] [--dir DIR] [--days N] [--force]\n"
     "       onedock --version\n";
 
 int Main(int argc, char** argv) {
@@ -35,6 +39,18 @@ int Main(int argc, char** argv) {
   }
   if (command == "-h" || command == "--help" || command == "help") {
     std::cout << kUsage;
+    return 0;
+  }
+  if (command == "host-cert" || command == "client-cert") {
+    auto options = ParseCertArgs(command == "host-cert", {args.begin() + 1, args.end()});
+    if (!options.ok()) {
+      std::cerr << "onedock " << command << ": " << options.status().message() << "\n" << kUsage;
+      return 2;
+    }
+    if (Status s = RunCertCommand(*options, std::time(nullptr), std::cout); !s.ok()) {
+      std::cerr << "onedock " << command << ": " << s.message() << "\n";
+      return 1;
+    }
     return 0;
   }
   std::cerr << "onedock: unknown command " << command << "\n" << kUsage;

@@ -60,39 +60,25 @@ engine_docker() {  # the docker CLI against one of our engines, over its private
 
 # --- certificates -------------------------------------------------------------------------------
 
-sign() {  # sign <dir> <name> <cn> <ext-lines> <ca-dir>
-  local dir=$1 name=$2 cn=$3 ext=$4 ca=$5
-  openssl genrsa -out "$dir/$name-key.pem" 2048 2>/dev/null
-  openssl req -new -sha256 -subj "/CN=$cn" -key "$dir/$name-key.pem" -out "$dir/$name.csr"
-  printf '%s\n' "$ext" > "$dir/$name.ext"
-  openssl x509 -req -days 3650 -sha256 -in "$dir/$name.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca-key.pem" \
-    -CAcreateserial -out "$dir/$name-cert.pem" -extfile "$dir/$name.ext" 2>/dev/null
-  rm -f "$dir/$name.csr" "$dir/$name.ext"
-}
-
-make_ca() {  # make_ca <dir> <cn>
-  openssl genrsa -out "$1/ca-key.pem" 2048 2>/dev/null
-  openssl req -new -x509 -days 3650 -sha256 -subj "/CN=$2" -key "$1/ca-key.pem" -out "$1/ca.pem"
-}
+# Made with onedock's own commands, as an operator makes them: one CA, a server certificate per
+# engine naming its host and address, onedockd's client certificate; and a second CA with its own
+# client certificate, which our engines must refuse (and a client trusting it must refuse them).
+ONEDOCK_ADMIN=${ONEDOCK_ADMIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bridge/admin/onedock}
+CERTS_CHANGED=0
 
 make_certs() {
-  [[ -f $CERTS/cert.pem && -f $CERTS/foreign/cert.pem ]] && return 0
-  log "generating CA, server and client certificates in $CERTS"
-  mkdir -p "$CERTS/foreign"
-  make_ca "$CERTS" onedock-test-ca
-  local san="subjectAltName = DNS:localhost,IP:127.0.0.1"
-  for e in "${ENGINES[@]}"; do san+=",IP:${ENGINE_ADDR[$e]}"; done
-  sign "$CERTS" server 127.0.0.1 "$san"$'\n'"extendedKeyUsage = serverAuth" "$CERTS"
-  sign "$CERTS" client oneadmin-client "extendedKeyUsage = clientAuth" "$CERTS"
-  mv "$CERTS/client-cert.pem" "$CERTS/cert.pem"
-  mv "$CERTS/client-key.pem" "$CERTS/key.pem"
-  # A second CA with its own client certificate: a client trusting it (or presenting its cert) must
-  # be refused by our engines.
-  make_ca "$CERTS/foreign" foreign-test-ca
-  sign "$CERTS/foreign" client foreign-client "extendedKeyUsage = clientAuth" "$CERTS/foreign"
-  mv "$CERTS/foreign/client-cert.pem" "$CERTS/foreign/cert.pem"
-  mv "$CERTS/foreign/client-key.pem" "$CERTS/foreign/key.pem"
-  chmod 0400 "$CERTS"/*key.pem "$CERTS"/foreign/*key.pem
+  local done=1 e
+  for e in "${ENGINES[@]}"; do [[ -f $CERTS/hosts/$e/cert.pem ]] || done=0; done
+  [[ $done == 1 && -f $CERTS/cert.pem && -f $CERTS/foreign/cert.pem ]] && return 0
+  [[ -x $ONEDOCK_ADMIN ]] || die "no $ONEDOCK_ADMIN: build onedock first (cmake --build build --target onedock), or set ONEDOCK_ADMIN"
+  log "making the CA, the engines' and the client's certificates in $CERTS with onedock"
+  rm -rf "$CERTS"
+  "$ONEDOCK_ADMIN" client-cert --dir "$CERTS" --name oneadmin-client --days 3650 >/dev/null
+  for e in "${ENGINES[@]}"; do
+    "$ONEDOCK_ADMIN" host-cert "$e" --ip "${ENGINE_ADDR[$e]}" --dir "$CERTS" --days 3650 >/dev/null
+  done
+  "$ONEDOCK_ADMIN" client-cert --dir "$CERTS/foreign" --name foreign-client --days 3650 >/dev/null
+  CERTS_CHANGED=1
 }
 
 # --- containerd ---------------------------------------------------------------------------------
@@ -134,6 +120,8 @@ bridge_up() {  # bridge_up <name> <gateway/prefix>
 
 engine_up() {
   local e=$1 dir=$LAB/$1
+  # An engine still serving certificates from before make_certs replaced them is started again.
+  if ((CERTS_CHANGED)) && pid_alive "$dir/docker.pid"; then engine_down "$e"; fi
   if pid_alive "$dir/docker.pid" && engine_curl "$e" /_ping >/dev/null 2>&1; then return 0; fi
   mkdir -p "$dir"
   rm -f "$dir/docker.pid" "$dir/docker.sock"  # left by a dockerd that was killed
@@ -143,7 +131,7 @@ engine_up() {
     --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
     -H "tcp://${ENGINE_ADDR[$e]}:$ENGINE_PORT" -H "unix://$dir/docker.sock" \
     --tlsverify --tlscacert "$CERTS/ca.pem" \
-    --tlscert "$CERTS/server-cert.pem" --tlskey "$CERTS/server-key.pem" \
+    --tlscert "$CERTS/hosts/$e/cert.pem" --tlskey "$CERTS/hosts/$e/key.pem" \
     --bridge "odk-$e" --iptables=false --ip-masq=false \
     --default-address-pool "base=${ENGINE_POOL[$e]},size=24" \
     --live-restore \
