@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine (packages, test bed), builds onedock, and runs every test tier
-# through CTest. Exits non-zero when any tier fails. Safe to run again.
+# Sets up a fresh Debian 12 machine (packages, test bed), builds onedock (warnings as errors), makes
+# and checks its Debian package from a Release build, and runs every test tier through CTest.
+# Exits non-zero when any step fails. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,11 +10,18 @@ failed=0
 echo "=== format"
 bash tests/check_format.sh || failed=1
 bash tests/check_layout.sh || failed=1
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONEDOCK_WERROR=ON
 cmake --build build -j "$(nproc)"
+# The package is made from a Release build of the product alone (no tests, emulator or benchmarks).
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DONEDOCK_WERROR=ON -DONEDOCK_TESTS=OFF
+rm -f build-release/onedock_*.deb
+cmake --build build-release -j "$(nproc)" --target package
 bash tests/bed/testbed.sh up
 # The demo's VMs (one-0, one-1, …) would take the names the e2e VMs need on the same engines.
 bash tests/demo.sh stop
+
+echo "=== package"
+bash tests/package/check_package.sh build-release/onedock_*_amd64.deb build || failed=1
 
 for tier in unit integration e2e; do
   echo "=== ctest -L $tier"

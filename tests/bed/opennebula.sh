@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real OpenNebula 7.4 front-end (oned, onemonitord, the scheduler, the Ruby drivers, the stock
 # CLI) for the sandbox and the e2e tier, with onedock installed into it the way the README's
-# "Set up on an OpenNebula front-end" section tells an operator to:
+# "Install on an OpenNebula front-end" section tells an operator to:
 #
 #   opennebula.sh install
 #       installs the OpenNebula build of ../shared/opennebula once, as a base that is never

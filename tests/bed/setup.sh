@@ -7,6 +7,7 @@ packages=(
   libxmlrpc-c++8-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libspdlog-dev doctest-dev zlib1g-dev libssl-dev clang-format
   docker.io containerd runc docker-registry busybox-static
+  systemd logrotate
 )
 
 missing=()

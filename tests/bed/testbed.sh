@@ -15,6 +15,16 @@
 # sockets, roots, namespaces and bridges.
 set -euo pipefail
 
+# `flock /tmp/onedock-bed.lock testbed.sh up` hands this script the lock's descriptor; the daemons
+# started here would inherit it and hold the lock for as long as they run, locking every later
+# user of the bed out. Every inherited descriptor above 2 but the script's own is closed first
+# (flock itself keeps the lock until this script ends).
+self=$(readlink -f "$0")
+for fd in /proc/$$/fd/*; do
+  n=${fd##*/}
+  if ((n > 2)) && [[ $(readlink "$fd" 2>/dev/null) != "$self" ]]; then eval "exec $n>&-"; fi
+done
+
 LAB=${ONEDOCK_LAB:-/var/tmp/onedock-lab}
 ENGINES=(h1 h2)
 declare -A ENGINE_ADDR=([h1]=127.0.0.2 [h2]=127.0.0.3)
