@@ -97,7 +97,7 @@ instance = $INSTANCE
 [log]
 file = $SANDBOX/onedockd.log
 EOF
-setsid ./build/bridge/onedockd -c "$SANDBOX/onedockd.conf" </dev/null >"$SANDBOX/onedockd.stderr" 2>&1 &
+setsid ./build/bridge/daemon/onedockd -c "$SANDBOX/onedockd.conf" </dev/null >"$SANDBOX/onedockd.stderr" 2>&1 &
 echo $! > "$SANDBOX/onedockd.pid"
 wait_for 100 "grep 'serving driver stubs' '$SANDBOX/onedockd.log' 2>/dev/null"
 tail -1 "$SANDBOX/onedockd.log"
