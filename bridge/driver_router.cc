@@ -427,6 +427,12 @@ DriverAnswer DriverRouter::Route(const DriverCall& call) {
   return Refuse("onedockd does not handle \"" + call.kind + "\" driver calls");
 }
 
+bool RoutesByName(std::string_view kind, std::string_view action) {
+  return std::any_of(std::begin(kRoutes), std::end(kRoutes), [&](const RouteEntry& r) {
+    return r.kind == kind && r.action == action && !r.action.ends_with('*');
+  });
+}
+
 DriverLane LaneOf(std::string_view kind, std::string_view action) {
   const bool copy = kind == "ds" && (action == "cp" || action == "clone" || action == "stat");
   return copy ? DriverLane::kTransfer : DriverLane::kLifecycle;

@@ -30,6 +30,11 @@ struct RouteTargets {
 enum class DriverLane { kLifecycle, kTransfer };
 DriverLane LaneOf(std::string_view kind, std::string_view action);
 
+// True when the routing table names `action` of `kind` itself, not through a wildcard: the
+// actions oned has, as opposed to whatever else a caller might send (onedockd's metrics label
+// only these by name, so that no caller can grow their label sets).
+bool RoutesByName(std::string_view kind, std::string_view action);
+
 class DriverRouter {
  public:
   explicit DriverRouter(RouteTargets targets) : targets_(targets) {}

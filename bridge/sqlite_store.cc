@@ -193,6 +193,13 @@ Result<std::vector<Intent>> SqliteStore::Pending() {
   return out;
 }
 
+Result<int64_t> SqliteStore::OpenIntentCount() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT COUNT(*) FROM intents WHERE finished IS NULL", {});
+  if (st.Step() != SQLITE_ROW) return st.Error("open intents");
+  return st.Int(0);
+}
+
 Status SqliteStore::Place(const Placement& p, const std::vector<int>& images_here,
                           const std::vector<Leftover>& left_behind) {
   std::lock_guard lock(mu_);

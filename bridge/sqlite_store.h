@@ -74,6 +74,8 @@ class SqliteStore {
   Status Finish(int64_t intent, const std::string& error);
   // Intents begun and never finished, oldest first.
   Result<std::vector<Intent>> Pending();
+  // How many there are (actions under way, and those a crash left until recovery settles them).
+  Result<int64_t> OpenIntentCount();
 
   // Inserts or replaces the placement and, in the same transaction, makes its host the volume home
   // of `images_here` (persistent images whose volume the deploy made or moved there), settles the

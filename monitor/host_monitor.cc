@@ -66,10 +66,38 @@ bool HostMonitor::Busy(int vm_id) const {
   return context_.activity.Busy(vm_id, Seconds(settings_.grace_seconds));
 }
 
-void HostMonitor::Send(const std::string& type, bool success, const std::string& payload) {
+bool HostMonitor::Send(const std::string& type, bool success, const std::string& payload) {
   const MonitordMessage m{type, success, target_.id, context_.clock.UnixSeconds(), payload};
   if (Status s = context_.monitord.Send(target_.monitord, m); !s.ok()) {
     NamedLogger("monitor")->warn("host {}: {}", target_.name, s.message());
+    return false;
+  }
+  return true;
+}
+
+HostSnapshot HostMonitor::Snapshot() {
+  std::lock_guard lock(mu_);
+  HostSnapshot copy = snapshot_;
+  copy.host_id = target_.id;
+  copy.name = target_.name;
+  copy.engine_up = up_;
+  return copy;
+}
+
+template <typename F>
+void HostMonitor::Timed(HostSnapshot::Round HostSnapshot::*slot, F round) {
+  const auto began = context_.clock.Now();
+  round();
+  const auto ended = context_.clock.Now();
+  std::lock_guard lock(mu_);
+  snapshot_.*slot = {ended, ended - began};
+}
+
+void HostMonitor::CountState(const StateReport& report) {
+  if (report.sync) {
+    ++snapshot_.state_vm_syncs;
+  } else {
+    snapshot_.state_vm_changes += report.vms.size();
   }
 }
 
@@ -83,7 +111,10 @@ void HostMonitor::SendVmFigures(const std::vector<VmFigures>& figures) {
 
 void HostMonitor::SendState(const StateReport& report) {
   if (report.empty()) return;
-  Send("STATE_VM", true, StateVmText(report.vms, report.sync));
+  if (Send("STATE_VM", true, StateVmText(report.vms, report.sync))) {
+    std::lock_guard lock(mu_);
+    CountState(report);
+  }
   auto log = NamedLogger("monitor");
   for (const auto& v : report.vms) {
     log->debug("host {}: vm {} {}{}", target_.name, v.vm_id, v.state, report.sync ? " (sync)" : "");
@@ -137,10 +168,14 @@ Result<std::string> HostMonitor::FirstReport() {
     info_ = *info;
     up_ = true;
     down_reported_ = false;
+    snapshot_.containers = static_cast<int>(listed->size());
     texts.monitor_host = MonitorHostText(info_, figures_);
     // The reply carries the round the loop would otherwise send next.
     const StateReport report = TrackerRound(seen);
-    if (!report.empty()) texts.state_vm = StateVmText(report.vms, report.sync);
+    if (!report.empty()) {
+      texts.state_vm = StateVmText(report.vms, report.sync);
+      CountState(report);
+    }
   }
   return MonitorMessagesDocument(texts, context_.clock.UnixSeconds());
 }
@@ -191,6 +226,7 @@ void HostMonitor::StateRound(Engine& engine) {
   bool came_back, was_reported_down;
   {
     std::lock_guard lock(mu_);
+    snapshot_.containers = static_cast<int>(listed->size());
     came_back = !up_;
     was_reported_down = down_reported_;
   }
@@ -286,11 +322,13 @@ HostMonitor::TimePoint HostMonitor::Tick() {
   auto engine = context_.engines.Acquire(target_.name);
   if (wanted || now >= next_.state) {
     if (now >= next_.state) next_.state = now + Seconds(p.state_vm);
-    if (engine.ok()) {
-      StateRound(**engine);
-    } else {
-      EngineDown(engine.status());
-    }
+    Timed(&HostSnapshot::state, [&] {
+      if (engine.ok()) {
+        StateRound(**engine);
+      } else {
+        EngineDown(engine.status());
+      }
+    });
   }
   bool up;
   {
@@ -316,17 +354,21 @@ void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
   const Periods& p = target_.periods;
   if (now >= next_.system) {
     next_.system = now + Seconds(p.system_host);
-    if (!SystemRound(engine)) return;
+    bool answered = false;
+    Timed(&HostSnapshot::system, [&] { answered = SystemRound(engine); });
+    if (!answered) return;
   }
   if (now >= next_.vm) {
     next_.vm = now + Seconds(p.monitor_vm);
-    auto figures = VmRound();
-    if (!figures.ok()) {
-      NamedLogger("monitor")->warn("host {}: VM figures: {}", target_.name,
-                                   figures.status().message());
-    } else {
-      SendVmFigures(*figures);
-    }
+    Timed(&HostSnapshot::vm, [&] {
+      auto figures = VmRound();
+      if (!figures.ok()) {
+        NamedLogger("monitor")->warn("host {}: VM figures: {}", target_.name,
+                                     figures.status().message());
+      } else {
+        SendVmFigures(*figures);
+      }
+    });
   }
   if (now >= next_.host) {
     next_.host = now + Seconds(p.monitor_host);

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +43,26 @@ struct MonitorSettings {
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 
+// What one host's monitoring has done so far, as HostMonitor::Snapshot() copies it (onedockd's
+// metrics read it at scrape time; the monitor itself calls no metrics API).
+struct HostSnapshot {
+  struct Round {
+    std::optional<Clock::TimePoint> ended;  // nullopt: not run yet
+    Clock::Duration took{};
+  };
+  int host_id = -1;
+  std::string name;
+  bool engine_up = false;  // the engine answered the last round that asked it
+  int containers = -1;     // this onedockd's containers of the host the last listing saw; -1: none
+  // The last round of each kind, whatever its outcome: state (list → STATE_VM), vm (stats →
+  // MONITOR_VM), system (info and disk usage → SYSTEM_HOST).
+  Round state, vm, system;
+  // VM states sent in STATE_VM (the START_MONITOR reply's included): in reports of changes
+  // (repeats for oned's 30 s guard included), and complete reports (SYNC_STATE) sent.
+  uint64_t state_vm_changes = 0;
+  uint64_t state_vm_syncs = 0;
+};
+
 // What HostMonitor needs from the daemon.
 struct MonitorContext {
   EngineProvider& engines;
@@ -60,6 +81,9 @@ class HostMonitor {
   HostMonitor& operator=(const HostMonitor&) = delete;
 
   const HostTarget& target() const { return target_; }
+
+  // A copy of what the rounds recorded. Safe to call while the threads run.
+  HostSnapshot Snapshot();
 
   // Probes the host once (system, VM states, VM figures without CPU) and returns the
   // <MONITOR_MESSAGES> document of a START_MONITOR reply; an error naming the host and engine when
@@ -92,7 +116,12 @@ class HostMonitor {
 
   void Loop();
   void FollowEvents();
-  void Send(const std::string& type, bool success, const std::string& payload);
+  // False when monitord could not be sent the message (logged).
+  bool Send(const std::string& type, bool success, const std::string& payload);
+  // Runs `round` and records, in `slot`, when it ended and how long it took.
+  template <typename F>
+  void Timed(HostSnapshot::Round HostSnapshot::*slot, F round);
+  void CountState(const StateReport& report);  // mu_ held
   void SendState(const StateReport& report);
   // Lists the host's containers and sends what the state tracker decides (or the engine's failure).
   void StateRound(Engine& engine);
@@ -124,6 +153,7 @@ class HostMonitor {
   Capacity disk_{settings_.disk_total_mb, 0, std::nullopt};
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample
   std::vector<VmFigures> figures_;               // the last VM round
+  HostSnapshot snapshot_;                        // its id, name and engine_up are filled at copy
 
   std::thread loop_, events_;
 };

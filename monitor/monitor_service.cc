@@ -22,6 +22,17 @@ void MonitorService::StopAll() {
   hosts.clear();  // joins outside the lock
 }
 
+std::vector<HostSnapshot> MonitorService::Snapshot() {
+  std::vector<std::shared_ptr<HostMonitor>> monitors;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, m] : hosts_) monitors.push_back(m);
+  }
+  std::vector<HostSnapshot> out;
+  for (const auto& m : monitors) out.push_back(m->Snapshot());
+  return out;
+}
+
 std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::string& name,
                                                     const MonitorConfiguration& configuration) {
   std::shared_ptr<HostMonitor> replaced;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "bridge/monitord.h"
 #include "bridge/sqlite_store.h"
@@ -35,6 +36,9 @@ class MonitorService : public HostMonitoring {
 
   // Stops every host monitor (their threads end).
   void StopAll();
+
+  // What each monitored host's monitoring has done, by host id. Does not wait for a round.
+  std::vector<HostSnapshot> Snapshot();
 
  private:
   void StartThreads(const std::shared_ptr<HostMonitor>& monitor);

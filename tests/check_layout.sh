@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a folder includes what its place in the layout forbids: bridge/ (the domain and its
 # interfaces) includes none of docker/, rpc/, monitor/; monitor/ only bridge/; docker/ and rpc/
-# only bridge/ and themselves. Only bridge/daemon/ brings them all together.
+# only bridge/ and themselves. Only bridge/daemon/ brings them all together, and only it includes
+# prometheus-cpp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +20,13 @@ forbid bridge 'docker|rpc|monitor'
 forbid monitor 'docker|rpc'
 forbid docker 'rpc|monitor'
 forbid rpc 'docker|monitor'
+# prometheus-cpp is onedockd's alone: the domain and the monitor expose plain snapshots.
+for folder in bridge monitor docker rpc; do
+  if hits=$(grep -nE '#include <prometheus/' "$folder"/*.h "$folder"/*.cc 2>/dev/null); then
+    echo "check_layout: $folder/ includes prometheus-cpp, which only bridge/daemon/ may use:"
+    echo "$hits" | sed 's/^/  /'
+    status=1
+  fi
+done
 ((status == 0)) && echo "check_layout: bridge/, monitor/, docker/ and rpc/ keep to their layers"
 exit $status

@@ -202,6 +202,20 @@ KeyTable Keys(DaemonConfig& c) {
                                        : "\"" + v + "\" is not trace, debug, info, warn or error";
                           })},
         {"file", TextOf(c.log_file)}}},
+      {"metrics",
+       {{"listen",
+         [&c](const std::string& v) -> std::string {
+           if (v.empty()) {
+             c.metrics_address.clear();
+             return "";
+           }
+           return AddressAndPort(c.metrics_address, c.metrics_port, [](const std::string& ip) {
+             return IsIpLiteral(ip) && ip.find(':') == std::string::npos
+                        ? ""
+                        : ip + " is not an IPv4 address";
+           })(v);
+         }},
+        {"allow_remote", Boolean(c.metrics_allow_remote)}}},
   };
 }
 
@@ -231,6 +245,7 @@ class Parser {
       return Problem("[" + section_ + "]: unknown key \"" + key + "\"");
     if (auto why = setter->second(value); !why.empty())
       Problem("[" + section_ + "] " + key + ": " + why);
+    if (section_ == "metrics" && key == "listen") metrics_listen_line_ = number_;
   }
 
   Result<DaemonConfig> Finish() {
@@ -249,6 +264,14 @@ class Parser {
       problems_.push_back(origin_ + ": [engines] ca, cert and key are required for https engines");
     }
     if (c_.journal_path.empty()) problems_.push_back(origin_ + ": [journal] path is empty");
+    // Checked once every key is read: allow_remote may come after listen.
+    if (!c_.metrics_address.empty() && !c_.metrics_allow_remote &&
+        !IsIpv4Loopback(c_.metrics_address)) {
+      problems_.push_back(origin_ + ":" + std::to_string(metrics_listen_line_) +
+                          ": [metrics] listen: " + c_.metrics_address +
+                          " is not a loopback address (set allow_remote = yes to serve the "
+                          "metrics, which name hosts, beyond this machine)");
+    }
     for (const auto& [registry, cred] : c_.credentials) {
       if (cred.username.empty() || cred.password_file.empty()) {
         problems_.push_back(origin_ + ": [credentials " + registry +
@@ -320,6 +343,7 @@ class Parser {
   const KeyTable keys_;  // its setters write into c_
   std::vector<std::string> problems_;
   int number_ = 0;
+  int metrics_listen_line_ = 0;  // of [metrics] listen, for the check that needs allow_remote
   std::string section_;
   std::string host_;         // inside [host NAME]
   std::string credentials_;  // inside [credentials REGISTRY]

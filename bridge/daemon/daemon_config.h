@@ -76,6 +76,11 @@ struct DaemonConfig {
   int grace_s = 3;
   std::string log_level = "info";
   std::string log_file;  // empty = stderr
+  // [metrics]: where /metrics is served (empty address: not served). A non-loopback address only
+  // with allow_remote: the metrics carry host names.
+  std::string metrics_address = "127.0.0.1";
+  int metrics_port = 2641;
+  bool metrics_allow_remote = false;
 };
 
 // Parses `text` (named `origin` in messages). On failure the status message holds one line per

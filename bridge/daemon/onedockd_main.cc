@@ -14,7 +14,10 @@
 #include <thread>
 
 #include "bridge/clock.h"
+#include "bridge/daemon/driver_metrics.h"
+#include "bridge/daemon/metrics_endpoint.h"
 #include "bridge/daemon/startup.h"
+#include "bridge/daemon/state_metrics.h"
 #include "bridge/driver_router.h"
 #include "bridge/image_store.h"
 #include "bridge/log.h"
@@ -151,6 +154,22 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
       [fallback](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, fallback); });
   DriverRouter router({actions, images, engines, monitoring});
 
+  // Declared after what the collectables read, so that the endpoint stops serving first.
+  auto registry = std::make_shared<prometheus::Registry>();
+  DriverMetrics driver_metrics(*registry);
+  auto state_metrics = std::make_shared<StateMetrics>(
+      StateSources{[&monitoring] { return monitoring.Snapshot(); },
+                   [&store = **journal] { return store.OpenIntentCount(); }, Clock::Real()});
+  std::unique_ptr<MetricsEndpoint> metrics;
+  if (!config.metrics_address.empty()) {
+    auto listening = MetricsEndpoint::Listen(config.metrics_address, config.metrics_port);
+    if (!listening.ok()) return Fail(listening.status().message());
+    metrics = std::move(*listening);
+    metrics->Serve(registry);
+    metrics->Serve(state_metrics);
+    log->info("serving metrics on http://{}:{}/metrics", config.metrics_address, metrics->port());
+  }
+
   auto server = rpc::StubServer::Listen(
       {.address = config.stub_address,
        .port = config.stub_port,
@@ -159,7 +178,12 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
        .transfer_workers = static_cast<unsigned>(config.stub_transfer_workers),
        .connections = static_cast<unsigned>(config.stub_connections),
        .max_request_bytes = static_cast<size_t>(config.stub_max_request_bytes)},
-      [&router](const DriverCall& call) { return router.Route(call); });
+      [&router, &driver_metrics](const DriverCall& call) {
+        const auto began = Clock::Real().Now();
+        DriverAnswer answer = router.Route(call);
+        driver_metrics.Observe(call, answer, Clock::Real().Now() - began);
+        return answer;
+      });
   if (!server.ok()) return Fail(server.status().message());
   log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address,
             (*server)->port(), oned.endpoint, config.journal_path);

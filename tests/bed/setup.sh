@@ -5,9 +5,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git ca-certificates openssl curl iproute2 procps python3
   libxmlrpc-c++8-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
-  libspdlog-dev doctest-dev zlib1g-dev libssl-dev clang-format
+  libspdlog-dev doctest-dev zlib1g-dev libssl-dev clang-format prometheus-cpp-dev
   docker.io containerd runc docker-registry busybox-static
-  systemd logrotate
+  systemd logrotate prometheus
 )
 
 missing=()
@@ -18,7 +18,8 @@ done
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # The packaged dockerd/containerd/registry services must not start: the test bed runs its own.
+  # The packaged dockerd/containerd/registry/prometheus services must not start: the test bed
+  # runs its own (the metrics test starts a prometheus of its own).
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
   chmod +x /usr/sbin/policy-rc.d
   trap 'rm -f /usr/sbin/policy-rc.d' EXIT

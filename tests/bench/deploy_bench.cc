@@ -78,7 +78,7 @@ void StartWorld(Setup& s) {
       << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
       << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
       << "[journal]\npath = " << s.root << "/journal.db\n[containers]\ninstance = " << kInstance
-      << "\nstop_timeout = 2\n[log]\nlevel = warn\n";
+      << "\nstop_timeout = 2\n[metrics]\nlisten =\n[log]\nlevel = warn\n";
   s.onedockd = std::make_unique<testing::OnedockdProcess>(ONEDOCKD_BIN, s.root + "/onedockd.conf",
                                                           s.root + "/onedockd.log", port);
   g_stop = [&s] {

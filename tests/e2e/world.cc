@@ -89,7 +89,10 @@ void World::SetUp(const std::string& onedockd_extra) {
       // policy refuses unless allowed; the engines on 127.0.0.2 and .3 stay refused.
       << "allow_destinations = 127.0.0.1/32\n"
       << "[journal]\npath = " << root_ << "/od/journal.db\n"
-      << "[containers]\ninstance = " << instance_ << "\nstop_timeout = 5\n"
+      << "[containers]\ninstance = " << instance_
+      << "\nstop_timeout = 5\n"
+      // Metrics are off: worlds and the sandbox must not compete for [metrics]'s default port.
+      << "[metrics]\nlisten =\n"
       << "[log]\nlevel = debug\n"
       << onedockd_extra;
   StartOnedockd();

@@ -40,6 +40,9 @@ class FakeEngine : public Engine {
   // Called with each mutating call as it is recorded, before it acts: a test throws from it to
   // stand for onedockd being killed at that point.
   std::function<void(const std::string& call)> on_call;
+  // Called at each read the monitor makes (info, disk usage, listing, stats), before it answers: a
+  // test advances its clock from it to give a round a duration.
+  std::function<void()> on_read;
   // Labels of committed images, by "repo:tag".
   std::map<std::string, std::map<std::string, std::string>> image_labels;
 
@@ -246,15 +249,18 @@ class FakeEngine : public Engine {
   }
 
   Result<EngineInfo> Info() override {
+    if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");
     return info;
   }
   Result<DiskUsage> SystemDiskUsage() override {
+    if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");
     return disk;
   }
   Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
                                                        bool all) override {
+    if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");
     std::vector<ContainerSummary> out;
     for (const auto& [name, c] : containers) {
@@ -266,6 +272,7 @@ class FakeEngine : public Engine {
     return out;
   }
   Result<StatsSample> Stats(const std::string& id) override {
+    if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");
     for (const auto& [name, c] : containers) {
       if (c.id == id || c.name == id) {

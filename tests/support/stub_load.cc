@@ -208,6 +208,7 @@ Result<StubLoadResult> RunStubLoad(const StubLoadOptions& options) {
       << "[engines]\ndefault_url = unix:///nonexistent/docker.sock\n"
       << "[images]\nspool = " << dir << "/spool\n"
       << "[journal]\npath = " << dir << "/journal.db\n"
+      << "[metrics]\nlisten =\n"  // off: not this rig's to compete for the default port
       << "[log]\nlevel = info\n";
   StubLoadResult result;
   {

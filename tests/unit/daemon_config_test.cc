@@ -55,6 +55,46 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->grace_s == defaults.grace_s);
   CHECK(parsed->log_level == defaults.log_level);
   CHECK(parsed->hosts.empty());
+  CHECK(parsed->metrics_address == defaults.metrics_address);
+  CHECK(parsed->metrics_port == defaults.metrics_port);
+  CHECK(parsed->metrics_allow_remote == defaults.metrics_allow_remote);
+}
+
+TEST_CASE("[metrics] listens on loopback unless allow_remote says otherwise, and empty is off") {
+  const std::string engines = "[engines]\ndefault_url = unix:///run/docker.sock\n";
+  auto loopback = ParseDaemonConfig(engines + "[metrics]\nlisten = 127.0.0.5:9000\n", "t");
+  REQUIRE_OK(loopback);
+  CHECK(loopback->metrics_address == "127.0.0.5");
+  CHECK(loopback->metrics_port == 9000);
+  auto off = ParseDaemonConfig(engines + "[metrics]\nlisten =\n", "t");
+  REQUIRE_OK(off);
+  CHECK(off->metrics_address.empty());
+
+  // Said after listen: the check waits for the whole file.
+  auto remote =
+      ParseDaemonConfig(engines + "[metrics]\nlisten = 0.0.0.0:2641\nallow_remote = yes\n", "t");
+  REQUIRE_OK(remote);
+  CHECK(remote->metrics_address == "0.0.0.0");
+  CHECK(remote->metrics_allow_remote);
+
+  auto refused = ParseDaemonConfig(engines + "[metrics]\nlisten = 10.0.0.1:2641\n", "t.conf");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().rfind(
+            "t.conf:4: [metrics] listen: 10.0.0.1 is not a loopback address (set allow_remote",
+            0) == 0);
+  auto bad = ParseDaemonConfig(engines +
+                                   "[metrics]\nlisten = localhost:2641\nlisten = 127.0.0.1:99999\n"
+                                   "allow_remote = perhaps\nlisten = [::1]:2641\n",
+                               "t.conf");
+  REQUIRE_FALSE(bad.ok());
+  const std::string& m = bad.status().message();
+  CHECK(m.find("t.conf:4: [metrics] listen: localhost is not an IPv4 address") !=
+        std::string::npos);
+  CHECK(m.find("t.conf:5: [metrics] listen: \"99999\" is not a port") != std::string::npos);
+  CHECK(m.find("t.conf:6: [metrics] allow_remote: \"perhaps\" is not yes or no") !=
+        std::string::npos);
+  CHECK(m.find("t.conf:7: [metrics] listen: [::1] is not an IPv4 address") != std::string::npos);
+  CHECK(std::count(m.begin(), m.end(), '\n') == 3);
 }
 
 TEST_CASE("[images] takes lists of upload directories, destinations and insecure registries") {

@@ -64,6 +64,20 @@ TEST_CASE(
   CHECK(r.h2().calls.empty());
 }
 
+TEST_CASE("the actions the routing table names itself are told apart from what a wildcard takes") {
+  CHECK(RoutesByName("vmm", "deploy"));
+  CHECK(RoutesByName("tm", "delete"));
+  CHECK(RoutesByName("ds", "cp"));
+  CHECK(RoutesByName("im", "start"));
+  CHECK(RoutesByName("vnm", "pre"));
+  CHECK(RoutesByName("vmm", "migrate"));           // refused, but an action oned has
+  CHECK_FALSE(RoutesByName("tm", "snap_create"));  // taken by "snap_*"
+  CHECK_FALSE(RoutesByName("vmm", "*"));
+  CHECK_FALSE(RoutesByName("vmm", "deploy; rm -rf /"));
+  CHECK_FALSE(RoutesByName("xyz", "deploy"));
+  CHECK_FALSE(RoutesByName("tm", "deploy"));
+}
+
 TEST_CASE("VMM calls: argv and stdin's VM must agree before an action runs") {
   Rig r;
   const DriverAnswer short_argv = r.Route("vmm", "deploy", {"42"}, r.vm);

@@ -320,6 +320,77 @@ TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for"
 }
 
 TEST_CASE(
+    "host monitor: its snapshot holds the engine's state, the rounds' times and STATE_VM sent") {
+  MonitorRig r;
+  HostSnapshot before = r.monitor.Snapshot();
+  CHECK(before.host_id == 3);
+  CHECK(before.name == "h1");
+  CHECK_FALSE(before.engine_up);
+  CHECK(before.containers == -1);
+  CHECK_FALSE(before.state.ended.has_value());
+
+  REQUIRE_OK(r.monitor.FirstReport());  // its STATE_VM is the first, complete, report
+  HostSnapshot first = r.monitor.Snapshot();
+  CHECK(first.engine_up);
+  CHECK(first.containers == 1);
+  CHECK(first.state_vm_syncs == 1);
+  CHECK(first.state_vm_changes == 0);
+
+  // Every read of the engine takes 250 ms: the state round lists once, the VM round lists and
+  // fetches one container's stats.
+  r.h1().on_read = [&] { r.clock.Advance(std::chrono::milliseconds(250)); };
+  r.clock.Advance(std::chrono::seconds(5));
+  r.monitor.Tick();
+  HostSnapshot ticked = r.monitor.Snapshot();
+  REQUIRE(ticked.state.ended.has_value());
+  REQUIRE(ticked.vm.ended.has_value());
+  CHECK(ticked.state.took == std::chrono::milliseconds(250));
+  CHECK(ticked.vm.took == std::chrono::milliseconds(500));
+  CHECK(*ticked.vm.ended == r.clock.Now());
+  CHECK(*ticked.state.ended == r.clock.Now() - std::chrono::milliseconds(500));
+  CHECK_FALSE(ticked.system.ended.has_value());  // every 600 s
+  r.h1().on_read = nullptr;
+  CHECK(ticked.state_vm_changes == 1);  // RUNNING again, for oned's 30 s guard
+
+  r.h1().containers["one-5"].running = false;
+  r.h1().containers["one-5"].status = "exited";
+  r.monitor.OnEvent(r.ContainerEvent("die"));
+  CHECK(r.monitor.Snapshot().state_vm_changes == 2);
+  CHECK(r.monitor.Snapshot().state_vm_syncs == 1);
+
+  r.h1().containers.clear();
+  r.h1().down = true;
+  r.clock.Advance(std::chrono::seconds(5));
+  r.monitor.Tick();
+  HostSnapshot down = r.monitor.Snapshot();
+  CHECK_FALSE(down.engine_up);
+  CHECK(down.containers == 1);  // the last listing that worked
+}
+
+TEST_CASE("monitoring service: the snapshot has one entry per monitored host") {
+  testing::TempDir dir("monitor-snapshot");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;
+  engines.hosts["h1"].info = FourCpus();
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  VmActivity activity{clock};
+  MonitorService service(
+      {engines, activity, monitord, clock}, *journal, MonitorSettings{},
+      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  CHECK(service.Snapshot().empty());
+  REQUIRE_OK(service.StartMonitoring(4, "h1", "<MONITOR_CONFIGURATION/>"));
+  auto hosts = service.Snapshot();
+  REQUIRE(hosts.size() == 1);
+  CHECK(hosts[0].host_id == 4);
+  CHECK(hosts[0].name == "h1");
+  CHECK(hosts[0].engine_up);
+  CHECK(hosts[0].containers == 0);
+  REQUIRE_OK(service.StopMonitoring(4, "h1"));
+  CHECK(service.Snapshot().empty());
+}
+
+TEST_CASE(
     "monitoring service: a bad configuration or a host without an engine is refused and not "
     "remembered") {
   testing::TempDir dir("monitor-service");

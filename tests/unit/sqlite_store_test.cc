@@ -35,6 +35,22 @@ TEST_CASE("open intents survive a reopen and closed ones do not come back") {
   CHECK((*pending)[0].started > 0);
 }
 
+TEST_CASE("the open intent count follows Begin and Finish") {
+  testing::TempDir dir("journal");
+  auto j = SqliteStore::Open(dir.path() + "/journal.db");
+  REQUIRE_MESSAGE(j.ok(), j.status().ToString());
+  CHECK(*(*j)->OpenIntentCount() == 0);
+  auto a = (*j)->Begin(7, "deploy", "h1");
+  auto b = (*j)->Begin(8, "shutdown", "h2");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(*(*j)->OpenIntentCount() == 2);
+  REQUIRE((*j)->Finish(*a, "create one-7: 409 Conflict").ok());  // a failure closes it too
+  CHECK(*(*j)->OpenIntentCount() == 1);
+  REQUIRE((*j)->Finish(*b, "").ok());
+  CHECK(*(*j)->OpenIntentCount() == 0);
+}
+
 TEST_CASE("placements are replaced and forgotten per VM") {
   testing::TempDir dir("journal");
   auto j = SqliteStore::Open(dir.path() + "/journal.db");
