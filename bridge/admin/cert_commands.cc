@@ -46,7 +46,9 @@ Result<std::string> ReadSmallFile(const std::string& path) {
 // Writes a complete file under a temporary name in the same directory and renames it over `path`.
 Status WriteFile(const Output& file) {
   const fs::path target(file.path);
-  std::string temp = (target.parent_path() / ("." + target.filename().string() + ".XXXXXX"));
+  // Built by appends: GCC 12 at -O3 reports a false -Wrestrict for "." + std::string.
+  std::string temp = target.parent_path().string();
+  temp.append("/.").append(target.filename().string()).append(".XXXXXX");
   const int fd = mkstemp(temp.data());
   if (fd < 0)
     return Unavailable("cannot write in " + target.parent_path().string() + ": " +
