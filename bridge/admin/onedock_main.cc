@@ -1,7 +1,7 @@
 // onedock: the operator's command on the front-end. Each subcommand is one file of this folder;
 // this file only dispatches.
 //
-//   onedock doctor [-c CONFIG]                 checks an installation, one line per check
+//   onedock doctor [-c CONFIG] [--remotes DIR] checks an installation, one line per check
 //   onedock host-cert NAME [--ip ADDR]...      a host engine's TLS key, certificate, daemon.json
 //   onedock client-cert                        onedockd's client key and certificate
 //   onedock --version
@@ -11,13 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "bridge/admin/doctor.h"
 #include "bridge/version.h"
 
 namespace onedock::admin {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: onedock doctor [-c CONFIG]\n"
+    "usage: onedock doctor [-c CONFIG] [--remotes DIR]\n"
     "       onedock host-cert NAME [--ip ADDR]... [--dir DIR]\n"
     "       onedock client-cert [--dir DIR]\n"
     "       onedock --version\n";
@@ -32,6 +33,9 @@ int Main(int argc, char** argv) {
   if (command == "--version" || command == "version") {
     std::cout << "onedock " << kVersion << "\n";
     return 0;
+  }
+  if (command == "doctor") {
+    return DoctorMain(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "-h" || command == "--help" || command == "help") {
     std::cout << kUsage;

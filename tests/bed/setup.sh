@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config git ca-certificates openssl curl iproute2 procps python3
-  libxmlrpc-c++8-dev libcurl4-openssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
+  libxmlrpc-c++8-dev libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libsqlite3-dev sqlite3
   libspdlog-dev doctest-dev zlib1g-dev clang-format
   docker.io containerd runc docker-registry busybox-static
 )
