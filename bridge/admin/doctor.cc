@@ -187,7 +187,8 @@ Findings RunDoctor(const DoctorOptions& options, std::time_t now) {
   auto config = daemon::LoadConfig(options.config);
   if (!config.ok()) {
     findings.push_back(Fail("onedockd.conf " + options.config, config.status().message(),
-                            "correct it (onedockd --check -c " + options.config + ")"));
+                            "correct it, or name onedockd's file with -c (onedockd --check -c FILE "
+                            "lists every problem)"));
     return findings;
   }
   findings.push_back(Ok("onedockd.conf " + options.config, "read as onedockd reads it"));
