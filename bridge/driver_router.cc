@@ -7,6 +7,7 @@
 
 #include "bridge/log.h"
 #include "bridge/net_address.h"
+#include "bridge/version.h"
 #include "bridge/volume_plan.h"
 
 namespace onedock {
@@ -229,6 +230,13 @@ DriverAnswer VnmUpdateSg(RouteTargets&, const Args& a) {
   return Answer(Status::Ok());
 }
 
+// --- onedock's own ---
+// `onedock-stub onedock version`: the doctor's proof that the path a driver script takes (the
+// installed stub, its stub.conf and token, onedockd's endpoint) works, and of which release.
+DriverAnswer OnedockVersion(RouteTargets&, const Args&) {
+  return {0, std::string(kVersion) + "\n", ""};
+}
+
 // Unknown actions of a kind.
 DriverAnswer UnknownVmm(RouteTargets&, const Args& a) {
   return Refuse(a.call.action + " is not a VMM action onedock knows");
@@ -330,6 +338,8 @@ constexpr RouteEntry kRoutes[] = {
     {"vnm", "vnet_create", Shape::kNone, Done},
     {"vnm", "vnet_delete", Shape::kNone, Done},
     {"vnm", "*", Shape::kNone, UnknownVnm},
+
+    {"onedock", "version", Shape::kNone, OnedockVersion},
 };
 
 bool Matches(const RouteEntry& r, const DriverCall& call) {

@@ -193,6 +193,23 @@ Status RegistryClient::DeleteManifest(const std::string& repository, const std::
       .status();
 }
 
+Status RegistryClient::ProbePush(const std::string& repository) {
+  auto started = Request("POST", "/v2/" + RepositoryPath(repository) + "/blobs/uploads/",
+                         "start an upload to " + repository, false, kMaxManifestBytes);
+  if (!started.ok()) return started.status();
+  std::string location = started->headers["location"];
+  // Distribution answers an absolute URL; the upload is cancelled on this registry's endpoint.
+  if (auto url = ParseUrl(location); url.ok()) {
+    const auto path = location.find('/', location.find("://") + 3);
+    location = path == std::string::npos ? "/" : location.substr(path);
+  }
+  if (location.empty() || location[0] != '/') {
+    return Internal("upload reply without a usable Location").WithContext(name_);
+  }
+  return Request("DELETE", location, "cancel the upload to " + repository, false, kMaxManifestBytes)
+      .status();
+}
+
 Result<std::vector<std::string>> RegistryClient::Tags(const std::string& repository) {
   const std::string what = "list tags of " + repository;
   auto r = Request("GET", "/v2/" + RepositoryPath(repository) + "/tags/list", what, false,

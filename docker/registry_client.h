@@ -54,6 +54,10 @@ class RegistryClient {
   Result<std::vector<std::string>> Tags(const std::string& repository);
   // The digest a tag points to (HEAD). kNotFound when absent.
   Result<std::string> TagDigest(const std::string& repository, const std::string& tag);
+  // Whether a push into `repository` would be accepted: starts a blob upload and cancels it
+  // (POST …/blobs/uploads/, DELETE of the upload's Location), so nothing is left behind.
+  // kUnauthenticated or kPermissionDenied when the credentials are refused.
+  Status ProbePush(const std::string& repository);
 
  private:
   // Sends the request; a 401 carrying a Bearer challenge (Docker Hub and other token-auth

@@ -166,6 +166,11 @@ Result<std::string> XmlRpcOneClient::SystemConfig() {
   return impl_->CallString("one.system.config", {});
 }
 
+Result<std::string> XmlRpcOneClient::InfoXml(const std::string& method,
+                                             const std::vector<int>& params) {
+  return impl_->CallString(method, std::vector<Param>(params.begin(), params.end()));
+}
+
 Result<Vm> XmlRpcOneClient::VmInfo(int id) {
   return impl_->CallParsed<Vm>("one.vm.info", {id}, ParseVmXml);
 }

@@ -47,6 +47,9 @@ class XmlRpcOneClient : public OneApi {
 
   Result<std::string> SystemVersion();
   Result<std::string> SystemConfig();  // <OPENNEBULA_CONFIGURATION> XML
+  // The reply document of an info call with integer parameters, unparsed ("one.clusterpool.info",
+  // {}): the doctor decides over oned's documents themselves.
+  Result<std::string> InfoXml(const std::string& method, const std::vector<int>& params);
 
   Result<Vm> VmInfo(int id) override;
   // one.vmpool.infoextended (full bodies, USER_TEMPLATE included); state -1 = all but DONE.

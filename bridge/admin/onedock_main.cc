@@ -1,7 +1,7 @@
 // onedock: the operator's command on the front-end. Each subcommand is one file of this folder;
 // this file only dispatches.
 //
-//   onedock doctor [-c CONFIG]                 checks an installation, one line per check
+//   onedock doctor [-c CONFIG] [--remotes DIR] checks an installation, one line per check
 //   onedock host-cert NAME [--ip ADDR]...      a host engine's TLS key, certificate, daemon.json
 //                                              (cert_commands.h)
 //   onedock client-cert                        onedockd's client key and certificate
@@ -14,13 +14,14 @@
 #include <vector>
 
 #include "bridge/admin/cert_commands.h"
+#include "bridge/admin/doctor.h"
 #include "bridge/version.h"
 
 namespace onedock::admin {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: onedock doctor [-c CONFIG]\n"
+    "usage: onedock doctor [-c CONFIG] [--remotes DIR]\n"
     "       onedock host-cert NAME [--ip ADDR]... [--dir DIR] [--host-dir DIR] [--days N] "
     "[--force]\n"
     "       onedock client-cert [--name CN] [--dir DIR] [--days N] [--force]\n"
@@ -36,6 +37,9 @@ int Main(int argc, char** argv) {
   if (command == "--version" || command == "version") {
     std::cout << "onedock " << kVersion << "\n";
     return 0;
+  }
+  if (command == "doctor") {
+    return DoctorMain(std::vector<std::string>(args.begin() + 1, args.end()));
   }
   if (command == "-h" || command == "--help" || command == "help") {
     std::cout << kUsage;

@@ -85,6 +85,23 @@ RegistryHttpSettings LoopbackAllowed() {
   return s;
 }
 
+TEST_CASE("a push probe is accepted with the credentials, refused without, and leaves nothing") {
+  const std::string base = "http://" + testbed::Get("ONEDOCK_AUTH_REGISTRY");
+  const docker::Endpoint with{.base_url = base,
+                              .username = testbed::Get("ONEDOCK_AUTH_USER"),
+                              .password = testbed::Get("ONEDOCK_AUTH_PASSWORD")};
+  const std::string repository = "onedock/" + testbed::UniqueName("probe");
+  RegistryClient anonymous("auth", {.base_url = base});
+  CHECK(anonymous.ProbePush(repository).code() == Status::Code::kUnauthenticated);
+  RegistryClient right("auth", with);
+  const Status probed = right.ProbePush(repository);
+  CHECK_MESSAGE(probed.ok(), probed.ToString());
+  testing::RegistryAdmin admin("auth", with);
+  auto catalog = admin.Catalog();
+  REQUIRE(catalog.ok());
+  CHECK(std::find(catalog->begin(), catalog->end(), repository) == catalog->end());
+}
+
 TEST_CASE("registry client sends basic credentials and a refusal is unauthenticated") {
   const std::string base = "http://" + testbed::Get("ONEDOCK_AUTH_REGISTRY");
   RegistryClient anonymous("auth", {.base_url = base});

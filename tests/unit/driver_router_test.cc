@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "bridge/version.h"
 #include "bridge/volume_plan.h"
 #include "tests/support/actions_rig.h"
 
@@ -149,6 +150,16 @@ TEST_CASE(
   CHECK(cloned.out == "onedock-volume://12 raw");
   CHECK(r.Route("ds", "export", {"7"}).exit_code == 1);
   CHECK(r.Route("tls", "start", {}).error == "onedockd does not handle \"tls\" driver calls");
+}
+
+TEST_CASE(
+    "onedock version answers the release on the lifecycle lane; other onedock calls refused") {
+  Rig r;
+  const DriverAnswer version = r.Route("onedock", "version", {});
+  CHECK(version.exit_code == 0);
+  CHECK(version.out == std::string(kVersion) + "\n");
+  CHECK(LaneOf("onedock", "version") == DriverLane::kLifecycle);
+  CHECK(r.Route("onedock", "shutdown", {"42", "h1"}).exit_code == 1);
 }
 
 }  // namespace
