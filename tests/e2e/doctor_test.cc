@@ -8,11 +8,12 @@
 #include <map>
 #include <sstream>
 
+#include "bridge/admin/certs.h"
 #include "tests/e2e/world.h"
 #include "tests/free_port.h"
 #include "tests/integration/bed.h"
+#include "tests/support/require_ok.h"
 #include "tests/support/stub_binary.h"
-#include "tests/support/test_certificate.h"
 
 namespace onedock::e2e {
 namespace {
@@ -107,8 +108,20 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
   // onedockd's client certificate, signed by the right CA, expired yesterday.
   const std::string cert = world.root() + "/od/expired-cert.pem";
   const std::string key = world.root() + "/od/expired-key.pem";
-  testing::WriteClientCertificate(certs + "/ca.pem", certs + "/ca-key.pem", "onedock-expired", -60,
-                                  -1, cert, key);
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  auto expired_pair = admin::Issue({slurp(certs + "/ca-key.pem"), slurp(certs + "/ca.pem")},
+                                   {.common_name = "onedock-expired",
+                                    .role = admin::CertRole::kClient,
+                                    .days = 1,
+                                    .now = std::time(nullptr) - 60 * 86400});
+  REQUIRE_OK(expired_pair);
+  std::ofstream(cert) << expired_pair->cert_pem;
+  std::ofstream(key) << expired_pair->key_pem;
   const std::string expired_conf = Variant(world, "expired.conf",
                                            {{"cert = " + certs + "/cert.pem", "cert = " + cert},
                                             {"key = " + certs + "/key.pem", "key = " + key}});
