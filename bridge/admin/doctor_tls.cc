@@ -42,10 +42,13 @@ EngineProbe::Outcome Classify(CURLcode code, long verify_result, const std::stri
     case CURLE_OPERATION_TIMEDOUT:
       return EngineProbe::Outcome::kUnreachable;
     case CURLE_PEER_FAILED_VERIFICATION:
-      // curl checks the name itself after OpenSSL verified the chain (verify result 0), or lets
+      // curl checks the name itself after OpenSSL verified the chain (verify result 0, or
+      // X509_V_ERR_UNSPECIFIED with libcurl 7.88 and OpenSSL 3.0, seen against a server whose
+      // certificate names another host: its text then names the "target host name"), or lets
       // OpenSSL check it (X509_V_ERR_HOSTNAME_MISMATCH).
       return verify_result == X509_V_OK || verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
-                     verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH
+                     verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH ||
+                     text.find("target host name") != std::string::npos
                  ? EngineProbe::Outcome::kWrongName
                  : EngineProbe::Outcome::kUntrustedServer;
     case CURLE_SSL_CONNECT_ERROR:

@@ -4,9 +4,13 @@
 // missing) is its own FAIL line and fails the exit code.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "bridge/admin/certs.h"
 #include "tests/e2e/world.h"
@@ -130,6 +134,44 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
   CHECK(expired.level["onedockd's client certificate " + cert] == "FAIL");
   CHECK(expired.detail["onedockd's client certificate " + cert].find("expired on") == 0);
   CHECK(expired.level["engine h1 client certificate"] == "FAIL");
+
+  // An engine whose certificate, from the right CA, was made for another host: a TLS server
+  // (openssl s_server, requiring a client certificate as dockerd does) with a certificate that
+  // `onedock host-cert` made for "elsewhere" at 127.0.0.99, reached as h1's engine.
+  const std::string wrong = world.root() + "/wrong-name";
+  std::filesystem::create_directories(wrong);
+  std::filesystem::copy_file(certs + "/ca.pem", wrong + "/ca.pem");
+  std::filesystem::copy_file(certs + "/ca-key.pem", wrong + "/ca-key.pem");
+  const auto issued = testing::RunStubBinary(
+      ONEDOCK_BIN, "", {"host-cert", "elsewhere", "--ip", "127.0.0.99", "--dir", wrong},
+      "/dev/null", wrong + "/host-cert.out");
+  REQUIRE_MESSAGE(issued.exit_code == 0, issued.output);
+  const int tls_port = testing::FreeLoopbackPort();
+  const std::string server =
+      "openssl s_server -quiet -accept 127.0.0.1:" + std::to_string(tls_port) + " -cert " + wrong +
+      "/hosts/elsewhere/cert.pem -key " + wrong + "/hosts/elsewhere/key.pem -CAfile " + wrong +
+      "/ca.pem -Verify 1 -www </dev/null >/dev/null 2>&1 & echo $! > " + wrong + "/pid";
+  REQUIRE(std::system(server.c_str()) == 0);
+  auto listening = [tls_port] {
+    int bound = 0;
+    const int fd = testing::BindLoopback(SOCK_STREAM, tls_port, &bound);
+    if (fd >= 0) close(fd);
+    return fd < 0;
+  };
+  for (int i = 0; i < 50 && !listening(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  REQUIRE(listening());
+  DoctorRun wrong_name =
+      Doctor(world, Variant(world, "wrong-name.conf",
+                            {{"url = https://" + testbed::Get("ONEDOCK_ENGINE_H1"),
+                              "url = https://127.0.0.1:" + std::to_string(tls_port)}}));
+  std::system(("kill $(cat " + wrong + "/pid)").c_str());
+  INFO(wrong_name.output);
+  CHECK(wrong_name.exit_code == 1);
+  CHECK(wrong_name.level["engine h1 server certificate"] == "FAIL");
+  CHECK(wrong_name.detail["engine h1 server certificate"].find("does not name h1") == 0);
+  CHECK(wrong_name.level["engine h1 client certificate"] == "ok");
 
   // A registry address where nothing listens.
   const std::string nowhere = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
