@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -110,8 +112,20 @@ void CheckRemotesAndStub(const daemon::DaemonConfig& config, const std::string& 
   // is down is reported at once instead of after retry_seconds.
   char quick[] = "/tmp/onedock-doctor-stub-XXXXXX";
   const int fd = mkstemp(quick);
-  if (fd >= 0) close(fd);
-  std::ofstream(quick) << *stub_conf_text << "\nretry_seconds = 1\ntimeout_seconds = 20\n";
+  if (fd < 0) {
+    out->push_back(Fail("onedockd", std::string("cannot make a file in /tmp: ") + strerror(errno),
+                        "free /tmp, or make it writable"));
+    return;
+  }
+  const std::string quick_conf = *stub_conf_text + "\nretry_seconds = 1\ntimeout_seconds = 20\n";
+  const bool written =
+      write(fd, quick_conf.data(), quick_conf.size()) == static_cast<ssize_t>(quick_conf.size());
+  close(fd);
+  if (!written) {
+    unlink(quick);
+    out->push_back(Fail("onedockd", "cannot write " + std::string(quick), "free /tmp"));
+    return;
+  }
   out->push_back(CheckDaemonAnswer(
       RunProgram({stub, "onedock", "version"}, {std::string("ONEDOCK_STUB_CONFIG=") + quick}),
       kVersion));
@@ -133,11 +147,13 @@ void CheckEngines(const daemon::DaemonConfig& config, const std::vector<std::str
     const EngineProbe verified = ProbeEngine(*endpoint, true);
     std::optional<EngineProbe> unverified;
     if (verified.outcome == EngineProbe::Outcome::kUntrustedServer ||
-        verified.outcome == EngineProbe::Outcome::kWrongName) {
+        verified.outcome == EngineProbe::Outcome::kWrongName ||
+        verified.outcome == EngineProbe::Outcome::kServerDates) {
       unverified = ProbeEngine(*endpoint, false);
     }
-    Append(out, EngineFindings(host, endpoint->base_url + endpoint->unix_socket, verified,
-                               unverified, now));
+    const std::string where =
+        endpoint->unix_socket.empty() ? endpoint->base_url : "unix://" + endpoint->unix_socket;
+    Append(out, EngineFindings(host, where, verified, unverified, now));
   }
   auto dates = [&](const std::set<std::string>& files, const char* what) {
     for (const std::string& file : files) {

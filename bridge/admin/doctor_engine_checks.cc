@@ -1,7 +1,9 @@
 // The pure half of doctor_tls.h: certificate dates and what an engine probe means.
+#include <curl/curl.h>
 #include <openssl/asn1.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -79,6 +81,40 @@ Finding CheckExpiry(const std::string& check, std::time_t not_after, std::time_t
   return Ok(check, detail);
 }
 
+EngineProbe::Outcome ClassifyTls(int curl_code, long verify_result, const std::string& text) {
+  using Outcome = EngineProbe::Outcome;
+  switch (curl_code) {
+    case CURLE_OK:
+      return Outcome::kOk;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+      return Outcome::kUnreachable;
+    case CURLE_PEER_FAILED_VERIFICATION:
+      if (verify_result == X509_V_ERR_CERT_HAS_EXPIRED ||
+          verify_result == X509_V_ERR_CERT_NOT_YET_VALID) {
+        return Outcome::kServerDates;
+      }
+      // curl checks the name itself after OpenSSL verified the chain (verify result 0, or
+      // X509_V_ERR_UNSPECIFIED with libcurl 7.88 and OpenSSL 3.0, seen against a server whose
+      // certificate names another host: its text then names the "target host name"), or lets
+      // OpenSSL check it (X509_V_ERR_HOSTNAME_MISMATCH).
+      return verify_result == X509_V_OK || verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
+                     verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH ||
+                     text.find("target host name") != std::string::npos
+                 ? Outcome::kWrongName
+                 : Outcome::kUntrustedServer;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+      // The server's TLS alert (bad certificate, certificate required, unknown ca, expired).
+      return text.find("alert") != std::string::npos ? Outcome::kClientRefused : Outcome::kOther;
+    default:
+      return Outcome::kOther;
+  }
+}
+
 std::vector<Finding> EngineFindings(const std::string& host, const std::string& url,
                                     const EngineProbe& verified,
                                     const std::optional<EngineProbe>& unverified, std::time_t now) {
@@ -107,12 +143,18 @@ std::vector<Finding> EngineFindings(const std::string& host, const std::string& 
                             "reissue it with the host's name and address in its subjectAltName "
                             "(onedock host-cert " +
                                 host + " --ip ADDRESS)"));
-  } else {
+  } else if (verified.outcome == Outcome::kServerDates) {
+    findings.push_back(Fail(name + " server certificate", "outside its validity: " + verified.error,
+                            "issue a new one (onedock host-cert " + host +
+                                ") and check that the front-end's and the host's clocks agree"));
+  } else if (verified.outcome == Outcome::kOk || verified.outcome == Outcome::kClientRefused) {
+    // Both got through the server's certificate: the refusal came after it was verified.
     findings.push_back(Ok(name + " TLS",
                           "handshake done, server certificate signed by the CA "
                           "and naming the host"));
   }
-  if ((verified.outcome == Outcome::kUntrustedServer || verified.outcome == Outcome::kWrongName) &&
+  if ((verified.outcome == Outcome::kUntrustedServer || verified.outcome == Outcome::kWrongName ||
+       verified.outcome == Outcome::kServerDates) &&
       unverified) {
     seen = &*unverified;
   }

@@ -28,19 +28,48 @@ constexpr const char* kReinstall =
 const std::vector<RemoteFile>& ExpectedRemotes() {
   static const std::vector<RemoteFile> kFiles = [] {
     std::vector<RemoteFile> files;
-    for (const char* f : {"deploy", "shutdown", "cancel", "reboot", "reset", "save", "restore",
-                          "migrate", "attach_nic", "detach_nic", "resize", "snapshot_create",
-                          "snapshot_revert", "snapshot_delete", "prereconfigure", "reconfigure"}) {
-      files.push_back({std::string("vmm/onedock/") + f});
-    }
-    for (const char* f : {"pre", "post", "clean", "update_sg", "update_nic"}) {
-      files.push_back({std::string("vnm/onedock/") + f});
-    }
-    for (const char* f : {"clone", "ln", "delete", "mv", "mvds", "context", "mkimage"}) {
-      files.push_back({std::string("tm/onedock/") + f});
-    }
-    for (const char* f : {"cp", "clone", "mkfs", "rm", "stat", "monitor"}) {
-      files.push_back({std::string("datastore/onedock/") + f});
+    // Every script the package installs (a unit test compares this with drivers/): oned runs
+    // each one named in a -l list on the front-end, and a missing one fails that action.
+    const std::pair<const char*, std::vector<const char*>> dirs[] = {
+        {"vmm/onedock",
+         {"attach_disk",
+          "attach_nic",
+          "cancel",
+          "deploy",
+          "detach_disk",
+          "detach_nic",
+          "exec",
+          "exec_cancel",
+          "migrate",
+          "migrate_local",
+          "not_supported",
+          "poll",
+          "prereconfigure",
+          "reboot",
+          "reconfigure",
+          "reset",
+          "resize",
+          "resize_disk",
+          "restore",
+          "save",
+          "shutdown",
+          "snapshot_create",
+          "snapshot_delete",
+          "snapshot_revert"}},
+        {"vnm/onedock",
+         {"clean", "post", "pre", "update_nic", "update_sg", "vnet_create", "vnet_delete"}},
+        {"tm/onedock",
+         {"clone",       "context",         "cpds",        "delete",      "failmigrate",
+          "ln",          "mkimage",         "mkswap",      "mv",          "mvds",
+          "postbackup",  "postbackup_live", "postmigrate", "prebackup",   "prebackup_live",
+          "premigrate",  "resize",          "restore",     "snap_create", "snap_create_live",
+          "snap_delete", "snap_revert"}},
+        {"datastore/onedock",
+         {"clone", "cp", "export", "increment_flatten", "mkfs", "monitor", "restore", "rm",
+          "snap_delete", "snap_flatten", "snap_revert", "stat"}},
+    };
+    for (const auto& [dir, names] : dirs) {
+      for (const char* f : names) files.push_back({std::string(dir) + "/" + f});
     }
     files.push_back({"im/onedock.d/monitord-client_control.sh"});
     files.push_back({"onedock/onedock-stub"});

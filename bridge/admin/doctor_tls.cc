@@ -33,36 +33,6 @@ std::string PeerCertificate(CURL* h) {
   return "";
 }
 
-EngineProbe::Outcome Classify(CURLcode code, long verify_result, const std::string& text) {
-  switch (code) {
-    case CURLE_OK:
-      return EngineProbe::Outcome::kOk;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-      return EngineProbe::Outcome::kUnreachable;
-    case CURLE_PEER_FAILED_VERIFICATION:
-      // curl checks the name itself after OpenSSL verified the chain (verify result 0, or
-      // X509_V_ERR_UNSPECIFIED with libcurl 7.88 and OpenSSL 3.0, seen against a server whose
-      // certificate names another host: its text then names the "target host name"), or lets
-      // OpenSSL check it (X509_V_ERR_HOSTNAME_MISMATCH).
-      return verify_result == X509_V_OK || verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
-                     verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH ||
-                     text.find("target host name") != std::string::npos
-                 ? EngineProbe::Outcome::kWrongName
-                 : EngineProbe::Outcome::kUntrustedServer;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-      // The server's TLS alert (bad certificate, certificate required, unknown ca, expired).
-      return text.find("alert") != std::string::npos ? EngineProbe::Outcome::kClientRefused
-                                                     : EngineProbe::Outcome::kOther;
-    default:
-      return EngineProbe::Outcome::kOther;
-  }
-}
-
 }  // namespace
 
 EngineProbe ProbeEngine(const docker::Endpoint& endpoint, bool verify) {
@@ -82,6 +52,9 @@ EngineProbe ProbeEngine(const docker::Endpoint& endpoint, bool verify) {
   if (!endpoint.cert_file.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, endpoint.cert_file.c_str());
   if (!endpoint.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint.key_file.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Append);
+  if (!endpoint.unix_socket.empty()) {
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, endpoint.unix_socket.c_str());
+  }
 
   for (const char* path : {"/version", "/info"}) {
     std::string& body = path[1] == 'v' ? probe.version_body : probe.info_body;
@@ -97,7 +70,7 @@ EngineProbe ProbeEngine(const docker::Endpoint& endpoint, bool verify) {
         probe.server_expiry = *expiry;
       }
     }
-    probe.outcome = Classify(code, verify_result, error);
+    probe.outcome = ClassifyTls(code, verify_result, error);
     if (code != CURLE_OK) {
       probe.error = std::string(error[0] ? error : curl_easy_strerror(code));
       if (verify_result != X509_V_OK) {

@@ -28,6 +28,7 @@ struct EngineProbe {
     kUnreachable,      // nothing answered (refused, unreachable, timed out)
     kUntrustedServer,  // the server's certificate does not verify against our CA
     kWrongName,        // it verifies, but names another host
+    kServerDates,      // it is expired or not yet valid (or a clock is wrong)
     kClientRefused,    // the engine refused our client certificate
     kOther,            // anything else libcurl reported
   };
@@ -39,6 +40,10 @@ struct EngineProbe {
   long info_status = 0;
   std::string info_body;
 };
+
+// What one libcurl result means: `curl_code` (a CURLcode), OpenSSL's verify result as
+// CURLINFO_SSL_VERIFYRESULT gives it, and libcurl's error text. Pure.
+EngineProbe::Outcome ClassifyTls(int curl_code, long verify_result, const std::string& text);
 
 // GET /version then /info on `endpoint` (its base_url, CA, client certificate and key). With
 // `verify` false the server's certificate is not checked (to see past a wrong CA or name).

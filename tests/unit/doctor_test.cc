@@ -2,11 +2,15 @@
 // etc/oned-onedock.conf makes it, each entry missing or misspelt, hosts placed with another
 // system datastore or vnet driver; the engine, stub and spool findings; the line format and the
 // exit code.
+#include <curl/curl.h>
 #include <doctest/doctest.h>
+#include <openssl/x509_vfy.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "bridge/admin/doctor_local_checks.h"
@@ -58,6 +62,20 @@ TEST_CASE("the -l list the doctor wants is the one etc/oned-onedock.conf ships")
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   CHECK(shipped == expected);
+}
+
+TEST_CASE("the remotes the doctor expects are every file drivers/ installs") {
+  std::set<std::string> shipped{"onedock/onedock-stub"};
+  const std::string drivers = std::string(ONEDOCK_SOURCE_DIR) + "/drivers";
+  for (const char* dir : {"vmm/onedock", "vnm/onedock", "tm/onedock", "datastore/onedock",
+                          "im/onedock.d", "etc/onedock"}) {
+    for (const auto& entry : std::filesystem::directory_iterator(drivers + "/" + dir)) {
+      shipped.insert(std::string(dir) + "/" + entry.path().filename().string());
+    }
+  }
+  std::set<std::string> expected;
+  for (const RemoteFile& f : ExpectedRemotes()) expected.insert(f.path);
+  CHECK(expected == shipped);
 }
 
 TEST_CASE("option lists are read the way one_vmm_exec and one_tm parse them") {
@@ -236,9 +254,51 @@ TEST_CASE(
   CHECK(refused["engine h1 client certificate"] == Level::kFail);
   CHECK(refused.count("engine h1 API") == 0);
 
+  auto expired = levels(Probe(O::kServerDates), Answered(true));
+  CHECK(expired["engine h1 server certificate"] == Level::kFail);
+  CHECK(expired.count("engine h1 TLS") == 0);
+  CHECK(expired["engine h1 API"] == Level::kOk);  // seen past the dates
+  // No TLS line claims a handshake that did not happen (plain HTTP, unreadable files).
+  auto other = levels(Probe(O::kOther), std::nullopt);
+  CHECK(other.count("engine h1 TLS") == 0);
+  CHECK(other["engine h1"] == Level::kFail);
+
   EngineProbe old = Answered(true);
   old.version_body = R"({"Version":"1.13","ApiVersion":"1.25","MinAPIVersion":"1.12"})";
   CHECK(levels(old, std::nullopt)["engine h1 API"] == Level::kFail);
+}
+
+TEST_CASE("libcurl's results are told apart as the engine findings need") {
+  using O = EngineProbe::Outcome;
+  struct Row {
+    int curl_code;
+    long verify_result;
+    const char* text;
+    O outcome;
+  } rows[] = {
+      {CURLE_OK, X509_V_OK, "", O::kOk},
+      {CURLE_COULDNT_CONNECT, X509_V_OK, "Connection refused", O::kUnreachable},
+      {CURLE_OPERATION_TIMEDOUT, X509_V_OK, "timed out", O::kUnreachable},
+      {CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+       "SSL certificate problem: unable to get local issuer certificate", O::kUntrustedServer},
+      {CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_CERT_HAS_EXPIRED,
+       "SSL certificate problem: certificate has expired", O::kServerDates},
+      {CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_CERT_NOT_YET_VALID,
+       "SSL certificate problem: certificate is not yet valid", O::kServerDates},
+      {CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_HOSTNAME_MISMATCH, "", O::kWrongName},
+      // What libcurl 7.88 with OpenSSL 3.0 reports for a certificate naming another host.
+      {CURLE_PEER_FAILED_VERIFICATION, X509_V_ERR_UNSPECIFIED,
+       "SSL: no alternative certificate subject name matches target host name '127.0.0.1'",
+       O::kWrongName},
+      {CURLE_RECV_ERROR, X509_V_OK, "OpenSSL SSL_read: sslv3 alert bad certificate",
+       O::kClientRefused},
+      {CURLE_RECV_ERROR, X509_V_OK, "Connection reset by peer", O::kOther},
+      {CURLE_SSL_CACERT_BADFILE, X509_V_OK, "error setting certificate file", O::kOther},
+  };
+  for (const Row& row : rows) {
+    CAPTURE(row.text);
+    CHECK(ClassifyTls(row.curl_code, row.verify_result, row.text) == row.outcome);
+  }
 }
 
 TEST_CASE("the stub's release, onedockd's answer, the token, the staging host and the spool") {
