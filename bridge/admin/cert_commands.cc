@@ -163,7 +163,8 @@ Result<CertOptions> ParseCertArgs(bool host, const std::vector<std::string>& arg
     }
   }
   if (host && !named) return InvalidArgument("host-cert needs the host's name");
-  if (host && !IsHostName(o.name)) return InvalidArgument("\"" + o.name + "\" is not a host name");
+  if (host && !IsCertHostName(o.name))
+    return InvalidArgument("\"" + o.name + "\" is not a host name");
   for (const std::string& address : o.addresses) {
     if (!IsIpLiteral(address)) return InvalidArgument("\"" + address + "\" is not an IP address");
   }

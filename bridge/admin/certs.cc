@@ -10,6 +10,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "bridge/net_address.h"
@@ -156,6 +157,17 @@ std::string IpText(const ASN1_OCTET_STRING* ip) {
 
 }  // namespace
 
+bool IsCertHostName(const std::string& name) {
+  if (!IsHostName(name)) return false;
+  size_t start = 0;
+  while (start <= name.size()) {
+    const size_t end = std::min(name.find('.', start), name.size());
+    if (end == start || name[start] == '-') return false;
+    start = end + 1;
+  }
+  return true;
+}
+
 Result<std::string> SubjectAltNames(const std::vector<std::string>& names,
                                     const std::vector<std::string>& addresses) {
   if (names.empty() && addresses.empty()) {
@@ -171,7 +183,7 @@ Result<std::string> SubjectAltNames(const std::vector<std::string>& names,
     // only against those.
     if (IsIpLiteral(name)) {
       add("IP:", name);
-    } else if (IsHostName(name)) {
+    } else if (IsCertHostName(name)) {
       add("DNS:", name);
     } else {
       return InvalidArgument("\"" + name + "\" is not a host name");

@@ -34,8 +34,12 @@ struct CertRequest {
   std::time_t now = 0;
 };
 
+// A host name a certificate may carry and a file name may be made of: IsHostName, and dot-separated
+// labels that are not empty and do not start with '-' ("." and ".." are not names).
+bool IsCertHostName(const std::string& name);
+
 // The subjectAltName value for `names` and `addresses` ("DNS:h1,IP:10.0.0.21"), each checked:
-// names by IsHostName, addresses by IsIpLiteral. InvalidArgument names the first bad entry, so
+// names by IsCertHostName, addresses by IsIpLiteral. InvalidArgument names the first bad entry, so
 // nothing a user typed can add other fields to the extension. Empty lists give InvalidArgument.
 Result<std::string> SubjectAltNames(const std::vector<std::string>& names,
                                     const std::vector<std::string>& addresses);

@@ -54,7 +54,8 @@ TEST_CASE("subjectAltNames admit host names and addresses only") {
   // A host named by its address gets an IP entry: clients match addresses against those only.
   CHECK(*SubjectAltNames({"127.0.0.2"}, {}) == "IP:127.0.0.2");
   // Nothing typed can add fields to the extension's configuration string.
-  for (const std::string hostile : {"h1,IP:1.2.3.4", "h1 h2", "DNS:h1", "", "a/b", "h1\n"}) {
+  for (const std::string hostile :
+       {"h1,IP:1.2.3.4", "h1 h2", "DNS:h1", "", "a/b", "h1\n", ".", "..", "h1.", "a..b", "-h"}) {
     CAPTURE(hostile);
     CHECK(SubjectAltNames({hostile}, {}).status().code() == Status::Code::kInvalidArgument);
   }
@@ -140,6 +141,8 @@ TEST_CASE("host-cert and client-cert arguments") {
        std::vector<std::vector<std::string>>{{},
                                              {"h1", "h2"},
                                              {"h1,IP:1.1.1.1"},
+                                             {".."},
+                                             {"."},
                                              {"h1", "--ip", "node2"},
                                              {"h1", "--days", "0"},
                                              {"h1", "--days", "12x"},
