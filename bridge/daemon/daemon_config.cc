@@ -272,6 +272,12 @@ class Parser {
                           " is not a loopback address (set allow_remote = yes to serve the "
                           "metrics, which name hosts, beyond this machine)");
     }
+    if (!c_.metrics_address.empty() && c_.metrics_port == c_.stub_port &&
+        (c_.metrics_address == c_.stub_address || c_.metrics_address == "0.0.0.0")) {
+      problems_.push_back(origin_ + ":" + std::to_string(metrics_listen_line_) +
+                          ": [metrics] listen: port " + std::to_string(c_.metrics_port) +
+                          " is [stub] listen's");
+    }
     for (const auto& [registry, cred] : c_.credentials) {
       if (cred.username.empty() || cred.password_file.empty()) {
         problems_.push_back(origin_ + ": [credentials " + registry +

@@ -95,6 +95,10 @@ TEST_CASE("[metrics] listens on loopback unless allow_remote says otherwise, and
         std::string::npos);
   CHECK(m.find("t.conf:7: [metrics] listen: [::1] is not an IPv4 address") != std::string::npos);
   CHECK(std::count(m.begin(), m.end(), '\n') == 3);
+
+  auto clash = ParseDaemonConfig(engines + "[metrics]\nlisten = 127.0.0.1:2640\n", "t.conf");
+  REQUIRE_FALSE(clash.ok());
+  CHECK(clash.status().message() == "t.conf:4: [metrics] listen: port 2640 is [stub] listen's");
 }
 
 TEST_CASE("[images] takes lists of upload directories, destinations and insecure registries") {
