@@ -257,7 +257,9 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
   Vm cold = *bed.client().VmInfo(vm);
   CHECK(cold.nics.size() == 1);
   CHECK(cold.memory_mb == 128);
-  CHECK(bed.Calls().empty());
+  std::string called;
+  for (const auto& c : bed.Calls()) called += c.script + " ";
+  CHECK_MESSAGE(called.empty(), called);
 }
 
 }  // namespace onedock::rpc

@@ -153,7 +153,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "onedock version answers the release on the lifecycle lane; other onedock calls refused") {
+    "onedock version answers the release on the lifecycle lane, other onedock calls are refused") {
   Rig r;
   const DriverAnswer version = r.Route("onedock", "version", {});
   CHECK(version.exit_code == 0);
