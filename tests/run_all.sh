@@ -22,6 +22,8 @@ bash tests/demo.sh stop
 
 echo "=== package"
 bash tests/package/check_package.sh build-release/onedock_*_amd64.deb build || failed=1
+echo "=== the README's install steps with the package, on a real oned"
+bash tests/package/try_install.sh build-release/onedock_*_amd64.deb || failed=1
 
 for tier in unit integration e2e; do
   echo "=== ctest -L $tier"

@@ -10,8 +10,10 @@
 #       makes DIR an OpenNebula location of its own (ONE_LOCATION: etc/ and var/ of its own, the
 #       base's programs by symbolic link) on those loopback ports (default: OpenNebula's own,
 #       2633 4124 2101 2102), with etc/oned-onedock.conf and etc/monitord-onedock.conf added as
-#       shipped, the test intervals below, and the onedock driver scripts in its remotes (their
-#       stub.conf: STUB_CONF; the stub binary: $ONEDOCK_STUB, default build/drivers/onedock-stub)
+#       shipped (from $ONEDOCK_SNIPPETS, default the repository's etc/; the package's are in
+#       /usr/share/onedock), the test intervals below, and the onedock driver scripts in its
+#       remotes (their stub.conf: STUB_CONF; the stub binary: $ONEDOCK_STUB, default
+#       build/drivers/onedock-stub)
 #   opennebula.sh start DIR     starts its oned (which starts monitord, the scheduler and the
 #                               drivers) and waits until XML-RPC answers; pid in DIR/var/oned.pid
 #   opennebula.sh stop DIR      stops it and everything it started
@@ -40,12 +42,12 @@ cmd_install() {
 # appended as shipped, and "onedock" added to the driver lists of the existing TM_MAD and
 # DATASTORE_MAD sections.
 add_onedock_entries() {
-  local etc=$1
-  cat "$ROOT/etc/oned-onedock.conf" >> "$etc/oned.conf"
+  local etc=$1 snippets=${ONEDOCK_SNIPPETS:-$ROOT/etc}
+  cat "$snippets/oned-onedock.conf" >> "$etc/oned.conf"
   sed -i -e '/^TM_MAD = \[/,/^\]/ s/\(ARGUMENTS *= *"[^"]*-d \)/\1onedock,/' \
          -e '/^DATASTORE_MAD = \[/,/^\]/ s/\(ARGUMENTS *= *"[^"]*-d \)/\1onedock,/' \
          "$etc/oned.conf"
-  cat "$ROOT/etc/monitord-onedock.conf" >> "$etc/monitord.conf"
+  cat "$snippets/monitord-onedock.conf" >> "$etc/monitord.conf"
 }
 
 set_ports_and_intervals() {  # <etc> <port> <monitord port> <hm port> <hm reply port>
