@@ -37,8 +37,11 @@ using testing::EmulatorProcess;
 
 inline const char* kRecorder = R"SH(#!/bin/sh
 # Records argv and stdin of each call, then answers like a driver would.
-root=$(cd "$(dirname "$0")" && pwd)
+# A call that comes after its test removed the directory has nowhere to record: it ends at once
+# (dirname of an empty root would be "." for ever).
+root=$(cd "$(dirname "$0")" && pwd) || exit 1
 while [ ! -d "$root/records" ] && [ "$root" != / ]; do root=$(dirname "$root"); done
+[ -d "$root/records" ] || exit 1
 rec="$root/records/$(date +%s%N).$(basename "$0")"
 { printf '%s\n' "$0"; for a in "$@"; do printf '%s\n' "$a"; done; } > "$rec.argv"
 cat > "$rec.stdin"
