@@ -246,12 +246,19 @@ TEST_CASE("hotplug: NIC attach and detach and live resize run the VMM actions of
   auto data = ParseXml(*Base64Decode(calls[0].stdin_text));
   CHECK(data->Get("VM/TEMPLATE/MEMORY") == "256");
 
-  // In POWEROFF, attach and resize only change the database (no COLD_NIC_ATTACH here).
+  // In POWEROFF, COLD_NIC_ATTACH (etc/oned-onedock.conf says yes) makes the attach run
+  // attach_nic on the stopped container, from HOTPLUG_NIC_POWEROFF back to POWEROFF; a resize
+  // only changes the database.
   bed.Action("poweroff", vm);
   bed.WaitFor(vm, 8, 0);
   bed.Forget();
   ok("one.vm.attachnic",
      {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("NIC = [ NETWORK = back ]")});
+  bed.WaitFor(vm, 8, 0);
+  calls = bed.Calls();
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].script == "vmm/onedock/attach_nic");
+  bed.Forget();
   ok("one.vm.resize", {xmlrpc_c::value_int(vm), xmlrpc_c::value_string("MEMORY = 128"),
                        xmlrpc_c::value_boolean(true)});
   Vm cold = *bed.client().VmInfo(vm);
