@@ -6,7 +6,8 @@
 #    the allowed roots, the not_supported links still links, the conffiles declared);
 # 3. `onedockd --check` on the installed onedockd.conf: refused as shipped (its certificates do not
 #    exist here), accepted once the test bed's files fill it in;
-# 4. `systemd-analyze verify` on the installed unit, `logrotate -d` on the installed rotation;
+# 4. `systemd-analyze verify` on the installed unit (and, in 6, once oneadmin exists, `logrotate
+#    -d` on the installed rotation, which runs as oneadmin);
 # 5. the integration case "installed package: …" of BUILD_DIR (the emulator deploys and
 #    terminates a VM through the installed remotes), which fails when the remotes are missing;
 # 6. an upgrade (the same package with a higher version) keeps an edited onedockd.conf, and with
@@ -156,12 +157,6 @@ echo "    systemd-analyze security: ${exposure:-not available}"
 check "unit: User=oneadmin, After=opennebula.service, Restart=on-failure, no PrivateTmp" \
   bash -c "grep -qx User=oneadmin $unit && grep -q '^After=.*opennebula.service' $unit &&
            grep -qx Restart=on-failure $unit && ! grep -q '^PrivateTmp' $unit"
-if logrotate -d /etc/logrotate.d/onedock >"$work/logrotate" 2>&1; then
-  pass "logrotate -d /etc/logrotate.d/onedock"
-else
-  fail "logrotate -d /etc/logrotate.d/onedock"
-  cat "$work/logrotate"
-fi
 
 echo "=== 5. the emulator runs the installed remotes"
 if ONEDOCK_EXPECT_PACKAGE=1 "$build/tests/integration_tests" -tc='installed package:*' \
@@ -198,6 +193,13 @@ for entry in /var/lib/one/onedock:750 /var/lib/one/onedock/spool:750 /var/lib/on
   check "postinst made $dir oneadmin's, mode ${entry#*:}" \
     test "$(stat -c '%U:%G %a' "$dir" 2>/dev/null)" = "oneadmin:oneadmin ${entry#*:}"
 done
+# The rotation runs as oneadmin (su oneadmin oneadmin), so it is checked once that user exists.
+if logrotate -d /etc/logrotate.d/onedock >"$work/logrotate" 2>&1; then
+  pass "logrotate -d /etc/logrotate.d/onedock"
+else
+  fail "logrotate -d /etc/logrotate.d/onedock"
+  cat "$work/logrotate"
+fi
 
 echo "=== 7. remove and purge"
 # What a running onedockd leaves, and stand-ins for OpenNebula's own files.
