@@ -38,14 +38,15 @@ std::string RemotesDir(const DoctorOptions& options) {
 }
 
 // oned: reachable, its version, the session; then its configuration and pools. The names of the
-// onedock hosts go to `hosts`.
-void CheckOned(const daemon::DaemonConfig& config, const daemon::Secrets& secrets, Findings* out,
+// onedock hosts go to `hosts`; false when oned did not give its host pool (then nothing that
+// depends on the hosts can be judged).
+bool CheckOned(const daemon::DaemonConfig& config, const daemon::Secrets& secrets, Findings* out,
                std::vector<std::string>* hosts) {
   auto endpoint = rpc::ResolveOneEndpoint(config.oned_endpoint, secrets.oned_session);
   if (!endpoint.ok()) {
     out->push_back(Fail("oned session", endpoint.status().message(),
                         "set [oned] auth_file in onedockd.conf or create ~/.one/one_auth"));
-    return;
+    return false;
   }
   rpc::XmlRpcOneClient one(*endpoint);
   auto version = one.SystemVersion();
@@ -55,7 +56,7 @@ void CheckOned(const daemon::DaemonConfig& config, const daemon::Secrets& secret
                         refused ? "put oneadmin's user:password in the [oned] auth_file"
                                 : "start oned (systemctl start opennebula) or correct [oned] "
                                   "endpoint in onedockd.conf"));
-    return;
+    return false;
   }
   const std::string user = endpoint->session.substr(0, endpoint->session.find(':'));
   out->push_back(Ok("oned", "OpenNebula " + *version + " at " + endpoint->endpoint +
@@ -72,18 +73,34 @@ void CheckOned(const daemon::DaemonConfig& config, const daemon::Secrets& secret
       {"one.hostpool.info", &pools.hosts},
       {"one.clusterpool.info", &pools.clusters},
       {"one.datastorepool.info", &pools.datastores}};
-  for (const auto& [method, text] : calls) {
-    auto xml = one.InfoXml(method, {});
-    if (xml.ok()) *text = *xml;
-  }
-  if (auto xml = one.InfoXml("one.vnpool.info", {-2, -1, -1}); xml.ok()) pools.vnets = *xml;
-  Append(out, CheckPlacement(pools));
-  if (auto pool = one.HostPool(); pool.ok()) {
-    for (const Host& h : *pool) {
-      if (h.vm_mad == "onedock") hosts->push_back(h.name);
+  // A pool oned refuses is reported with oned's reason, and placement is not judged on it.
+  bool pools_read = true;
+  auto read = [&](const char* method, const std::vector<int>& args, std::string* text) {
+    auto xml = one.InfoXml(method, args);
+    if (xml.ok()) {
+      *text = *xml;
+      return;
     }
+    pools_read = false;
+    out->push_back(Fail(std::string("oned ") + method, xml.status().message(),
+                        "run the doctor with oneadmin's session"));
+  };
+  for (const auto& [method, text] : calls) read(method, {}, text);
+  read("one.vnpool.info", {-2, -1, -1}, &pools.vnets);
+  if (pools_read) Append(out, CheckPlacement(pools));
+  auto pool = one.HostPool();
+  if (!pool.ok()) {
+    if (pools_read) {
+      out->push_back(Fail("oned one.hostpool.info", pool.status().message(),
+                          "run the doctor with oneadmin's session"));
+    }
+    return false;
+  }
+  for (const Host& h : *pool) {
+    if (h.vm_mad == "onedock") hosts->push_back(h.name);
   }
   std::sort(hosts->begin(), hosts->end());
+  return true;
 }
 
 void CheckRemotesAndStub(const daemon::DaemonConfig& config, const std::string& remotes,
@@ -215,11 +232,14 @@ Findings RunDoctor(const DoctorOptions& options, std::time_t now) {
     return findings;
   }
   std::vector<std::string> hosts;
-  CheckOned(*config, *secrets, &findings, &hosts);
+  const bool hosts_known = CheckOned(*config, *secrets, &findings, &hosts);
   CheckRemotesAndStub(*config, RemotesDir(options), &findings);
   CheckEngines(*config, hosts, now, &findings);
   CheckRegistry(*config, *secrets, &findings);
-  findings.push_back(CheckStagingHost(config->staging_host, hosts));
+  findings.push_back(hosts_known
+                         ? CheckStagingHost(config->staging_host, hosts)
+                         : Warn("[images] staging_host", "not checked: oned's hosts are unknown",
+                                "see the oned lines above"));
   const auto free = FreeBytes(config->spool_dir);
   findings.push_back(free ? CheckSpool(config->spool_dir, *free)
                           : Warn("spool " + config->spool_dir, "its filesystem cannot be read",

@@ -181,6 +181,17 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
   CHECK(no_registry.exit_code == 1);
   CHECK(no_registry.level["registry " + nowhere] == "FAIL");
 
+  // oned down: its line fails, and what needs oned's hosts is not judged on an empty list.
+  const std::string no_oned_endpoint =
+      "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort()) + "/RPC2";
+  DoctorRun no_oned = Doctor(
+      world, Variant(world, "no-oned.conf",
+                     {{"endpoint = " + world.one().endpoint(), "endpoint = " + no_oned_endpoint}}));
+  CHECK(no_oned.exit_code == 1);
+  CHECK(no_oned.level["oned"] == "FAIL");
+  CHECK(no_oned.level["[images] staging_host"] == "warn");
+  CHECK(no_oned.detail["[images] staging_host"] == "not checked: oned's hosts are unknown");
+
   // oned.conf without the network driver's steps in VM_MAD onedock's -l list, oned restarted.
   const std::string oned_conf = world.root() + "/one/etc/oned.conf";
   std::stringstream oned_text;
