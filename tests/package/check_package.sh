@@ -13,7 +13,8 @@
 # 6. an upgrade (the same package with a higher version) keeps an edited onedockd.conf, and with
 #    oneadmin present creates onedockd's directories owned by it;
 # 7. remove keeps every file onedockd made; purge removes onedock's log, spool and token, keeps
-#    the journal, and leaves OpenNebula's files as they were.
+#    the journal, and leaves OpenNebula's files as they were;
+# 8. purge does not delete through a link planted in place of /var/lib/one/onedock.
 # The test bed must be up (tests/bed/testbed.sh up). What the script adds to the machine (the user
 # oneadmin, stand-ins for OpenNebula's files) is removed at the end, and so is the package.
 set -euo pipefail
@@ -233,6 +234,20 @@ left=$(
 [[ -z $left ]] || echo "$left" | sed 's/^/    left by purge: /'
 check "purge leaves nothing of onedock's but the journal" test -z "$left"
 check "purge leaves OpenNebula's files as they were" sha256sum --quiet -c "$work/oned-files.sha256"
+
+echo "=== 8. purge does not follow a link oneadmin planted"
+# oneadmin owns /var/lib/one: a /var/lib/one/onedock replaced by a link elsewhere must not make
+# root's purge delete that place's spool/ (a link to /var would take /var/spool).
+apt-get install -y -qq "$deb" >/dev/null 2>&1 || fail "reinstall for the link case"
+mkdir -p "$work/elsewhere/spool"
+touch "$work/elsewhere/spool/not-onedocks"
+mv /var/lib/one/onedock "$work/real-onedock"
+ln -s "$work/elsewhere" /var/lib/one/onedock
+dpkg --purge onedock >"$work/purge-link.log" 2>&1 || fail "dpkg --purge onedock with a linked directory"
+check "purge leaves the spool/ of where the link points" test -e "$work/elsewhere/spool/not-onedocks"
+check "purge says it left the link alone" grep -q 'is a symbolic link: left alone' "$work/purge-link.log"
+rm -f /var/lib/one/onedock
+mv "$work/real-onedock" /var/lib/one/onedock
 
 if ((failed)); then echo "check_package: FAILED"; else echo "check_package: all checks passed"; fi
 exit $failed
