@@ -49,6 +49,14 @@ class Engine {
                                  bool remove_anonymous_volumes) = 0;
   // kNotFound when there is no such container.
   virtual Result<ContainerInfo> InspectContainer(const std::string& id) = 0;
+  // Waits at most timeout_ms for the container to stop running: true when it is not running
+  // (at once if it was not), false when it still runs at the deadline. kNotFound for no such
+  // container.
+  virtual Result<bool> WaitStopped(const std::string& id, long timeout_ms) = 0;
+  // The last `lines` lines the container's command wrote, stdout and stderr as written (at most
+  // kExecTailBytes of them); `tty` is the container's Config.Tty, which decides how the engine
+  // frames the stream. kNotFound for no such container.
+  virtual Result<std::string> LogTail(const std::string& id, int lines, bool tty) = 0;
   // kNotFound for no such container; kInvalidArgument for limits the host cannot grant.
   virtual Status UpdateContainer(const std::string& id, const ResourceUpdate& update) = 0;
   // Returns the image id. kNotFound when there is no such container.

@@ -22,6 +22,15 @@ struct NetworkAttachment {
   std::vector<std::string> aliases;
 };
 
+// A resource limit of the container's processes (setrlimit): RLIMIT_<name> with soft and hard
+// values; -1 is unlimited.
+struct Ulimit {
+  std::string name;  // "nofile", "nproc", …
+  int64_t soft = 0;
+  int64_t hard = 0;
+  bool operator==(const Ulimit&) const = default;
+};
+
 struct ContainerSpec {
   std::string name;  // becomes the container name ("one-42")
   std::string image;
@@ -32,6 +41,10 @@ struct ContainerSpec {
   std::string hostname;
   std::string domainname;
   std::string working_dir;
+  std::string user;  // "name", "uid", "name:group"; empty = the image's USER
+  // A terminal and an open stdin, as `docker run -ti`: a shell as the main command keeps running.
+  bool tty = false;
+  bool open_stdin = false;
   int64_t nano_cpus = 0;     // 0 = unlimited
   int64_t memory_bytes = 0;  // 0 = unlimited; MemorySwap is set equal (no swap)
   bool init = true;          // docker-init as PID 1, so stop is fast
@@ -41,8 +54,11 @@ struct ContainerSpec {
   std::vector<std::string> dns;
   std::vector<std::string> dns_search;
   std::vector<std::string> volumes;  // "volume-name:/path"
-  std::string network_mode;          // "none", "bridge", or the primary network's name
-  NetworkAttachment primary;         // used when network_mode names a network
+  int64_t shm_size_bytes = 0;        // /dev/shm; 0 = the engine's default (64 MB)
+  std::vector<Ulimit> ulimits;
+  std::map<std::string, std::string> sysctls;
+  std::string network_mode;   // "none", "bridge", or the primary network's name
+  NetworkAttachment primary;  // used when network_mode names a network
   int stop_timeout_s = 10;
 };
 
@@ -71,9 +87,19 @@ struct ContainerInfo {
   std::string hostname;
   std::map<std::string, std::string> labels;
   std::vector<std::string> env;
+  std::vector<std::string> cmd;
+  std::vector<std::string> entrypoint;
+  std::string working_dir;
+  std::string user;
+  bool tty = false;
+  bool open_stdin = false;
+  std::string health;  // healthy, unhealthy, starting; empty without a HEALTHCHECK
   int64_t nano_cpus = 0;
   int64_t memory_bytes = 0;
   int64_t memory_swap_bytes = 0;
+  int64_t shm_size_bytes = 0;
+  std::vector<Ulimit> ulimits;
+  std::map<std::string, std::string> sysctls;
   bool init = false;
   bool privileged = false;
   std::vector<std::string> cap_add;

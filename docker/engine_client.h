@@ -59,6 +59,8 @@ class EngineClient : public Engine {
   Status KillContainer(const std::string& id, const std::string& signal = "SIGKILL") override;
   Status RemoveContainer(const std::string& id, bool force, bool remove_anonymous_volumes) override;
   Result<ContainerInfo> InspectContainer(const std::string& id) override;
+  Result<bool> WaitStopped(const std::string& id, long timeout_ms) override;
+  Result<std::string> LogTail(const std::string& id, int lines, bool tty) override;
   // Containers carrying all `labels` ("key" or "key=value"); all states when `all`.
   Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
                                                        bool all = true) override;

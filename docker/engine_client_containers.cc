@@ -1,4 +1,5 @@
 // EngineClient's container calls: lifecycle, inspect and list, archives, exec, stats.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "docker/engine_client.h"
@@ -55,6 +56,39 @@ Result<ContainerInfo> EngineClient::InspectContainer(const std::string& id) {
   auto info = ParseContainerInspect(r->body);
   if (!info.ok()) return info.status().WithContext(Context("inspect " + id));
   return info;
+}
+
+Result<bool> EngineClient::WaitStopped(const std::string& id, long timeout_ms) {
+  // The engine answers when the container is not running, at once if it is not; at the deadline
+  // the request is abandoned (the connection with it) and the container still runs.
+  auto r = Expect({.method = "POST",
+                   .path = "/containers/" + UrlEscape(id) + "/wait?condition=not-running",
+                   .timeout_ms = timeout_ms},
+                  "wait for " + id);
+  if (r.ok()) return true;
+  if (r.status().code() == Status::Code::kDeadlineExceeded) return false;
+  return r.status();
+}
+
+Result<std::string> EngineClient::LogTail(const std::string& id, int lines, bool tty) {
+  const std::string what = "logs of " + id;
+  StreamDemuxer demuxer(kExecTailBytes, /*merge=*/true);
+  OutputTail raw;
+  auto r = Expect({.path = "/containers/" + UrlEscape(id) +
+                           "/logs?stdout=1&stderr=1&tail=" + std::to_string(std::max(1, lines)),
+                   .on_data =
+                       [&](std::string_view chunk) {
+                         if (tty) {
+                           raw.Append(chunk);
+                           return true;
+                         }
+                         return demuxer.Feed(chunk).ok();
+                       }},
+                  what);
+  if (!r.ok()) return r.status();
+  if (tty) return raw.Tail();
+  if (Status s = demuxer.Finish(); !s.ok()) return s.WithContext(Context(what));
+  return demuxer.out().Tail();
 }
 
 Result<std::vector<ContainerSummary>> EngineClient::ListContainers(

@@ -259,7 +259,7 @@ Status StreamDemuxer::Feed(std::string_view chunk) {
       continue;
     }
     const std::string_view part = chunk.substr(0, remaining_);
-    (stream_ == 2 ? err_ : out_).Append(part);
+    (stream_ == 2 && !merge_ ? err_ : out_).Append(part);
     remaining_ -= static_cast<uint32_t>(part.size());
     chunk.remove_prefix(part.size());
   }

@@ -92,7 +92,9 @@ Result<DiskUsage> ParseDiskUsage(std::string_view body);
 // length of the stream.
 class StreamDemuxer {
  public:
-  explicit StreamDemuxer(size_t keep = kExecTailBytes) : out_(keep), err_(keep) {}
+  // With `merge`, stderr's frames go to out() too, in the order they came (a log's tail).
+  explicit StreamDemuxer(size_t keep = kExecTailBytes, bool merge = false)
+      : merge_(merge), out_(keep), err_(keep) {}
   // kInternal on a frame for another stream; nothing is read after an error.
   Status Feed(std::string_view chunk);
   // kInternal when the stream ended inside a frame.
@@ -105,6 +107,7 @@ class StreamDemuxer {
   uint32_t remaining_ = 0;  // bytes of the current frame's payload still to come
   int stream_ = 0;
   Status error_;
+  bool merge_ = false;
   OutputTail out_;
   OutputTail err_;
 };

@@ -54,6 +54,9 @@ std::string ContainerCreateBody(const ContainerSpec& spec, ApiVersion api) {
   if (!spec.hostname.empty()) j["Hostname"] = spec.hostname;
   if (!spec.domainname.empty()) j["Domainname"] = spec.domainname;
   if (!spec.working_dir.empty()) j["WorkingDir"] = spec.working_dir;
+  if (!spec.user.empty()) j["User"] = spec.user;
+  j["Tty"] = spec.tty;
+  j["OpenStdin"] = spec.open_stdin;
   j["StopTimeout"] = spec.stop_timeout_s;
 
   json host;
@@ -70,6 +73,14 @@ std::string ContainerCreateBody(const ContainerSpec& spec, ApiVersion api) {
   if (!binds.empty()) host["Binds"] = binds;
   if (!spec.dns.empty()) host["Dns"] = spec.dns;
   if (!spec.dns_search.empty()) host["DnsSearch"] = spec.dns_search;
+  if (spec.shm_size_bytes > 0) host["ShmSize"] = spec.shm_size_bytes;
+  if (!spec.ulimits.empty()) {
+    json ulimits = json::array();
+    for (const auto& u : spec.ulimits)
+      ulimits.push_back({{"Name", u.name}, {"Soft", u.soft}, {"Hard", u.hard}});
+    host["Ulimits"] = ulimits;
+  }
+  if (!spec.sysctls.empty()) host["Sysctls"] = MapToJson(spec.sysctls);
   host["RestartPolicy"] = {{"Name", "no"}};
   host["LogConfig"] = {{"Type", "json-file"}, {"Config", {{"max-size", "10m"}, {"max-file", "2"}}}};
   if (!spec.network_mode.empty()) host["NetworkMode"] = spec.network_mode;
@@ -130,10 +141,25 @@ Result<ContainerInfo> ParseContainerInspect(std::string_view body) {
   c.hostname = Str(config, "Hostname");
   c.labels = StringMap(config, "Labels");
   c.env = Strings(config, "Env");
+  c.cmd = Strings(config, "Cmd");
+  c.entrypoint = Strings(config, "Entrypoint");
+  c.working_dir = Str(config, "WorkingDir");
+  c.user = Str(config, "User");
+  c.tty = Bool(config, "Tty");
+  c.open_stdin = Bool(config, "OpenStdin");
+  c.health = Str(Obj(state, "Health"), "Status");
   const json& host = Obj(j, "HostConfig");
   c.nano_cpus = Int(host, "NanoCpus");
   c.memory_bytes = Int(host, "Memory");
   c.memory_swap_bytes = Int(host, "MemorySwap");
+  c.shm_size_bytes = Int(host, "ShmSize");
+  if (auto u = host.find("Ulimits"); u != host.end() && u->is_array()) {
+    for (const json& row : *u) {
+      if (row.is_object())
+        c.ulimits.push_back({Str(row, "Name"), Int(row, "Soft"), Int(row, "Hard")});
+    }
+  }
+  c.sysctls = StringMap(host, "Sysctls");
   c.init = Bool(host, "Init");
   c.privileged = Bool(host, "Privileged");
   c.cap_add = Strings(host, "CapAdd");

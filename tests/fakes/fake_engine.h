@@ -43,6 +43,11 @@ class FakeEngine : public Engine {
   // Called at each read the monitor makes (info, disk usage, listing, stats), before it answers: a
   // test advances its clock from it to give a round a duration.
   std::function<void()> on_read;
+  // Called when a start has made the container run: a test stops it there (status, exit code,
+  // OOM flag) to stand for a command that exits at once.
+  std::function<void(ContainerInfo&)> on_started;
+  // What each container's command wrote, by container name (LogTail answers its last lines).
+  std::map<std::string, std::string> logs;
   // Labels of committed images, by "repo:tag".
   std::map<std::string, std::map<std::string, std::string>> image_labels;
 
@@ -58,6 +63,16 @@ class FakeEngine : public Engine {
     c.nano_cpus = spec.nano_cpus;
     c.memory_bytes = spec.memory_bytes;
     c.memory_swap_bytes = spec.memory_bytes;
+    c.cmd = spec.cmd;
+    c.entrypoint = spec.entrypoint;
+    c.working_dir = spec.working_dir;
+    c.user = spec.user;
+    c.tty = spec.tty;
+    c.open_stdin = spec.open_stdin;
+    c.env = spec.env;
+    c.shm_size_bytes = spec.shm_size_bytes;
+    c.ulimits = spec.ulimits;
+    c.sysctls = spec.sysctls;
     if (!spec.primary.network.empty())
       c.networks[spec.primary.network] = {"", spec.primary.ipv4, 24, "", spec.primary.mac};
     containers[spec.name] = c;
@@ -74,6 +89,7 @@ class FakeEngine : public Engine {
     if (c->running) return Outcome::kAlreadyDone;
     c->running = true;
     c->status = "running";
+    if (on_started) on_started(*c);
     return Outcome::kDone;
   }
   Result<Outcome> StopContainer(const std::string& id, int) override {
@@ -107,6 +123,23 @@ class FakeEngine : public Engine {
     auto* c = Find(id);
     if (c == nullptr) return NotFound("No such container: " + id);
     return *c;
+  }
+  Result<bool> WaitStopped(const std::string& id, long) override {
+    auto* c = Find(id);
+    if (c == nullptr) return NotFound("No such container: " + id);
+    return !c->running;
+  }
+  Result<std::string> LogTail(const std::string& id, int lines, bool) override {
+    if (Find(id) == nullptr) return NotFound("No such container: " + id);
+    const std::string& all = logs[id];
+    // Back from the end over `lines` line ends (a final newline ends the last line).
+    size_t from = all.size();
+    int seen = 0;
+    while (from > 0) {
+      if (all[from - 1] == '\n' && from != all.size() && ++seen == lines) break;
+      --from;
+    }
+    return all.substr(from);
   }
   Status UpdateContainer(const std::string& id, const ResourceUpdate& u) override {
     Record("update " + id);
@@ -266,8 +299,12 @@ class FakeEngine : public Engine {
     for (const auto& [name, c] : containers) {
       if (!all && !c.running) continue;
       if (!HasLabels(c.labels, labels)) continue;
+      // The engine's status text carries the health: "Up 2 minutes (healthy)".
+      std::string text = c.running ? "Up 1 second" : "Exited (" + std::to_string(c.exit_code) + ")";
+      if (c.running && !c.health.empty())
+        text += c.health == "starting" ? " (health: starting)" : " (" + c.health + ")";
       out.push_back(
-          {c.id, c.name, c.image, c.running ? "running" : c.status, "", 0, c.labels, c.networks});
+          {c.id, c.name, c.image, c.running ? "running" : c.status, text, 0, c.labels, c.networks});
     }
     return out;
   }
