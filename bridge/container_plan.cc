@@ -10,6 +10,7 @@
 
 #include "bridge/base64.h"
 #include "bridge/image_reference.h"
+#include "bridge/run_options.h"
 #include "bridge/tar_writer.h"
 
 namespace onedock {
@@ -322,6 +323,19 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
   spec.stop_timeout_s = settings.stop_timeout_s;
   for (const auto& [k, v] : vm.context) spec.env.push_back(k + "=" + v);
   if (Status s = ApplyPolicy(vm, settings.policy, spec); !s.ok()) return s;
+  auto run = RunOptionsOf(vm);
+  if (!run.ok()) return run.status();
+  spec.tty = spec.open_stdin = run->tty;
+  spec.cmd = std::move(run->cmd);
+  spec.entrypoint = std::move(run->entrypoint);
+  spec.working_dir = std::move(run->working_dir);
+  spec.user = std::move(run->user);
+  spec.env.insert(spec.env.end(), run->env.begin(), run->env.end());
+  spec.shm_size_bytes = run->shm_size_bytes;
+  spec.ulimits = std::move(run->ulimits);
+  spec.sysctls = std::move(run->sysctls);
+  // onedock's own labels are set last; RunOptionsOf refuses one.* already.
+  for (auto& [k, v] : run->labels) spec.labels.try_emplace(k, std::move(v));
 
   std::vector<const Nic*> nics;
   for (const auto& n : vm.nics) nics.push_back(&n);
