@@ -1,5 +1,7 @@
 #include "bridge/output_tail.h"
 
+#include <vector>
+
 namespace onedock {
 
 void OutputTail::Append(std::string_view chunk) {
@@ -39,6 +41,103 @@ std::string OneLineTail(std::string_view text, size_t max) {
     }
   }
   return out;
+}
+
+namespace {
+
+// Length of the UTF-8 sequence at the start of `s`, 0 when it is not one.
+size_t Utf8Length(std::string_view s) {
+  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c >= 0xe0 && c <= 0xef) {
+    if (!cont(1) || !cont(2)) return 0;
+    if ((c == 0xe0 && b(1) < 0xa0) || (c == 0xed && b(1) > 0x9f)) return 0;  // overlong, surrogate
+    return 3;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    if (!cont(1) || !cont(2) || !cont(3)) return 0;
+    if ((c == 0xf0 && b(1) < 0x90) || (c == 0xf4 && b(1) > 0x8f)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+// One line made printable: escape sequences (ESC [ … final byte, ESC ] … BEL) and \r dropped,
+// other control bytes and broken UTF-8 as '?', blanks at both ends trimmed.
+std::string Printable(std::string_view line) {
+  std::string out;
+  for (size_t i = 0; i < line.size();) {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c == 0x1b) {
+      size_t j = i + 1;
+      if (j < line.size() && line[j] == '[') {
+        for (++j; j < line.size() && (line[j] < 0x40 || line[j] > 0x7e); ++j) {
+        }
+        i = j + 1;
+      } else if (j < line.size() && line[j] == ']') {
+        for (++j; j < line.size() && line[j] != '\a'; ++j) {
+        }
+        i = j + 1;
+      } else {
+        i = j + 1;
+      }
+      continue;
+    }
+    if (c == '\r') {
+      ++i;
+      continue;
+    }
+    if (c == '\t') {
+      out += ' ';
+      ++i;
+      continue;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out += '?';
+      ++i;
+      continue;
+    }
+    const size_t n = Utf8Length(line.substr(i));
+    if (n == 0) {
+      out += '?';
+      ++i;
+      continue;
+    }
+    out.append(line.substr(i, n));
+    i += n;
+  }
+  const auto first = out.find_first_not_of(' ');
+  if (first == std::string::npos) return "";
+  return out.substr(first, out.find_last_not_of(' ') - first + 1);
+}
+
+}  // namespace
+
+std::string LastLines(std::string_view text, size_t lines, size_t max) {
+  std::vector<std::string> kept;  // newest first
+  size_t end = text.size();
+  while (kept.size() < lines && end > 0) {
+    const size_t nl = text.rfind('\n', end - 1);
+    const size_t begin = nl == std::string_view::npos ? 0 : nl + 1;
+    std::string line = Printable(text.substr(begin, end - begin));
+    if (!line.empty()) kept.push_back(std::move(line));
+    if (nl == std::string_view::npos) break;
+    end = nl;
+  }
+  std::string out;
+  for (auto it = kept.rbegin(); it != kept.rend(); ++it) {
+    if (!out.empty()) out += " | ";
+    out += *it;
+  }
+  if (out.size() <= max) return out;
+  static constexpr std::string_view kCut = "…";
+  if (max <= kCut.size()) return "";
+  size_t from = out.size() - (max - kCut.size());
+  while (from < out.size() && (static_cast<unsigned char>(out[from]) & 0xc0) == 0x80) ++from;
+  return std::string(kCut) + out.substr(from);
 }
 
 }  // namespace onedock

@@ -1,6 +1,7 @@
 // OutputTail: the last bytes of an output stream of unbounded length (a START_SCRIPT's stdout and
-// stderr), kept in bounded memory while the stream is read, with the count of all bytes seen; and
-// OneLineTail, the end of such a text made safe for one log line. Plain values.
+// stderr), kept in bounded memory while the stream is read, with the count of all bytes seen;
+// OneLineTail, the end of such a text made safe for one log line; and LastLines, the last lines of
+// a container's log made fit for a VM's monitoring in OpenNebula. Plain values.
 #ifndef ONEDOCK_BRIDGE_OUTPUT_TAIL_H_
 #define ONEDOCK_BRIDGE_OUTPUT_TAIL_H_
 
@@ -32,6 +33,12 @@ class OutputTail {
 // The last `max` bytes of `text` on one line: newlines, other control bytes and bytes past 0x7e
 // are written as \n, \r, \t or \xNN; "…" marks a text that was cut.
 std::string OneLineTail(std::string_view text, size_t max = 512);
+
+// The last `lines` lines of `text` that hold anything, joined with " | ", in at most `max` bytes
+// ("…" first when cut). Terminal escape sequences (a TTY's colours) and carriage returns are
+// dropped; other control bytes and bytes that are not UTF-8 become '?', so that the result is
+// one line of valid UTF-8 whatever a container wrote.
+std::string LastLines(std::string_view text, size_t lines, size_t max);
 
 }  // namespace onedock
 

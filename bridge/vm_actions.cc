@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "bridge/container_exit.h"
 #include "bridge/log.h"
 #include "bridge/output_tail.h"
 #include "bridge/ownership.h"
@@ -191,10 +192,38 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       if (c->status == "created") engine.RemoveContainer(spec.name, true, true);
       return started.status();
     }
-    // Limits and NICs were settled above in this round; a successful start is the end state.
-    return Status::Ok();
+    // Limits and NICs were settled above in this round; a start that lasts is the end state.
+    return SettleStart(engine, spec.name, c->status == "created");
   }
   return Internal("container " + spec.name + " did not reach running after 8 rounds");
+}
+
+Status VmActions::SettleStart(Engine& engine, const std::string& name, bool fresh) {
+  const long settle_ms = settings_.start_settle_ms;
+  if (settle_ms <= 0) return Status::Ok();
+  auto stopped = engine.WaitStopped(name, settle_ms);
+  if (!stopped.ok()) {
+    // The start itself succeeded; what a failed wait cannot tell, the monitor reports.
+    NamedLogger("actions")->warn("{}: could not watch the start: {}", name,
+                                 stopped.status().ToString());
+    return Status::Ok();
+  }
+  if (!*stopped) return Status::Ok();
+  auto info = engine.InspectContainer(name);
+  if (!info.ok() || info->running) return Status::Ok();
+  auto log = engine.LogTail(name, static_cast<int>(kExitLogLines), info->tty);
+  const ContainerExit exit = ExitOf(*info, log.ok() ? *log : "");
+  if (!IsFailure(exit)) {
+    NamedLogger("actions")->info("{}: the container's command ended with 0 right after its start",
+                                 name);
+    return Status::Ok();
+  }
+  const std::string message = StartFailureMessage(exit, settle_ms);
+  NamedLogger("actions")->warn("{}: {}", name, message);
+  // A container made by this deploy holds nothing yet: removed, the next attempt creates it from
+  // the template as it is then. A stopped VM's container keeps the VM's files.
+  if (fresh) engine.RemoveContainer(name, true, true);
+  return FailedPrecondition(message);
 }
 
 Result<std::string> VmActions::Deploy(const Vm& vm, const std::string& host,

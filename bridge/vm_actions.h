@@ -27,6 +27,10 @@ struct ActionSettings {
   PlanSettings plan;
   RegistryAuth registry_auth;  // for pulls and pushes of the private registry
   std::string spool_dir = "/var/lib/one/onedock/spool";  // volume archives in transit between hosts
+  // How long after a start a container's command must keep running for the start to count; a
+  // command that fails sooner fails the deploy with its exit code and last output. 0 = not
+  // watched.
+  long start_settle_ms = 500;
 };
 
 class VmActions {
@@ -124,6 +128,10 @@ class VmActions {
   // Runs the plan's START_SCRIPT command; kRan whatever its exit code, kNotStarted when the engine
   // refused it before it existed, kUnknown when the call failed after that.
   ScriptRun RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
+  // Watches `name` for start_settle_ms after its start: kFailedPrecondition with the exit code
+  // and log tail when its command fails in that time. `fresh`: the container never ran before
+  // this start, and is removed when it fails.
+  Status SettleStart(Engine& engine, const std::string& name, bool fresh);
   Status RemoveLocked(int vm_id, const std::string& host);
   // OK when `reference` names a snapshot of this VM that onedock took and recorded; `*pinned` is
   // then that image by digest. kInvalidArgument otherwise.

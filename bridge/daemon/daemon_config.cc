@@ -179,7 +179,8 @@ KeyTable Keys(DaemonConfig& c) {
            }
            c.stop_timeout_s = std::stoi(v);
            return "";
-         }}}},
+         }},
+        {"start_settle_ms", Bounded(c.start_settle_ms, 0, 60000)}}},
       {"monitor",
        {{"monitord", AddressAndPort(c.monitord_address, c.monitord_port,
                                     [](const std::string& ip) {

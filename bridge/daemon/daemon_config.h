@@ -65,6 +65,7 @@ struct DaemonConfig {
   std::string journal_path = "/var/lib/one/onedock/journal.db";
   std::string instance = "onedock";
   int stop_timeout_s = 30;
+  int start_settle_ms = 500;
   Policy policy;
   // [monitor]: where monitord listens when oned's monitor configuration says "auto", the system
   // datastore size reported per host (the engine API does not know its disk), stats clients per

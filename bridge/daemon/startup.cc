@@ -168,6 +168,7 @@ ActionSettings ActionSettingsOf(const DaemonConfig& config, const Secrets& secre
   ActionSettings settings;
   settings.plan = {config.instance, config.registry, config.stop_timeout_s, config.policy};
   settings.spool_dir = config.spool_dir;
+  settings.start_settle_ms = config.start_settle_ms;
   settings.registry_auth = secrets.registry;
   return settings;
 }
