@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <atomic>
 
+#include "bridge/container_exit.h"
 #include "bridge/container_plan.h"
 #include "bridge/log.h"
 
 namespace onedock::monitor {
 namespace {
 
-// About 250 bytes of template text per VM before compression.
-constexpr size_t kVmsPerMessage = 100;
+// About 350 bytes of template text per running VM (figures and DOCKER_* state), 470 once in
+// base64: 80 of them stay well inside a 64 KB datagram. A stopped VM's record, with its log tail,
+// takes up to 2 KB; at most 20 of them are sent per round.
+constexpr size_t kVmsPerMessage = 80;
 
 int VmIdOf(const std::map<std::string, std::string>& labels) {
   auto it = labels.find(kLabelVmId);
@@ -248,6 +251,32 @@ void HostMonitor::StateRound(Engine& engine) {
     report = TrackerRound(seen);
   }
   SendState(report);
+  ReportExits(engine, *listed);
+}
+
+void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed) {
+  // Bounded per round: after a restart of onedockd every stopped container is due once.
+  constexpr size_t kExitsPerRound = 20;
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(mu_);
+    due = exits_.Due(listed, kExitsPerRound);
+  }
+  std::vector<VmFigures> records;
+  std::vector<std::string> reported;
+  for (const auto& id : due) {
+    auto info = engine.InspectContainer(id);
+    if (!info.ok()) continue;  // removed since the listing, or the next round tries again
+    const int vm = VmIdOf(info->labels);
+    if (vm < 0 || info->running) continue;
+    auto log = engine.LogTail(id, static_cast<int>(kExitLogLines), info->tty);
+    records.push_back(StoppedFigures(vm, info->name, ExitOf(*info, log.ok() ? *log : "")));
+    reported.push_back(id);
+  }
+  if (records.empty()) return;
+  SendVmFigures(records);
+  std::lock_guard lock(mu_);
+  for (const auto& id : reported) exits_.Reported(id);
 }
 
 Result<std::vector<VmFigures>> HostMonitor::VmRound() {
@@ -258,7 +287,7 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   std::vector<std::pair<std::string, Running>> items;
   for (const auto& c : *listed) {
     const int vm = VmIdOf(c.labels);
-    if (vm >= 0) items.push_back({c.id, {vm, c.name}});
+    if (vm >= 0) items.push_back({c.id, {vm, c.name, c.state, HealthOfStatus(c.status_text)}});
   }
   // Each worker has an engine of its own: an Engine serves one thread at a time.
   std::vector<EngineProvider::Lease> engines;
@@ -299,6 +328,8 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     if (auto p = previous_.find(id); p != previous_.end()) cpu = CpuPercent(p->second, *samples[i]);
     previous[id] = *samples[i];
     figures.push_back(FiguresOf(vm.vm_id, vm.name, *samples[i], cpu));
+    figures.back().docker_state = vm.state;
+    figures.back().health = vm.health;
   }
   if (failed > 0 && failed == items.size()) return last_error;
   previous_ = std::move(previous);  // containers gone since the last round drop out
@@ -403,6 +434,12 @@ void HostMonitor::OnEvent(const Event& e) {
   const int vm = VmIdOf(labels);
   if (vm < 0) return;
   const std::string state = VmStateOfEvent(e.action);
+  if (e.action == "die") {  // the next state round says why
+    std::lock_guard lock(mu_);
+    exits_.Died(e.id);
+    state_round_wanted_ = true;
+    wake_.notify_all();
+  }
   if (state.empty()) {
     if (e.action == "destroy") {  // a missing VM is judged by the rounds
       std::lock_guard lock(mu_);

@@ -24,6 +24,7 @@
 #include "bridge/engine.h"
 #include "bridge/monitord.h"
 #include "bridge/vm_activity.h"
+#include "monitor/exit_watch.h"
 #include "monitor/probes.h"
 #include "monitor/state_tracker.h"
 
@@ -109,6 +110,8 @@ class HostMonitor {
   struct Running {
     int vm_id;
     std::string name;
+    std::string state;   // the container's
+    std::string health;  // from the listing's status text
   };
   struct Schedule {
     TimePoint state, vm, host, system, beacon, sync;
@@ -125,6 +128,9 @@ class HostMonitor {
   void SendState(const StateReport& report);
   // Lists the host's containers and sends what the state tracker decides (or the engine's failure).
   void StateRound(Engine& engine);
+  // MONITOR_VM records of the stopped containers among `listed` whose stop ExitWatch says is due:
+  // why each one stopped, from an inspect and the end of its log.
+  void ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed);
   // The tracker's round over `seen`; mu_ held.
   StateReport TrackerRound(const std::vector<VmState>& seen);
   bool SystemRound(Engine& engine);
@@ -149,6 +155,7 @@ class HostMonitor {
   bool up_ = false;
   bool down_reported_ = false;
   StateTracker tracker_;
+  ExitWatch exits_;
   EngineInfo info_;
   Capacity disk_{settings_.disk_total_mb, 0, std::nullopt};
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample

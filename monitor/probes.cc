@@ -70,6 +70,23 @@ VmFigures FiguresOf(int vm_id, const std::string& deploy_id, const StatsSample& 
   return f;
 }
 
+std::string HealthOfStatus(const std::string& status_text) {
+  if (status_text.find("(healthy)") != std::string::npos) return "healthy";
+  if (status_text.find("(unhealthy)") != std::string::npos) return "unhealthy";
+  if (status_text.find("(health: starting)") != std::string::npos) return "starting";
+  return "";
+}
+
+VmFigures StoppedFigures(int vm_id, const std::string& deploy_id, const ContainerExit& exit) {
+  VmFigures f;
+  f.vm_id = vm_id;
+  f.deploy_id = deploy_id;
+  f.cpu = 0.0;
+  f.docker_state = exit.state.empty() ? "exited" : exit.state;
+  f.exit = exit;
+  return f;
+}
+
 std::string MonitorVmText(const std::vector<VmFigures>& vms) {
   std::string t;
   for (const auto& v : vms) {
@@ -80,10 +97,21 @@ std::string MonitorVmText(const std::vector<VmFigures>& vms) {
       record += Line("CPU", cpu);
     }
     record += Line("MEMORY", std::to_string(v.memory_kb));
-    record += Line("NETRX", std::to_string(v.net_rx));
-    record += Line("NETTX", std::to_string(v.net_tx));
-    record += Line("DISKRDBYTES", std::to_string(v.disk_read));
-    record += Line("DISKWRBYTES", std::to_string(v.disk_write));
+    if (!v.exit) {  // a stopped container's counters stay as last reported
+      record += Line("NETRX", std::to_string(v.net_rx));
+      record += Line("NETTX", std::to_string(v.net_tx));
+      record += Line("DISKRDBYTES", std::to_string(v.disk_read));
+      record += Line("DISKWRBYTES", std::to_string(v.disk_write));
+    }
+    if (!v.docker_state.empty()) record += Line("DOCKER_STATE", v.docker_state);
+    const ContainerExit none;
+    const ContainerExit& e = v.exit ? *v.exit : none;
+    record += Line("DOCKER_EXIT_CODE", v.exit ? std::to_string(e.exit_code) : "");
+    record += Line("DOCKER_OOM_KILLED", v.exit ? (e.oom_killed ? "YES" : "NO") : "");
+    record += Line("DOCKER_FINISHED_AT", e.finished_at);
+    record += Line("DOCKER_LOG_TAIL", e.log_tail);
+    if (v.exit && !e.error.empty()) record += Line("DOCKER_ERROR", e.error);
+    if (!v.health.empty()) record += Line("DOCKER_HEALTH", v.health);
     t += "VM = [ ID=" + Quoted(std::to_string(v.vm_id)) + ", DEPLOY_ID=" + Quoted(v.deploy_id) +
          ", MONITOR=" + Quoted(Base64Encode(record)) + " ]\n";
   }

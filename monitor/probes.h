@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bridge/container_exit.h"
 #include "bridge/engine_types.h"
 #include "bridge/one_types.h"
 
@@ -18,10 +19,14 @@ namespace onedock::monitor {
 // DS_LOCATION_* figures the scheduler needs.
 std::string SystemHostText(const EngineInfo& info, const Capacity& disk);
 
-// One VM's figures from a round of stats.
+// One VM's figures from a round of stats, or the record of a container that stopped (`exit`
+// set: its usage is 0 and DOCKER_* says why it stopped).
 struct VmFigures {
   int vm_id = -1;
   std::string deploy_id;
+  std::string docker_state;  // the container's: running, paused, exited, dead
+  std::string health;        // healthy, unhealthy, starting; "" without a HEALTHCHECK
+  std::optional<ContainerExit> exit;
   std::optional<double> cpu;  // percent of one CPU; absent until two samples exist
   int64_t memory_kb = 0;      // without page cache
   uint64_t net_rx = 0, net_tx = 0;
@@ -35,7 +40,18 @@ std::optional<double> CpuPercent(const StatsSample& previous, const StatsSample&
 VmFigures FiguresOf(int vm_id, const std::string& deploy_id, const StatsSample& sample,
                     std::optional<double> cpu);
 
-// VM = [ ID="…", DEPLOY_ID="…", MONITOR="<base64 template>" ] per VM.
+// The health in a container list's status text ("Up 2 minutes (healthy)", "(health: starting)"),
+// "" when it has none.
+std::string HealthOfStatus(const std::string& status_text);
+
+// The record of a stopped container: CPU and MEMORY 0, DOCKER_STATE and why it stopped.
+VmFigures StoppedFigures(int vm_id, const std::string& deploy_id, const ContainerExit& exit);
+
+// VM = [ ID="…", DEPLOY_ID="…", MONITOR="<base64 template>" ] per VM. Besides the figures, each
+// record carries DOCKER_STATE, DOCKER_EXIT_CODE, DOCKER_OOM_KILLED, DOCKER_FINISHED_AT and
+// DOCKER_LOG_TAIL (empty while the container runs: oned merges each record into the last, so an
+// old exit would otherwise stay), DOCKER_ERROR for a stopped one, and DOCKER_HEALTH when the
+// image has a HEALTHCHECK.
 std::string MonitorVmText(const std::vector<VmFigures>& vms);
 
 // USEDCPU/FREECPU (percent units), USEDMEMORY/FREEMEMORY (KB), NETRX/NETTX: what the VMs use of
