@@ -130,8 +130,9 @@ class FakeEngine : public Engine {
     return !c->running;
   }
   Result<std::string> LogTail(const std::string& id, int lines, bool) override {
-    if (Find(id) == nullptr) return NotFound("No such container: " + id);
-    const std::string& all = logs[id];
+    const ContainerInfo* c = Find(id);
+    if (c == nullptr) return NotFound("No such container: " + id);
+    const std::string& all = logs[c->name];
     // Back from the end over `lines` line ends (a final newline ends the last line).
     size_t from = all.size();
     int seen = 0;
@@ -342,9 +343,14 @@ class FakeEngine : public Engine {
     calls.push_back(std::move(call));
     if (on_call) on_call(calls.back());
   }
+  // By name, as onedock calls containers, or by id, as the engine's listings and events give them.
   ContainerInfo* Find(const std::string& id) {
     auto it = containers.find(id);
-    return it == containers.end() ? nullptr : &it->second;
+    if (it != containers.end()) return &it->second;
+    for (auto& [name, c] : containers) {
+      if (c.id == id) return &c;
+    }
+    return nullptr;
   }
 };
 

@@ -8,6 +8,7 @@
 #include "bridge/base64.h"
 #include "bridge/log.h"
 #include "bridge/vm_activity.h"
+#include "monitor/exit_watch.h"
 #include "monitor/host_monitor.h"
 #include "monitor/monitor_service.h"
 #include "monitor/probes.h"
@@ -93,6 +94,61 @@ TEST_CASE("MONITOR_VM holds a base64 record per VM, with memory net of the page 
   auto second = Base64Decode(vms[1]->Get("MONITOR"));
   REQUIRE(second.ok());
   CHECK(Parse(*second).Get("CPU").empty());  // no CPU before a second sample
+}
+
+TEST_CASE("MONITOR_VM says a running container's state and health and clears the last exit") {
+  VmFigures f = FiguresOf(42, "one-42", StatsSample{}, 1.0);
+  f.docker_state = "running";
+  f.health = HealthOfStatus("Up 3 minutes (unhealthy)");
+  const auto message = Parse(MonitorVmText({f}));
+  const auto r = Parse(*Base64Decode(message.All("VM")[0]->Get("MONITOR")));
+  CHECK(r.Get("DOCKER_STATE") == "running");
+  CHECK(r.Get("DOCKER_HEALTH") == "unhealthy");
+  // oned merges a record into the last one: an exit of an earlier run must be overwritten.
+  for (const char* cleared :
+       {"DOCKER_EXIT_CODE", "DOCKER_OOM_KILLED", "DOCKER_FINISHED_AT", "DOCKER_LOG_TAIL"}) {
+    CAPTURE(cleared);
+    CHECK(r.Get(cleared, "absent") != "absent");
+    CHECK(r.Get(cleared).empty());
+  }
+  CHECK(HealthOfStatus("Up 1 second (health: starting)") == "starting");
+  CHECK(HealthOfStatus("Up 2 hours").empty());
+}
+
+TEST_CASE("MONITOR_VM of a stopped container says why, in oned's template syntax") {
+  ContainerInfo info;
+  info.status = "exited";
+  info.exit_code = 137;
+  info.oom_killed = true;
+  info.finished_at = "2026-12-02T10:00:00Z";
+  const ContainerExit exit = ExitOf(info, "alloc \"big\" = [x]\nKilled\n");
+  const auto message = Parse(MonitorVmText({StoppedFigures(42, "one-42", exit)}));
+  const auto r = Parse(*Base64Decode(message.All("VM")[0]->Get("MONITOR")));
+  CHECK(r.Get("DOCKER_STATE") == "exited");
+  CHECK(r.Get("DOCKER_EXIT_CODE") == "137");
+  CHECK(r.Get("DOCKER_OOM_KILLED") == "YES");
+  CHECK(r.Get("DOCKER_FINISHED_AT") == "2026-12-02T10:00:00Z");
+  CHECK(r.Get("DOCKER_LOG_TAIL") == "alloc \"big\" = [x] | Killed");
+  CHECK(r.Get("MEMORY") == "0");
+  CHECK(r.Get("NETRX", "absent") == "absent");  // the counters stay as last reported
+}
+
+TEST_CASE("exit watch: each stop is due once, again after a run or a die event, and is bounded") {
+  ExitWatch w;
+  const std::vector<ContainerSummary> stopped = {{.id = "a", .state = "exited"},
+                                                 {.id = "b", .state = "dead"},
+                                                 {.id = "c", .state = "created"},
+                                                 {.id = "d", .state = "running"}};
+  CHECK(w.Due(stopped, 1) == std::vector<std::string>{"a"});  // b waits for the next round
+  w.Reported("a");
+  CHECK(w.Due(stopped, 10) == std::vector<std::string>{"b"});
+  w.Reported("b");
+  CHECK(w.Due(stopped, 10).empty());
+  w.Died("a");  // restarted and died between two rounds
+  CHECK(w.Due(stopped, 10) == std::vector<std::string>{"a"});
+  w.Reported("a");
+  CHECK(w.Due({{.id = "a", .state = "running"}, {.id = "b", .state = "exited"}}, 10).empty());
+  CHECK(w.Due(stopped, 10) == std::vector<std::string>{"a"});  // it ran since
 }
 
 TEST_CASE("MONITOR_HOST sums the VMs within the engine's totals") {
@@ -305,6 +361,33 @@ TEST_CASE(
   r.monitor.OnEvent(r.ContainerEvent("start"));  // after it: a start behind OpenNebula's back
   CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
   CHECK(r.payloads.back().find("STATE=\"RUNNING\"") != std::string::npos);
+}
+
+TEST_CASE("host monitor: a container that dies says why in the VM's monitoring, once") {
+  MonitorRig r;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.Sent();
+  auto& c = r.h1().containers["one-5"];
+  c.running = false;
+  c.status = "exited";
+  c.exit_code = 3;
+  r.h1().logs["one-5"] = "first\nbye\n";
+  r.monitor.OnEvent(r.ContainerEvent("die"));
+  r.Sent();
+  r.payloads.clear();
+  r.monitor.Tick();  // the event asked for a state round
+  const auto sent = r.Sent();
+  REQUIRE(Count(sent, "MONITOR_VM SUCCESS") == 1);
+  const auto at = std::find(sent.begin(), sent.end(), "MONITOR_VM SUCCESS") - sent.begin();
+  const auto message = Parse(r.payloads[at]);
+  const auto vm = message.All("VM");
+  REQUIRE(vm.size() == 1);
+  CHECK(vm[0]->Get("ID") == "5");
+  const auto record = Parse(*Base64Decode(vm[0]->Get("MONITOR")));
+  CHECK(record.Get("DOCKER_EXIT_CODE") == "3");
+  CHECK(record.Get("DOCKER_LOG_TAIL") == "first | bye");
+  // Rounds go on; the stop is not reported again (no container runs, so no other MONITOR_VM).
+  CHECK(Count(r.TickFor(std::chrono::seconds(60)), "MONITOR_VM SUCCESS") == 0);
 }
 
 TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for") {

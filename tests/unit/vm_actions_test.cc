@@ -88,6 +88,54 @@ TEST_CASE("a start failure removes a never-started container but keeps a stopped
   CHECK(r.h1().containers.count("one-42") == 1);  // the VM's files are still there
 }
 
+TEST_CASE("a deploy whose command fails at once fails with why, and frees the name") {
+  Rig r;
+  r.h1().on_started = [](ContainerInfo& c) {
+    c.running = false;
+    c.status = "exited";
+    c.exit_code = 3;
+  };
+  r.h1().logs["one-42"] = "reading config\nno such file: /etc/app.conf\n";
+  auto failed = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_FALSE(failed.ok());
+  CHECK(failed.status().message().find("exited with 3 within 500 ms of its start; last output: "
+                                       "reading config | no such file: /etc/app.conf") !=
+        std::string::npos);
+  CHECK(r.h1().containers.empty());  // a retry creates it from the template as it is then
+
+  r.h1().on_started = [](ContainerInfo& c) {  // ends with 0: a VM that powered itself off
+    c.running = false;
+    c.status = "exited";
+    c.exit_code = 0;
+  };
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  CHECK(r.h1().containers.count("one-42") == 1);
+}
+
+TEST_CASE("how the image runs comes from the template: a TTY by default, command, user, env") {
+  Rig r;
+  r.vm.user_template["DOCKER_CMD"] = R"(["sh", "-c", "echo $A; sleep 9"])";
+  r.vm.user_template["DOCKER_USER"] = "1000";
+  r.vm.user_template["DOCKER_ENV"] = "A='x y'";
+  r.vm.user_template["DOCKER_LABELS"] = "team=web";
+  REQUIRE(r.actions->Deploy(r.vm, "h1").ok());
+  const ContainerInfo& c = r.h1().containers["one-42"];
+  CHECK(c.tty);
+  CHECK(c.open_stdin);
+  CHECK(c.cmd == std::vector<std::string>{"sh", "-c", "echo $A; sleep 9"});
+  CHECK(c.user == "1000");
+  CHECK(std::count(c.env.begin(), c.env.end(), "A=x y") == 1);
+  CHECK(c.labels.at("team") == "web");
+  CHECK(c.labels.at("one.vmid") == "42");
+
+  Rig refused;
+  refused.vm.user_template["DOCKER_LABELS"] = "one.vmid=7";
+  auto bad = refused.actions->Deploy(refused.vm, "h1");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find("DOCKER_LABELS: one.vmid") != std::string::npos);
+  CHECK(refused.h1().calls.empty());  // nothing reached the engine
+}
+
 TEST_CASE("a container of the same name that is not this VM's is never adopted or removed") {
   Rig r;
   ContainerInfo foreign;
