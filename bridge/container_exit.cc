@@ -20,12 +20,13 @@ bool IsFailure(const ContainerExit& exit) {
 }
 
 std::string StartFailureMessage(const ContainerExit& exit, long settle_ms) {
-  std::string m = "the container's command exited with " + std::to_string(exit.exit_code) +
-                  " within " + std::to_string(settle_ms) + " ms of its start";
-  if (exit.oom_killed) m += ", killed for using more than the VM's MEMORY";
+  const std::string code = std::to_string(exit.exit_code);
+  std::string m = exit.oom_killed
+                      ? "command killed at its start for using more than MEMORY (exit " + code + ")"
+                      : "command exited " + code + " at its start";
+  m += exit.log_tail.empty() ? ", writing nothing" : ": " + exit.log_tail;
   if (!exit.error.empty()) m += "; engine: " + exit.error;
-  m += exit.log_tail.empty() ? "; it wrote nothing" : "; last output: " + exit.log_tail;
-  return m;
+  return m + " (the container ended within " + std::to_string(settle_ms) + " ms of its start)";
 }
 
 }  // namespace onedock

@@ -30,8 +30,8 @@ ContainerExit ExitOf(const ContainerInfo& info, std::string_view log);
 // an engine error. A command that ends with 0 is a VM that powered itself off.
 bool IsFailure(const ContainerExit& exit);
 
-// "the container's command exited with 3 within 500 ms of its start; last output: …" for the
-// deploy's error.
+// "command exited 3 at its start: <last output> (…)" for the deploy's error, the part oned shows
+// first.
 std::string StartFailureMessage(const ContainerExit& exit, long settle_ms);
 
 }  // namespace onedock

@@ -1,10 +1,9 @@
 #include "bridge/run_options.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <nlohmann/json.hpp>
 #include <set>
 
 namespace onedock {
@@ -30,9 +29,8 @@ std::string Shown(std::string_view v) {
 }
 
 bool HasControl(std::string_view v) {
-  return std::any_of(v.begin(), v.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
+  return std::any_of(v.begin(), v.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 bool AllOf(std::string_view v, bool (*ok)(char)) { return std::all_of(v.begin(), v.end(), ok); }
@@ -62,8 +60,8 @@ bool IsLabelKey(std::string_view k) {
 bool IsSysctlKey(std::string_view k) {
   if (k.empty() || k.size() > 128) return false;
   return AllOf(k, [](char c) {
-    return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-           c == '_' || c == '.' || c == '-';
+    return std::islower(static_cast<unsigned char>(c)) ||
+           std::isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
   });
 }
 
@@ -77,8 +75,8 @@ bool StartsWithNoCase(std::string_view s, std::string_view prefix) {
 
 // The resources setrlimit knows, by the names Docker gives them.
 constexpr std::array<std::string_view, 15> kUlimitNames = {
-    "core",   "cpu",   "data",   "fsize",  "locks",      "memlock", "msgqueue", "nice",
-    "nofile", "nproc", "rss",    "rtprio", "rttime",     "sigpending", "stack"};
+    "core",   "cpu",   "data", "fsize",  "locks",  "memlock",    "msgqueue", "nice",
+    "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack"};
 
 // A limit: decimal digits, or -1 / "unlimited" for no limit.
 bool ParseLimit(std::string_view text, int64_t* out) {
@@ -95,9 +93,10 @@ bool ParseLimit(std::string_view text, int64_t* out) {
 Result<Ulimit> ParseUlimit(const std::string& name, const std::string& value) {
   const std::string what = "DOCKER_ULIMITS: " + Shown(name + "=" + value);
   if (std::find(kUlimitNames.begin(), kUlimitNames.end(), name) == kUlimitNames.end()) {
-    return InvalidArgument(what + ": " + Shown(name) +
-                           " is not a resource limit (core, cpu, data, fsize, locks, memlock, "
-                           "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)");
+    return InvalidArgument(
+        what + ": " + Shown(name) +
+        " is not a resource limit (core, cpu, data, fsize, locks, memlock, "
+        "msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack)");
   }
   Ulimit u{name, 0, 0};
   const auto colon = value.find(':');
@@ -197,8 +196,8 @@ Result<std::vector<std::string>> ParseCommand(const std::string& attribute,
   }
   if (words->empty()) return InvalidArgument(attribute + ": the command is empty");
   if (words->size() > kMaxRunItems) {
-    return InvalidArgument(attribute + ": " + std::to_string(words->size()) +
-                           " words, more than " + std::to_string(kMaxRunItems));
+    return InvalidArgument(attribute + ": " + std::to_string(words->size()) + " words, more than " +
+                           std::to_string(kMaxRunItems));
   }
   for (const auto& w : *words) {
     if (w.find('\0') != std::string::npos)
@@ -244,7 +243,8 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseAssignments(
   }
   std::set<std::string> names;
   for (const auto& [k, v] : out) {
-    if (!names.insert(k).second) return InvalidArgument(attribute + ": " + Shown(k) + " is set twice");
+    if (!names.insert(k).second)
+      return InvalidArgument(attribute + ": " + Shown(k) + " is set twice");
     if (k.find('\0') != std::string::npos || v.find('\0') != std::string::npos)
       return InvalidArgument(attribute + ": an item holds a NUL character");
   }
@@ -262,10 +262,17 @@ Result<int64_t> ParseSize(const std::string& attribute, std::string_view value) 
   int shift = 0;
   if (!text.empty()) {
     switch (std::tolower(static_cast<unsigned char>(text.back()))) {
-      case 'k': shift = 10; break;
-      case 'm': shift = 20; break;
-      case 'g': shift = 30; break;
-      default: break;
+      case 'k':
+        shift = 10;
+        break;
+      case 'm':
+        shift = 20;
+        break;
+      case 'g':
+        shift = 30;
+        break;
+      default:
+        break;
     }
     if (shift != 0) text.remove_suffix(1);
   }
@@ -273,14 +280,15 @@ Result<int64_t> ParseSize(const std::string& attribute, std::string_view value) 
     return bad();
   const int64_t n = std::stoll(std::string(text));
   // Bounded before the shift, which would overflow for 12 digits of gigabytes.
-  if (n > (int64_t{1} << (62 - shift))) return InvalidArgument(attribute + ": " + shown + " is too large");
+  if (n > (int64_t{1} << (62 - shift)))
+    return InvalidArgument(attribute + ": " + shown + " is too large");
   return n << shift;
 }
 
 bool IsNamespacedSysctl(std::string_view s) {
   static const std::set<std::string_view> kIpc = {
-      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",   "kernel.sem",
-      "kernel.shmall", "kernel.shmmax", "kernel.shmmni",   "kernel.shm_rmid_forced"};
+      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
   return kIpc.count(s) != 0 || s.rfind("fs.mqueue.", 0) == 0 || s.rfind("net.", 0) == 0;
 }
 

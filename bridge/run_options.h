@@ -34,8 +34,8 @@ struct RunOptions {
 
 // The attributes RunOptionsOf reads, for the docs and INHERIT_IMAGE_ATTR.
 inline constexpr const char* kRunAttributes[] = {
-    "DOCKER_TTY",      "DOCKER_CMD",     "DOCKER_ENTRYPOINT", "DOCKER_WORKDIR", "DOCKER_USER",
-    "DOCKER_ENV",      "DOCKER_SHM_SIZE", "DOCKER_ULIMITS",   "DOCKER_SYSCTLS", "DOCKER_LABELS"};
+    "DOCKER_TTY", "DOCKER_CMD",      "DOCKER_ENTRYPOINT", "DOCKER_WORKDIR", "DOCKER_USER",
+    "DOCKER_ENV", "DOCKER_SHM_SIZE", "DOCKER_ULIMITS",    "DOCKER_SYSCTLS", "DOCKER_LABELS"};
 
 // The longest value any of them may have, and the most words or items one may hold.
 inline constexpr size_t kMaxRunValue = 16 * 1024;

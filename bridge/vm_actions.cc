@@ -192,8 +192,8 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
       if (c->status == "created") engine.RemoveContainer(spec.name, true, true);
       return started.status();
     }
-    // Limits and NICs were settled above in this round; a start that lasts is the end state.
-    return SettleStart(engine, spec.name, c->status == "created");
+    // Limits and NICs were settled above in this round; a successful start is the end state.
+    return Status::Ok();
   }
   return Internal("container " + spec.name + " did not reach running after 8 rounds");
 }
@@ -291,6 +291,9 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
       return Is(c, Status::Code::kConflict) ? c
                                             : c.WithContext("engine " + engines_.Describe(host));
     }
+    // oned shows the first 100 characters or so of a deploy's error: the exit code and output
+    // come first, without the engine's address.
+    if (Status started = SettleStart(**engine, name, created); !started.ok()) return started;
     Placement placement{vm.id, host, false, "", false};
     if (*previous) {
       placement = **previous;

@@ -129,8 +129,8 @@ class VmActions {
   // refused it before it existed, kUnknown when the call failed after that.
   ScriptRun RunStartScript(Engine& engine, int vm_id, const std::vector<std::string>& command);
   // Watches `name` for start_settle_ms after its start: kFailedPrecondition with the exit code
-  // and log tail when its command fails in that time. `fresh`: the container never ran before
-  // this start, and is removed when it fails.
+  // and log tail when its command fails in that time. `fresh`: the container was made by this
+  // deploy, and is removed when it fails.
   Status SettleStart(Engine& engine, const std::string& name, bool fresh);
   Status RemoveLocked(int vm_id, const std::string& host);
   // OK when `reference` names a snapshot of this VM that onedock took and recorded; `*pinned` is

@@ -205,6 +205,34 @@ EOF
 
 # --- test images --------------------------------------------------------------------------------
 
+# The test images' root file system: busybox-static with its applets, a web page and a passwd.
+build_rootfs() {
+  local root=$LAB/image/rootfs
+  rm -rf "$LAB/image"; mkdir -p "$root/bin" "$root/www" "$root/tmp" "$root/etc"
+  cp /bin/busybox "$root/bin/busybox"
+  local applet
+  for applet in $("$root/bin/busybox" --list); do
+    [[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"
+  done
+  echo '<html><body>onedock test page</body></html>' > "$root/www/index.html"
+  printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' > "$root/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\n' > "$root/etc/group"
+  tar -C "$root" -cf "$LAB/image/rootfs.tar" .
+}
+
+# onedock/shell:1.0 is the same file system with a shell as its command, as the official busybox,
+# alpine, debian and ubuntu images have.
+seed_shell_image() {
+  local repo=$UPSTREAM_REGISTRY/onedock/shell
+  curl -sf "http://$UPSTREAM_REGISTRY/v2/onedock/shell/tags/list" | grep -q '"1.0"' && return 0
+  log "building the shell test image and pushing it to $UPSTREAM_REGISTRY"
+  [[ -f $LAB/image/rootfs.tar ]] || build_rootfs
+  engine_docker h1 import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' \
+    "$LAB/image/rootfs.tar" "$repo:1.0" >/dev/null
+  engine_docker h1 push -q "$repo:1.0" >/dev/null
+  engine_docker h1 rmi "$repo:1.0" >/dev/null
+}
+
 # onedock/httpd:1.0 is busybox-static with a web page, started as `httpd -f -p 80`; the same image is
 # also published as library/busybox:latest.
 seed_images() {
@@ -214,16 +242,7 @@ seed_images() {
     return 0
   fi
   log "building the busybox-static test image and pushing it to $UPSTREAM_REGISTRY"
-  local root=$LAB/image/rootfs
-  rm -rf "$LAB/image"; mkdir -p "$root/bin" "$root/www" "$root/tmp" "$root/etc"
-  cp /bin/busybox "$root/bin/busybox"
-  local applet
-  for applet in $("$root/bin/busybox" --list); do
-    [[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"
-  done
-  echo '<html><body>onedock test page</body></html>' > "$root/www/index.html"
-  echo 'root:x:0:0:root:/:/bin/sh' > "$root/etc/passwd"
-  tar -C "$root" -cf "$LAB/image/rootfs.tar" .
+  build_rootfs
   engine_docker h1 import \
     -c 'CMD ["/bin/httpd","-f","-p","80","-h","/www"]' -c 'ENV PATH=/bin' -c 'EXPOSE 80' \
     "$LAB/image/rootfs.tar" "$repo:1.0" >/dev/null
@@ -272,6 +291,7 @@ cmd_up() {
   registry_up upstream "$UPSTREAM_REGISTRY"
   registry_up auth "$AUTH_REGISTRY" auth
   seed_images
+  seed_shell_image
   bash "$(dirname "$0")/opennebula.sh" install
   write_env
   log "up"

@@ -128,7 +128,8 @@ TEST_CASE("DOCKER_SHM_SIZE is a size no larger than the VM's memory") {
 TEST_CASE("DOCKER_ULIMITS names a resource and a soft limit not above its hard one") {
   auto o = RunOptionsOf(VmWith({{"DOCKER_ULIMITS", "nofile=1024:2048 core=0 memlock=unlimited"}}));
   REQUIRE(o.ok());
-  CHECK(o->ulimits == std::vector<Ulimit>{{"nofile", 1024, 2048}, {"core", 0, 0}, {"memlock", -1, -1}});
+  CHECK(o->ulimits ==
+        std::vector<Ulimit>{{"nofile", 1024, 2048}, {"core", 0, 0}, {"memlock", -1, -1}});
   CHECK(ErrorOf(VmWith({{"DOCKER_ULIMITS", "files=10"}})).find("not a resource limit") !=
         std::string::npos);
   CHECK(ErrorOf(VmWith({{"DOCKER_ULIMITS", "nofile=20:10"}})).find("above the hard") !=
@@ -187,11 +188,12 @@ TEST_CASE("a start that fails says how, and a command that ends with 0 is no fai
   const ContainerExit e = ExitOf(info, "starting\nno config file\n");
   CHECK(IsFailure(e));
   CHECK(StartFailureMessage(e, 500) ==
-        "the container's command exited with 3 within 500 ms of its start; last output: "
-        "starting | no config file");
+        "command exited 3 at its start: starting | no config file (the container ended within "
+        "500 ms of its start)");
   info.exit_code = 137;
   info.oom_killed = true;
-  CHECK(StartFailureMessage(ExitOf(info, ""), 500).find("more than the VM's MEMORY") !=
+  CHECK(StartFailureMessage(ExitOf(info, ""), 500)
+            .find("killed at its start for using more than MEMORY (exit 137)") !=
         std::string::npos);
   info.exit_code = 0;
   info.oom_killed = false;

@@ -98,9 +98,10 @@ TEST_CASE("a deploy whose command fails at once fails with why, and frees the na
   r.h1().logs["one-42"] = "reading config\nno such file: /etc/app.conf\n";
   auto failed = r.actions->Deploy(r.vm, "h1");
   REQUIRE_FALSE(failed.ok());
-  CHECK(failed.status().message().find("exited with 3 within 500 ms of its start; last output: "
-                                       "reading config | no such file: /etc/app.conf") !=
-        std::string::npos);
+  CHECK(failed.status().message().rfind(
+            "deploy vm 42 on host h1: command exited 3 at its start: reading config | no such "
+            "file: /etc/app.conf",
+            0) == 0);
   CHECK(r.h1().containers.empty());  // a retry creates it from the template as it is then
 
   r.h1().on_started = [](ContainerInfo& c) {  // ends with 0: a VM that powered itself off
