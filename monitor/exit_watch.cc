@@ -6,8 +6,7 @@ bool IsStopped(const std::string& state) { return state == "exited" || state == 
 
 void ExitWatch::Died(const std::string& container_id) { reported_.erase(container_id); }
 
-std::vector<std::string> ExitWatch::Due(const std::vector<ContainerSummary>& listed,
-                                        size_t limit) {
+std::vector<std::string> ExitWatch::Due(const std::vector<ContainerSummary>& listed, size_t limit) {
   std::set<std::string> still;
   std::vector<std::string> due;
   for (const auto& c : listed) {
