@@ -16,8 +16,8 @@ namespace {
 std::string ShellImage() { return testbed::RegistryHost("upstream") + "/onedock/shell:1.0"; }
 
 int ReadyShellImage(World& w, const std::string& name, const std::string& attributes = "") {
-  const int image = w.CreateImage("NAME = " + name + "\nPATH = docker://" + ShellImage() + "\n" +
-                                  attributes);
+  const int image =
+      w.CreateImage("NAME = " + name + "\nPATH = docker://" + ShellImage() + "\n" + attributes);
   w.WaitForImage(image, kImageReady);
   return image;
 }
@@ -42,14 +42,13 @@ Vm WaitVm(World& w, int vm, const std::function<bool(const Vm&)>& done, const st
 
 Vm WaitPoweroffWith(World& w, int vm, const std::string& key, const std::string& value) {
   return WaitVm(
-      w, vm,
-      [&](const Vm& v) { return v.state == kVmPoweroff && Get(v.monitoring, key) == value; },
+      w, vm, [&](const Vm& v) { return v.state == kVmPoweroff && Get(v.monitoring, key) == value; },
       "POWEROFF with " + key + " = " + value);
 }
 
 TEST_CASE(
-    "a VM of an image whose command is a shell stays RUNNING and answers exec; without a TTY it "
-    "powers off with DOCKER_EXIT_CODE 0") {
+    "a VM of an image whose command is a shell stays RUNNING and answers exec, and without a TTY "
+    "it powers off with DOCKER_EXIT_CODE 0") {
   World w;
   const int image = ReadyShellImage(w, "shell");
   const int tty = w.CreateVm("shell-tty", 0.1, 64, "", "", image);
@@ -63,8 +62,8 @@ TEST_CASE(
   for (int s = 0; s < 30; ++s) {
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const Vm v = w.Info(tty);
-    REQUIRE_MESSAGE(v.lcm_state == kLcmRunning, "after " << s + 1 << " s it is " << v.state << "/"
-                                                         << v.lcm_state);
+    REQUIRE_MESSAGE(v.lcm_state == kLcmRunning,
+                    "after " << s + 1 << " s it is " << v.state << "/" << v.lcm_state);
   }
   CHECK(w.ExecOut("h1", running.deploy_id, "echo alive") == "alive\n");
   const Vm monitored = WaitVm(
@@ -85,13 +84,13 @@ TEST_CASE(
       "exec sleep 1000'\"\n"
       "DOCKER_WORKDIR = \"/www\"\nDOCKER_USER = \"65534\"\nDOCKER_ENV = \"WHO=image\"\n");
   const int inherited = w.CreateVm("as-image", 0.1, 64, "", "", image);
-  const int own = w.CreateVm(
-      "as-vm", 0.1, 64,
-      "DOCKER_ENTRYPOINT = \"[\\\"/bin/sh\\\", \\\"-c\\\"]\"\n"
-      "DOCKER_CMD = \"'pwd > /dev/shm/facts; id -u >> /dev/shm/facts; echo $WHO-own >> "
-      "/dev/shm/facts; exec sleep 1000'\"\n"
-      "DOCKER_WORKDIR = \"/tmp\"\nDOCKER_USER = \"0\"\nDOCKER_ENV = \"WHO=vm\"\n",
-      "", image);
+  const int own =
+      w.CreateVm("as-vm", 0.1, 64,
+                 "DOCKER_ENTRYPOINT = \"[\\\"/bin/sh\\\", \\\"-c\\\"]\"\n"
+                 "DOCKER_CMD = \"'pwd > /dev/shm/facts; id -u >> /dev/shm/facts; echo $WHO-own >> "
+                 "/dev/shm/facts; exec sleep 1000'\"\n"
+                 "DOCKER_WORKDIR = \"/tmp\"\nDOCKER_USER = \"0\"\nDOCKER_ENV = \"WHO=vm\"\n",
+                 "", image);
   w.Deploy(inherited, "h1");
   w.Deploy(own, "h2");
   const Vm a = w.WaitFor(inherited, kVmActive, kLcmRunning);
@@ -117,9 +116,8 @@ TEST_CASE(
   const int oom = w.CreateVm(
       "oom", 0.1, 32,
       "DOCKER_CMD = \"sh -c 'sleep 3; dd if=/dev/zero of=/dev/null bs=64M count=1'\"\n", "", image);
-  const int three =
-      w.CreateVm("three", 0.1, 64, "DOCKER_CMD = \"sh -c 'sleep 3; echo last words; exit 3'\"\n",
-                 "", image);
+  const int three = w.CreateVm(
+      "three", 0.1, 64, "DOCKER_CMD = \"sh -c 'sleep 3; echo last words; exit 3'\"\n", "", image);
   const int broken = w.CreateVm(
       "broken", 0.1, 64, "DOCKER_CMD = \"sh -c 'echo no config file >&2; exit 3'\"\n", "", image);
   w.Deploy(oom, "h1");
