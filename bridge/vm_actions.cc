@@ -92,7 +92,15 @@ Status VmActions::Journaled(int vm_id, const std::string& action, const std::str
     return intent.status().WithContext(what);
   }
   activity_.Begin(vm_id, host);
+  {
+    std::lock_guard live(live_mu_);
+    live_intents_.insert(*intent);
+  }
   const Status s = body().WithContext(what);
+  {
+    std::lock_guard live(live_mu_);
+    live_intents_.erase(*intent);
+  }
   activity_.End(vm_id);
   if (Status f = journal_.Finish(*intent, s.ok() ? "" : s.message()); !f.ok()) {
     log->error("{}: {}", what, f.ToString());

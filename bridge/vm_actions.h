@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "bridge/container_plan.h"
@@ -148,6 +149,9 @@ class VmActions {
   std::mutex locks_mu_;
   std::map<int, std::shared_ptr<std::mutex>> locks_;
   VmActivity activity_;
+  // The intents this run has open: the recovery pass leaves them to the actions running them.
+  std::mutex live_mu_;
+  std::set<int64_t> live_intents_;
 };
 
 }  // namespace onedock

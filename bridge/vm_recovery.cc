@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "bridge/log.h"
 #include "bridge/recovery_plan.h"
 #include "bridge/vm_actions.h"
@@ -13,6 +15,11 @@ int VmActions::Recover() {
   }
   int open = 0;
   for (const Intent& intent : *pending) {
+    {
+      // An intent of this run is an action still running: the recovery is for a past run's.
+      std::lock_guard live(live_mu_);
+      if (live_intents_.count(intent.id) != 0) continue;
+    }
     const std::string what =
         intent.action + " vm " + std::to_string(intent.vm_id) + " on host " + intent.host;
     const Result<Vm> vm =
@@ -55,11 +62,14 @@ int VmActions::Recover() {
   }
   // What moves left behind when a crash came between moving and removing: removed now, so that
   // no stale copy is ever adopted; what cannot be removed yet is tried again at the next deploy
-  // on its host.
+  // on its host. Each is read again under its VM's lock: a deploy running meanwhile records its
+  // copy in progress as a leftover and settles it when it ends, and that copy is then the VM.
   auto leftovers = journal_.Leftovers("");
   if (leftovers.ok()) {
     for (const Leftover& l : *leftovers) {
       auto lock = LockVm(l.vm_id);
+      auto now = journal_.Leftovers(l.host);
+      if (!now.ok() || std::find(now->begin(), now->end(), l) == now->end()) continue;
       if (Status s = RemoveLeftover(l); !s.ok()) log->warn("{}", s.ToString());
     }
   }

@@ -5,9 +5,12 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "bridge/output_tail.h"
 #include "bridge/ownership.h"
@@ -695,6 +698,54 @@ TEST_CASE("recovery finishes a deploy oned still wants and rolls back one whose 
   CHECK(r.actions->Recover() == 0);
   CHECK(r.h1().containers["one-42"].running);
   CHECK(r.h1().containers.count("one-43") == 0);
+  CHECK(r.journal->Pending()->empty());
+}
+
+TEST_CASE("a recovery pass never takes a deploy of this run for a past run's, nor its copy") {
+  Rig r;
+  // A past run died deploying VM 7 on h2; at restart, the stub's retry of VM 42 on h1 arrives
+  // while the recovery pass runs, and is between its create and its start when the pass reads the
+  // leftovers.
+  Vm seven = r.vm;
+  seven.id = 7;
+  r.one.vms[7] = Deploying(seven, "h2");
+  r.one.vms[42] = Deploying(r.vm, "h1");
+  REQUIRE(r.journal->Begin(7, "deploy", "h2").ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool created = false, released = false;
+  std::thread retry;
+  r.h2().on_call = [&](const std::string& call) {
+    if (call != "create one-7") return;
+    retry = std::thread([&] { CHECK(r.actions->Deploy(r.vm, "h1").ok()); });
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return created; });
+  };
+  r.h1().on_call = [&](const std::string& call) {
+    if (call != "start one-42") return;
+    std::unique_lock lock(mu);
+    created = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released; });
+  };
+  // The retry goes on once the pass has had the time to wait for VM 42's lock.
+  std::thread release([&] {
+    {
+      std::unique_lock lock(mu);
+      cv.wait(lock, [&] { return created; });
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  });
+  CHECK(r.actions->Recover() == 0);
+  release.join();
+  retry.join();
+  CHECK(r.h2().containers["one-7"].running);
+  REQUIRE(r.h1().containers.count("one-42") == 1);
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK(r.journal->Leftovers("")->empty());
   CHECK(r.journal->Pending()->empty());
 }
 
