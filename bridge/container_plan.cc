@@ -325,6 +325,10 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
   if (Status s = ApplyPolicy(vm, settings.policy, spec); !s.ok()) return s;
   auto run = RunOptionsOf(vm);
   if (!run.ok()) return run.status();
+  if (Status u =
+          CheckUlimits(run->ulimits, spec.memory_bytes, settings.policy.allow_realtime_ulimits);
+      !u.ok())
+    return u;
   spec.tty = spec.open_stdin = run->tty;
   spec.cmd = std::move(run->cmd);
   spec.entrypoint = std::move(run->entrypoint);

@@ -20,6 +20,7 @@ struct Policy {
   bool allow_privileged = false;
   bool allow_host_binds = false;
   bool allow_cap_add = false;
+  bool allow_realtime_ulimits = false;  // DOCKER_ULIMITS rtprio above 0, nice above 20
 };
 
 struct PlanSettings {

@@ -129,6 +129,34 @@ Result<std::vector<std::string>> JsonCommand(const std::string& attribute, std::
 
 }  // namespace
 
+Status CheckUlimits(const std::vector<Ulimit>& ulimits, int64_t memory_bytes, bool allow_realtime) {
+  // -1 is no limit: above any bound.
+  const auto above = [](int64_t limit, int64_t bound) { return limit == -1 || limit > bound; };
+  for (const Ulimit& u : ulimits) {
+    const std::string what =
+        "DOCKER_ULIMITS: " + u.name + "=" + std::to_string(u.soft) + ":" + std::to_string(u.hard);
+    if (!allow_realtime && u.name == "rtprio" && above(u.hard, 0)) {
+      return PermissionDenied(what +
+                              " refused by policy: a real-time task escapes the CPU limit "
+                              "([policy] allow_realtime_ulimits = no)");
+    }
+    if (!allow_realtime && u.name == "nice" && above(u.hard, 20)) {
+      return PermissionDenied(what +
+                              " refused by policy: above 20 lets a task run below niceness 0 "
+                              "([policy] allow_realtime_ulimits = no)");
+    }
+    if (u.name == "memlock" && memory_bytes > 0 && above(u.hard, memory_bytes)) {
+      return InvalidArgument(what + ": locked memory may not exceed the VM's MEMORY (" +
+                             std::to_string(memory_bytes) + " bytes)");
+    }
+    if (u.name == "nofile" && above(u.hard, kMaxOpenFiles)) {
+      return InvalidArgument(what + ": at most " + std::to_string(kMaxOpenFiles) +
+                             " open files (the kernel's nr_open)");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<std::string>> SplitWords(std::string_view text) {
   std::vector<std::string> words;
   std::string word;
@@ -425,6 +453,12 @@ Result<RunOptions> RunOptionsOf(const Vm& vm) {
       if (StartsWithNoCase(name, "one.")) {
         return InvalidArgument("DOCKER_LABELS: " + name +
                                ": labels named one.* are onedock's own and cannot be set");
+      }
+      for (const std::string_view reserved : {"com.docker.", "io.docker.", "org.dockerproject."}) {
+        if (StartsWithNoCase(name, reserved)) {
+          return InvalidArgument("DOCKER_LABELS: " + name + ": labels named " +
+                                 std::string(reserved) + "* are reserved by Docker");
+        }
       }
       if (val.size() > 1024) {
         return InvalidArgument("DOCKER_LABELS: the value of " + name +

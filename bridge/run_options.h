@@ -50,6 +50,14 @@ std::string RunAttribute(const Vm& vm, const std::string& name);
 // exceed MEMORY.
 Result<RunOptions> RunOptionsOf(const Vm& vm);
 
+// DOCKER_ULIMITS against what a container may raise on a shared host. Unless
+// `allow_realtime`, rtprio must be 0 (a real-time task escapes the CPU limit) and nice at most 20
+// (no niceness below 0). Always: memlock at most `memory_bytes` when that is set (never
+// unlimited), nofile at most kMaxOpenFiles (Linux's nr_open default). kPermissionDenied for what
+// policy refuses, kInvalidArgument for the bounds; errors name DOCKER_ULIMITS.
+inline constexpr int64_t kMaxOpenFiles = 1048576;
+Status CheckUlimits(const std::vector<Ulimit>& ulimits, int64_t memory_bytes, bool allow_realtime);
+
 // The words of `text` as a POSIX shell splits them, with no expansion of any kind: blanks
 // separate words; '…' keeps everything literally; "…" keeps everything but \" \\ \$ \` and a
 // backslash-newline; a backslash outside quotes keeps the next character. $, ;, |, &, <, >, *, ~

@@ -192,7 +192,8 @@ KeyTable Keys(DaemonConfig& c) {
       {"policy",
        {{"allow_privileged", Boolean(c.policy.allow_privileged)},
         {"allow_host_binds", Boolean(c.policy.allow_host_binds)},
-        {"allow_cap_add", Boolean(c.policy.allow_cap_add)}}},
+        {"allow_cap_add", Boolean(c.policy.allow_cap_add)},
+        {"allow_realtime_ulimits", Boolean(c.policy.allow_realtime_ulimits)}}},
       {"log",
        {{"level", Checked(c.log_level,
                           [](const std::string& v) {

@@ -237,5 +237,18 @@ TEST_CASE("overlapping networks are those whose subnet shares addresses with the
   CHECK(OverlappingNetworks("not a subnet", host).empty());
 }
 
+TEST_CASE("a real-time ulimit reaches no engine unless the policy allows it") {
+  Vm vm = TwoNicVm();
+  vm.user_template["DOCKER_ULIMITS"] = "rtprio=50";
+  auto refused = PlanContainer(vm, "node1", TwoVnets(), Settings());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Status::Code::kPermissionDenied);
+  PlanSettings allowed = Settings();
+  allowed.policy.allow_realtime_ulimits = true;
+  auto plan = PlanContainer(vm, "node1", TwoVnets(), allowed);
+  REQUIRE(plan.ok());
+  CHECK(plan->spec.ulimits == std::vector<Ulimit>{{"rtprio", 50, 50}});
+}
+
 }  // namespace
 }  // namespace onedock

@@ -140,6 +140,32 @@ TEST_CASE("DOCKER_ULIMITS names a resource and a soft limit not above its hard o
         std::string::npos);
 }
 
+TEST_CASE("DOCKER_ULIMITS never lets a container past its share of the host") {
+  const int64_t memory = 128 << 20;
+  const auto check = [&](const char* value, bool realtime) {
+    auto o = RunOptionsOf(VmWith({{"DOCKER_ULIMITS", value}}));
+    REQUIRE(o.ok());
+    return CheckUlimits(o->ulimits, memory, realtime);
+  };
+  CHECK(check("nofile=1024:4096 rtprio=0 nice=20 memlock=65536 core=unlimited", false).ok());
+  for (const char* realtime :
+       {"rtprio=1", "rtprio=0:99", "rtprio=unlimited", "nice=21", "nice=40", "nice=-1"}) {
+    CAPTURE(realtime);
+    const Status refused = check(realtime, false);
+    CHECK(refused.code() == Status::Code::kPermissionDenied);
+    CHECK(refused.message().find("allow_realtime_ulimits = no") != std::string::npos);
+    CHECK(check(realtime, true).ok());
+  }
+  for (const char* past :
+       {"memlock=unlimited", "memlock=134217729", "nofile=1048577", "nofile=1024:unlimited"}) {
+    CAPTURE(past);
+    const Status refused = check(past, true);
+    CHECK(refused.code() == Status::Code::kInvalidArgument);
+    CHECK(refused.message().rfind("DOCKER_ULIMITS: ", 0) == 0);
+  }
+  CHECK(check("memlock=134217728", false).ok());
+}
+
 TEST_CASE("DOCKER_SYSCTLS takes only what the container's own namespaces keep") {
   auto o = RunOptionsOf(
       VmWith({{"DOCKER_SYSCTLS", "net.ipv4.ip_forward=1 kernel.sem='250 32000 100 128'"}}));
@@ -160,7 +186,7 @@ TEST_CASE("DOCKER_SYSCTLS takes only what the container's own namespaces keep") 
         std::string::npos);
 }
 
-TEST_CASE("DOCKER_LABELS never sets one of onedock's own one.* labels") {
+TEST_CASE("DOCKER_LABELS never sets one of onedock's own one.* labels nor Docker's reserved ones") {
   auto o = RunOptionsOf(VmWith({{"DOCKER_LABELS", "team=web com.example/tier=front"}}));
   REQUIRE(o.ok());
   CHECK(o->labels.at("team") == "web");
@@ -169,6 +195,12 @@ TEST_CASE("DOCKER_LABELS never sets one of onedock's own one.* labels") {
     CHECK(ErrorOf(VmWith({{"DOCKER_LABELS", bad}})).find("onedock's own") != std::string::npos);
   }
   CHECK(ErrorOf(VmWith({{"DOCKER_LABELS", "-x=1"}})).find("not a label name") != std::string::npos);
+  for (const char* reserved : {"com.docker.compose.project=x", "io.docker.x=1",
+                               "org.dockerproject.y=2", "COM.DOCKER.z=3"}) {
+    CAPTURE(reserved);
+    CHECK(ErrorOf(VmWith({{"DOCKER_LABELS", reserved}})).find("reserved by Docker") !=
+          std::string::npos);
+  }
 }
 
 TEST_CASE("a log's last lines are one printable UTF-8 line, bounded") {
