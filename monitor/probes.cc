@@ -110,8 +110,9 @@ std::string MonitorVmText(const std::vector<VmFigures>& vms) {
     record += Line("DOCKER_OOM_KILLED", v.exit ? (e.oom_killed ? "YES" : "NO") : "");
     record += Line("DOCKER_FINISHED_AT", e.finished_at);
     record += Line("DOCKER_LOG_TAIL", e.log_tail);
-    if (v.exit && !e.error.empty()) record += Line("DOCKER_ERROR", e.error);
-    if (!v.health.empty()) record += Line("DOCKER_HEALTH", v.health);
+    // Always sent, empty when there is none: oned keeps a VM's last value of each attribute.
+    record += Line("DOCKER_ERROR", e.error);
+    record += Line("DOCKER_HEALTH", v.health);
     t += "VM = [ ID=" + Quoted(std::to_string(v.vm_id)) + ", DEPLOY_ID=" + Quoted(v.deploy_id) +
          ", MONITOR=" + Quoted(Base64Encode(record)) + " ]\n";
   }

@@ -105,12 +105,17 @@ TEST_CASE("MONITOR_VM says a running container's state and health and clears the
   CHECK(r.Get("DOCKER_STATE") == "running");
   CHECK(r.Get("DOCKER_HEALTH") == "unhealthy");
   // oned merges a record into the last one: an exit of an earlier run must be overwritten.
-  for (const char* cleared :
-       {"DOCKER_EXIT_CODE", "DOCKER_OOM_KILLED", "DOCKER_FINISHED_AT", "DOCKER_LOG_TAIL"}) {
+  for (const char* cleared : {"DOCKER_EXIT_CODE", "DOCKER_OOM_KILLED", "DOCKER_FINISHED_AT",
+                              "DOCKER_LOG_TAIL", "DOCKER_ERROR"}) {
     CAPTURE(cleared);
     CHECK(r.Get(cleared, "absent") != "absent");
     CHECK(r.Get(cleared).empty());
   }
+  // A health that is gone (an image without HEALTHCHECK after one with) is cleared too.
+  f.health.clear();
+  const auto later = Parse(MonitorVmText({f}));
+  const auto healthless = Parse(*Base64Decode(later.All("VM")[0]->Get("MONITOR")));
+  CHECK(healthless.Get("DOCKER_HEALTH", "absent").empty());
   CHECK(HealthOfStatus("Up 1 second (health: starting)") == "starting");
   CHECK(HealthOfStatus("Up 2 hours").empty());
 }
