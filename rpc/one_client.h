@@ -62,6 +62,8 @@ class XmlRpcOneClient : public OneApi {
   Result<Image> ImageInfo(int id) override;
   Result<Datastore> DatastoreInfo(int id);
   Result<Vnet> VnetInfo(int id) override;
+  Result<std::vector<Vm>> LiveVms() override { return VmPool(-1); }
+  Result<std::vector<Host>> Hosts() override { return HostPool(); }
 
  private:
   struct Impl;

@@ -39,5 +39,7 @@ void OneClientPool::Give(std::unique_ptr<XmlRpcOneClient> client) {
 Result<Vm> OneClientPool::VmInfo(int id) { return Lease(*this)->VmInfo(id); }
 Result<Vnet> OneClientPool::VnetInfo(int id) { return Lease(*this)->VnetInfo(id); }
 Result<Image> OneClientPool::ImageInfo(int id) { return Lease(*this)->ImageInfo(id); }
+Result<std::vector<Vm>> OneClientPool::LiveVms() { return Lease(*this)->LiveVms(); }
+Result<std::vector<Host>> OneClientPool::Hosts() { return Lease(*this)->Hosts(); }
 
 }  // namespace onedock::rpc

@@ -21,6 +21,8 @@ class OneClientPool : public OneApi {
   Result<Vm> VmInfo(int id) override;
   Result<Vnet> VnetInfo(int id) override;
   Result<Image> ImageInfo(int id) override;
+  Result<std::vector<Vm>> LiveVms() override;
+  Result<std::vector<Host>> Hosts() override;
 
  private:
   class Lease;

@@ -53,6 +53,8 @@ class NoOne : public OneApi {
   Result<Vm> VmInfo(int id) override { return NotFound("vm " + std::to_string(id)); }
   Result<Image> ImageInfo(int id) override { return NotFound("image " + std::to_string(id)); }
   Result<Vnet> VnetInfo(int id) override { return NotFound("vnet " + std::to_string(id)); }
+  Result<std::vector<Vm>> LiveVms() override { return std::vector<Vm>{}; }
+  Result<std::vector<Host>> Hosts() override { return std::vector<Host>{}; }
 };
 
 Vm DataVm(int id) {
