@@ -1,0 +1,100 @@
+#include "bridge/reconcile_plan.h"
+
+#include <algorithm>
+
+#include "bridge/one_types.h"
+
+namespace onedock {
+namespace {
+
+// What one answering host holds of one VM of this instance.
+struct Held {
+  const SeenContainer* container = nullptr;
+  std::vector<std::string> names;  // the container's, then the volumes'
+};
+
+std::string StateText(const WantedVm& vm) {
+  return "state " + std::to_string(vm.state) + "/" + std::to_string(vm.lcm_state);
+}
+
+}  // namespace
+
+bool LimitsDiffer(const SeenContainer& c, const ResourceUpdate& wanted) {
+  if (wanted.nano_cpus > 0 && c.nano_cpus != wanted.nano_cpus) return true;
+  if (wanted.memory_bytes > 0 &&
+      (c.memory_bytes != wanted.memory_bytes || c.memory_swap_bytes != wanted.memory_bytes))
+    return true;
+  return false;
+}
+
+std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& input) {
+  // By VM, then host: what each answering host holds.
+  std::map<int, std::map<std::string, Held>> held;
+  std::set<std::string> answered;
+  for (const HostView& h : input.hosts) {
+    if (!h.answered) continue;
+    answered.insert(h.host);
+    for (const SeenContainer& c : h.containers) {
+      if (c.instance != policy_.instance || c.vm_id < 0) continue;
+      Held& here = held[c.vm_id][h.host];
+      here.container = &c;
+      here.names.insert(here.names.begin(), c.name);
+    }
+    for (const SeenVolume& v : h.volumes) {
+      if (v.instance != policy_.instance || v.vm_id < 0) continue;
+      held[v.vm_id][h.host].names.push_back(v.name);
+    }
+  }
+
+  std::vector<ReconcileStep> orphans, twins, limits;
+  std::set<std::pair<std::string, int>> still_orphaned;
+  for (const auto& [vm_id, hosts] : held) {
+    if (input.busy.count(vm_id) != 0) continue;  // onedock's own action: its sightings restart
+    const auto wanted = input.vms.find(vm_id);
+    if (wanted == input.vms.end()) {
+      for (const auto& [host, here] : hosts) {
+        const auto key = std::make_pair(host, vm_id);
+        still_orphaned.insert(key);
+        auto [seen, first] = first_seen_.try_emplace(key, Sighting{input.now, 0});
+        ++seen->second.passes;
+        if (seen->second.passes < 2 || input.now - seen->second.first < policy_.orphan_grace)
+          continue;
+        orphans.push_back({policy_.remove_orphans ? ReconcileAction::kRemoveOrphan
+                                                  : ReconcileAction::kReportOrphan,
+                           host, vm_id, here.names, {},
+                           "VM " + std::to_string(vm_id) + " is DONE or unknown to oned"});
+      }
+      continue;
+    }
+    const WantedVm& vm = wanted->second;
+    if (vm.state != kVmActive || vm.lcm_state != kLcmRunning) continue;  // transitional, or not up
+    const auto home = hosts.find(vm.host);
+    if (home == hosts.end() || home->second.container == nullptr ||
+        home->second.container->state != "running")
+      continue;
+    for (const auto& [host, here] : hosts) {
+      if (host == vm.host) continue;
+      twins.push_back({ReconcileAction::kRemoveTwin, host, vm_id, here.names, {},
+                       "oned runs VM " + std::to_string(vm_id) + " on " + vm.host + " (" +
+                           StateText(vm) + "), where its container runs"});
+    }
+    const SeenContainer& c = *home->second.container;
+    if (c.inspected && LimitsDiffer(c, vm.limits)) {
+      limits.push_back({ReconcileAction::kRestoreLimits, vm.host, vm_id, {c.name}, vm.limits,
+                        "limits NanoCpus " + std::to_string(c.nano_cpus) + ", Memory " +
+                            std::to_string(c.memory_bytes) + ", MemorySwap " +
+                            std::to_string(c.memory_swap_bytes) + " differ from the template's"});
+    }
+  }
+  // Sightings of what is no longer orphaned (or is busy) restart; those on hosts that did not
+  // answer are kept.
+  std::erase_if(first_seen_, [&](const auto& item) {
+    return answered.count(item.first.first) != 0 && still_orphaned.count(item.first) == 0;
+  });
+  std::vector<ReconcileStep> steps = std::move(orphans);
+  steps.insert(steps.end(), twins.begin(), twins.end());
+  steps.insert(steps.end(), limits.begin(), limits.end());
+  return steps;
+}
+
+}  // namespace onedock

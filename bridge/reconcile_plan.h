@@ -1,0 +1,123 @@
+// ReconcilePlanner: decides, pass after pass, what the reconcile loop does so that the engines hold
+// what oned says should exist (level-triggered: each pass compares the whole of oned's pool with
+// the whole of each engine's labelled containers and volumes, whatever happened in between).
+// Pure: no clock, no I/O; the pass's time is an input. Per VM:
+//
+// - a container or volume of this instance whose VM is DONE or unknown to oned is an orphan: it
+//   is removed (or only reported) once it was seen orphaned on two passes at least
+//   `orphan_grace` apart;
+// - a VM oned runs on host A whose container there runs, with a container on host B too: the
+//   twin on B is removed;
+// - a running VM whose container's CPU or memory limits differ from its template's: restored.
+//
+// Never: anything of another `one.instance`; a VM onedock acted on within the grace (`busy`); a
+// VM in a transitional state (only ACTIVE/RUNNING has twins or limits repaired); anything on a
+// host whose engine did not answer, which is skipped, never taken for empty, and whose orphans'
+// sightings are kept for the next pass that reaches it.
+#ifndef ONEDOCK_BRIDGE_RECONCILE_PLAN_H_
+#define ONEDOCK_BRIDGE_RECONCILE_PLAN_H_
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bridge/clock.h"
+#include "bridge/engine_types.h"
+
+namespace onedock {
+
+// What oned says of a live (not DONE) VM.
+struct WantedVm {
+  int state = 0;
+  int lcm_state = 0;
+  std::string host;       // of its current history record; "" when it has none
+  ResourceUpdate limits;  // from its template (0 = no limit asked)
+};
+
+struct SeenContainer {
+  std::string name;
+  int vm_id = -1;
+  std::string instance;
+  std::string state;     // running, exited, created, …
+  bool inspected = false;  // the limits below are known
+  int64_t nano_cpus = 0;
+  int64_t memory_bytes = 0;
+  int64_t memory_swap_bytes = 0;
+};
+
+struct SeenVolume {
+  std::string name;
+  int vm_id = -1;  // -1: a persistent image's volume, which belongs to the image, not to a VM
+  std::string instance;
+};
+
+struct HostView {
+  std::string host;
+  bool answered = false;  // false: the engine was not reached, nothing below is known
+  std::vector<SeenContainer> containers;
+  std::vector<SeenVolume> volumes;
+};
+
+struct ReconcileInput {
+  std::map<int, WantedVm> vms;  // every live VM of oned's pool
+  std::vector<HostView> hosts;
+  std::set<int> busy;  // VMs onedock acted on within the grace
+  Clock::TimePoint now;
+};
+
+enum class ReconcileAction {
+  kRemoveOrphan,   // the VM's container and volumes on the host
+  kReportOrphan,   // the same, reported only ([reconcile] orphans = report)
+  kRemoveTwin,     // the VM's container and volumes on a host oned does not run it on
+  kRestoreLimits,  // a live update of the container to `limits`
+};
+
+struct ReconcileStep {
+  ReconcileAction action = ReconcileAction::kReportOrphan;
+  std::string host;
+  int vm_id = -1;
+  std::vector<std::string> names;  // what is there: the container and volumes concerned
+  ResourceUpdate limits;           // kRestoreLimits
+  std::string why;
+  bool operator==(const ReconcileStep& o) const {
+    return action == o.action && host == o.host && vm_id == o.vm_id && names == o.names &&
+           limits.nano_cpus == o.limits.nano_cpus && limits.memory_bytes == o.limits.memory_bytes &&
+           why == o.why;
+  }
+};
+
+struct ReconcilePolicy {
+  std::string instance;
+  Clock::Duration orphan_grace = std::chrono::minutes(5);
+  bool remove_orphans = true;  // false: report only
+};
+
+class ReconcilePlanner {
+ public:
+  explicit ReconcilePlanner(ReconcilePolicy policy) : policy_(std::move(policy)) {}
+
+  // The steps of one pass, orphans first by host and VM, then twins, then limits.
+  std::vector<ReconcileStep> NextSteps(const ReconcileInput& input);
+
+  // Orphans seen and not yet due, for the log and tests.
+  size_t watched() const { return first_seen_.size(); }
+
+ private:
+  const ReconcilePolicy policy_;
+  // (host, vm id) → when it was first seen orphaned, and on how many passes.
+  struct Sighting {
+    Clock::TimePoint first;
+    int passes = 0;
+  };
+  std::map<std::pair<std::string, int>, Sighting> first_seen_;
+};
+
+// Whether the container's limits are not the ones wanted: NanoCpus, Memory, and MemorySwap equal
+// to Memory (no swap), for each limit the template asks for.
+bool LimitsDiffer(const SeenContainer& c, const ResourceUpdate& wanted);
+
+}  // namespace onedock
+
+#endif  // ONEDOCK_BRIDGE_RECONCILE_PLAN_H_

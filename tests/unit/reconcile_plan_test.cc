@@ -1,0 +1,216 @@
+// The reconcile planner pass after pass, without I/O: what it removes, repairs and reports, and
+// everything it must never touch.
+#include "bridge/reconcile_plan.h"
+
+#include <doctest/doctest.h>
+
+#include "bridge/one_types.h"
+
+namespace onedock {
+namespace {
+
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr int64_t kMem = 128 << 20;
+
+ReconcilePolicy Policy(bool remove = true) { return {"test", minutes(5), remove}; }
+
+WantedVm Running(const std::string& host) {
+  return {kVmActive, kLcmRunning, host, ResourceUpdate{500'000'000, kMem}};
+}
+
+SeenContainer Container(int vm, const std::string& state = "running",
+                        const std::string& instance = "test") {
+  SeenContainer c{"one-" + std::to_string(vm), vm, instance, state};
+  c.inspected = true;
+  c.nano_cpus = 500'000'000;
+  c.memory_bytes = c.memory_swap_bytes = kMem;
+  return c;
+}
+
+SeenVolume Volume(int vm, int disk, const std::string& instance = "test") {
+  return {"one-" + std::to_string(vm) + "-disk" + std::to_string(disk), vm, instance};
+}
+
+HostView Host(const std::string& name, std::vector<SeenContainer> containers,
+              std::vector<SeenVolume> volumes = {}) {
+  return {name, true, std::move(containers), std::move(volumes)};
+}
+
+struct Passes {
+  explicit Passes(ReconcilePolicy policy = Policy()) : planner(std::move(policy)) {}
+  ReconcilePlanner planner;
+  Clock::TimePoint now{};
+  std::vector<ReconcileStep> At(Clock::Duration after, ReconcileInput input) {
+    now += after;
+    input.now = now;
+    return planner.NextSteps(input);
+  }
+};
+
+TEST_CASE("an orphan is removed once seen on two passes at least the grace apart") {
+  Passes p;
+  ReconcileInput in;
+  in.hosts = {Host("h1", {Container(7, "exited")}, {Volume(7, 1), Volume(7, 2)})};
+  CHECK(p.At(seconds(0), in).empty());        // first sighting
+  CHECK(p.At(minutes(2), in).empty());        // inside the grace
+  CHECK(p.planner.watched() == 1);
+  const auto steps = p.At(minutes(3), in);  // 5 min after the first
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].action == ReconcileAction::kRemoveOrphan);
+  CHECK(steps[0].host == "h1");
+  CHECK(steps[0].vm_id == 7);
+  CHECK(steps[0].names == std::vector<std::string>{"one-7", "one-7-disk1", "one-7-disk2"});
+  CHECK(steps[0].why.find("DONE or unknown to oned") != std::string::npos);
+}
+
+TEST_CASE("a grace of zero still takes two passes, and volumes alone are orphans too") {
+  ReconcilePlanner planner({"test", seconds(0), true});
+  ReconcileInput in;
+  in.hosts = {Host("h1", {}, {Volume(9, 1)})};
+  CHECK(planner.NextSteps(in).empty());
+  const auto steps = planner.NextSteps(in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].names == std::vector<std::string>{"one-9-disk1"});
+}
+
+TEST_CASE("report mode reports a due orphan and removes nothing") {
+  Passes p(Policy(false));
+  ReconcileInput in;
+  in.hosts = {Host("h1", {Container(7)})};
+  p.At(seconds(0), in);
+  const auto steps = p.At(minutes(5), in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].action == ReconcileAction::kReportOrphan);
+}
+
+TEST_CASE("never an orphan: another instance's, an image's volume, or a VM oned still has") {
+  Passes p;
+  ReconcileInput in;
+  in.vms[3] = {kVmPoweroff, kLcmInit, "h1", {}};
+  in.vms[4] = {kVmActive, kLcmBootPoweroff, "h1", {}};
+  SeenVolume image{"one-image-8", -1, "test"};
+  in.hosts = {Host("h1", {Container(7, "running", "other"), Container(3, "exited"), Container(4)},
+                   {Volume(7, 1, "other"), image, Volume(3, 1)})};
+  CHECK(p.At(seconds(0), in).empty());
+  CHECK(p.At(minutes(10), in).empty());
+  CHECK(p.At(minutes(10), in).empty());
+  CHECK(p.planner.watched() == 0);
+}
+
+TEST_CASE("never inside the grace after onedock's own action: the sightings start again") {
+  Passes p;
+  ReconcileInput in;
+  in.hosts = {Host("h1", {Container(7)})};
+  p.At(seconds(0), in);
+  ReconcileInput busy = in;
+  busy.busy = {7};
+  CHECK(p.At(minutes(5), busy).empty());
+  CHECK(p.planner.watched() == 0);
+  CHECK(p.At(minutes(1), in).empty());  // seen afresh
+  CHECK(p.At(minutes(4), in).empty());
+  CHECK(p.At(minutes(1), in).size() == 1);
+}
+
+TEST_CASE("a host whose engine did not answer is skipped, never taken for empty") {
+  Passes p;
+  ReconcileInput in;
+  in.hosts = {Host("h1", {Container(7)}), Host("h2", {Container(8)})};
+  p.At(seconds(0), in);
+  ReconcileInput down = in;
+  down.hosts[1] = {"h2", false, {}, {}};
+  // h1's orphan is due; h2 is not reached, and its orphan's first sighting is kept.
+  auto steps = p.At(minutes(5), down);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].host == "h1");
+  CHECK(p.planner.watched() == 2);
+  steps = p.At(minutes(1), in);
+  REQUIRE(steps.size() == 2);
+  CHECK(steps[1].host == "h2");
+  // A VM oned runs on a host that did not answer: its twin elsewhere stays.
+  ReconcileInput twin;
+  twin.vms[5] = Running("h2");
+  twin.hosts = {Host("h1", {Container(5)}), {"h2", false, {}, {}}};
+  CHECK(p.At(seconds(1), twin).empty());
+}
+
+TEST_CASE("a twin on another host is removed once the VM's container runs where oned says") {
+  ReconcilePlanner planner(Policy());
+  ReconcileInput in;
+  in.vms[5] = Running("h2");
+  in.hosts = {Host("h1", {Container(5, "exited")}, {Volume(5, 1)}),
+              Host("h2", {Container(5, "created")}, {Volume(5, 1)})};
+  CHECK(planner.NextSteps(in).empty());  // not running yet where oned says
+  in.hosts[1].containers[0].state = "running";
+  const auto steps = planner.NextSteps(in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].action == ReconcileAction::kRemoveTwin);
+  CHECK(steps[0].host == "h1");
+  CHECK(steps[0].names == std::vector<std::string>{"one-5", "one-5-disk1"});
+}
+
+TEST_CASE("a VM in a transitional state gets neither twin removal nor limit repair") {
+  ReconcilePlanner planner(Policy());
+  for (const auto& [state, lcm] : std::vector<std::pair<int, int>>{{kVmActive, kLcmMigrate},
+                                                                   {kVmActive, kLcmPrologMigrate},
+                                                                   {kVmActive, kLcmSaveMigrate},
+                                                                   {kVmActive, kLcmBoot},
+                                                                   {kVmActive, kLcmHotplug},
+                                                                   {kVmActive, kLcmShutdown},
+                                                                   {kVmPoweroff, kLcmInit}}) {
+    CAPTURE(lcm);
+    ReconcileInput in;
+    in.vms[5] = {state, lcm, "h2", ResourceUpdate{1'000'000'000, kMem}};
+    in.hosts = {Host("h1", {Container(5)}), Host("h2", {Container(5)})};
+    CHECK(planner.NextSteps(in).empty());
+  }
+}
+
+TEST_CASE("limits that differ from the template are restored, and equal ones left alone") {
+  ReconcilePlanner planner(Policy());
+  ReconcileInput in;
+  in.vms[5] = Running("h1");
+  in.hosts = {Host("h1", {Container(5)})};
+  CHECK(planner.NextSteps(in).empty());
+  for (auto drift : {+[](SeenContainer& c) { c.memory_bytes = 64 << 20; },
+                     +[](SeenContainer& c) { c.memory_swap_bytes = -1; },
+                     +[](SeenContainer& c) { c.nano_cpus = 2'000'000'000; }}) {
+    ReconcileInput changed = in;
+    drift(changed.hosts[0].containers[0]);
+    const auto steps = planner.NextSteps(changed);
+    REQUIRE(steps.size() == 1);
+    CHECK(steps[0].action == ReconcileAction::kRestoreLimits);
+    CHECK(steps[0].limits.nano_cpus == 500'000'000);
+    CHECK(steps[0].limits.memory_bytes == kMem);
+  }
+  // Limits not read (the inspect failed) are not taken for different.
+  ReconcileInput unknown = in;
+  unknown.hosts[0].containers[0].inspected = false;
+  unknown.hosts[0].containers[0].memory_bytes = 0;
+  CHECK(planner.NextSteps(unknown).empty());
+  // A limit the template does not ask for is not enforced.
+  SeenContainer free = Container(5);
+  free.nano_cpus = 0;
+  CHECK_FALSE(LimitsDiffer(free, ResourceUpdate{0, kMem}));
+  CHECK(LimitsDiffer(free, ResourceUpdate{1, kMem}));
+}
+
+TEST_CASE("orphans come first, then twins, then limits") {
+  Passes p;
+  ReconcileInput in;
+  in.vms[5] = Running("h2");
+  in.vms[6] = Running("h2");
+  SeenContainer drifted = Container(6);
+  drifted.memory_bytes = 1;
+  in.hosts = {Host("h1", {Container(5), Container(7)}), Host("h2", {Container(5), drifted})};
+  p.At(seconds(0), in);
+  const auto steps = p.At(minutes(5), in);
+  REQUIRE(steps.size() == 3);  // 5's twin and 6's limits at every pass, 7 once it is due
+  CHECK(steps[0].action == ReconcileAction::kRemoveOrphan);
+  CHECK(steps[1].action == ReconcileAction::kRemoveTwin);
+  CHECK(steps[2].action == ReconcileAction::kRestoreLimits);
+}
+
+}  // namespace
+}  // namespace onedock
