@@ -178,6 +178,15 @@ Status SqliteStore::Finish(int64_t intent, const std::string& error) {
              {static_cast<int64_t>(std::time(nullptr)), error, intent});
 }
 
+Result<int64_t> SqliteStore::PruneFinished(int64_t before) {
+  std::lock_guard lock(mu_);
+  if (Status s = Run(db_, "prune",
+                     "DELETE FROM intents WHERE finished IS NOT NULL AND finished < ?", {before});
+      !s.ok())
+    return s;
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
 Result<std::vector<Intent>> SqliteStore::Pending() {
   std::lock_guard lock(mu_);
   Statement st(

@@ -76,6 +76,9 @@ class SqliteStore {
   Result<std::vector<Intent>> Pending();
   // How many there are (actions under way, and those a crash left until recovery settles them).
   Result<int64_t> OpenIntentCount();
+  // Deletes the intents finished before `before` (unix seconds); returns how many. Open intents
+  // stay whatever their age.
+  Result<int64_t> PruneFinished(int64_t before);
 
   // Inserts or replaces the placement and, in the same transaction, makes its host the volume home
   // of `images_here` (persistent images whose volume the deploy made or moved there), settles the

@@ -69,6 +69,15 @@ class VmActions {
   // Removes a persistent image's data volume from its host (the image is being deleted).
   Status RemoveImageVolume(int image_id);
 
+  // The reconcile pass's repairs (bridge/reconcile_plan.h), each under the VM's lock and refused
+  // with kConflict while onedock acts on the VM or did within `grace`. RemoveUnwanted removes the
+  // VM's container (when it is this VM's of this instance) and its own volumes on `host`, and
+  // with `gone` (oned no longer has the VM) forgets what the journal keeps for it.
+  // RestoreLimits updates the container's CPU and memory limits in place.
+  Status RemoveUnwanted(int vm_id, const std::string& host, bool gone, Clock::Duration grace);
+  Status RestoreLimits(int vm_id, const std::string& host, const ResourceUpdate& limits,
+                       Clock::Duration grace);
+
   // Settles the intents a previous run left open: a deploy whose VM oned still deploys on that
   // host is finished, one whose VM is gone is rolled back, the rest are closed (their stubs retry).
   // Returns how many intents are still open (oned did not answer); call again later.

@@ -189,6 +189,16 @@ KeyTable Keys(DaemonConfig& c) {
         {"disk_mb", Bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
         {"stats_workers", Bounded(c.stats_workers, 1, 256)},
         {"grace", Bounded(c.grace_s, 0, 3600)}}},
+      {"reconcile",
+       {{"period", Bounded(c.reconcile_period_s, 0, 86400)},
+        {"orphan_grace", Bounded(c.orphan_grace_s, 0, 86400 * 7)},
+        {"orphans",
+         [&c](const std::string& v) -> std::string {
+           if (v != "remove" && v != "report") return "\"" + v + "\" is not remove or report";
+           c.remove_orphans = v == "remove";
+           return "";
+         }},
+        {"keep_intents_days", Bounded(c.keep_intents_days, 1, 3650)}}},
       {"policy",
        {{"allow_privileged", Boolean(c.policy.allow_privileged)},
         {"allow_host_binds", Boolean(c.policy.allow_host_binds)},

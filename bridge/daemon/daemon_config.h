@@ -75,6 +75,13 @@ struct DaemonConfig {
   int64_t disk_total_mb = 102400;
   int stats_workers = 64;
   int grace_s = 3;
+  // [reconcile]: how often the pass compares oned's pool with the engines (0: never), how long an
+  // orphan must stay one before it is removed, whether orphans are removed or only reported, and
+  // how long finished journal intents are kept.
+  int reconcile_period_s = 60;
+  int orphan_grace_s = 300;
+  bool remove_orphans = true;
+  int keep_intents_days = 7;
   std::string log_level = "info";
   std::string log_file;  // empty = stderr
   // [metrics]: where /metrics is served (empty address: not served). A non-loopback address only

@@ -82,17 +82,24 @@ void RecoverThenResume(VmActions& actions, monitor::MonitorService& monitoring,
   }
 }
 
-// Serves until SIGTERM or SIGINT (blocked in every thread since Run began).
+// Serves until SIGTERM or SIGINT (blocked in every thread since Run began). The reconcile pass
+// runs once the first recovery pass is done, then every `period` (never when it is 0).
 void Serve(rpc::StubServer& server, VmActions& actions, monitor::MonitorService& monitoring,
-           const sigset_t& signals) {
+           Reconciler& reconciler, std::chrono::seconds period, const sigset_t& signals) {
   std::mutex stop_mu;
   std::condition_variable stop_cv;
   bool stopping = false;
+  const auto wait_or_stop = [&](std::chrono::seconds d) {
+    std::unique_lock lock(stop_mu);
+    return stop_cv.wait_for(lock, d, [&] { return stopping; });
+  };
   std::thread recovery([&] {
-    RecoverThenResume(actions, monitoring, [&](std::chrono::seconds d) {
-      std::unique_lock lock(stop_mu);
-      return stop_cv.wait_for(lock, d, [&] { return stopping; });
-    });
+    RecoverThenResume(actions, monitoring, wait_or_stop);
+    if (period.count() == 0) return;
+    while (!wait_or_stop(std::chrono::seconds(0))) {
+      reconciler.Pass();
+      if (wait_or_stop(period)) return;
+    }
   });
   std::thread stopper([&] {
     int sig = 0;
@@ -157,9 +164,11 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   // Declared after what the collectables read, so that the endpoint stops serving first.
   auto registry = std::make_shared<prometheus::Registry>();
   DriverMetrics driver_metrics(*registry);
+  Reconciler reconciler(engines, one, actions, **journal, ReconcileSettingsOf(config));
   auto state_metrics = std::make_shared<StateMetrics>(
       StateSources{[&monitoring] { return monitoring.Snapshot(); },
-                   [&store = **journal] { return store.OpenIntentCount(); }, Clock::Real()});
+                   [&store = **journal] { return store.OpenIntentCount(); },
+                   [&reconciler] { return reconciler.counts(); }, Clock::Real()});
   std::unique_ptr<MetricsEndpoint> metrics;
   if (!config.metrics_address.empty()) {
     auto listening = MetricsEndpoint::Listen(config.metrics_address, config.metrics_port);
@@ -187,7 +196,12 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   if (!server.ok()) return Fail(server.status().message());
   log->info("serving driver stubs on {}:{}; oned at {}; journal {}", config.stub_address,
             (*server)->port(), oned.endpoint, config.journal_path);
-  Serve(**server, actions, monitoring, signals);
+  if (config.reconcile_period_s > 0) {
+    log->info("reconciling every {} s; orphans {} after {} s", config.reconcile_period_s,
+              config.remove_orphans ? "removed" : "reported", config.orphan_grace_s);
+  }
+  Serve(**server, actions, monitoring, reconciler, std::chrono::seconds(config.reconcile_period_s),
+        signals);
   log->info("stopped");
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "bridge/daemon/daemon_config.h"
 #include "bridge/image_store.h"
+#include "bridge/reconciler.h"
 #include "bridge/vm_actions.h"
 #include "docker/curl_transport.h"
 #include "docker/image_staging.h"
@@ -45,6 +46,7 @@ ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secret
 // allowed), plain-HTTP registries and download limits of [images].
 Result<docker::RegistryHttpSettings> RegistryHttpSettingsOf(const DaemonConfig& config);
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config);
+ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config);
 
 }  // namespace onedock::daemon
 

@@ -78,7 +78,41 @@ std::vector<MetricFamily> StateMetrics::Collect() const {
                        {}};
   if (auto open = sources_.open_intents(); open.ok())
     intents.metric.push_back(Sample({}, MetricType::Gauge, static_cast<double>(*open)));
-  return {up, containers, age, took, changes, syncs, intents};
+  std::vector<MetricFamily> out = {up, containers, age, took, changes, syncs, intents};
+  if (!sources_.reconcile) return out;
+  const ReconcileCounts r = sources_.reconcile();
+  MetricFamily passes{"onedock_reconcile_passes_total",
+                      "Reconcile passes run (result: done, or failed when oned's pools could not "
+                      "be read)",
+                      MetricType::Counter,
+                      {}};
+  passes.metric.push_back(Sample({{"result", "done"}}, MetricType::Counter,
+                                 static_cast<double>(r.passes - r.failed_passes)));
+  passes.metric.push_back(
+      Sample({{"result", "failed"}}, MetricType::Counter, static_cast<double>(r.failed_passes)));
+  MetricFamily repairs{"onedock_reconcile_repairs_total",
+                       "What reconcile passes removed or restored (kind: orphan, twin, limits; "
+                       "containers and volumes counted by name), reported (orphan_reported) or "
+                       "failed to repair (failed)",
+                       MetricType::Counter,
+                       {}};
+  const std::pair<const char*, int64_t> kinds[] = {{"orphan", r.orphans_removed},
+                                                   {"orphan_reported", r.orphans_reported},
+                                                   {"twin", r.twins_removed},
+                                                   {"limits", r.limits_restored},
+                                                   {"failed", r.repairs_failed}};
+  for (const auto& [kind, n] : kinds) {
+    repairs.metric.push_back(Sample({{"kind", kind}}, MetricType::Counter, static_cast<double>(n)));
+  }
+  MetricFamily skipped{"onedock_reconcile_hosts_skipped",
+                       "Hosts the last reconcile pass skipped because their engine did not answer",
+                       MetricType::Gauge,
+                       {}};
+  skipped.metric.push_back(Sample({}, MetricType::Gauge, r.hosts_skipped));
+  out.push_back(std::move(passes));
+  out.push_back(std::move(repairs));
+  out.push_back(std::move(skipped));
+  return out;
 }
 
 }  // namespace onedock::daemon

@@ -1,8 +1,9 @@
 // StateMetrics: the Prometheus families that describe what onedockd is watching, built at each
 // scrape from what monitor/ and the journal expose (MonitorService::Snapshot,
-// SqliteStore::OpenIntentCount), so that neither calls a metrics API: engines reachable,
-// containers, the last monitoring rounds' age and duration and the STATE_VM reports per host, and
-// the journal's open intents. Thread-safe when its sources are.
+// SqliteStore::OpenIntentCount, Reconciler::counts), so that neither calls a metrics API: engines
+// reachable, containers, the last monitoring rounds' age and duration and the STATE_VM reports per
+// host, and the journal's open intents, what the reconcile passes did. Thread-safe when its sources
+// are.
 #ifndef ONEDOCK_BRIDGE_DAEMON_STATE_METRICS_H_
 #define ONEDOCK_BRIDGE_DAEMON_STATE_METRICS_H_
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "bridge/clock.h"
+#include "bridge/reconciler.h"
 #include "bridge/status.h"
 #include "monitor/host_monitor.h"
 
@@ -22,7 +24,8 @@ namespace onedock::daemon {
 struct StateSources {
   std::function<std::vector<monitor::HostSnapshot>()> hosts;
   std::function<Result<int64_t>()> open_intents;
-  const Clock& clock;  // the rounds' age is measured on it
+  std::function<ReconcileCounts()> reconcile;  // may be empty: no reconcile families
+  const Clock& clock;                          // the rounds' age is measured on it
 };
 
 class StateMetrics : public prometheus::Collectable {

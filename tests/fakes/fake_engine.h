@@ -265,6 +265,7 @@ class FakeEngine : public Engine {
         .first->second;
   }
   Result<std::vector<VolumeInfo>> ListVolumes(const std::vector<std::string>& labels) override {
+    if (down) return Unavailable("engine does not answer");
     std::vector<VolumeInfo> out;
     for (const auto& [name, v] : volumes) {
       if (HasLabels(v.labels, labels)) out.push_back(v);

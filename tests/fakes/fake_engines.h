@@ -3,6 +3,7 @@
 #ifndef ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
 #define ONEDOCK_TESTS_FAKES_FAKE_ENGINES_H_
 
+#include <atomic>
 #include <map>
 #include <string>
 
@@ -13,7 +14,7 @@ namespace onedock::fakes {
 class FakeEngines : public EngineProvider {
  public:
   std::map<std::string, FakeEngine> hosts;
-  int acquired = 0;
+  std::atomic<int> acquired = 0;  // leases may be taken from several threads
 
   Result<Lease> Acquire(const std::string& host) override {
     auto it = hosts.find(host);

@@ -58,6 +58,11 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->metrics_address == defaults.metrics_address);
   CHECK(parsed->metrics_port == defaults.metrics_port);
   CHECK(parsed->metrics_allow_remote == defaults.metrics_allow_remote);
+  CHECK(parsed->reconcile_period_s == defaults.reconcile_period_s);
+  CHECK(parsed->orphan_grace_s == defaults.orphan_grace_s);
+  CHECK(parsed->remove_orphans == defaults.remove_orphans);
+  CHECK(parsed->keep_intents_days == defaults.keep_intents_days);
+  CHECK(parsed->policy.allow_realtime_ulimits == defaults.policy.allow_realtime_ulimits);
 }
 
 TEST_CASE("[metrics] listens on loopback unless allow_remote says otherwise, and empty is off") {
@@ -147,6 +152,23 @@ TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") 
             "t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 256") !=
         std::string::npos);
   CHECK(bad.status().message().find("t:4: [monitor] grace:") != std::string::npos);
+}
+
+TEST_CASE("the [reconcile] section takes a period, a grace and what to do with orphans") {
+  auto parsed = ParseDaemonConfig(
+      "[engines]\ndefault_url = unix:///run/docker.sock\n[reconcile]\nperiod = 0\norphan_grace = "
+      "10\norphans = report\nkeep_intents_days = 2\n",
+      "t");
+  REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
+  CHECK(parsed->reconcile_period_s == 0);
+  CHECK(parsed->orphan_grace_s == 10);
+  CHECK_FALSE(parsed->remove_orphans);
+  CHECK(parsed->keep_intents_days == 2);
+  auto bad = ParseDaemonConfig("[reconcile]\norphans = delete\nperiod = -5\n", "t");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message().find(
+            "t:2: [reconcile] orphans: \"delete\" is not remove or report") != std::string::npos);
+  CHECK(bad.status().message().find("t:3: [reconcile] period:") != std::string::npos);
 }
 
 TEST_CASE("every problem in a config file is reported on its own line with its line number") {

@@ -124,10 +124,17 @@ TEST_CASE("metrics: host families come from the monitor's snapshot, at the clock
   h2.host_id = 1;
   h2.name = "h2";
   Result<int64_t> open_intents = int64_t{2};
+  ReconcileCounts reconcile;
+  reconcile.passes = 5;
+  reconcile.failed_passes = 1;
+  reconcile.orphans_removed = 3;
+  reconcile.twins_removed = 2;
+  reconcile.limits_restored = 1;
+  reconcile.hosts_skipped = 1;
   StateMetrics metrics({[&] {
                           return std::vector<monitor::HostSnapshot>{h1, h2};
                         },
-                        [&] { return open_intents; }, clock});
+                        [&] { return open_intents; }, [&] { return reconcile; }, clock});
   clock.Advance(std::chrono::seconds(1));
   const auto families = metrics.Collect();
 
@@ -150,6 +157,15 @@ TEST_CASE("metrics: host families come from the monitor's snapshot, at the clock
   CHECK(SampleOf(changes, "host=h1").counter.value == 7);
   CHECK(SampleOf(Family(families, "onedock_state_vm_syncs_total"), "host=h1").counter.value == 2);
   CHECK(SampleOf(Family(families, "onedock_journal_open_intents"), "").gauge.value == 2);
+  const MetricFamily& passes = Family(families, "onedock_reconcile_passes_total");
+  CHECK(SampleOf(passes, "result=done").counter.value == 4);
+  CHECK(SampleOf(passes, "result=failed").counter.value == 1);
+  const MetricFamily& repairs = Family(families, "onedock_reconcile_repairs_total");
+  CHECK(SampleOf(repairs, "kind=orphan").counter.value == 3);
+  CHECK(SampleOf(repairs, "kind=twin").counter.value == 2);
+  CHECK(SampleOf(repairs, "kind=limits").counter.value == 1);
+  CHECK(SampleOf(repairs, "kind=failed").counter.value == 0);
+  CHECK(SampleOf(Family(families, "onedock_reconcile_hosts_skipped"), "").gauge.value == 1);
 
   const std::string text = Text(families);
   CHECK(text.find("# TYPE onedock_engine_up gauge\n") != std::string::npos);

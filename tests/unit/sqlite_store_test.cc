@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 
 #include "tests/support/temp_dir.h"
@@ -49,6 +50,23 @@ TEST_CASE("the open intent count follows Begin and Finish") {
   CHECK(*(*j)->OpenIntentCount() == 1);
   REQUIRE((*j)->Finish(*b, "").ok());
   CHECK(*(*j)->OpenIntentCount() == 0);
+}
+
+TEST_CASE("pruning deletes finished intents older than the bound and never an open one") {
+  testing::TempDir dir("journal");
+  auto j = SqliteStore::Open(dir.path() + "/journal.db");
+  REQUIRE_MESSAGE(j.ok(), j.status().ToString());
+  auto done = (*j)->Begin(7, "deploy", "h1");
+  auto open = (*j)->Begin(8, "deploy", "h2");
+  REQUIRE(done.ok());
+  REQUIRE(open.ok());
+  REQUIRE((*j)->Finish(*done, "").ok());
+  const int64_t now = std::time(nullptr);
+  CHECK(*(*j)->PruneFinished(now - 3600) == 0);  // finished just now: kept
+  CHECK(*(*j)->PruneFinished(now + 3600) == 1);
+  CHECK(*(*j)->PruneFinished(now + 3600) == 0);
+  REQUIRE((*j)->Pending()->size() == 1);
+  CHECK((*j)->Pending()->front().id == *open);
 }
 
 TEST_CASE("placements are replaced and forgotten per VM") {

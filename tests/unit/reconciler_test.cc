@@ -1,0 +1,149 @@
+// Reconcile passes over fake engines and a fake oned: what a pass reads, removes and repairs, and
+// what it leaves alone when a peer does not answer.
+#include "bridge/reconciler.h"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "tests/support/actions_rig.h"
+
+namespace onedock {
+namespace {
+
+using std::chrono::seconds;
+
+// The rig with VM 42 deployed and running on h1 with its data disks, both hosts in oned's pool,
+// and a reconciler with no grace (two passes make an orphan due).
+struct ReconcileRig : ActionsRig {
+  ReconcileRig() {
+    AddDataDisks();
+    vm.state = kVmActive;
+    vm.lcm_state = kLcmRunning;
+    vm.history = {History{0, "h1", 0, 0, "onedock", "onedock", 0}};
+    one.vms[42] = vm;
+    one.hosts[0] = HostNamed(0, "h1");
+    one.hosts[1] = HostNamed(1, "h2");
+    one.hosts[2] = HostNamed(2, "kvm1", "kvm");
+    REQUIRE(actions->Deploy(vm, "h1").ok());
+    REQUIRE(h1().containers.count("one-42") == 1);
+  }
+  static Host HostNamed(int id, const std::string& name, const std::string& mad = "onedock") {
+    Host h;
+    h.id = id;
+    h.name = name;
+    h.vm_mad = h.im_mad = mad;
+    return h;
+  }
+  // A container of VM `vm_id` on `host`, labelled as onedock labels its own (of `instance`).
+  void Plant(fakes::FakeEngine& e, int vm_id, const std::string& instance = "test") {
+    ContainerSpec spec;
+    spec.name = "one-" + std::to_string(vm_id);
+    spec.labels = {{"one.vmid", std::to_string(vm_id)}, {"one.instance", instance}};
+    REQUIRE(e.CreateContainer(spec).ok());
+    REQUIRE(e.StartContainer(spec.name).ok());
+  }
+  ReconcileSettings settings{ReconcilePolicy{"test", seconds(0), true}};
+  Reconciler reconciler{engines, one, *actions, *journal, settings};
+};
+
+TEST_CASE("a VM oned dropped while its host was unreachable loses its container and volumes") {
+  ReconcileRig r;
+  const size_t volumes_before = r.h1().volumes.size();
+  REQUIRE(volumes_before >= 2);  // the VM's own two, and image 8's
+  r.Plant(r.h2(), 42, "other");  // another onedock instance's VM 42
+  r.h2().down = true;
+  r.one.vms.erase(42);  // onevm recover --delete
+  r.reconciler.Pass();
+  CHECK(r.reconciler.counts().hosts_skipped == 1);
+  CHECK(r.reconciler.counts().orphans_removed == 0);  // a first sighting
+  CHECK(r.h1().containers.count("one-42") == 1);
+  r.h2().down = false;
+  // Seen on two passes: due.
+  auto counts = r.reconciler.Pass();
+  CHECK(r.h1().containers.count("one-42") == 0);
+  CHECK(r.h1().volumes.count("one-42-disk1") == 0);
+  CHECK(r.h1().volumes.count("one-42-disk2") == 0);
+  CHECK(r.h1().volumes.count("one-image-8") == 1);  // the persistent image's data stays
+  CHECK(counts.orphans_removed == 3);
+  CHECK(counts.hosts_skipped == 0);
+  CHECK_FALSE(r.journal->PlacementOf(42)->has_value());
+  // The other instance's container is never touched.
+  r.reconciler.Pass();
+  CHECK(r.h2().containers.count("one-42") == 1);
+  CHECK(r.reconciler.counts().orphans_removed == 3);
+  CHECK(r.one.pool_reads == 3);  // one pool read per pass
+}
+
+TEST_CASE("report mode leaves an orphan in place and counts it") {
+  ReconcileRig r;
+  Reconciler reporting(r.engines, r.one, *r.actions, *r.journal,
+                       ReconcileSettings{ReconcilePolicy{"test", seconds(0), false}});
+  r.one.vms.erase(42);
+  reporting.Pass();
+  const auto counts = reporting.Pass();
+  CHECK(counts.orphans_reported == 3);
+  CHECK(counts.orphans_removed == 0);
+  CHECK(r.h1().containers.count("one-42") == 1);
+}
+
+TEST_CASE("a twin left on the old host by a cold migration cut short is removed") {
+  ReconcileRig r;
+  r.Plant(r.h2(), 42);
+  r.h2().volumes["one-42-disk1"] = {"one-42-disk1", {{"one.vmid", "42"}, {"one.instance", "test"}}};
+  r.reconciler.Pass();
+  CHECK(r.h2().containers.count("one-42") == 0);
+  CHECK(r.h2().volumes.count("one-42-disk1") == 0);
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK(r.h1().volumes.count("one-42-disk1") == 1);
+  CHECK(r.reconciler.counts().twins_removed == 2);
+  CHECK((*r.journal->PlacementOf(42))->host == "h1");
+}
+
+TEST_CASE("limits changed behind OpenNebula's back are restored with a live update") {
+  ReconcileRig r;
+  ContainerInfo& c = r.h1().containers["one-42"];
+  const int64_t memory = c.memory_bytes;
+  const int64_t cpus = c.nano_cpus;
+  REQUIRE(memory > 0);
+  r.reconciler.Pass();
+  CHECK(r.reconciler.counts().limits_restored == 0);  // nothing differs
+  c.memory_bytes = c.memory_swap_bytes = memory * 4;  // docker update --memory
+  r.h1().calls.clear();
+  r.reconciler.Pass();
+  CHECK(r.h1().calls == std::vector<std::string>{"update one-42"});
+  CHECK(c.memory_bytes == memory);
+  CHECK(c.memory_swap_bytes == memory);
+  CHECK(c.nano_cpus == cpus);
+  CHECK(r.reconciler.counts().limits_restored == 1);
+}
+
+TEST_CASE("a pass whose pools oned does not give touches nothing") {
+  ReconcileRig r;
+  r.one.vms.erase(42);
+  r.one.down = true;
+  r.reconciler.Pass();
+  r.reconciler.Pass();
+  CHECK(r.reconciler.counts().failed_passes == 2);
+  CHECK(r.h1().containers.count("one-42") == 1);
+  // oned back: the first pass that reads it is the first sighting.
+  r.one.down = false;
+  r.reconciler.Pass();
+  CHECK(r.h1().containers.count("one-42") == 1);
+  r.reconciler.Pass();
+  CHECK(r.h1().containers.count("one-42") == 0);
+}
+
+TEST_CASE("only the hosts of onedock's drivers are listed") {
+  ReconcileRig r;
+  r.engines.hosts["kvm1"];  // it would answer, but oned's kvm1 is not an onedock host
+  r.Plant(r.engines.hosts["kvm1"], 50);
+  r.one.vms.erase(42);
+  r.reconciler.Pass();
+  r.reconciler.Pass();
+  CHECK(r.h1().containers.count("one-42") == 0);
+  CHECK(r.engines.hosts["kvm1"].containers.count("one-50") == 1);
+}
+
+}  // namespace
+}  // namespace onedock
