@@ -1,0 +1,117 @@
+// The reconcile loop on real oned and the real engines: what happens outside any driver call (a
+// VM dropped while its host was down, a twin, limits changed by hand) is repaired by the passes.
+// The worlds here run passes every 2 s with a 3 s orphan grace.
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "bridge/container_plan.h"
+#include "tests/e2e/world.h"
+
+namespace onedock::e2e {
+namespace {
+
+constexpr char kFastPasses[] = "[reconcile]\nperiod = 2\norphan_grace = 3\n";
+
+std::string Id(int n) { return std::to_string(n); }
+
+std::vector<std::string> VolumesOf(World& w, const std::string& engine, int vm) {
+  auto list = w.Engine(engine).ListVolumes(
+      {"one.vmid=" + Id(vm), std::string(kLabelInstance) + "=" + w.instance()});
+  REQUIRE_MESSAGE(list.ok(), list.status().ToString());
+  std::vector<std::string> names;
+  for (const auto& v : *list) names.push_back(v.name);
+  return names;
+}
+
+// Polls `done` every 250 ms for up to `seconds`; true when it held.
+bool Within(double seconds, const std::function<bool()>& done) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  return done();
+}
+
+// A container named and labelled as onedock names its own, on `engine`, for VM `vm` of
+// `instance`: what a run of onedock left, or another instance's.
+std::string Plant(World& w, const std::string& engine, const std::string& name, int vm,
+                  const std::string& instance) {
+  ContainerSpec spec;
+  spec.name = name;
+  spec.image = w.image_reference();
+  spec.labels = {{kLabelVmId, Id(vm)}, {kLabelInstance, instance}, {kLabelHost, engine}};
+  auto made = w.Engine(engine).CreateContainer(spec);
+  REQUIRE_MESSAGE(made.ok(), made.status().ToString());
+  REQUIRE(w.Engine(engine).StartContainer(name).ok());
+  return *made;
+}
+
+TEST_CASE(
+    "onevm recover --delete of a VM whose engine was stopped: its container and volumes go once "
+    "the engine is back, and another instance's container of that name pattern stays") {
+  World w(kFastPasses);
+  const int id = w.CreateVm("dropped", 0.25, 64, "DISK = [ TYPE = fs, SIZE = 16 ]");
+  w.Deploy(id, "h2");
+  w.WaitFor(id, kVmActive, kLcmRunning, 90);
+  REQUIRE(w.ContainersOf("h2", id).size() == 1);
+  REQUIRE(VolumesOf(w, "h2", id).size() == 1);
+  const std::string foreign = "one-" + Id(id) + "-other";
+  Plant(w, "h2", foreign, id, w.instance() + "-other");
+
+  w.StopEngine("h2");
+  const auto recovered = w.Cli("onevm recover --delete " + Id(id));
+  REQUIRE_MESSAGE(recovered.exit_code == 0, recovered.output);
+  w.WaitFor(id, kVmDone, 0, 60);
+  // The passes while the engine is away skip it.
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  w.StartEngine("h2");
+  REQUIRE(w.ContainersOf("h2", id).size() == 1);  // nothing reached it while it was down
+
+  // Two passes at least the grace apart: about 4 s after the engine answers again.
+  CHECK(Within(30, [&] { return w.ContainersOf("h2", id).empty(); }));
+  CHECK(Within(10, [&] { return VolumesOf(w, "h2", id).empty(); }));
+  auto other = w.Engine("h2").InspectContainer(foreign);
+  CHECK_MESSAGE(other.ok(), other.status().ToString());
+  w.Engine("h2").RemoveContainer(foreign, true, true);
+}
+
+TEST_CASE("a twin left on another host, as a cold migration cut short leaves one, is removed") {
+  World w(kFastPasses);
+  const int id = w.CreateVm("twinned", 0.25, 64);
+  w.Deploy(id, "h1");
+  w.WaitFor(id, kVmActive, kLcmRunning, 90);
+  Plant(w, "h2", "one-" + Id(id), id, w.instance());
+  CHECK(Within(30, [&] { return w.ContainersOf("h2", id).empty(); }));
+  auto here = w.ContainersOf("h1", id);
+  REQUIRE(here.size() == 1);
+  CHECK(here[0].state == "running");
+  CHECK(w.Info(id).lcm_state == kLcmRunning);
+}
+
+TEST_CASE("docker update --memory behind OpenNebula's back is undone") {
+  World w(kFastPasses);
+  const int id = w.CreateVm("squeezed", 0.5, 96);
+  w.Deploy(id, "h1");
+  const Vm vm = w.WaitFor(id, kVmActive, kLcmRunning, 90);
+  const int64_t memory = int64_t{96} << 20;
+  auto before = w.Engine("h1").InspectContainer(vm.deploy_id);
+  REQUIRE(before.ok());
+  REQUIRE(before->memory_bytes == memory);
+  const int64_t cpus = before->nano_cpus;
+  REQUIRE(w.Engine("h1").UpdateContainer(vm.deploy_id, {0, memory * 3}).ok());
+  REQUIRE(w.Engine("h1").InspectContainer(vm.deploy_id)->memory_bytes == memory * 3);
+  CHECK(Within(30, [&] {
+    auto c = w.Engine("h1").InspectContainer(vm.deploy_id);
+    return c.ok() && c->memory_bytes == memory && c->memory_swap_bytes == memory;
+  }));
+  auto after = w.Engine("h1").InspectContainer(vm.deploy_id);
+  REQUIRE(after.ok());
+  CHECK(after->nano_cpus == cpus);
+  CHECK(after->running);
+}
+
+}  // namespace
+}  // namespace onedock::e2e
