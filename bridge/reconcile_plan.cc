@@ -46,7 +46,8 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
     }
   }
 
-  std::vector<ReconcileStep> orphans, twins, limits;
+  const bool all_answered = answered.size() == input.hosts.size();
+  std::vector<ReconcileStep> orphans, twins, limits, learned;
   std::set<std::pair<std::string, int>> still_orphaned;
   for (const auto& [vm_id, hosts] : held) {
     if (input.busy.count(vm_id) != 0) continue;  // onedock's own action: its sightings restart
@@ -61,12 +62,32 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
           continue;
         orphans.push_back({policy_.remove_orphans ? ReconcileAction::kRemoveOrphan
                                                   : ReconcileAction::kReportOrphan,
-                           host, vm_id, here.names, {},
+                           host,
+                           vm_id,
+                           here.names,
+                           {},
                            "VM " + std::to_string(vm_id) + " is DONE or unknown to oned"});
       }
       continue;
     }
     const WantedVm& vm = wanted->second;
+    if (input.placed.count(vm_id) == 0) {
+      // Where its container is: on the host oned names, else on the only host that has one.
+      std::vector<std::string> with;
+      for (const auto& [host, here] : hosts) {
+        if (here.container != nullptr) with.push_back(host);
+      }
+      const bool home = std::find(with.begin(), with.end(), vm.host) != with.end();
+      if (home || (with.size() == 1 && all_answered)) {
+        const std::string host = home ? vm.host : with.front();
+        learned.push_back({ReconcileAction::kRecordPlacement,
+                           host,
+                           vm_id,
+                           {hosts.at(host).container->name},
+                           {},
+                           "the journal has no placement of VM " + std::to_string(vm_id)});
+      }
+    }
     if (vm.state != kVmActive || vm.lcm_state != kLcmRunning) continue;  // transitional, or not up
     const auto home = hosts.find(vm.host);
     if (home == hosts.end() || home->second.container == nullptr ||
@@ -74,17 +95,45 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
       continue;
     for (const auto& [host, here] : hosts) {
       if (host == vm.host) continue;
-      twins.push_back({ReconcileAction::kRemoveTwin, host, vm_id, here.names, {},
+      twins.push_back({ReconcileAction::kRemoveTwin,
+                       host,
+                       vm_id,
+                       here.names,
+                       {},
                        "oned runs VM " + std::to_string(vm_id) + " on " + vm.host + " (" +
                            StateText(vm) + "), where its container runs"});
     }
     const SeenContainer& c = *home->second.container;
     if (c.inspected && LimitsDiffer(c, vm.limits)) {
-      limits.push_back({ReconcileAction::kRestoreLimits, vm.host, vm_id, {c.name}, vm.limits,
+      limits.push_back({ReconcileAction::kRestoreLimits,
+                        vm.host,
+                        vm_id,
+                        {c.name},
+                        vm.limits,
                         "limits NanoCpus " + std::to_string(c.nano_cpus) + ", Memory " +
                             std::to_string(c.memory_bytes) + ", MemorySwap " +
                             std::to_string(c.memory_swap_bytes) + " differ from the template's"});
     }
+  }
+  // A persistent image's volume on one host only, all hosts answering: that host is its home.
+  std::map<int, std::vector<std::pair<std::string, std::string>>> image_volumes;
+  for (const HostView& h : input.hosts) {
+    if (!h.answered) continue;
+    for (const SeenVolume& v : h.volumes) {
+      if (v.instance == policy_.instance && v.vm_id < 0 && v.image_id >= 0)
+        image_volumes[v.image_id].emplace_back(h.host, v.name);
+    }
+  }
+  for (const auto& [image, where] : image_volumes) {
+    if (input.homed.count(image) != 0 || where.size() != 1 || !all_answered) continue;
+    ReconcileStep s{ReconcileAction::kRecordVolumeHome,
+                    where[0].first,
+                    -1,
+                    {where[0].second},
+                    {},
+                    "the journal has no home of image " + std::to_string(image) + "'s volume"};
+    s.image_id = image;
+    learned.push_back(std::move(s));
   }
   // Sightings of what is no longer orphaned (or is busy) restart; those on hosts that did not
   // answer are kept.
@@ -94,6 +143,7 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
   std::vector<ReconcileStep> steps = std::move(orphans);
   steps.insert(steps.end(), twins.begin(), twins.end());
   steps.insert(steps.end(), limits.begin(), limits.end());
+  steps.insert(steps.end(), learned.begin(), learned.end());
   return steps;
 }
 

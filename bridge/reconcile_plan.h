@@ -8,7 +8,10 @@
 //   `orphan_grace` apart;
 // - a VM oned runs on host A whose container there runs, with a container on host B too: the
 //   twin on B is removed;
-// - a running VM whose container's CPU or memory limits differ from its template's: restored.
+// - a running VM whose container's CPU or memory limits differ from its template's: restored;
+// - what the journal should know and does not (it was lost or restored from an old backup): a
+//   live VM's placement is recorded from where its container is, and a persistent image's volume
+//   home from the one host holding that volume.
 //
 // Never: anything of another `one.instance`; a VM onedock acted on within the grace (`busy`); a
 // VM in a transitional state (only ACTIVE/RUNNING has twins or limits repaired); anything on a
@@ -40,7 +43,7 @@ struct SeenContainer {
   std::string name;
   int vm_id = -1;
   std::string instance;
-  std::string state;     // running, exited, created, …
+  std::string state;       // running, exited, created, …
   bool inspected = false;  // the limits below are known
   int64_t nano_cpus = 0;
   int64_t memory_bytes = 0;
@@ -51,6 +54,7 @@ struct SeenVolume {
   std::string name;
   int vm_id = -1;  // -1: a persistent image's volume, which belongs to the image, not to a VM
   std::string instance;
+  int image_id = -1;  // a persistent image's volume: its image
 };
 
 struct HostView {
@@ -63,15 +67,19 @@ struct HostView {
 struct ReconcileInput {
   std::map<int, WantedVm> vms;  // every live VM of oned's pool
   std::vector<HostView> hosts;
-  std::set<int> busy;  // VMs onedock acted on within the grace
+  std::set<int> busy;    // VMs onedock acted on within the grace
+  std::set<int> placed;  // VMs the journal records a placement for
+  std::set<int> homed;   // persistent images the journal records a volume home for
   Clock::TimePoint now;
 };
 
 enum class ReconcileAction {
-  kRemoveOrphan,   // the VM's container and volumes on the host
-  kReportOrphan,   // the same, reported only ([reconcile] orphans = report)
-  kRemoveTwin,     // the VM's container and volumes on a host oned does not run it on
-  kRestoreLimits,  // a live update of the container to `limits`
+  kRemoveOrphan,      // the VM's container and volumes on the host
+  kReportOrphan,      // the same, reported only ([reconcile] orphans = report)
+  kRemoveTwin,        // the VM's container and volumes on a host oned does not run it on
+  kRestoreLimits,     // a live update of the container to `limits`
+  kRecordPlacement,   // the journal learns that the VM's container is on `host`
+  kRecordVolumeHome,  // the journal learns that image `image_id`'s volume is on `host`
 };
 
 struct ReconcileStep {
@@ -81,10 +89,11 @@ struct ReconcileStep {
   std::vector<std::string> names;  // what is there: the container and volumes concerned
   ResourceUpdate limits;           // kRestoreLimits
   std::string why;
+  int image_id = -1;  // kRecordVolumeHome
   bool operator==(const ReconcileStep& o) const {
     return action == o.action && host == o.host && vm_id == o.vm_id && names == o.names &&
            limits.nano_cpus == o.limits.nano_cpus && limits.memory_bytes == o.limits.memory_bytes &&
-           why == o.why;
+           why == o.why && image_id == o.image_id;
   }
 };
 
@@ -98,7 +107,8 @@ class ReconcilePlanner {
  public:
   explicit ReconcilePlanner(ReconcilePolicy policy) : policy_(std::move(policy)) {}
 
-  // The steps of one pass, orphans first by host and VM, then twins, then limits.
+  // The steps of one pass, orphans first by host and VM, then twins, limits, and what the journal
+  // learns.
   std::vector<ReconcileStep> NextSteps(const ReconcileInput& input);
 
   // Orphans seen and not yet due, for the log and tests.

@@ -18,7 +18,8 @@ int VmIdOf(const std::map<std::string, std::string>& labels) {
   auto it = labels.find(kLabelVmId);
   if (it == labels.end()) return -1;
   int id = -1;
-  const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), id);
+  const auto [end, ec] =
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), id);
   return ec == std::errc() && end == it->second.data() + it->second.size() && id >= 0 ? id : -1;
 }
 
@@ -59,8 +60,7 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
   auto volumes = containers.ok() ? (*engine)->ListVolumes({ours})
                                  : Result<std::vector<VolumeInfo>>(containers.status());
   if (!volumes.ok()) {
-    log->warn("host {} skipped: its engine does not answer: {}", host,
-              volumes.status().ToString());
+    log->warn("host {} skipped: its engine does not answer: {}", host, volumes.status().ToString());
     return view;
   }
   for (const ContainerSummary& c : *containers) {
@@ -81,7 +81,13 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
     view.containers.push_back(std::move(seen));
   }
   for (const VolumeInfo& v : *volumes) {
-    view.volumes.push_back({v.name, VmIdOf(v.labels), LabelOf(v.labels, kLabelInstance)});
+    int image = -1;
+    const std::string image_label = LabelOf(v.labels, kLabelImageId);
+    const auto [end, ec] =
+        std::from_chars(image_label.data(), image_label.data() + image_label.size(), image);
+    if (ec != std::errc() || end != image_label.data() + image_label.size() || image < 0)
+      image = -1;
+    view.volumes.push_back({v.name, VmIdOf(v.labels), LabelOf(v.labels, kLabelInstance), image});
   }
   view.answered = true;
   return view;
@@ -112,11 +118,30 @@ void Reconciler::Apply(const ReconcileStep& step) {
       }
       break;
     }
+    case ReconcileAction::kRecordPlacement:
+    case ReconcileAction::kRecordVolumeHome: {
+      const bool placement = step.action == ReconcileAction::kRecordPlacement;
+      auto added = placement ? actions_.AdoptPlacement(step.vm_id, step.host, grace)
+                             : journal_.AdoptVolumeHome(step.image_id, step.host);
+      if (added.ok()) {
+        if (*added) {
+          log->info("{}: recorded in the journal as {}: {}", what,
+                    placement ? "VM " + std::to_string(step.vm_id) + "'s placement"
+                              : "image " + std::to_string(step.image_id) + "'s volume home",
+                    step.why);
+          std::lock_guard lock(counts_mu_);
+          ++counts_.journal_rebuilt;
+        }
+        return;
+      }
+      s = added.status();
+      break;
+    }
     case ReconcileAction::kRestoreLimits:
       s = actions_.RestoreLimits(step.vm_id, step.host, step.limits, grace);
       if (s.ok()) {
-        log->info("{}: limits restored to NanoCpus {}, Memory {}: {}", what,
-                  step.limits.nano_cpus, step.limits.memory_bytes, step.why);
+        log->info("{}: limits restored to NanoCpus {}, Memory {}: {}", what, step.limits.nano_cpus,
+                  step.limits.memory_bytes, step.why);
         std::lock_guard lock(counts_mu_);
         ++counts_.limits_restored;
         return;
@@ -185,6 +210,17 @@ ReconcileCounts Reconciler::Pass() {
         input.busy.insert(v.vm_id);
     }
   }
+  auto placed = journal_.PlacedVms();
+  auto homed = journal_.HomedImages();
+  if (!placed.ok() || !homed.ok()) {
+    log->warn("pass skipped: the journal cannot be read: {}",
+              (placed.ok() ? homed.status() : placed.status()).ToString());
+    std::lock_guard lock(counts_mu_);
+    ++counts_.failed_passes;
+    return counts_;
+  }
+  input.placed = std::move(*placed);
+  input.homed = std::move(*homed);
   input.now = clock_.Now();
   for (const ReconcileStep& step : planner_.NextSteps(input)) Apply(step);
 

@@ -32,14 +32,15 @@ struct ReconcileSettings {
 // What passes did, since the start (counters) or in the last pass (hosts_skipped).
 struct ReconcileCounts {
   int64_t passes = 0;
-  int64_t failed_passes = 0;       // oned's pools could not be read
-  int64_t orphans_removed = 0;     // containers and volumes, counted by name
-  int64_t orphans_reported = 0;    // [reconcile] orphans = report
+  int64_t failed_passes = 0;     // oned's pools (or the journal) could not be read
+  int64_t orphans_removed = 0;   // containers and volumes, counted by name
+  int64_t orphans_reported = 0;  // [reconcile] orphans = report
   int64_t twins_removed = 0;
   int64_t limits_restored = 0;
-  int64_t repairs_failed = 0;      // a step that was refused or failed (tried again next pass)
+  int64_t repairs_failed = 0;  // a step that was refused or failed (tried again next pass)
   int64_t intents_pruned = 0;
-  int hosts_skipped = 0;           // in the last pass: engines that did not answer
+  int64_t journal_rebuilt = 0;  // placements and volume homes learned from the engines' labels
+  int hosts_skipped = 0;        // in the last pass: engines that did not answer
 };
 
 class Reconciler {

@@ -331,6 +331,48 @@ Result<std::vector<MonitoredHost>> SqliteStore::MonitoredHosts() {
   return out;
 }
 
+Result<std::set<int>> SqliteStore::PlacedVms() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT vm_id FROM placements", {});
+  std::set<int> out;
+  int rc = SQLITE_ROW;
+  while ((rc = st.Step()) == SQLITE_ROW) out.insert(static_cast<int>(st.Int(0)));
+  if (rc != SQLITE_DONE) return st.Error("placements");
+  return out;
+}
+
+Result<std::set<int>> SqliteStore::HomedImages() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT image_id FROM volume_homes", {});
+  std::set<int> out;
+  int rc = SQLITE_ROW;
+  while ((rc = st.Step()) == SQLITE_ROW) out.insert(static_cast<int>(st.Int(0)));
+  if (rc != SQLITE_DONE) return st.Error("volume homes");
+  return out;
+}
+
+Result<bool> SqliteStore::AdoptPlacement(const Placement& p) {
+  std::lock_guard lock(mu_);
+  if (Status s = Run(db_, "place",
+                     "INSERT OR IGNORE INTO placements(vm_id, host, start_script_done, checkpoint, "
+                     "start_script_started) VALUES(?,?,?,?,?)",
+                     {int64_t{p.vm_id}, p.host, int64_t{p.start_script_done ? 1 : 0}, p.checkpoint,
+                      int64_t{p.start_script_started ? 1 : 0}});
+      !s.ok())
+    return s;
+  return sqlite3_changes(db_) > 0;
+}
+
+Result<bool> SqliteStore::AdoptVolumeHome(int image_id, const std::string& host) {
+  std::lock_guard lock(mu_);
+  if (Status s =
+          Run(db_, "volume home", "INSERT OR IGNORE INTO volume_homes(image_id, host) VALUES(?,?)",
+              {int64_t{image_id}, host});
+      !s.ok())
+    return s;
+  return sqlite3_changes(db_) > 0;
+}
+
 Status SqliteStore::SetVolumeHome(int image_id, const std::string& host) {
   std::lock_guard lock(mu_);
   return Run(db_, "volume home", "INSERT OR REPLACE INTO volume_homes(image_id, host) VALUES(?,?)",

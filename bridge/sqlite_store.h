@@ -16,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,12 @@ class SqliteStore {
   Result<std::vector<Leftover>> Leftovers(const std::string& host);
   Status Settled(const Leftover& leftover);
   Result<std::optional<Placement>> PlacementOf(int vm_id);
+  // What the reconcile pass rebuilds a lost journal from: the VMs and images it records, and
+  // records that keep what is there already (returning whether they added anything).
+  Result<std::set<int>> PlacedVms();
+  Result<std::set<int>> HomedImages();
+  Result<bool> AdoptPlacement(const Placement& placement);
+  Result<bool> AdoptVolumeHome(int image_id, const std::string& host);
   // Forgets the VM's placement and snapshots, in one transaction.
   Status Forget(int vm_id);
 

@@ -77,6 +77,10 @@ class VmActions {
   Status RemoveUnwanted(int vm_id, const std::string& host, bool gone, Clock::Duration grace);
   Status RestoreLimits(int vm_id, const std::string& host, const ResourceUpdate& limits,
                        Clock::Duration grace);
+  // Records that the VM's container is on `host` when the journal has no placement of it (a lost
+  // journal): its START_SCRIPT is taken as run, and a checkpoint as unknown. False when the
+  // journal had one already.
+  Result<bool> AdoptPlacement(int vm_id, const std::string& host, Clock::Duration grace);
 
   // Settles the intents a previous run left open: a deploy whose VM oned still deploys on that
   // host is finished, one whose VM is gone is rolled back, the rest are closed (their stubs retry).

@@ -37,4 +37,14 @@ Status VmActions::RestoreLimits(int vm_id, const std::string& host, const Resour
   });
 }
 
+Result<bool> VmActions::AdoptPlacement(int vm_id, const std::string& host, Clock::Duration grace) {
+  auto lock = LockVm(vm_id);
+  if (activity_.Busy(vm_id, grace)) {
+    return Conflict("vm " + std::to_string(vm_id) + ": onedock acted on it a moment ago");
+  }
+  // The START_SCRIPT ran when the container was made, as far as anyone can tell now: it is never
+  // run a second time.
+  return journal_.AdoptPlacement(Placement{vm_id, host, true, "", true});
+}
+
 }  // namespace onedock

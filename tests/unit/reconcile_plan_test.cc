@@ -38,6 +38,12 @@ HostView Host(const std::string& name, std::vector<SeenContainer> containers,
   return {name, true, std::move(containers), std::move(volumes)};
 }
 
+// The input with every live VM's placement known to the journal, as in a journal never lost.
+ReconcileInput Known(ReconcileInput in) {
+  for (const auto& [id, vm] : in.vms) in.placed.insert(id);
+  return in;
+}
+
 struct Passes {
   explicit Passes(ReconcilePolicy policy = Policy()) : planner(std::move(policy)) {}
   ReconcilePlanner planner;
@@ -45,7 +51,7 @@ struct Passes {
   std::vector<ReconcileStep> At(Clock::Duration after, ReconcileInput input) {
     now += after;
     input.now = now;
-    return planner.NextSteps(input);
+    return planner.NextSteps(Known(std::move(input)));
   }
 };
 
@@ -53,8 +59,8 @@ TEST_CASE("an orphan is removed once seen on two passes at least the grace apart
   Passes p;
   ReconcileInput in;
   in.hosts = {Host("h1", {Container(7, "exited")}, {Volume(7, 1), Volume(7, 2)})};
-  CHECK(p.At(seconds(0), in).empty());        // first sighting
-  CHECK(p.At(minutes(2), in).empty());        // inside the grace
+  CHECK(p.At(seconds(0), in).empty());  // first sighting
+  CHECK(p.At(minutes(2), in).empty());  // inside the grace
   CHECK(p.planner.watched() == 1);
   const auto steps = p.At(minutes(3), in);  // 5 min after the first
   REQUIRE(steps.size() == 1);
@@ -69,8 +75,8 @@ TEST_CASE("a grace of zero still takes two passes, and volumes alone are orphans
   ReconcilePlanner planner({"test", seconds(0), true});
   ReconcileInput in;
   in.hosts = {Host("h1", {}, {Volume(9, 1)})};
-  CHECK(planner.NextSteps(in).empty());
-  const auto steps = planner.NextSteps(in);
+  CHECK(planner.NextSteps(Known(in)).empty());
+  const auto steps = planner.NextSteps(Known(in));
   REQUIRE(steps.size() == 1);
   CHECK(steps[0].names == std::vector<std::string>{"one-9-disk1"});
 }
@@ -141,9 +147,9 @@ TEST_CASE("a twin on another host is removed once the VM's container runs where 
   in.vms[5] = Running("h2");
   in.hosts = {Host("h1", {Container(5, "exited")}, {Volume(5, 1)}),
               Host("h2", {Container(5, "created")}, {Volume(5, 1)})};
-  CHECK(planner.NextSteps(in).empty());  // not running yet where oned says
+  CHECK(planner.NextSteps(Known(in)).empty());  // not running yet where oned says
   in.hosts[1].containers[0].state = "running";
-  const auto steps = planner.NextSteps(in);
+  const auto steps = planner.NextSteps(Known(in));
   REQUIRE(steps.size() == 1);
   CHECK(steps[0].action == ReconcileAction::kRemoveTwin);
   CHECK(steps[0].host == "h1");
@@ -163,7 +169,7 @@ TEST_CASE("a VM in a transitional state gets neither twin removal nor limit repa
     ReconcileInput in;
     in.vms[5] = {state, lcm, "h2", ResourceUpdate{1'000'000'000, kMem}};
     in.hosts = {Host("h1", {Container(5)}), Host("h2", {Container(5)})};
-    CHECK(planner.NextSteps(in).empty());
+    CHECK(planner.NextSteps(Known(in)).empty());
   }
 }
 
@@ -172,13 +178,13 @@ TEST_CASE("limits that differ from the template are restored, and equal ones lef
   ReconcileInput in;
   in.vms[5] = Running("h1");
   in.hosts = {Host("h1", {Container(5)})};
-  CHECK(planner.NextSteps(in).empty());
+  CHECK(planner.NextSteps(Known(in)).empty());
   for (auto drift : {+[](SeenContainer& c) { c.memory_bytes = 64 << 20; },
                      +[](SeenContainer& c) { c.memory_swap_bytes = -1; },
                      +[](SeenContainer& c) { c.nano_cpus = 2'000'000'000; }}) {
     ReconcileInput changed = in;
     drift(changed.hosts[0].containers[0]);
-    const auto steps = planner.NextSteps(changed);
+    const auto steps = planner.NextSteps(Known(changed));
     REQUIRE(steps.size() == 1);
     CHECK(steps[0].action == ReconcileAction::kRestoreLimits);
     CHECK(steps[0].limits.nano_cpus == 500'000'000);
@@ -188,12 +194,55 @@ TEST_CASE("limits that differ from the template are restored, and equal ones lef
   ReconcileInput unknown = in;
   unknown.hosts[0].containers[0].inspected = false;
   unknown.hosts[0].containers[0].memory_bytes = 0;
-  CHECK(planner.NextSteps(unknown).empty());
+  CHECK(planner.NextSteps(Known(unknown)).empty());
   // A limit the template does not ask for is not enforced.
   SeenContainer free = Container(5);
   free.nano_cpus = 0;
   CHECK_FALSE(LimitsDiffer(free, ResourceUpdate{0, kMem}));
   CHECK(LimitsDiffer(free, ResourceUpdate{1, kMem}));
+}
+
+TEST_CASE("a journal that lost a VM's placement or an image's volume home learns them") {
+  ReconcilePlanner planner(Policy());
+  ReconcileInput in;
+  in.vms[5] = Running("h2");
+  in.vms[6] = {kVmPoweroff, kLcmInit, "h1", {}};
+  in.vms[7] = {kVmActive, kLcmPrologMigrate, "h2", {}};  // container still on h1 only
+  in.vms[8] = Running("h1");                             // placed already
+  in.placed = {8};
+  SeenVolume kept{"one-image-3", -1, "test", 3};
+  SeenVolume homed{"one-image-4", -1, "test", 4};
+  SeenVolume copied{"one-image-9", -1, "test", 9};
+  in.homed = {4};
+  in.hosts = {Host("h1", {Container(5), Container(6, "exited"), Container(7), Container(8)},
+                   {kept, homed, copied}),
+              Host("h2", {Container(5)}, {copied})};
+  const auto steps = planner.NextSteps(in);
+  std::vector<std::string> got;
+  for (const auto& s : steps) {
+    REQUIRE((s.action == ReconcileAction::kRecordPlacement ||
+             s.action == ReconcileAction::kRemoveTwin ||
+             s.action == ReconcileAction::kRecordVolumeHome));
+    if (s.action == ReconcileAction::kRecordPlacement)
+      got.push_back("vm " + std::to_string(s.vm_id) + " on " + s.host);
+    if (s.action == ReconcileAction::kRecordVolumeHome)
+      got.push_back("image " + std::to_string(s.image_id) + " on " + s.host);
+  }
+  // 5 where oned runs it (its twin on h1 goes too), 6 and 7 on the only host holding them; image
+  // 9 is on two hosts, which one holds the data is not known.
+  CHECK(got == std::vector<std::string>{"vm 5 on h2", "vm 6 on h1", "vm 7 on h1", "image 3 on h1"});
+
+  // Nothing is learned while a host does not answer: what it holds might be the real one.
+  ReconcileInput partial = in;
+  partial.hosts.push_back({"h3", false, {}, {}});
+  got.clear();
+  for (const auto& s : planner.NextSteps(partial)) {
+    if (s.action == ReconcileAction::kRecordPlacement ||
+        s.action == ReconcileAction::kRecordVolumeHome)
+      got.push_back(std::to_string(s.vm_id) + "/" + std::to_string(s.image_id));
+  }
+  // Only where oned names a host that answered and holds the container.
+  CHECK(got == std::vector<std::string>{"5/-1", "6/-1"});
 }
 
 TEST_CASE("orphans come first, then twins, then limits") {

@@ -134,6 +134,36 @@ TEST_CASE("a pass whose pools oned does not give touches nothing") {
   CHECK(r.h1().containers.count("one-42") == 0);
 }
 
+TEST_CASE(
+    "a lost journal is rebuilt from the engines' labels, and the VM then moves with its data") {
+  ReconcileRig r;
+  r.h1().volume_data["one-42-disk1"] = "own data";
+  r.h1().volume_data["one-image-8"] = "kept by image 8";
+  // A new front-end: an empty journal, and onedockd started over it.
+  testing::TempDir fresh("journal");
+  auto journal = testing::OpenJournal(fresh.path() + "/journal.db");
+  VmActions actions(r.engines, r.one, *journal, ActionSettings{r.actions_settings});
+  Reconciler reconciler(r.engines, r.one, actions, *journal, r.settings);
+  REQUIRE_FALSE(journal->PlacementOf(42)->has_value());
+  const auto counts = reconciler.Pass();
+  CHECK(counts.journal_rebuilt == 2);
+  auto placed = journal->PlacementOf(42);
+  REQUIRE(placed->has_value());
+  CHECK((*placed)->host == "h1");
+  CHECK((*placed)->start_script_done);
+  CHECK(**journal->VolumeHome(8) == "h1");
+  CHECK(r.h1().containers["one-42"].running);     // nothing else was touched
+  CHECK(reconciler.Pass().journal_rebuilt == 2);  // known now: not recorded twice
+
+  // A cold migration to h2 finds the data where the journal says it is.
+  REQUIRE(actions.Save(r.vm, "h1").ok());
+  REQUIRE(actions.Restore(r.vm, "h2").ok());
+  CHECK(r.h2().volume_data["one-42-disk1"] == "own data");
+  CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
+  CHECK(r.h1().containers.count("one-42") == 0);
+  CHECK(**journal->VolumeHome(8) == "h2");
+}
+
 TEST_CASE("only the hosts of onedock's drivers are listed") {
   ReconcileRig r;
   r.engines.hosts["kvm1"];  // it would answer, but oned's kvm1 is not an onedock host
