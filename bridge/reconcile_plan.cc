@@ -46,7 +46,6 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
     }
   }
 
-  const bool all_answered = answered.size() == input.hosts.size();
   std::vector<ReconcileStep> orphans, twins, limits, learned;
   std::set<std::pair<std::string, int>> still_orphaned;
   for (const auto& [vm_id, hosts] : held) {
@@ -78,7 +77,7 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
         if (here.container != nullptr) with.push_back(host);
       }
       const bool home = std::find(with.begin(), with.end(), vm.host) != with.end();
-      if (home || (with.size() == 1 && all_answered)) {
+      if (home || with.size() == 1) {
         const std::string host = home ? vm.host : with.front();
         learned.push_back({ReconcileAction::kRecordPlacement,
                            host,
@@ -115,7 +114,9 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
                             std::to_string(c.memory_swap_bytes) + " differ from the template's"});
     }
   }
-  // A persistent image's volume on one host only, all hosts answering: that host is its home.
+  // A persistent image's volume on one answering host only: that host is its home. (A host that
+  // does not answer could hold a stale copy, left by a move whose clean-up failed; a fleet with a
+  // host down for good would otherwise never learn any home.)
   std::map<int, std::vector<std::pair<std::string, std::string>>> image_volumes;
   for (const HostView& h : input.hosts) {
     if (!h.answered) continue;
@@ -125,7 +126,7 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
     }
   }
   for (const auto& [image, where] : image_volumes) {
-    if (input.homed.count(image) != 0 || where.size() != 1 || !all_answered) continue;
+    if (input.homed.count(image) != 0 || where.size() != 1) continue;
     ReconcileStep s{ReconcileAction::kRecordVolumeHome,
                     where[0].first,
                     -1,

@@ -10,8 +10,9 @@
 //   twin on B is removed;
 // - a running VM whose container's CPU or memory limits differ from its template's: restored;
 // - what the journal should know and does not (it was lost or restored from an old backup): a
-//   live VM's placement is recorded from where its container is, and a persistent image's volume
-//   home from the one host holding that volume.
+//   live VM's placement is recorded from where its container is (the host oned names, else the
+//   only answering host that has one), and a persistent image's volume home from the only
+//   answering host holding that volume.
 //
 // Never: anything of another `one.instance`; a VM onedock acted on within the grace (`busy`); a
 // VM in a transitional state (only ACTIVE/RUNNING has twins or limits repaired); anything on a

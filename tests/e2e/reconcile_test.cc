@@ -3,6 +3,9 @@
 // The worlds here run passes every 2 s with a 3 s orphan grace.
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -111,6 +114,64 @@ TEST_CASE("docker update --memory behind OpenNebula's back is undone") {
   REQUIRE(after.ok());
   CHECK(after->nano_cpus == cpus);
   CHECK(after->running);
+}
+
+// The lines of onedockd's log holding `text`.
+int LogLines(World& w, const std::string& text) {
+  std::ifstream log(w.root() + "/od/onedockd.log");
+  int n = 0;
+  for (std::string line; std::getline(log, line);) n += line.find(text) != std::string::npos;
+  return n;
+}
+
+TEST_CASE(
+    "journal deleted while VMs run on both hosts: after the restart, poweroff and resume, a cold "
+    "migration with the data disk and the next VM of the persistent image all find their data") {
+  World w(kFastPasses);
+  const int kept = w.CreateImage(
+      "NAME = kept\nTYPE = DATABLOCK\nSIZE = 20\nPERSISTENT = YES\nDOCKER_MOUNT = /www/kept");
+  w.WaitForImage(kept, 1);
+  const int data =
+      w.CreateVm("journal-data", 0.25, 64,
+                 "DISK = [ IMAGE_ID = " + Id(kept) + " ]\nDISK = [ TYPE = fs, SIZE = 16 ]");
+  const int plain = w.CreateVm("journal-plain", 0.25, 64);
+  w.Deploy(data, "h1");
+  w.Deploy(plain, "h2");
+  const Vm d = w.WaitFor(data, kVmActive, kLcmRunning, 90);
+  w.WaitFor(plain, kVmActive, kLcmRunning, 90);
+  w.ExecOut("h1", d.deploy_id, "echo kept-data > /www/kept/f && echo own-data > /mnt/disk2/f");
+
+  w.KillOnedockd();
+  REQUIRE(std::filesystem::remove(w.root() + "/od/journal.db"));
+  std::filesystem::remove(w.root() + "/od/journal.db-wal");
+  std::filesystem::remove(w.root() + "/od/journal.db-shm");
+  w.StartOnedockd();
+  // The first pass comes once the recovery pass is done: two placements and one volume home.
+  CHECK(Within(30, [&] { return LogLines(w, "recorded in the journal") >= 3; }));
+
+  w.Action("poweroff", plain);
+  w.WaitFor(plain, kVmPoweroff, 0);
+  w.Action("resume", plain);
+  w.WaitFor(plain, kVmActive, kLcmRunning);
+  CHECK(w.ContainersOf("h2", plain).size() == 1);
+
+  w.Call("one.vm.migrate", {xmlrpc_c::value_int(data), xmlrpc_c::value_int(w.host("h2")),
+                            xmlrpc_c::value_boolean(false)});
+  const Vm moved = w.WaitUntilRunningOn(data, "h2");
+  CHECK(w.ExecOut("h2", moved.deploy_id, "cat /www/kept/f /mnt/disk2/f") ==
+        "kept-data\nown-data\n");
+  CHECK(w.ContainersOf("h1", data).empty());
+  CHECK(VolumesOf(w, "h1", data).empty());
+
+  w.Action("terminate", data);
+  w.WaitFor(data, kVmDone, 0);
+  const int next = w.CreateVm("journal-next", 0.25, 64, "DISK = [ IMAGE_ID = " + Id(kept) + " ]");
+  w.Deploy(next, "h1");
+  const Vm second = w.WaitFor(next, kVmActive, kLcmRunning, 90);
+  CHECK(w.ExecOut("h1", second.deploy_id, "cat /www/kept/f") == "kept-data\n");
+  for (const int vm : {plain, next}) w.Action("terminate", vm);
+  for (const int vm : {plain, next}) w.WaitFor(vm, kVmDone, 0);
+  w.Call("one.image.delete", {xmlrpc_c::value_int(kept)});
 }
 
 }  // namespace
