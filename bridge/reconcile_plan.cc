@@ -114,6 +114,23 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
                             std::to_string(c.memory_swap_bytes) + " differ from the template's"});
     }
   }
+  // The registry images of VMs that are gone, also once nothing of them is left on any host.
+  answered.insert(kRegistry);
+  for (const auto& [vm_id, references] : input.pushed) {
+    if (input.vms.count(vm_id) != 0 || input.busy.count(vm_id) != 0 || references.empty()) continue;
+    const auto key = std::make_pair(std::string(kRegistry), vm_id);
+    still_orphaned.insert(key);
+    auto [seen, first] = first_seen_.try_emplace(key, Sighting{input.now, 0});
+    ++seen->second.passes;
+    if (seen->second.passes < 2 || input.now - seen->second.first < policy_.orphan_grace) continue;
+    orphans.push_back(
+        {policy_.remove_orphans ? ReconcileAction::kDeleteImages : ReconcileAction::kReportOrphan,
+         kRegistry,
+         vm_id,
+         references,
+         {},
+         "VM " + std::to_string(vm_id) + " is DONE or unknown to oned"});
+  }
   // A persistent image's volume on one answering host only: that host is its home. (A host that
   // does not answer could hold a stale copy, left by a move whose clean-up failed; a fleet with a
   // host down for good would otherwise never learn any home.)

@@ -12,7 +12,9 @@
 // - what the journal should know and does not (it was lost or restored from an old backup): a
 //   live VM's placement is recorded from where its container is (the host oned names, else the
 //   only answering host that has one), and a persistent image's volume home from the only
-//   answering host holding that volume.
+//   answering host holding that volume;
+// - the images onedock pushed to the private registry for a VM (checkpoints, snapshots) once the
+//   VM is DONE or unknown to oned: deleted, with the same two sightings as an orphan.
 //
 // Never: anything of another `one.instance`; a VM onedock acted on within the grace (`busy`); a
 // VM in a transitional state (only ACTIVE/RUNNING has twins or limits repaired); anything on a
@@ -71,6 +73,8 @@ struct ReconcileInput {
   std::set<int> busy;    // VMs onedock acted on within the grace
   std::set<int> placed;  // VMs the journal records a placement for
   std::set<int> homed;   // persistent images the journal records a volume home for
+  // The images onedock pushed for each VM ("repo:tag@sha256:…"), as the journal records them.
+  std::map<int, std::vector<std::string>> pushed;
   Clock::TimePoint now;
 };
 
@@ -81,6 +85,7 @@ enum class ReconcileAction {
   kRestoreLimits,     // a live update of the container to `limits`
   kRecordPlacement,   // the journal learns that the VM's container is on `host`
   kRecordVolumeHome,  // the journal learns that image `image_id`'s volume is on `host`
+  kDeleteImages,      // the VM's pushed images (`names`) deleted from the private registry
 };
 
 struct ReconcileStep {
@@ -106,6 +111,7 @@ struct ReconcilePolicy {
 
 class ReconcilePlanner {
  public:
+  static constexpr char kRegistry[] = "registry";  // the host of a kDeleteImages step
   explicit ReconcilePlanner(ReconcilePolicy policy) : policy_(std::move(policy)) {}
 
   // The steps of one pass, orphans first by host and VM, then twins, limits, and what the journal
@@ -117,7 +123,8 @@ class ReconcilePlanner {
 
  private:
   const ReconcilePolicy policy_;
-  // (host, vm id) → when it was first seen orphaned, and on how many passes.
+  // (host, vm id) → when it was first seen orphaned, and on how many passes; the host is
+  // kRegistry for a VM's pushed images.
   struct Sighting {
     Clock::TimePoint first;
     int passes = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bridge/container_plan.h"
+#include "bridge/image_reference.h"
 #include "bridge/log.h"
 #include "bridge/volume_plan.h"
 
@@ -37,11 +38,13 @@ std::string Joined(const std::vector<std::string>& names) {
 }  // namespace
 
 Reconciler::Reconciler(EngineProvider& engines, OneApi& one, VmActions& actions,
-                       SqliteStore& journal, ReconcileSettings settings, const Clock& clock)
+                       SqliteStore& journal, RegistryAccess* registries, ReconcileSettings settings,
+                       const Clock& clock)
     : engines_(engines),
       one_(one),
       actions_(actions),
       journal_(journal),
+      registries_(registries),
       settings_(std::move(settings)),
       clock_(clock),
       planner_(settings_.policy) {}
@@ -95,7 +98,9 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
 
 void Reconciler::Apply(const ReconcileStep& step) {
   auto log = NamedLogger("reconcile");
-  const std::string what = "host " + step.host + ": " + Joined(step.names);
+  const std::string what =
+      (step.host == ReconcilePlanner::kRegistry ? "private registry" : "host " + step.host) + ": " +
+      Joined(step.names);
   const auto grace = settings_.policy.orphan_grace;
   Status s;
   switch (step.action) {
@@ -135,6 +140,31 @@ void Reconciler::Apply(const ReconcileStep& step) {
         return;
       }
       s = added.status();
+      break;
+    }
+    case ReconcileAction::kDeleteImages: {
+      if (registries_ == nullptr) return;
+      int deleted = 0;
+      for (const std::string& name : step.names) {
+        // "repo:tag@digest", as the push reported it: deleted by that digest.
+        const auto at = name.rfind('@');
+        auto reference = ParseImageReference(name.substr(0, at));
+        if (reference.ok() && at != std::string::npos) reference->digest = name.substr(at + 1);
+        s = !reference.ok() ? reference.status()
+            : reference->digest.empty()
+                ? InvalidArgument(name + " has no digest")
+                : registries_->DeleteManifest(*reference, settings_.registry_auth);
+        if (s.code() == Status::Code::kNotFound) s = Status::Ok();  // deleted already
+        if (s.ok()) s = journal_.ForgetPushed(name);
+        if (!s.ok()) break;
+        ++deleted;
+      }
+      if (deleted > 0) {
+        log->info("{}: {} image(s) deleted: {}", what, deleted, step.why);
+        std::lock_guard lock(counts_mu_);
+        counts_.images_deleted += deleted;
+      }
+      if (s.ok()) return;
       break;
     }
     case ReconcileAction::kRestoreLimits:
@@ -218,6 +248,12 @@ ReconcileCounts Reconciler::Pass() {
     std::lock_guard lock(counts_mu_);
     ++counts_.failed_passes;
     return counts_;
+  }
+  auto pushed = journal_.PushedImages();
+  if (pushed.ok()) {
+    input.pushed = std::move(*pushed);
+  } else {
+    log->warn("pushed images not read: {}", pushed.status().ToString());
   }
   input.placed = std::move(*placed);
   input.homed = std::move(*homed);

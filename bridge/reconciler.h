@@ -1,6 +1,7 @@
 // Reconciler: one reconcile pass, the effects around bridge/reconcile_plan.h. A pass reads oned's
 // host pool and VM pool once each, lists every onedock host's containers and volumes of this
-// instance (up to kListers hosts at a time), inspects the containers of running VMs for their
+// instance (up to kListers hosts at a time), reads the images the journal records as pushed for
+// VMs, inspects the containers of running VMs for their
 // limits, lets the planner decide, and applies its steps through VmActions, each under its VM's
 // lock. Every removal and repair is logged with why and counted. A pass whose pool reads fail
 // does nothing; a host whose engine does not answer is skipped. Finished journal intents older
@@ -16,6 +17,7 @@
 
 #include "bridge/clock.h"
 #include "bridge/engine.h"
+#include "bridge/image_store.h"
 #include "bridge/one_api.h"
 #include "bridge/reconcile_plan.h"
 #include "bridge/sqlite_store.h"
@@ -27,6 +29,7 @@ struct ReconcileSettings {
   ReconcilePolicy policy;
   std::string vm_mad = "onedock";  // hosts whose VM_MAD this is are listed
   std::chrono::seconds keep_intents = std::chrono::hours(24 * 7);
+  RegistryAuth registry_auth;  // for deleting pushed images from the private registry
 };
 
 // What passes did, since the start (counters) or in the last pass (hosts_skipped).
@@ -39,14 +42,18 @@ struct ReconcileCounts {
   int64_t limits_restored = 0;
   int64_t repairs_failed = 0;  // a step that was refused or failed (tried again next pass)
   int64_t intents_pruned = 0;
-  int64_t journal_rebuilt = 0;  // placements and volume homes learned from the engines' labels
-  int hosts_skipped = 0;        // in the last pass: engines that did not answer
+  int64_t journal_rebuilt = 0;
+  int64_t images_deleted = 0;  // checkpoint and snapshot manifests deleted from the registry  //
+                               // placements and volume homes learned from the engines' labels
+  int hosts_skipped = 0;       // in the last pass: engines that did not answer
 };
 
 class Reconciler {
  public:
+  // `registries` deletes pushed images from the private registry; null: they are left there.
   Reconciler(EngineProvider& engines, OneApi& one, VmActions& actions, SqliteStore& journal,
-             ReconcileSettings settings, const Clock& clock = Clock::Real());
+             RegistryAccess* registries, ReconcileSettings settings,
+             const Clock& clock = Clock::Real());
 
   // One pass; returns the counts so far.
   ReconcileCounts Pass();
@@ -66,6 +73,7 @@ class Reconciler {
   OneApi& one_;
   VmActions& actions_;
   SqliteStore& journal_;
+  RegistryAccess* const registries_;
   const ReconcileSettings settings_;
   const Clock& clock_;
   ReconcilePlanner planner_;

@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS leftovers(
   name TEXT NOT NULL,
   vm_id INTEGER NOT NULL,
   PRIMARY KEY(host, kind, name));
+CREATE TABLE IF NOT EXISTS pushed_images(
+  reference TEXT PRIMARY KEY,
+  vm_id INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS snapshots(
   vm_id INTEGER NOT NULL,
   name TEXT NOT NULL,
@@ -287,6 +290,29 @@ Status SqliteStore::Forget(int vm_id) {
   if (s.ok()) s = Run(db_, "forget", "COMMIT", {});
   if (!s.ok()) Run(db_, "forget", "ROLLBACK", {});
   return s;
+}
+
+Status SqliteStore::RecordPushed(int vm_id, const std::string& reference) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "record pushed image",
+             "INSERT OR REPLACE INTO pushed_images(reference, vm_id) VALUES(?,?)",
+             {reference, int64_t{vm_id}});
+}
+
+Result<std::map<int, std::vector<std::string>>> SqliteStore::PushedImages() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT vm_id, reference FROM pushed_images ORDER BY vm_id, reference", {});
+  std::map<int, std::vector<std::string>> out;
+  int rc = SQLITE_ROW;
+  while ((rc = st.Step()) == SQLITE_ROW) out[static_cast<int>(st.Int(0))].push_back(st.Text(1));
+  if (rc != SQLITE_DONE) return st.Error("pushed images");
+  return out;
+}
+
+Status SqliteStore::ForgetPushed(const std::string& reference) {
+  std::lock_guard lock(mu_);
+  return Run(db_, "forget pushed image", "DELETE FROM pushed_images WHERE reference = ?",
+             {reference});
 }
 
 Status SqliteStore::RecordSnapshot(int vm_id, const std::string& name, const std::string& pinned) {

@@ -3,8 +3,11 @@
 // action ends, so after a crash the open rows name exactly the actions that were in flight. A
 // placement row says which host holds a VM's container (and the state the next action needs: start
 // script done, checkpoint image); a volume home row which host holds a persistent image's data
-// volume; a snapshot row the digest of each snapshot onedock took; a monitored host row which hosts
-// oned asked onedockd to monitor. A journal made by an older release is migrated when opened.
+// volume; a snapshot row the digest of each snapshot onedock took; a pushed image row each image
+// pushed to the private registry for a VM, until the reconcile pass deletes it; a monitored host
+// row which hosts oned asked onedockd to monitor. A journal made by an older release is migrated
+// when opened. Whatever is lost with the file, the reconcile pass learns back from the engines'
+// labels what they can say (placements, volume homes).
 //
 // Thread-safe: one connection behind a mutex; every call is one short transaction. WAL with
 // synchronous=NORMAL: a killed process loses nothing committed; a power loss may lose the last
@@ -13,6 +16,7 @@
 #define ONEDOCK_BRIDGE_SQLITE_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -102,6 +106,13 @@ class SqliteStore {
   Result<bool> AdoptVolumeHome(int image_id, const std::string& host);
   // Forgets the VM's placement and snapshots, in one transaction.
   Status Forget(int vm_id);
+
+  // The images onedock pushed to the private registry for a VM (checkpoints and snapshots, as
+  // "repo:tag@sha256:…"): kept after the VM is forgotten, until the reconcile pass has deleted
+  // them from the registry.
+  Status RecordPushed(int vm_id, const std::string& reference);
+  Result<std::map<int, std::vector<std::string>>> PushedImages();  // by VM
+  Status ForgetPushed(const std::string& reference);
 
   // The snapshots onedock took of a VM: `name` is the reference oned holds as the HYPERVISOR_ID
   // ("reg/onedock-snapshot/one-42:s0"), `pinned` the same image by the digest its push reported.

@@ -54,7 +54,10 @@ Result<std::string> VmActions::CommitAndPush(Engine& engine, int vm_id, const st
   const std::string reference = repo + ":" + tag;
   auto pushed = engine.PushImage(reference, settings_.registry_auth);
   if (!pushed.ok()) return pushed.status();
-  return reference + "@" + *pushed;
+  const std::string pinned = reference + "@" + *pushed;
+  // Recorded so that it is deleted from the registry once the VM is gone.
+  if (Status r = journal_.RecordPushed(vm_id, pinned); !r.ok()) return r;
+  return pinned;
 }
 
 Status VmActions::Save(const Vm& vm, const std::string& host) {

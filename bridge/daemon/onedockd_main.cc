@@ -164,7 +164,8 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   // Declared after what the collectables read, so that the endpoint stops serving first.
   auto registry = std::make_shared<prometheus::Registry>();
   DriverMetrics driver_metrics(*registry);
-  Reconciler reconciler(engines, one, actions, **journal, ReconcileSettingsOf(config));
+  Reconciler reconciler(engines, one, actions, **journal, &registries,
+                        ReconcileSettingsOf(config, secrets));
   auto state_metrics = std::make_shared<StateMetrics>(
       StateSources{[&monitoring] { return monitoring.Snapshot(); },
                    [&store = **journal] { return store.OpenIntentCount(); },

@@ -234,8 +234,9 @@ monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {
   return {config.instance, config.disk_total_mb, config.stats_workers, config.grace_s};
 }
 
-ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config) {
+ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config, const Secrets& secrets) {
   ReconcileSettings s;
+  s.registry_auth = ActionSettingsOf(config, secrets).registry_auth;
   s.policy = {config.instance, std::chrono::seconds(config.orphan_grace_s), config.remove_orphans};
   s.keep_intents = std::chrono::hours(24) * config.keep_intents_days;
   return s;

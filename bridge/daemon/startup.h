@@ -46,7 +46,7 @@ ImageStoreSettings ImageStoreSettingsOf(const DaemonConfig& config, const Secret
 // allowed), plain-HTTP registries and download limits of [images].
 Result<docker::RegistryHttpSettings> RegistryHttpSettingsOf(const DaemonConfig& config);
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config);
-ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config);
+ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config, const Secrets& secrets);
 
 }  // namespace onedock::daemon
 

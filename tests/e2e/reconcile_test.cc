@@ -10,7 +10,9 @@
 #include <thread>
 
 #include "bridge/container_plan.h"
+#include "docker/registry_client.h"
 #include "tests/e2e/world.h"
+#include "tests/integration/bed.h"
 
 namespace onedock::e2e {
 namespace {
@@ -172,6 +174,50 @@ TEST_CASE(
   for (const int vm : {plain, next}) w.Action("terminate", vm);
   for (const int vm : {plain, next}) w.WaitFor(vm, kVmDone, 0);
   w.Call("one.image.delete", {xmlrpc_c::value_int(kept)});
+}
+
+TEST_CASE(
+    "terminate of a VM with a checkpoint and two snapshots: their manifests are gone from the "
+    "private registry") {
+  World w(kFastPasses);
+  const int id = w.CreateVm("pushed", 0.25, 64);
+  w.Deploy(id, "h1");
+  w.WaitFor(id, kVmActive, kLcmRunning, 90);
+  w.Action("stop", id);  // save: the checkpoint is pushed
+  w.WaitFor(id, kVmStopped, 0, 90);
+  w.Action("resume", id);
+  const Vm back = w.WaitFor(id, kVmActive, kLcmRunning, 120);
+  const std::string host = back.CurrentHistory()->hostname;
+  const std::string registry = testbed::RegistryHost("private");
+  const std::string snapshots = "onedock-snapshot/one-" + Id(id);
+  for (const char* name : {"s0", "s1"}) {
+    w.Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(id), xmlrpc_c::value_string(name)});
+    const std::string tag = std::string(":s") + (name[1] == '0' ? "0" : "1");
+    w.WaitUntil(
+        id,
+        [&](const Vm&) {
+          return w.Engine(host).InspectImage(registry + "/" + snapshots + tag).ok();
+        },
+        std::string("snapshot ") + name);
+  }
+  docker::RegistryClient private_registry("private", testbed::Registry("private"));
+  const std::vector<std::pair<std::string, std::string>> pushed = {
+      {"onedock-checkpoint/one-" + Id(id), "latest"}, {snapshots, "s0"}, {snapshots, "s1"}};
+  std::vector<std::pair<std::string, std::string>> digests;
+  for (const auto& [repository, tag] : pushed) {
+    auto digest = private_registry.TagDigest(repository, tag);
+    REQUIRE_MESSAGE(digest.ok(), repository << ":" << tag << ": " << digest.status().ToString());
+    digests.emplace_back(repository, *digest);
+  }
+  w.Action("terminate", id);
+  w.WaitFor(id, kVmDone, 0, 60);
+  for (const auto& [repository, digest] : digests) {
+    CAPTURE(repository);
+    CHECK(Within(30, [&, &repository = repository, &digest = digest] {
+      auto m = private_registry.GetManifest(repository, digest);
+      return !m.ok() && m.status().code() == Status::Code::kNotFound;
+    }));
+  }
 }
 
 }  // namespace

@@ -246,6 +246,32 @@ TEST_CASE("a journal that lost a VM's placement or an image's volume home learns
   CHECK(got == std::vector<std::string>{"5/-1", "7/-1"});
 }
 
+TEST_CASE("a gone VM's pushed images are deleted after two sightings, a live or busy one's never") {
+  Passes p;
+  ReconcileInput in;
+  in.vms[5] = Running("h1");
+  in.pushed[5] = {"reg/onedock-checkpoint/one-5:latest@sha256:a"};
+  in.pushed[6] = {"reg/onedock-checkpoint/one-6:latest@sha256:b",
+                  "reg/onedock-snapshot/one-6:s0@sha256:c"};
+  in.pushed[7] = {"reg/onedock-snapshot/one-7:s0@sha256:d"};
+  in.busy = {7};
+  in.hosts = {Host("h1", {Container(5)})};
+  CHECK(p.At(seconds(0), in).empty());
+  CHECK(p.At(minutes(4), in).empty());
+  const auto steps = p.At(minutes(1), in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].action == ReconcileAction::kDeleteImages);
+  CHECK(steps[0].vm_id == 6);
+  CHECK(steps[0].host == ReconcilePlanner::kRegistry);
+  CHECK(steps[0].names == in.pushed[6]);
+  // Report mode: reported, nothing deleted.
+  Passes reporting(Policy(false));
+  reporting.At(seconds(0), in);
+  const auto reported = reporting.At(minutes(5), in);
+  REQUIRE(reported.size() == 1);
+  CHECK(reported[0].action == ReconcileAction::kReportOrphan);
+}
+
 TEST_CASE("orphans come first, then twins, then limits") {
   Passes p;
   ReconcileInput in;

@@ -44,7 +44,7 @@ struct ReconcileRig : ActionsRig {
     REQUIRE(e.StartContainer(spec.name).ok());
   }
   ReconcileSettings settings{ReconcilePolicy{"test", seconds(0), true}};
-  Reconciler reconciler{engines, one, *actions, *journal, settings};
+  Reconciler reconciler{engines, one, *actions, *journal, &registries, settings};
 };
 
 TEST_CASE("a VM oned dropped while its host was unreachable loses its container and volumes") {
@@ -77,7 +77,7 @@ TEST_CASE("a VM oned dropped while its host was unreachable loses its container 
 
 TEST_CASE("report mode leaves an orphan in place and counts it") {
   ReconcileRig r;
-  Reconciler reporting(r.engines, r.one, *r.actions, *r.journal,
+  Reconciler reporting(r.engines, r.one, *r.actions, *r.journal, &r.registries,
                        ReconcileSettings{ReconcilePolicy{"test", seconds(0), false}});
   r.one.vms.erase(42);
   reporting.Pass();
@@ -143,7 +143,7 @@ TEST_CASE(
   testing::TempDir fresh("journal");
   auto journal = testing::OpenJournal(fresh.path() + "/journal.db");
   VmActions actions(r.engines, r.one, *journal, ActionSettings{r.actions_settings});
-  Reconciler reconciler(r.engines, r.one, actions, *journal, r.settings);
+  Reconciler reconciler(r.engines, r.one, actions, *journal, &r.registries, r.settings);
   REQUIRE_FALSE(journal->PlacementOf(42)->has_value());
   const auto counts = reconciler.Pass();
   CHECK(counts.journal_rebuilt == 2);
@@ -162,6 +162,39 @@ TEST_CASE(
   CHECK(r.h2().volume_data["one-image-8"] == "kept by image 8");
   CHECK(r.h1().containers.count("one-42") == 0);
   CHECK(**journal->VolumeHome(8) == "h2");
+}
+
+TEST_CASE("a terminated VM's checkpoint and snapshots are deleted from the registry by digest") {
+  ReconcileRig r;
+  REQUIRE(r.actions->Save(r.vm, "h1").ok());
+  REQUIRE(r.actions->Restore(r.vm, "h1").ok());
+  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
+  auto s1 = r.actions->SnapshotCreate(r.vm, "h1", "1");
+  REQUIRE(s0.ok());
+  REQUIRE(s1.ok());
+  auto pushed = r.journal->PushedImages();
+  REQUIRE(pushed.ok());
+  REQUIRE((*pushed)[42].size() == 3);
+  r.reconciler.Pass();
+  r.reconciler.Pass();
+  CHECK(r.registries.deleted.empty());  // the VM is live
+  REQUIRE(r.actions->Remove(42, "h1").ok());
+  r.one.vms.erase(42);  // terminated: DONE
+  r.reconciler.Pass();
+  CHECK(r.registries.deleted.empty());  // a first sighting
+  const auto counts = r.reconciler.Pass();
+  CHECK(counts.repairs_failed == 0);
+  CHECK(counts.orphans_reported == 0);
+  CHECK(counts.images_deleted == 3);
+  CHECK(r.registries.deleted.size() == 3);
+  for (const auto& d : r.registries.deleted) {
+    CAPTURE(d);
+    CHECK(d.find("@sha256:") != std::string::npos);
+    CHECK(d.find("/onedock-") != std::string::npos);
+  }
+  CHECK(r.journal->PushedImages()->empty());
+  r.reconciler.Pass();
+  CHECK(r.registries.deleted.size() == 3);
 }
 
 TEST_CASE("only the hosts of onedock's drivers are listed") {
