@@ -178,6 +178,14 @@ std::string NetworkNameOf(const Nic& nic, const std::string& vnet_bridge) {
   return vnet_bridge.empty() ? "onebr" + std::to_string(nic.network_id) : vnet_bridge;
 }
 
+std::string VnetSubnet(const Vnet& vnet) {
+  const auto net = ParseIpv4(Get(vnet.template_attributes, "NETWORK_ADDRESS"));
+  const auto prefix = PrefixOf(Get(vnet.template_attributes, "NETWORK_MASK"));
+  if (!net || !prefix) return "";
+  const uint32_t netmask = *prefix == 0 ? 0 : 0xffffffffu << (32 - *prefix);
+  return FormatIpv4(*net & netmask) + "/" + std::to_string(*prefix);
+}
+
 Result<ResourceUpdate> LimitsOf(const Vm& vm) {
   // NaN compares false with everything, so it is refused by name before any comparison.
   if (!std::isfinite(vm.cpu) || vm.cpu <= 0 || vm.memory_mb <= 0) {
@@ -359,6 +367,8 @@ Result<ContainerPlan> PlanContainer(const Vm& vm, const std::string& host,
                                "; Docker allows one NIC per network in a container");
       }
     }
+    // The instance that made a network may remove it once its vnet is gone (the reconcile pass).
+    planned->network.labels[kLabelInstance] = settings.instance;
     plan.nics.push_back(std::move(*planned));
   }
   if (plan.nics.empty()) {

@@ -84,6 +84,10 @@ inline constexpr int64_t kMaxMemoryMb = int64_t{1} << 40;
 // CPU limit by asking for a CPU that rounds to 0 NanoCpus.
 Result<ResourceUpdate> LimitsOf(const Vm& vm);
 
+// The subnet ("10.42.0.0/24") the vnet's template gives its Docker network (NETWORK_ADDRESS and
+// NETWORK_MASK); "" when the template does not say.
+std::string VnetSubnet(const Vnet& vnet);
+
 // The image reference of the VM's DISK 0, checked to name the private registry.
 Result<std::string> ImageOf(const Vm& vm, const std::string& registry);
 

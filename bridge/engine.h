@@ -101,6 +101,9 @@ class Engine {
   virtual Result<NetworkInfo> InspectNetwork(const std::string& network) = 0;
   // Every network of the engine (no endpoints).
   virtual Result<std::vector<NetworkInfo>> ListNetworks() = 0;
+  // kNotFound when there is none; kFailedPrecondition (the engine's 403) while a container has an
+  // endpoint on it.
+  virtual Status RemoveNetwork(const std::string& network) = 0;
   // kConflict when the running container is already on the network (it has one endpoint per
   // network); a container that is not running gets OK and keeps its first endpoint's settings.
   // kNotFound when the network or the container does not exist.

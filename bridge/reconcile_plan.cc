@@ -153,6 +153,25 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
     s.image_id = image;
     learned.push_back(std::move(s));
   }
+  std::vector<ReconcileStep> networks;
+  for (const HostView& h : input.hosts) {
+    if (!h.answered) continue;
+    for (const SeenNetwork& n : h.networks) {
+      if (n.instance != policy_.instance || n.vnet_id < 0 || n.used) continue;
+      const auto vnet = input.vnets.find(n.vnet_id);
+      if (vnet == input.vnets.end()) continue;
+      const std::string id = std::to_string(n.vnet_id);
+      std::string why;
+      if (!vnet->second) {
+        why = "vnet " + id + " is gone from oned";
+      } else if (!vnet->second->empty() && *vnet->second != n.subnet) {
+        why = "vnet " + id + "'s subnet is " + *vnet->second + " now, the network's " + n.subnet;
+      } else {
+        continue;
+      }
+      networks.push_back({ReconcileAction::kRemoveNetwork, h.host, -1, {n.name}, {}, why});
+    }
+  }
   // Sightings of what is no longer orphaned (or is busy) restart; those on hosts that did not
   // answer are kept.
   std::erase_if(first_seen_, [&](const auto& item) {
@@ -162,6 +181,7 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
   steps.insert(steps.end(), twins.begin(), twins.end());
   steps.insert(steps.end(), limits.begin(), limits.end());
   steps.insert(steps.end(), learned.begin(), learned.end());
+  steps.insert(steps.end(), networks.begin(), networks.end());
   return steps;
 }
 

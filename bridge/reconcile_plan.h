@@ -14,7 +14,9 @@
 //   only answering host that has one), and a persistent image's volume home from the only
 //   answering host holding that volume;
 // - the images onedock pushed to the private registry for a VM (checkpoints, snapshots) once the
-//   VM is DONE or unknown to oned: deleted, with the same two sightings as an orphan.
+//   VM is DONE or unknown to oned: deleted, with the same two sightings as an orphan;
+// - a Docker network this instance made for a vnet oned no longer has, or whose subnet changed,
+//   that no container of any instance uses or names: removed.
 //
 // Never: anything of another `one.instance`; a VM onedock acted on within the grace (`busy`); a
 // VM in a transitional state (only ACTIVE/RUNNING has twins or limits repaired); anything on a
@@ -24,6 +26,7 @@
 #define ONEDOCK_BRIDGE_RECONCILE_PLAN_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -60,11 +63,20 @@ struct SeenVolume {
   int image_id = -1;  // a persistent image's volume: its image
 };
 
+struct SeenNetwork {
+  std::string name;
+  int vnet_id = -1;  // its one.vnet_id label
+  std::string instance;
+  std::string subnet;
+  bool used = false;  // a container (any instance, any state) has an endpoint on it or names it
+};
+
 struct HostView {
   std::string host;
   bool answered = false;  // false: the engine was not reached, nothing below is known
   std::vector<SeenContainer> containers;
   std::vector<SeenVolume> volumes;
+  std::vector<SeenNetwork> networks;
 };
 
 struct ReconcileInput {
@@ -75,6 +87,9 @@ struct ReconcileInput {
   std::set<int> homed;   // persistent images the journal records a volume home for
   // The images onedock pushed for each VM ("repo:tag@sha256:…"), as the journal records them.
   std::map<int, std::vector<std::string>> pushed;
+  // What oned says of the vnets the networks name: nullopt for a vnet it no longer has, else the
+  // subnet its template gives ("" when it gives none). A vnet missing here was not read.
+  std::map<int, std::optional<std::string>> vnets;
   Clock::TimePoint now;
 };
 
@@ -86,6 +101,7 @@ enum class ReconcileAction {
   kRecordPlacement,   // the journal learns that the VM's container is on `host`
   kRecordVolumeHome,  // the journal learns that image `image_id`'s volume is on `host`
   kDeleteImages,      // the VM's pushed images (`names`) deleted from the private registry
+  kRemoveNetwork,     // the network `names[0]` removed from `host`
 };
 
 struct ReconcileStep {

@@ -83,6 +83,28 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
     }
     view.containers.push_back(std::move(seen));
   }
+  // Networks this instance made, and whether any container of the host (any instance, any state)
+  // is on them.
+  auto networks = (*engine)->ListNetworks();
+  auto everyone = networks.ok() ? (*engine)->ListContainers({}, true)
+                                : Result<std::vector<ContainerSummary>>(networks.status());
+  if (everyone.ok()) {
+    std::set<std::string> named;
+    for (const ContainerSummary& c : *everyone) {
+      for (const auto& [network, endpoint] : c.networks) named.insert(network);
+    }
+    for (const NetworkInfo& n : *networks) {
+      if (LabelOf(n.labels, kLabelInstance) != settings_.policy.instance) continue;
+      int vnet = -1;
+      const std::string label = LabelOf(n.labels, "one.vnet_id");
+      const auto [end, ec] = std::from_chars(label.data(), label.data() + label.size(), vnet);
+      if (ec != std::errc() || end != label.data() + label.size()) continue;
+      view.networks.push_back({n.name, vnet, settings_.policy.instance, n.subnet,
+                               !n.containers.empty() || named.count(n.name) != 0});
+    }
+  } else {
+    log->warn("host {}: networks not listed: {}", host, everyone.status().ToString());
+  }
   for (const VolumeInfo& v : *volumes) {
     int image = -1;
     const std::string image_label = LabelOf(v.labels, kLabelImageId);
@@ -165,6 +187,17 @@ void Reconciler::Apply(const ReconcileStep& step) {
         counts_.images_deleted += deleted;
       }
       if (s.ok()) return;
+      break;
+    }
+    case ReconcileAction::kRemoveNetwork: {
+      auto engine = engines_.Acquire(step.host);
+      s = engine.ok() ? (*engine)->RemoveNetwork(step.names.front()) : engine.status();
+      if (s.ok() || s.code() == Status::Code::kNotFound) {
+        log->info("{}: network removed: {}", what, step.why);
+        std::lock_guard lock(counts_mu_);
+        ++counts_.networks_removed;
+        return;
+      }
       break;
     }
     case ReconcileAction::kRestoreLimits:
@@ -254,6 +287,18 @@ ReconcileCounts Reconciler::Pass() {
     input.pushed = std::move(*pushed);
   } else {
     log->warn("pushed images not read: {}", pushed.status().ToString());
+  }
+  // What oned says of the vnets the networks were made for.
+  for (const HostView& h : input.hosts) {
+    for (const SeenNetwork& n : h.networks) {
+      if (input.vnets.count(n.vnet_id) != 0) continue;
+      auto vnet = one_.VnetInfo(n.vnet_id);
+      if (vnet.ok()) {
+        input.vnets[n.vnet_id] = VnetSubnet(*vnet);
+      } else if (vnet.status().code() == Status::Code::kNotFound) {
+        input.vnets[n.vnet_id] = std::nullopt;
+      }
+    }
   }
   input.placed = std::move(*placed);
   input.homed = std::move(*homed);

@@ -101,6 +101,7 @@ class EngineClient : public Engine {
   Result<std::string> CreateNetwork(const NetworkSpec& spec) override;  // returns the id
   Result<NetworkInfo> InspectNetwork(const std::string& network) override;
   Result<std::vector<NetworkInfo>> ListNetworks() override;
+  Status RemoveNetwork(const std::string& network) override;
   Status ConnectNetwork(const std::string& network, const std::string& container,
                         const NetworkAttachment& nic) override;
   Status DisconnectNetwork(const std::string& network, const std::string& container,

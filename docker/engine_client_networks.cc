@@ -33,6 +33,12 @@ Result<std::vector<NetworkInfo>> EngineClient::ListNetworks() {
   return list;
 }
 
+Status EngineClient::RemoveNetwork(const std::string& network) {
+  return Expect({.method = "DELETE", .path = "/networks/" + UrlEscape(network)},
+                "remove network " + network)
+      .status();
+}
+
 Status EngineClient::ConnectNetwork(const std::string& network, const std::string& container,
                                     const NetworkAttachment& nic) {
   return Expect({.method = "POST",

@@ -93,16 +93,17 @@ std::vector<MetricFamily> StateMetrics::Collect() const {
   MetricFamily repairs{"onedock_reconcile_repairs_total",
                        "What reconcile passes removed or restored (kind: orphan, twin, limits; "
                        "containers and volumes counted by name), recorded in a journal that had "
-                       "lost it (journal), deleted from the private registry (image), reported "
+                       "lost it (journal), deleted from the private registry (image), networks "
+                       "removed (network), reported "
                        "(orphan_reported) or failed to repair "
                        "(failed)",
                        MetricType::Counter,
                        {}};
   const std::pair<const char*, int64_t> kinds[] = {
-      {"orphan", r.orphans_removed},  {"orphan_reported", r.orphans_reported},
-      {"twin", r.twins_removed},      {"limits", r.limits_restored},
-      {"journal", r.journal_rebuilt}, {"image", r.images_deleted},
-      {"failed", r.repairs_failed}};
+      {"orphan", r.orphans_removed},   {"orphan_reported", r.orphans_reported},
+      {"twin", r.twins_removed},       {"limits", r.limits_restored},
+      {"journal", r.journal_rebuilt},  {"image", r.images_deleted},
+      {"network", r.networks_removed}, {"failed", r.repairs_failed}};
   for (const auto& [kind, n] : kinds) {
     repairs.metric.push_back(Sample({{"kind", kind}}, MetricType::Counter, static_cast<double>(n)));
   }

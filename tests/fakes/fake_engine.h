@@ -226,8 +226,8 @@ class FakeEngine : public Engine {
       if (n.subnet == spec.subnet)
         return FailedPrecondition("Pool overlaps with other one on this address space");
     }
-    networks[spec.name] = {"n-" + spec.name, spec.name, spec.driver, spec.subnet,
-                           spec.gateway,     {},        {},          {}};
+    networks[spec.name] = {"n-" + spec.name, spec.name,    spec.driver, spec.subnet,
+                           spec.gateway,     spec.options, spec.labels, {}};
     return networks[spec.name].id;
   }
   Result<NetworkInfo> InspectNetwork(const std::string& name) override {
@@ -235,9 +235,20 @@ class FakeEngine : public Engine {
     return networks[name];
   }
   Result<std::vector<NetworkInfo>> ListNetworks() override {
+    if (down) return Unavailable("engine does not answer");
     std::vector<NetworkInfo> out;
     for (const auto& [name, n] : networks) out.push_back(n);
     return out;
+  }
+  Status RemoveNetwork(const std::string& name) override {
+    Record("rmnet " + name);
+    auto it = networks.find(name);
+    if (it == networks.end()) return NotFound("network " + name + " not found");
+    if (!it->second.containers.empty())
+      return FailedPrecondition("error while removing network: network " + name +
+                                " has active endpoints");
+    networks.erase(it);
+    return Status::Ok();
   }
   Status ConnectNetwork(const std::string& net, const std::string& id,
                         const NetworkAttachment& nic) override {

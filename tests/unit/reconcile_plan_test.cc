@@ -272,6 +272,34 @@ TEST_CASE("a gone VM's pushed images are deleted after two sightings, a live or 
   CHECK(reported[0].action == ReconcileAction::kReportOrphan);
 }
 
+TEST_CASE("a network of a vnet gone or changed is removed once nothing uses it, and only then") {
+  ReconcilePlanner planner(Policy());
+  ReconcileInput in;
+  in.vnets = {{1, std::nullopt},   // deleted in oned
+              {2, "10.2.0.0/24"},  // its subnet changed
+              {3, "10.3.0.0/24"},  // as it was
+              {4, ""},             // the template says nothing of its subnet
+              {5, std::nullopt}};
+  in.hosts = {Host("h1", {})};
+  in.hosts[0].networks = {
+      {"gone", 1, "test", "10.1.0.0/24", false},  {"moved", 2, "test", "10.20.0.0/24", false},
+      {"same", 3, "test", "10.3.0.0/24", false},  {"unsaid", 4, "test", "10.4.0.0/24", false},
+      {"used", 5, "test", "10.5.0.0/24", true},   {"theirs", 1, "other", "10.1.0.0/24", false},
+      {"unread", 6, "test", "10.6.0.0/24", false}};
+  std::vector<std::string> removed;
+  for (const auto& s : planner.NextSteps(in)) {
+    REQUIRE(s.action == ReconcileAction::kRemoveNetwork);
+    removed.push_back(s.names.front() + ": " + s.why);
+  }
+  CHECK(removed ==
+        std::vector<std::string>{"gone: vnet 1 is gone from oned",
+                                 "moved: vnet 2's subnet is 10.2.0.0/24 now, the network's "
+                                 "10.20.0.0/24"});
+  // A host that did not answer: nothing is known of its networks.
+  in.hosts[0].answered = false;
+  CHECK(planner.NextSteps(in).empty());
+}
+
 TEST_CASE("orphans come first, then twins, then limits") {
   Passes p;
   ReconcileInput in;

@@ -197,6 +197,24 @@ TEST_CASE("a terminated VM's checkpoint and snapshots are deleted from the regis
   CHECK(r.registries.deleted.size() == 3);
 }
 
+TEST_CASE("the networks of a vnet deleted in oned go once the last container on them is gone") {
+  ReconcileRig r;
+  REQUIRE(r.h1().networks.size() == 2);  // the VM's two vnets
+  for (const auto& [name, n] : r.h1().networks) {
+    CAPTURE(name);
+    CHECK(n.labels.at("one.instance") == "test");
+  }
+  r.one.vnets.erase(1);
+  r.reconciler.Pass();
+  CHECK(r.h1().networks.size() == 2);  // VM 42's container is still on it
+  REQUIRE(r.actions->Remove(42, "h1").ok());
+  r.one.vms.erase(42);
+  const auto counts = r.reconciler.Pass();
+  CHECK(counts.networks_removed == 1);
+  REQUIRE(r.h1().networks.size() == 1);
+  CHECK(r.h1().networks.begin()->second.labels.at("one.vnet_id") == "0");
+}
+
 TEST_CASE("only the hosts of onedock's drivers are listed") {
   ReconcileRig r;
   r.engines.hosts["kvm1"];  // it would answer, but oned's kvm1 is not an onedock host
