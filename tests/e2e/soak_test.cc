@@ -109,8 +109,9 @@ struct Soak {
         const std::string to = HostOf(id) == "h1" ? "h2" : "h1";
         ++ops["migrate"];
         migrated.insert(id);
-        if (!w.CallError("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host(to)),
-                                            xmlrpc_c::value_boolean(false)})
+        if (!w.CallError("one.vm.migrate",
+                         {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host(to)),
+                          xmlrpc_c::value_boolean(false)})
                  .empty())
           ++found["migrate refused by oned"];
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -223,10 +224,14 @@ TEST_CASE(
   {
     std::ifstream log(w.root() + "/od/onedockd.log");
     const std::pair<const char*, const char*> kinds[] = {
-        {"removed, orphaned", "orphans removed"},  {"removed, a twin", "twins removed"},
-        {"limits restored", "limits restored"},    {"recorded in the journal", "journal rows learned"},
-        {"image(s) deleted", "image deletions"},   {"network removed", "networks removed"},
-        {"not repaired", "repairs failed"},        {"finished at restart", "deploys finished at restart"},
+        {"removed, orphaned", "orphans removed"},
+        {"removed, a twin", "twins removed"},
+        {"limits restored", "limits restored"},
+        {"recorded in the journal", "journal rows learned"},
+        {"image(s) deleted", "image deletions"},
+        {"network removed", "networks removed"},
+        {"not repaired", "repairs failed"},
+        {"finished at restart", "deploys finished at restart"},
         {"rolled back", "deploys rolled back"}};
     for (std::string line; std::getline(log, line);) {
       for (const auto& [text, name] : kinds) {
