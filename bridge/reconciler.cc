@@ -15,18 +15,17 @@
 namespace onedock {
 namespace {
 
-int VmIdOf(const std::map<std::string, std::string>& labels) {
-  auto it = labels.find(kLabelVmId);
-  if (it == labels.end()) return -1;
-  int id = -1;
-  const auto [end, ec] =
-      std::from_chars(it->second.data(), it->second.data() + it->second.size(), id);
-  return ec == std::errc() && end == it->second.data() + it->second.size() && id >= 0 ? id : -1;
-}
-
 std::string LabelOf(const std::map<std::string, std::string>& labels, const char* key) {
   auto it = labels.find(key);
   return it == labels.end() ? "" : it->second;
+}
+
+// The id a label holds (one.vmid, one.image_id, one.vnet_id); -1 when absent or not an id.
+int IdLabel(const std::map<std::string, std::string>& labels, const char* key) {
+  const std::string text = LabelOf(labels, key);
+  int id = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  return ec == std::errc() && end == text.data() + text.size() && id >= 0 ? id : -1;
 }
 
 std::string Joined(const std::vector<std::string>& names) {
@@ -67,7 +66,8 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
     return view;
   }
   for (const ContainerSummary& c : *containers) {
-    SeenContainer seen{c.name, VmIdOf(c.labels), LabelOf(c.labels, kLabelInstance), c.state};
+    SeenContainer seen{c.name, IdLabel(c.labels, kLabelVmId), LabelOf(c.labels, kLabelInstance),
+                       c.state};
     auto wanted = vms.find(seen.vm_id);
     const bool runs_here = wanted != vms.end() && wanted->second.host == host &&
                            wanted->second.state == kVmActive &&
@@ -95,10 +95,8 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
     }
     for (const NetworkInfo& n : *networks) {
       if (LabelOf(n.labels, kLabelInstance) != settings_.policy.instance) continue;
-      int vnet = -1;
-      const std::string label = LabelOf(n.labels, "one.vnet_id");
-      const auto [end, ec] = std::from_chars(label.data(), label.data() + label.size(), vnet);
-      if (ec != std::errc() || end != label.data() + label.size()) continue;
+      const int vnet = IdLabel(n.labels, "one.vnet_id");
+      if (vnet < 0) continue;
       view.networks.push_back({n.name, vnet, settings_.policy.instance, n.subnet,
                                !n.containers.empty() || named.count(n.name) != 0});
     }
@@ -106,13 +104,8 @@ HostView Reconciler::Look(const std::string& host, const std::map<int, WantedVm>
     log->warn("host {}: networks not listed: {}", host, everyone.status().ToString());
   }
   for (const VolumeInfo& v : *volumes) {
-    int image = -1;
-    const std::string image_label = LabelOf(v.labels, kLabelImageId);
-    const auto [end, ec] =
-        std::from_chars(image_label.data(), image_label.data() + image_label.size(), image);
-    if (ec != std::errc() || end != image_label.data() + image_label.size() || image < 0)
-      image = -1;
-    view.volumes.push_back({v.name, VmIdOf(v.labels), LabelOf(v.labels, kLabelInstance), image});
+    view.volumes.push_back({v.name, IdLabel(v.labels, kLabelVmId),
+                            LabelOf(v.labels, kLabelInstance), IdLabel(v.labels, kLabelImageId)});
   }
   view.answered = true;
   return view;

@@ -112,6 +112,16 @@ Status Run(sqlite3* db, const std::string& what, const char* sql, const std::vec
   return st.Step() == SQLITE_DONE ? Status::Ok() : st.Error(what);
 }
 
+// The integers of the first column of `sql`'s rows.
+Result<std::set<int>> Ids(sqlite3* db, const char* sql, const std::string& what) {
+  Statement st(db, sql, {});
+  std::set<int> out;
+  int rc = SQLITE_ROW;
+  while ((rc = st.Step()) == SQLITE_ROW) out.insert(static_cast<int>(st.Int(0)));
+  if (rc != SQLITE_DONE) return st.Error(what);
+  return out;
+}
+
 bool HasColumn(sqlite3* db, const std::string& table, const std::string& column) {
   Statement st(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?", {table, column});
   return st.Step() == SQLITE_ROW;
@@ -359,22 +369,12 @@ Result<std::vector<MonitoredHost>> SqliteStore::MonitoredHosts() {
 
 Result<std::set<int>> SqliteStore::PlacedVms() {
   std::lock_guard lock(mu_);
-  Statement st(db_, "SELECT vm_id FROM placements", {});
-  std::set<int> out;
-  int rc = SQLITE_ROW;
-  while ((rc = st.Step()) == SQLITE_ROW) out.insert(static_cast<int>(st.Int(0)));
-  if (rc != SQLITE_DONE) return st.Error("placements");
-  return out;
+  return Ids(db_, "SELECT vm_id FROM placements", "placements");
 }
 
 Result<std::set<int>> SqliteStore::HomedImages() {
   std::lock_guard lock(mu_);
-  Statement st(db_, "SELECT image_id FROM volume_homes", {});
-  std::set<int> out;
-  int rc = SQLITE_ROW;
-  while ((rc = st.Step()) == SQLITE_ROW) out.insert(static_cast<int>(st.Int(0)));
-  if (rc != SQLITE_DONE) return st.Error("volume homes");
-  return out;
+  return Ids(db_, "SELECT image_id FROM volume_homes", "volume homes");
 }
 
 Result<bool> SqliteStore::AdoptPlacement(const Placement& p) {
