@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -240,6 +241,63 @@ Status ApplyMethod(CURL* h, const HttpRequest& request, HeaderList& headers,
   return Status::Ok();
 }
 
+// A failure that may hide a refused client certificate. Under TLS 1.3 the engine refuses the
+// certificate after the client believes the handshake done, then closes with bytes of the client
+// unread, which resets the connection. libcurl keeps only the first error in its buffer, and
+// on a reset socket that is a failed getpeername(), not the alert read after it.
+bool MayHideTlsAlert(CURLcode rc, const Endpoint& endpoint, long new_connections) {
+  const bool closed = rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
+  return closed && new_connections > 0 && endpoint.unix_socket.empty() &&
+         endpoint.base_url.rfind("https://", 0) == 0;
+}
+
+int OnProbeText(CURL*, curl_infotype type, char* data, size_t size, void* user) {
+  if (type != CURLINFO_TEXT) return 0;
+  std::string_view line(data, size);
+  auto* alert = static_cast<std::string*>(user);
+  if (alert->empty() && line.find("alert") != std::string_view::npos) {
+    alert->assign(Trim(line));
+  }
+  return 0;
+}
+
+// Opens a second connection that completes the handshake and listens, sending nothing, and reads
+// the alert from libcurl's informational text, where every message is kept. Returns the refusal
+// it reads, or OK when none came within `listen_ms` (the first failure then stands as it was).
+Status ProbeForTlsRefusal(const Endpoint& endpoint, const std::string& where, long listen_ms) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> probe(curl_easy_init(), curl_easy_cleanup);
+  if (!probe) return Status::Ok();
+  CURL* h = probe.get();
+  curl_easy_setopt(h, CURLOPT_URL, endpoint.base_url.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");
+  curl_easy_setopt(h, CURLOPT_CONNECT_ONLY, 1L);
+  std::string alert;
+  curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, OnProbeText);
+  curl_easy_setopt(h, CURLOPT_DEBUGDATA, &alert);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, endpoint.connect_timeout_ms);
+  ApplyEndpoint(h, endpoint);
+  const auto refusal = [&]() {
+    return alert.empty()
+               ? Status::Ok()
+               : Unauthenticated(where + ": tls: client certificate refused (" + alert + ")");
+  };
+  if (curl_easy_perform(h) != CURLE_OK) return refusal();
+  curl_socket_t socket = CURL_SOCKET_BAD;
+  curl_easy_getinfo(h, CURLINFO_ACTIVESOCKET, &socket);
+  if (socket == CURL_SOCKET_BAD) return refusal();
+  char buffer[256];
+  for (int waits = 0; waits < 8 && alert.empty(); ++waits) {
+    pollfd readable{socket, POLLIN, 0};
+    if (poll(&readable, 1, static_cast<int>(std::max(1L, listen_ms / 8))) < 0) break;
+    size_t got = 0;
+    const CURLcode rc = curl_easy_recv(h, buffer, sizeof buffer, &got);
+    if (rc != CURLE_AGAIN) break;  // the alert, another failure, or a close
+  }
+  return refusal();
+}
+
 }  // namespace
 
 CurlTransport::CurlTransport(Endpoint endpoint)
@@ -299,7 +357,14 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   }
   if (rc != CURLE_OK && !transfer.refused.ok()) return transfer.refused.WithContext(where);
   if (rc != CURLE_OK && !response.stopped) {
-    return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
+    Status failed = StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
+    if (failed.code() != Status::Code::kUnauthenticated &&
+        MayHideTlsAlert(rc, endpoint_, new_connections)) {
+      if (Status refusal = ProbeForTlsRefusal(endpoint_, where, 1000); !refusal.ok()) {
+        return refusal;
+      }
+    }
+    return failed;
   }
   if (transfer.streaming && request.on_line && !response.stopped) {
     transfer.splitter.Finish(request.on_line);

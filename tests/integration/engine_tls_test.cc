@@ -44,6 +44,7 @@ TEST_CASE("a client without a certificate is refused") {
   e.key_file.clear();
   EngineClient anonymous("h1", e);
   Status s = anonymous.Negotiate().status();
+  INFO(s.ToString());
   CHECK(s.code() == Status::Code::kUnauthenticated);
   CHECK(s.message().find("client certificate refused") != std::string::npos);
   CHECK_FALSE(s.IsRetryable());
@@ -56,6 +57,7 @@ TEST_CASE("a client certificate from another CA is refused") {
   e.key_file = foreign + "/key.pem";
   EngineClient stranger("h1", e);
   Status s = stranger.Negotiate().status();
+  INFO(s.ToString());
   CHECK(s.code() == Status::Code::kUnauthenticated);
   CHECK(s.message().find("client certificate refused") != std::string::npos);
 }
