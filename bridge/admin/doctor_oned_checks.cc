@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "bridge/run_options.h"
 #include "rpc/xml_node.h"
 
 namespace onedock::admin {
@@ -132,14 +133,27 @@ Finding CheckDriverConf(const rpc::XmlNode& config, std::string_view section,
   return Ok(check, "as shipped");
 }
 
-Finding CheckInheritMount(const rpc::XmlNode& config) {
+// DOCKER_MOUNT and the run attributes (bridge/run_options.h) reach a VM from its image only
+// through INHERIT_IMAGE_ATTR; without it an image's value is silently ignored.
+Finding CheckInherited(const rpc::XmlNode& config) {
   const std::string check = "oned.conf INHERIT_IMAGE_ATTR";
-  for (const rpc::XmlNode* n : config.Children("INHERIT_IMAGE_ATTR")) {
-    if (Trim(n->text) == "DOCKER_MOUNT") return Ok(check, "DOCKER_MOUNT is inherited");
+  std::set<std::string> inherited;
+  for (const rpc::XmlNode* n : config.Children("INHERIT_IMAGE_ATTR"))
+    inherited.insert(Trim(n->text));
+  std::vector<std::string> expected = {"DOCKER_MOUNT"};
+  expected.insert(expected.end(), std::begin(kRunAttributes), std::end(kRunAttributes));
+  std::vector<std::string> missing;
+  for (const auto& name : expected) {
+    if (inherited.count(name) == 0) missing.push_back(name);
   }
-  return Warn(check,
-              "DOCKER_MOUNT is not inherited: a datablock image's own mount point is ignored",
-              "add INHERIT_IMAGE_ATTR = \"DOCKER_MOUNT\" to oned.conf and restart oned");
+  if (missing.empty())
+    return Ok(check, "DOCKER_MOUNT and every DOCKER_* run attribute are inherited");
+  std::string fix = "add";
+  for (const auto& name : missing) fix += " INHERIT_IMAGE_ATTR = \"" + name + "\"";
+  return Warn(
+      check,
+      Join(missing) + " not inherited: an image's own value is ignored, only the VM's counts",
+      fix + " to oned.conf (as " + kSnippet + " has them) and restart oned");
 }
 
 }  // namespace
@@ -176,7 +190,7 @@ std::vector<Finding> CheckOnedConfig(std::string_view system_config_xml) {
                           {{"LN_TARGET", "NONE"}, {"CLONE_TARGET", "NONE"}, {"SHARED", "NO"}}),
           CheckDriverConf(*config, "DS_MAD_CONF", {{"PERSISTENT_ONLY", "NO"}}),
           CheckDriverConf(*config, "VN_MAD_CONF", {{"BRIDGE_TYPE", "linux"}}),
-          CheckInheritMount(*config)};
+          CheckInherited(*config)};
 }
 
 }  // namespace onedock::admin

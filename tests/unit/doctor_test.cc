@@ -17,6 +17,7 @@
 #include "bridge/admin/doctor_oned_checks.h"
 #include "bridge/admin/doctor_report.h"
 #include "bridge/admin/doctor_tls.h"
+#include "bridge/run_options.h"
 #include "tests/unit/fixtures.h"
 
 namespace onedock::admin {
@@ -141,6 +142,34 @@ TEST_CASE("each missing or wrong oned.conf entry is its own FAIL") {
   const auto shared = CheckOnedConfig(Edit(config, "<TM_MAD_CONF><CLONE_TARGET><![CDATA[NONE]]>",
                                            "<SHARED><![CDATA[NO]]>", "<SHARED><![CDATA[YES]]>"));
   CHECK(Named(shared, "oned.conf TM_MAD_CONF onedock").detail == "SHARED is YES, not \"NO\"");
+}
+
+TEST_CASE("a run attribute oned does not inherit is named in one warning with its fix") {
+  std::string config =
+      Edit(Config(), "<INHERIT_IMAGE_ATTR><![CDATA[DOCKER_TTY]]>", "DOCKER_CMD", "DOCKER_COMMAND");
+  config =
+      Edit(config, "<INHERIT_IMAGE_ATTR><![CDATA[DOCKER_SHM_SIZE]]>", "DOCKER_ULIMITS", "ULIMITS");
+  const auto findings = CheckOnedConfig(config);
+  const Finding& inherit = Named(findings, "oned.conf INHERIT_IMAGE_ATTR");
+  CAPTURE(FormatFinding(inherit));
+  CHECK(inherit.level == Level::kWarn);
+  CHECK(inherit.detail.rfind("DOCKER_CMD, DOCKER_ULIMITS not inherited", 0) == 0);
+  CHECK(inherit.fix.find("INHERIT_IMAGE_ATTR = \"DOCKER_CMD\" INHERIT_IMAGE_ATTR = "
+                         "\"DOCKER_ULIMITS\"") != std::string::npos);
+}
+
+TEST_CASE("the shipped oned.conf snippet inherits every attribute the doctor expects") {
+  std::ifstream in(std::string(ONEDOCK_SOURCE_DIR) + "/etc/oned-onedock.conf");
+  REQUIRE(in);
+  std::set<std::string> shipped;
+  const std::regex line(R"re(^INHERIT_IMAGE_ATTR *= *"([A-Z_]+)")re");
+  for (std::string text; std::getline(in, text);) {
+    std::smatch m;
+    if (std::regex_search(text, m, line)) shipped.insert(m[1].str());
+  }
+  std::set<std::string> expected{"DOCKER_MOUNT"};
+  expected.insert(std::begin(kRunAttributes), std::end(kRunAttributes));
+  CHECK(shipped == expected);
 }
 
 TEST_CASE("what is not oned's configuration is one FAIL, not a crash") {
