@@ -1,6 +1,8 @@
 // EngineClient's container calls: lifecycle, inspect and list, archives, exec, stats.
 #include <algorithm>
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "docker/engine_client.h"
 #include "docker/json_fields.h"
@@ -59,15 +61,18 @@ Result<ContainerInfo> EngineClient::InspectContainer(const std::string& id) {
 }
 
 Result<bool> EngineClient::WaitStopped(const std::string& id, long timeout_ms) {
-  // The engine answers when the container is not running, at once if it is not; at the deadline
-  // the request is abandoned (the connection with it) and the container still runs.
-  auto r = Expect({.method = "POST",
-                   .path = "/containers/" + UrlEscape(id) + "/wait?condition=not-running",
-                   .timeout_ms = timeout_ms},
-                  "wait for " + id);
-  if (r.ok()) return true;
-  if (r.status().code() == Status::Code::kDeadlineExceeded) return false;
-  return r.status();
+  // Asked again over the kept connection: a /wait request abandoned at its deadline would close
+  // the connection with it, and the next call, on every deploy, would pay a new TLS handshake.
+  constexpr auto kPoll = std::chrono::milliseconds(50);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto info = InspectContainer(id);
+    if (!info.ok()) return info.status();
+    if (!info->running) return true;
+    const auto left = deadline - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return false;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(left, kPoll));
+  }
 }
 
 Result<std::string> EngineClient::LogTail(const std::string& id, int lines, bool tty) {

@@ -85,6 +85,35 @@ TEST_CASE("create start stop restart and remove with their idempotent answers") 
   CHECK(h1.ListContainers({"one.vmid=" + name})->empty());
 }
 
+TEST_CASE(
+    "waiting for a stop tells a running container from an ended one and keeps the connection") {
+  EngineClient h1("h1", testbed::Engine("h1"));
+  const std::string running = testbed::UniqueName("wait");
+  REQUIRE(h1.CreateContainer(HttpdSpec(running)).ok());
+  REQUIRE(h1.StartContainer(running).ok());
+  ContainerSpec ending = HttpdSpec(testbed::UniqueName("wait"));
+  ending.cmd = {"/bin/sh", "-c", "echo first; echo 'last line'; exit 3"};
+  REQUIRE(h1.CreateContainer(ending).ok());
+  REQUIRE(h1.StartContainer(ending.name).ok());
+  const long opened = h1.connections_opened();
+
+  auto still = h1.WaitStopped(running, 300);
+  REQUIRE(still.ok());
+  CHECK_FALSE(*still);
+  auto ended = h1.WaitStopped(ending.name, 10000);
+  REQUIRE(ended.ok());
+  CHECK(*ended);
+  CHECK(h1.InspectContainer(ending.name)->exit_code == 3);
+  auto tail = h1.LogTail(ending.name, 1, false);
+  REQUIRE(tail.ok());
+  CHECK(*tail == "last line\n");
+  CHECK(h1.WaitStopped("no-such-" + running, 100).status().code() == Code::kNotFound);
+  CHECK(h1.connections_opened() == opened);
+
+  CHECK(h1.RemoveContainer(running, true, true).ok());
+  CHECK(h1.RemoveContainer(ending.name, true, true).ok());
+}
+
 TEST_CASE("stop waits past its timeout for a process that ignores SIGTERM") {
   EngineClient& h1 = H1();
   ContainerSpec spec = HttpdSpec(testbed::UniqueName("stop"));
