@@ -257,14 +257,14 @@ void HostMonitor::StateRound(Engine& engine) {
 void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed) {
   // Bounded per round: after a restart of onedockd every stopped container is due once.
   constexpr size_t kExitsPerRound = 20;
-  std::vector<std::string> due;
+  ExitWatch::Round due;
   {
     std::lock_guard lock(mu_);
     due = exits_.Due(listed, kExitsPerRound);
   }
   std::vector<VmFigures> records;
   std::vector<std::string> reported;
-  for (const auto& id : due) {
+  for (const auto& id : due.ids) {
     auto info = engine.InspectContainer(id);
     if (!info.ok()) continue;  // removed since the listing, or the next round tries again
     const int vm = VmIdOf(info->labels);
@@ -276,7 +276,7 @@ void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary
   if (records.empty()) return;
   SendVmFigures(records);
   std::lock_guard lock(mu_);
-  for (const auto& id : reported) exits_.Reported(id);
+  for (const auto& id : reported) exits_.Reported(due, id);
 }
 
 Result<std::vector<VmFigures>> HostMonitor::VmRound() {

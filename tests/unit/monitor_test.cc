@@ -144,16 +144,38 @@ TEST_CASE("exit watch: each stop is due once, again after a run or a die event, 
                                                  {.id = "b", .state = "dead"},
                                                  {.id = "c", .state = "created"},
                                                  {.id = "d", .state = "running"}};
-  CHECK(w.Due(stopped, 1) == std::vector<std::string>{"a"});  // b waits for the next round
-  w.Reported("a");
-  CHECK(w.Due(stopped, 10) == std::vector<std::string>{"b"});
-  w.Reported("b");
-  CHECK(w.Due(stopped, 10).empty());
+  auto round = w.Due(stopped, 1);
+  CHECK(round.ids == std::vector<std::string>{"a"});  // b waits for the next round
+  w.Reported(round, "a");
+  round = w.Due(stopped, 10);
+  CHECK(round.ids == std::vector<std::string>{"b"});
+  w.Reported(round, "b");
+  CHECK(w.Due(stopped, 10).ids.empty());
   w.Died("a");  // restarted and died between two rounds
-  CHECK(w.Due(stopped, 10) == std::vector<std::string>{"a"});
-  w.Reported("a");
-  CHECK(w.Due({{.id = "a", .state = "running"}, {.id = "b", .state = "exited"}}, 10).empty());
-  CHECK(w.Due(stopped, 10) == std::vector<std::string>{"a"});  // it ran since
+  round = w.Due(stopped, 10);
+  CHECK(round.ids == std::vector<std::string>{"a"});
+  w.Reported(round, "a");
+  CHECK(w.Due({{.id = "a", .state = "running"}, {.id = "b", .state = "exited"}}, 10).ids.empty());
+  CHECK(w.Due(stopped, 10).ids == std::vector<std::string>{"a"});  // it ran since
+}
+
+TEST_CASE("a container that dies again while its stop is being read is reported again") {
+  ExitWatch w;
+  const std::vector<ContainerSummary> stopped = {{.id = "a", .state = "exited"},
+                                                 {.id = "b", .state = "exited"}};
+  auto round = w.Due(stopped, 10);
+  REQUIRE(round.ids == std::vector<std::string>{"a", "b"});
+  w.Died("a");  // restarted and died again after the listing, before the report went out
+  w.Reported(round, "a");
+  w.Reported(round, "b");
+  CHECK(w.Due(stopped, 10).ids == std::vector<std::string>{"a"});
+  // A death before the round began is the one the round read.
+  w.Died("b");
+  round = w.Due(stopped, 10);
+  CHECK(round.ids == std::vector<std::string>{"a", "b"});
+  w.Reported(round, "a");
+  w.Reported(round, "b");
+  CHECK(w.Due(stopped, 10).ids.empty());
 }
 
 TEST_CASE("MONITOR_HOST sums the VMs within the engine's totals") {
