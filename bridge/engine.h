@@ -133,6 +133,18 @@ class Engine {
       const std::vector<std::string>& labels, bool all) = 0;
   // One stats sample (rates need the caller's previous one); kNotFound for a container gone.
   virtual Result<StatsSample> Stats(const std::string& id) = 0;
+  // The stats of many containers, the i-th result for the i-th id, at most `max_in_flight` asked
+  // at once from the calling thread. An engine answers every waiting stats request at its next
+  // collection tick, so asked together they cost about one tick, not one per container. This
+  // default asks one after another.
+  virtual std::vector<Result<StatsSample>> StatsOfMany(const std::vector<std::string>& ids,
+                                                       size_t max_in_flight) {
+    (void)max_in_flight;
+    std::vector<Result<StatsSample>> samples;
+    samples.reserve(ids.size());
+    for (const auto& id : ids) samples.push_back(Stats(id));
+    return samples;
+  }
   // Live events from filter.since (0 = now) until `on_event` or `keep_going` returns false
   // (keep_going is polled about once a second) or the connection fails.
   virtual Status StreamEvents(const EventFilter& filter,

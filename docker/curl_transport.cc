@@ -298,12 +298,48 @@ Status ProbeForTlsRefusal(const Endpoint& endpoint, const std::string& where, lo
   return refusal();
 }
 
+// What a finished transfer comes to: the reply, or why there is none.
+Result<HttpResponse> Conclude(CURL* h, CURLcode rc, Transfer& transfer, const char* error_text,
+                              const std::string& where) {
+  HttpResponse& response = *transfer.response;
+  if (transfer.too_large) {
+    return InvalidArgument(where + ": reply body larger than " +
+                           std::to_string(BodyBound(&transfer)) + " bytes");
+  }
+  if (transfer.headers_too_large) {
+    return InvalidArgument(where + ": reply headers larger than " +
+                           std::to_string(kMaxHeaderBytes) + " bytes");
+  }
+  if (transfer.line_too_long) {
+    return InvalidArgument(where + ": streamed reply line longer than " +
+                           std::to_string(kMaxStreamLineBytes) + " bytes");
+  }
+  if (rc != CURLE_OK && !transfer.refused.ok()) return transfer.refused.WithContext(where);
+  if (rc != CURLE_OK && !response.stopped) {
+    return StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
+  }
+  const HttpRequest& request = *transfer.request;
+  if (transfer.streaming && request.on_line && !response.stopped) {
+    transfer.splitter.Finish(request.on_line);
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_off_t declared = -1;
+  curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
+  response.content_length = static_cast<int64_t>(declared);
+  return std::move(response);
+}
+
 }  // namespace
 
 CurlTransport::CurlTransport(Endpoint endpoint)
     : endpoint_(std::move(endpoint)), handle_(curl_easy_init()) {}
 
-CurlTransport::~CurlTransport() { curl_easy_cleanup(static_cast<CURL*>(handle_)); }
+CurlTransport::~CurlTransport() {
+  // The multi handle owns the connection cache its transfers used: it goes before their handles.
+  if (multi_ != nullptr) curl_multi_cleanup(static_cast<CURLM*>(multi_));
+  for (void* h : handles_) curl_easy_cleanup(static_cast<CURL*>(h));
+  curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
 
 Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   CURL* h = static_cast<CURL*>(handle_);
@@ -343,37 +379,118 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
   connections_opened_ += new_connections;
 
-  if (transfer.too_large) {
-    return InvalidArgument(where + ": reply body larger than " +
-                           std::to_string(BodyBound(&transfer)) + " bytes");
+  Result<HttpResponse> result = Conclude(h, rc, transfer, error_text, where);
+  if (!result.ok() && result.status().code() != Status::Code::kUnauthenticated &&
+      MayHideTlsAlert(rc, endpoint_, new_connections)) {
+    if (Status refusal = ProbeForTlsRefusal(endpoint_, where, 1000); !refusal.ok()) return refusal;
   }
-  if (transfer.headers_too_large) {
-    return InvalidArgument(where + ": reply headers larger than " +
-                           std::to_string(kMaxHeaderBytes) + " bytes");
+  return result;
+}
+
+std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
+    const std::vector<HttpRequest>& requests, size_t max_in_flight) {
+  std::vector<Result<HttpResponse>> results(requests.size(),
+                                            Result<HttpResponse>(Internal("not sent")));
+  if (requests.empty()) return results;
+  if (multi_ == nullptr) multi_ = curl_multi_init();
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  if (multi == nullptr) {
+    for (auto& r : results) r = Internal("libcurl could not create a multi handle");
+    return results;
   }
-  if (transfer.line_too_long) {
-    return InvalidArgument(where + ": streamed reply line longer than " +
-                           std::to_string(kMaxStreamLineBytes) + " bytes");
+  max_in_flight = std::clamp<size_t>(max_in_flight, 1, requests.size());
+  // Connections stay in the multi handle's cache between calls, one per request in flight.
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
+                    static_cast<long>(std::max(max_in_flight, cached_connections_)));
+  cached_connections_ = std::max(max_in_flight, cached_connections_);
+  while (handles_.size() < max_in_flight) {
+    CURL* h = curl_easy_init();
+    if (h == nullptr) break;
+    handles_.push_back(h);
   }
-  if (rc != CURLE_OK && !transfer.refused.ok()) return transfer.refused.WithContext(where);
-  if (rc != CURLE_OK && !response.stopped) {
-    Status failed = StatusFromCurl(rc, error_text[0] ? error_text : curl_easy_strerror(rc), where);
-    if (failed.code() != Status::Code::kUnauthenticated &&
-        MayHideTlsAlert(rc, endpoint_, new_connections)) {
-      if (Status refusal = ProbeForTlsRefusal(endpoint_, where, 1000); !refusal.ok()) {
-        return refusal;
+  if (handles_.empty()) {
+    for (auto& r : results) r = Internal("libcurl could not create a handle");
+    return results;
+  }
+
+  struct Slot {
+    CURL* handle = nullptr;
+    size_t index = 0;
+    HttpResponse response;
+    std::unique_ptr<Transfer> transfer;
+    HeaderList headers{nullptr, curl_slist_free_all};
+    std::unique_ptr<FILE, FileCloser> upload;
+    std::string url;
+    char error_text[CURL_ERROR_SIZE] = {0};
+  };
+  std::vector<Slot> slots(std::min(max_in_flight, handles_.size()));
+  size_t next = 0;
+  size_t active = 0;
+  const auto start = [&](Slot& slot) {
+    while (next < requests.size()) {
+      const size_t i = next++;
+      const HttpRequest& request = requests[i];
+      if (!request.upload_file.empty() || !request.download_file.empty()) {
+        results[i] = InvalidArgument("files are not sent or kept by a request among many");
+        continue;
       }
+      CURL* h = static_cast<CURL*>(slot.handle);
+      curl_easy_reset(h);
+      slot.index = i;
+      slot.response = HttpResponse{};
+      slot.transfer = std::make_unique<Transfer>(Transfer{h, &request, &slot.response, {}});
+      slot.transfer->destinations = endpoint_.destinations;
+      slot.headers.reset();
+      slot.error_text[0] = '\0';
+      slot.url = endpoint_.base_url + request.target;
+      curl_easy_setopt(h, CURLOPT_URL, slot.url.c_str());
+      curl_easy_setopt(h, CURLOPT_ERRORBUFFER, slot.error_text);
+      curl_easy_setopt(h, CURLOPT_PRIVATE, &slot);
+      ApplyEndpoint(h, endpoint_);
+      ApplyTransfer(h, request, slot.transfer.get());
+      for (const auto& line : request.headers) AddHeader(slot.headers, line);
+      if (Status s = ApplyMethod(h, request, slot.headers, slot.upload); !s.ok()) {
+        results[i] = s;
+        continue;
+      }
+      if (slot.headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, slot.headers.get());
+      if (curl_multi_add_handle(multi, h) != CURLM_OK) {
+        results[i] = Internal("libcurl refused a transfer");
+        continue;
+      }
+      ++active;
+      return;
     }
-    return failed;
+  };
+  for (size_t k = 0; k < slots.size(); ++k) {
+    slots[k].handle = handles_[k];
+    start(slots[k]);
   }
-  if (transfer.streaming && request.on_line && !response.stopped) {
-    transfer.splitter.Finish(request.on_line);
+  while (active > 0) {
+    int running = 0;
+    if (curl_multi_perform(multi, &running) != CURLM_OK) break;
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+      if (message->msg != CURLMSG_DONE) continue;
+      CURL* h = message->easy_handle;
+      const CURLcode rc = message->data.result;  // read before the handle is removed
+      Slot* slot = nullptr;
+      curl_easy_getinfo(h, CURLINFO_PRIVATE, reinterpret_cast<char**>(&slot));
+      curl_multi_remove_handle(multi, h);
+      --active;
+      long new_connections = 0;
+      curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &new_connections);
+      connections_opened_ += new_connections;
+      const std::string where = endpoint_.base_url.empty() ? slot->url : endpoint_.base_url;
+      results[slot->index] = Conclude(h, rc, *slot->transfer, slot->error_text, where);
+      start(*slot);
+    }
+    if (active > 0 && curl_multi_poll(multi, nullptr, 0, 1000, nullptr) != CURLM_OK) break;
   }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &response.status);
-  curl_off_t declared = -1;
-  curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &declared);
-  response.content_length = static_cast<int64_t>(declared);
-  return response;
+  for (Slot& slot : slots) {  // only after a libcurl failure of its own
+    if (slot.handle != nullptr) curl_multi_remove_handle(multi, static_cast<CURL*>(slot.handle));
+  }
+  return results;
 }
 
 Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_view endpoint) {

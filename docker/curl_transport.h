@@ -1,6 +1,7 @@
 // CurlTransport: HTTP/1.1 requests to one endpoint (a Docker engine over mutual TLS or a unix
 // socket, or a registry over HTTP(S)) on one reused libcurl easy handle, so a TLS handshake is
-// paid once per connection, not per call. Not thread-safe: use one instance per thread.
+// paid once per connection, not per call; PerformAll sends many requests at once from one thread.
+// Not thread-safe: use one instance per thread.
 // curl_global_init must have run before the first instance is built (main does it once).
 #ifndef ONEDOCK_DOCKER_CURL_TRANSPORT_H_
 #define ONEDOCK_DOCKER_CURL_TRANSPORT_H_
@@ -94,6 +95,14 @@ class CurlTransport {
   // libcurl reports).
   Result<HttpResponse> Perform(const HttpRequest& request);
 
+  // Sends every request together, at most `max_in_flight` at a time, from the calling thread
+  // (libcurl's multi interface): under HTTP/1.1 each request in flight has a connection of its
+  // own, and those connections are kept for the next call. Replies are kept in memory; a request
+  // naming an upload_file or a download_file is refused (kInvalidArgument). The i-th result
+  // answers the i-th request, as Perform would.
+  std::vector<Result<HttpResponse>> PerformAll(const std::vector<HttpRequest>& requests,
+                                               size_t max_in_flight);
+
   const Endpoint& endpoint() const { return endpoint_; }
 
   // New connections opened so far; stays put while requests reuse a connection.
@@ -101,7 +110,10 @@ class CurlTransport {
 
  private:
   Endpoint endpoint_;
-  void* handle_;  // CURL*
+  void* handle_;                // CURL*
+  void* multi_ = nullptr;       // CURLM*, made by the first PerformAll
+  std::vector<void*> handles_;  // CURL*, PerformAll's, reused
+  size_t cached_connections_ = 0;
   long connections_opened_ = 0;
 };
 

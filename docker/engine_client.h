@@ -80,6 +80,8 @@ class EngineClient : public Engine {
                           long timeout_ms = 60000) override;
   // One-shot stats sample (no second sample: rates need the caller's previous one).
   Result<StatsSample> Stats(const std::string& id) override;
+  std::vector<Result<StatsSample>> StatsOfMany(const std::vector<std::string>& ids,
+                                               size_t max_in_flight) override;
 
   // --- images ---
   // Pulls `reference` ("repo:tag" or "repo@sha256:…"; a bare repo means ":latest", never all

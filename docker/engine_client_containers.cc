@@ -200,13 +200,51 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
   return result;
 }
 
+namespace {
+
+// one-shot skips the engine's second collection cycle (API >= 1.41).
+std::string StatsPath(const std::string& id) {
+  return "/containers/" + UrlEscape(id) + "/stats?stream=false&one-shot=true";
+}
+
+}  // namespace
+
 Result<StatsSample> EngineClient::Stats(const std::string& id) {
-  // one-shot skips the engine's second collection cycle (API >= 1.41).
-  auto r = Expect({.path = "/containers/" + UrlEscape(id) + "/stats?stream=false&one-shot=true"},
-                  "stats " + id);
+  auto r = Expect({.path = StatsPath(id)}, "stats " + id);
   if (!r.ok()) return r.status();
   auto s = ParseStats(r->body);
   if (!s.ok()) return s.status().WithContext(Context("stats " + id));
   return s;
+}
+
+std::vector<Result<StatsSample>> EngineClient::StatsOfMany(const std::vector<std::string>& ids,
+                                                           size_t max_in_flight) {
+  std::vector<Result<StatsSample>> samples;
+  samples.reserve(ids.size());
+  auto api = Negotiate();
+  if (!api.ok()) {
+    for (size_t i = 0; i < ids.size(); ++i) samples.push_back(api.status());
+    return samples;
+  }
+  std::vector<HttpRequest> requests(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    requests[i].target = "/v" + api->ToString() + StatsPath(ids[i]);
+    requests[i].timeout_ms = kDefaultTimeoutMs;
+  }
+  auto replies = transport_.PerformAll(requests, max_in_flight);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const std::string what = Context("stats " + ids[i]);
+    auto& reply = replies[i];
+    if (!reply.ok()) {
+      samples.push_back(reply.status().WithContext(what));
+    } else if (reply->status < 200 || reply->status >= 300) {
+      samples.push_back(StatusFromHttp(reply->status, reply->body).WithContext(what));
+    } else if (auto s = ParseStats(reply->body); !s.ok()) {
+      samples.push_back(s.status().WithContext(what));
+    } else {
+      samples.push_back(std::move(*s));
+    }
+  }
+  return samples;
 }
 }  // namespace onedock::docker

@@ -289,26 +289,12 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     const int vm = VmIdOf(c.labels);
     if (vm >= 0) items.push_back({c.id, {vm, c.name, c.state, HealthOfStatus(c.status_text)}});
   }
-  // Each worker has an engine of its own: an Engine serves one thread at a time.
-  std::vector<EngineProvider::Lease> engines;
-  engines.push_back(std::move(*lister));
-  const size_t wanted =
-      std::min(items.size(), static_cast<size_t>(std::max(1, settings_.stats_workers)));
-  while (engines.size() < wanted) {
-    auto more = context_.engines.Acquire(target_.name);
-    if (!more.ok()) break;
-    engines.push_back(std::move(*more));
-  }
-  std::vector<Result<StatsSample>> samples(items.size(),
-                                           Result<StatsSample>(Unavailable("not fetched")));
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> workers;
-  for (size_t w = 0; w < engines.size() && w < items.size(); ++w) {
-    workers.emplace_back([&, w] {
-      for (size_t i; (i = next++) < items.size();) samples[i] = engines[w]->Stats(items[i].first);
-    });
-  }
-  for (auto& t : workers) t.join();
+  // All asked together from this thread, over connections the engine keeps between rounds.
+  std::vector<std::string> ids;
+  ids.reserve(items.size());
+  for (const auto& item : items) ids.push_back(item.first);
+  const std::vector<Result<StatsSample>> samples =
+      (*lister)->StatsOfMany(ids, static_cast<size_t>(std::max(1, settings_.stats_in_flight)));
   std::vector<VmFigures> figures;
   size_t failed = 0;
   Status last_error;

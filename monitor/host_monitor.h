@@ -2,9 +2,9 @@
 // alone. Tick() runs the probe rounds that are due on the periods monitord asked for
 // (PROBES_PERIOD); OnEvent() handles one event of the engine's stream, so that a container stopped
 // behind OpenNebula's back is reported within a second. Start() runs both on two threads; tests
-// call them directly with a fake engine and a fake clock. Stats of a round are fetched by a fixed
-// set of engines in parallel, each keeping its TLS connection from round to round (the provider
-// pools them).
+// call them directly with a fake engine and a fake clock. Stats of a round are all asked together
+// from the loop thread (Engine::StatsOfMany), so a host costs two threads however many containers
+// it holds.
 //
 // An engine that does not answer turns the host into ERROR (MONITOR_HOST FAILURE, repeated every
 // beacon period); when it answers again the host gets SYSTEM_HOST (back to MONITORED) and a
@@ -40,7 +40,7 @@ struct HostTarget {
 struct MonitorSettings {
   std::string instance;            // one.instance label of this onedockd's containers
   int64_t disk_total_mb = 102400;  // DS_LOCATION_TOTAL_MB: the engine API does not report it
-  int stats_workers = 64;          // parallel stats requests per host
+  int stats_in_flight = 256;       // stats requests asked at once per host, from one thread
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 

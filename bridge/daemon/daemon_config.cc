@@ -187,7 +187,8 @@ KeyTable Keys(DaemonConfig& c) {
                                       return IsIpLiteral(ip) ? "" : ip + " is not an IP address";
                                     })},
         {"disk_mb", Bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
-        {"stats_workers", Bounded(c.stats_workers, 1, 256)},
+        {"stats_in_flight", Bounded(c.stats_in_flight, 1, 1024)},
+        {"stats_workers", Bounded(c.stats_in_flight, 1, 1024)},  // the older name
         {"grace", Bounded(c.grace_s, 0, 3600)}}},
       {"reconcile",
        {{"period", Bounded(c.reconcile_period_s, 0, 86400)},

@@ -68,12 +68,12 @@ struct DaemonConfig {
   int start_settle_ms = 500;
   Policy policy;
   // [monitor]: where monitord listens when oned's monitor configuration says "auto", the system
-  // datastore size reported per host (the engine API does not know its disk), stats clients per
-  // host, and how long after onedock's own action a VM's state change is not reported.
+  // datastore size reported per host (the engine API does not know its disk), stats requests in
+  // flight per host, and how long after onedock's own action a VM's state change is not reported.
   std::string monitord_address = "127.0.0.1";
   int monitord_port = 4124;
   int64_t disk_total_mb = 102400;
-  int stats_workers = 64;
+  int stats_in_flight = 256;
   int grace_s = 3;
   // [reconcile]: how often the pass compares oned's pool with the engines (0: never), how long an
   // orphan must stay one before it is removed, whether orphans are removed or only reported, and

@@ -137,10 +137,9 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   }
 
   rpc::OneClientPool one(oned);
-  // Idle clients kept per host: every stats worker of a monitoring round, and a few for actions.
+  // Idle clients kept per host: a monitoring round takes one, actions a few.
   docker::EnginePool engines(
-      [&config](const std::string& host) { return EngineEndpoint(config, host); },
-      static_cast<size_t>(config.stats_workers) + 8);
+      [&config](const std::string& host) { return EngineEndpoint(config, host); }, 8);
   VmActions actions(engines, one, **journal, ActionSettingsOf(config, secrets));
   auto web = RegistryHttpSettingsOf(config);
   if (!web.ok()) return Fail(web.status().message());

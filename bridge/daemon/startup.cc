@@ -231,7 +231,7 @@ Result<docker::RegistryHttpSettings> RegistryHttpSettingsOf(const DaemonConfig& 
 }
 
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {
-  return {config.instance, config.disk_total_mb, config.stats_workers, config.grace_s};
+  return {config.instance, config.disk_total_mb, config.stats_in_flight, config.grace_s};
 }
 
 ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config, const Secrets& secrets) {

@@ -266,6 +266,44 @@ TEST_CASE("one-shot stats of running and stopped containers") {
   CHECK(h1.RemoveContainer(name, true, true).ok());
 }
 
+TEST_CASE(
+    "stats of many containers asked together answer in order on connections kept for the next "
+    "round") {
+  EngineClient h1("h1", testbed::Engine("h1"));
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) {
+    ContainerSpec spec = HttpdSpec(testbed::UniqueName("many"));
+    spec.memory_bytes = (64 + i) << 20;  // tells each answer's container apart
+    REQUIRE(h1.CreateContainer(spec).ok());
+    REQUIRE(h1.StartContainer(spec.name).ok());
+    names.push_back(spec.name);
+  }
+  std::vector<std::string> asked = names;
+  asked.insert(asked.begin() + 5, "no-such-" + names[0]);
+  REQUIRE(h1.Negotiate().ok());
+  const long before = h1.connections_opened();
+  auto first = h1.StatsOfMany(asked, 8);
+  REQUIRE(first.size() == asked.size());
+  const long opened = h1.connections_opened() - before;
+  CHECK(opened >= 1);
+  CHECK(opened <= 8);
+  for (size_t i = 0, n = 0; i < asked.size(); ++i) {
+    CAPTURE(asked[i]);
+    if (i == 5) {
+      CHECK(first[i].status().code() == Code::kNotFound);
+      continue;
+    }
+    REQUIRE_MESSAGE(first[i].ok(), first[i].status().ToString());
+    CHECK(first[i]->memory_limit == static_cast<uint64_t>(64 + n) << 20);
+    CHECK(first[i]->pids >= 1);
+    ++n;
+  }
+  auto second = h1.StatsOfMany(names, 8);
+  for (const auto& s : second) CHECK(s.ok());
+  CHECK(h1.connections_opened() - before == opened);  // the same connections, kept
+  for (const auto& name : names) CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
 TEST_CASE("commit captures the root filesystem for a new container") {
   EngineClient& h1 = H1();
   const std::string name = testbed::UniqueName("cm");

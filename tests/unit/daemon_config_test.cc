@@ -51,7 +51,7 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->monitord_address == defaults.monitord_address);
   CHECK(parsed->monitord_port == defaults.monitord_port);
   CHECK(parsed->disk_total_mb == defaults.disk_total_mb);
-  CHECK(parsed->stats_workers == defaults.stats_workers);
+  CHECK(parsed->stats_in_flight == defaults.stats_in_flight);
   CHECK(parsed->grace_s == defaults.grace_s);
   CHECK(parsed->log_level == defaults.log_level);
   CHECK(parsed->hosts.empty());
@@ -135,21 +135,26 @@ TEST_CASE("[images] takes lists of upload directories, destinations and insecure
 TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") {
   auto parsed = ParseDaemonConfig(
       "[engines]\ndefault_url = unix:///run/docker.sock\n[monitor]\nmonitord = "
-      "10.1.2.3:4200\ndisk_mb = 500\nstats_workers = 3\ngrace = 0\n",
+      "10.1.2.3:4200\ndisk_mb = 500\nstats_in_flight = 3\ngrace = 0\n",
       "t");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
   CHECK(parsed->monitord_address == "10.1.2.3");
   CHECK(parsed->monitord_port == 4200);
   CHECK(parsed->disk_total_mb == 500);
-  CHECK(parsed->stats_workers == 3);
+  CHECK(parsed->stats_in_flight == 3);
   CHECK(parsed->grace_s == 0);
+  // The key's older name still sets it.
+  auto older = ParseDaemonConfig(
+      "[engines]\ndefault_url = unix:///run/docker.sock\n[monitor]\nstats_workers = 7\n", "t");
+  REQUIRE_MESSAGE(older.ok(), older.status().message());
+  CHECK(older->stats_in_flight == 7);
   auto bad = ParseDaemonConfig(
-      "[monitor]\nmonitord = monitord.example:4124\nstats_workers = 0\ngrace = -1\n", "t");
+      "[monitor]\nmonitord = monitord.example:4124\nstats_in_flight = 0\ngrace = -1\n", "t");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find(
             "t:2: [monitor] monitord: monitord.example is not an IP address") != std::string::npos);
   CHECK(bad.status().message().find(
-            "t:3: [monitor] stats_workers: \"0\" is not a number from 1 to 256") !=
+            "t:3: [monitor] stats_in_flight: \"0\" is not a number from 1 to 1024") !=
         std::string::npos);
   CHECK(bad.status().message().find("t:4: [monitor] grace:") != std::string::npos);
 }

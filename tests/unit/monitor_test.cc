@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <memory>
 #include <set>
 
 #include "bridge/base64.h"
@@ -415,6 +417,58 @@ TEST_CASE("host monitor: a container that dies says why in the VM's monitoring, 
   CHECK(record.Get("DOCKER_LOG_TAIL") == "first | bye");
   // Rounds go on; the stop is not reported again (no container runs, so no other MONITOR_VM).
   CHECK(Count(r.TickFor(std::chrono::seconds(60)), "MONITOR_VM SUCCESS") == 0);
+}
+
+size_t ThreadsOfThisProcess() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    ++n;
+  }
+  return n;
+}
+
+TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a thread per request") {
+  ConfigureLogging("off", "");
+  fakes::FakeEngines engines;
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  VmActivity activity{clock};
+  size_t most_threads = 0;
+  std::vector<std::unique_ptr<HostMonitor>> monitors;
+  for (int h = 0; h < 20; ++h) {
+    const std::string host = "h" + std::to_string(h);
+    fakes::FakeEngine& e = engines.hosts[host];
+    e.info = FourCpus();
+    e.on_read = [&] { most_threads = std::max(most_threads, ThreadsOfThisProcess()); };
+    for (int c = 0; c < 50; ++c) {
+      const int vm = h * 100 + c;
+      ContainerInfo info;
+      info.id = "c" + std::to_string(vm);
+      info.name = "one-" + std::to_string(vm);
+      info.running = true;
+      info.status = "running";
+      info.labels = {
+          {"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
+      e.containers[info.name] = info;
+      e.stats[info.name] = StatsSample{};
+    }
+    monitors.push_back(std::make_unique<HostMonitor>(
+        HostTarget{h, host, {}, {}}, MonitorContext{engines, activity, monitord, clock},
+        MonitorSettings{"test", 1000, 256, 3}));
+  }
+  const size_t before = ThreadsOfThisProcess();
+  for (auto& m : monitors) REQUIRE_OK(m->FirstReport());
+  clock.Advance(std::chrono::seconds(5));
+  for (auto& m : monitors) m->Tick();
+  std::set<std::string> reported;
+  for (const auto& message : monitord.Take()) {
+    if (message.type != "MONITOR_VM") continue;
+    const auto parsed = Parse(message.payload);
+    for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
+  }
+  CHECK(reported.size() == 20 * 50);
+  // Each round asks its stats from the thread that runs it: no worker thread was started.
+  CHECK(most_threads == before);
 }
 
 TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for") {
