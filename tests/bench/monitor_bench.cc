@@ -1,8 +1,10 @@
 // Monitoring benchmark on engine h1 of the test bed, in one run:
 //  - one full VM monitoring round (list the running containers, one stats sample each, the
 //    MONITOR_VM text, sent to a monitord socket) through onedock's HostMonitor, for 1, 50 and 200
-//    running containers, next to the same data fetched with the raw API one container at a time
-//    on one connection; wall time and the CPU time this process spent;
+//    running containers, next to the same data fetched with the raw API all at once (every stats
+//    request in flight together, which is the engine's limit: it answers them at its next
+//    one-second collector tick) and one container at a time on one connection; wall time and the
+//    CPU time this process spent, and the threads it had during onedock's round;
 //  - the delay from `docker kill` (raw API) to the STATE_VM message reaching monitord.
 //
 //   monitor_bench [counts...]      default: 1 50 200
@@ -32,6 +34,7 @@
 #include "tests/bench/bench_util.h"
 #include "tests/free_port.h"
 #include "tests/integration/bed.h"
+#include "tests/support/threads.h"
 
 namespace onedock {
 namespace {
@@ -158,8 +161,8 @@ int Main(int argc, char** argv) {
     for (auto& t : removers) t.join();
   };
 
-  std::printf("\n%-10s | %-30s | %-30s\n", "containers", "onedock round: wall / CPU (ms)",
-              "raw API, one by one: wall / CPU (ms)");
+  std::printf("\n%-10s | %-26s | %-26s | %-26s | %s\n", "containers", "onedock round: wall / CPU",
+              "raw API, all at once", "raw API, one by one", "onedock/raw all");
   int created = 0;
   std::vector<double> kill_delays;
   bool failed = false;
@@ -193,13 +196,12 @@ int Main(int argc, char** argv) {
 
     monitor::HostTarget target{0, "h1", {"127.0.0.1", monitord.port()}, {}};
     target.periods.state_vm = 1;
-    // What onedockd gives a host monitor: the engine pool (keeping a connection per stats worker),
-    // the monitord sender, the real clock.
+    // What onedockd gives a host monitor: the engine pool, the monitord sender, the real clock.
     docker::EnginePool engines(
-        [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 64 + 8);
+        [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 8);
     rpc::MonitordSender sender;
     monitor::HostMonitor hm(target, {engines, activity, sender, onedock::Clock::Real()},
-                            {instance, 102400, 64, 3});
+                            {instance, 102400, 256, 3});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {
@@ -208,6 +210,15 @@ int Main(int argc, char** argv) {
       failed = true;
       break;
     }
+    std::atomic<bool> round_done{false};
+    std::atomic<size_t> most_threads{0};
+    std::thread counter([&] {
+      while (!round_done) {
+        most_threads = std::max(most_threads.load(), testing::ThreadsOfThisProcess());
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
+    const size_t threads_before = testing::ThreadsOfThisProcess();  // the counter's included
     double cpu0 = CpuSeconds();
     auto t0 = Clock::now();
     auto figures = hm.VmRound();
@@ -217,22 +228,56 @@ int Main(int argc, char** argv) {
       for (const auto& f : *figures) with_cpu += f.cpu.has_value() ? 1 : 0;
     }
     const double onedock_wall = Ms(Clock::now() - t0), onedock_cpu = (CpuSeconds() - cpu0) * 1000;
+    round_done = true;
+    counter.join();
 
-    // The same data with the raw API: list, then one stats call after the other on one connection.
-    raw.ListContainers(labels, false);  // warm connection
-    cpu0 = CpuSeconds();
-    t0 = Clock::now();
-    auto listed = raw.ListContainers(labels, false);
-    size_t sampled = 0;
-    if (listed.ok()) {
-      for (const auto& c : *listed) sampled += raw.Stats(c.id).ok() ? 1 : 0;
+    // The raw API all at once: list, then every stats request in flight together, on connections
+    // a first pass opened (as onedock's round had its warm-up round).
+    std::vector<std::string> warm_ids;
+    if (auto l = raw.ListContainers(labels, false); l.ok()) {
+      for (const auto& c : *l) warm_ids.push_back(c.id);
     }
-    const double raw_wall = Ms(Clock::now() - t0), raw_cpu = (CpuSeconds() - cpu0) * 1000;
+    raw.StatsOfMany(warm_ids, warm_ids.size());
+    double all_cpu0 = CpuSeconds();
+    auto all_t0 = Clock::now();
+    auto all_listed = raw.ListContainers(labels, false);
+    size_t all_sampled = 0;
+    if (all_listed.ok()) {
+      std::vector<std::string> ids;
+      for (const auto& c : *all_listed) ids.push_back(c.id);
+      for (const auto& s : raw.StatsOfMany(ids, ids.size())) all_sampled += s.ok() ? 1 : 0;
+    }
+    const double all_wall = Ms(Clock::now() - all_t0);
+    const double all_cpu = (CpuSeconds() - all_cpu0) * 1000;
+
+    // The same data with the raw API: list, then one stats call after the other on one connection
+    // (a second per container: asked only up to kOneByOneMax containers).
+    constexpr int kOneByOneMax = 50;
+    double raw_wall = 0, raw_cpu = 0;
+    size_t sampled = static_cast<size_t>(count);
+    if (count <= kOneByOneMax) {
+      cpu0 = CpuSeconds();
+      t0 = Clock::now();
+      auto listed = raw.ListContainers(labels, false);
+      sampled = 0;
+      if (listed.ok()) {
+        for (const auto& c : *listed) sampled += raw.Stats(c.id).ok() ? 1 : 0;
+      }
+      raw_wall = Ms(Clock::now() - t0);
+      raw_cpu = (CpuSeconds() - cpu0) * 1000;
+    }
     std::printf(
-        "%-10d | %12.1f / %-15.1f | %12.1f / %-15.1f   (%zu VMs with CPU; raw sampled %zu)\n",
-        count, onedock_wall, onedock_cpu, raw_wall, raw_cpu, with_cpu, sampled);
+        "%-10d | %8.1f ms / %7.1f ms | %8.1f ms / %7.1f ms | %8.1f ms / %7.1f ms | %5.2fx"
+        "%s\n",
+        count, onedock_wall, onedock_cpu, all_wall, all_cpu, raw_wall, raw_cpu,
+        all_wall > 0 ? onedock_wall / all_wall : 0.0,
+        count <= kOneByOneMax ? "" : "   (one by one not asked: about a second per container)");
+    std::printf(
+        "%-10s   %zu VMs with CPU; raw sampled %zu and %zu; threads during the round: %zu "
+        "at most, %zu before\n",
+        "", with_cpu, all_sampled, sampled, most_threads.load(), threads_before);
     if (!figures.ok() || figures->size() != static_cast<size_t>(count) ||
-        sampled != static_cast<size_t>(count)) {
+        sampled != static_cast<size_t>(count) || all_sampled != static_cast<size_t>(count)) {
       failed = true;
     }
 

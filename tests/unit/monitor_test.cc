@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <memory>
 #include <set>
 
@@ -21,6 +20,7 @@
 #include "tests/fakes/fake_engines.h"
 #include "tests/fakes/fake_monitord.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/threads.h"
 
 namespace onedock::monitor {
 namespace {
@@ -419,13 +419,7 @@ TEST_CASE("host monitor: a container that dies says why in the VM's monitoring, 
   CHECK(Count(r.TickFor(std::chrono::seconds(60)), "MONITOR_VM SUCCESS") == 0);
 }
 
-size_t ThreadsOfThisProcess() {
-  size_t n = 0;
-  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    ++n;
-  }
-  return n;
-}
+using testing::ThreadsOfThisProcess;
 
 TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a thread per request") {
   ConfigureLogging("off", "");
