@@ -8,14 +8,19 @@
 namespace onedock::monitor {
 namespace {
 
-// A template value in double quotes; engine strings never reach oned unquoted.
+// A template value in double quotes, as oned's template lexer reads it: the only escape is \"
+// (other backslashes stay as they are), a backslash just before the closing quote would escape
+// it, and a value holding "]]>" makes oned refuse the whole record. Engine strings never reach
+// oned unquoted.
 std::string Quoted(const std::string& value) {
   std::string out = "\"";
   for (char c : value) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"') out += '\\';
     if (c == '\n' || c == '\r') c = ' ';
+    if (c == '>' && out.size() >= 2 && out.compare(out.size() - 2, 2, "]]") == 0) out += ' ';
     out += c;
   }
+  if (out.back() == '\\') out += ' ';
   return out + "\"";
 }
 

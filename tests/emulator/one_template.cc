@@ -62,14 +62,17 @@ class Lexer {
     if (Peek() == '"') {
       Advance();
       std::string out;
+      // As oned's lexer: \" is the only escape, any other backslash is itself.
       while (!AtEnd() && Peek() != '"') {
-        if (Peek() == '\\' && pos_ + 1 < s_.size()) Advance();
+        if (Peek() == '\\' && pos_ + 1 < s_.size() && s_[pos_ + 1] == '"') Advance();
         if (Peek() == '\n') ++line_;
         out.push_back(Peek());
         Advance();
       }
       if (AtEnd()) return Error("unterminated string");
       Advance();
+      // oned gives up on a whole template when a value holds a CDATA end.
+      if (out.find("]]>") != std::string::npos) return Error("\"]]>\" in a value");
       return out;
     }
     const size_t start = pos_;

@@ -140,6 +140,25 @@ TEST_CASE("MONITOR_VM of a stopped container says why, in oned's template syntax
   CHECK(r.Get("NETRX", "absent") == "absent");  // the counters stay as last reported
 }
 
+TEST_CASE("a log tail with quotes, backslashes and a CDATA end reaches oned as written") {
+  ContainerInfo info;
+  info.status = "exited";
+  info.exit_code = 3;
+  const ContainerExit exit = ExitOf(info, "say \"hi\" [x] a\\b ]]> c:\\ \\\"q\\\" end\\\n");
+  const std::string text = MonitorVmText({StoppedFigures(42, "one-42", exit)});
+  const std::string record = *Base64Decode(Parse(text).All("VM")[0]->Get("MONITOR"));
+  // Only \" is an escape in oned's template syntax, a backslash before the closing quote would
+  // escape it, and "]]>" anywhere in a value makes oned refuse the record.
+  CHECK(record.find("]]>") == std::string::npos);
+  CHECK(
+      record.find("DOCKER_LOG_TAIL=\"say \\\"hi\\\" [x] a\\b ]] > c:\\ \\\\\"q\\\\\" end\\ \"\n") !=
+      std::string::npos);
+  const auto r = Parse(record);
+  CHECK(r.Get("DOCKER_LOG_TAIL") == "say \"hi\" [x] a\\b ]] > c:\\ \\\"q\\\" end\\ ");
+  CHECK(r.Get("DOCKER_EXIT_CODE") == "3");
+  CHECK(r.Get("DOCKER_ERROR", "absent") == "");  // the next attribute is its own
+}
+
 TEST_CASE("exit watch: each stop is due once, again after a run or a die event, and is bounded") {
   ExitWatch w;
   const std::vector<ContainerSummary> stopped = {{.id = "a", .state = "exited"},

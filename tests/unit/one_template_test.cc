@@ -27,6 +27,14 @@ TEST_CASE("template syntax: quoted and bare values vectors comments and upper-ca
   CHECK(t->All("CONTEXT")[0]->Get("NETWORK") == "YES");
 }
 
+TEST_CASE("template syntax: only a backslash before a quote escapes, and a CDATA end is refused") {
+  auto t = ParseTemplate(R"(A = "c:\dir \"x\" \n")");
+  REQUIRE_MESSAGE(t.ok(), t.status().ToString());
+  CHECK(t->Get("A") == R"(c:\dir "x" \n)");
+  CHECK_FALSE(ParseTemplate(R"(B = "end\")").ok());  // the closing quote is escaped
+  CHECK_FALSE(ParseTemplate("A = \"x ]]> y\"").ok());
+}
+
 TEST_CASE("template syntax errors name the line") {
   for (const char* bad : {"A = \"open", "A = [ B = 1", "= 1", "A 1", "A = [ = 1 ]"}) {
     CAPTURE(bad);
