@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "bridge/utf8.h"
+
 namespace onedock {
 
 void OutputTail::Append(std::string_view chunk) {
@@ -45,26 +47,6 @@ std::string OneLineTail(std::string_view text, size_t max) {
 
 namespace {
 
-// Length of the UTF-8 sequence at the start of `s`, 0 when it is not one.
-size_t Utf8Length(std::string_view s) {
-  const auto b = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const auto cont = [&](size_t i) { return i < s.size() && (b(i) & 0xc0) == 0x80; };
-  const unsigned char c = b(0);
-  if (c < 0x80) return 1;
-  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
-  if (c >= 0xe0 && c <= 0xef) {
-    if (!cont(1) || !cont(2)) return 0;
-    if ((c == 0xe0 && b(1) < 0xa0) || (c == 0xed && b(1) > 0x9f)) return 0;  // overlong, surrogate
-    return 3;
-  }
-  if (c >= 0xf0 && c <= 0xf4) {
-    if (!cont(1) || !cont(2) || !cont(3)) return 0;
-    if ((c == 0xf0 && b(1) < 0x90) || (c == 0xf4 && b(1) > 0x8f)) return 0;
-    return 4;
-  }
-  return 0;
-}
-
 // One line made printable: escape sequences (ESC [ … final byte, ESC ] … BEL) and \r dropped,
 // other control bytes and broken UTF-8 as '?', blanks at both ends trimmed.
 std::string Printable(std::string_view line) {
@@ -100,7 +82,7 @@ std::string Printable(std::string_view line) {
       ++i;
       continue;
     }
-    const size_t n = Utf8Length(line.substr(i));
+    const size_t n = Utf8SequenceLength(line.substr(i));
     if (n == 0) {
       out += '?';
       ++i;

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "bridge/utf8.h"
+
 namespace onedock {
 namespace {
 
@@ -337,6 +339,8 @@ Result<RunOptions> RunOptionsOf(const Vm& vm) {
       return InvalidArgument(std::string(name) + ": " + std::to_string(v.size()) +
                              " bytes, more than " + std::to_string(kMaxRunValue));
     }
+    // JSON, which the engine is sent, holds UTF-8 only.
+    if (!IsUtf8(v)) return InvalidArgument(std::string(name) + ": not UTF-8 text");
     if (!TrimBlanks(v).empty()) values[name] = std::move(v);
   }
   auto value = [&](const char* name) -> const std::string* {

@@ -123,8 +123,9 @@ Result<std::string> EngineClient::Commit(const CommitRequest& c) {
   nlohmann::json body = nlohmann::json::object();
   if (!c.labels.empty()) body["Labels"] = c.labels;
   const std::string what = "commit " + c.container;
-  auto r =
-      Expect({.method = "POST", .path = path, .body = body.dump(), .timeout_ms = 10 * 60000}, what);
+  auto r = Expect(
+      {.method = "POST", .path = path, .body = json_fields::Wire(body), .timeout_ms = 10 * 60000},
+      what);
   if (!r.ok()) return r.status();
   auto id = json_fields::IdFromReply(r->body, "commit");
   if (!id.ok()) return id.status().WithContext(Context(what));
@@ -166,9 +167,10 @@ Result<ExecResult> EngineClient::Exec(const std::string& id, const std::vector<s
   const std::string what = "exec in " + id;
   nlohmann::json create = {
       {"AttachStdout", true}, {"AttachStderr", true}, {"Tty", false}, {"Cmd", cmd}, {"Env", env}};
-  auto created = Expect(
-      {.method = "POST", .path = "/containers/" + UrlEscape(id) + "/exec", .body = create.dump()},
-      what);
+  auto created = Expect({.method = "POST",
+                         .path = "/containers/" + UrlEscape(id) + "/exec",
+                         .body = json_fields::Wire(create)},
+                        what);
   if (!created.ok()) return created.status();
   auto created_id = json_fields::IdFromReply(created->body, "exec create");
   if (!created_id.ok()) return created_id.status().WithContext(Context(what));

@@ -53,7 +53,7 @@ Status EngineClient::DisconnectNetwork(const std::string& network, const std::st
   nlohmann::json body = {{"Container", container}, {"Force", force}};
   return Expect({.method = "POST",
                  .path = "/networks/" + UrlEscape(network) + "/disconnect",
-                 .body = body.dump()},
+                 .body = json_fields::Wire(body)},
                 "disconnect " + container + " from " + network, NetworkDisconnectStatus)
       .status();
 }
@@ -62,7 +62,8 @@ Result<VolumeInfo> EngineClient::CreateVolume(const std::string& name,
                                               const std::map<std::string, std::string>& labels) {
   const std::string what = "create volume " + name;
   nlohmann::json body = {{"Name", name}, {"Driver", "local"}, {"Labels", labels}};
-  auto r = Expect({.method = "POST", .path = "/volumes/create", .body = body.dump()}, what);
+  auto r =
+      Expect({.method = "POST", .path = "/volumes/create", .body = json_fields::Wire(body)}, what);
   if (!r.ok()) return r.status();
   auto v = ParseVolume(r->body);
   if (!v.ok()) return v.status().WithContext(Context(what));

@@ -154,7 +154,7 @@ std::string RegistryAuthHeader(const RegistryAuth& auth) {
     j["password"] = auth.password;
     if (!auth.server.empty()) j["serveraddress"] = auth.server;
   }
-  return Base64Encode(j.dump(), Base64Alphabet::kUrl);
+  return Base64Encode(json_fields::Wire(j), Base64Alphabet::kUrl);
 }
 
 std::string EventFiltersJson(const EventFilter& filter) {
@@ -162,13 +162,13 @@ std::string EventFiltersJson(const EventFilter& filter) {
   if (!filter.types.empty()) j["type"] = filter.types;
   if (!filter.events.empty()) j["event"] = filter.events;
   if (!filter.labels.empty()) j["label"] = filter.labels;
-  return j.dump();
+  return json_fields::Wire(j);
 }
 
 std::string LabelFiltersJson(const std::vector<std::string>& labels) {
   json j = json::object();
   if (!labels.empty()) j["label"] = labels;
-  return j.dump();
+  return json_fields::Wire(j);
 }
 
 Result<Event> ParseEvent(std::string_view line) {

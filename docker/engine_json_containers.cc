@@ -106,7 +106,7 @@ std::string ContainerCreateBody(const ContainerSpec& spec, ApiVersion api) {
   } else if (!nic.mac.empty()) {
     j["MacAddress"] = nic.mac;
   }
-  return j.dump();
+  return json_fields::Wire(j);
 }
 std::string ResourceUpdateBody(const ResourceUpdate& update) {
   json j = json::object();
@@ -115,7 +115,7 @@ std::string ResourceUpdateBody(const ResourceUpdate& update) {
     j["Memory"] = update.memory_bytes;
     j["MemorySwap"] = update.memory_bytes;  // the engine refuses Memory above the current swap
   }
-  return j.dump();
+  return json_fields::Wire(j);
 }
 
 Result<ContainerInfo> ParseContainerInspect(std::string_view body) {

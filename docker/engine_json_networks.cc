@@ -46,7 +46,7 @@ std::string NetworkCreateBody(const NetworkSpec& spec) {
   }
   j["Options"] = MapToJson(spec.options);
   j["Labels"] = MapToJson(spec.labels);
-  return j.dump();
+  return json_fields::Wire(j);
 }
 
 std::string NetworkConnectBody(const std::string& container, const NetworkAttachment& nic) {
@@ -54,7 +54,7 @@ std::string NetworkConnectBody(const std::string& container, const NetworkAttach
   if (!nic.ipv4.empty()) endpoint["IPAMConfig"] = {{"IPv4Address", nic.ipv4}};
   if (!nic.mac.empty()) endpoint["MacAddress"] = nic.mac;  // applied by engines from API 1.54
   if (!nic.aliases.empty()) endpoint["Aliases"] = nic.aliases;
-  return json{{"Container", container}, {"EndpointConfig", endpoint}}.dump();
+  return json_fields::Wire(json{{"Container", container}, {"EndpointConfig", endpoint}});
 }
 
 namespace {

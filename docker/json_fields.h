@@ -17,6 +17,12 @@ namespace onedock::docker::json_fields {
 
 using nlohmann::json;
 
+// A request body: text that is not UTF-8 (which JSON cannot hold, and which run attributes and
+// context values are checked against before) becomes U+FFFD instead of throwing.
+inline std::string Wire(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 inline std::string Str(const json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();

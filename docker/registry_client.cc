@@ -4,6 +4,7 @@
 
 #include "bridge/url.h"
 #include "docker/engine_json.h"
+#include "docker/json_fields.h"
 
 namespace onedock::docker {
 using nlohmann::json;
@@ -30,7 +31,7 @@ Status StatusFromRegistry(long http_status, std::string_view body) {
       if (!text.empty()) text += "; ";
       text += e.value("code", std::string()) + ": " + e.value("message", std::string());
     }
-    return StatusFromHttp(http_status, json{{"message", text}}.dump());
+    return StatusFromHttp(http_status, json_fields::Wire(json{{"message", text}}));
   }
   return StatusFromHttp(http_status, body);
 }

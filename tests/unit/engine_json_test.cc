@@ -94,6 +94,54 @@ TEST_CASE("create body: limits init no swap primary network with static IP and M
         "02:00:0a:2a:00:2a");
 }
 
+TEST_CASE("create body: how the image runs, under the keys the engine reads") {
+  ContainerSpec spec;
+  spec.name = "one-42";
+  spec.image = "127.0.0.1:5000/shell:1";
+  spec.entrypoint = {"/bin/env", "A=1", "/bin/sh", "-c"};
+  spec.cmd = {"echo $A; exec sleep 9"};
+  spec.working_dir = "/www";
+  spec.user = "65534:65534";
+  spec.tty = true;
+  spec.open_stdin = true;
+  spec.shm_size_bytes = 128 << 20;
+  spec.ulimits = {{"nofile", 1024, 4096}};
+  spec.sysctls = {{"net.ipv4.ip_forward", "1"}};
+  spec.labels = {{"team", "web"}, {"one.vmid", "42"}};
+  json j = json::parse(ContainerCreateBody(spec, {1, 41}));
+  CHECK(j["Entrypoint"] == json::array({"/bin/env", "A=1", "/bin/sh", "-c"}));
+  CHECK(j["Cmd"] == json::array({"echo $A; exec sleep 9"}));
+  CHECK(j["WorkingDir"] == "/www");
+  CHECK(j["User"] == "65534:65534");
+  CHECK(j["Tty"] == true);
+  CHECK(j["OpenStdin"] == true);
+  CHECK(j["HostConfig"]["ShmSize"] == 128 << 20);
+  CHECK(j["HostConfig"]["Ulimits"] ==
+        json::parse(R"([{"Name":"nofile","Soft":1024,"Hard":4096}])"));
+  CHECK(j["HostConfig"]["Sysctls"] == json{{"net.ipv4.ip_forward", "1"}});
+  CHECK(j["Labels"] == json{{"team", "web"}, {"one.vmid", "42"}});
+
+  ContainerSpec plain = spec;
+  plain.tty = plain.open_stdin = false;
+  plain.entrypoint.clear();
+  plain.shm_size_bytes = 0;
+  json p = json::parse(ContainerCreateBody(plain, {1, 41}));
+  CHECK(p["Tty"] == false);
+  CHECK(p["OpenStdin"] == false);
+  CHECK_FALSE(p.contains("Entrypoint"));             // the image's own
+  CHECK_FALSE(p["HostConfig"].contains("ShmSize"));  // the engine's default
+}
+
+TEST_CASE("a request body with text that is not UTF-8 is still a body, never a throw") {
+  ContainerSpec spec;
+  spec.name = "one-42";
+  spec.image = "img";
+  spec.env = {"A=x\xffy"};
+  std::string body;
+  CHECK_NOTHROW(body = ContainerCreateBody(spec, {1, 41}));
+  CHECK(json::parse(body)["Env"][0] == "A=x\xef\xbf\xbdy");  // U+FFFD
+}
+
 TEST_CASE("network connect and update bodies") {
   NetworkSpec n{.name = "one-vnet0",
                 .subnet = "10.42.0.0/24",

@@ -111,6 +111,20 @@ TEST_CASE("an oversized value is refused before it is parsed") {
             .find("DOCKER_ENV: 16386 bytes") == 0);
 }
 
+TEST_CASE("a value that is not UTF-8 is refused, named, before anything is built from it") {
+  CHECK(ErrorOf(VmWith({{"DOCKER_CMD",
+                         "echo a\xff"
+                         "b"}})) == "DOCKER_CMD: not UTF-8 text");
+  CHECK(ErrorOf(VmWith({}, {{"DOCKER_LABELS", "team=\xc0\xaf"}})) ==  // an overlong '/'
+        "DOCKER_LABELS: not UTF-8 text");
+  CHECK(ErrorOf(VmWith({{"DOCKER_ENV", "A=\xed\xa0\x80"}})) ==  // a surrogate
+        "DOCKER_ENV: not UTF-8 text");
+  auto fine =
+      RunOptionsOf(VmWith({{"DOCKER_ENV", "GREETING=h\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\xb3"}}));
+  REQUIRE_MESSAGE(fine.ok(), fine.status().ToString());
+  CHECK(fine->env == Words{"GREETING=h\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\xb3"});
+}
+
 TEST_CASE("DOCKER_SHM_SIZE is a size no larger than the VM's memory") {
   CHECK(*ParseSize("S", "64m") == 64 << 20);
   CHECK(*ParseSize("S", "1GB") == int64_t{1} << 30);
