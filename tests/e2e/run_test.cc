@@ -74,7 +74,7 @@ TEST_CASE(
 
 TEST_CASE(
     "DOCKER_CMD, DOCKER_ENTRYPOINT, DOCKER_WORKDIR, DOCKER_USER and DOCKER_ENV of the image decide "
-    "what runs, and the VM's own values win") {
+    "what runs, and the VM's own values win, with its ulimits, shm size, sysctls and labels") {
   World w;
   // The command writes what it sees where any user may write (/dev/shm), whole or not at all,
   // then keeps running; each entrypoint sets ENTRY through env before the shell.
@@ -88,9 +88,14 @@ TEST_CASE(
   const int own = w.CreateVm(
       "as-vm", 0.1, 64,
       "DOCKER_ENTRYPOINT = \"[\\\"/bin/env\\\", \\\"ENTRY=vm\\\", \\\"/bin/sh\\\", \\\"-c\\\"]\"\n"
-      "DOCKER_CMD = \"'{ pwd; id -u; echo $WHO-own; echo $ENTRY; } > /dev/shm/f.tmp; "
-      "mv /dev/shm/f.tmp /dev/shm/facts; exec sleep 1000'\"\n"
-      "DOCKER_WORKDIR = \"/tmp\"\nDOCKER_USER = \"0\"\nDOCKER_ENV = \"WHO=vm\"\n",
+      "DOCKER_CMD = \"'{ pwd; id -u; echo $WHO-own; echo $ENTRY; ulimit -n; "
+      "df -k /dev/shm | tail -n 1 | { read f size rest; echo $size; }; "
+      "cat /proc/sys/net/ipv4/ip_local_port_range | { read low high; echo $low-$high; }; "
+      "} > /dev/shm/f.tmp; mv /dev/shm/f.tmp /dev/shm/facts; exec sleep 1000'\"\n"
+      "DOCKER_WORKDIR = \"/tmp\"\nDOCKER_USER = \"0\"\nDOCKER_ENV = \"WHO=vm\"\n"
+      "DOCKER_ULIMITS = \"nofile=1000:2000\"\nDOCKER_SHM_SIZE = \"48m\"\n"
+      "DOCKER_SYSCTLS = \"net.ipv4.ip_local_port_range='40000 50000'\"\n"
+      "DOCKER_LABELS = \"team=web\"\n",
       "", image);
   w.Deploy(inherited, "h1");
   w.Deploy(own, "h2");
@@ -105,7 +110,12 @@ TEST_CASE(
     return out;
   };
   CHECK(facts("h1", a.deploy_id) == "/www\n65534\nimage\nimage\n");
-  CHECK(facts("h2", b.deploy_id) == "/tmp\n0\nvm-own\nvm\n");
+  // The VM's ulimit, /dev/shm size (KB) and sysctl, as its processes see them.
+  CHECK(facts("h2", b.deploy_id) == "/tmp\n0\nvm-own\nvm\n1000\n49152\n40000-50000\n");
+  const auto containers = w.ContainersOf("h2", own);
+  REQUIRE(containers.size() == 1);
+  CHECK(containers[0].labels.at("team") == "web");
+  CHECK(containers[0].labels.at("one.vmid") == std::to_string(own));
 }
 
 TEST_CASE(
