@@ -3,11 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "bridge/output_tail.h"
 #include "bridge/tar_writer.h"
 #include "docker/engine_client.h"
+#include "monitor/probes.h"
 #include "tests/integration/bed.h"
 #include "tests/support/engine_admin.h"
 
@@ -302,6 +306,45 @@ TEST_CASE(
   for (const auto& s : second) CHECK(s.ok());
   CHECK(h1.connections_opened() - before == opened);  // the same connections, kept
   for (const auto& name : names) CHECK(h1.RemoveContainer(name, true, true).ok());
+}
+
+TEST_CASE("a container's health check reads as starting, healthy and unhealthy in the listing") {
+  EngineClient& h1 = H1();
+  const std::string name = testbed::UniqueName("health");
+  const nlohmann::json body = {{"Image", testbed::TestImage()},
+                               {"Entrypoint", {"/bin/sh", "-c"}},
+                               {"Cmd", {"sleep 2; touch /tmp/ok; exec sleep 1000"}},
+                               {"Labels", {{"onedock.test", "health"}}},
+                               {"Healthcheck",
+                                {{"Test", {"CMD-SHELL", "test -e /tmp/ok"}},
+                                 {"Interval", 300'000'000},
+                                 {"Timeout", 1'000'000'000},
+                                 {"Retries", 1}}},
+                               {"HostConfig", {{"NetworkMode", "none"}}}};
+  testing::EngineAdmin admin("h1", testbed::Engine("h1"));
+  REQUIRE(admin.CreateContainerFrom(name, body.dump()).ok());
+  REQUIRE(h1.StartContainer(name).ok());
+  // What the monitor reads: the health the listing's status text carries.
+  auto health = [&] {
+    auto listed = h1.ListContainers({"onedock.test=health"}, false);
+    REQUIRE(listed.ok());
+    for (const auto& c : *listed) {
+      if (c.name == name) return monitor::HealthOfStatus(c.status_text);
+    }
+    return std::string("not listed");
+  };
+  auto wait_for = [&](const std::string& wanted) {
+    std::string seen;
+    for (int i = 0; i < 100 && (seen = health()) != wanted; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return seen;
+  };
+  CHECK(health() == "starting");
+  CHECK(wait_for("healthy") == "healthy");
+  REQUIRE(h1.Exec(name, {"rm", "/tmp/ok"}).ok());
+  CHECK(wait_for("unhealthy") == "unhealthy");
+  CHECK(h1.RemoveContainer(name, true, true).ok());
 }
 
 TEST_CASE("commit captures the root filesystem for a new container") {

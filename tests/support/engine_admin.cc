@@ -86,6 +86,15 @@ Status EngineAdmin::RemoveNetwork(const std::string& network) {
       .status();
 }
 
+Status EngineAdmin::CreateContainerFrom(const std::string& name, const std::string& body_json) {
+  return Expect({.method = "POST",
+                 .target = "/containers/create?name=" + UrlEscape(name),
+                 .headers = {"Content-Type: application/json"},
+                 .body = body_json},
+                "create " + name)
+      .status();
+}
+
 Result<std::vector<Event>> EngineAdmin::Events(const EventFilter& filter) {
   if (filter.since <= 0 || filter.until <= 0) {
     return InvalidArgument("a bounded event query needs since and until")

@@ -1,8 +1,8 @@
 // EngineAdmin: the Engine API calls that only tests and benchmarks make (ping, version, pause,
-// save, network removal, bounded event queries), over a CurlTransport of their own, so
-// docker::EngineClient carries only what onedockd uses. Replies map like EngineClient's
-// (StatusFromHttp, StatusFromCurl), with messages prefixed "<name>: <operation>". Blocking; not
-// thread-safe: one instance per thread.
+// save, network removal, bounded event queries, a create from a raw body), over a CurlTransport of
+// their own, so docker::EngineClient carries only what onedockd uses. Replies map like
+// EngineClient's (StatusFromHttp, StatusFromCurl), with messages prefixed "<name>: <operation>".
+// Blocking; not thread-safe: one instance per thread.
 #ifndef ONEDOCK_TESTS_SUPPORT_ENGINE_ADMIN_H_
 #define ONEDOCK_TESTS_SUPPORT_ENGINE_ADMIN_H_
 
@@ -33,6 +33,9 @@ class EngineAdmin {
   Status SaveImage(const std::string& reference, const std::string& tar_path);
   // kFailedPrecondition while containers are connected (the engine's 403), kNotFound when absent.
   Status RemoveNetwork(const std::string& network);
+  // A container created from a whole create body of the test's own (what onedock never sends,
+  // such as a Healthcheck, as an image's HEALTHCHECK would give it).
+  Status CreateContainerFrom(const std::string& name, const std::string& body_json);
   // Past events between filter.since and filter.until (both required, else kInvalidArgument);
   // returns when the engine closes the reply.
   Result<std::vector<Event>> Events(const EventFilter& filter);
