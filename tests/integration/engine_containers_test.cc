@@ -347,6 +347,35 @@ TEST_CASE("a container's health check reads as starting, healthy and unhealthy i
   CHECK(h1.RemoveContainer(name, true, true).ok());
 }
 
+TEST_CASE("with a TTY a shell ignores the stop signal and its log lines end in CR LF") {
+  EngineClient& h1 = H1();
+  ContainerSpec shell = HttpdSpec(testbed::UniqueName("tty"));
+  shell.cmd = {"/bin/sh"};
+  shell.tty = shell.open_stdin = true;
+  ContainerSpec talker = HttpdSpec(testbed::UniqueName("tty"));
+  talker.cmd = {"/bin/sh", "-c", "echo a; echo b >&2; exec sleep 1000"};
+  talker.tty = talker.open_stdin = true;
+  for (const auto* spec : {&shell, &talker}) {
+    REQUIRE(h1.CreateContainer(*spec).ok());
+    REQUIRE(h1.StartContainer(spec->name).ok());
+  }
+  // The interactive shell waits out the stop timeout and is killed.
+  const auto asked = std::chrono::steady_clock::now();
+  REQUIRE(h1.StopContainer(shell.name, 2).ok());
+  CHECK(std::chrono::steady_clock::now() - asked >= std::chrono::milliseconds(1900));
+  CHECK(h1.InspectContainer(shell.name)->exit_code == 137);
+  // One terminal: both streams mixed, lines ending in CR LF.
+  std::string log;
+  for (int i = 0; i < 50 && log.find("b\r\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto tail = h1.LogTail(talker.name, 10, true);
+    REQUIRE(tail.ok());
+    log = *tail;
+  }
+  CHECK(log == "a\r\nb\r\n");
+  for (const auto* spec : {&shell, &talker}) CHECK(h1.RemoveContainer(spec->name, true, true).ok());
+}
+
 TEST_CASE("commit captures the root filesystem for a new container") {
   EngineClient& h1 = H1();
   const std::string name = testbed::UniqueName("cm");
