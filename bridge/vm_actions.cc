@@ -143,12 +143,16 @@ Status VmActions::EnsureNetwork(Engine& engine, const NetworkSpec& network) {
 }
 
 Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created,
-                                    const std::function<Status(Engine&)>& seed) {
+                                    const std::function<Status(Engine&)>& seed, StepTimer* steps) {
+  const auto mark = [steps](std::string_view step) {
+    if (steps != nullptr) steps->Mark(step);
+  };
   const ContainerSpec& spec = plan.spec;
   const std::string vm_label = spec.labels.at(kLabelVmId);
   bool seeded = false;
   for (int round = 0; round < 8; ++round) {
     auto c = engine.InspectContainer(spec.name);
+    mark("inspect");
     if (!c.ok() && !Is(c.status(), Status::Code::kNotFound)) return c.status();
     if (!c.ok()) {
       auto image = engine.InspectImage(spec.image);
@@ -157,13 +161,17 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
         if (Status s = engine.PullImage(spec.image, settings_.registry_auth, nullptr); !s.ok())
           return s;
       }
+      mark("image");
       for (const auto& nic : plan.nics) {
         if (Status s = EnsureNetwork(engine, nic.network); !s.ok()) return s;
       }
+      mark("networks");
       for (const auto& volume : plan.volumes) {
         if (Status s = EnsureVolume(engine, volume); !s.ok()) return s;
       }
+      mark("volumes");
       auto id = engine.CreateContainer(spec);
+      mark("create");
       if (!id.ok() && !Is(id.status(), Status::Code::kConflict)) return id.status();
       if (id.ok()) *created = true;
       continue;  // adopt what is there now
@@ -191,9 +199,12 @@ Status VmActions::ConvergeContainer(Engine& engine, const ContainerPlan& plan, b
         return s;
       }
       seeded = true;
+      mark("seed");
     }
     if (Status s = engine.PutArchive(spec.name, "/", plan.context_tar); !s.ok()) return s;
+    mark("archive");
     auto started = engine.StartContainer(spec.name);
+    mark("start");
     if (!started.ok()) {
       // A container that never ran keeps its name taken and holds nothing: remove it, so the
       // next attempt starts clean. A stopped VM's container keeps the VM's files: keep it.
@@ -261,12 +272,16 @@ VmActions::ScriptRun VmActions::RunStartScript(Engine& engine, int vm_id,
 Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& host,
                                             const std::string& image) {
   const std::string name = ContainerName(vm.id);
+  StepTimer steps(activity_.clock());
   Status s = Journaled(vm.id, "deploy", host, [&]() -> Status {
+    steps.Mark("intent");
     auto vnets = VnetsOf(vm);
     if (!vnets.ok()) return vnets.status();
+    steps.Mark("vnets");
     auto plan = PlanContainer(vm, host, *vnets, settings_.plan);
     if (!plan.ok()) return plan.status();
     if (!image.empty()) plan->spec.image = image;
+    steps.Mark("plan");
     auto previous = journal_.PlacementOf(vm.id);
     if (!previous.ok()) return previous.status();
     auto sources = VolumeSourcesOf(plan->volumes, *previous, host);
@@ -274,8 +289,10 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     std::vector<std::string> volume_names;
     for (const auto& v : plan->volumes) volume_names.push_back(v.name);
     if (Status l = SettleLeftovers(host, vm.id, volume_names); !l.ok()) return l;
+    steps.Mark("journal");
     auto engine = engines_.Acquire(host);
     if (!engine.ok()) return engine.status();
+    steps.Mark("engine");
     auto seed = [&](Engine& dest) -> Status {
       // Until the Place below, what is copied here is not the VM's data, only a copy in progress:
       // a crash in the middle leaves it marked for removal, not adopted half-filled.
@@ -293,7 +310,7 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
       return Status::Ok();
     };
     bool created = false;
-    if (Status c = ConvergeContainer(**engine, *plan, &created, seed); !c.ok()) {
+    if (Status c = ConvergeContainer(**engine, *plan, &created, seed, &steps); !c.ok()) {
       // A refusal for labels is about the container, not the engine: it keeps the first 100
       // characters, which oned shows, for the labels.
       return Is(c, Status::Code::kConflict) ? c
@@ -302,6 +319,7 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     // oned shows the first 100 characters or so of a deploy's error: the exit code and output
     // come first, without the engine's address.
     if (Status started = SettleStart(**engine, name, created); !started.ok()) return started;
+    steps.Mark("settle");
     Placement placement{vm.id, host, false, "", false};
     if (*previous) {
       placement = **previous;
@@ -334,11 +352,16 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
       placement.start_script_started =
           RunStartScript(**engine, vm.id, plan->start_command) != ScriptRun::kNotStarted;
       placement.start_script_done = placement.start_script_started;
+      steps.Mark("start_script");
     }
     if (Status p = journal_.Place(placement, images_here, left_behind); !p.ok()) return p;
     RemoveLeftBehind(vm.id, host, *previous, sources->origins);
+    steps.Mark("place");
     return Status::Ok();
   });
+  steps.Mark("finish");
+  if (s.ok())
+    NamedLogger("actions")->debug("deploy vm {} on {} steps: {}", vm.id, host, steps.Summary());
   if (!s.ok()) return s;
   return name;
 }

@@ -19,6 +19,7 @@
 #include "bridge/engine.h"
 #include "bridge/one_api.h"
 #include "bridge/sqlite_store.h"
+#include "bridge/step_timer.h"
 #include "bridge/vm_activity.h"
 #include "bridge/volume_plan.h"
 
@@ -111,8 +112,10 @@ class VmActions {
   Status EnsureVolume(Engine& engine, const PlannedVolume& volume);
   // Creates, or adopts, and starts the container. `seed` runs once between the creation of a new
   // container and its first start.
+  // `steps`, when given, times the engine calls by kind (image, networks, create, seed,
+  // archive, start).
   Status ConvergeContainer(Engine& engine, const ContainerPlan& plan, bool* created,
-                           const std::function<Status(Engine&)>& seed);
+                           const std::function<Status(Engine&)>& seed, StepTimer* steps = nullptr);
   // The data each planned volume of a deploy on `host` starts with (bridge/volume_plan.h).
   Result<VolumeSources> VolumeSourcesOf(const std::vector<PlannedVolume>& volumes,
                                         const std::optional<Placement>& previous,

@@ -16,6 +16,8 @@ class VmActivity {
  public:
   explicit VmActivity(const Clock& clock = Clock::Real()) : clock_(clock) {}
 
+  const Clock& clock() const { return clock_; }
+
   void Begin(int vm_id, const std::string& host) {
     std::lock_guard lock(mu_);
     if (vms_.size() > kPruneAbove) {  // VMs long done are forgotten
