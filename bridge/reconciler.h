@@ -42,11 +42,10 @@ struct ReconcileCounts {
   int64_t limits_restored = 0;
   int64_t repairs_failed = 0;  // a step that was refused or failed (tried again next pass)
   int64_t intents_pruned = 0;
-  int64_t journal_rebuilt = 0;
-  int64_t images_deleted = 0;
-  int64_t networks_removed = 0;  // checkpoint and snapshot manifests deleted from the registry  //
-                                 // placements and volume homes learned from the engines' labels
-  int hosts_skipped = 0;         // in the last pass: engines that did not answer
+  int64_t journal_rebuilt = 0;  // placements and volume homes learned from the engines' labels
+  int64_t images_deleted = 0;   // checkpoint and snapshot manifests deleted from the registry
+  int64_t networks_removed = 0;
+  int hosts_skipped = 0;  // in the last pass: engines that did not answer
 };
 
 class Reconciler {
