@@ -1,7 +1,7 @@
 // Reconciler: one reconcile pass, the effects around bridge/reconcile_plan.h. A pass reads oned's
 // host pool and VM pool once each, lists every onedock host's containers and volumes of this
 // instance (up to kListers hosts at a time), reads the images the journal records as pushed for
-// VMs, inspects the containers of running VMs for their
+// VMs and its snapshot records, inspects the containers of running VMs for their
 // limits, lets the planner decide, and applies its steps through VmActions, each under its VM's
 // lock. Every removal and repair is logged with why and counted. A pass whose pool reads fail
 // does nothing; a host whose engine does not answer is skipped. Finished journal intents older

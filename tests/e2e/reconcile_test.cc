@@ -40,6 +40,13 @@ bool Within(double seconds, const std::function<bool()>& done) {
   return done();
 }
 
+// Whether the private registry answers 404 for the manifest `digest` of `repository`.
+bool ManifestGone(docker::RegistryClient& registry, const std::string& repository,
+                  const std::string& digest) {
+  auto m = registry.GetManifest(repository, digest);
+  return !m.ok() && m.status().code() == Status::Code::kNotFound;
+}
+
 // A container named and labelled as onedock names its own, on `engine`, for VM `vm` of
 // `instance`: what a run of onedock left, or another instance's.
 std::string Plant(World& w, const std::string& engine, const std::string& name, int vm,
@@ -177,8 +184,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "terminate of a VM with a checkpoint and two snapshots: their manifests are gone from the "
-    "private registry") {
+    "a snapshot deleted from a running VM loses its manifest, and terminate of the VM takes its "
+    "checkpoint and other snapshot from the private registry") {
   World w(kFastPasses);
   const int id = w.CreateVm("pushed", 0.25, 64);
   w.Deploy(id, "h1");
@@ -209,13 +216,24 @@ TEST_CASE(
     REQUIRE_MESSAGE(digest.ok(), repository << ":" << tag << ": " << digest.status().ToString());
     digests.emplace_back(repository, *digest);
   }
+  // s0 deleted while the VM runs: oned stops listing it, and the passes delete its manifest; the
+  // listed s1 and the checkpoint of the live VM stay.
+  w.Call("one.vm.snapshotdelete", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(0)});
+  const Vm listing = w.WaitUntil(
+      id, [](const Vm& vm) { return vm.snapshots.size() == 1; }, "s0 no longer listed");
+  REQUIRE(listing.snapshots.size() == 1);
+  CHECK(listing.snapshots[0].hypervisor_id == registry + "/" + snapshots + ":s1");
+  CHECK(Within(30, [&] { return ManifestGone(private_registry, snapshots, digests[1].second); }));
+  for (const size_t kept : {0, 2}) {
+    CAPTURE(digests[kept].first);
+    CHECK(private_registry.GetManifest(digests[kept].first, digests[kept].second).ok());
+  }
   w.Action("terminate", id);
   w.WaitFor(id, kVmDone, 0, 60);
   for (const auto& [repository, digest] : digests) {
     CAPTURE(repository);
     CHECK(Within(30, [&, &repository = repository, &digest = digest] {
-      auto m = private_registry.GetManifest(repository, digest);
-      return !m.ok() && m.status().code() == Status::Code::kNotFound;
+      return ManifestGone(private_registry, repository, digest);
     }));
   }
 }
