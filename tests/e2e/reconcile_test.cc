@@ -62,13 +62,26 @@ std::string Plant(World& w, const std::string& engine, const std::string& name, 
 }
 
 TEST_CASE(
-    "onevm recover --delete of a VM whose engine was stopped: its container and volumes go once "
-    "the engine is back, and another instance's container of that name pattern stays") {
+    "onevm recover --delete of a VM whose engine was stopped: its container, volumes and "
+    "checkpoint image go once the engine is back, and another instance's container of that name "
+    "pattern stays") {
   World w(kFastPasses);
-  const int id = w.CreateVm("dropped", 0.25, 64, "DISK = [ TYPE = fs, SIZE = 16 ]");
+  // The scheduler places it again after the resume below: on h2 only.
+  const int id = w.CreateVm(
+      "dropped", 0.25, 64,
+      "DISK = [ TYPE = fs, SIZE = 16 ]\nSCHED_REQUIREMENTS = \"ID = " + Id(w.host("h2")) + "\"");
   w.Deploy(id, "h2");
   w.WaitFor(id, kVmActive, kLcmRunning, 90);
+  w.Action("stop", id);  // save: the checkpoint is pushed
+  w.WaitFor(id, kVmStopped, 0, 90);
+  w.Action("resume", id);
+  const Vm back = w.WaitFor(id, kVmActive, kLcmRunning, 120);
+  REQUIRE(back.CurrentHistory()->hostname == "h2");
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
+  docker::RegistryClient private_registry("private", testbed::Registry("private"));
+  const std::string checkpoints = "onedock-checkpoint/one-" + Id(id);
+  auto checkpoint = private_registry.TagDigest(checkpoints, "latest");
+  REQUIRE_MESSAGE(checkpoint.ok(), checkpoint.status().ToString());
   REQUIRE(VolumesOf(w, "h2", id).size() == 1);
   const std::string foreign = "one-" + Id(id) + "-other";
   Plant(w, "h2", foreign, id, w.instance() + "-other");
@@ -85,6 +98,7 @@ TEST_CASE(
   // Two passes at least the grace apart: about 4 s after the engine answers again.
   CHECK(Within(30, [&] { return w.ContainersOf("h2", id).empty(); }));
   CHECK(Within(10, [&] { return VolumesOf(w, "h2", id).empty(); }));
+  CHECK(Within(10, [&] { return ManifestGone(private_registry, checkpoints, *checkpoint); }));
   auto other = w.Engine("h2").InspectContainer(foreign);
   CHECK_MESSAGE(other.ok(), other.status().ToString());
   w.Engine("h2").RemoveContainer(foreign, true, true);
