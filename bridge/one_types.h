@@ -141,6 +141,15 @@ struct History {
   int64_t running_since = 0;  // RSTIME: when the VM started running on this host (0: not yet)
 };
 
+// A system snapshot the VM's template lists (TEMPLATE/SNAPSHOT); `hypervisor_id` is what the
+// driver's snapshot_create printed, for onedock the image reference
+// "reg/onedock-snapshot/one-42:s0".
+struct Snapshot {
+  int snapshot_id = -1;
+  std::string name;
+  std::string hypervisor_id;
+};
+
 struct Vm {
   int id = -1;
   std::string name;
@@ -153,6 +162,7 @@ struct Vm {
   int64_t memory_mb = 0;
   std::vector<Disk> disks;
   std::vector<Nic> nics;
+  std::vector<Snapshot> snapshots;
   Attributes context;
   Attributes user_template;
   Attributes template_attributes;  // single-valued attributes of TEMPLATE

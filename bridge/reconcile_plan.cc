@@ -17,6 +17,41 @@ std::string StateText(const WantedVm& vm) {
   return "state " + std::to_string(vm.state) + "/" + std::to_string(vm.lcm_state);
 }
 
+// Whether no action of oned's is under way on the VM: running, or at rest. A snapshot being taken
+// (HOTPLUG_SNAPSHOT) is pushed before oned lists it, so a VM in any other state is left alone.
+bool AtRest(const WantedVm& vm) {
+  if (vm.state == kVmActive) return vm.lcm_state == kLcmRunning;
+  return vm.state == kVmPoweroff || vm.state == kVmStopped || vm.state == kVmUndeployed;
+}
+
+// Whether `pushed` ("repo:tag@digest") is a snapshot onedock took of VM `vm_id`: repository
+// …/onedock-snapshot/one-<id>, tag s<n> (a checkpoint is …/onedock-checkpoint/one-<id>:latest).
+bool IsSnapshotOf(const std::string& pushed, int vm_id) {
+  const std::string name = pushed.substr(0, pushed.find('@'));
+  const std::string marker = "/onedock-snapshot/one-" + std::to_string(vm_id) + ":s";
+  const auto at = name.rfind(marker);
+  if (at == std::string::npos) return false;
+  const std::string id = name.substr(at + marker.size());
+  return !id.empty() &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Whether a live VM still has the snapshot image `pushed`: it lists the tag, and no later push of
+// the tag replaced this one (the journal pins the tag to another digest).
+bool StillListed(const std::string& pushed, const WantedVm& vm,
+                 const std::map<std::string, std::string>* records) {
+  const auto at = pushed.find('@');
+  const std::string name = pushed.substr(0, at);
+  if (vm.snapshots.count(name) == 0) return false;
+  if (records == nullptr || at == std::string::npos) return true;
+  const auto record = records->find(name);
+  if (record == records->end()) return true;  // not known to be replaced
+  const std::string& pinned = record->second;
+  const std::string digest = pushed.substr(at);
+  return pinned.size() >= digest.size() &&
+         pinned.compare(pinned.size() - digest.size(), digest.size(), digest) == 0;
+}
+
 }  // namespace
 
 bool LimitsDiffer(const SeenContainer& c, const ResourceUpdate& wanted) {
@@ -25,6 +60,12 @@ bool LimitsDiffer(const SeenContainer& c, const ResourceUpdate& wanted) {
       (c.memory_bytes != wanted.memory_bytes || c.memory_swap_bytes != wanted.memory_bytes))
     return true;
   return false;
+}
+
+bool ReconcilePlanner::Sighted(const Watched& key, Clock::TimePoint now) {
+  auto [seen, first] = first_seen_.try_emplace(key, Sighting{now, 0});
+  ++seen->second.passes;
+  return seen->second.passes >= 2 && now - seen->second.first >= policy_.orphan_grace;
 }
 
 std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& input) {
@@ -47,18 +88,15 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
   }
 
   std::vector<ReconcileStep> orphans, twins, limits, learned;
-  std::set<std::pair<std::string, int>> still_orphaned;
+  std::set<Watched> still_orphaned;
   for (const auto& [vm_id, hosts] : held) {
     if (input.busy.count(vm_id) != 0) continue;  // onedock's own action: its sightings restart
     const auto wanted = input.vms.find(vm_id);
     if (wanted == input.vms.end()) {
       for (const auto& [host, here] : hosts) {
-        const auto key = std::make_pair(host, vm_id);
+        const Watched key{host, vm_id, ""};
         still_orphaned.insert(key);
-        auto [seen, first] = first_seen_.try_emplace(key, Sighting{input.now, 0});
-        ++seen->second.passes;
-        if (seen->second.passes < 2 || input.now - seen->second.first < policy_.orphan_grace)
-          continue;
+        if (!Sighted(key, input.now)) continue;
         orphans.push_back({policy_.remove_orphans ? ReconcileAction::kRemoveOrphan
                                                   : ReconcileAction::kReportOrphan,
                            host,
@@ -114,22 +152,47 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
                             std::to_string(c.memory_swap_bytes) + " differ from the template's"});
     }
   }
-  // The registry images of VMs that are gone, also once nothing of them is left on any host.
+  // The registry images of VMs that are gone, also once nothing of them is left on any host; and
+  // the snapshot images a live VM no longer lists.
   answered.insert(kRegistry);
+  const auto image_action =
+      policy_.remove_orphans ? ReconcileAction::kDeleteImages : ReconcileAction::kReportOrphan;
   for (const auto& [vm_id, references] : input.pushed) {
-    if (input.vms.count(vm_id) != 0 || input.busy.count(vm_id) != 0 || references.empty()) continue;
-    const auto key = std::make_pair(std::string(kRegistry), vm_id);
-    still_orphaned.insert(key);
-    auto [seen, first] = first_seen_.try_emplace(key, Sighting{input.now, 0});
-    ++seen->second.passes;
-    if (seen->second.passes < 2 || input.now - seen->second.first < policy_.orphan_grace) continue;
-    orphans.push_back(
-        {policy_.remove_orphans ? ReconcileAction::kDeleteImages : ReconcileAction::kReportOrphan,
-         kRegistry,
-         vm_id,
-         references,
-         {},
-         "VM " + std::to_string(vm_id) + " is DONE or unknown to oned"});
+    if (input.busy.count(vm_id) != 0 || references.empty()) continue;
+    const auto wanted = input.vms.find(vm_id);
+    if (wanted == input.vms.end()) {
+      const Watched key{kRegistry, vm_id, ""};
+      still_orphaned.insert(key);
+      if (!Sighted(key, input.now)) continue;
+      orphans.push_back({image_action,
+                         kRegistry,
+                         vm_id,
+                         references,
+                         {},
+                         "VM " + std::to_string(vm_id) + " is DONE or unknown to oned"});
+      continue;
+    }
+    if (!AtRest(wanted->second)) continue;
+    const auto records = input.snapshots.find(vm_id);
+    std::vector<std::string> unlisted;
+    for (const std::string& pushed : references) {
+      if (!IsSnapshotOf(pushed, vm_id) ||
+          StillListed(pushed, wanted->second,
+                      records == input.snapshots.end() ? nullptr : &records->second))
+        continue;
+      const Watched key{kRegistry, vm_id, pushed};
+      still_orphaned.insert(key);
+      if (Sighted(key, input.now)) unlisted.push_back(pushed);
+    }
+    if (unlisted.empty()) continue;
+    orphans.push_back({image_action,
+                       kRegistry,
+                       vm_id,
+                       unlisted,
+                       {},
+                       "VM " + std::to_string(vm_id) + " (" + StateText(wanted->second) +
+                           ") no longer lists " +
+                           (unlisted.size() == 1 ? "this snapshot" : "these snapshots")});
   }
   // A persistent image's volume on one answering host only: that host is its home. (A host that
   // does not answer could hold a stale copy, left by a move whose clean-up failed; a fleet with a
@@ -175,7 +238,7 @@ std::vector<ReconcileStep> ReconcilePlanner::NextSteps(const ReconcileInput& inp
   // Sightings of what is no longer orphaned (or is busy) restart; those on hosts that did not
   // answer are kept.
   std::erase_if(first_seen_, [&](const auto& item) {
-    return answered.count(item.first.first) != 0 && still_orphaned.count(item.first) == 0;
+    return answered.count(std::get<0>(item.first)) != 0 && still_orphaned.count(item.first) == 0;
   });
   std::vector<ReconcileStep> steps = std::move(orphans);
   steps.insert(steps.end(), twins.begin(), twins.end());

@@ -15,6 +15,10 @@
 //   answering host holding that volume;
 // - the images onedock pushed to the private registry for a VM (checkpoints, snapshots) once the
 //   VM is DONE or unknown to oned: deleted, with the same two sightings as an orphan;
+// - a snapshot image onedock pushed for a live VM that the VM's template no longer lists (its
+//   HYPERVISOR_ID gone, or the tag pushed again since for a later snapshot of the same id):
+//   deleted, with the same two sightings, only while the VM is running or at rest (powered off,
+//   stopped, undeployed); a live VM's checkpoints are kept;
 // - a Docker network this instance made for a vnet oned no longer has, or whose subnet changed,
 //   that no container of any instance uses or names: removed.
 //
@@ -29,6 +33,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -41,8 +46,9 @@ namespace onedock {
 struct WantedVm {
   int state = 0;
   int lcm_state = 0;
-  std::string host;       // of its current history record; "" when it has none
-  ResourceUpdate limits;  // from its template (0 = no limit asked)
+  std::string host;                 // of its current history record; "" when it has none
+  ResourceUpdate limits;            // from its template (0 = no limit asked)
+  std::set<std::string> snapshots;  // the HYPERVISOR_IDs of its template's SNAPSHOTs
 };
 
 struct SeenContainer {
@@ -87,6 +93,9 @@ struct ReconcileInput {
   std::set<int> homed;   // persistent images the journal records a volume home for
   // The images onedock pushed for each VM ("repo:tag@sha256:…"), as the journal records them.
   std::map<int, std::vector<std::string>> pushed;
+  // The journal's snapshot records of each VM: the HYPERVISOR_ID onedock printed ("repo:tag") →
+  // the image its latest push of that tag made ("repo@sha256:…").
+  std::map<int, std::map<std::string, std::string>> snapshots;
   // What oned says of the vnets the networks name: nullopt for a vnet it no longer has, else the
   // subnet its template gives ("" when it gives none). A vnet missing here was not read.
   std::map<int, std::optional<std::string>> vnets;
@@ -100,7 +109,7 @@ enum class ReconcileAction {
   kRestoreLimits,     // a live update of the container to `limits`
   kRecordPlacement,   // the journal learns that the VM's container is on `host`
   kRecordVolumeHome,  // the journal learns that image `image_id`'s volume is on `host`
-  kDeleteImages,      // the VM's pushed images (`names`) deleted from the private registry
+  kDeleteImages,      // pushed images (`names`) of the VM deleted from the private registry
   kRemoveNetwork,     // the network `names[0]` removed from `host`
 };
 
@@ -139,13 +148,17 @@ class ReconcilePlanner {
 
  private:
   const ReconcilePolicy policy_;
-  // (host, vm id) → when it was first seen orphaned, and on how many passes; the host is
-  // kRegistry for a VM's pushed images.
+  // (host, vm id, image) → when it was first seen orphaned, and on how many passes. The host is
+  // kRegistry for a VM's pushed images: the image "" for all of them (the VM is gone), else the
+  // one snapshot image the live VM no longer lists.
+  using Watched = std::tuple<std::string, int, std::string>;
   struct Sighting {
     Clock::TimePoint first;
     int passes = 0;
   };
-  std::map<std::pair<std::string, int>, Sighting> first_seen_;
+  // Counts a sighting of `key`; whether it is due (two passes at least the grace apart).
+  bool Sighted(const Watched& key, Clock::TimePoint now);
+  std::map<Watched, Sighting> first_seen_;
 };
 
 // Whether the container's limits are not the ones wanted: NanoCpus, Memory, and MemorySwap equal

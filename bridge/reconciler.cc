@@ -230,7 +230,8 @@ ReconcileCounts Reconciler::Pass() {
     if (h.vm_mad == settings_.vm_mad) names.insert(h.name);
   }
   for (const Vm& vm : *pool) {
-    WantedVm w{vm.state, vm.lcm_state, "", {}};
+    WantedVm w{vm.state, vm.lcm_state, "", {}, {}};
+    for (const Snapshot& snapshot : vm.snapshots) w.snapshots.insert(snapshot.hypervisor_id);
     if (const History* h = vm.CurrentHistory(); h != nullptr) {
       w.host = h->hostname;
       if (h->vm_mad == settings_.vm_mad) names.insert(h->hostname);
@@ -276,10 +277,14 @@ ReconcileCounts Reconciler::Pass() {
     return counts_;
   }
   auto pushed = journal_.PushedImages();
-  if (pushed.ok()) {
+  auto snapshots = pushed.ok()
+                       ? journal_.Snapshots()
+                       : Result<std::map<int, std::map<std::string, std::string>>>(pushed.status());
+  if (snapshots.ok()) {
     input.pushed = std::move(*pushed);
+    input.snapshots = std::move(*snapshots);
   } else {
-    log->warn("pushed images not read: {}", pushed.status().ToString());
+    log->warn("pushed images not read: {}", snapshots.status().ToString());
   }
   // What oned says of the vnets the networks were made for.
   for (const HostView& h : input.hosts) {

@@ -1,7 +1,7 @@
 // Reconciler: one reconcile pass, the effects around bridge/reconcile_plan.h. A pass reads oned's
 // host pool and VM pool once each, lists every onedock host's containers and volumes of this
 // instance (up to kListers hosts at a time), reads the images the journal records as pushed for
-// VMs, inspects the containers of running VMs for their
+// VMs and its snapshot records, inspects the containers of running VMs for their
 // limits, lets the planner decide, and applies its steps through VmActions, each under its VM's
 // lock. Every removal and repair is logged with why and counted. A pass whose pool reads fail
 // does nothing; a host whose engine does not answer is skipped. Finished journal intents older
@@ -42,11 +42,10 @@ struct ReconcileCounts {
   int64_t limits_restored = 0;
   int64_t repairs_failed = 0;  // a step that was refused or failed (tried again next pass)
   int64_t intents_pruned = 0;
-  int64_t journal_rebuilt = 0;
-  int64_t images_deleted = 0;
-  int64_t networks_removed = 0;  // checkpoint and snapshot manifests deleted from the registry  //
-                                 // placements and volume homes learned from the engines' labels
-  int hosts_skipped = 0;         // in the last pass: engines that did not answer
+  int64_t journal_rebuilt = 0;  // placements and volume homes learned from the engines' labels
+  int64_t images_deleted = 0;   // checkpoint and snapshot manifests deleted from the registry
+  int64_t networks_removed = 0;
+  int hosts_skipped = 0;  // in the last pass: engines that did not answer
 };
 
 class Reconciler {

@@ -320,9 +320,20 @@ Result<std::map<int, std::vector<std::string>>> SqliteStore::PushedImages() {
 }
 
 Status SqliteStore::ForgetPushed(const std::string& reference) {
+  const auto at = reference.find('@');
+  const std::string name = reference.substr(0, at);
+  const std::string digest = at == std::string::npos ? "" : reference.substr(at);  // "@sha256:…"
   std::lock_guard lock(mu_);
-  return Run(db_, "forget pushed image", "DELETE FROM pushed_images WHERE reference = ?",
-             {reference});
+  const std::string what = "forget pushed image";
+  if (Status s = Run(db_, what, "BEGIN IMMEDIATE", {}); !s.ok()) return s;
+  Status s = Run(db_, what, "DELETE FROM pushed_images WHERE reference = ?", {reference});
+  if (s.ok() && !digest.empty()) {
+    s = Run(db_, what, "DELETE FROM snapshots WHERE name = ?1 AND substr(pinned, -length(?2)) = ?2",
+            {name, digest});
+  }
+  if (s.ok()) s = Run(db_, what, "COMMIT", {});
+  if (!s.ok()) Run(db_, what, "ROLLBACK", {});
+  return s;
 }
 
 Status SqliteStore::RecordSnapshot(int vm_id, const std::string& name, const std::string& pinned) {
@@ -340,6 +351,16 @@ Result<std::optional<std::string>> SqliteStore::SnapshotOf(int vm_id, const std:
   if (rc == SQLITE_DONE) return std::optional<std::string>();
   if (rc != SQLITE_ROW) return st.Error("snapshot");
   return std::optional<std::string>(st.Text(0));
+}
+
+Result<std::map<int, std::map<std::string, std::string>>> SqliteStore::Snapshots() {
+  std::lock_guard lock(mu_);
+  Statement st(db_, "SELECT vm_id, name, pinned FROM snapshots", {});
+  std::map<int, std::map<std::string, std::string>> out;
+  int rc = SQLITE_ROW;
+  while ((rc = st.Step()) == SQLITE_ROW) out[static_cast<int>(st.Int(0))][st.Text(1)] = st.Text(2);
+  if (rc != SQLITE_DONE) return st.Error("snapshots");
+  return out;
 }
 
 Status SqliteStore::Monitor(const MonitoredHost& host) {

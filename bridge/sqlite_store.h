@@ -112,6 +112,8 @@ class SqliteStore {
   // them from the registry.
   Status RecordPushed(int vm_id, const std::string& reference);
   Result<std::map<int, std::vector<std::string>>> PushedImages();  // by VM
+  // Forgets the push and, in the same transaction, the snapshot record pinned to it (the one
+  // named by its "repo:tag" whose digest is its digest; a later push of the tag keeps its own).
   Status ForgetPushed(const std::string& reference);
 
   // The snapshots onedock took of a VM: `name` is the reference oned holds as the HYPERVISOR_ID
@@ -119,6 +121,8 @@ class SqliteStore {
   Status RecordSnapshot(int vm_id, const std::string& name, const std::string& pinned);
   // nullopt when onedock took no snapshot of that name of this VM.
   Result<std::optional<std::string>> SnapshotOf(int vm_id, const std::string& name);
+  // Every snapshot record: by VM, name → pinned.
+  Result<std::map<int, std::map<std::string, std::string>>> Snapshots();
 
   // Hosts to monitor again after a restart.
   Status Monitor(const MonitoredHost& host);  // insert or replace

@@ -153,7 +153,8 @@ Status VmActions::SnapshotDelete(int vm_id, const std::string& host, const std::
       return NotOurs("image " + reference, image->labels);
     Status s = image.ok() ? (*engine)->RemoveImage(reference, false) : Status::Ok();
     // 409: the running container was reverted to it and still uses it.
-    // The record stays until the VM is forgotten, so that a repeated call finds it done.
+    // The record stays until the reconcile pass deletes the registry copy (oned no longer lists
+    // the snapshot) or the VM is forgotten, so that a repeated call finds it done.
     if (!s.ok() && !Is(s, Status::Code::kNotFound) && !Is(s, Status::Code::kConflict)) return s;
     return Status::Ok();
   });

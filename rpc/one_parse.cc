@@ -126,6 +126,10 @@ Result<Vm> ParseVm(const XmlNode& node) {
     vm.memory_mb = Int(*t, "MEMORY");
     for (const XmlNode* d : t->Children("DISK")) vm.disks.push_back(ParseDisk(*d));
     for (const XmlNode* n : t->Children("NIC")) vm.nics.push_back(ParseNic(*n));
+    for (const XmlNode* s : t->Children("SNAPSHOT")) {
+      vm.snapshots.push_back(
+          {Int32(*s, "SNAPSHOT_ID", -1), s->Get("NAME"), s->Get("HYPERVISOR_ID")});
+    }
     vm.context = FlatAttributes(t->Child("CONTEXT"));
   }
   vm.user_template = FlatAttributes(node.Child("USER_TEMPLATE"));

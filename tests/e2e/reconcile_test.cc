@@ -40,6 +40,13 @@ bool Within(double seconds, const std::function<bool()>& done) {
   return done();
 }
 
+// Whether the private registry answers 404 for the manifest `digest` of `repository`.
+bool ManifestGone(docker::RegistryClient& registry, const std::string& repository,
+                  const std::string& digest) {
+  auto m = registry.GetManifest(repository, digest);
+  return !m.ok() && m.status().code() == Status::Code::kNotFound;
+}
+
 // A container named and labelled as onedock names its own, on `engine`, for VM `vm` of
 // `instance`: what a run of onedock left, or another instance's.
 std::string Plant(World& w, const std::string& engine, const std::string& name, int vm,
@@ -55,13 +62,26 @@ std::string Plant(World& w, const std::string& engine, const std::string& name, 
 }
 
 TEST_CASE(
-    "onevm recover --delete of a VM whose engine was stopped: its container and volumes go once "
-    "the engine is back, and another instance's container of that name pattern stays") {
+    "onevm recover --delete of a VM whose engine was stopped: its container, volumes and "
+    "checkpoint image go once the engine is back, and another instance's container of that name "
+    "pattern stays") {
   World w(kFastPasses);
-  const int id = w.CreateVm("dropped", 0.25, 64, "DISK = [ TYPE = fs, SIZE = 16 ]");
+  // The scheduler places it again after the resume below: on h2 only.
+  const int id = w.CreateVm(
+      "dropped", 0.25, 64,
+      "DISK = [ TYPE = fs, SIZE = 16 ]\nSCHED_REQUIREMENTS = \"ID = " + Id(w.host("h2")) + "\"");
   w.Deploy(id, "h2");
   w.WaitFor(id, kVmActive, kLcmRunning, 90);
+  w.Action("stop", id);  // save: the checkpoint is pushed
+  w.WaitFor(id, kVmStopped, 0, 90);
+  w.Action("resume", id);
+  const Vm back = w.WaitFor(id, kVmActive, kLcmRunning, 120);
+  REQUIRE(back.CurrentHistory()->hostname == "h2");
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
+  docker::RegistryClient private_registry("private", testbed::Registry("private"));
+  const std::string checkpoints = "onedock-checkpoint/one-" + Id(id);
+  auto checkpoint = private_registry.TagDigest(checkpoints, "latest");
+  REQUIRE_MESSAGE(checkpoint.ok(), checkpoint.status().ToString());
   REQUIRE(VolumesOf(w, "h2", id).size() == 1);
   const std::string foreign = "one-" + Id(id) + "-other";
   Plant(w, "h2", foreign, id, w.instance() + "-other");
@@ -78,22 +98,72 @@ TEST_CASE(
   // Two passes at least the grace apart: about 4 s after the engine answers again.
   CHECK(Within(30, [&] { return w.ContainersOf("h2", id).empty(); }));
   CHECK(Within(10, [&] { return VolumesOf(w, "h2", id).empty(); }));
+  CHECK(Within(10, [&] { return ManifestGone(private_registry, checkpoints, *checkpoint); }));
   auto other = w.Engine("h2").InspectContainer(foreign);
   CHECK_MESSAGE(other.ok(), other.status().ToString());
   w.Engine("h2").RemoveContainer(foreign, true, true);
 }
 
-TEST_CASE("a twin left on another host, as a cold migration cut short leaves one, is removed") {
-  World w(kFastPasses);
+TEST_CASE(
+    "a cold migration cut short while the old host's engine is away leaves a twin there, which the "
+    "reconcile pass removes once the engine is back, and the VM keeps running on the new host") {
+  // A SIGKILL of onedockd alone leaves no twin (tried in PROLOG_MIGRATE and half-way through the
+  // restore on h2): oned's stubs retry their calls, the restart's recovery settles the journal,
+  // and the restore, retried or finished, removes h1's container. One is left when the old
+  // host's engine is away while the migration ends there, which this case does. Passes far
+  // enough apart that the twin can be seen on h1 before one reaches it.
+  World w("[reconcile]\nperiod = 6\norphan_grace = 3\n");
   const int id = w.CreateVm("twinned", 0.25, 64);
   w.Deploy(id, "h1");
   w.WaitFor(id, kVmActive, kLcmRunning, 90);
-  Plant(w, "h2", "one-" + Id(id), id, w.instance());
-  CHECK(Within(30, [&] { return w.ContainersOf("h2", id).empty(); }));
-  auto here = w.ContainersOf("h1", id);
+  w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h2")),
+                            xmlrpc_c::value_boolean(false)});
+  // Cut once the save on h1 has answered (oned moves on to PROLOG_MIGRATE, then BOOT_MIGRATE for
+  // the restore on h2): the rest of the migration waits in the stubs' retries.
+  int lcm = -1;
+  bool moved_on = false;  // RUNNING on h2 already: the cut came too late
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < end) {
+    const Vm vm = w.Info(id);
+    lcm = vm.lcm_state;
+    // oned adds the h2 record at once and says RUNNING until the save starts: running there is
+    // known by the record's RSTIME.
+    const History* h = vm.CurrentHistory();
+    moved_on = lcm == kLcmRunning && h->hostname == "h2" && h->running_since > 0;
+    if (lcm == kLcmPrologMigrate || lcm == kLcmBootMigrate || moved_on) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  w.KillOnedockd();
+  REQUIRE_MESSAGE((lcm == kLcmPrologMigrate || lcm == kLcmBootMigrate),
+                  "the migration was not caught: lcm " << lcm);
+  REQUIRE(w.ContainersOf("h1", id).size() == 1);  // saved and stopped, not removed yet
+  // The old host's engine goes away; the migration ends on h2 without reaching it.
+  w.StopEngine("h1");
+  w.StartOnedockd();
+  const Vm moved = w.WaitUntilRunningOn(id, "h2");
+  REQUIRE(moved.nics.size() == 1);
+  w.StartEngine("h1");
+  auto twin = w.ContainersOf("h1", id);
+  REQUIRE(twin.size() == 1);  // what oned no longer names: the VM runs on h2
+  CHECK(twin[0].state != "running");
+
+  CHECK(Within(30, [&] { return w.ContainersOf("h1", id).empty(); }));
+  CHECK(VolumesOf(w, "h1", id).empty());
+  const Vm after = w.Info(id);
+  CHECK(after.lcm_state == kLcmRunning);
+  CHECK(after.CurrentHistory()->hostname == "h2");
+  auto here = w.ContainersOf("h2", id);
   REQUIRE(here.size() == 1);
   CHECK(here[0].state == "running");
-  CHECK(w.Info(id).lcm_state == kLcmRunning);
+  CHECK_FALSE(World::HttpGet(moved.nics[0].ip).empty());
+  // And it goes on working there: powered off and resumed on h2.
+  w.Action("poweroff", id);
+  w.WaitFor(id, kVmPoweroff, 0);
+  w.Action("resume", id);
+  w.WaitFor(id, kVmActive, kLcmRunning);
+  CHECK(w.ContainersOf("h2", id).size() == 1);
+  CHECK(w.ContainersOf("h1", id).empty());
+  CHECK_FALSE(World::HttpGet(moved.nics[0].ip).empty());
 }
 
 TEST_CASE("docker update --memory behind OpenNebula's back is undone") {
@@ -177,8 +247,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "terminate of a VM with a checkpoint and two snapshots: their manifests are gone from the "
-    "private registry") {
+    "a snapshot deleted from a running VM loses its manifest, and terminate of the VM takes its "
+    "checkpoint and other snapshot from the private registry") {
   World w(kFastPasses);
   const int id = w.CreateVm("pushed", 0.25, 64);
   w.Deploy(id, "h1");
@@ -209,13 +279,24 @@ TEST_CASE(
     REQUIRE_MESSAGE(digest.ok(), repository << ":" << tag << ": " << digest.status().ToString());
     digests.emplace_back(repository, *digest);
   }
+  // s0 deleted while the VM runs: oned stops listing it, and the passes delete its manifest; the
+  // listed s1 and the checkpoint of the live VM stay.
+  w.Call("one.vm.snapshotdelete", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(0)});
+  const Vm listing = w.WaitUntil(
+      id, [](const Vm& vm) { return vm.snapshots.size() == 1; }, "s0 no longer listed");
+  REQUIRE(listing.snapshots.size() == 1);
+  CHECK(listing.snapshots[0].hypervisor_id == registry + "/" + snapshots + ":s1");
+  CHECK(Within(30, [&] { return ManifestGone(private_registry, snapshots, digests[1].second); }));
+  for (const size_t kept : {0, 2}) {
+    CAPTURE(digests[kept].first);
+    CHECK(private_registry.GetManifest(digests[kept].first, digests[kept].second).ok());
+  }
   w.Action("terminate", id);
   w.WaitFor(id, kVmDone, 0, 60);
   for (const auto& [repository, digest] : digests) {
     CAPTURE(repository);
     CHECK(Within(30, [&, &repository = repository, &digest = digest] {
-      auto m = private_registry.GetManifest(repository, digest);
-      return !m.ok() && m.status().code() == Status::Code::kNotFound;
+      return ManifestGone(private_registry, repository, digest);
     }));
   }
 }

@@ -105,6 +105,30 @@ TEST_CASE("a VM with two NICs a CONTEXT and two history records") {
   CHECK(vm->history[0].action == 19);
 }
 
+TEST_CASE("the system snapshots a VM's template lists are read with their hypervisor ids") {
+  // Each <SNAPSHOT> as a real oned 7.4 keeps it under TEMPLATE once snapshot_create has
+  // answered (read from its one.db after an e2e run): HYPERVISOR_ID is what the driver printed.
+  auto vm = ParseVmXml(
+      "<VM><ID>42</ID><STATE>3</STATE><LCM_STATE>3</LCM_STATE><TEMPLATE>"
+      "<SNAPSHOT><HYPERVISOR_ID><![CDATA[reg/onedock-snapshot/one-42:s0]]></HYPERVISOR_ID>"
+      "<NAME><![CDATA[before upgrade]]></NAME><SNAPSHOT_ID><![CDATA[0]]></SNAPSHOT_ID>"
+      "<SYSTEM_DISK_SIZE><![CDATA[64]]></SYSTEM_DISK_SIZE><TIME><![CDATA[1796295767]]></TIME>"
+      "</SNAPSHOT><SNAPSHOT><HYPERVISOR_ID><![CDATA[reg/onedock-snapshot/one-42:s2]]>"
+      "</HYPERVISOR_ID><NAME><![CDATA[s2]]></NAME><SNAPSHOT_ID><![CDATA[2]]></SNAPSHOT_ID>"
+      "<SYSTEM_DISK_SIZE><![CDATA[64]]></SYSTEM_DISK_SIZE><TIME><![CDATA[1796295768]]></TIME>"
+      "</SNAPSHOT></TEMPLATE></VM>");
+  REQUIRE_MESSAGE(vm.ok(), vm.status().ToString());
+  REQUIRE(vm->snapshots.size() == 2);
+  CHECK(vm->snapshots[0].snapshot_id == 0);
+  CHECK(vm->snapshots[0].name == "before upgrade");
+  CHECK(vm->snapshots[0].hypervisor_id == "reg/onedock-snapshot/one-42:s0");
+  CHECK(vm->snapshots[1].snapshot_id == 2);
+  CHECK(vm->snapshots[1].hypervisor_id == "reg/onedock-snapshot/one-42:s2");
+  CHECK_FALSE(vm->template_attributes.count("SNAPSHOT"));  // a vector, not a flat attribute
+  // A VM with none lists none.
+  CHECK(ParseVmXml(fixtures::Read("vm_two_nics.xml"))->snapshots.empty());
+}
+
 TEST_CASE("a host pool and a vnet with leases") {
   auto hosts = ParseHostPoolXml(fixtures::Read("host_pool.xml"));
   REQUIRE(hosts.ok());

@@ -272,6 +272,163 @@ TEST_CASE("a gone VM's pushed images are deleted after two sightings, a live or 
   CHECK(reported[0].action == ReconcileAction::kReportOrphan);
 }
 
+// What onedock prints as a snapshot's HYPERVISOR_ID, what the journal records of its push, and
+// the image that push pinned.
+std::string Tag(int vm, int n) {
+  return "reg/onedock-snapshot/one-" + std::to_string(vm) + ":s" + std::to_string(n);
+}
+std::string Pushed(int vm, int n, const std::string& digest) {
+  return Tag(vm, n) + "@sha256:" + digest;
+}
+std::string Pinned(int vm, const std::string& digest) {
+  return "reg/onedock-snapshot/one-" + std::to_string(vm) + "@sha256:" + digest;
+}
+
+// VM 5 running on h1 with a checkpoint and snapshots s0 and s1 pushed, of which it lists `listed`.
+ReconcileInput Snapshotted(const std::set<std::string>& listed) {
+  ReconcileInput in;
+  in.vms[5] = Running("h1");
+  in.vms[5].snapshots = listed;
+  in.pushed[5] = {"reg/onedock-checkpoint/one-5:latest@sha256:0a", Pushed(5, 0, "0b"),
+                  Pushed(5, 1, "0c")};
+  in.snapshots[5] = {{Tag(5, 0), Pinned(5, "0b")}, {Tag(5, 1), Pinned(5, "0c")}};
+  in.hosts = {Host("h1", {Container(5)})};
+  return in;
+}
+
+TEST_CASE(
+    "a snapshot a running VM no longer lists is deleted after two sightings, the listed one and "
+    "the checkpoint are kept") {
+  Passes p;
+  const ReconcileInput in = Snapshotted({Tag(5, 1)});  // s0 deleted in oned
+  CHECK(p.At(seconds(0), in).empty());                 // first sighting
+  CHECK(p.At(minutes(4), in).empty());                 // inside the grace
+  CHECK(p.planner.watched() == 1);
+  const auto steps = p.At(minutes(1), in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].action == ReconcileAction::kDeleteImages);
+  CHECK(steps[0].host == ReconcilePlanner::kRegistry);
+  CHECK(steps[0].vm_id == 5);
+  CHECK(steps[0].names == std::vector<std::string>{Pushed(5, 0, "0b")});
+  CHECK(steps[0].why == "VM 5 (state 3/3) no longer lists this snapshot");
+  // Once the journal forgot it, nothing is left to delete and nothing is watched.
+  ReconcileInput deleted = in;
+  deleted.pushed[5].erase(deleted.pushed[5].begin() + 1);
+  deleted.snapshots[5].erase(Tag(5, 0));
+  CHECK(p.At(minutes(1), deleted).empty());
+  CHECK(p.planner.watched() == 0);
+  // Both listed: nothing, however many passes.
+  Passes kept;
+  const ReconcileInput both = Snapshotted({Tag(5, 0), Tag(5, 1)});
+  for (int pass = 0; pass < 4; ++pass) CHECK(kept.At(minutes(5), both).empty());
+  CHECK(kept.planner.watched() == 0);
+}
+
+TEST_CASE("a live VM's checkpoints are never deleted, even with no snapshot listed") {
+  Passes p;
+  ReconcileInput in = Snapshotted({});
+  in.pushed[5].push_back("reg/onedock-checkpoint/one-5:latest@sha256:0d");  // saved again
+  p.At(seconds(0), in);
+  const auto steps = p.At(minutes(5), in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].names == std::vector<std::string>{Pushed(5, 0, "0b"), Pushed(5, 1, "0c")});
+  // An image of another VM's snapshot repository recorded under VM 5 is not one of its snapshots.
+  Passes other;
+  ReconcileInput stray;
+  stray.vms[5] = Running("h1");
+  stray.pushed[5] = {"reg/onedock-snapshot/one-50:s0@sha256:0e",
+                     "reg/onedock-snapshot/one-5:latest@sha256:0f"};
+  other.At(seconds(0), stray);
+  CHECK(other.At(minutes(5), stray).empty());
+}
+
+TEST_CASE(
+    "a tag pushed again for a later snapshot: the older push is deleted, the listed one kept") {
+  Passes p;
+  ReconcileInput in = Snapshotted({Tag(5, 0), Tag(5, 1)});
+  in.pushed[5].push_back(Pushed(5, 0, "1b"));  // s0 taken again after the first was deleted
+  in.snapshots[5][Tag(5, 0)] = Pinned(5, "1b");
+  p.At(seconds(0), in);
+  const auto steps = p.At(minutes(5), in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].names == std::vector<std::string>{Pushed(5, 0, "0b")});
+  // Without a snapshot record (a journal restored without it) a listed tag is never taken for
+  // replaced.
+  Passes unsure;
+  ReconcileInput unrecorded = in;
+  unrecorded.snapshots.clear();
+  unsure.At(seconds(0), unrecorded);
+  CHECK(unsure.At(minutes(5), unrecorded).empty());
+}
+
+TEST_CASE(
+    "a VM at rest (powered off, stopped, undeployed) loses the snapshots it no longer lists") {
+  for (const int state : {kVmPoweroff, kVmStopped, kVmUndeployed}) {
+    CAPTURE(state);
+    Passes p;
+    ReconcileInput in = Snapshotted({Tag(5, 1)});
+    in.vms[5].state = state;
+    in.vms[5].lcm_state = kLcmInit;
+    in.hosts[0].containers[0].state = "exited";
+    if (state != kVmPoweroff) in.hosts[0].containers.clear();  // kept on no host, or moved
+    p.At(seconds(0), in);
+    const auto steps = p.At(minutes(5), in);
+    REQUIRE(steps.size() == 1);
+    CHECK(steps[0].action == ReconcileAction::kDeleteImages);
+    CHECK(steps[0].names == std::vector<std::string>{Pushed(5, 0, "0b")});
+  }
+}
+
+TEST_CASE(
+    "a live VM's unlisted snapshot is never deleted while the VM is busy or in a transitional "
+    "state, and its sightings start again") {
+  const ReconcileInput in = Snapshotted({Tag(5, 1)});
+  for (const auto& [state, lcm] :
+       std::vector<std::pair<int, int>>{{kVmActive, kLcmHotplugSnapshot},
+                                        {kVmActive, kLcmMigrate},
+                                        {kVmActive, kLcmSaveMigrate},
+                                        {kVmActive, kLcmPrologMigrate},
+                                        {kVmActive, kLcmSaveStop},
+                                        {kVmActive, kLcmBoot},
+                                        {kVmActive, kLcmUnknown},
+                                        {kVmActive, kLcmShutdownPoweroff},
+                                        {kVmActive, kLcmEpilog},
+                                        {kVmPending, kLcmInit},
+                                        {kVmHold, kLcmInit}}) {
+    CAPTURE(state);
+    CAPTURE(lcm);
+    Passes p;
+    ReconcileInput moving = in;
+    moving.vms[5].state = state;
+    moving.vms[5].lcm_state = lcm;
+    CHECK(p.At(seconds(0), in).empty());      // seen while running
+    CHECK(p.At(minutes(5), moving).empty());  // would be due: not while this
+    CHECK(p.At(minutes(5), moving).empty());
+    CHECK(p.planner.watched() == 0);
+    CHECK(p.At(minutes(1), in).empty());  // running again: a first sighting
+    CHECK(p.At(minutes(5), in).size() == 1);
+  }
+  Passes p;
+  ReconcileInput busy = in;
+  busy.busy = {5};
+  CHECK(p.At(seconds(0), in).empty());
+  CHECK(p.At(minutes(5), busy).empty());
+  CHECK(p.planner.watched() == 0);
+  CHECK(p.At(minutes(1), in).empty());
+  CHECK(p.At(minutes(5), in).size() == 1);
+}
+
+TEST_CASE("report mode reports a live VM's unlisted snapshot and deletes nothing") {
+  Passes p(Policy(false));
+  const ReconcileInput in = Snapshotted({});
+  p.At(seconds(0), in);
+  const auto steps = p.At(minutes(5), in);
+  REQUIRE(steps.size() == 1);
+  CHECK(steps[0].action == ReconcileAction::kReportOrphan);
+  CHECK(steps[0].names == std::vector<std::string>{Pushed(5, 0, "0b"), Pushed(5, 1, "0c")});
+  CHECK(steps[0].why == "VM 5 (state 3/3) no longer lists these snapshots");
+}
+
 TEST_CASE("a network of a vnet gone or changed is removed once nothing uses it, and only then") {
   ReconcilePlanner planner(Policy());
   ReconcileInput in;

@@ -175,9 +175,10 @@ TEST_CASE("a terminated VM's checkpoint and snapshots are deleted from the regis
   auto pushed = r.journal->PushedImages();
   REQUIRE(pushed.ok());
   REQUIRE((*pushed)[42].size() == 3);
+  r.one.vms[42].snapshots = {{0, "s0", *s0}, {1, "s1", *s1}};  // as oned lists them
   r.reconciler.Pass();
   r.reconciler.Pass();
-  CHECK(r.registries.deleted.empty());  // the VM is live
+  CHECK(r.registries.deleted.empty());  // the VM is live and lists them
   REQUIRE(r.actions->Remove(42, "h1").ok());
   r.one.vms.erase(42);  // terminated: DONE
   r.reconciler.Pass();
@@ -195,6 +196,38 @@ TEST_CASE("a terminated VM's checkpoint and snapshots are deleted from the regis
   CHECK(r.journal->PushedImages()->empty());
   r.reconciler.Pass();
   CHECK(r.registries.deleted.size() == 3);
+}
+
+TEST_CASE(
+    "a snapshot a live VM no longer lists is deleted from the registry and the journal forgets "
+    "it") {
+  ReconcileRig r;
+  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
+  auto s1 = r.actions->SnapshotCreate(r.vm, "h1", "1");
+  REQUIRE(s0.ok());
+  REQUIRE(s1.ok());
+  auto pushed = r.journal->PushedImages();
+  REQUIRE(pushed.ok());
+  REQUIRE((*pushed)[42].size() == 2);
+  const std::string s0_pushed = (*pushed)[42][0];
+  REQUIRE(s0_pushed.rfind(*s0 + "@sha256:", 0) == 0);
+  r.one.vms[42].snapshots = {{1, "s1", *s1}};  // s0 deleted in oned
+  r.reconciler.Pass();
+  CHECK(r.registries.deleted.empty());  // a first sighting
+  const auto counts = r.reconciler.Pass();
+  CHECK(counts.repairs_failed == 0);
+  CHECK(counts.images_deleted == 1);
+  const auto at = s0_pushed.find('@');
+  const std::string repository = s0_pushed.substr(0, s0_pushed.rfind(':', at));
+  CHECK(r.registries.deleted == std::vector<std::string>{repository + s0_pushed.substr(at)});
+  CHECK(r.journal->PushedImages()->at(42).size() == 1);
+  CHECK_FALSE(r.journal->SnapshotOf(42, *s0)->has_value());
+  CHECK(r.journal->SnapshotOf(42, *s1)->has_value());
+  // The one it lists can still be reverted to; the deleted one is refused.
+  CHECK(r.actions->SnapshotRevert(r.vm, "h1", *s1).ok());
+  CHECK(r.actions->SnapshotRevert(r.vm, "h1", *s0).code() == Status::Code::kInvalidArgument);
+  r.reconciler.Pass();
+  CHECK(r.registries.deleted.size() == 1);
 }
 
 TEST_CASE("the networks of a vnet deleted in oned go once the last container on them is gone") {

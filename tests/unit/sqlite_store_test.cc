@@ -144,6 +144,34 @@ TEST_CASE("snapshots are recorded per VM and forgotten with the VM") {
   CHECK_FALSE((*j)->PlacementOf(3)->has_value());
 }
 
+TEST_CASE("forgetting a pushed snapshot forgets its record, and not a later push of the tag") {
+  testing::TempDir dir("journal");
+  auto j = SqliteStore::Open(dir.path() + "/journal.db");
+  REQUIRE(j.ok());
+  const std::string s0 = "reg/onedock-snapshot/one-3:s0", s1 = "reg/onedock-snapshot/one-3:s1";
+  REQUIRE((*j)->RecordPushed(3, s0 + "@sha256:01").ok());
+  REQUIRE((*j)->RecordSnapshot(3, s0, "reg/onedock-snapshot/one-3@sha256:01").ok());
+  REQUIRE((*j)->RecordPushed(3, s1 + "@sha256:02").ok());
+  REQUIRE((*j)->RecordSnapshot(3, s1, "reg/onedock-snapshot/one-3@sha256:02").ok());
+  auto all = (*j)->Snapshots();
+  REQUIRE(all.ok());
+  CHECK(*all == std::map<int, std::map<std::string, std::string>>{
+                    {3,
+                     {{s0, "reg/onedock-snapshot/one-3@sha256:01"},
+                      {s1, "reg/onedock-snapshot/one-3@sha256:02"}}}});
+  REQUIRE((*j)->ForgetPushed(s0 + "@sha256:01").ok());
+  CHECK_FALSE((*j)->SnapshotOf(3, s0)->has_value());
+  CHECK((*j)->SnapshotOf(3, s1)->has_value());
+  CHECK((*j)->PushedImages()->at(3) == std::vector<std::string>{s1 + "@sha256:02"});
+  // s1 pushed again (a later snapshot given the same id): forgetting the older push keeps the
+  // record of the newer one.
+  REQUIRE((*j)->RecordPushed(3, s1 + "@sha256:03").ok());
+  REQUIRE((*j)->RecordSnapshot(3, s1, "reg/onedock-snapshot/one-3@sha256:03").ok());
+  REQUIRE((*j)->ForgetPushed(s1 + "@sha256:02").ok());
+  CHECK(**(*j)->SnapshotOf(3, s1) == "reg/onedock-snapshot/one-3@sha256:03");
+  CHECK((*j)->PushedImages()->at(3) == std::vector<std::string>{s1 + "@sha256:03"});
+}
+
 TEST_CASE("a journal path that cannot be created is an error naming it") {
   auto j = SqliteStore::Open("/nonexistent-dir/x/journal.db");
   REQUIRE_FALSE(j.ok());
