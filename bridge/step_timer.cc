@@ -22,8 +22,7 @@ std::string StepTimer::Summary() const {
   std::string out;
   for (const auto& [name, total] : steps_) {
     char ms[32];
-    std::snprintf(ms, sizeof ms, "%.1f",
-                  std::chrono::duration<double, std::milli>(total).count());
+    std::snprintf(ms, sizeof ms, "%.1f", std::chrono::duration<double, std::milli>(total).count());
     out += (out.empty() ? "" : ", ") + name + " " + ms + " ms";
   }
   return out;

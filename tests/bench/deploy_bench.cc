@@ -4,7 +4,9 @@
 //      document from the emulator on stdin) until it exits with the container running, against
 //      POST /containers/create + /start of the same spec on a reused connection; interleaved.
 //   2. throughput: N deploys started at once (N scripts) against N threads doing create+start,
-//      each on its own connection; VMs per second = N / wall time.
+//      each on its own connection; VMs per second = N / wall time;
+//   3. where a deploy's time goes inside onedockd: the median of each step that onedockd's debug
+//      log gives for every deploy (VmActions' StepTimer), for the single and the concurrent ones.
 // The emulator only supplies VM documents and vnet leases here; onedockd reads the vnet from it.
 // Usage: deploy_bench [iterations=20] [concurrency=20]
 #include <stdlib.h>
@@ -15,6 +17,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -78,7 +82,7 @@ void StartWorld(Setup& s) {
       << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
       << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
       << "[journal]\npath = " << s.root << "/journal.db\n[containers]\ninstance = " << kInstance
-      << "\nstop_timeout = 2\n[metrics]\nlisten =\n[log]\nlevel = warn\n";
+      << "\nstop_timeout = 2\n[metrics]\nlisten =\n[log]\nlevel = debug\n";
   s.onedockd = std::make_unique<testing::OnedockdProcess>(ONEDOCKD_BIN, s.root + "/onedockd.conf",
                                                           s.root + "/onedockd.log", port);
   g_stop = [&s] {
@@ -151,6 +155,50 @@ double RawDeploy(docker::EngineClient& engine, const ContainerSpec& spec) {
   return Ms(Clock::now() - t0);
 }
 
+// From onedockd's log: each deploy's steps ("deploy vm 7 on h1 steps: vnets 1.2 ms, …"), by VM.
+std::map<int, std::vector<std::pair<std::string, double>>> DeploySteps(const std::string& log) {
+  std::map<int, std::vector<std::pair<std::string, double>>> out;
+  std::ifstream in(log);
+  const std::string marker = "deploy vm ";
+  for (std::string line; std::getline(in, line);) {
+    const auto at = line.find(marker);
+    const auto steps = line.find(" steps: ");
+    if (at == std::string::npos || steps == std::string::npos) continue;
+    const int vm = std::atoi(line.c_str() + at + marker.size());
+    std::istringstream items(line.substr(steps + 8));
+    for (std::string item; std::getline(items, item, ',');) {
+      std::istringstream words(item);
+      std::string name;
+      double ms = 0;
+      if (words >> name >> ms) out[vm].push_back({name, ms});
+    }
+  }
+  return out;
+}
+
+// The median of each step over `vms`, steps in the order the first deploy gave them.
+void PrintSteps(const char* title,
+                const std::map<int, std::vector<std::pair<std::string, double>>>& steps,
+                const std::vector<int>& vms) {
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<double>> times;
+  size_t found = 0;
+  for (int vm : vms) {
+    auto it = steps.find(vm);
+    if (it == steps.end()) continue;
+    ++found;
+    for (const auto& [name, ms] : it->second) {
+      if (times.count(name) == 0) order.push_back(name);
+      times[name].push_back(ms);
+    }
+  }
+  std::printf("%s (median ms over %zu of %zu deploys):\n ", title, found, vms.size());
+  for (const auto& name : order) {
+    std::printf(" %s %.1f", name.c_str(), bench::Summarize(times[name]).median);
+  }
+  std::printf("\n");
+}
+
 void RemoveAll(docker::EngineClient& engine) {
   auto ours = engine.ListContainers({std::string("one.instance=") + kInstance});
   if (!ours.ok()) return;
@@ -173,15 +221,20 @@ int Main(int argc, char** argv) {
   RemoveAll(h1);
 
   std::vector<double> onedock, raw;
+  std::vector<int> single_vms, concurrent_vms;
   for (int n = 1; n <= iterations; ++n) {
     auto [vm, doc] = NewVmDocument(s, n);
+    single_vms.push_back(vm);
     onedock.push_back(StubDeploy(s, vm, doc));
     raw.push_back(RawDeploy(h1, RawSpec(s, n)));
   }
   RemoveAll(h1);
 
   std::vector<std::pair<int, std::string>> docs;
-  for (int n = 0; n < concurrency; ++n) docs.push_back(NewVmDocument(s, 1000 + n));
+  for (int n = 0; n < concurrency; ++n) {
+    docs.push_back(NewVmDocument(s, 1000 + n));
+    concurrent_vms.push_back(docs.back().first);
+  }
   auto t0 = Clock::now();
   std::vector<std::thread> threads;
   for (const auto& [vm, doc] : docs)
@@ -212,6 +265,11 @@ int Main(int argc, char** argv) {
               concurrency * 1000.0 / onedock_wall);
   std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", concurrency, raw_wall,
               concurrency * 1000.0 / raw_wall);
+  std::printf("ratios: one deploy %.2fx raw create+start, %d concurrent %.2fx raw wall\n",
+              ours.median / theirs.median, concurrency, onedock_wall / raw_wall);
+  const auto steps = DeploySteps(s.root + "/onedockd.log");
+  PrintSteps("steps of a single deploy", steps, single_vms);
+  PrintSteps("steps of a concurrent deploy", steps, concurrent_vms);
 
   s.onedockd.reset();
   s.emu.reset();
