@@ -109,8 +109,8 @@ void StartWorld(Setup& s) {
   s.vnet_id = s.emu->Allocate(
       "one.vn.allocate",
       {str(std::string("NAME = bench\nBRIDGE = ") + kBridge +
-           "\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.233.0.0\nNETWORK_MASK = 255.255.255.0\n"
-           "GATEWAY = 10.233.0.1\nAR = [ TYPE = IP4, IP = 10.233.0.10, SIZE = 120 ]"),
+           "\nVN_MAD = bridge\nNETWORK_ADDRESS = 10.239.0.0\nNETWORK_MASK = 255.255.255.0\n"
+           "GATEWAY = 10.239.0.1\nAR = [ TYPE = IP4, IP = 10.239.0.10, SIZE = 120 ]"),
        num(-1)});
 }
 
@@ -142,7 +142,7 @@ ContainerSpec RawSpec(const Setup& s, int n) {
   spec.nano_cpus = 100000000;
   spec.memory_bytes = 64ll << 20;
   spec.network_mode = kBridge;
-  spec.primary = {kBridge, "10.233.0." + std::to_string(140 + n), "", {}};
+  spec.primary = {kBridge, "10.239.0." + std::to_string(140 + n), "", {}};
   return spec;
 }
 
@@ -203,6 +203,13 @@ void RemoveAll(docker::EngineClient& engine) {
   auto ours = engine.ListContainers({std::string("one.instance=") + kInstance});
   if (!ours.ok()) return;
   for (const auto& c : *ours) engine.RemoveContainer(c.id, true, true);
+}
+
+// What the bench leaves on h1 when it is done: nothing, its network included (a network left on
+// a subnet would make another vnet's deploy there fail with an overlap).
+void Clean(docker::EngineClient& engine) {
+  RemoveAll(engine);
+  engine.RemoveNetwork(kBridge);
 }
 
 int Main(int argc, char** argv) {
@@ -273,6 +280,7 @@ int Main(int argc, char** argv) {
 
   s.onedockd.reset();
   s.emu.reset();
+  Clean(h1);
   fs::remove_all(s.root);
   return 0;
 }

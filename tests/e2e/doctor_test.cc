@@ -166,7 +166,7 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
       Doctor(world, Variant(world, "wrong-name.conf",
                             {{"url = https://" + testbed::Get("ONEDOCK_ENGINE_H1"),
                               "url = https://127.0.0.1:" + std::to_string(tls_port)}}));
-  std::system(("kill $(cat " + wrong + "/pid)").c_str());
+  CHECK(std::system(("kill $(cat " + wrong + "/pid)").c_str()) == 0);
   INFO(wrong_name.output);
   CHECK(wrong_name.exit_code == 1);
   CHECK(wrong_name.level["engine h1 server certificate"] == "FAIL");

@@ -47,7 +47,7 @@ class OpenNebulaProcess {
   // oned answers these allocations before it has acted on them: a new datastore is monitored,
   // and a new vnet made READY by its network driver's vnet_create, in the background. Each polls
   // (bounded by `seconds`) until that has happened; otherwise the status says what was seen.
-  Status AwaitDatastoreMonitored(int datastore, double seconds = 10) const;
+  Status AwaitDatastoreMonitored(int datastore, double seconds = 30) const;
   Status AwaitVnetReady(int vnet, double seconds = 5) const;
 
   // Runs `command` (a shell command line naming the stock CLI: "onevm list", ...) in `cwd`
