@@ -35,6 +35,14 @@ struct ReconcileRig : ActionsRig {
     h.vm_mad = h.im_mad = mad;
     return h;
   }
+  // Snapshots s0 and s1 of VM 42 on h1, as snapshot_create takes them; their references.
+  std::pair<std::string, std::string> TwoSnapshots() {
+    auto s0 = actions->SnapshotCreate(vm, "h1", "0");
+    auto s1 = actions->SnapshotCreate(vm, "h1", "1");
+    REQUIRE(s0.ok());
+    REQUIRE(s1.ok());
+    return {*s0, *s1};
+  }
   // A container of VM `vm_id` on `host`, labelled as onedock labels its own (of `instance`).
   void Plant(fakes::FakeEngine& e, int vm_id, const std::string& instance = "test") {
     ContainerSpec spec;
@@ -168,14 +176,11 @@ TEST_CASE("a terminated VM's checkpoint and snapshots are deleted from the regis
   ReconcileRig r;
   REQUIRE(r.actions->Save(r.vm, "h1").ok());
   REQUIRE(r.actions->Restore(r.vm, "h1").ok());
-  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
-  auto s1 = r.actions->SnapshotCreate(r.vm, "h1", "1");
-  REQUIRE(s0.ok());
-  REQUIRE(s1.ok());
+  const auto [s0, s1] = r.TwoSnapshots();
   auto pushed = r.journal->PushedImages();
   REQUIRE(pushed.ok());
   REQUIRE((*pushed)[42].size() == 3);
-  r.one.vms[42].snapshots = {{0, "s0", *s0}, {1, "s1", *s1}};  // as oned lists them
+  r.one.vms[42].snapshots = {{0, "s0", s0}, {1, "s1", s1}};  // as oned lists them
   r.reconciler.Pass();
   r.reconciler.Pass();
   CHECK(r.registries.deleted.empty());  // the VM is live and lists them
@@ -202,16 +207,13 @@ TEST_CASE(
     "a snapshot a live VM no longer lists is deleted from the registry and the journal forgets "
     "it") {
   ReconcileRig r;
-  auto s0 = r.actions->SnapshotCreate(r.vm, "h1", "0");
-  auto s1 = r.actions->SnapshotCreate(r.vm, "h1", "1");
-  REQUIRE(s0.ok());
-  REQUIRE(s1.ok());
+  const auto [s0, s1] = r.TwoSnapshots();
   auto pushed = r.journal->PushedImages();
   REQUIRE(pushed.ok());
   REQUIRE((*pushed)[42].size() == 2);
   const std::string s0_pushed = (*pushed)[42][0];
-  REQUIRE(s0_pushed.rfind(*s0 + "@sha256:", 0) == 0);
-  r.one.vms[42].snapshots = {{1, "s1", *s1}};  // s0 deleted in oned
+  REQUIRE(s0_pushed.rfind(s0 + "@sha256:", 0) == 0);
+  r.one.vms[42].snapshots = {{1, "s1", s1}};  // s0 deleted in oned
   r.reconciler.Pass();
   CHECK(r.registries.deleted.empty());  // a first sighting
   const auto counts = r.reconciler.Pass();
@@ -221,11 +223,11 @@ TEST_CASE(
   const std::string repository = s0_pushed.substr(0, s0_pushed.rfind(':', at));
   CHECK(r.registries.deleted == std::vector<std::string>{repository + s0_pushed.substr(at)});
   CHECK(r.journal->PushedImages()->at(42).size() == 1);
-  CHECK_FALSE(r.journal->SnapshotOf(42, *s0)->has_value());
-  CHECK(r.journal->SnapshotOf(42, *s1)->has_value());
+  CHECK_FALSE(r.journal->SnapshotOf(42, s0)->has_value());
+  CHECK(r.journal->SnapshotOf(42, s1)->has_value());
   // The one it lists can still be reverted to; the deleted one is refused.
-  CHECK(r.actions->SnapshotRevert(r.vm, "h1", *s1).ok());
-  CHECK(r.actions->SnapshotRevert(r.vm, "h1", *s0).code() == Status::Code::kInvalidArgument);
+  CHECK(r.actions->SnapshotRevert(r.vm, "h1", s1).ok());
+  CHECK(r.actions->SnapshotRevert(r.vm, "h1", s0).code() == Status::Code::kInvalidArgument);
   r.reconciler.Pass();
   CHECK(r.registries.deleted.size() == 1);
 }
