@@ -360,9 +360,11 @@ Result<std::string> VmActions::DeployLocked(const Vm& vm, const std::string& hos
     return Status::Ok();
   });
   steps.Mark("finish");
-  if (s.ok())
-    NamedLogger("actions")->debug("deploy vm {} on {} steps: {}", vm.id, host, steps.Summary());
   if (!s.ok()) return s;
+  // The summary is only built when someone reads it.
+  if (auto log = NamedLogger("actions"); log->should_log(spdlog::level::debug)) {
+    log->debug("deploy vm {} on {} steps: {}", vm.id, host, steps.Summary());
+  }
   return name;
 }
 
