@@ -165,6 +165,24 @@ class EngineProvider {
   virtual std::string Describe(const std::string& host) const = 0;
 };
 
+// Follows the event streams of many hosts' engines together, so that following a host costs no
+// thread of its own (docker::MultiEventFeed; the monitor's tests hand events over directly).
+// Thread-safe.
+class EventFeed {
+ public:
+  using Handler = std::function<void(const Event&)>;
+  virtual ~EventFeed() = default;
+  // Follows the events of `host`'s engine that pass `filter` (its since is ignored), under `key`,
+  // until Unfollow(key); each goes to `on_event` on the feed's own thread, which it must not
+  // block. A stream that breaks or cannot be opened is opened again about a second later, from
+  // the second of the last event handed over. kInvalidArgument when the host has no usable engine
+  // address.
+  virtual Status Follow(int key, const std::string& host, const EventFilter& filter,
+                        Handler on_event) = 0;
+  // Once it returns, the handler of `key` is not running and is not called again.
+  virtual void Unfollow(int key) = 0;
+};
+
 }  // namespace onedock
 
 #endif  // ONEDOCK_BRIDGE_ENGINE_H_

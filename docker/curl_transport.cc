@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdio>
 #include <memory>
+#include <utility>
 
 namespace onedock::docker {
 namespace {
@@ -491,6 +492,180 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
     if (slot.handle != nullptr) curl_multi_remove_handle(multi, static_cast<CURL*>(slot.handle));
   }
   return results;
+}
+
+struct StreamGroup::Stream {
+  int key = 0;
+  Endpoint endpoint;
+  HttpRequest request;
+  OnEnd on_end;
+  std::chrono::steady_clock::time_point due;
+  CURL* handle = nullptr;
+  bool added = false;  // to the multi handle
+  HttpResponse response;
+  std::unique_ptr<Transfer> transfer;
+  HeaderList headers{nullptr, curl_slist_free_all};
+  std::string url;
+  char error_text[CURL_ERROR_SIZE] = {0};
+
+  ~Stream() {
+    if (handle != nullptr) curl_easy_cleanup(handle);
+  }
+  // Makes the transfer; false when libcurl cannot.
+  bool Begin() {
+    handle = curl_easy_init();
+    if (handle == nullptr) return false;
+    transfer = std::make_unique<Transfer>(Transfer{handle, &request, &response, {}});
+    transfer->destinations = endpoint.destinations;
+    url = endpoint.base_url + request.target;
+    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_text);
+    curl_easy_setopt(handle, CURLOPT_PRIVATE, this);
+    ApplyEndpoint(handle, endpoint);
+    ApplyTransfer(handle, request, transfer.get());
+    for (const auto& line : request.headers) AddHeader(headers, line);
+    std::unique_ptr<FILE, FileCloser> no_upload;
+    request.upload_file.clear();  // a stream sends no file
+    if (!ApplyMethod(handle, request, headers, no_upload).ok()) return false;
+    if (headers) curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+    return true;
+  }
+};
+
+StreamGroup::StreamGroup() : multi_(curl_multi_init()) {
+  if (multi_ != nullptr) thread_ = std::thread([this] { Run(); });
+}
+
+StreamGroup::~StreamGroup() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  Wake();
+  if (thread_.joinable()) thread_.join();
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  for (auto& [key, stream] : streams_) {
+    if (stream->added) curl_multi_remove_handle(multi, stream->handle);
+  }
+  streams_.clear();
+  if (multi != nullptr) curl_multi_cleanup(multi);
+}
+
+void StreamGroup::Wake() {
+  if (multi_ != nullptr) curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
+void StreamGroup::Open(int key, Endpoint endpoint, HttpRequest request, OnEnd on_end,
+                       std::chrono::milliseconds delay) {
+  auto stream = std::make_unique<Stream>();
+  stream->key = key;
+  stream->endpoint = std::move(endpoint);
+  stream->request = std::move(request);
+  stream->on_end = std::move(on_end);
+  stream->due = std::chrono::steady_clock::now() + delay;
+  {
+    std::lock_guard lock(mu_);
+    commands_.push_back({key, std::move(stream)});
+    ++queued_;
+  }
+  Wake();
+}
+
+void StreamGroup::Close(int key) {
+  std::unique_lock lock(mu_);
+  commands_.push_back({key, nullptr});
+  const uint64_t serial = ++queued_;
+  lock.unlock();
+  Wake();
+  if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) return;
+  lock.lock();
+  applied_cv_.wait(lock, [&] { return stopping_ || applied_ >= serial; });
+}
+
+size_t StreamGroup::size() {
+  std::lock_guard lock(mu_);
+  return size_;
+}
+
+void StreamGroup::Apply(std::vector<Command> commands) {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  for (Command& c : commands) {
+    if (auto it = streams_.find(c.key); it != streams_.end()) {
+      if (it->second->added) curl_multi_remove_handle(multi, it->second->handle);
+      streams_.erase(it);
+    }
+    if (c.open) streams_[c.key] = std::move(c.open);
+  }
+}
+
+std::chrono::milliseconds StreamGroup::StartDue() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  const auto now = std::chrono::steady_clock::now();
+  auto wait = std::chrono::milliseconds(1000);
+  std::vector<int> failed;
+  for (auto& [key, stream] : streams_) {
+    if (stream->added) continue;
+    if (stream->due > now) {
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(stream->due - now));
+      continue;
+    }
+    if (!stream->Begin() || curl_multi_add_handle(multi, stream->handle) != CURLM_OK) {
+      failed.push_back(key);
+      continue;
+    }
+    stream->added = true;
+  }
+  for (int key : failed) {
+    auto node = streams_.extract(key);
+    OnEnd on_end = std::move(node.mapped()->on_end);
+    node.mapped().reset();
+    if (on_end) on_end(Internal("libcurl could not start a stream"));
+  }
+  return wait;
+}
+
+void StreamGroup::Finished(void* handle, int code) {
+  CURL* h = static_cast<CURL*>(handle);
+  Stream* stream = nullptr;
+  curl_easy_getinfo(h, CURLINFO_PRIVATE, reinterpret_cast<char**>(&stream));
+  curl_multi_remove_handle(static_cast<CURLM*>(multi_), h);
+  stream->added = false;
+  const Result<HttpResponse> end = Conclude(h, static_cast<CURLcode>(code), *stream->transfer,
+                                            stream->error_text, stream->endpoint.base_url);
+  auto node = streams_.extract(stream->key);
+  OnEnd on_end = std::move(node.mapped()->on_end);
+  node.mapped().reset();
+  if (on_end) on_end(end);
+}
+
+void StreamGroup::Run() {
+  CURLM* multi = static_cast<CURLM*>(multi_);
+  for (;;) {
+    std::vector<Command> commands;
+    uint64_t serial = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) break;
+      commands.swap(commands_);
+      serial = queued_;
+    }
+    Apply(std::move(commands));
+    {
+      std::lock_guard lock(mu_);
+      applied_ = serial;
+      size_ = streams_.size();
+    }
+    applied_cv_.notify_all();
+    const auto wait = StartDue();
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int left = 0;
+    while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
+      if (message->msg == CURLMSG_DONE) Finished(message->easy_handle, message->data.result);
+    }
+    curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
+  }
+  applied_cv_.notify_all();
 }
 
 Status StatusFromCurl(int curl_code, std::string_view error_text, std::string_view endpoint) {

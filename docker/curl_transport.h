@@ -6,11 +6,16 @@
 #ifndef ONEDOCK_DOCKER_CURL_TRANSPORT_H_
 #define ONEDOCK_DOCKER_CURL_TRANSPORT_H_
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "bridge/destination_policy.h"
@@ -115,6 +120,58 @@ class CurlTransport {
   std::vector<void*> handles_;  // CURL*, PerformAll's, reused
   size_t cached_connections_ = 0;
   long connections_opened_ = 0;
+};
+
+// StreamGroup: long-lived streaming requests (engines' event streams) to many endpoints, all
+// driven by one thread of the group's own through libcurl's multi interface, so that following
+// many hosts costs one thread, not one per host. Each stream has a connection of its own.
+// Thread-safe. Callbacks (the request's on_line or on_data, and OnEnd) run on the group's thread,
+// one at a time; they must not block.
+class StreamGroup {
+ public:
+  // Why a stream ended, as CurlTransport::Perform would say it: the reply (the server closed a
+  // 2xx stream, or answered with another status; its body then kept), or the failure.
+  using OnEnd = std::function<void(const Result<HttpResponse>& end)>;
+
+  StreamGroup();
+  ~StreamGroup();  // ends every stream without calling its OnEnd, and joins the thread
+  StreamGroup(const StreamGroup&) = delete;
+  StreamGroup& operator=(const StreamGroup&) = delete;
+
+  // Opens `request` on `endpoint` under `key`, `delay` from now (a stream opened again after a
+  // failure waits), replacing the stream of that key. The request's timeout_ms should be 0.
+  void Open(int key, Endpoint endpoint, HttpRequest request, OnEnd on_end,
+            std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // Ends the stream of `key`. Called from another thread, it returns once none of the stream's
+  // callbacks runs or will run; called from a callback, it takes effect when that returns.
+  void Close(int key);
+
+  // Streams open or waiting to open.
+  size_t size();
+
+ private:
+  struct Stream;
+  struct Command {
+    int key;
+    std::unique_ptr<Stream> open;  // null: close
+  };
+  void Run();
+  void Apply(std::vector<Command> commands);
+  void Finished(void* handle, int code);
+  // Adds the streams whose delay has passed; returns how long until the next one is due.
+  std::chrono::milliseconds StartDue();
+  void Wake();
+
+  void* multi_;    // CURLM*
+  std::mutex mu_;  // guards the commands, the serials and stopping_
+  std::condition_variable applied_cv_;
+  std::vector<Command> commands_;
+  uint64_t queued_ = 0;   // commands handed over
+  uint64_t applied_ = 0;  // commands the thread has applied
+  size_t size_ = 0;       // open or waiting, as of the last commands applied
+  bool stopping_ = false;
+  std::map<int, std::unique_ptr<Stream>> streams_;  // the thread's
+  std::thread thread_;
 };
 
 // Maps a libcurl result (and its error buffer text) to a Status naming the endpoint. Exposed for

@@ -1,0 +1,103 @@
+#include "docker/event_feed.h"
+
+#include <algorithm>
+
+#include "bridge/log.h"
+#include "docker/engine_json.h"
+
+namespace onedock::docker {
+
+MultiEventFeed::MultiEventFeed(EnginePool::Resolver resolve, std::chrono::milliseconds reopen_after)
+    : resolve_(std::move(resolve)), reopen_after_(reopen_after) {}
+
+MultiEventFeed::~MultiEventFeed() {
+  std::map<int, Followed> followed;
+  {
+    std::lock_guard lock(mu_);
+    followed.swap(followed_);
+  }
+  for (const auto& [key, f] : followed) group_.Close(key);
+}
+
+Status MultiEventFeed::Follow(int key, const std::string& host, const EventFilter& filter,
+                              Handler on_event) {
+  auto endpoint = resolve_(host);
+  if (!endpoint.ok()) return endpoint.status();
+  {
+    std::lock_guard lock(mu_);
+    Followed& f = followed_[key];
+    f = {host, std::move(*endpoint), filter, std::move(on_event), next_generation_++};
+    f.filter.since = 0;
+    f.filter.until = 0;
+  }
+  Open(key, std::chrono::milliseconds(0));
+  return Status::Ok();
+}
+
+void MultiEventFeed::Unfollow(int key) {
+  {
+    std::lock_guard lock(mu_);
+    if (followed_.erase(key) == 0) return;
+  }
+  group_.Close(key);
+}
+
+void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
+  HttpRequest request;
+  Endpoint endpoint;
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = followed_.find(key);
+    if (it == followed_.end()) return;
+    const Followed& f = it->second;
+    endpoint = f.endpoint;
+    generation = f.generation;
+    request.target = "/events?filters=" + UrlEscape(EventFiltersJson(f.filter));
+    if (f.filter.since > 0) request.target += "&since=" + std::to_string(f.filter.since);
+  }
+  request.timeout_ms = 0;
+  request.on_line = [this, key, generation](std::string_view line) {
+    auto e = ParseEvent(line);
+    if (!e.ok()) {
+      NamedLogger("monitor")->warn("event stream: {}", e.status().message());
+      return false;  // opened again from the last good event
+    }
+    Handler handler;
+    {
+      std::lock_guard lock(mu_);
+      auto it = followed_.find(key);
+      if (it == followed_.end() || it->second.generation != generation) return false;
+      it->second.filter.since = std::max<int64_t>(it->second.filter.since,
+                                                  e->time_nano / 1000000000);
+      handler = it->second.on_event;
+    }
+    handler(*e);
+    return true;
+  };
+  group_.Open(
+      key, std::move(endpoint), std::move(request),
+      [this, key, generation](const Result<HttpResponse>& end) { Ended(key, generation, end); },
+      delay);
+}
+
+void MultiEventFeed::Ended(int key, uint64_t generation, const Result<HttpResponse>& end) {
+  std::string host;
+  {
+    std::lock_guard lock(mu_);
+    auto it = followed_.find(key);
+    if (it == followed_.end() || it->second.generation != generation) return;
+    host = it->second.host;
+  }
+  auto log = NamedLogger("monitor");
+  if (!end.ok()) {
+    log->debug("host {}: event stream: {}", host, end.status().message());
+  } else if (end->status < 200 || end->status >= 300) {
+    log->debug("host {}: event stream: HTTP {}: {}", host, end->status, EngineMessage(end->body));
+  } else {
+    log->debug("host {}: event stream ended", host);
+  }
+  Open(key, reopen_after_);
+}
+
+}  // namespace onedock::docker

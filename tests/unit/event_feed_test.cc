@@ -1,0 +1,90 @@
+#include "docker/event_feed.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bridge/log.h"
+#include "tests/http_stub.h"
+#include "tests/support/threads.h"
+
+namespace onedock::docker {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Waits up to 10 s for `done`.
+template <typename F>
+bool Within10s(F done) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+TEST_CASE(
+    "event feed: a stream that ends is opened again from its last event's second, and none after "
+    "Unfollow") {
+  ConfigureLogging("off", "");
+  std::mutex mu;
+  std::vector<std::string> asked;
+  // Each connection hands over one event, one second later than the last, and closes.
+  testing::HttpStub engine([&](const testing::StubRequest& request) {
+    std::lock_guard lock(mu);
+    asked.push_back(request.target);
+    const int64_t second = 1700000000 + static_cast<int64_t>(asked.size());
+    return testing::StubReply{
+        200,
+        {},
+        R"({"Type":"container","Action":"die","Actor":{"ID":"c)" + std::to_string(asked.size()) +
+            R"(","Attributes":{"one.vmid":"5"}},"time":)" + std::to_string(second) + "}\n"};
+  });
+  MultiEventFeed feed(
+      [&](const std::string& host) -> Result<Endpoint> {
+        if (host != "h1") return InvalidArgument("no engine for " + host);
+        return Endpoint{.base_url = engine.base_url()};
+      },
+      20ms);
+  std::atomic<int> seen{0};
+  std::string first_id;
+  const size_t threads_before = testing::ThreadsOfThisProcess();
+  CHECK(feed.Follow(9, "nowhere", {}, [](const Event&) {}).code() ==
+        Status::Code::kInvalidArgument);
+  REQUIRE(feed.Follow(1, "h1", {.types = {"container"}, .labels = {"one.instance=test"}},
+                      [&](const Event& e) {
+                        if (seen++ == 0) first_id = e.id;
+                      })
+              .ok());
+  REQUIRE(Within10s([&] { return seen >= 3; }));
+  feed.Unfollow(1);
+  const int after_unfollow = seen;
+  size_t asked_then;
+  {
+    std::lock_guard lock(mu);
+    asked_then = asked.size();
+    REQUIRE(asked_then >= 3);
+    CHECK(asked[0].rfind("/events?filters=", 0) == 0);
+    CHECK(asked[0].find("one.instance%3Dtest") != std::string::npos);
+    CHECK(asked[0].find("since=") == std::string::npos);  // from now
+    CHECK(asked[1].find("&since=1700000001") != std::string::npos);
+    CHECK(asked[2].find("&since=1700000002") != std::string::npos);
+  }
+  CHECK(first_id == "c1");
+  std::this_thread::sleep_for(100ms);
+  CHECK(seen == after_unfollow);
+  {
+    std::lock_guard lock(mu);
+    CHECK(asked.size() == asked_then);
+  }
+  CHECK(feed.streams() == 0);
+  CHECK(testing::ThreadsOfThisProcess() == threads_before);  // the feed's one thread was there
+}
+
+}  // namespace
+}  // namespace onedock::docker
