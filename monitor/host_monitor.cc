@@ -1,7 +1,6 @@
 #include "monitor/host_monitor.h"
 
 #include <algorithm>
-#include <atomic>
 
 #include "bridge/container_exit.h"
 #include "bridge/container_plan.h"
@@ -33,11 +32,13 @@ std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
 
 }  // namespace
 
-HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings)
+HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings,
+                         std::function<void()> want_round)
     : target_(std::move(target)),
       context_(context),
       settings_(std::move(settings)),
       engine_url_(context_.engines.Describe(target_.name)),
+      want_round_(std::move(want_round)),
       tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3) {
   const auto now = context_.clock.Now();
   const Periods& p = target_.periods;
@@ -47,22 +48,6 @@ HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSetti
            now + Seconds(p.system_host),
            now + Seconds(p.beacon_host),
            now + Seconds(p.sync_state_vm)};
-}
-
-HostMonitor::~HostMonitor() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (loop_.joinable()) loop_.join();
-  if (events_.joinable()) events_.join();
-}
-
-void HostMonitor::Start() {
-  if (loop_.joinable()) return;
-  loop_ = std::thread([this] { Loop(); });
-  events_ = std::thread([this] { FollowEvents(); });
 }
 
 bool HostMonitor::Busy(int vm_id) const {
@@ -402,17 +387,8 @@ void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
   }
 }
 
-void HostMonitor::Loop() {
-  for (;;) {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-    }
-    const TimePoint due = Tick();
-    std::unique_lock lock(mu_);
-    const auto delay = std::max(Clock::Duration::zero(), due - context_.clock.Now());
-    wake_.wait_for(lock, delay, [&] { return stopping_ || state_round_wanted_; });
-  }
+EventFilter HostMonitor::Events() const {
+  return {.types = {"container"}, .labels = OwnLabels(settings_.instance, target_.name)};
 }
 
 void HostMonitor::OnEvent(const Event& e) {
@@ -421,16 +397,20 @@ void HostMonitor::OnEvent(const Event& e) {
   if (vm < 0) return;
   const std::string state = VmStateOfEvent(e.action);
   if (e.action == "die") {  // the next state round says why
-    std::lock_guard lock(mu_);
-    exits_.Died(e.id);
-    state_round_wanted_ = true;
-    wake_.notify_all();
+    {
+      std::lock_guard lock(mu_);
+      exits_.Died(e.id);
+      state_round_wanted_ = true;
+    }
+    if (want_round_) want_round_();
   }
   if (state.empty()) {
     if (e.action == "destroy") {  // a missing VM is judged by the rounds
-      std::lock_guard lock(mu_);
-      state_round_wanted_ = true;
-      wake_.notify_all();
+      {
+        std::lock_guard lock(mu_);
+        state_round_wanted_ = true;
+      }
+      if (want_round_) want_round_();
     }
     return;
   }
@@ -441,33 +421,6 @@ void HostMonitor::OnEvent(const Event& e) {
     report = tracker_.Event({vm, name == labels.end() ? "" : name->second, state}, Busy(vm));
   }
   SendState(report);
-}
-
-void HostMonitor::FollowEvents() {
-  auto log = NamedLogger("monitor");
-  int64_t since = 0;  // after a broken stream: replay from the last event seen
-  auto keep_going = [this] {
-    std::lock_guard lock(mu_);
-    return !stopping_;
-  };
-  while (keep_going()) {
-    auto engine = context_.engines.Acquire(target_.name);
-    Status s = engine.ok() ? (*engine)->StreamEvents(
-                                 {.since = since,
-                                  .types = {"container"},
-                                  .labels = OwnLabels(settings_.instance, target_.name)},
-                                 [&](const Event& e) {
-                                   since = std::max<int64_t>(since, e.time_nano / 1000000000);
-                                   OnEvent(e);
-                                   return true;
-                                 },
-                                 keep_going)
-                           : engine.status();
-    std::unique_lock lock(mu_);
-    if (stopping_) return;
-    if (!s.ok()) log->debug("host {}: event stream: {}", target_.name, s.message());
-    wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
-  }
 }
 
 }  // namespace onedock::monitor

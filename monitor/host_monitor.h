@@ -1,10 +1,11 @@
 // HostMonitor: everything monitord hears about one onedock host, from that host's engine API
 // alone. Tick() runs the probe rounds that are due on the periods monitord asked for
 // (PROBES_PERIOD); OnEvent() handles one event of the engine's stream, so that a container stopped
-// behind OpenNebula's back is reported within a second. Start() runs both on two threads; tests
-// call them directly with a fake engine and a fake clock. Stats of a round are all asked together
-// from the loop thread (Engine::StatsOfMany), so a host costs two threads however many containers
-// it holds.
+// behind OpenNebula's back is reported within a second. HostMonitor has no thread of its own:
+// MonitorService runs Tick on a RoundScheduler shared by every host and hands over the events of
+// an EventFeed shared by every host; tests call both directly with a fake engine and a fake
+// clock. Stats of a round are all asked together (Engine::StatsOfMany), so a round costs one
+// thread however many containers the host holds.
 //
 // An engine that does not answer turns the host into ERROR (MONITOR_HOST FAILURE, repeated every
 // beacon period); when it answers again the host gets SYSTEM_HOST (back to MONITORED) and a
@@ -12,12 +13,11 @@
 #ifndef ONEDOCK_MONITOR_HOST_MONITOR_H_
 #define ONEDOCK_MONITOR_HOST_MONITOR_H_
 
-#include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bridge/clock.h"
@@ -41,6 +41,7 @@ struct MonitorSettings {
   std::string instance;            // one.instance label of this onedockd's containers
   int64_t disk_total_mb = 102400;  // DS_LOCATION_TOTAL_MB: the engine API does not report it
   int stats_in_flight = 256;       // stats requests asked at once per host, from one thread
+  int round_threads = 16;          // threads that run the rounds of every host (MonitorService)
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 
@@ -70,34 +71,36 @@ struct MonitorContext {
   const VmActivity& activity;
   MonitordSink& monitord;
   const Clock& clock;
+  EventFeed* events = nullptr;  // MonitorService follows each host's events here; none: no events
 };
 
 class HostMonitor {
  public:
   using TimePoint = Clock::TimePoint;
 
-  HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings);
-  ~HostMonitor();  // stops and joins the threads
+  // `want_round` is called (from OnEvent) when a state round should run at once: the caller then
+  // runs Tick soon.
+  HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings,
+              std::function<void()> want_round = {});
   HostMonitor(const HostMonitor&) = delete;
   HostMonitor& operator=(const HostMonitor&) = delete;
 
   const HostTarget& target() const { return target_; }
 
-  // A copy of what the rounds recorded. Safe to call while the threads run.
+  // A copy of what the rounds recorded. Safe to call while rounds run.
   HostSnapshot Snapshot();
 
   // Probes the host once (system, VM states, VM figures without CPU) and returns the
   // <MONITOR_MESSAGES> document of a START_MONITOR reply; an error naming the host and engine when
-  // the engine does not answer. Safe to call while the threads run.
+  // the engine does not answer. Safe to call while rounds run.
   Result<std::string> FirstReport();
 
-  // Starts the threads (once; later calls do nothing). Not concurrent with itself.
-  void Start();
-
-  // Runs every round due at the clock's now and returns when the next one is due. Called by the
-  // loop thread; not concurrent with itself.
+  // Runs every round due at the clock's now and returns when the next one is due. Not concurrent
+  // with itself; may run concurrently with OnEvent.
   TimePoint Tick();
-  // One event of the engine's stream (what the event thread hands over).
+  // The engine events this host's monitoring follows: its own containers'.
+  EventFilter Events() const;
+  // One event of the engine's stream (what the event feed hands over).
   void OnEvent(const Event& event);
 
   // One round of VM figures: lists the running containers and fetches their stats in parallel
@@ -117,8 +120,6 @@ class HostMonitor {
     TimePoint state, vm, host, system, beacon, sync;
   };
 
-  void Loop();
-  void FollowEvents();
   // False when monitord could not be sent the message (logged).
   bool Send(const std::string& type, bool success, const std::string& payload);
   // Runs `round` and records, in `slot`, when it ended and how long it took.
@@ -145,12 +146,11 @@ class HostMonitor {
   const MonitorContext context_;
   const MonitorSettings settings_;
   const std::string engine_url_;
+  const std::function<void()> want_round_;
 
   Schedule next_;  // Tick's
 
   std::mutex mu_;  // guards everything below
-  std::condition_variable wake_;
-  bool stopping_ = false;
   bool state_round_wanted_ = false;
   bool up_ = false;
   bool down_reported_ = false;
@@ -161,8 +161,6 @@ class HostMonitor {
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample
   std::vector<VmFigures> figures_;               // the last VM round
   HostSnapshot snapshot_;                        // its id, name and engine_up are filled at copy
-
-  std::thread loop_, events_;
 };
 
 }  // namespace onedock::monitor

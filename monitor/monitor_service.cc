@@ -9,7 +9,8 @@ MonitorService::MonitorService(MonitorContext context, SqliteStore& journal,
     : context_(context),
       journal_(journal),
       settings_(std::move(settings)),
-      parse_(std::move(parse)) {}
+      parse_(std::move(parse)),
+      rounds_(settings_.round_threads, context_.clock) {}
 
 MonitorService::~MonitorService() { StopAll(); }
 
@@ -19,7 +20,12 @@ void MonitorService::StopAll() {
     std::lock_guard lock(mu_);
     hosts.swap(hosts_);
   }
-  hosts.clear();  // joins outside the lock
+  for (const auto& [id, m] : hosts) Halt(id);
+}
+
+void MonitorService::Halt(int host_id) {
+  rounds_.Remove(host_id);
+  if (context_.events != nullptr) context_.events->Unfollow(host_id);
 }
 
 std::vector<HostSnapshot> MonitorService::Snapshot() {
@@ -35,17 +41,16 @@ std::vector<HostSnapshot> MonitorService::Snapshot() {
 
 std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::string& name,
                                                     const MonitorConfiguration& configuration) {
-  std::shared_ptr<HostMonitor> replaced;
   std::lock_guard lock(mu_);
   auto& slot = hosts_[host_id];
   if (slot && slot->target().name == name &&
       slot->target().monitord.ToString() == configuration.monitord.ToString()) {
     return slot;
   }
-  replaced = std::move(slot);  // renamed host or moved monitord: start afresh
+  if (slot) Halt(host_id);  // renamed host or moved monitord: start afresh
   slot = std::make_shared<HostMonitor>(
-      HostTarget{host_id, name, configuration.monitord, configuration.periods}, context_,
-      settings_);
+      HostTarget{host_id, name, configuration.monitord, configuration.periods}, context_, settings_,
+      [this, host_id] { rounds_.Wake(host_id); });
   NamedLogger("monitor")->info("monitoring host {} ({}) at {}; monitord at {}", host_id, name,
                                context_.engines.Describe(name), configuration.monitord.ToString());
   return slot;
@@ -63,31 +68,32 @@ Result<std::string> MonitorService::StartMonitoring(int host_id, const std::stri
   if (Status s = journal_.Monitor({host_id, name, configuration}); !s.ok()) return s;
   // The first report goes in the reply; the rounds start after it, so the two never race.
   auto report = monitor->FirstReport();
-  StartThreads(monitor);
+  Begin(monitor);
   if (!report.ok()) return report.status().WithContext(what);
   return report;
 }
 
 Status MonitorService::StopMonitoring(int host_id, const std::string& name) {
-  std::shared_ptr<HostMonitor> gone;
   {
-    std::lock_guard lock(mu_);
-    auto it = hosts_.find(host_id);
-    if (it != hosts_.end()) {
-      gone = std::move(it->second);
-      hosts_.erase(it);
-    }
+    std::lock_guard lock(mu_);  // as Ensure does, so a start that follows waits for the stop
+    if (hosts_.erase(host_id) > 0) Halt(host_id);
   }
-  gone.reset();
   if (Status s = journal_.Unmonitor(host_id); !s.ok()) return s;
   NamedLogger("monitor")->info("stopped monitoring host {} ({})", host_id, name);
   return Status::Ok();
 }
 
-void MonitorService::StartThreads(const std::shared_ptr<HostMonitor>& monitor) {
-  std::lock_guard lock(mu_);
-  for (auto& [id, m] : hosts_) {
-    if (m == monitor) m->Start();  // only while it is still ours (a stop may have come)
+void MonitorService::Begin(const std::shared_ptr<HostMonitor>& monitor) {
+  const HostTarget& target = monitor->target();
+  std::lock_guard lock(mu_);  // a stop or a replacement waits for the start to be complete
+  auto it = hosts_.find(target.id);
+  if (it == hosts_.end() || it->second != monitor) return;  // a stop came meanwhile
+  rounds_.Add(target.id, [monitor] { return monitor->Tick(); });
+  if (context_.events == nullptr) return;
+  if (Status s = context_.events->Follow(target.id, target.name, monitor->Events(),
+                                         [monitor](const Event& e) { monitor->OnEvent(e); });
+      !s.ok()) {
+    NamedLogger("monitor")->warn("host {}: event stream: {}", target.name, s.message());
   }
 }
 
@@ -105,7 +111,7 @@ int MonitorService::Resume() {
       log->error("host {} ({}): {}", h.host_id, h.name, configuration.status().message());
       continue;
     }
-    StartThreads(Ensure(h.host_id, h.name, *configuration));
+    Begin(Ensure(h.host_id, h.name, *configuration));
     ++resumed;
   }
   return resumed;

@@ -1,7 +1,9 @@
 // MonitorService: the hosts onedockd monitors. oned's START_MONITOR and STOP_MONITOR (the IM
 // stubs, drivers/im/onedock.d, through the driver router) come here; a started host gets a
 // HostMonitor and is remembered in the journal, so a restarted onedockd resumes monitoring without
-// waiting for monitord to notice the silence. Thread-safe.
+// waiting for monitord to notice the silence. Every host's rounds run on one RoundScheduler of
+// MonitorSettings::round_threads threads and its events come from the context's one EventFeed, so
+// the threads monitoring takes do not grow with hosts or containers. Thread-safe.
 #ifndef ONEDOCK_MONITOR_MONITOR_SERVICE_H_
 #define ONEDOCK_MONITOR_MONITOR_SERVICE_H_
 
@@ -15,6 +17,7 @@
 #include "bridge/monitord.h"
 #include "bridge/sqlite_store.h"
 #include "monitor/host_monitor.h"
+#include "monitor/round_scheduler.h"
 
 namespace onedock::monitor {
 
@@ -34,14 +37,17 @@ class MonitorService : public HostMonitoring {
   // Starts monitoring the hosts the journal remembers. Returns how many.
   int Resume();
 
-  // Stops every host monitor (their threads end).
+  // Stops every host monitor: once it returns, none of their rounds or events runs.
   void StopAll();
 
   // What each monitored host's monitoring has done, by host id. Does not wait for a round.
   std::vector<HostSnapshot> Snapshot();
 
  private:
-  void StartThreads(const std::shared_ptr<HostMonitor>& monitor);
+  // Starts the rounds and events of `monitor` while it is still the one of its host.
+  void Begin(const std::shared_ptr<HostMonitor>& monitor);
+  // Ends the rounds and events of host `host_id`'s monitor; mu_ held.
+  void Halt(int host_id);
   std::shared_ptr<HostMonitor> Ensure(int host_id, const std::string& name,
                                       const MonitorConfiguration& configuration);
 
@@ -51,6 +57,7 @@ class MonitorService : public HostMonitoring {
   const ConfigurationParser parse_;
   std::mutex mu_;
   std::map<int, std::shared_ptr<HostMonitor>> hosts_;
+  RoundScheduler rounds_;  // last: its threads end before what the rounds read goes
 };
 
 }  // namespace onedock::monitor

@@ -26,6 +26,7 @@
 #include "bridge/version.h"
 #include "bridge/vm_actions.h"
 #include "docker/engine_pool.h"
+#include "docker/event_feed.h"
 #include "docker/image_staging.h"
 #include "monitor/monitor_service.h"
 #include "rpc/monitord_sender.h"
@@ -155,8 +156,12 @@ int Run(const DaemonConfig& config, const Secrets& secrets, const rpc::OneEndpoi
   ImageStore images(stage, registries, one, **journal, ImageStoreSettingsOf(config, secrets));
   rpc::MonitordSender monitord;
   const MonitordAddress fallback{config.monitord_address, config.monitord_port};
+  // Every monitored host's event stream, on one thread.
+  docker::MultiEventFeed events(
+      [&config](const std::string& host) { return EngineEndpoint(config, host); });
   monitor::MonitorService monitoring(
-      {engines, actions.activity(), monitord, Clock::Real()}, **journal, MonitorSettingsOf(config),
+      {engines, actions.activity(), monitord, Clock::Real(), &events}, **journal,
+      MonitorSettingsOf(config),
       [fallback](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, fallback); });
   DriverRouter router({actions, images, engines, monitoring});
 

@@ -231,7 +231,11 @@ Result<docker::RegistryHttpSettings> RegistryHttpSettingsOf(const DaemonConfig& 
 }
 
 monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {
-  return {config.instance, config.disk_total_mb, config.stats_in_flight, config.grace_s};
+  return {.instance = config.instance,
+          .disk_total_mb = config.disk_total_mb,
+          .stats_in_flight = config.stats_in_flight,
+          .round_threads = config.round_threads,
+          .grace_seconds = config.grace_s};
 }
 
 ReconcileSettings ReconcileSettingsOf(const DaemonConfig& config, const Secrets& secrets) {

@@ -28,7 +28,9 @@
 #include "bridge/vm_activity.h"
 #include "docker/engine_client.h"
 #include "docker/engine_pool.h"
+#include "docker/event_feed.h"
 #include "monitor/host_monitor.h"
+#include "monitor/round_scheduler.h"
 #include "rpc/monitord_message.h"
 #include "rpc/monitord_sender.h"
 #include "tests/bench/bench_util.h"
@@ -200,8 +202,12 @@ int Main(int argc, char** argv) {
     docker::EnginePool engines(
         [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); }, 8);
     rpc::MonitordSender sender;
+    // As MonitorService runs a host: rounds on a scheduler, events from a feed.
+    monitor::RoundScheduler rounds(1, onedock::Clock::Real());
+    docker::MultiEventFeed events(
+        [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); });
     monitor::HostMonitor hm(target, {engines, activity, sender, onedock::Clock::Real()},
-                            {instance, 102400, 256, 3});
+                            {.instance = instance}, [&rounds] { rounds.Wake(0); });
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {
@@ -281,8 +287,14 @@ int Main(int argc, char** argv) {
       failed = true;
     }
 
-    // docker kill -> STATE_VM: the monitor's threads run; one container is killed.
-    hm.Start();
+    // docker kill -> STATE_VM: the monitor's rounds and events run; one container is killed.
+    rounds.Add(0, [&hm] { return hm.Tick(); });
+    if (Status s = events.Follow(0, "h1", hm.Events(), [&hm](const Event& e) { hm.OnEvent(e); });
+        !s.ok()) {
+      std::fprintf(stderr, "monitor_bench: events: %s\n", s.ToString().c_str());
+      failed = true;
+      break;
+    }
     std::this_thread::sleep_for(std::chrono::seconds(2));  // the first (complete) report goes out
     const int victim = count - 1;
     const auto killed = Clock::now();
@@ -298,6 +310,8 @@ int Main(int argc, char** argv) {
       failed = true;
     }
     raw.StartContainer(instance + "-" + std::to_string(victim));
+    events.Unfollow(0);
+    rounds.Remove(0);
   }
   std::printf("\nmonitord stand-in received %zu UDP messages\n", monitord.udp_messages());
   cleanup();

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "bridge/base64.h"
 #include "bridge/log.h"
@@ -18,6 +20,7 @@
 #include "tests/emulator/one_template.h"
 #include "tests/fakes/fake_clock.h"
 #include "tests/fakes/fake_engines.h"
+#include "tests/fakes/fake_event_feed.h"
 #include "tests/fakes/fake_monitord.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/threads.h"
@@ -332,9 +335,9 @@ struct MonitorRig {
   fakes::FakeMonitord monitord;
   VmActivity activity{clock};
   std::vector<std::string> payloads;
-  HostMonitor monitor{HostTarget{3, "h1", {}, {}},
-                      MonitorContext{engines, activity, monitord, clock},
-                      MonitorSettings{"test", 1000, 1, 3}};
+  HostMonitor monitor{
+      HostTarget{3, "h1", {}, {}}, MonitorContext{engines, activity, monitord, clock},
+      MonitorSettings{.instance = "test", .disk_total_mb = 1000, .stats_in_flight = 1}};
 };
 
 size_t Count(const std::vector<std::string>& sent, const std::string& what) {
@@ -467,7 +470,7 @@ TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a threa
     }
     monitors.push_back(std::make_unique<HostMonitor>(
         HostTarget{h, host, {}, {}}, MonitorContext{engines, activity, monitord, clock},
-        MonitorSettings{"test", 1000, 256, 3}));
+        MonitorSettings{.instance = "test", .disk_total_mb = 1000}));
   }
   const size_t before = ThreadsOfThisProcess();
   for (auto& m : monitors) REQUIRE_OK(m->FirstReport());
@@ -482,6 +485,95 @@ TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a threa
   CHECK(reported.size() == 20 * 50);
   // Each round asks its stats from the thread that runs it: no worker thread was started.
   CHECK(most_threads == before);
+}
+
+TEST_CASE(
+    "monitoring service: 50 hosts run on its round threads, not threads per host, and a host's "
+    "event is reported at once") {
+  ConfigureLogging("off", "");
+  testing::TempDir dir("monitor-fleet");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  fakes::FakeEventFeed events;
+  VmActivity activity{clock};
+  std::mutex mu;
+  size_t most_threads = 0;
+  constexpr int kHosts = 50;
+  for (int h = 0; h < kHosts; ++h) {
+    const std::string host = "h" + std::to_string(h);
+    fakes::FakeEngine& e = engines.hosts[host];
+    e.info = FourCpus();
+    e.on_read = [&] {
+      std::lock_guard lock(mu);
+      most_threads = std::max(most_threads, ThreadsOfThisProcess());
+    };
+    for (int c = 0; c < 4; ++c) {
+      const int vm = h * 100 + c;
+      ContainerInfo info;
+      info.id = "c" + std::to_string(vm);
+      info.name = "one-" + std::to_string(vm);
+      info.running = true;
+      info.status = "running";
+      info.labels = {
+          {"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
+      e.containers[info.name] = info;
+      e.stats[info.name] = StatsSample{};
+    }
+  }
+  const size_t before = ThreadsOfThisProcess();
+  {
+    MonitorService service(
+        {engines, activity, monitord, clock, &events}, *journal,
+        MonitorSettings{.instance = "test", .disk_total_mb = 1000, .round_threads = 4},
+        [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+    CHECK(ThreadsOfThisProcess() == before + 4);
+    for (int h = 0; h < kHosts; ++h) {
+      REQUIRE_OK(service.StartMonitoring(h, "h" + std::to_string(h), "<MONITOR_CONFIGURATION/>"));
+    }
+    CHECK(events.followed() == kHosts);
+    // Every host's first rounds run at once on the service's threads.
+    std::set<std::string> reported;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (reported.size() < kHosts * 4 && std::chrono::steady_clock::now() < deadline) {
+      for (const auto& message : monitord.Take()) {
+        if (message.type != "MONITOR_VM") continue;
+        const auto parsed = Parse(message.payload);
+        for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(reported.size() == kHosts * 4);
+    {
+      std::lock_guard lock(mu);
+      CHECK(most_threads == before + 4);  // not 2 × 50 more
+    }
+
+    // A die event of host h7 goes out as STATE_VM from the feed's thread, without a round.
+    engines.hosts["h7"].containers["one-701"].running = false;
+    engines.hosts["h7"].containers["one-701"].status = "exited";
+    REQUIRE(events.Push(
+        "h7",
+        {"container",
+         "die",
+         "c701",
+         {{"one.vmid", "701"}, {"one.instance", "test"}, {"one.host", "h7"}, {"name", "one-701"}},
+         0}));
+    bool poweroff = false;
+    for (const auto& message : monitord.Take()) {
+      if (message.type == "STATE_VM" && message.host_id == 7) {
+        poweroff = poweroff || (Parse(message.payload).All("VM").size() == 1 &&
+                                message.payload.find("POWEROFF") != std::string::npos);
+      }
+    }
+    CHECK(poweroff);
+    REQUIRE_OK(service.StopMonitoring(7, "h7"));
+    CHECK(events.followed() == kHosts - 1);
+    CHECK_FALSE(events.Push("h7", {"container", "start", "c701", {}, 0}));
+  }
+  CHECK(events.followed() == 0);
+  CHECK(ThreadsOfThisProcess() == before);
 }
 
 TEST_CASE("host monitor: the rounds follow the probe periods monitord asked for") {
