@@ -5,11 +5,15 @@
 
 #include <chrono>
 #include <ctime>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include "docker/engine_client.h"
+#include "docker/event_feed.h"
 #include "tests/integration/bed.h"
 #include "tests/support/engine_admin.h"
+#include "tests/support/threads.h"
 
 namespace onedock::docker {
 namespace {
