@@ -3,9 +3,10 @@
 // listener per host, and prints "ready N hosts: PORT…" on stdout once every listener accepts.
 //
 //   fake_fleet --hosts 50 --containers 200 --first-port 23760 --cert server.pem
-//              --key server-key.pem --ca ca.pem --instance ID
+//              --key server-key.pem --ca ca.pem --instance ID [--no-verify-client]
 //
-// --first-port 0 (the default) gives each host a port of the kernel's. Stop it with SIGTERM.
+// --first-port 0 (the default) gives each host a port of the kernel's. Clients must present a
+// certificate of the CA unless --no-verify-client. Stop it with SIGTERM.
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -21,7 +22,7 @@ namespace {
 int Usage(const char* why) {
   std::fprintf(stderr,
                "fake_fleet: %s\nusage: fake_fleet --hosts N --containers M [--first-port P] "
-               "--cert PEM --key PEM --ca PEM [--instance ID]\n",
+               "--cert PEM --key PEM --ca PEM [--instance ID] [--no-verify-client]\n",
                why);
   return 2;
 }
@@ -40,6 +41,10 @@ int main(int argc, char** argv) {
   onedock::fleet::ServerOptions o;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
+    if (flag == "--no-verify-client") {
+      o.verify_client = false;
+      continue;
+    }
     if (i + 1 >= argc) return Usage(("missing value for " + flag).c_str());
     const char* value = argv[++i];
     bool ok = true;

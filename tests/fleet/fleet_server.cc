@@ -116,8 +116,10 @@ bool FleetServer::Impl::Listen(std::string* error) {
     *error = "cannot read CA " + options.ca;
     return false;
   }
-  SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(options.ca.c_str()));
-  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  if (options.verify_client) {
+    SSL_CTX_set_client_CA_list(ctx, SSL_load_client_CA_file(options.ca.c_str()));
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  }
 
   epoll_fd = epoll_create1(EPOLL_CLOEXEC);
   streams.resize(static_cast<size_t>(options.hosts));

@@ -83,7 +83,7 @@ FakeFleetProcess::FakeFleetProcess(std::string binary, std::string certs_dir, st
 FakeFleetProcess::~FakeFleetProcess() { Stop(); }
 
 Status FakeFleetProcess::Start(int hosts, int containers, const std::string& instance,
-                               int first_port) {
+                               int first_port, bool verify_client) {
   Stop();
   const std::string cert = work_dir_ + "/fleet-cert.pem", key = work_dir_ + "/fleet-key.pem";
   if (Status s = IssueServerCert(certs_dir_, cert, key); !s.ok()) return s;
@@ -96,10 +96,12 @@ Status FakeFleetProcess::Start(int hosts, int containers, const std::string& ins
   const std::string ca = certs_dir_ + "/ca.pem";
   const std::string n = std::to_string(hosts), m = std::to_string(containers),
                     p = std::to_string(first_port);
-  std::vector<const char*> argv = {
-      binary_.c_str(), "--hosts",    n.c_str(),        "--containers", m.c_str(),   "--first-port",
-      p.c_str(),       "--cert",     cert.c_str(),     "--key",        key.c_str(), "--ca",
-      ca.c_str(),      "--instance", instance.c_str(), nullptr};
+  std::vector<const char*> argv = {binary_.c_str(), "--hosts",      n.c_str(),       "--containers",
+                                   m.c_str(),       "--first-port", p.c_str(),       "--cert",
+                                   cert.c_str(),    "--key",        key.c_str(),     "--ca",
+                                   ca.c_str(),      "--instance",   instance.c_str()};
+  if (!verify_client) argv.push_back("--no-verify-client");
+  argv.push_back(nullptr);
   const int rc = posix_spawn(&pid_, binary_.c_str(), &files, nullptr,
                              const_cast<char**>(argv.data()), environ);
   posix_spawn_file_actions_destroy(&files);

@@ -29,9 +29,11 @@ class FakeFleetProcess {
   // Issues the server certificate, spawns the fake with `hosts` hosts of `containers` containers
   // labelled one.instance=`instance`, and waits (10 s at most) for its ready line. Host i is
   // "fleet<i>", its containers one-<i*containers+j> with one.vmid=<i*containers+j>.
-  // `first_port` 0 lets the kernel choose each host's port. kUnavailable naming the log when the
+  // `first_port` 0 lets the kernel choose each host's port; `verify_client` false lets clients
+  // connect without a certificate (cheaper handshakes). kUnavailable naming the log when the
   // fake does not come up; kFailedPrecondition when the CA cannot issue.
-  Status Start(int hosts, int containers, const std::string& instance, int first_port = 0);
+  Status Start(int hosts, int containers, const std::string& instance, int first_port = 0,
+               bool verify_client = true);
   void Stop();  // SIGTERM, and waits for it to exit
 
   int hosts() const { return static_cast<int>(ports_.size()); }
