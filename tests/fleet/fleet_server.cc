@@ -20,9 +20,8 @@
 namespace onedock::fleet {
 namespace {
 
-constexpr size_t kMaxHead = 64 * 1024;       // request line and headers
-constexpr size_t kMaxBuffered = 1u << 20;    // unread input of one connection
-constexpr size_t kKeepCapacity = 16 * 1024;  // buffers larger than this are freed once drained
+constexpr size_t kMaxHead = 64 * 1024;     // request line and headers
+constexpr size_t kMaxBuffered = 1u << 20;  // unread input of one connection
 
 int64_t NowNs() {
   timespec ts{};
@@ -104,7 +103,9 @@ bool FleetServer::Impl::Listen(std::string* error) {
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                             SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_CTX_sess_set_cache_size(ctx, 65536);
+  // Resumption uses stateless tickets: a server-side cache would keep a session (with the
+  // client's parsed certificate) per connection ever made.
+  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
   if (SSL_CTX_use_certificate_chain_file(ctx, options.cert.c_str()) != 1 ||
       SSL_CTX_use_PrivateKey_file(ctx, options.key.c_str(), SSL_FILETYPE_PEM) != 1 ||
       SSL_CTX_check_private_key(ctx) != 1) {
@@ -303,9 +304,8 @@ void FleetServer::Impl::Flush(Conn* c) {
     Close(c);
     return;
   }
-  c->out.clear();
+  std::string().swap(c->out);  // idle connections hold no buffer: there are thousands
   c->out_off = 0;
-  if (c->out.capacity() > kKeepCapacity) c->out.shrink_to_fit();
   if (c->close_after_write) Close(c);
 }
 
@@ -346,7 +346,7 @@ void FleetServer::Impl::ProcessRequests(Conn* c) {
     Handle(c, r);
     if (!r.keep_alive) c->close_after_write = true;
   }
-  if (c->in.empty() && c->in.capacity() > kKeepCapacity) c->in.shrink_to_fit();
+  if (c->in.empty()) std::string().swap(c->in);
 }
 
 void FleetServer::Impl::Handle(Conn* c, const Request& r) {
