@@ -21,7 +21,7 @@ struct ServerOptions {
   std::string cert, key, ca;
   std::string instance = "fleet";
   // Require a client certificate of `ca`, as the bed's engines do. Off, a handshake costs the
-  // fake about a third (OpenSSL 3.0 spends most of one parsing the client's certificate).
+  // fake about a third (OpenSSL 3.0 spends most of one on the client's certificate).
   bool verify_client = true;
 };
 
