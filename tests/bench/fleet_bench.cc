@@ -9,6 +9,7 @@
 //   fleet_bench [HOSTS [CONTAINERS [ROUNDS]]]     (default 50 200 5; needs the bed's certs)
 #include <curl/curl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
