@@ -117,7 +117,7 @@ class CurlTransport {
   Endpoint endpoint_;
   void* handle_;                // CURL*
   void* multi_ = nullptr;       // CURLM*, made by the first PerformAll
-  std::vector<void*> handles_;  // CURL*, PerformAll's, reused
+  std::vector<void*> handles_;  // CURL*, those of the PerformAll in progress
   size_t cached_connections_ = 0;
   long connections_opened_ = 0;
 };
