@@ -7,7 +7,12 @@
 //    CPU time this process spent, and the threads it had during onedock's round;
 //  - the delay from `docker kill` (raw API) to the STATE_VM message reaching monitord.
 //
-//   monitor_bench [counts...]      default: 1 50 200
+//  - the fake fleet (tests/fleet, for scale only): H hosts of M running containers monitored
+//    through MonitorService as onedockd runs it, three VM rounds with their span, CPU, threads and
+//    memory, the raw API's round over the same fleet, and kill → STATE_VM.
+//
+//   monitor_bench [counts...] [--fleet=HxM | --fleet=0] [--fleet-only] [--stats-in-flight=N]
+//                                  default: 1 50 200 and a fleet of 50x200
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -20,8 +25,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "bridge/container_plan.h"
@@ -30,12 +38,15 @@
 #include "docker/engine_pool.h"
 #include "docker/event_feed.h"
 #include "monitor/host_monitor.h"
+#include "monitor/monitor_service.h"
 #include "monitor/round_scheduler.h"
 #include "rpc/monitord_message.h"
 #include "rpc/monitord_sender.h"
+#include "rpc/one_parse.h"
 #include "tests/bench/bench_util.h"
 #include "tests/free_port.h"
 #include "tests/integration/bed.h"
+#include "tests/support/fake_fleet_process.h"
 #include "tests/support/threads.h"
 
 namespace onedock {
@@ -93,6 +104,11 @@ class Listener {
     });
   }
   size_t udp_messages() const { return udp_messages_; }
+  // The VMs MONITOR_VM reported since the last call.
+  std::set<int> TakeVmsReported() {
+    std::lock_guard lock(mu_);
+    return std::exchange(vms_reported_, {});
+  }
 
  private:
   int Bind(int type, int port) { return testing::BindLoopback(type, port, &port_); }
@@ -115,8 +131,16 @@ class Listener {
   void Udp() {
     std::vector<char> buf(65536);
     while (!stop_) {
-      if (recv(udp_, buf.data(), buf.size(), 0) <= 0) return;
+      const ssize_t n = recv(udp_, buf.data(), buf.size(), 0);
+      if (n <= 0) return;
       ++udp_messages_;
+      auto m = rpc::DecodeMonitordMessage(std::string(buf.data(), static_cast<size_t>(n)));
+      if (!m.ok() || m->type != "MONITOR_VM") continue;
+      std::lock_guard lock(mu_);
+      for (size_t at = 0; (at = m->payload.find("VM = [ ID=\"", at)) != std::string::npos;) {
+        at += 11;
+        vms_reported_.insert(std::atoi(m->payload.c_str() + at));
+      }
     }
   }
 
@@ -126,14 +150,201 @@ class Listener {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::pair<Clock::time_point, std::string>> states_;
+  std::set<int> vms_reported_;
   std::thread tcp_thread_, udp_thread_;
 };
 
+// Resident memory of this process, in MB (VmRSS of /proc/self/status).
+double RssMb() {
+  std::FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  double kb = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmRSS: %lf kB", &kb) == 1) break;
+  }
+  std::fclose(f);
+  return kb / 1024;
+}
+
+// onedock's monitoring of the fake fleet (tests/fleet), as onedockd runs it: one MonitorService
+// (its round threads, one event feed) over `hosts` fake hosts of `containers` running containers,
+// monitord's default periods (MONITOR_VM every 30 s). Prints three VM rounds (the first opens the
+// connections), the raw API's round over the same fleet, and docker kill → STATE_VM.
+bool FleetRun(int hosts, int containers, int stats_in_flight, Listener& monitord) {
+  std::string made = "/tmp/onedock-monitor-bench-XXXXXX";
+  if (mkdtemp(made.data()) == nullptr) return false;
+  struct Removed {
+    std::string path;
+    ~Removed() {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  } dir{made};
+  testing::FakeFleetProcess fleet(ONEDOCK_FAKE_FLEET_BIN, testbed::Get("ONEDOCK_CERTS"), dir.path);
+  const std::string instance = "fleetbench";
+  if (Status s = fleet.Start(hosts, containers, instance); !s.ok()) {
+    std::fprintf(stderr, "monitor_bench: fake fleet: %s\n", s.ToString().c_str());
+    return false;
+  }
+  const auto resolve = [&fleet](const std::string& host) -> Result<docker::Endpoint> {
+    for (int h = 0; h < fleet.hosts(); ++h) {
+      if (testing::FakeFleetProcess::HostName(h) == host) return fleet.EndpointOf(h);
+    }
+    return InvalidArgument("no fake host " + host);
+  };
+  std::printf(
+      "\nfleet: the fake Engine API (tests/fleet, for scale only), %d hosts x %d running "
+      "containers, through MonitorService as onedockd runs it, %d stats in flight per host\n",
+      hosts, containers, stats_in_flight);
+  bool ok = true;
+  {
+    docker::EnginePool engines(resolve, 8);
+    docker::MultiEventFeed events(resolve);
+    rpc::MonitordSender sender;
+    VmActivity activity;
+    auto journal = SqliteStore::Open(dir.path + "/journal.db");
+    if (!journal.ok()) {
+      std::fprintf(stderr, "monitor_bench: %s\n", journal.status().ToString().c_str());
+      return false;
+    }
+    const std::string configuration =
+        "<MONITOR_CONFIGURATION><NETWORK><MONITOR_ADDRESS>127.0.0.1</MONITOR_ADDRESS><PORT>" +
+        std::to_string(monitord.port()) + "</PORT></NETWORK></MONITOR_CONFIGURATION>";
+    monitord.TakeVmsReported();
+    const size_t threads_before = testing::ThreadsOfThisProcess();
+    monitor::MonitorService service(
+        {engines, activity, sender, onedock::Clock::Real(), &events}, **journal,
+        {.instance = instance, .stats_in_flight = stats_in_flight},
+        [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+    for (int h = 0; h < hosts; ++h) {
+      auto first =
+          service.StartMonitoring(h, testing::FakeFleetProcess::HostName(h), configuration);
+      if (!first.ok()) {
+        std::fprintf(stderr, "monitor_bench: %s\n", first.status().ToString().c_str());
+        return false;
+      }
+    }
+    // Each host's VM rounds, as its snapshot records them; a phase ends at `until` or, with
+    // `until_all`, once every host has had a round.
+    std::vector<onedock::Clock::TimePoint> seen(static_cast<size_t>(hosts));
+    size_t most_threads = 0;
+    const auto phase = [&](const char* name, std::chrono::seconds limit, bool until_all) {
+      const double cpu0 = CpuSeconds(), fake_cpu0 = fleet.CpuSeconds();
+      const auto began = Clock::now();
+      std::vector<double> took;
+      std::vector<bool> had(static_cast<size_t>(hosts), false);
+      int hosts_done = 0;
+      while (Clock::now() - began < limit && !(until_all && hosts_done == hosts)) {
+        most_threads = std::max(most_threads, testing::ThreadsOfThisProcess());
+        for (const auto& h : service.Snapshot()) {
+          const auto i = static_cast<size_t>(h.host_id);
+          if (!h.vm.ended || *h.vm.ended == seen[i]) continue;
+          seen[i] = *h.vm.ended;
+          took.push_back(Ms(h.vm.took));
+          if (!had[i]) ++hosts_done;
+          had[i] = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      const double wall = Ms(Clock::now() - began);
+      const double cpu = (CpuSeconds() - cpu0) * 1000, fake_cpu = fleet.CpuSeconds() - fake_cpu0;
+      const size_t vms = monitord.TakeVmsReported().size();
+      const bench::Figures f = bench::Summarize(took);
+      std::printf(
+          "%-26s | %8.0f ms | %6zu | %5d | %7.0f / %7.0f ms | %8.0f ms | %7zu | %4.0f MB | %.2f "
+          "s\n",
+          name, wall, vms, hosts_done, f.median, f.max, cpu, most_threads, RssMb(), fake_cpu);
+      return hosts_done == hosts && vms == static_cast<size_t>(hosts * containers);
+    };
+    std::printf("%-26s | %-11s | %-6s | %-5s | %-22s | %-11s | %-7s | %-7s | %s\n", "phase", "wall",
+                "VMs", "hosts", "host's VM round med/max", "CPU (this)", "threads", "RSS",
+                "fake CPU");
+    // The first rounds open every TLS connection; then two whole MONITOR_VM periods.
+    phase("first rounds (connecting)", std::chrono::seconds(180), true);
+    monitord.TakeVmsReported();
+    for (const char* name : {"one MONITOR_VM period", "another period"}) {
+      if (!phase(name, std::chrono::seconds(30), false)) ok = false;
+    }
+    std::printf(
+        "        threads before the service: %zu (main, the monitord stand-in's two, the event "
+        "feed's)\n",
+        threads_before);
+    // docker kill → STATE_VM at this size.
+    const int victim = 7 % hosts * containers + 3 % containers;
+    const auto killed = Clock::now();
+    if (Status s = fleet.Kill("one-" + std::to_string(victim)); !s.ok()) {
+      std::fprintf(stderr, "monitor_bench: kill: %s\n", s.ToString().c_str());
+      ok = false;
+    }
+    Clock::time_point arrived;
+    if (monitord.WaitState(victim, "POWEROFF", &arrived, std::chrono::seconds(10))) {
+      std::printf("        kill (fake) -> STATE_VM POWEROFF at monitord: %.1f ms\n",
+                  Ms(arrived - killed));
+    } else {
+      std::printf("        kill (fake) -> STATE_VM POWEROFF: not seen within 10 s\n");
+      ok = false;
+    }
+  }
+  // The raw API over the same fleet: a thread and a client per host, each listing its running
+  // containers and asking all their stats at once, on connections a first pass opened host by host.
+  std::vector<std::unique_ptr<docker::EngineClient>> clients;
+  for (int h = 0; h < hosts; ++h) {
+    clients.push_back(std::make_unique<docker::EngineClient>(testing::FakeFleetProcess::HostName(h),
+                                                             fleet.EndpointOf(h)));
+  }
+  std::atomic<size_t> sampled{0};
+  const auto sample = [&](int h) {
+    const std::string host = testing::FakeFleetProcess::HostName(h);
+    docker::EngineClient& c = *clients[static_cast<size_t>(h)];
+    auto listed = c.ListContainers(
+        {std::string(kLabelInstance) + "=" + instance, std::string(kLabelHost) + "=" + host},
+        false);
+    if (!listed.ok()) return;
+    std::vector<std::string> ids;
+    for (const auto& l : *listed) ids.push_back(l.id);
+    for (const auto& r : c.StatsOfMany(ids, ids.size())) sampled += r.ok() ? 1 : 0;
+  };
+  for (int h = 0; h < hosts; ++h) sample(h);
+  sampled = 0;
+  const double cpu0 = CpuSeconds();
+  const auto t0 = Clock::now();
+  {
+    std::vector<std::thread> each;
+    for (int h = 0; h < hosts; ++h) each.emplace_back(sample, h);
+    for (auto& t : each) t.join();
+  }
+  const double raw_wall = Ms(Clock::now() - t0);
+  std::printf("%-26s | %8.0f ms | %6zu | %5d | %-22s | %8.0f ms | %7d |\n", "raw API, one round",
+              raw_wall, sampled.load(), hosts, "(a thread per host, warm)",
+              (CpuSeconds() - cpu0) * 1000, hosts);
+  return ok;
+}
+
 int Main(int argc, char** argv) {
   std::vector<int> counts;
-  for (int i = 1; i < argc; ++i) counts.push_back(std::atoi(argv[i]));
+  int fleet_hosts = 50, fleet_containers = 200, stats_in_flight = 256;
+  bool real = true;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.rfind("--stats-in-flight=", 0) == 0) {
+      stats_in_flight = std::max(1, std::atoi(arg.c_str() + 18));
+    } else if (arg == "--fleet-only") {
+      real = false;
+    } else if (arg.rfind("--fleet=", 0) == 0) {
+      fleet_hosts = std::atoi(arg.c_str() + 8);
+      const auto x = arg.find('x');
+      fleet_containers = x == std::string::npos ? 0 : std::atoi(arg.c_str() + x + 1);
+    } else {
+      counts.push_back(std::atoi(argv[i]));
+    }
+  }
   if (counts.empty()) counts = {1, 50, 200};
   std::sort(counts.begin(), counts.end());
+  if (!real) {
+    Listener monitord;
+    return FleetRun(fleet_hosts, fleet_containers, stats_in_flight, monitord) ? 0 : 1;
+  }
 
   const std::string instance = testbed::UniqueName("monbench");
   const docker::Endpoint endpoint = testbed::Engine("h1");
@@ -315,6 +526,10 @@ int Main(int argc, char** argv) {
   }
   std::printf("\nmonitord stand-in received %zu UDP messages\n", monitord.udp_messages());
   cleanup();
+  if (fleet_hosts > 0 && fleet_containers > 0 &&
+      !FleetRun(fleet_hosts, fleet_containers, stats_in_flight, monitord)) {
+    failed = true;
+  }
   return failed ? 1 : 0;
 }
 
