@@ -207,4 +207,61 @@ TEST_CASE("events: a bounded window and a live stream that sees a kill") {
   CHECK(h2_admin.Events({.since = 0, .until = 0}).status().code() == Code::kInvalidArgument);
 }
 
+TEST_CASE("events: one feed thread follows both engines and sees a kill on each") {
+  EngineClient h1("h1", testbed::Engine("h1"));
+  EngineClient h2("h2", testbed::Engine("h2"));
+  const std::string tag = testbed::UniqueName("odt-feed");
+  const std::map<std::string, EngineClient*> engines{{"h1", &h1}, {"h2", &h2}};
+  for (const auto& [host, engine] : engines) {
+    REQUIRE(engine->PullImage(testbed::TestImage()).ok());
+    ContainerSpec spec = Spec(tag + "-" + host);
+    spec.network_mode = "none";
+    REQUIRE(engine->CreateContainer(spec).ok());
+    REQUIRE(engine->StartContainer(spec.name).ok());
+  }
+  const size_t threads_before = testing::ThreadsOfThisProcess();
+  std::mutex mu;
+  std::map<std::string, std::string> died;  // host → container name
+  {
+    MultiEventFeed feed(
+        [](const std::string& host) { return Result<Endpoint>(testbed::Engine(host)); });
+    CHECK(testing::ThreadsOfThisProcess() == threads_before + 1);
+    int key = 0;
+    for (const auto& [host, engine] : engines) {
+      REQUIRE(feed.Follow(key++, host,
+                          {.types = {"container"}, .labels = {"one.vmid=" + tag + "-" + host}},
+                          [&, host = host](const Event& e) {
+                            if (e.action != "die") return;
+                            std::lock_guard lock(mu);
+                            auto name = e.attributes.find("name");
+                            died[host] = name == e.attributes.end() ? "" : name->second;
+                          })
+                  .ok());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both streams open
+    for (const auto& [host, engine] : engines) {
+      REQUIRE(engine->KillContainer(tag + "-" + host).ok());
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (died.size() == 2 || std::chrono::steady_clock::now() > deadline) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    CHECK(testing::ThreadsOfThisProcess() == threads_before + 1);
+    CHECK(feed.streams() == 2);
+  }
+  {
+    std::lock_guard lock(mu);
+    CHECK(died["h1"] == tag + "-h1");
+    CHECK(died["h2"] == tag + "-h2");
+  }
+  CHECK(testing::ThreadsOfThisProcess() == threads_before);
+  for (const auto& [host, engine] : engines) {
+    CHECK(engine->RemoveContainer(tag + "-" + host, true, true).ok());
+  }
+}
+
 }  // namespace onedock::docker
