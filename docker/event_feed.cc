@@ -68,8 +68,8 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
       std::lock_guard lock(mu_);
       auto it = followed_.find(key);
       if (it == followed_.end() || it->second.generation != generation) return false;
-      it->second.filter.since = std::max<int64_t>(it->second.filter.since,
-                                                  e->time_nano / 1000000000);
+      it->second.filter.since =
+          std::max<int64_t>(it->second.filter.since, e->time_nano / 1000000000);
       handler = it->second.on_event;
     }
     handler(*e);

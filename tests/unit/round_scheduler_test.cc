@@ -62,7 +62,7 @@ TEST_CASE("round queue: a key removed while it runs is forgotten when its round 
   CHECK_FALSE(q.Running(1));
   CHECK(q.size() == 1);
   CHECK(q.Take(t0) == 2);
-  q.Remove(2);  // running
+  q.Remove(2);                 // running
   q.Add(2, t0 + seconds(60));  // added again before its old round ended: due when it ends
   q.Done(2, t0 + seconds(30), t0 + seconds(1));
   CHECK(q.Take(t0 + seconds(1)) == 2);
