@@ -5,10 +5,12 @@
 //      POST /containers/create + /start of the same spec on a reused connection; interleaved.
 //   2. throughput: N deploys started at once (N scripts) against N threads doing create+start,
 //      each on its own connection; VMs per second = N / wall time;
-//   3. where a deploy's time goes inside onedockd: the median of each step that onedockd's debug
+//   3. across both engines: M deploys started at once, every other one on h2, against M raw-API
+//      threads doing the same on both engines;
+//   4. where a deploy's time goes inside onedockd: the median of each step that onedockd's debug
 //      log gives for every deploy (VmActions' StepTimer), for the single and the concurrent ones.
 // The emulator only supplies VM documents and vnet leases here; onedockd reads the vnet from it.
-// Usage: deploy_bench [iterations=20] [concurrency=20]
+// Usage: deploy_bench [iterations=20] [concurrency=20] [across_both=50]
 #include <stdlib.h>
 
 #include <algorithm>
@@ -80,6 +82,7 @@ void StartWorld(Setup& s) {
       << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs
       << "/key.pem\n"
       << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
+      << "[host h2]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H2") << "\n"
       << "[registry]\naddress = " << testbed::RegistryHost("private") << "\n"
       << "[journal]\npath = " << s.root << "/journal.db\n[containers]\ninstance = " << kInstance
       << "\nstop_timeout = 2\n[metrics]\nlisten =\n[log]\nlevel = debug\n";
@@ -126,10 +129,10 @@ std::pair<int, std::string> NewVmDocument(Setup& s, int n) {
   return {id, Base64Encode(std::string(xmlrpc_c::value_string(reply[1])))};
 }
 
-double StubDeploy(Setup& s, int vm, const std::string& document) {
+double StubDeploy(Setup& s, int vm, const std::string& document, const std::string& host = "h1") {
   const auto t0 = Clock::now();
   const auto run = emulator::RunDriver(s.root + "/remotes/vmm/onedock/deploy",
-                                       {"/dev/null", "h1", std::to_string(vm), "h1"}, document);
+                                       {"/dev/null", host, std::to_string(vm), host}, document);
   if (!run.ok()) Die("deploy of vm " + std::to_string(vm) + " failed: " + run.err);
   return Ms(Clock::now() - t0);
 }
@@ -215,8 +218,11 @@ void Clean(docker::EngineClient& engine) {
 int Main(int argc, char** argv) {
   const int iterations = argc > 1 ? std::atoi(argv[1]) : 20;
   const int concurrency = argc > 2 ? std::atoi(argv[2]) : 20;
-  if (iterations < 1 || concurrency < 1 || iterations + concurrency > 100)
-    Die("usage: deploy_bench [iterations] [concurrency], sum <= 100");
+  const int across = argc > 3 ? std::atoi(argv[3]) : 50;
+  // The vnet leases 120 addresses; raw containers take 10.239.0.140 and up.
+  if (iterations < 1 || concurrency < 1 || across < 0 || iterations + concurrency + across > 110 ||
+      std::max({iterations, concurrency + 50, across}) > 100)
+    Die("usage: deploy_bench [iterations] [concurrency] [across_both], sum <= 110");
   Setup s;
   StartWorld(s);
   docker::EngineClient h1("h1", testbed::Engine("h1"));
@@ -260,6 +266,34 @@ int Main(int argc, char** argv) {
   const double raw_wall = Ms(Clock::now() - t0);
   RemoveAll(h1);
 
+  // Across both engines: every other deploy on h2.
+  docker::EngineClient h2("h2", testbed::Engine("h2"));
+  std::vector<std::pair<int, std::string>> both;
+  for (int n = 0; n < across; ++n) both.push_back(NewVmDocument(s, 2000 + n));
+  const auto host_of = [](int n) { return n % 2 == 0 ? std::string("h1") : std::string("h2"); };
+  t0 = Clock::now();
+  threads.clear();
+  for (int n = 0; n < across; ++n) {
+    threads.emplace_back([&s, &both, &host_of, n] {
+      StubDeploy(s, both[static_cast<size_t>(n)].first, both[static_cast<size_t>(n)].second,
+                 host_of(n));
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double both_wall = across > 0 ? Ms(Clock::now() - t0) : 0;
+  threads.clear();
+  t0 = Clock::now();
+  for (int n = 0; n < across; ++n) {
+    threads.emplace_back([&s, &host_of, n] {
+      docker::EngineClient engine(host_of(n), testbed::Engine(host_of(n)));
+      RawDeploy(engine, RawSpec(s, n));
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double both_raw_wall = across > 0 ? Ms(Clock::now() - t0) : 0;
+  RemoveAll(h1);
+  RemoveAll(h2);
+
   const bench::Figures ours = bench::Summarize(onedock), theirs = bench::Summarize(raw);
   auto api = h1.Negotiate();
   std::printf("engine h1 (API %s), %d deploys each, interleaved\n",
@@ -272,8 +306,17 @@ int Main(int argc, char** argv) {
               concurrency * 1000.0 / onedock_wall);
   std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", concurrency, raw_wall,
               concurrency * 1000.0 / raw_wall);
-  std::printf("ratios: one deploy %.2fx raw create+start, %d concurrent %.2fx raw wall\n",
+  if (across > 0) {
+    std::printf("%d concurrent deploys across h1 and h2     wall (ms)   VMs/s\n", across);
+    std::printf("  onedock (%2d scripts at once)           %8.0f %8.1f\n", across, both_wall,
+                across * 1000.0 / both_wall);
+    std::printf("  raw API (%2d threads, own connections)  %8.0f %8.1f\n", across, both_raw_wall,
+                across * 1000.0 / both_raw_wall);
+  }
+  std::printf("ratios: one deploy %.2fx raw create+start, %d concurrent %.2fx raw wall",
               ours.median / theirs.median, concurrency, onedock_wall / raw_wall);
+  if (across > 0) std::printf(", %d across both %.2fx", across, both_wall / both_raw_wall);
+  std::printf("\n");
   const auto steps = DeploySteps(s.root + "/onedockd.log");
   PrintSteps("steps of a single deploy", steps, single_vms);
   PrintSteps("steps of a concurrent deploy", steps, concurrent_vms);
@@ -281,6 +324,7 @@ int Main(int argc, char** argv) {
   s.onedockd.reset();
   s.emu.reset();
   Clean(h1);
+  Clean(h2);
   fs::remove_all(s.root);
   return 0;
 }
