@@ -1,6 +1,7 @@
 #include "docker/event_feed.h"
 
 #include <algorithm>
+#include <exception>
 
 #include "bridge/log.h"
 #include "docker/engine_json.h"
@@ -43,19 +44,16 @@ void MultiEventFeed::Unfollow(int key) {
 }
 
 void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
+  // Held until the stream is handed to the group, so that an Unfollow in between queues its Close
+  // after this Open, not before it (which would leave a stream nobody follows).
+  std::lock_guard lock(mu_);
+  auto it = followed_.find(key);
+  if (it == followed_.end()) return;
+  const Followed& f = it->second;
+  const uint64_t generation = f.generation;
   HttpRequest request;
-  Endpoint endpoint;
-  uint64_t generation = 0;
-  {
-    std::lock_guard lock(mu_);
-    auto it = followed_.find(key);
-    if (it == followed_.end()) return;
-    const Followed& f = it->second;
-    endpoint = f.endpoint;
-    generation = f.generation;
-    request.target = "/events?filters=" + UrlEscape(EventFiltersJson(f.filter));
-    if (f.filter.since > 0) request.target += "&since=" + std::to_string(f.filter.since);
-  }
+  request.target = "/events?filters=" + UrlEscape(EventFiltersJson(f.filter));
+  if (f.filter.since > 0) request.target += "&since=" + std::to_string(f.filter.since);
   request.timeout_ms = 0;
   request.on_line = [this, key, generation](std::string_view line) {
     auto e = ParseEvent(line);
@@ -65,18 +63,22 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
     }
     Handler handler;
     {
-      std::lock_guard lock(mu_);
-      auto it = followed_.find(key);
-      if (it == followed_.end() || it->second.generation != generation) return false;
-      it->second.filter.since =
-          std::max<int64_t>(it->second.filter.since, e->time_nano / 1000000000);
-      handler = it->second.on_event;
+      std::lock_guard held(mu_);
+      auto found = followed_.find(key);
+      if (found == followed_.end() || found->second.generation != generation) return false;
+      found->second.filter.since =
+          std::max<int64_t>(found->second.filter.since, e->time_nano / 1000000000);
+      handler = found->second.on_event;
     }
-    handler(*e);
+    try {
+      handler(*e);
+    } catch (const std::exception& x) {  // not across libcurl's callback
+      NamedLogger("monitor")->error("event of {}: {}", e->id, x.what());
+    }
     return true;
   };
   group_.Open(
-      key, std::move(endpoint), std::move(request),
+      key, f.endpoint, std::move(request),
       [this, key, generation](const Result<HttpResponse>& end) { Ended(key, generation, end); },
       delay);
 }

@@ -15,24 +15,24 @@ MonitorService::MonitorService(MonitorContext context, SqliteStore& journal,
 MonitorService::~MonitorService() { StopAll(); }
 
 void MonitorService::StopAll() {
-  std::map<int, std::shared_ptr<HostMonitor>> hosts;
+  std::map<int, Monitored> hosts;
   {
     std::lock_guard lock(mu_);
     hosts.swap(hosts_);
   }
-  for (const auto& [id, m] : hosts) Halt(id);
+  for (const auto& [id, m] : hosts) Halt(m.key);
 }
 
-void MonitorService::Halt(int host_id) {
-  rounds_.Remove(host_id);
-  if (context_.events != nullptr) context_.events->Unfollow(host_id);
+void MonitorService::Halt(int key) {
+  rounds_.Remove(key);
+  if (context_.events != nullptr) context_.events->Unfollow(key);
 }
 
 std::vector<HostSnapshot> MonitorService::Snapshot() {
   std::vector<std::shared_ptr<HostMonitor>> monitors;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, m] : hosts_) monitors.push_back(m);
+    for (const auto& [id, m] : hosts_) monitors.push_back(m.monitor);
   }
   std::vector<HostSnapshot> out;
   for (const auto& m : monitors) out.push_back(m->Snapshot());
@@ -41,19 +41,27 @@ std::vector<HostSnapshot> MonitorService::Snapshot() {
 
 std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::string& name,
                                                     const MonitorConfiguration& configuration) {
-  std::lock_guard lock(mu_);
-  auto& slot = hosts_[host_id];
-  if (slot && slot->target().name == name &&
-      slot->target().monitord.ToString() == configuration.monitord.ToString()) {
-    return slot;
+  int replaced = 0;
+  std::shared_ptr<HostMonitor> monitor;
+  {
+    std::lock_guard lock(mu_);
+    Monitored& slot = hosts_[host_id];
+    if (slot.monitor && slot.monitor->target().name == name &&
+        slot.monitor->target().monitord.ToString() == configuration.monitord.ToString()) {
+      return slot.monitor;
+    }
+    replaced = slot.key;  // renamed host or moved monitord: start afresh
+    const int key = next_key_++;
+    slot = {std::make_shared<HostMonitor>(
+                HostTarget{host_id, name, configuration.monitord, configuration.periods}, context_,
+                settings_, [this, key] { rounds_.Wake(key); }),
+            key, false};
+    monitor = slot.monitor;
   }
-  if (slot) Halt(host_id);  // renamed host or moved monitord: start afresh
-  slot = std::make_shared<HostMonitor>(
-      HostTarget{host_id, name, configuration.monitord, configuration.periods}, context_, settings_,
-      [this, host_id] { rounds_.Wake(host_id); });
+  if (replaced != 0) Halt(replaced);
   NamedLogger("monitor")->info("monitoring host {} ({}) at {}; monitord at {}", host_id, name,
                                context_.engines.Describe(name), configuration.monitord.ToString());
-  return slot;
+  return monitor;
 }
 
 Result<std::string> MonitorService::StartMonitoring(int host_id, const std::string& name,
@@ -74,10 +82,15 @@ Result<std::string> MonitorService::StartMonitoring(int host_id, const std::stri
 }
 
 Status MonitorService::StopMonitoring(int host_id, const std::string& name) {
+  int key = 0;
   {
-    std::lock_guard lock(mu_);  // as Ensure does, so a start that follows waits for the stop
-    if (hosts_.erase(host_id) > 0) Halt(host_id);
+    std::lock_guard lock(mu_);
+    if (auto it = hosts_.find(host_id); it != hosts_.end()) {
+      key = it->second.key;
+      hosts_.erase(it);
+    }
   }
+  if (key != 0) Halt(key);
   if (Status s = journal_.Unmonitor(host_id); !s.ok()) return s;
   NamedLogger("monitor")->info("stopped monitoring host {} ({})", host_id, name);
   return Status::Ok();
@@ -85,12 +98,15 @@ Status MonitorService::StopMonitoring(int host_id, const std::string& name) {
 
 void MonitorService::Begin(const std::shared_ptr<HostMonitor>& monitor) {
   const HostTarget& target = monitor->target();
-  std::lock_guard lock(mu_);  // a stop or a replacement waits for the start to be complete
+  std::lock_guard lock(mu_);  // a stop of the host waits for the start to be complete
   auto it = hosts_.find(target.id);
-  if (it == hosts_.end() || it->second != monitor) return;  // a stop came meanwhile
-  rounds_.Add(target.id, [monitor] { return monitor->Tick(); });
+  // A stop or a replacement came meanwhile, or the host runs already (START_MONITOR again).
+  if (it == hosts_.end() || it->second.monitor != monitor || it->second.begun) return;
+  it->second.begun = true;
+  const int key = it->second.key;
+  rounds_.Add(key, [monitor] { return monitor->Tick(); });
   if (context_.events == nullptr) return;
-  if (Status s = context_.events->Follow(target.id, target.name, monitor->Events(),
+  if (Status s = context_.events->Follow(key, target.name, monitor->Events(),
                                          [monitor](const Event& e) { monitor->OnEvent(e); });
       !s.ok()) {
     NamedLogger("monitor")->warn("host {}: event stream: {}", target.name, s.message());

@@ -44,10 +44,11 @@ class MonitorService : public HostMonitoring {
   std::vector<HostSnapshot> Snapshot();
 
  private:
-  // Starts the rounds and events of `monitor` while it is still the one of its host.
+  // Starts the rounds and events of `monitor` while it is still the one of its host, once.
   void Begin(const std::shared_ptr<HostMonitor>& monitor);
-  // Ends the rounds and events of host `host_id`'s monitor; mu_ held.
-  void Halt(int host_id);
+  // Ends the rounds and events of the monitor of `key`; waits for a round that runs, so mu_ is
+  // not held (a slow round would hold up every other host's start and stop).
+  void Halt(int key);
   std::shared_ptr<HostMonitor> Ensure(int host_id, const std::string& name,
                                       const MonitorConfiguration& configuration);
 
@@ -55,8 +56,16 @@ class MonitorService : public HostMonitoring {
   SqliteStore& journal_;
   const MonitorSettings settings_;
   const ConfigurationParser parse_;
+  // A host's monitor and the key of its rounds and events: each monitor has its own, so a
+  // replaced monitor's rounds can end outside mu_ while its successor starts.
+  struct Monitored {
+    std::shared_ptr<HostMonitor> monitor;
+    int key = 0;
+    bool begun = false;
+  };
   std::mutex mu_;
-  std::map<int, std::shared_ptr<HostMonitor>> hosts_;
+  std::map<int, Monitored> hosts_;  // by host id
+  int next_key_ = 1;
   RoundScheduler rounds_;  // last: its threads end before what the rounds read goes
 };
 

@@ -1,6 +1,9 @@
 #include "monitor/round_scheduler.h"
 
 #include <algorithm>
+#include <exception>
+
+#include "bridge/log.h"
 
 namespace onedock::monitor {
 
@@ -117,9 +120,21 @@ void RoundScheduler::Work() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     if (auto key = queue_.Take(clock_.Now())) {
-      std::shared_ptr<Round> round = rounds_[*key];
+      auto it = rounds_.find(*key);
+      if (it == rounds_.end()) {  // not Added: forgotten at once
+        queue_.Remove(*key);
+        queue_.Done(*key, clock_.Now(), clock_.Now());
+        continue;
+      }
+      std::shared_ptr<Round> round = it->second;
       lock.unlock();
-      const Clock::TimePoint next = (*round)();
+      Clock::TimePoint next;
+      try {
+        next = (*round)();
+      } catch (const std::exception& e) {
+        NamedLogger("monitor")->error("monitoring round {}: {}", *key, e.what());
+        next = clock_.Now() + std::chrono::seconds(5);
+      }
       round.reset();
       lock.lock();
       queue_.Done(*key, next, clock_.Now());
