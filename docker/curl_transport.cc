@@ -172,10 +172,20 @@ CURLcode OnSslContext(CURL*, void* ssl_ctx, void*) {
   return CURLE_OK;
 }
 
+// Only a libcurl over OpenSSL 3, the library onedock links, hands an SSL_CTX to OnSslContext.
+bool CurlUsesOpenSsl3() {
+  static const bool yes = [] {
+    const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
+    return v != nullptr && v->ssl_version != nullptr &&
+           std::string_view(v->ssl_version).rfind("OpenSSL/3", 0) == 0;
+  }();
+  return yes;
+}
+
 // Where to connect and as whom: the unix socket, TLS files and basic credentials of the endpoint.
 void ApplyEndpoint(CURL* h, const Endpoint& endpoint) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, endpoint.connect_timeout_ms);
-  curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, OnSslContext);
+  if (CurlUsesOpenSsl3()) curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, OnSslContext);
   if (!endpoint.unix_socket.empty()) {
     curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, endpoint.unix_socket.c_str());
   }

@@ -238,20 +238,30 @@ TEST_CASE("events: one feed thread follows both engines and sees a kill on each"
                           })
                   .ok());
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // both streams open
-    for (const auto& [host, engine] : engines) {
-      REQUIRE(engine->KillContainer(tag + "-" + host).ok());
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    for (;;) {
-      {
-        std::lock_guard lock(mu);
-        if (died.size() == 2 || std::chrono::steady_clock::now() > deadline) break;
+    // A stream sees only what happens once it is open: until both have seen a die, start the
+    // containers of the hosts not seen yet again and kill them again.
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      for (const auto& [host, engine] : engines) {
+        {
+          std::lock_guard lock(mu);
+          if (died.count(host)) continue;
+        }
+        REQUIRE(engine->StartContainer(tag + "-" + host).ok());
+        REQUIRE(engine->KillContainer(tag + "-" + host).ok());
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      bool both = false;
+      while (!both && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::lock_guard lock(mu);
+        both = died.size() == 2;
+      }
+      if (both) break;
     }
     CHECK(testing::ThreadsOfThisProcess() == threads_before + 1);
     CHECK(feed.streams() == 2);
+    feed.Unfollow(0);
+    CHECK(feed.streams() == 1);
   }
   {
     std::lock_guard lock(mu);

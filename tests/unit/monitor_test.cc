@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -500,12 +501,14 @@ TEST_CASE(
   VmActivity activity{clock};
   std::mutex mu;
   size_t most_threads = 0;
+  std::atomic<int> h7_reads{0};
   constexpr int kHosts = 50;
   for (int h = 0; h < kHosts; ++h) {
     const std::string host = "h" + std::to_string(h);
     fakes::FakeEngine& e = engines.hosts[host];
     e.info = FourCpus();
-    e.on_read = [&] {
+    e.on_read = [&, h] {
+      if (h == 7) ++h7_reads;
       std::lock_guard lock(mu);
       most_threads = std::max(most_threads, ThreadsOfThisProcess());
     };
@@ -550,8 +553,10 @@ TEST_CASE(
       CHECK(most_threads == before + 4);  // not 2 × 50 more
     }
 
-    // A die event of host h7 goes out as STATE_VM from the feed's thread, before any round (the
-    // fake engine is left as it is: the round threads read it).
+    // A die event of host h7 goes out as STATE_VM at once, on the thread that hands it over (the
+    // fake engine is left as it is: the round threads read it), and wakes a state round of h7,
+    // though the fake clock makes no round due.
+    const int reads_before = h7_reads;
     REQUIRE(events.Push(
         "h7",
         {"container",
@@ -567,8 +572,16 @@ TEST_CASE(
       }
     }
     CHECK(poweroff);
+    const auto woken_by = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (h7_reads == reads_before && std::chrono::steady_clock::now() < woken_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    CHECK(h7_reads > reads_before);
     REQUIRE_OK(service.StopMonitoring(7, "h7"));
     CHECK(events.followed() == kHosts - 1);
+    const int reads_stopped = h7_reads;  // no round of h7 runs after its stop
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    CHECK(h7_reads == reads_stopped);
     CHECK_FALSE(events.Push("h7", {"container", "start", "c701", {}, 0}));
   }
   CHECK(events.followed() == 0);
