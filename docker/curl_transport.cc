@@ -261,6 +261,22 @@ Status ApplyMethod(CURL* h, const HttpRequest& request, HeaderList& headers,
   return Status::Ok();
 }
 
+// Everything a request sets on its handle: the URL (which, like `error_text`, `headers` and the
+// opened `upload`, must outlive the transfer), the endpoint, the deadlines and callbacks, the
+// method and its body, the headers.
+Status Prepare(CURL* h, const std::string& url, char* error_text, const Endpoint& endpoint,
+               const HttpRequest& request, Transfer* transfer, HeaderList& headers,
+               std::unique_ptr<FILE, FileCloser>& upload) {
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
+  ApplyEndpoint(h, endpoint);
+  ApplyTransfer(h, request, transfer);
+  for (const auto& line : request.headers) AddHeader(headers, line);
+  if (Status s = ApplyMethod(h, request, headers, upload); !s.ok()) return s;
+  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  return Status::Ok();
+}
+
 // A failure that may hide a refused client certificate. Under TLS 1.3 the engine refuses the
 // certificate after the client believes the handshake done, then closes with bytes of the client
 // unread, which resets the connection. libcurl keeps only the first error in its buffer, and
@@ -374,15 +390,12 @@ Result<HttpResponse> CurlTransport::Perform(const HttpRequest& request) {
   const std::string url = endpoint_.base_url + request.target;
   const std::string& where = endpoint_.base_url.empty() ? url : endpoint_.base_url;
 
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
-  ApplyEndpoint(h, endpoint_);
-  ApplyTransfer(h, request, &transfer);
   HeaderList headers(nullptr, curl_slist_free_all);
-  for (const auto& line : request.headers) AddHeader(headers, line);
   std::unique_ptr<FILE, FileCloser> upload;
-  if (Status s = ApplyMethod(h, request, headers, upload); !s.ok()) return s;
-  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  if (Status s = Prepare(h, url, error_text, endpoint_, request, &transfer, headers, upload);
+      !s.ok()) {
+    return s;
+  }
 
   std::unique_ptr<FILE, FileCloser> download;
   if (!request.download_file.empty()) {
@@ -463,17 +476,13 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
       slot.headers.reset();
       slot.error_text[0] = '\0';
       slot.url = endpoint_.base_url + request.target;
-      curl_easy_setopt(h, CURLOPT_URL, slot.url.c_str());
-      curl_easy_setopt(h, CURLOPT_ERRORBUFFER, slot.error_text);
       curl_easy_setopt(h, CURLOPT_PRIVATE, &slot);
-      ApplyEndpoint(h, endpoint_);
-      ApplyTransfer(h, request, slot.transfer.get());
-      for (const auto& line : request.headers) AddHeader(slot.headers, line);
-      if (Status s = ApplyMethod(h, request, slot.headers, slot.upload); !s.ok()) {
+      if (Status s = Prepare(h, slot.url, slot.error_text, endpoint_, request, slot.transfer.get(),
+                             slot.headers, slot.upload);
+          !s.ok()) {
         results[i] = s;
         continue;
       }
-      if (slot.headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, slot.headers.get());
       if (curl_multi_add_handle(multi, h) != CURLM_OK) {
         results[i] = Internal("libcurl refused a transfer");
         continue;
@@ -541,17 +550,11 @@ struct StreamGroup::Stream {
     transfer = std::make_unique<Transfer>(Transfer{handle, &request, &response, {}});
     transfer->destinations = endpoint.destinations;
     url = endpoint.base_url + request.target;
-    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(handle, CURLOPT_ERRORBUFFER, error_text);
     curl_easy_setopt(handle, CURLOPT_PRIVATE, this);
-    ApplyEndpoint(handle, endpoint);
-    ApplyTransfer(handle, request, transfer.get());
-    for (const auto& line : request.headers) AddHeader(headers, line);
     std::unique_ptr<FILE, FileCloser> no_upload;
     request.upload_file.clear();  // a stream sends no file
-    if (!ApplyMethod(handle, request, headers, no_upload).ok()) return false;
-    if (headers) curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-    return true;
+    return Prepare(handle, url, error_text, endpoint, request, transfer.get(), headers, no_upload)
+        .ok();
   }
 };
 
