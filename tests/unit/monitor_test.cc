@@ -444,31 +444,6 @@ TEST_CASE("host monitor: a container that dies says why in the VM's monitoring, 
 
 using testing::ThreadsOfThisProcess;
 
-// Puts `count` running containers of this onedockd ("test") on host number `h` named `host`:
-// VMs h*100 … h*100+count-1, each with a stats sample.
-void AddRunning(fakes::FakeEngine& e, int h, const std::string& host, int count) {
-  for (int c = 0; c < count; ++c) {
-    const int vm = h * 100 + c;
-    ContainerInfo info;
-    info.id = "c" + std::to_string(vm);
-    info.name = "one-" + std::to_string(vm);
-    info.running = true;
-    info.status = "running";
-    info.labels = {{"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
-    e.containers[info.name] = info;
-    e.stats[info.name] = StatsSample{};
-  }
-}
-
-// Adds the VM ids the MONITOR_VM messages among `sent` report to `reported`.
-void AddReported(const std::vector<MonitordMessage>& sent, std::set<std::string>& reported) {
-  for (const auto& message : sent) {
-    if (message.type != "MONITOR_VM") continue;
-    const auto parsed = Parse(message.payload);
-    for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
-  }
-}
-
 TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a thread per request") {
   ConfigureLogging("off", "");
   fakes::FakeEngines engines;
@@ -482,7 +457,18 @@ TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a threa
     fakes::FakeEngine& e = engines.hosts[host];
     e.info = FourCpus();
     e.on_read = [&] { most_threads = std::max(most_threads, ThreadsOfThisProcess()); };
-    AddRunning(e, h, host, 50);
+    for (int c = 0; c < 50; ++c) {
+      const int vm = h * 100 + c;
+      ContainerInfo info;
+      info.id = "c" + std::to_string(vm);
+      info.name = "one-" + std::to_string(vm);
+      info.running = true;
+      info.status = "running";
+      info.labels = {
+          {"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
+      e.containers[info.name] = info;
+      e.stats[info.name] = StatsSample{};
+    }
     monitors.push_back(std::make_unique<HostMonitor>(
         HostTarget{h, host, {}, {}}, MonitorContext{engines, activity, monitord, clock},
         MonitorSettings{.instance = "test", .disk_total_mb = 1000}));
@@ -492,7 +478,11 @@ TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a threa
   clock.Advance(std::chrono::seconds(5));
   for (auto& m : monitors) m->Tick();
   std::set<std::string> reported;
-  AddReported(monitord.Take(), reported);
+  for (const auto& message : monitord.Take()) {
+    if (message.type != "MONITOR_VM") continue;
+    const auto parsed = Parse(message.payload);
+    for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
+  }
   CHECK(reported.size() == 20 * 50);
   // Each round asks its stats from the thread that runs it: no worker thread was started.
   CHECK(most_threads == before);
@@ -522,7 +512,18 @@ TEST_CASE(
       std::lock_guard lock(mu);
       most_threads = std::max(most_threads, ThreadsOfThisProcess());
     };
-    AddRunning(e, h, host, 4);
+    for (int c = 0; c < 4; ++c) {
+      const int vm = h * 100 + c;
+      ContainerInfo info;
+      info.id = "c" + std::to_string(vm);
+      info.name = "one-" + std::to_string(vm);
+      info.running = true;
+      info.status = "running";
+      info.labels = {
+          {"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
+      e.containers[info.name] = info;
+      e.stats[info.name] = StatsSample{};
+    }
   }
   const size_t before = ThreadsOfThisProcess();
   {
@@ -539,7 +540,11 @@ TEST_CASE(
     std::set<std::string> reported;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (reported.size() < kHosts * 4 && std::chrono::steady_clock::now() < deadline) {
-      AddReported(monitord.Take(), reported);
+      for (const auto& message : monitord.Take()) {
+        if (message.type != "MONITOR_VM") continue;
+        const auto parsed = Parse(message.payload);
+        for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     CHECK(reported.size() == kHosts * 4);
