@@ -444,6 +444,39 @@ TEST_CASE("host monitor: a container that dies says why in the VM's monitoring, 
 
 using testing::ThreadsOfThisProcess;
 
+// prefix followed by n ("h7"). Appended rather than `prefix + std::to_string(n)`, which GCC 12
+// at -O3 reports as an overlapping copy (-Wrestrict, a false positive) once inlined here.
+std::string Numbered(const char* prefix, int n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
+// Puts `count` running containers of this onedockd ("test") on host number `h` named `host`:
+// VMs h*100 … h*100+count-1, each with a stats sample.
+void AddRunning(fakes::FakeEngine& e, int h, const std::string& host, int count) {
+  for (int c = 0; c < count; ++c) {
+    const int vm = h * 100 + c;
+    ContainerInfo info;
+    info.id = Numbered("c", vm);
+    info.name = Numbered("one-", vm);
+    info.running = true;
+    info.status = "running";
+    info.labels = {{"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
+    e.containers[info.name] = info;
+    e.stats[info.name] = StatsSample{};
+  }
+}
+
+// Adds the VM ids the MONITOR_VM messages among `sent` report to `reported`.
+void AddReported(const std::vector<MonitordMessage>& sent, std::set<std::string>& reported) {
+  for (const auto& message : sent) {
+    if (message.type != "MONITOR_VM") continue;
+    const auto parsed = Parse(message.payload);
+    for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
+  }
+}
+
 TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a thread per request") {
   ConfigureLogging("off", "");
   fakes::FakeEngines engines;
@@ -453,22 +486,11 @@ TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a threa
   size_t most_threads = 0;
   std::vector<std::unique_ptr<HostMonitor>> monitors;
   for (int h = 0; h < 20; ++h) {
-    const std::string host = "h" + std::to_string(h);
+    const std::string host = Numbered("h", h);
     fakes::FakeEngine& e = engines.hosts[host];
     e.info = FourCpus();
     e.on_read = [&] { most_threads = std::max(most_threads, ThreadsOfThisProcess()); };
-    for (int c = 0; c < 50; ++c) {
-      const int vm = h * 100 + c;
-      ContainerInfo info;
-      info.id = "c" + std::to_string(vm);
-      info.name = "one-" + std::to_string(vm);
-      info.running = true;
-      info.status = "running";
-      info.labels = {
-          {"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
-      e.containers[info.name] = info;
-      e.stats[info.name] = StatsSample{};
-    }
+    AddRunning(e, h, host, 50);
     monitors.push_back(std::make_unique<HostMonitor>(
         HostTarget{h, host, {}, {}}, MonitorContext{engines, activity, monitord, clock},
         MonitorSettings{.instance = "test", .disk_total_mb = 1000}));
@@ -478,11 +500,7 @@ TEST_CASE("host monitor: 20 hosts of 50 containers are monitored without a threa
   clock.Advance(std::chrono::seconds(5));
   for (auto& m : monitors) m->Tick();
   std::set<std::string> reported;
-  for (const auto& message : monitord.Take()) {
-    if (message.type != "MONITOR_VM") continue;
-    const auto parsed = Parse(message.payload);
-    for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
-  }
+  AddReported(monitord.Take(), reported);
   CHECK(reported.size() == 20 * 50);
   // Each round asks its stats from the thread that runs it: no worker thread was started.
   CHECK(most_threads == before);
@@ -504,7 +522,7 @@ TEST_CASE(
   std::atomic<int> h7_reads{0};
   constexpr int kHosts = 50;
   for (int h = 0; h < kHosts; ++h) {
-    const std::string host = "h" + std::to_string(h);
+    const std::string host = Numbered("h", h);
     fakes::FakeEngine& e = engines.hosts[host];
     e.info = FourCpus();
     e.on_read = [&, h] {
@@ -512,18 +530,7 @@ TEST_CASE(
       std::lock_guard lock(mu);
       most_threads = std::max(most_threads, ThreadsOfThisProcess());
     };
-    for (int c = 0; c < 4; ++c) {
-      const int vm = h * 100 + c;
-      ContainerInfo info;
-      info.id = "c" + std::to_string(vm);
-      info.name = "one-" + std::to_string(vm);
-      info.running = true;
-      info.status = "running";
-      info.labels = {
-          {"one.vmid", std::to_string(vm)}, {"one.instance", "test"}, {"one.host", host}};
-      e.containers[info.name] = info;
-      e.stats[info.name] = StatsSample{};
-    }
+    AddRunning(e, h, host, 4);
   }
   const size_t before = ThreadsOfThisProcess();
   {
@@ -533,18 +540,14 @@ TEST_CASE(
         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
     CHECK(ThreadsOfThisProcess() == before + 4);
     for (int h = 0; h < kHosts; ++h) {
-      REQUIRE_OK(service.StartMonitoring(h, "h" + std::to_string(h), "<MONITOR_CONFIGURATION/>"));
+      REQUIRE_OK(service.StartMonitoring(h, Numbered("h", h), "<MONITOR_CONFIGURATION/>"));
     }
     CHECK(events.followed() == kHosts);
     // Every host's first rounds run at once on the service's threads.
     std::set<std::string> reported;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (reported.size() < kHosts * 4 && std::chrono::steady_clock::now() < deadline) {
-      for (const auto& message : monitord.Take()) {
-        if (message.type != "MONITOR_VM") continue;
-        const auto parsed = Parse(message.payload);
-        for (const auto* vm : parsed.All("VM")) reported.insert(vm->Get("ID"));
-      }
+      AddReported(monitord.Take(), reported);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     CHECK(reported.size() == kHosts * 4);
