@@ -1,5 +1,5 @@
-// Loopback sockets for tests and benchmarks: a TCP port that was free a moment ago (bound to port
-// 0, read back, released) for a process that starts later, and a socket bound to a port.
+// Loopback sockets for tests and benchmarks: a TCP port that is free for a process that starts
+// later, and a socket bound to a port.
 #ifndef ONEDOCK_TESTS_FREE_PORT_H_
 #define ONEDOCK_TESTS_FREE_PORT_H_
 
@@ -8,18 +8,34 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <random>
+
 namespace onedock::testing {
 
+// A port below the kernel's ephemeral range (net.ipv4.ip_local_port_range) that nothing is bound
+// to now. A port the kernel handed out by bind(0) is in that range, so any outgoing connection may
+// take it as its source port before the later process binds it: oned, for one, then exits with
+// "Cannot bind". Below the range only another listener can take it.
 inline int FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
+  int ephemeral_low = 32768;
+  std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+  constexpr int kLowest = 10000;
+  if (ephemeral_low <= kLowest + 1000) ephemeral_low = 32768;
+  static thread_local std::mt19937 pick{std::random_device{}()};
+  std::uniform_int_distribution<int> port(kLowest, ephemeral_low - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int candidate = port(pick);
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(candidate));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(fd);
+    if (free) return candidate;
+  }
+  return 0;
 }
 
 // A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1:`port` (0: any); the port it

@@ -148,6 +148,9 @@ cmd_start() {
     alive "$(cat "$dir/var/oned.pid")" || break
     sleep 0.1
   done
+  # What oned said last, so that a run on another machine shows why without its files.
+  grep -F '][E]: ' "$dir/var/oned.log" 2>/dev/null | grep -v 'db_versioning' | tail -n 5 >&2 || true
+  tail -n 5 "$dir/var/oned.stdout" >&2 2>/dev/null || true
   die "oned did not answer; see $dir/var/oned.log and $dir/var/oned.stdout"
 }
 

@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -45,9 +46,15 @@ void Run(const std::string& command) {
 
 OpenNebulaProcess::OpenNebulaProcess(const std::string& dir, const std::string& stub_conf)
     : dir_(dir) {
-  port_ = FreeLoopbackPort();
-  monitord_port_ = FreeLoopbackPort();
-  const int hm = FreeLoopbackPort(), hm_reply = FreeLoopbackPort();
+  // Four distinct ports: oned exits when any of its listeners cannot bind.
+  std::vector<int> ports;
+  while (ports.size() < 4) {
+    const int port = FreeLoopbackPort();
+    if (std::find(ports.begin(), ports.end(), port) == ports.end()) ports.push_back(port);
+  }
+  port_ = ports[0];
+  monitord_port_ = ports[1];
+  const int hm = ports[2], hm_reply = ports[3];
   Run("ONEDOCK_STUB=" + Quote(ONEDOCK_STUB_BIN) + " bash " + Script() + " new " + Quote(dir_) +
       " " + Quote(stub_conf) + " " + std::to_string(port_) + " " + std::to_string(monitord_port_) +
       " " + std::to_string(hm) + " " + std::to_string(hm_reply));
