@@ -25,8 +25,11 @@ bash tests/package/check_package.sh build-release/onedock_*_amd64.deb build || f
 echo "=== the README's install steps with the package, on a real oned"
 bash tests/package/try_install.sh build-release/onedock_*_amd64.deb || failed=1
 
-for tier in unit integration e2e; do
+for tier in unit integration; do
   echo "=== ctest -L $tier"
   (cd build && ctest -L "$tier" --output-on-failure) || failed=1
 done
+# Two at a time, one in each of the bed's two slots (tests/e2e/world.h).
+echo "=== ctest -L e2e -j 2"
+(cd build && ctest -L e2e -j 2 --output-on-failure) || failed=1
 exit $failed

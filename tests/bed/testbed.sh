@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The real test bed: one containerd, two dockerd engines playing two OpenNebula hosts (mutual TLS on
-# their own loopback addresses, own data-root, exec-root, containerd namespace and bridge), and two
-# Debian docker-registry instances (the front-end's private registry and an "upstream" one holding
-# the busybox-static test images). Everything listens on loopback; nothing is pulled from outside.
+# The real test bed: one containerd, four dockerd engines playing OpenNebula hosts (mutual TLS on
+# their own loopback addresses, own data-root, exec-root, containerd namespace and bridge), and
+# Debian docker-registry instances (two private registries of front-ends, an "upstream" one holding
+# the busybox-static test images and one that wants credentials). h1, h2 and the registry "private"
+# serve the integration tier, the benchmarks and one e2e case at a time; h3, h4 and "private2" are a
+# second set, so that two e2e cases run at once without sharing an engine or a registry (see
+# tests/e2e/world.h). Everything listens on loopback; nothing is pulled from outside.
 #
 #   testbed.sh up       start what is not running yet (idempotent, fast when already up)
 #   testbed.sh down     stop everything it started and remove bridges, data-roots and certificates
@@ -26,12 +29,16 @@ for fd in /proc/$$/fd/*; do
 done
 
 LAB=${ONEDOCK_LAB:-/var/tmp/onedock-lab}
-ENGINES=(h1 h2)
-declare -A ENGINE_ADDR=([h1]=127.0.0.2 [h2]=127.0.0.3)
-declare -A ENGINE_NET=([h1]=10.211.1 [h2]=10.211.2)
-declare -A ENGINE_POOL=([h1]=10.221.0.0/16 [h2]=10.222.0.0/16)
+ENGINES=(h1 h2 h3 h4)
+declare -A ENGINE_ADDR=([h1]=127.0.0.2 [h2]=127.0.0.3 [h3]=127.0.0.4 [h4]=127.0.0.5)
+declare -A ENGINE_NET=([h1]=10.211.1 [h2]=10.211.2 [h3]=10.211.3 [h4]=10.211.4)
+declare -A ENGINE_POOL=([h1]=10.221.0.0/16 [h2]=10.222.0.0/16 [h3]=10.223.0.0/16 [h4]=10.224.0.0/16)
+# The OpenNebula host each engine plays, which its server certificate names: h3 and h4 play h1 and
+# h2 in the second e2e slot.
+declare -A ENGINE_PLAYS=([h1]=h1 [h2]=h2 [h3]=h1 [h4]=h2)
 ENGINE_PORT=2376
 PRIVATE_REGISTRY=${ONEDOCK_PRIVATE_REGISTRY:-127.0.0.1:5000}
+PRIVATE2_REGISTRY=${ONEDOCK_PRIVATE2_REGISTRY:-127.0.0.1:5003}
 UPSTREAM_REGISTRY=${ONEDOCK_UPSTREAM_REGISTRY:-127.0.0.1:5001}
 # An upstream registry that requires credentials (htpasswd), for pulls with registry auth.
 AUTH_REGISTRY=${ONEDOCK_AUTH_REGISTRY:-127.0.0.1:5002}
@@ -76,16 +83,28 @@ engine_docker() {  # the docker CLI against one of our engines, over its private
 ONEDOCK_ADMIN=${ONEDOCK_ADMIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bridge/admin/onedock}
 CERTS_CHANGED=0
 
+# Where an engine's server certificate and key are: the second slot's, naming h1 and h2 at their
+# own addresses, are issued by the same CA in a directory of their own.
+engine_cert_dir() {
+  case $1 in
+    h1|h2) echo "$CERTS/hosts/$1" ;;
+    *) echo "$CERTS/slot1/hosts/${ENGINE_PLAYS[$1]}" ;;
+  esac
+}
+
 make_certs() {
   local done=1 e
-  for e in "${ENGINES[@]}"; do [[ -f $CERTS/hosts/$e/cert.pem ]] || done=0; done
+  for e in "${ENGINES[@]}"; do [[ -f $(engine_cert_dir "$e")/cert.pem ]] || done=0; done
   [[ $done == 1 && -f $CERTS/cert.pem && -f $CERTS/foreign/cert.pem ]] && return 0
   [[ -x $ONEDOCK_ADMIN ]] || die "no $ONEDOCK_ADMIN: build onedock first (cmake --build build --target onedock), or set ONEDOCK_ADMIN"
   log "making the CA, the engines' and the client's certificates in $CERTS with onedock"
   rm -rf "$CERTS"
   "$ONEDOCK_ADMIN" client-cert --dir "$CERTS" --name oneadmin-client --days 3650 >/dev/null
+  mkdir -p "$CERTS/slot1"
+  cp "$CERTS/ca.pem" "$CERTS/ca-key.pem" "$CERTS/slot1/"
   for e in "${ENGINES[@]}"; do
-    "$ONEDOCK_ADMIN" host-cert "$e" --ip "${ENGINE_ADDR[$e]}" --dir "$CERTS" --days 3650 >/dev/null
+    "$ONEDOCK_ADMIN" host-cert "${ENGINE_PLAYS[$e]}" --ip "${ENGINE_ADDR[$e]}" \
+      --dir "$(dirname "$(dirname "$(engine_cert_dir "$e")")")" --days 3650 >/dev/null
   done
   "$ONEDOCK_ADMIN" client-cert --dir "$CERTS/foreign" --name foreign-client --days 3650 >/dev/null
   CERTS_CHANGED=1
@@ -141,7 +160,7 @@ engine_up() {
     --data-root "$dir/root" --exec-root "$dir/exec" --pidfile "$dir/docker.pid" \
     -H "tcp://${ENGINE_ADDR[$e]}:$ENGINE_PORT" -H "unix://$dir/docker.sock" \
     --tlsverify --tlscacert "$CERTS/ca.pem" \
-    --tlscert "$CERTS/hosts/$e/cert.pem" --tlskey "$CERTS/hosts/$e/key.pem" \
+    --tlscert "$(engine_cert_dir "$e")/cert.pem" --tlskey "$(engine_cert_dir "$e")/key.pem" \
     --bridge "odk-$e" --iptables=false --ip-masq=false \
     --default-address-pool "base=${ENGINE_POOL[$e]},size=24" \
     --live-restore \
@@ -273,6 +292,7 @@ write_env() {
       echo "ONEDOCK_ENGINE_${up}_DATA_ROOT=$LAB/$e/root"
     done
     echo "ONEDOCK_PRIVATE_REGISTRY=$PRIVATE_REGISTRY"
+    echo "ONEDOCK_PRIVATE2_REGISTRY=$PRIVATE2_REGISTRY"
     echo "ONEDOCK_UPSTREAM_REGISTRY=$UPSTREAM_REGISTRY"
     echo "ONEDOCK_TEST_IMAGE=$UPSTREAM_REGISTRY/onedock/httpd:1.0"
     echo "ONEDOCK_AUTH_REGISTRY=$AUTH_REGISTRY"
@@ -288,6 +308,7 @@ cmd_up() {
   containerd_up
   for e in "${ENGINES[@]}"; do engine_up "$e"; done
   registry_up private "$PRIVATE_REGISTRY"
+  registry_up private2 "$PRIVATE2_REGISTRY"
   registry_up upstream "$UPSTREAM_REGISTRY"
   registry_up auth "$AUTH_REGISTRY" auth
   seed_images
@@ -299,7 +320,7 @@ cmd_up() {
 
 cmd_down() {
   for e in "${ENGINES[@]}"; do engine_down "$e"; done
-  for r in private upstream auth; do
+  for r in private private2 upstream auth; do
     if pid_alive "$LAB/registry-$r/pid"; then kill "$(cat "$LAB/registry-$r/pid")" 2>/dev/null || true; fi
   done
   if pid_alive "$LAB/containerd/pid"; then
@@ -331,8 +352,8 @@ cmd_status() {
     fi
   done
   local r addr
-  for r in private upstream auth; do
-    case $r in private) addr=$PRIVATE_REGISTRY ;; upstream) addr=$UPSTREAM_REGISTRY ;; auth) addr=$AUTH_REGISTRY ;; esac
+  for r in private private2 upstream auth; do
+    case $r in private) addr=$PRIVATE_REGISTRY ;; private2) addr=$PRIVATE2_REGISTRY ;; upstream) addr=$UPSTREAM_REGISTRY ;; auth) addr=$AUTH_REGISTRY ;; esac
     if registry_answers "$addr"; then report "registry $r" "up $addr"
     else report "registry $r" down; fi
   done

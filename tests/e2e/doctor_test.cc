@@ -98,7 +98,7 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
                             "engine h2 API", "engine h2 live-restore", "[images] staging_host"}) {
     CHECK_MESSAGE(good.level[check] == "ok", check);
   }
-  CHECK(good.level["registry " + testbed::RegistryHost("private")] == "ok");
+  CHECK(good.level["registry " + ThisSlot().RegistryHost()] == "ok");
 
   // A CA that did not sign the engines' certificates.
   DoctorRun wrong_ca =
@@ -164,7 +164,7 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
   REQUIRE(listening());
   DoctorRun wrong_name =
       Doctor(world, Variant(world, "wrong-name.conf",
-                            {{"url = https://" + testbed::Get("ONEDOCK_ENGINE_H1"),
+                            {{"url = https://" + ThisSlot().EngineAddress("h1"),
                               "url = https://127.0.0.1:" + std::to_string(tls_port)}}));
   CHECK(std::system(("kill $(cat " + wrong + "/pid)").c_str()) == 0);
   INFO(wrong_name.output);
@@ -175,9 +175,9 @@ TEST_CASE("onedock doctor passes a configured installation and names each thing 
 
   // A registry address where nothing listens.
   const std::string nowhere = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
-  DoctorRun no_registry = Doctor(
-      world, Variant(world, "no-registry.conf",
-                     {{"address = " + testbed::RegistryHost("private"), "address = " + nowhere}}));
+  DoctorRun no_registry =
+      Doctor(world, Variant(world, "no-registry.conf",
+                            {{"address = " + ThisSlot().RegistryHost(), "address = " + nowhere}}));
   CHECK(no_registry.exit_code == 1);
   CHECK(no_registry.level["registry " + nowhere] == "FAIL");
 

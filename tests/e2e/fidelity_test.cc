@@ -190,7 +190,7 @@ TEST_CASE(
   CHECK(w.ExecOut("h2", moved.deploy_id, "cat /www/v.txt") == "v1\n");
 
   Ok(w, "onevm snapshot-create " + Id(id) + " first");
-  const std::string prefix = testbed::RegistryHost("private") + "/onedock-snapshot/one-" + Id(id);
+  const std::string prefix = ThisSlot().RegistryHost() + "/onedock-snapshot/one-" + Id(id);
   w.WaitUntil(
       id, [&](const Vm&) { return w.Engine("h2").InspectImage(prefix + ":s0").ok(); },
       "snapshotted");
@@ -269,8 +269,8 @@ TEST_CASE(
   REQUIRE(vm.nics.size() == 2);
   auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
-  CHECK(c->networks.count(kVnets[0].bridge) == 1);
-  CHECK(c->networks.count(kVnets[1].bridge) == 1);
+  CHECK(c->networks.count(w.vnet_def(0).bridge) == 1);
+  CHECK(c->networks.count(w.vnet_def(1).bridge) == 1);
   CHECK(c->binds.size() == 2);  // the image's volume and the volatile disk's
   w.ExecOut("h2", vm.deploy_id, "echo noted > /www/notes/n.txt");
   for (const auto& nic : vm.nics) {
@@ -286,7 +286,7 @@ TEST_CASE(
       id,
       [&](const Vm& v) {
         auto now = w.Engine("h2").InspectContainer(vm.deploy_id);
-        return v.nics.size() == 2 && now.ok() && now->networks.count(kVnets[1].bridge) == 1;
+        return v.nics.size() == 2 && now.ok() && now->networks.count(w.vnet_def(1).bridge) == 1;
       },
       "on the second vnet again");
   const Nic& second =

@@ -23,11 +23,11 @@ namespace {
 constexpr int kImageReady = 1, kImageError = 5;
 
 docker::RegistryClient PrivateRegistry() {
-  return docker::RegistryClient("private", testbed::Registry("private"));
+  return docker::RegistryClient("private", ThisSlot().Registry());
 }
 
 testing::RegistryAdmin PrivateRegistryAdmin() {
-  return testing::RegistryAdmin("private", testbed::Registry("private"));
+  return testing::RegistryAdmin("private", ThisSlot().Registry());
 }
 
 // repository -> tags of the private registry.
@@ -63,7 +63,7 @@ TEST_CASE(
   const std::string upstream = testbed::TestImage();  // 127.0.0.1:5001/onedock/httpd:1.0
   const int image = w.CreateImage("NAME = httpd-upstream\nPATH = docker://" + upstream);
   const Image ready = w.WaitForImage(image, kImageReady);
-  const std::regex pinned(testbed::RegistryHost("private") + "/httpd:" + std::to_string(image) +
+  const std::regex pinned(ThisSlot().RegistryHost() + "/httpd:" + std::to_string(image) +
                           "@sha256:[0-9a-f]{64}");
   CHECK_MESSAGE(std::regex_match(ready.source, pinned), ready.source);
   CHECK(ready.format == "docker");
@@ -125,8 +125,8 @@ TEST_CASE(
   const int clone = xmlrpc_c::value_int(w.Call(
       "one.image.clone", {xmlrpc_c::value_int(image), xmlrpc_c::value_string("httpd-copy")}));
   const Image copy = w.WaitForImage(clone, kImageReady);
-  const std::regex pinned(testbed::RegistryHost("private") +
-                          "/httpd-copy:" + std::to_string(clone) + "@sha256:[0-9a-f]{64}");
+  const std::regex pinned(ThisSlot().RegistryHost() + "/httpd-copy:" + std::to_string(clone) +
+                          "@sha256:[0-9a-f]{64}");
   CHECK_MESSAGE(std::regex_match(copy.source, pinned), copy.source);
   // The same bytes under another name: the digests agree.
   CHECK(copy.source.substr(copy.source.find('@')) ==
@@ -146,12 +146,12 @@ TEST_CASE("a docker save tarball registers and deploys the same way") {
   World w;
   const std::string tarball = w.root() + "/httpd.tar";
   REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
-  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1"))
+  REQUIRE(testing::EngineAdmin("h1", ThisSlot().Engine("h1"))
               .SaveImage(testbed::TestImage(), tarball)
               .ok());
   const int image = w.CreateImage("NAME = \"httpd from tarball\"\nPATH = " + tarball);
   const Image ready = w.WaitForImage(image, kImageReady);
-  CHECK(ready.source.find(testbed::RegistryHost("private") +
+  CHECK(ready.source.find(ThisSlot().RegistryHost() +
                           "/httpd-from-tarball:" + std::to_string(image) + "@sha256:") == 0);
   ForgetImage(w, "h2", ready.source);
   DeployAndServe(w, image, "h2");
@@ -179,7 +179,7 @@ TEST_CASE("a tarball named by an http URL is downloaded, registered, and its dow
   World w;
   const std::string tarball = w.root() + "/served.tar";
   REQUIRE(w.Engine("h1").PullImage(testbed::TestImage()).ok());
-  REQUIRE(testing::EngineAdmin("h1", testbed::Engine("h1"))
+  REQUIRE(testing::EngineAdmin("h1", ThisSlot().Engine("h1"))
               .SaveImage(testbed::TestImage(), tarball)
               .ok());
   FileServer server(tarball);
@@ -273,7 +273,7 @@ TEST_CASE(
       shadow.output);
   // The engine h1 (127.0.0.2) and the cloud metadata address: refused whatever the allow list of
   // this world (127.0.0.1/32) admits, before any connection.
-  const std::string engine = testbed::Get("ONEDOCK_ENGINE_H1");
+  const std::string engine = ThisSlot().EngineAddress("h1");
   for (const std::string& url :
        {"https://" + engine + "/images/json", std::string("http://169.254.169.254/latest/")}) {
     CAPTURE(url);

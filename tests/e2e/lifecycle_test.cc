@@ -51,9 +51,9 @@ TEST_CASE("ten VMs on two hosts run with their leased IP and MAC and template li
     CHECK(c->labels["one.host"] == engine);
     CHECK(c->hostname == vm.name);
     const Nic& nic = FirstNic(vm);
-    REQUIRE(c->networks.count(kVnets[0].bridge) == 1);
-    CHECK(c->networks[kVnets[0].bridge].ipv4 == nic.ip);
-    CHECK(c->networks[kVnets[0].bridge].mac == nic.mac);
+    REQUIRE(c->networks.count(w.vnet_def(0).bridge) == 1);
+    CHECK(c->networks[w.vnet_def(0).bridge].ipv4 == nic.ip);
+    CHECK(c->networks[w.vnet_def(0).bridge].mac == nic.mac);
     CHECK(c->nano_cpus == static_cast<int64_t>(vm.cpu * 1e9 + 0.5));
     CHECK(c->memory_bytes == vm.memory_mb * 1024 * 1024);
     CHECK(c->memory_swap_bytes == vm.memory_mb * 1024 * 1024);
@@ -183,7 +183,7 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
           xmlrpc_c::value_string("NIC = [ NETWORK_ID = " + std::to_string(w.vnet(1)) + " ]")});
   auto on_second_vnet = [&](const Vm&) {
     auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
-    return c.ok() && c->networks.count(kVnets[1].bridge) == 1;
+    return c.ok() && c->networks.count(w.vnet_def(1).bridge) == 1;
   };
   const Vm attached = w.WaitUntil(id, on_second_vnet, "on the second vnet");
   REQUIRE(attached.nics.size() == 2);
@@ -191,8 +191,8 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
       attached.nics[1].network_id == w.vnet(1) ? attached.nics[1] : attached.nics[0];
   auto c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
-  REQUIRE(c->networks.count(kVnets[1].bridge) == 1);
-  CHECK(c->networks[kVnets[1].bridge].ipv4 == second.ip);
+  REQUIRE(c->networks.count(w.vnet_def(1).bridge) == 1);
+  CHECK(c->networks[w.vnet_def(1).bridge].ipv4 == second.ip);
   CHECK(World::HttpGet(second.ip).find(kPage) != std::string::npos);
 
   w.Call("one.vm.detachnic", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(second.nic_id)});
@@ -200,7 +200,7 @@ TEST_CASE("a NIC attached on a second vnet answers on its lease and is gone afte
       id, [](const Vm& v) { return v.nics.size() == 1; }, "with one NIC");
   c = w.Engine("h2").InspectContainer(vm.deploy_id);
   REQUIRE(c.ok());
-  CHECK(c->networks.count(kVnets[1].bridge) == 0);
+  CHECK(c->networks.count(w.vnet_def(1).bridge) == 0);
   CHECK(World::HttpGet(second.ip, 0.5).empty());
   CHECK(World::HttpGet(FirstNic(vm).ip).find(kPage) != std::string::npos);
 }
@@ -233,8 +233,8 @@ TEST_CASE("a VM migrated h1 to h2 and back to h1 keeps the files written on h2")
   w.ExecOut("h2", vm.deploy_id, "echo from-h2 > /www/h2.txt; echo changed-on-h2 > /www/h1.txt");
 
   // h1 still holds the image of the first checkpoint under the checkpoint's name.
-  const std::string checkpoint = testbed::RegistryHost("private") + "/onedock-checkpoint/one-" +
-                                 std::to_string(id) + ":latest";
+  const std::string checkpoint =
+      ThisSlot().RegistryHost() + "/onedock-checkpoint/one-" + std::to_string(id) + ":latest";
   CHECK(w.Engine("h1").InspectImage(checkpoint).ok());
   w.Call("one.vm.migrate", {xmlrpc_c::value_int(id), xmlrpc_c::value_int(w.host("h1")),
                             xmlrpc_c::value_boolean(false)});
@@ -306,7 +306,7 @@ TEST_CASE(
   w.Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(id), xmlrpc_c::value_string("s0")});
   // The reference the driver printed is the snapshot's HYPERVISOR_ID; the image is on the engine.
   const std::string reference =
-      testbed::RegistryHost("private") + "/onedock-snapshot/one-" + std::to_string(id) + ":s0";
+      ThisSlot().RegistryHost() + "/onedock-snapshot/one-" + std::to_string(id) + ":s0";
   const Vm snapped = w.WaitUntil(
       id, [&](const Vm&) { return w.Engine("h1").InspectImage(reference).ok(); }, "snapshotted");
   auto before_revert = w.Engine("h1").InspectContainer(vm.deploy_id);

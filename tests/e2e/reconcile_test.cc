@@ -78,7 +78,7 @@ TEST_CASE(
   const Vm back = w.WaitFor(id, kVmActive, kLcmRunning, 120);
   REQUIRE(back.CurrentHistory()->hostname == "h2");
   REQUIRE(w.ContainersOf("h2", id).size() == 1);
-  docker::RegistryClient private_registry("private", testbed::Registry("private"));
+  docker::RegistryClient private_registry("private", ThisSlot().Registry());
   const std::string checkpoints = "onedock-checkpoint/one-" + Id(id);
   auto checkpoint = private_registry.TagDigest(checkpoints, "latest");
   REQUIRE_MESSAGE(checkpoint.ok(), checkpoint.status().ToString());
@@ -258,7 +258,7 @@ TEST_CASE(
   w.Action("resume", id);
   const Vm back = w.WaitFor(id, kVmActive, kLcmRunning, 120);
   const std::string host = back.CurrentHistory()->hostname;
-  const std::string registry = testbed::RegistryHost("private");
+  const std::string registry = ThisSlot().RegistryHost();
   const std::string snapshots = "onedock-snapshot/one-" + Id(id);
   for (const char* name : {"s0", "s1"}) {
     w.Call("one.vm.snapshotcreate", {xmlrpc_c::value_int(id), xmlrpc_c::value_string(name)});
@@ -270,7 +270,7 @@ TEST_CASE(
         },
         std::string("snapshot ") + name);
   }
-  docker::RegistryClient private_registry("private", testbed::Registry("private"));
+  docker::RegistryClient private_registry("private", ThisSlot().Registry());
   const std::vector<std::pair<std::string, std::string>> pushed = {
       {"onedock-checkpoint/one-" + Id(id), "latest"}, {snapshots, "s0"}, {snapshots, "s1"}};
   std::vector<std::pair<std::string, std::string>> digests;

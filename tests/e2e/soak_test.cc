@@ -185,7 +185,7 @@ TEST_CASE(
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (!agreed() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::seconds(1));
 
-  docker::RegistryClient registry("private", testbed::Registry("private"));
+  docker::RegistryClient registry("private", ThisSlot().Registry());
   const std::string ours = std::string(kLabelInstance) + "=" + w.instance();
   int live = 0, done = 0;
   for (int id : soak.vms) {

@@ -1,11 +1,14 @@
 #include "tests/e2e/world.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "bridge/container_plan.h"
@@ -21,14 +24,29 @@ using xmlrpc_c::value;
 using xmlrpc_c::value_int;
 using xmlrpc_c::value_string;
 
+constexpr VnetDef kSlotVnets[2][2] = {
+    {{"odke2e0", "10.231.0.0", "10.231.0.1"}, {"odke2e1", "10.232.0.0", "10.232.0.1"}},
+    {{"odke2e2", "10.234.0.0", "10.234.0.1"}, {"odke2e3", "10.235.0.0", "10.235.0.1"}}};
+
+Slot MakeSlot(int index) {
+  Slot slot;
+  slot.index = index;
+  slot.engines[0] = index == 0 ? "h1" : "h3";
+  slot.engines[1] = index == 0 ? "h2" : "h4";
+  slot.private_registry = index == 0 ? "private" : "private2";
+  slot.vnets[0] = kSlotVnets[index][0];
+  slot.vnets[1] = kSlotVnets[index][1];
+  return slot;
+}
+
 // The httpd test image, copied once per process into the private registry where onedock
 // requires VM images to be.
 std::string PrivateImage() {
   static std::once_flag once;
   static std::string reference;
   std::call_once(once, [] {
-    docker::EngineClient h1("h1", testbed::Engine("h1"));
-    const std::string repo = testbed::RegistryHost("private") + "/onedock/httpd";
+    docker::EngineClient h1("h1", ThisSlot().Engine("h1"));
+    const std::string repo = ThisSlot().RegistryHost() + "/onedock/httpd";
     REQUIRE(h1.PullImage(testbed::TestImage()).ok());
     REQUIRE(h1.TagImage(testbed::TestImage(), repo, "1.0").ok());
     auto pushed = h1.PushImage(repo + ":1.0");
@@ -39,6 +57,43 @@ std::string PrivateImage() {
 }
 
 }  // namespace
+
+const Slot& ThisSlot() {
+  static const Slot slot = [] {
+    while (true) {
+      for (int index = 0; index < 2; ++index) {
+        const std::string path = "/tmp/onedock-e2e-slot-" + std::to_string(index) + ".lock";
+        // Close-on-exec, so that no oned or onedockd this process starts holds the slot after it.
+        const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        REQUIRE_MESSAGE(fd >= 0, "cannot open " << path);
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) return MakeSlot(index);  // held until exit
+        close(fd);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  }();
+  return slot;
+}
+
+const std::string& Slot::EngineOf(const std::string& host) const {
+  if (host == "h1") return engines[0];
+  if (host == "h2") return engines[1];
+  throw std::runtime_error("no host \"" + host + "\" with an engine in an e2e world (h1, h2)");
+}
+
+docker::Endpoint Slot::Engine(const std::string& host) const {
+  return testbed::Engine(EngineOf(host));
+}
+
+std::string Slot::EngineAddress(const std::string& host) const {
+  std::string upper = EngineOf(host);
+  upper[0] = 'H';
+  return testbed::Get("ONEDOCK_ENGINE_" + upper);
+}
+
+std::string Slot::RegistryHost() const { return testbed::RegistryHost(private_registry); }
+
+docker::Endpoint Slot::Registry() const { return testbed::Registry(private_registry); }
 
 World::World(const std::string& onedockd_extra) {
   // A failed set-up (REQUIRE throws) leaves nothing running behind it either.
@@ -58,8 +113,9 @@ void World::SetUp(const std::string& onedockd_extra) {
   stub_port_ = testing::FreeLoopbackPort();
   image_ = PrivateImage();
   fs::create_directories(root_ + "/od");
-  engines_["h1"] = std::make_unique<docker::EngineClient>("h1", testbed::Engine("h1"));
-  engines_["h2"] = std::make_unique<docker::EngineClient>("h2", testbed::Engine("h2"));
+  const Slot& slot = ThisSlot();
+  engines_["h1"] = std::make_unique<docker::EngineClient>("h1", slot.Engine("h1"));
+  engines_["h2"] = std::make_unique<docker::EngineClient>("h2", slot.Engine("h2"));
 
   // The driver scripts exactly as shipped, with a stub.conf pointing at this world's onedockd.
   std::ofstream(root_ + "/stub.conf")
@@ -76,13 +132,14 @@ void World::SetUp(const std::string& onedockd_extra) {
       << "[stub]\nlisten = 127.0.0.1:" << stub_port_ << "\ntoken_file = " << root_ << "/od/token\n"
       << "[engines]\nca = " << certs << "/ca.pem\ncert = " << certs << "/cert.pem\nkey = " << certs
       << "/key.pem\n"
-      << "[host h1]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H1") << "\n"
-      << "[host h2]\nurl = https://" << testbed::Get("ONEDOCK_ENGINE_H2")
+      << "[host h1]\nurl = https://" << slot.EngineAddress("h1") << "\n"
+      << "[host h2]\nurl = https://" << slot.EngineAddress("h2")
       << "\n"
       // Nothing listens on 127.0.0.9: the engine of a host that is down.
       << "[host dead]\nurl = https://127.0.0.9:2376\n"
-      << "[registry]\naddress = " << testbed::RegistryHost("private")
-      << "\nstorage = " << testbed::Get("ONEDOCK_LAB") << "/registry-private/data\n"
+      << "[registry]\naddress = " << slot.RegistryHost()
+      << "\nstorage = " << testbed::Get("ONEDOCK_LAB") << "/registry-" << slot.private_registry
+      << "/data\n"
       << "[images]\nstaging_host = h1\nspool = " << root_
       << "/od/spool\n"
       // The bed's registries and the tests' web servers are on 127.0.0.1, which the destination
@@ -123,7 +180,7 @@ void World::SetUp(const std::string& onedockd_extra) {
   image_id_ = one_->Allocate(
       "one.image.allocate",
       {s("NAME = httpd\nSOURCE = " + image_ + "\nFORMAT = docker\nSIZE = 2"), i(image_ds_)});
-  for (const auto& v : kVnets) {
+  for (const auto& v : slot.vnets) {
     std::string ar_start = v.address;
     ar_start.back() = '1';
     ar_start += "0";  // x.x.x.10
@@ -145,7 +202,8 @@ World::~World() { TearDown(); }
 void World::TearDown() {
   for (const auto& engine : stopped_engines_) {
     const std::string command = std::string("bash ") + ONEDOCK_SOURCE_DIR +
-                                "/tests/bed/testbed.sh engine-start " + engine + " >/dev/null 2>&1";
+                                "/tests/bed/testbed.sh engine-start " +
+                                ThisSlot().EngineOf(engine) + " >/dev/null 2>&1";
     if (std::system(command.c_str()) != 0)
       MESSAGE("could not start engine " << engine << " again: " << command);
   }
@@ -295,11 +353,11 @@ void EngineControl(const std::string& verb, const std::string& engine) {
 
 void World::StopEngine(const std::string& engine) {
   stopped_engines_.insert(engine);
-  EngineControl("engine-stop", engine);
+  EngineControl("engine-stop", ThisSlot().EngineOf(engine));
 }
 
 void World::StartEngine(const std::string& engine) {
-  EngineControl("engine-start", engine);
+  EngineControl("engine-start", ThisSlot().EngineOf(engine));
   stopped_engines_.erase(engine);
 }
 

@@ -1,10 +1,11 @@
 // The end-to-end world: a real OpenNebula 7.4 front-end (oned, monitord, scheduler, drivers, the
 // stock CLI) with the onedock driver scripts installed in its remotes as operators install them,
-// a real onedockd process behind them, and the two real engines of the test bed. Each world has
-// its own oned, journal, stub port and one.instance label, and the set-up the README describes:
-// a cluster "onedock" holding the hosts h1, h2 and "dead" (an engine nobody answers for), the
-// onedock system and image datastores and two vnets with VN_MAD onedock. Its destructor removes
-// every container and volume carrying its label, so worlds do not see each other's VMs.
+// a real onedockd process behind them, and two real engines of the test bed (its slot's, below).
+// Each world has its own oned, journal, stub port and one.instance label, and the set-up the
+// README describes: a cluster "onedock" holding the hosts h1, h2 and "dead" (an engine nobody
+// answers for), the onedock system and image datastores and two vnets with VN_MAD onedock. Its
+// destructor removes every container and volume carrying its label, so worlds do not see each
+// other's VMs.
 #ifndef ONEDOCK_TESTS_E2E_WORLD_H_
 #define ONEDOCK_TESTS_E2E_WORLD_H_
 
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "docker/curl_transport.h"
 #include "docker/engine_client.h"
 #include "rpc/one_client.h"
 #include "tests/support/onedockd_process.h"
@@ -24,16 +26,38 @@
 
 namespace onedock::e2e {
 
-// The two vnets every world defines: BRIDGE, subnet and gateway. Their Docker networks are
-// shared by both engines through one Linux bridge, which is what makes a host's containers
-// reachable from the front-end and from each other.
+// The two vnets a world defines: BRIDGE, subnet and gateway. Their Docker networks are shared by
+// both engines through one Linux bridge, which is what makes a host's containers reachable from
+// the front-end and from each other.
 struct VnetDef {
   const char* bridge;
   const char* address;
   const char* gateway;
 };
-inline constexpr VnetDef kVnets[] = {{"odke2e0", "10.231.0.0", "10.231.0.1"},
-                                     {"odke2e1", "10.232.0.0", "10.232.0.1"}};
+
+// Two e2e cases run at once (`ctest -L e2e -j 2`), each in a process of its own, and each process
+// takes one of the bed's two slots for its whole life (a lock file per slot; a third process waits
+// for one). Slot 0 plays the hosts h1 and h2 with the bed's engines h1 and h2 and its registry
+// "private", slot 1 with h3, h4 and "private2", each with vnets of its own. What one OpenNebula
+// installation names by its own ids (containers one-<vm id>, the private registry's httpd:<image
+// id> and onedock-snapshot/one-<vm id>) and the vnets' Linux bridges on the front-end would
+// collide between two worlds otherwise.
+struct Slot {
+  int index = 0;
+  std::string engines[2];        // the bed's engines playing the hosts "h1" and "h2"
+  std::string private_registry;  // the bed's registry the slot's onedockd publishes to
+  VnetDef vnets[2];
+
+  // The bed's engine playing the world's host "h1" or "h2"; throws for any other name.
+  const std::string& EngineOf(const std::string& host) const;
+  docker::Endpoint Engine(const std::string& host) const;
+  std::string EngineAddress(const std::string& host) const;  // "127.0.0.2:2376"
+  std::string RegistryHost() const;                          // "127.0.0.1:5000"
+  docker::Endpoint Registry() const;
+};
+
+// This process's slot, taken at the first call.
+const Slot& ThisSlot();
 
 class World {
  public:
@@ -44,6 +68,7 @@ class World {
   // OpenNebula ids of what the world registered.
   int host(const std::string& name) const { return hosts_.at(name); }  // "h1", "h2", "dead"
   int vnet(int index) const { return vnets_.at(index); }
+  const VnetDef& vnet_def(int index) const { return ThisSlot().vnets[index]; }
   const std::string& image_reference() const { return image_; }
 
   // one.vm.allocate of a web VM on vnet 0, on hold (placed by Deploy, not by the scheduler);
@@ -91,7 +116,7 @@ class World {
   // Polls (bounded by `seconds`) until the host is in `state`; FAILs with its state otherwise.
   Host WaitForHost(const std::string& name, int state, double seconds = 20);
 
-  // The engine client of "h1" or "h2".
+  // The engine client of the host "h1" or "h2" (the slot's engine playing it).
   docker::EngineClient& Engine(const std::string& name);
   // Containers of this world carrying one.vmid=<vm> on the engine.
   std::vector<ContainerSummary> ContainersOf(const std::string& engine, int vm);
@@ -102,9 +127,9 @@ class World {
   std::string ExecOut(const std::string& engine, const std::string& container,
                       const std::string& command);
 
-  // `testbed.sh engine-stop|engine-start <engine>`: the engine's dockerd goes away (its
-  // containers keep running) or comes back. An engine the world stopped is started again when
-  // the world ends, so a failed test does not take it from the next.
+  // `testbed.sh engine-stop|engine-start` of the slot's engine playing the host "h1" or "h2": its
+  // dockerd goes away (its containers keep running) or comes back. An engine the world stopped is
+  // started again when the world ends, so a failed test does not take it from the next.
   void StopEngine(const std::string& engine);
   void StartEngine(const std::string& engine);
 

@@ -61,10 +61,11 @@ docker::Endpoint EngineSocket(const std::string& engine) {
 
 std::string RegistryHost(const std::string& which) {
   if (which == "private") return Get("ONEDOCK_PRIVATE_REGISTRY");
+  if (which == "private2") return Get("ONEDOCK_PRIVATE2_REGISTRY");
   if (which == "upstream") return Get("ONEDOCK_UPSTREAM_REGISTRY");
   if (which == "auth") return Get("ONEDOCK_AUTH_REGISTRY");
   throw std::runtime_error("no registry \"" + which +
-                           "\" in the test bed (private, upstream, auth)");
+                           "\" in the test bed (private, private2, upstream, auth)");
 }
 
 docker::Endpoint Registry(const std::string& which) {

@@ -13,13 +13,14 @@ namespace onedock::testbed {
 // Throws std::runtime_error with the command to run when bed.env is missing.
 const std::string& Get(const std::string& key);
 
-// mTLS endpoint of engine "h1" or "h2".
+// mTLS endpoint of engine "h1", "h2", "h3" or "h4".
 docker::Endpoint Engine(const std::string& engine);
 // The same engine over its private unix socket.
 docker::Endpoint EngineSocket(const std::string& engine);
-// "http://127.0.0.1:5000" style endpoint of "private", "upstream" or "auth" (wants credentials).
+// "http://127.0.0.1:5000" style endpoint of "private", "private2", "upstream" or "auth" (wants
+// credentials).
 docker::Endpoint Registry(const std::string& which);
-// "127.0.0.1:5001" of "private", "upstream" or "auth"; throws for anything else.
+// "127.0.0.1:5001" of "private", "private2", "upstream" or "auth"; throws for anything else.
 std::string RegistryHost(const std::string& which);
 // The busybox-static httpd image in the upstream registry.
 std::string TestImage();
