@@ -8,10 +8,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 
 namespace onedock::testing {
+
+// The ports FreeLoopbackPort picks from: [10000, the start of the kernel's ephemeral range)
+// unless a process narrows it, as each e2e slot does so that two cases running at once never pick
+// the same port.
+struct PortRange {
+  int lowest = 10000;
+  int below = 0;  // 0: the start of the ephemeral range
+};
+
+inline PortRange& LoopbackPortRange() {
+  static PortRange range;
+  return range;
+}
 
 // A port below the kernel's ephemeral range (net.ipv4.ip_local_port_range) that nothing is bound
 // to now. A port the kernel handed out by bind(0) is in that range, so any outgoing connection may
@@ -20,10 +34,11 @@ namespace onedock::testing {
 inline int FreeLoopbackPort() {
   int ephemeral_low = 32768;
   std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
-  constexpr int kLowest = 10000;
-  if (ephemeral_low <= kLowest + 1000) ephemeral_low = 32768;
+  const PortRange range = LoopbackPortRange();
+  if (ephemeral_low <= range.lowest + 1000) ephemeral_low = 32768;  // an odd range: best effort
+  const int below = range.below > 0 ? std::min(range.below, ephemeral_low) : ephemeral_low;
   static thread_local std::mt19937 pick{std::random_device{}()};
-  std::uniform_int_distribution<int> port(kLowest, ephemeral_low - 1);
+  std::uniform_int_distribution<int> port(range.lowest, below - 1);
   for (int attempt = 0; attempt < 1000; ++attempt) {
     const int candidate = port(pick);
     const int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -289,7 +289,9 @@ TEST_CASE(
   MESSAGE("oneimage create --path /etc/shadow -> " << shadow.output);
   CHECK(TagLists() == before);
   // The private registry holds every user's images and checkpoints: not a source, by any name.
-  for (const std::string& own : {std::string("127.0.0.1:5000"), std::string("localhost:5000")}) {
+  const std::string own_registry = ThisSlot().RegistryHost();  // 127.0.0.1:<port>
+  const std::string port = own_registry.substr(own_registry.rfind(':') + 1);
+  for (const std::string& own : {own_registry, "localhost:" + port}) {
     auto [copied, copy_error] =
         w.TryCreateImage("NAME = theirs\nPATH = docker://" + own + "/httpd:1");
     CHECK(copied < 0);

@@ -301,14 +301,20 @@ TEST_CASE(
   }
 }
 
-// A vnet on its own Linux bridge, on 10.233.0.0/24 whatever the bridge.
+// The bridges (0, 1) and the subnet of this case's vnets, each slot's own: a run that failed half
+// way leaves its bridge on the front-end, holding its subnet's gateway.
+std::string ReconcileBridge(int n) { return "odkrc" + std::to_string(ThisSlot().index * 2 + n); }
+std::string ReconcileSubnet() { return ThisSlot().index == 0 ? "10.233.0." : "10.236.0."; }
+
+// A vnet on its own Linux bridge, on the case's subnet whatever the bridge.
 int ReconcileVnet(World& w, const std::string& bridge) {
+  const std::string net = ReconcileSubnet();
   const int id = w.one().Allocate(
       "one.vn.allocate",
       {xmlrpc_c::value_string("NAME = " + bridge + "\nBRIDGE = " + bridge +
-                              "\nVN_MAD = onedock\nNETWORK_ADDRESS = 10.233.0.0\n"
-                              "NETWORK_MASK = 255.255.255.0\nGATEWAY = 10.233.0.1\n"
-                              "AR = [ TYPE = IP4, IP = 10.233.0.10, SIZE = 20 ]"),
+                              "\nVN_MAD = onedock\nNETWORK_ADDRESS = " + net +
+                              "0\nNETWORK_MASK = 255.255.255.0\nGATEWAY = " + net +
+                              "1\nAR = [ TYPE = IP4, IP = " + net + "10, SIZE = 20 ]"),
        xmlrpc_c::value_int(w.cluster())});
   const Status ready = w.one().AwaitVnetReady(id);
   REQUIRE_MESSAGE(ready.ok(), ready.ToString());
@@ -327,35 +333,37 @@ TEST_CASE(
     "reusing the subnet deploys") {
   World w(kFastPasses);
   // What an earlier run of this case left, unused, would make the subnet overlap.
+  const std::string first_bridge = ReconcileBridge(0), second_bridge = ReconcileBridge(1);
   for (const char* engine : {"h1", "h2"}) {
-    for (const char* name : {"odkrc0", "odkrc1"}) w.Engine(engine).RemoveNetwork(name);
+    for (const auto& name : {first_bridge, second_bridge}) w.Engine(engine).RemoveNetwork(name);
   }
-  const int first = ReconcileVnet(w, "odkrc0");
+  const int first = ReconcileVnet(w, first_bridge);
   const std::string nic = "NIC = [ NETWORK_ID = " + Id(first) + " ]";
   const int a = w.CreateVm("net-a", 0.25, 64, nic), b = w.CreateVm("net-b", 0.25, 64, nic);
   w.Deploy(a, "h1");
   w.Deploy(b, "h2");
   w.WaitFor(a, kVmActive, kLcmRunning, 90);
   w.WaitFor(b, kVmActive, kLcmRunning, 90);
-  REQUIRE(HasNetwork(w, "h1", "odkrc0"));
-  REQUIRE(HasNetwork(w, "h2", "odkrc0"));
+  REQUIRE(HasNetwork(w, "h1", first_bridge));
+  REQUIRE(HasNetwork(w, "h2", first_bridge));
   for (const int vm : {a, b}) w.Action("terminate", vm);
   for (const int vm : {a, b}) w.WaitFor(vm, kVmDone, 0);
   std::this_thread::sleep_for(std::chrono::seconds(3));
-  CHECK(HasNetwork(w, "h1", "odkrc0"));  // its vnet is still there
+  CHECK(HasNetwork(w, "h1", first_bridge));  // its vnet is still there
   w.Call("one.vn.delete", {xmlrpc_c::value_int(first)});
-  CHECK(
-      Within(30, [&] { return !HasNetwork(w, "h1", "odkrc0") && !HasNetwork(w, "h2", "odkrc0"); }));
+  CHECK(Within(30, [&] {
+    return !HasNetwork(w, "h1", first_bridge) && !HasNetwork(w, "h2", first_bridge);
+  }));
 
-  const int second = ReconcileVnet(w, "odkrc1");
+  const int second = ReconcileVnet(w, second_bridge);
   const int c = w.CreateVm("net-c", 0.25, 64, "NIC = [ NETWORK_ID = " + Id(second) + " ]");
   w.Deploy(c, "h1");
   const Vm vm = w.WaitFor(c, kVmActive, kLcmRunning, 90);
-  CHECK(w.ExecOut("h1", vm.deploy_id, "ip -4 addr").find("10.233.0.") != std::string::npos);
+  CHECK(w.ExecOut("h1", vm.deploy_id, "ip -4 addr").find(ReconcileSubnet()) != std::string::npos);
   w.Action("terminate", c);
   w.WaitFor(c, kVmDone, 0);
   w.Call("one.vn.delete", {xmlrpc_c::value_int(second)});
-  CHECK(Within(30, [&] { return !HasNetwork(w, "h1", "odkrc1"); }));
+  CHECK(Within(30, [&] { return !HasNetwork(w, "h1", second_bridge); }));
 }
 
 }  // namespace

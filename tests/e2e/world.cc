@@ -31,6 +31,10 @@ constexpr VnetDef kSlotVnets[2][2] = {
 Slot MakeSlot(int index) {
   Slot slot;
   slot.index = index;
+  // Each slot's ports of its own: a port a world picks stays unbound for seconds (until its oned
+  // or onedockd binds it) and again while a test restarts one of them.
+  testing::LoopbackPortRange() =
+      index == 0 ? testing::PortRange{10000, 21000} : testing::PortRange{21000, 0};
   slot.engines[0] = index == 0 ? "h1" : "h3";
   slot.engines[1] = index == 0 ? "h2" : "h4";
   slot.private_registry = index == 0 ? "private" : "private2";
@@ -62,7 +66,8 @@ const Slot& ThisSlot() {
   static const Slot slot = [] {
     while (true) {
       for (int index = 0; index < 2; ++index) {
-        const std::string path = "/tmp/onedock-e2e-slot-" + std::to_string(index) + ".lock";
+        const std::string path =
+            testbed::Get("ONEDOCK_LAB") + "/e2e-slot-" + std::to_string(index) + ".lock";
         // Close-on-exec, so that no oned or onedockd this process starts holds the slot after it.
         const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         REQUIRE_MESSAGE(fd >= 0, "cannot open " << path);
@@ -109,11 +114,11 @@ void World::SetUp(const std::string& onedockd_extra) {
   char dir[] = "/tmp/onedock-e2e-XXXXXX";
   REQUIRE(mkdtemp(dir) != nullptr);
   root_ = dir;
+  const Slot& slot = ThisSlot();  // first: it decides the ports this process picks from
   instance_ = testbed::UniqueName("e2e");
   stub_port_ = testing::FreeLoopbackPort();
   image_ = PrivateImage();
   fs::create_directories(root_ + "/od");
-  const Slot& slot = ThisSlot();
   engines_["h1"] = std::make_unique<docker::EngineClient>("h1", slot.Engine("h1"));
   engines_["h2"] = std::make_unique<docker::EngineClient>("h2", slot.Engine("h2"));
 
@@ -143,7 +148,7 @@ void World::SetUp(const std::string& onedockd_extra) {
       << "[images]\nstaging_host = h1\nspool = " << root_
       << "/od/spool\n"
       // The bed's registries and the tests' web servers are on 127.0.0.1, which the destination
-      // policy refuses unless allowed; the engines on 127.0.0.2 and .3 stay refused.
+      // policy refuses unless allowed; the engines on 127.0.0.2 to .5 stay refused.
       << "allow_destinations = 127.0.0.1/32\n"
       << "[journal]\npath = " << root_ << "/od/journal.db\n"
       << "[containers]\ninstance = " << instance_

@@ -38,10 +38,10 @@ struct VnetDef {
 // Two e2e cases run at once (`ctest -L e2e -j 2`), each in a process of its own, and each process
 // takes one of the bed's two slots for its whole life (a lock file per slot; a third process waits
 // for one). Slot 0 plays the hosts h1 and h2 with the bed's engines h1 and h2 and its registry
-// "private", slot 1 with h3, h4 and "private2", each with vnets of its own. What one OpenNebula
-// installation names by its own ids (containers one-<vm id>, the private registry's httpd:<image
-// id> and onedock-snapshot/one-<vm id>) and the vnets' Linux bridges on the front-end would
-// collide between two worlds otherwise.
+// "private", slot 1 with h3, h4 and "private2", each with vnets and loopback ports of its own.
+// What one OpenNebula installation names by its own ids (containers one-<vm id>, the private
+// registry's httpd:<image id> and onedock-snapshot/one-<vm id>) and the vnets' Linux bridges on
+// the front-end would collide between two worlds otherwise.
 struct Slot {
   int index = 0;
   std::string engines[2];        // the bed's engines playing the hosts "h1" and "h2"
