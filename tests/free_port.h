@@ -14,6 +14,24 @@
 
 namespace onedock::testing {
 
+// A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1:`port` (0: any); the port it
+// got in *bound. -1 when the port is taken.
+inline int BindLoopback(int type, int port, int* bound) {
+  const int fd = socket(AF_INET, type, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  *bound = ntohs(addr.sin_port);
+  return fd;
+}
+
 // The ports FreeLoopbackPort picks from: [10000, the start of the kernel's ephemeral range)
 // unless a process narrows it, as each e2e slot does so that two cases running at once never pick
 // the same port.
@@ -40,35 +58,14 @@ inline int FreeLoopbackPort() {
   static thread_local std::mt19937 pick{std::random_device{}()};
   std::uniform_int_distribution<int> port(range.lowest, below - 1);
   for (int attempt = 0; attempt < 1000; ++attempt) {
-    const int candidate = port(pick);
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(static_cast<uint16_t>(candidate));
-    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    close(fd);
-    if (free) return candidate;
+    int bound = 0;
+    const int fd = BindLoopback(SOCK_STREAM, port(pick), &bound);
+    if (fd >= 0) {
+      close(fd);
+      return bound;
+    }
   }
   return 0;
-}
-
-// A socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to 127.0.0.1:`port` (0: any); the port it
-// got in *bound. -1 when the port is taken.
-inline int BindLoopback(int type, int port, int* bound) {
-  const int fd = socket(AF_INET, type, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *bound = ntohs(addr.sin_port);
-  return fd;
 }
 
 }  // namespace onedock::testing

@@ -83,14 +83,15 @@ engine_docker() {  # the docker CLI against one of our engines, over its private
 ONEDOCK_ADMIN=${ONEDOCK_ADMIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/bridge/admin/onedock}
 CERTS_CHANGED=0
 
-# Where an engine's server certificate and key are: the second slot's, naming h1 and h2 at their
-# own addresses, are issued by the same CA in a directory of their own.
-engine_cert_dir() {
+# The directory `onedock host-cert` issues an engine's server certificate in: the second slot's,
+# naming h1 and h2 at their own addresses, are issued by the same CA in a directory of their own.
+engine_cert_base() {
   case $1 in
-    h1|h2) echo "$CERTS/hosts/$1" ;;
-    *) echo "$CERTS/slot1/hosts/${ENGINE_PLAYS[$1]}" ;;
+    h1|h2) echo "$CERTS" ;;
+    *) echo "$CERTS/slot1" ;;
   esac
 }
+engine_cert_dir() { echo "$(engine_cert_base "$1")/hosts/${ENGINE_PLAYS[$1]}"; }
 
 make_certs() {
   local done=1 e
@@ -104,7 +105,7 @@ make_certs() {
   cp "$CERTS/ca.pem" "$CERTS/ca-key.pem" "$CERTS/slot1/"
   for e in "${ENGINES[@]}"; do
     "$ONEDOCK_ADMIN" host-cert "${ENGINE_PLAYS[$e]}" --ip "${ENGINE_ADDR[$e]}" \
-      --dir "$(dirname "$(dirname "$(engine_cert_dir "$e")")")" --days 3650 >/dev/null
+      --dir "$(engine_cert_base "$e")" --days 3650 >/dev/null
   done
   "$ONEDOCK_ADMIN" client-cert --dir "$CERTS/foreign" --name foreign-client --days 3650 >/dev/null
   CERTS_CHANGED=1

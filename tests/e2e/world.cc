@@ -91,9 +91,7 @@ docker::Endpoint Slot::Engine(const std::string& host) const {
 }
 
 std::string Slot::EngineAddress(const std::string& host) const {
-  std::string upper = EngineOf(host);
-  upper[0] = 'H';
-  return testbed::Get("ONEDOCK_ENGINE_" + upper);
+  return testbed::EngineAddress(EngineOf(host));
 }
 
 std::string Slot::RegistryHost() const { return testbed::RegistryHost(private_registry); }

@@ -46,9 +46,13 @@ const std::string& Get(const std::string& key) {
   return it->second;
 }
 
+std::string EngineAddress(const std::string& engine) {
+  return Get("ONEDOCK_ENGINE_" + Upper(engine));
+}
+
 docker::Endpoint Engine(const std::string& engine) {
   const std::string certs = Get("ONEDOCK_CERTS");
-  return {.base_url = "https://" + Get("ONEDOCK_ENGINE_" + Upper(engine)),
+  return {.base_url = "https://" + EngineAddress(engine),
           .ca_file = certs + "/ca.pem",
           .cert_file = certs + "/cert.pem",
           .key_file = certs + "/key.pem"};

@@ -15,6 +15,8 @@ const std::string& Get(const std::string& key);
 
 // mTLS endpoint of engine "h1", "h2", "h3" or "h4".
 docker::Endpoint Engine(const std::string& engine);
+// Its address: "127.0.0.2:2376".
+std::string EngineAddress(const std::string& engine);
 // The same engine over its private unix socket.
 docker::Endpoint EngineSocket(const std::string& engine);
 // "http://127.0.0.1:5000" style endpoint of "private", "private2", "upstream" or "auth" (wants
