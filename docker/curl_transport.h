@@ -101,8 +101,9 @@ class CurlTransport {
   Result<HttpResponse> Perform(const HttpRequest& request);
 
   // Sends every request together, at most `max_in_flight` at a time, from the calling thread
-  // (libcurl's multi interface): under HTTP/1.1 each request in flight has a connection of its
-  // own, and those connections are kept for the next call. Replies are kept in memory; a request
+  // (libcurl's multi interface, woken by epoll for the sockets that are ready): under HTTP/1.1
+  // each request in flight has a connection of its own, and those connections are kept for the
+  // next call. Replies are kept in memory; a request
   // naming an upload_file or a download_file is refused (kInvalidArgument). The i-th result
   // answers the i-th request, as Perform would.
   std::vector<Result<HttpResponse>> PerformAll(const std::vector<HttpRequest>& requests,

@@ -443,4 +443,47 @@ TEST_CASE("a streamed line and the headers of a reply are bounded") {
 }
 
 }  // namespace
+TEST_CASE("requests sent together answer in order, each on a connection the server may close") {
+  testing::HttpStub web([](const testing::StubRequest& r) {
+    return testing::StubReply{.status = r.target == "/missing" ? 404 : 200, .body = r.target};
+  });
+  CurlTransport t({.base_url = web.base_url()});
+  std::vector<HttpRequest> requests;
+  for (int i = 0; i < 20; ++i) requests.push_back({.target = "/r" + std::to_string(i)});
+  requests.push_back({.target = "/missing"});
+  requests.push_back({.target = "/x", .upload_file = "/etc/hostname"});
+  for (int call = 0; call < 2; ++call) {
+    const auto replies = t.PerformAll(requests, 8);
+    REQUIRE(replies.size() == requests.size());
+    for (int i = 0; i < 20; ++i) {
+      REQUIRE(replies[static_cast<size_t>(i)].ok());
+      CHECK(replies[static_cast<size_t>(i)]->status == 200);
+      CHECK(replies[static_cast<size_t>(i)]->body == "/r" + std::to_string(i));
+    }
+    REQUIRE(replies[20].ok());
+    CHECK(replies[20]->status == 404);
+    CHECK(replies[21].status().code() == Status::Code::kInvalidArgument);
+  }
+  // The stub closes every connection after its reply: none of them can be reused.
+  CHECK(t.connections_opened() == 42);
+}
+
+TEST_CASE("requests sent together each keep their own deadline") {
+  // A listener that never accepts: the kernel completes each connection and nothing answers.
+  int port = 0;
+  const int fd = testing::BindLoopback(SOCK_STREAM, 0, &port);
+  REQUIRE(fd >= 0);
+  REQUIRE(listen(fd, 16) == 0);
+  CurlTransport t({.base_url = "http://127.0.0.1:" + std::to_string(port)});
+  std::vector<HttpRequest> requests(5, HttpRequest{.target = "/stats", .timeout_ms = 200});
+  requests[2].timeout_ms = 400;
+  const auto replies = t.PerformAll(requests, 5);
+  REQUIRE(replies.size() == 5);
+  for (const auto& r : replies) {
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Status::Code::kDeadlineExceeded);
+  }
+  close(fd);
+}
+
 }  // namespace onedock::docker
