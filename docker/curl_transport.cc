@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <malloc.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -515,17 +516,24 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
   std::vector<Result<HttpResponse>> results(requests.size(),
                                             Result<HttpResponse>(Internal("not sent")));
   if (requests.empty()) return results;
+  // Connections stay in the multi handle's cache between calls, at most `max_in_flight` of them.
+  // A lower bound than the last call's closes them all at once (the multi handle owns its cache),
+  // and their memory goes back to the system: the next call opens the connections it needs.
+  const size_t bound = std::max<size_t>(1, max_in_flight);
+  if (multi_ != nullptr && bound < connection_bound_) {
+    curl_multi_cleanup(static_cast<CURLM*>(multi_));
+    multi_ = nullptr;
+    malloc_trim(0);
+  }
+  connection_bound_ = bound;
   if (multi_ == nullptr) multi_ = curl_multi_init();
   CURLM* multi = static_cast<CURLM*>(multi_);
   if (multi == nullptr) {
     for (auto& r : results) r = Internal("libcurl could not create a multi handle");
     return results;
   }
+  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(bound));
   max_in_flight = std::clamp<size_t>(max_in_flight, 1, requests.size());
-  // Connections stay in the multi handle's cache between calls, one per request in flight.
-  curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS,
-                    static_cast<long>(std::max(max_in_flight, cached_connections_)));
-  cached_connections_ = std::max(max_in_flight, cached_connections_);
   while (handles_.size() < max_in_flight) {
     CURL* h = curl_easy_init();
     if (h == nullptr) break;

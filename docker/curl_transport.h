@@ -103,9 +103,10 @@ class CurlTransport {
   // Sends every request together, at most `max_in_flight` at a time, from the calling thread
   // (libcurl's multi interface, woken by epoll for the sockets that are ready): under HTTP/1.1
   // each request in flight has a connection of its own, and those connections are kept for the
-  // next call. Replies are kept in memory; a request
-  // naming an upload_file or a download_file is refused (kInvalidArgument). The i-th result
-  // answers the i-th request, as Perform would.
+  // next call (at most `max_in_flight` of them: a call with a lower bound than the last one's
+  // closes them all first).
+  // Replies are kept in memory; a request naming an upload_file or a download_file is refused
+  // (kInvalidArgument). The i-th result answers the i-th request, as Perform would.
   std::vector<Result<HttpResponse>> PerformAll(const std::vector<HttpRequest>& requests,
                                                size_t max_in_flight);
 
@@ -116,10 +117,10 @@ class CurlTransport {
 
  private:
   Endpoint endpoint_;
-  void* handle_;                // CURL*
-  void* multi_ = nullptr;       // CURLM*, made by the first PerformAll
-  std::vector<void*> handles_;  // CURL*, those of the PerformAll in progress
-  size_t cached_connections_ = 0;
+  void* handle_;                 // CURL*
+  void* multi_ = nullptr;        // CURLM*, made by the first PerformAll
+  std::vector<void*> handles_;   // CURL*, those of the PerformAll in progress
+  size_t connection_bound_ = 0;  // the last PerformAll's max_in_flight
   long connections_opened_ = 0;
 };
 

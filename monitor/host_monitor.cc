@@ -39,6 +39,7 @@ HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSetti
       settings_(std::move(settings)),
       engine_url_(context_.engines.Describe(target_.name)),
       want_round_(std::move(want_round)),
+      stats_in_flight_(settings_.stats_in_flight),
       tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3) {
   const auto now = context_.clock.Now();
   const Periods& p = target_.periods;
@@ -69,6 +70,7 @@ HostSnapshot HostMonitor::Snapshot() {
   copy.host_id = target_.id;
   copy.name = target_.name;
   copy.engine_up = up_;
+  copy.stats_in_flight = stats_in_flight_;
   return copy;
 }
 
@@ -279,7 +281,7 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   ids.reserve(items.size());
   for (const auto& item : items) ids.push_back(item.first);
   const std::vector<Result<StatsSample>> samples =
-      (*lister)->StatsOfMany(ids, static_cast<size_t>(std::max(1, settings_.stats_in_flight)));
+      (*lister)->StatsOfMany(ids, static_cast<size_t>(std::max(1, stats_in_flight_.load())));
   std::vector<VmFigures> figures;
   size_t failed = 0;
   Status last_error;

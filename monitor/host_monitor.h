@@ -13,6 +13,7 @@
 #ifndef ONEDOCK_MONITOR_HOST_MONITOR_H_
 #define ONEDOCK_MONITOR_HOST_MONITOR_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -41,6 +42,7 @@ struct MonitorSettings {
   std::string instance;            // one.instance label of this onedockd's containers
   int64_t disk_total_mb = 102400;  // DS_LOCATION_TOTAL_MB: the engine API does not report it
   int stats_in_flight = 256;       // stats requests asked at once per host, from one thread
+  int stats_connections = 2000;    // … and by all hosts together (MonitorService shares it out)
   int round_threads = 16;          // threads that run the rounds of every host (MonitorService)
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
@@ -63,6 +65,7 @@ struct HostSnapshot {
   // (repeats for oned's 30 s guard included), and complete reports (SYNC_STATE) sent.
   uint64_t state_vm_changes = 0;
   uint64_t state_vm_syncs = 0;
+  int stats_in_flight = 0;  // stats requests a VM round keeps in flight: the host's share
 };
 
 // What HostMonitor needs from the daemon.
@@ -109,6 +112,10 @@ class HostMonitor {
   // MONITOR_VM messages with `figures` (groups of VMs small enough for a datagram).
   void SendVmFigures(const std::vector<VmFigures>& figures);
 
+  // How many stats requests the next VM rounds keep in flight (settings' stats_in_flight until
+  // set; MonitorService sets each host's share). Safe to call while rounds run.
+  void SetStatsInFlight(int n) { stats_in_flight_ = n; }
+
  private:
   struct Running {
     int vm_id;
@@ -147,6 +154,7 @@ class HostMonitor {
   const MonitorSettings settings_;
   const std::string engine_url_;
   const std::function<void()> want_round_;
+  std::atomic<int> stats_in_flight_;
 
   Schedule next_;  // Tick's
 
@@ -160,7 +168,7 @@ class HostMonitor {
   Capacity disk_{settings_.disk_total_mb, 0, std::nullopt};
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample
   std::vector<VmFigures> figures_;               // the last VM round
-  HostSnapshot snapshot_;                        // its id, name and engine_up are filled at copy
+  HostSnapshot snapshot_;  // its id, name, engine_up and stats_in_flight are filled at copy
 };
 
 }  // namespace onedock::monitor

@@ -1,6 +1,7 @@
 #include "monitor/monitor_service.h"
 
 #include "bridge/log.h"
+#include "monitor/stats_share.h"
 
 namespace onedock::monitor {
 
@@ -57,6 +58,7 @@ std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::stri
                 settings_, [this, key] { rounds_.Wake(key); }),
             key, false};
     monitor = slot.monitor;
+    ShareStats();
   }
   if (replaced != 0) Halt(replaced);
   NamedLogger("monitor")->info("monitoring host {} ({}) at {}; monitord at {}", host_id, name,
@@ -88,6 +90,7 @@ Status MonitorService::StopMonitoring(int host_id, const std::string& name) {
     if (auto it = hosts_.find(host_id); it != hosts_.end()) {
       key = it->second.key;
       hosts_.erase(it);
+      ShareStats();
     }
   }
   if (key != 0) Halt(key);
@@ -111,6 +114,12 @@ void MonitorService::Begin(const std::shared_ptr<HostMonitor>& monitor) {
       !s.ok()) {
     NamedLogger("monitor")->warn("host {}: event stream: {}", target.name, s.message());
   }
+}
+
+void MonitorService::ShareStats() {
+  const int share =
+      StatsInFlightPerHost(settings_.stats_in_flight, settings_.stats_connections, hosts_.size());
+  for (auto& [id, m] : hosts_) m.monitor->SetStatsInFlight(share);
 }
 
 int MonitorService::Resume() {

@@ -3,7 +3,8 @@
 // HostMonitor and is remembered in the journal, so a restarted onedockd resumes monitoring without
 // waiting for monitord to notice the silence. Every host's rounds run on one RoundScheduler of
 // MonitorSettings::round_threads threads and its events come from the context's one EventFeed, so
-// the threads monitoring takes do not grow with hosts or containers. Thread-safe.
+// the threads monitoring takes do not grow with hosts or containers; the stats connections of
+// all hosts together stay within MonitorSettings::stats_connections (stats_share.h). Thread-safe.
 #ifndef ONEDOCK_MONITOR_MONITOR_SERVICE_H_
 #define ONEDOCK_MONITOR_MONITOR_SERVICE_H_
 
@@ -51,6 +52,8 @@ class MonitorService : public HostMonitoring {
   void Halt(int key);
   std::shared_ptr<HostMonitor> Ensure(int host_id, const std::string& name,
                                       const MonitorConfiguration& configuration);
+  // Gives every monitor its share of the stats connections of all hosts; mu_ held.
+  void ShareStats();
 
   const MonitorContext context_;
   SqliteStore& journal_;

@@ -189,6 +189,7 @@ KeyTable Keys(DaemonConfig& c) {
         {"disk_mb", Bounded(c.disk_total_mb, 1, int64_t{1} << 40)},
         {"stats_in_flight", Bounded(c.stats_in_flight, 1, 1024)},
         {"stats_workers", Bounded(c.stats_in_flight, 1, 1024)},  // the older name
+        {"stats_connections", Bounded(c.stats_connections, 0, 1000000)},
         {"round_threads", Bounded(c.round_threads, 1, 256)},
         {"grace", Bounded(c.grace_s, 0, 3600)}}},
       {"reconcile",

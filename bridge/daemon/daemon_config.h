@@ -69,12 +69,13 @@ struct DaemonConfig {
   Policy policy;
   // [monitor]: where monitord listens when oned's monitor configuration says "auto", the system
   // datastore size reported per host (the engine API does not know its disk), stats requests in
-  // flight per host, the threads that run every host's rounds, and how long after onedock's own
-  // action a VM's state change is not reported.
+  // flight per host and for all hosts, the threads that run every host's rounds, and how long after
+  // onedock's own action a VM's state change is not reported.
   std::string monitord_address = "127.0.0.1";
   int monitord_port = 4124;
   int64_t disk_total_mb = 102400;
   int stats_in_flight = 256;
+  int stats_connections = 2000;  // stats requests in flight for all hosts together; 0: no bound
   int round_threads = 16;
   int grace_s = 3;
   // [reconcile]: how often the pass compares oned's pool with the engines (0: never), how long an

@@ -234,6 +234,7 @@ monitor::MonitorSettings MonitorSettingsOf(const DaemonConfig& config) {
   return {.instance = config.instance,
           .disk_total_mb = config.disk_total_mb,
           .stats_in_flight = config.stats_in_flight,
+          .stats_connections = config.stats_connections,
           .round_threads = config.round_threads,
           .grace_seconds = config.grace_s};
 }

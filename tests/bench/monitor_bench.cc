@@ -12,7 +12,8 @@
 //    memory, the raw API's round over the same fleet, and kill → STATE_VM.
 //
 //   monitor_bench [counts...] [--fleet=HxM | --fleet=0] [--fleet-only] [--stats-in-flight=N]
-//                                  default: 1 50 200 and a fleet of 50x200
+//                 [--stats-connections=N]
+//   default: 1 50 200, a fleet of 50x200, and the stats bounds of onedockd.conf's [monitor]
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -171,7 +172,8 @@ double RssMb() {
 // (its round threads, one event feed) over `hosts` fake hosts of `containers` running containers,
 // monitord's default periods (MONITOR_VM every 30 s). Prints three VM rounds (the first opens the
 // connections), the raw API's round over the same fleet, and docker kill → STATE_VM.
-bool FleetRun(int hosts, int containers, int stats_in_flight, Listener& monitord) {
+bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connections,
+              Listener& monitord) {
   std::string made = "/tmp/onedock-monitor-bench-XXXXXX";
   if (mkdtemp(made.data()) == nullptr) return false;
   struct Removed {
@@ -195,8 +197,9 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, Listener& monitord
   };
   std::printf(
       "\nfleet: the fake Engine API (tests/fleet, for scale only), %d hosts x %d running "
-      "containers, through MonitorService as onedockd runs it, %d stats in flight per host\n",
-      hosts, containers, stats_in_flight);
+      "containers, through MonitorService as onedockd runs it, stats in flight: %d per host, %d "
+      "for all hosts\n",
+      hosts, containers, stats_in_flight, stats_connections);
   bool ok = true;
   {
     docker::EnginePool engines(resolve, 8);
@@ -215,7 +218,9 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, Listener& monitord
     const size_t threads_before = testing::ThreadsOfThisProcess();
     monitor::MonitorService service(
         {engines, activity, sender, onedock::Clock::Real(), &events}, **journal,
-        {.instance = instance, .stats_in_flight = stats_in_flight},
+        {.instance = instance,
+         .stats_in_flight = stats_in_flight,
+         .stats_connections = stats_connections},
         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
     for (int h = 0; h < hosts; ++h) {
       auto first =
@@ -225,6 +230,9 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, Listener& monitord
         return false;
       }
     }
+    const auto started = service.Snapshot();
+    std::printf("each host's share: %d stats in flight\n",
+                started.empty() ? 0 : started.front().stats_in_flight);
     // Each host's VM rounds, as its snapshot records them; a phase ends at `until` or, with
     // `until_all`, once every host has had a round.
     std::vector<onedock::Clock::TimePoint> seen(static_cast<size_t>(hosts));
@@ -323,12 +331,16 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, Listener& monitord
 
 int Main(int argc, char** argv) {
   std::vector<int> counts;
-  int fleet_hosts = 50, fleet_containers = 200, stats_in_flight = 256;
+  int fleet_hosts = 50, fleet_containers = 200;
+  const monitor::MonitorSettings defaults;
+  int stats_in_flight = defaults.stats_in_flight, stats_connections = defaults.stats_connections;
   bool real = true;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg.rfind("--stats-in-flight=", 0) == 0) {
       stats_in_flight = std::max(1, std::atoi(arg.c_str() + 18));
+    } else if (arg.rfind("--stats-connections=", 0) == 0) {
+      stats_connections = std::max(0, std::atoi(arg.c_str() + 20));
     } else if (arg == "--fleet-only") {
       real = false;
     } else if (arg.rfind("--fleet=", 0) == 0) {
@@ -343,7 +355,9 @@ int Main(int argc, char** argv) {
   std::sort(counts.begin(), counts.end());
   if (!real) {
     Listener monitord;
-    return FleetRun(fleet_hosts, fleet_containers, stats_in_flight, monitord) ? 0 : 1;
+    return FleetRun(fleet_hosts, fleet_containers, stats_in_flight, stats_connections, monitord)
+               ? 0
+               : 1;
   }
 
   const std::string instance = testbed::UniqueName("monbench");
@@ -527,7 +541,7 @@ int Main(int argc, char** argv) {
   std::printf("\nmonitord stand-in received %zu UDP messages\n", monitord.udp_messages());
   cleanup();
   if (fleet_hosts > 0 && fleet_containers > 0 &&
-      !FleetRun(fleet_hosts, fleet_containers, stats_in_flight, monitord)) {
+      !FleetRun(fleet_hosts, fleet_containers, stats_in_flight, stats_connections, monitord)) {
     failed = true;
   }
   return failed ? 1 : 0;

@@ -52,6 +52,7 @@ TEST_CASE("the shipped onedockd.conf parses to the defaults it documents") {
   CHECK(parsed->monitord_port == defaults.monitord_port);
   CHECK(parsed->disk_total_mb == defaults.disk_total_mb);
   CHECK(parsed->stats_in_flight == defaults.stats_in_flight);
+  CHECK(parsed->stats_connections == defaults.stats_connections);
   CHECK(parsed->round_threads == defaults.round_threads);
   CHECK(parsed->grace_s == defaults.grace_s);
   CHECK(parsed->log_level == defaults.log_level);
@@ -136,13 +137,15 @@ TEST_CASE("[images] takes lists of upload directories, destinations and insecure
 TEST_CASE("the [monitor] section takes monitord's address and bounded numbers") {
   auto parsed = ParseDaemonConfig(
       "[engines]\ndefault_url = unix:///run/docker.sock\n[monitor]\nmonitord = "
-      "10.1.2.3:4200\ndisk_mb = 500\nstats_in_flight = 3\nround_threads = 2\ngrace = 0\n",
+      "10.1.2.3:4200\ndisk_mb = 500\nstats_in_flight = 3\nstats_connections = 0\nround_threads = "
+      "2\ngrace = 0\n",
       "t");
   REQUIRE_MESSAGE(parsed.ok(), parsed.status().message());
   CHECK(parsed->monitord_address == "10.1.2.3");
   CHECK(parsed->monitord_port == 4200);
   CHECK(parsed->disk_total_mb == 500);
   CHECK(parsed->stats_in_flight == 3);
+  CHECK(parsed->stats_connections == 0);
   CHECK(parsed->round_threads == 2);
   CHECK(parsed->grace_s == 0);
   // The key's older name still sets it.

@@ -675,6 +675,37 @@ TEST_CASE("monitoring service: the snapshot has one entry per monitored host") {
 }
 
 TEST_CASE(
+    "monitoring service: the hosts share one bound on stats in flight, anew at each start and "
+    "stop") {
+  testing::TempDir dir("monitor-share");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;
+  for (const char* h : {"h1", "h2", "h3"}) engines.hosts[h].info = FourCpus();
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  VmActivity activity{clock};
+  MonitorService service(
+      {engines, activity, monitord, clock}, *journal,
+      MonitorSettings{.instance = "test", .stats_in_flight = 64, .stats_connections = 100},
+      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  const auto shares = [&service] {
+    std::vector<int> out;
+    for (const auto& h : service.Snapshot()) out.push_back(h.stats_in_flight);
+    return out;
+  };
+  REQUIRE_OK(service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>"));
+  CHECK(shares() == std::vector<int>{64});  // the host's own bound is the smaller
+  REQUIRE_OK(service.StartMonitoring(2, "h2", "<MONITOR_CONFIGURATION/>"));
+  CHECK(shares() == std::vector<int>{50, 50});
+  REQUIRE_OK(service.StartMonitoring(3, "h3", "<MONITOR_CONFIGURATION/>"));
+  CHECK(shares() == std::vector<int>{33, 33, 33});
+  REQUIRE_OK(service.StartMonitoring(3, "h3", "<MONITOR_CONFIGURATION/>"));  // again: no change
+  CHECK(shares() == std::vector<int>{33, 33, 33});
+  REQUIRE_OK(service.StopMonitoring(1, "h1"));
+  CHECK(shares() == std::vector<int>{50, 50});
+}
+
+TEST_CASE(
     "monitoring service: a bad configuration or a host without an engine is refused and not "
     "remembered") {
   testing::TempDir dir("monitor-service");
