@@ -126,8 +126,12 @@ Status VmActions::EnsureNetwork(Engine& engine, const NetworkSpec& network) {
   auto created = engine.CreateNetwork(network);
   // A concurrent deploy on the same host may have created it first.
   if (created.ok() || Is(created.status(), Status::Code::kConflict)) return Status::Ok();
-  // The engine refuses a subnet that overlaps one of its networks without saying which.
+  // The engine refuses a subnet that overlaps one of its networks without saying which. A create
+  // that raced another of the same name passes the engine's name check and is refused for the
+  // pool the other one just took: the network is then there, as this deploy wants it.
   if (Is(created.status(), Status::Code::kFailedPrecondition)) {
+    auto raced = engine.InspectNetwork(network.name);
+    if (raced.ok() && raced->subnet == network.subnet) return Status::Ok();
     auto all = engine.ListNetworks();
     const auto overlapping =
         all.ok() ? OverlappingNetworks(network.subnet, *all) : std::vector<std::string>{};

@@ -220,12 +220,14 @@ class FakeEngine : public Engine {
   }
   Result<std::string> CreateNetwork(const NetworkSpec& spec) override {
     Record("network " + spec.name + " " + spec.subnet);
-    if (networks.count(spec.name) != 0) return Conflict("exists");
+    // The pool before the name, as the engine answers a create that raced another of the same
+    // name: the other one took the pool after this one's name check.
     for (const auto& [name, n] : networks) {
       // The engine's 403, as Debian 12's dockerd words it.
       if (n.subnet == spec.subnet)
         return FailedPrecondition("Pool overlaps with other one on this address space");
     }
+    if (networks.count(spec.name) != 0) return Conflict("exists");
     networks[spec.name] = {"n-" + spec.name, spec.name,    spec.driver, spec.subnet,
                            spec.gateway,     spec.options, spec.labels, {}};
     return networks[spec.name].id;

@@ -34,6 +34,20 @@ TEST_CASE("a deploy whose vnet overlaps a network the host already has fails nam
   CHECK(r.h1().containers.empty());
 }
 
+TEST_CASE("a deploy whose network another deploy created at the same moment uses that network") {
+  Rig r;
+  // The concurrent deploy's create lands between this one's inspect and create.
+  r.h1().on_call = [&r](const std::string& call) {
+    if (call == "network onebr0 10.42.0.0/24" && r.h1().networks.count("onebr0") == 0)
+      r.h1().networks["onebr0"] = {"n-onebr0",  "onebr0", "bridge", "10.42.0.0/24",
+                                   "10.42.0.1", {},       {},       {}};
+  };
+  auto id = r.actions->Deploy(r.vm, "h1");
+  REQUIRE_MESSAGE(id.ok(), id.status().ToString());
+  CHECK(r.h1().containers["one-42"].running);
+  CHECK(r.h1().networks.count("onebr0") == 1);
+}
+
 TEST_CASE(
     "a first deploy pulls creates networks connects uploads starts and runs the start script "
     "once") {
