@@ -5,7 +5,6 @@
 #include <malloc.h>
 #include <openssl/ssl.h>
 #include <poll.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -13,9 +12,11 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
-#include <optional>
 #include <utility>
+
+#include "docker/socket_events.h"
 
 namespace onedock::docker {
 namespace {
@@ -370,92 +371,6 @@ Result<HttpResponse> Conclude(CURL* h, CURLcode rc, Transfer& transfer, const ch
   return std::move(response);
 }
 
-// The sockets of a multi handle's transfers, watched with epoll: libcurl says which socket waits
-// for what (OnSocket) and when its next deadline falls (OnTimer), and each wake-up drives only the
-// transfers whose socket is ready or whose deadline passed. curl_multi_perform would visit every
-// transfer of the handle, and poll each one's socket, at every wake-up: with hundreds in flight
-// that is quadratic in the requests of a round.
-class SocketEvents {
- public:
-  explicit SocketEvents(CURLM* multi) : multi_(multi), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, OnSocket);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, OnTimer);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  }
-  // The callbacks go with the object: sockets libcurl closes later (its cache of idle
-  // connections) are no longer watched by anyone.
-  ~SocketEvents() {
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, nullptr);
-    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, nullptr);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, nullptr);
-    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, nullptr);
-    if (epoll_ >= 0) close(epoll_);
-  }
-  SocketEvents(const SocketEvents&) = delete;
-  SocketEvents& operator=(const SocketEvents&) = delete;
-
-  bool ok() const { return epoll_ >= 0; }
-
-  // Waits, at most `cap`, for a ready socket or libcurl's deadline, and lets libcurl act on what
-  // came. Anything but CURLM_OK is a failure of libcurl's own.
-  CURLMcode Step(std::chrono::milliseconds cap) {
-    auto wait = cap;
-    if (due_) {
-      wait = std::clamp(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            *due_ - std::chrono::steady_clock::now()),
-                        std::chrono::milliseconds(0), cap);
-    }
-    epoll_event ready[64];
-    int n = epoll_wait(epoll_, ready, 64, static_cast<int>(wait.count()));
-    if (n < 0 && errno != EINTR) return CURLM_INTERNAL_ERROR;
-    int running = 0;
-    for (int i = 0; i < n; ++i) {
-      int mask = 0;
-      if (ready[i].events & EPOLLIN) mask |= CURL_CSELECT_IN;
-      if (ready[i].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
-      if (ready[i].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
-      const CURLMcode rc = curl_multi_socket_action(multi_, ready[i].data.fd, mask, &running);
-      if (rc != CURLM_OK) return rc;
-    }
-    if (n <= 0 || (due_ && std::chrono::steady_clock::now() >= *due_)) {
-      due_.reset();  // OnTimer sets the next one while libcurl acts
-      return curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
-    return CURLM_OK;
-  }
-
- private:
-  static int OnSocket(CURL*, curl_socket_t socket, int what, void* self, void*) {
-    const int epoll = static_cast<SocketEvents*>(self)->epoll_;
-    if (what == CURL_POLL_REMOVE) {
-      epoll_ctl(epoll, EPOLL_CTL_DEL, socket, nullptr);
-      return 0;
-    }
-    epoll_event wanted{};
-    wanted.data.fd = socket;
-    if (what & CURL_POLL_IN) wanted.events |= EPOLLIN;
-    if (what & CURL_POLL_OUT) wanted.events |= EPOLLOUT;
-    if (epoll_ctl(epoll, EPOLL_CTL_MOD, socket, &wanted) != 0 && errno == ENOENT) {
-      epoll_ctl(epoll, EPOLL_CTL_ADD, socket, &wanted);
-    }
-    return 0;
-  }
-  static int OnTimer(CURLM*, long timeout_ms, void* self) {
-    auto* events = static_cast<SocketEvents*>(self);
-    if (timeout_ms < 0) {
-      events->due_.reset();
-    } else {
-      events->due_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    }
-    return 0;
-  }
-
-  CURLM* multi_;
-  int epoll_;
-  std::optional<std::chrono::steady_clock::time_point> due_;
-};
-
 }  // namespace
 
 CurlTransport::CurlTransport(Endpoint endpoint)
@@ -532,6 +447,12 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
     for (auto& r : results) r = Internal("libcurl could not create a multi handle");
     return results;
   }
+  SocketEvents events(multi);
+  if (!events.ok()) {
+    const Status failed = Internal(std::string("cannot watch sockets: ") + std::strerror(errno));
+    for (auto& r : results) r = failed;
+    return results;
+  }
   curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, static_cast<long>(bound));
   max_in_flight = std::clamp<size_t>(max_in_flight, 1, requests.size());
   while (handles_.size() < max_in_flight) {
@@ -565,6 +486,10 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
         results[i] = InvalidArgument("files are not sent or kept by a request among many");
         continue;
       }
+      if (request.on_line || request.on_data || request.keep_going) {
+        results[i] = InvalidArgument("a request among many is not streamed");
+        continue;
+      }
       CURL* h = static_cast<CURL*>(slot.handle);
       curl_easy_reset(h);
       slot.index = i;
@@ -593,17 +518,13 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
       return;
     }
   };
-  SocketEvents events(multi);
-  if (!events.ok()) {
-    for (auto& r : results) r = Internal("cannot watch sockets: epoll_create1 failed");
-    return results;
-  }
   for (size_t k = 0; k < slots.size(); ++k) {
     slots[k].handle = handles_[k];
     start(slots[k]);
   }
+  Status failed;
   while (active > 0) {
-    if (events.Step(std::chrono::milliseconds(1000)) != CURLM_OK) break;
+    if (failed = events.Step(std::chrono::milliseconds(1000)); !failed.ok()) break;
     int left = 0;
     while (CURLMsg* message = curl_multi_info_read(multi, &left)) {
       if (message->msg != CURLMSG_DONE) continue;
@@ -618,11 +539,17 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
       connections_opened_ += new_connections;
       const std::string where = endpoint_.base_url.empty() ? slot->url : endpoint_.base_url;
       results[slot->index] = Conclude(h, rc, *slot->transfer, slot->error_text, where);
+      slot->transfer.reset();
       start(*slot);
     }
   }
-  for (Slot& slot : slots) {  // only after a libcurl failure of its own
-    if (slot.handle != nullptr) curl_multi_remove_handle(multi, static_cast<CURL*>(slot.handle));
+  if (!failed.ok()) {
+    // What was in flight may have reached the engine: it ends with the failure, not "not sent".
+    for (Slot& slot : slots) {
+      if (slot.transfer == nullptr) continue;
+      curl_multi_remove_handle(multi, static_cast<CURL*>(slot.handle));
+      results[slot.index] = failed;
+    }
   }
   // The connections stay in the multi handle's cache; the handles (a receive buffer each) go, so
   // that a transport idle between rounds holds its connections only.

@@ -105,8 +105,9 @@ class CurlTransport {
   // each request in flight has a connection of its own, and those connections are kept for the
   // next call (at most `max_in_flight` of them: a call with a lower bound than the last one's
   // closes them all first).
-  // Replies are kept in memory; a request naming an upload_file or a download_file is refused
-  // (kInvalidArgument). The i-th result answers the i-th request, as Perform would.
+  // Replies are kept in memory; a request naming an upload_file or a download_file, or streamed
+  // (on_line, on_data, keep_going), is refused (kInvalidArgument). The i-th result answers the
+  // i-th request, as Perform would; kInternal for those in flight when epoll or libcurl fails.
   std::vector<Result<HttpResponse>> PerformAll(const std::vector<HttpRequest>& requests,
                                                size_t max_in_flight);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -442,7 +443,6 @@ TEST_CASE("a streamed line and the headers of a reply are bounded") {
   CHECK(headers.status().message().find("headers larger than") != std::string::npos);
 }
 
-}  // namespace
 TEST_CASE("requests sent together answer in order, each on a connection the server may close") {
   testing::HttpStub web([](const testing::StubRequest& r) {
     return testing::StubReply{.status = r.target == "/missing" ? 404 : 200, .body = r.target};
@@ -477,13 +477,34 @@ TEST_CASE("requests sent together each keep their own deadline") {
   CurlTransport t({.base_url = "http://127.0.0.1:" + std::to_string(port)});
   std::vector<HttpRequest> requests(5, HttpRequest{.target = "/stats", .timeout_ms = 200});
   requests[2].timeout_ms = 400;
+  const auto t0 = std::chrono::steady_clock::now();
   const auto replies = t.PerformAll(requests, 5);
+  const auto took = std::chrono::steady_clock::now() - t0;
   REQUIRE(replies.size() == 5);
   for (const auto& r : replies) {
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Status::Code::kDeadlineExceeded);
   }
+  // A deadline is kept when it falls, not at the next of the loop's one-second wake-ups.
+  CHECK(took >= std::chrono::milliseconds(400));
+  CHECK(took < std::chrono::milliseconds(1000));
   close(fd);
 }
+
+TEST_CASE("a streamed request is refused among many, and the others are answered") {
+  testing::HttpStub web([](const testing::StubRequest& r) {
+    return testing::StubReply{.status = 200, .body = r.target};
+  });
+  CurlTransport t({.base_url = web.base_url()});
+  std::vector<HttpRequest> requests(3, HttpRequest{.target = "/a"});
+  requests[1].on_line = [](std::string_view) { return true; };
+  const auto replies = t.PerformAll(requests, 3);
+  REQUIRE(replies.size() == 3);
+  CHECK(replies[0].ok());
+  CHECK(replies[1].status().code() == Status::Code::kInvalidArgument);
+  CHECK(replies[2].ok());
+}
+
+}  // namespace
 
 }  // namespace onedock::docker
