@@ -161,6 +161,10 @@ class EngineProvider {
   virtual ~EngineProvider() = default;
   // kInvalidArgument when the host has no usable engine address.
   virtual Result<Lease> Acquire(const std::string& host) = 0;
+  // An engine of the host's for one user that keeps it (a host's VM rounds, which keep their
+  // stats connections between rounds): what it holds is not shared with other leases and goes
+  // when the lease ends. This default is Acquire.
+  virtual Result<Lease> AcquireOwn(const std::string& host) { return Acquire(host); }
   // The engine address of the host, for messages ("https://127.0.0.2:2376").
   virtual std::string Describe(const std::string& host) const = 0;
 };

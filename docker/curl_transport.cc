@@ -431,11 +431,13 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
   std::vector<Result<HttpResponse>> results(requests.size(),
                                             Result<HttpResponse>(Internal("not sent")));
   if (requests.empty()) return results;
-  // Connections stay in the multi handle's cache between calls, at most `max_in_flight` of them.
-  // A lower bound than the last call's closes them all at once (the multi handle owns its cache),
-  // and their memory goes back to the system: the next call opens the connections it needs.
+  // Connections stay in the multi handle's cache between calls, at most `max_in_flight` of them:
+  // libcurl closes the oldest idle one each time a transfer returns one to a full cache, so a
+  // lower bound takes a few calls to be reached. Down to half the last bound or less, they are
+  // all closed at once instead (the multi handle owns its cache) and their memory goes back to
+  // the system: the next call opens the connections it needs.
   const size_t bound = std::max<size_t>(1, max_in_flight);
-  if (multi_ != nullptr && bound < connection_bound_) {
+  if (multi_ != nullptr && bound * 2 <= connection_bound_) {
     curl_multi_cleanup(static_cast<CURLM*>(multi_));
     multi_ = nullptr;
     malloc_trim(0);

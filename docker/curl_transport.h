@@ -103,8 +103,8 @@ class CurlTransport {
   // Sends every request together, at most `max_in_flight` at a time, from the calling thread
   // (libcurl's multi interface, woken by epoll for the sockets that are ready): under HTTP/1.1
   // each request in flight has a connection of its own, and those connections are kept for the
-  // next call (at most `max_in_flight` of them: a call with a lower bound than the last one's
-  // closes them all first).
+  // next call, at most `max_in_flight` of them (a lower bound than the last call's closes the
+  // oldest as connections are returned; one of half the last bound or less closes them all first).
   // Replies are kept in memory; a request naming an upload_file or a download_file, or streamed
   // (on_line, on_data, keep_going), is refused (kInvalidArgument). The i-th result answers the
   // i-th request, as Perform would; kInternal for those in flight when epoll or libcurl fails.

@@ -24,6 +24,12 @@ Result<EngineProvider::Lease> EnginePool::Acquire(const std::string& host) {
                [this, host](Engine* e) { Release(host, static_cast<EngineClient*>(e)); });
 }
 
+Result<EngineProvider::Lease> EnginePool::AcquireOwn(const std::string& host) {
+  auto made = NewClient(host);
+  if (!made.ok()) return made.status();
+  return Lease(made->release(), [](Engine* e) { delete e; });
+}
+
 Result<std::unique_ptr<EngineClient>> EnginePool::NewClient(const std::string& host) const {
   auto endpoint = resolve_(host);
   if (!endpoint.ok()) return endpoint.status().WithContext("host " + host);

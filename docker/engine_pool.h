@@ -24,6 +24,8 @@ class EnginePool : public EngineProvider {
   explicit EnginePool(Resolver resolve, size_t max_idle = 8);
 
   Result<Lease> Acquire(const std::string& host) override;
+  // A client made for the lease and closed with it, never idle in the pool.
+  Result<Lease> AcquireOwn(const std::string& host) override;
   std::string Describe(const std::string& host) const override;
   // A client of the host's engine outside the pool, for a caller that needs the whole EngineClient
   // (the image staging engine).

@@ -42,9 +42,9 @@ Status SocketEvents::Step(std::chrono::milliseconds cap) {
   auto wait = cap;
   if (due_) {
     // Rounded up: a wake-up before libcurl's deadline would find nothing due.
-    wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
-                          *due_ - std::chrono::steady_clock::now()),
-                      std::chrono::milliseconds(0), cap);
+    wait = std::clamp(
+        std::chrono::ceil<std::chrono::milliseconds>(*due_ - std::chrono::steady_clock::now()),
+        std::chrono::milliseconds(0), cap);
   }
   epoll_event ready[64];
   const int n = epoll_wait(epoll_, ready, 64, static_cast<int>(wait.count()));

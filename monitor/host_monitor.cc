@@ -267,9 +267,15 @@ void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary
 }
 
 Result<std::vector<VmFigures>> HostMonitor::VmRound() {
-  auto lister = context_.engines.Acquire(target_.name);
-  if (!lister.ok()) return lister.status();
-  auto listed = (*lister)->ListContainers(OwnLabels(settings_.instance, target_.name), false);
+  // A client of the rounds' own: the connections of a round's stats, a share of the fleet's
+  // bound, stay with it for the next round and are not multiplied by the pool's idle clients.
+  if (!rounds_engine_) {
+    auto own = context_.engines.AcquireOwn(target_.name);
+    if (!own.ok()) return own.status();
+    rounds_engine_ = std::move(*own);
+  }
+  Engine& engine = *rounds_engine_;
+  auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), false);
   if (!listed.ok()) return listed.status();
   std::vector<std::pair<std::string, Running>> items;
   for (const auto& c : *listed) {
@@ -281,7 +287,7 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   ids.reserve(items.size());
   for (const auto& item : items) ids.push_back(item.first);
   const std::vector<Result<StatsSample>> samples =
-      (*lister)->StatsOfMany(ids, static_cast<size_t>(std::max(1, stats_in_flight_.load())));
+      engine.StatsOfMany(ids, static_cast<size_t>(std::max(1, stats_in_flight_.load())));
   std::vector<VmFigures> figures;
   size_t failed = 0;
   Status last_error;

@@ -156,7 +156,8 @@ class HostMonitor {
   const std::function<void()> want_round_;
   std::atomic<int> stats_in_flight_;
 
-  Schedule next_;  // Tick's
+  Schedule next_;                        // Tick's
+  EngineProvider::Lease rounds_engine_;  // VmRound's, made by its first call
 
   std::mutex mu_;  // guards everything below
   bool state_round_wanted_ = false;

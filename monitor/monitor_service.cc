@@ -129,17 +129,19 @@ int MonitorService::Resume() {
     log->error("{}", hosts.status().message());
     return 0;
   }
-  int resumed = 0;
+  // Every host first, then their rounds: the first rounds already keep the share of the stats
+  // bound that all the hosts leave them.
+  std::vector<std::shared_ptr<HostMonitor>> resumed;
   for (const auto& h : *hosts) {
     auto configuration = parse_(h.configuration);
     if (!configuration.ok()) {
       log->error("host {} ({}): {}", h.host_id, h.name, configuration.status().message());
       continue;
     }
-    Begin(Ensure(h.host_id, h.name, *configuration));
-    ++resumed;
+    resumed.push_back(Ensure(h.host_id, h.name, *configuration));
   }
-  return resumed;
+  for (const auto& monitor : resumed) Begin(monitor);
+  return static_cast<int>(resumed.size());
 }
 
 }  // namespace onedock::monitor

@@ -323,6 +323,13 @@ class FakeEngine : public Engine {
     }
     return out;
   }
+  // What the last StatsOfMany was allowed to keep in flight.
+  size_t stats_in_flight = 0;
+  std::vector<Result<StatsSample>> StatsOfMany(const std::vector<std::string>& ids,
+                                               size_t max_in_flight) override {
+    stats_in_flight = max_in_flight;
+    return Engine::StatsOfMany(ids, max_in_flight);
+  }
   Result<StatsSample> Stats(const std::string& id) override {
     if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");

@@ -14,13 +14,19 @@ namespace onedock::fakes {
 class FakeEngines : public EngineProvider {
  public:
   std::map<std::string, FakeEngine> hosts;
-  std::atomic<int> acquired = 0;  // leases may be taken from several threads
+  std::atomic<int> acquired = 0;      // leases may be taken from several threads
+  std::atomic<int> acquired_own = 0;  // of which AcquireOwn's
 
   Result<Lease> Acquire(const std::string& host) override {
     auto it = hosts.find(host);
     if (it == hosts.end()) return Unavailable("engine of " + host + " does not answer");
     ++acquired;
     return Lease(&it->second, [](Engine*) {});
+  }
+  Result<Lease> AcquireOwn(const std::string& host) override {
+    auto lease = Acquire(host);
+    if (lease.ok()) ++acquired_own;
+    return lease;
   }
   std::string Describe(const std::string& host) const override { return "fake://" + host; }
 };

@@ -346,6 +346,22 @@ size_t Count(const std::vector<std::string>& sent, const std::string& what) {
 }
 
 TEST_CASE(
+    "host monitor: a VM round asks its stats at the host's share, on an engine of its own kept "
+    "between rounds") {
+  MonitorRig r;
+  r.h1().stats["one-5"] = StatsSample{};
+  r.monitor.SetStatsInFlight(7);
+  auto first = r.monitor.VmRound();
+  REQUIRE_MESSAGE(first.ok(), first.status().ToString());
+  CHECK(first->size() == 1);
+  CHECK(r.h1().stats_in_flight == 7);
+  r.monitor.SetStatsInFlight(3);  // another host came: a smaller share
+  REQUIRE(r.monitor.VmRound().ok());
+  CHECK(r.h1().stats_in_flight == 3);
+  CHECK(r.engines.acquired_own == 1);
+}
+
+TEST_CASE(
     "host monitor: an engine that stops answering puts the host in ERROR, again every beacon "
     "period") {
   MonitorRig r;
