@@ -433,14 +433,15 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
   if (requests.empty()) return results;
   // Connections stay in the multi handle's cache between calls, at most `max_in_flight` of them:
   // libcurl closes the oldest idle one each time a transfer returns one to a full cache, so a
-  // lower bound takes a few calls to be reached. Down to half the last bound or less, they are
-  // all closed at once instead (the multi handle owns its cache) and their memory goes back to
-  // the system: the next call opens the connections it needs.
+  // lower bound, above half the last one, is reached within a call of at least `bound` requests.
+  // Down to half the last bound or less, they are all closed at once instead (the multi handle
+  // owns its cache): the call opens the connections it needs. Either way the memory they held
+  // goes back to the system.
   const size_t bound = std::max<size_t>(1, max_in_flight);
-  if (multi_ != nullptr && bound * 2 <= connection_bound_) {
+  const bool lowered = multi_ != nullptr && bound < connection_bound_;
+  if (lowered && bound * 2 <= connection_bound_) {
     curl_multi_cleanup(static_cast<CURLM*>(multi_));
     multi_ = nullptr;
-    malloc_trim(0);
   }
   connection_bound_ = bound;
   if (multi_ == nullptr) multi_ = curl_multi_init();
@@ -557,6 +558,7 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
   // that a transport idle between rounds holds its connections only.
   for (void* h : handles_) curl_easy_cleanup(static_cast<CURL*>(h));
   handles_.clear();
+  if (lowered) malloc_trim(0);
   return results;
 }
 
