@@ -511,10 +511,12 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
                              slot.headers, slot.upload);
           !s.ok()) {
         results[i] = s;
+        slot.transfer.reset();  // not in flight: a later failure of the run is not its answer
         continue;
       }
       if (curl_multi_add_handle(multi, h) != CURLM_OK) {
         results[i] = Internal("libcurl refused a transfer");
+        slot.transfer.reset();
         continue;
       }
       ++active;
