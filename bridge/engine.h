@@ -16,6 +16,7 @@
 #ifndef ONEDOCK_BRIDGE_ENGINE_H_
 #define ONEDOCK_BRIDGE_ENGINE_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -185,6 +186,11 @@ class EventFeed {
                         Handler on_event) = 0;
   // Once it returns, the handler of `key` is not running and is not called again.
   virtual void Unfollow(int key) = 0;
+  // Which opening of `key`'s stream is live: a number, new at each opening, while the engine has
+  // answered it and it has not ended since; 0 while it is opening again, or is not followed. The
+  // same number at two moments means the stream did not break in between, so every event the
+  // engine streamed meanwhile was (or is being) handed over.
+  virtual uint64_t Live(int key) = 0;
 };
 
 }  // namespace onedock

@@ -68,6 +68,12 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     t->response->headers.clear();  // a new status line (after 100 Continue or a redirect)
     return size * count;
   }
+  if (Trim(line).empty() && t->request->on_open) {  // the blank line that ends a reply's headers
+    long code = 0;
+    curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &code);
+    if (code >= 200) t->request->on_open(code);
+    return size * count;
+  }
   if (auto colon = line.find(':'); colon != std::string_view::npos) {
     t->response->headers[Lower(Trim(line.substr(0, colon)))] =
         std::string(Trim(line.substr(colon + 1)));

@@ -43,6 +43,12 @@ void MultiEventFeed::Unfollow(int key) {
   group_.Close(key);
 }
 
+uint64_t MultiEventFeed::Live(int key) {
+  std::lock_guard lock(mu_);
+  auto it = followed_.find(key);
+  return it == followed_.end() ? 0 : it->second.live;
+}
+
 void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
   // Held until the stream is handed to the group, so that an Unfollow in between queues its Close
   // after this Open, not before it (which would leave a stream nobody follows).
@@ -55,6 +61,12 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
   request.target = "/events?filters=" + UrlEscape(EventFiltersJson(f.filter));
   if (f.filter.since > 0) request.target += "&since=" + std::to_string(f.filter.since);
   request.timeout_ms = 0;
+  request.on_open = [this, key, generation](long status) {
+    std::lock_guard held(mu_);
+    auto found = followed_.find(key);
+    if (found == followed_.end() || found->second.generation != generation) return;
+    if (status >= 200 && status < 300) found->second.live = ++openings_;
+  };
   request.on_line = [this, key, generation](std::string_view line) {
     auto e = ParseEvent(line);
     if (!e.ok()) {
@@ -90,6 +102,7 @@ void MultiEventFeed::Ended(int key, uint64_t generation, const Result<HttpRespon
     auto it = followed_.find(key);
     if (it == followed_.end() || it->second.generation != generation) return;
     host = it->second.host;
+    it->second.live = 0;
   }
   auto log = NamedLogger("monitor");
   if (!end.ok()) {

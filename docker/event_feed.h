@@ -25,6 +25,7 @@ class MultiEventFeed : public EventFeed {
   Status Follow(int key, const std::string& host, const EventFilter& filter,
                 Handler on_event) override;
   void Unfollow(int key) override;
+  uint64_t Live(int key) override;
 
   // Streams open or waiting to be opened again.
   size_t streams() { return group_.size(); }
@@ -36,16 +37,18 @@ class MultiEventFeed : public EventFeed {
     EventFilter filter;
     Handler on_event;
     uint64_t generation = 0;  // a Follow again of the key starts a new one
+    uint64_t live = 0;        // Live(): the opening the engine answered, until the stream ends
   };
   void Open(int key, std::chrono::milliseconds delay);
   void Ended(int key, uint64_t generation, const Result<HttpResponse>& end);
 
   const EnginePool::Resolver resolve_;
   const std::chrono::milliseconds reopen_after_;
-  std::mutex mu_;  // guards followed_ and next_generation_
+  std::mutex mu_;  // guards followed_, next_generation_ and openings_
   std::map<int, Followed> followed_;
   uint64_t next_generation_ = 1;
-  StreamGroup group_;  // last: its thread ends before what its callbacks read goes
+  uint64_t openings_ = 0;  // streams the engines answered
+  StreamGroup group_;      // last: its thread ends before what its callbacks read goes
 };
 
 }  // namespace onedock::docker

@@ -207,7 +207,9 @@ TEST_CASE("events: a bounded window and a live stream that sees a kill") {
   CHECK(h2_admin.Events({.since = 0, .until = 0}).status().code() == Code::kInvalidArgument);
 }
 
-TEST_CASE("events: one feed thread follows both engines and sees a kill on each") {
+TEST_CASE(
+    "events: one feed thread follows both engines, live on each while open, and sees a kill on "
+    "each") {
   EngineClient h1("h1", testbed::Engine("h1"));
   EngineClient h2("h2", testbed::Engine("h2"));
   const std::string tag = testbed::UniqueName("odt-feed");
@@ -260,8 +262,17 @@ TEST_CASE("events: one feed thread follows both engines and sees a kill on each"
     }
     CHECK(testing::ThreadsOfThisProcess() == threads_before + 1);
     CHECK(feed.streams() == 2);
+    // The engines answered both streams, which stay open: each is live, under its own number,
+    // and the same number a while later (it did not break in between).
+    const uint64_t live0 = feed.Live(0);
+    CHECK(live0 > 0);
+    CHECK(feed.Live(1) > 0);
+    CHECK(feed.Live(1) != live0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    CHECK(feed.Live(0) == live0);
     feed.Unfollow(0);
     CHECK(feed.streams() == 1);
+    CHECK(feed.Live(0) == 0);
   }
   {
     std::lock_guard lock(mu);

@@ -86,5 +86,41 @@ TEST_CASE(
   CHECK(testing::ThreadsOfThisProcess() == threads_before);  // the feed's one thread was there
 }
 
+TEST_CASE("event feed: each answered opening of a stream is live under a number of its own") {
+  ConfigureLogging("off", "");
+  // Each connection hands over one event and closes: the feed opens the stream again.
+  testing::HttpStub engine([](const testing::StubRequest&) {
+    return testing::StubReply{
+        200,
+        {},
+        R"({"Type":"container","Action":"die","Actor":{"ID":"c1"},"time":1700000000})"
+        "\n"};
+  });
+  MultiEventFeed feed(
+      [&](const std::string&) -> Result<Endpoint> {
+        return Endpoint{.base_url = engine.base_url()};
+      },
+      20ms);
+  std::mutex mu;
+  std::vector<uint64_t> live_at_event;
+  CHECK(feed.Live(1) == 0);  // not followed
+  REQUIRE(feed.Follow(1, "h1", {.types = {"container"}},
+                      [&](const Event&) {
+                        std::lock_guard lock(mu);
+                        live_at_event.push_back(feed.Live(1));
+                      })
+              .ok());
+  REQUIRE(Within10s([&] {
+    std::lock_guard lock(mu);
+    return live_at_event.size() >= 3;
+  }));
+  feed.Unfollow(1);
+  CHECK(feed.Live(1) == 0);
+  std::lock_guard lock(mu);
+  CHECK(live_at_event[0] > 0);  // an event comes while its stream is open
+  CHECK(live_at_event[1] > live_at_event[0]);
+  CHECK(live_at_event[2] > live_at_event[1]);
+}
+
 }  // namespace
 }  // namespace onedock::docker
