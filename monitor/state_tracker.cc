@@ -74,4 +74,12 @@ StateReport StateTracker::Event(const VmState& state, bool quiet) {
   return report;
 }
 
+bool StateTracker::Settled() const {
+  if (sync_wanted_) return false;
+  for (const auto& [id, k] : known_) {
+    if (k.repeats_left > 0 || k.missing > 0) return false;
+  }
+  return true;
+}
+
 }  // namespace onedock::monitor

@@ -44,6 +44,10 @@ class StateTracker {
   // A state change the event stream announced.
   StateReport Event(const VmState& state, bool quiet);
 
+  // Nothing is left for a round to send: no state to repeat, no VM counted missing, no complete
+  // report wanted.
+  bool Settled() const;
+
  private:
   struct Known {
     VmState last;

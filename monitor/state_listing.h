@@ -1,0 +1,52 @@
+// StateListing: whether a host's state round lists the host's containers or leaves its VMs'
+// states to the engine's event stream. Pure (no clock, no I/O): the host monitor says what it
+// knows at each state round, and when a listing began.
+//
+// A listing (the engine's /containers/json, parsed) is most of what a state round costs, and on
+// hosts of many containers, most of what their monitoring costs. A round goes without one only
+// when nothing a listing would show can be unknown:
+//  - the host's event stream was live when the last listing began and has not broken since (the
+//    same EventFeed::Live number), so every change since then came, or is coming, as an event;
+//  - no event asked for a round (a container that died or went is judged from a listing);
+//  - the host is settled: its engine answered, no state is being repeated, no VM is counted
+//    missing, no complete report is wanted and no stop is left to report;
+//  - onedock acts on none of the host's VMs, and did not when the last listing began (states are
+//    not reported while onedock acts, so a listing after the action reports what it left);
+//  - the last listing began less than `relist` ago, so anything the stream did not say is seen
+//    within that time (plus a state period).
+#ifndef ONEDOCK_MONITOR_STATE_LISTING_H_
+#define ONEDOCK_MONITOR_STATE_LISTING_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "bridge/clock.h"
+
+namespace onedock::monitor {
+
+// What the host monitor knows at a state round.
+struct StateFacts {
+  Clock::TimePoint now;
+  uint64_t live = 0;     // EventFeed::Live of the host's stream; 0: not live, or no stream
+  bool asked = false;    // an event asked for this round
+  bool settled = false;  // see above
+  bool quiet = false;    // onedock acts on a VM of the host (or did, within the grace)
+};
+
+class StateListing {
+ public:
+  explicit StateListing(Clock::Duration relist) : relist_(relist) {}
+
+  // Whether the round with `facts` lists the host's containers.
+  bool Due(const StateFacts& facts) const;
+  // A listing began with `facts`.
+  void Listed(const StateFacts& facts) { last_ = facts; }
+
+ private:
+  const Clock::Duration relist_;
+  std::optional<StateFacts> last_;
+};
+
+}  // namespace onedock::monitor
+
+#endif  // ONEDOCK_MONITOR_STATE_LISTING_H_
