@@ -14,6 +14,10 @@ namespace {
 // takes up to 2 KB; at most 20 of them are sent per round.
 constexpr size_t kVmsPerMessage = 80;
 
+// While the event stream tells every change, a state round still lists the host's containers at
+// least this often (or every state period, if longer).
+constexpr std::chrono::seconds kRelist{30};
+
 int VmIdOf(const std::map<std::string, std::string>& labels) {
   auto it = labels.find(kLabelVmId);
   if (it == labels.end() || it->second.empty() || it->second.size() > 9 ||
@@ -33,14 +37,15 @@ std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
 }  // namespace
 
 HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings,
-                         std::function<void()> want_round)
+                         RoundHooks hooks)
     : target_(std::move(target)),
       context_(context),
       settings_(std::move(settings)),
       engine_url_(context_.engines.Describe(target_.name)),
-      want_round_(std::move(want_round)),
+      hooks_(std::move(hooks)),
       stats_in_flight_(settings_.stats_in_flight),
-      tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3) {
+      tracker_(std::max(1, 40 / std::max(1, target_.periods.state_vm)), 3),
+      listing_(std::max<Clock::Duration>(kRelist, Seconds(target_.periods.state_vm))) {
   const auto now = context_.clock.Now();
   const Periods& p = target_.periods;
   next_ = {now,
@@ -207,7 +212,18 @@ StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
       context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds)));
 }
 
-void HostMonitor::StateRound(Engine& engine) {
+void HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
+  StateFacts facts{now, hooks_.events_live ? hooks_.events_live() : 0, asked};
+  facts.quiet = context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds));
+  {
+    std::lock_guard lock(mu_);
+    facts.settled = up_ && !exits_left_ && tracker_.Settled();
+    if (!listing_.Due(facts)) {
+      ++snapshot_.state_rounds_unlisted;
+      return;
+    }
+    listing_.Listed(facts);
+  }
   auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
     EngineDown(listed.status());
@@ -248,6 +264,7 @@ void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary
   {
     std::lock_guard lock(mu_);
     due = exits_.Due(listed, kExitsPerRound);
+    exits_left_ = !due.ids.empty();
   }
   std::vector<VmFigures> records;
   std::vector<std::string> reported;
@@ -334,7 +351,7 @@ HostMonitor::TimePoint HostMonitor::Tick() {
     if (now >= next_.state) next_.state = now + Seconds(p.state_vm);
     Timed(&HostSnapshot::state, [&] {
       if (engine.ok()) {
-        StateRound(**engine);
+        StateRound(**engine, now, wanted);
       } else {
         EngineDown(engine.status());
       }
@@ -410,7 +427,7 @@ void HostMonitor::OnEvent(const Event& e) {
       exits_.Died(e.id);
       state_round_wanted_ = true;
     }
-    if (want_round_) want_round_();
+    if (hooks_.want_round) hooks_.want_round();
   }
   if (state.empty()) {
     if (e.action == "destroy") {  // a missing VM is judged by the rounds
@@ -418,7 +435,7 @@ void HostMonitor::OnEvent(const Event& e) {
         std::lock_guard lock(mu_);
         state_round_wanted_ = true;
       }
-      if (want_round_) want_round_();
+      if (hooks_.want_round) hooks_.want_round();
     }
     return;
   }

@@ -27,6 +27,7 @@
 #include "bridge/vm_activity.h"
 #include "monitor/exit_watch.h"
 #include "monitor/probes.h"
+#include "monitor/state_listing.h"
 #include "monitor/state_tracker.h"
 
 namespace onedock::monitor {
@@ -65,6 +66,9 @@ struct HostSnapshot {
   // (repeats for oned's 30 s guard included), and complete reports (SYNC_STATE) sent.
   uint64_t state_vm_changes = 0;
   uint64_t state_vm_syncs = 0;
+  // State rounds that went without listing the host's containers (StateListing: the event stream
+  // was live and the host settled).
+  uint64_t state_rounds_unlisted = 0;
   int stats_in_flight = 0;  // stats requests a VM round keeps in flight: the host's share
 };
 
@@ -77,14 +81,21 @@ struct MonitorContext {
   EventFeed* events = nullptr;  // MonitorService follows each host's events here; none: no events
 };
 
+// How the host's rounds reach the service that runs them and follows the host's events.
+struct RoundHooks {
+  // Called (from OnEvent) when a state round should run at once: the caller then runs Tick soon.
+  std::function<void()> want_round;
+  // EventFeed::Live of the host's event stream; unset: the host's events are not followed, and
+  // every state round lists the host's containers.
+  std::function<uint64_t()> events_live;
+};
+
 class HostMonitor {
  public:
   using TimePoint = Clock::TimePoint;
 
-  // `want_round` is called (from OnEvent) when a state round should run at once: the caller then
-  // runs Tick soon.
   HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings,
-              std::function<void()> want_round = {});
+              RoundHooks hooks = {});
   HostMonitor(const HostMonitor&) = delete;
   HostMonitor& operator=(const HostMonitor&) = delete;
 
@@ -134,8 +145,9 @@ class HostMonitor {
   void Timed(HostSnapshot::Round HostSnapshot::*slot, F round);
   void CountState(const StateReport& report);  // mu_ held
   void SendState(const StateReport& report);
-  // Lists the host's containers and sends what the state tracker decides (or the engine's failure).
-  void StateRound(Engine& engine);
+  // Lists the host's containers, unless StateListing finds it needless, and sends what the state
+  // tracker decides (or the engine's failure). `asked`: an event asked for the round.
+  void StateRound(Engine& engine, TimePoint now, bool asked);
   // MONITOR_VM records of the stopped containers among `listed` whose stop ExitWatch says is due:
   // why each one stopped, from an inspect and the end of its log.
   void ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed);
@@ -153,7 +165,7 @@ class HostMonitor {
   const MonitorContext context_;
   const MonitorSettings settings_;
   const std::string engine_url_;
-  const std::function<void()> want_round_;
+  const RoundHooks hooks_;
   std::atomic<int> stats_in_flight_;
 
   Schedule next_;                        // Tick's
@@ -164,7 +176,9 @@ class HostMonitor {
   bool up_ = false;
   bool down_reported_ = false;
   StateTracker tracker_;
+  StateListing listing_;
   ExitWatch exits_;
+  bool exits_left_ = false;  // the last listing had stops to report
   EngineInfo info_;
   Capacity disk_{settings_.disk_total_mb, 0, std::nullopt};
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample

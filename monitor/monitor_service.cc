@@ -55,7 +55,11 @@ std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::stri
     const int key = next_key_++;
     slot = {std::make_shared<HostMonitor>(
                 HostTarget{host_id, name, configuration.monitord, configuration.periods}, context_,
-                settings_, [this, key] { rounds_.Wake(key); }),
+                settings_,
+                RoundHooks{[this, key] { rounds_.Wake(key); },
+                           [this, key]() -> uint64_t {
+                             return context_.events == nullptr ? 0 : context_.events->Live(key);
+                           }}),
             key, false};
     monitor = slot.monitor;
     ShareStats();

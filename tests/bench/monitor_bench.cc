@@ -24,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -271,9 +272,19 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
     // The first rounds open every TLS connection; then two whole MONITOR_VM periods.
     phase("first rounds (connecting)", std::chrono::seconds(180), true);
     monitord.TakeVmsReported();
+    const auto unlisted = [&service] {
+      uint64_t n = 0;
+      for (const auto& h : service.Snapshot()) n += h.state_rounds_unlisted;
+      return n;
+    };
+    const uint64_t unlisted_before = unlisted();
     for (const char* name : {"one MONITOR_VM period", "another period"}) {
       if (!phase(name, std::chrono::seconds(30), false)) ok = false;
     }
+    std::printf(
+        "        state rounds without a listing (the event stream stood in): %llu in the two "
+        "periods, of about %d\n",
+        static_cast<unsigned long long>(unlisted() - unlisted_before), hosts * 12);
     std::printf(
         "        threads before the service: %zu (main, the monitord stand-in's two, the event "
         "feed's)\n",
@@ -431,8 +442,9 @@ int Main(int argc, char** argv) {
     monitor::RoundScheduler rounds(1, onedock::Clock::Real());
     docker::MultiEventFeed events(
         [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); });
-    monitor::HostMonitor hm(target, {engines, activity, sender, onedock::Clock::Real()},
-                            {.instance = instance}, [&rounds] { rounds.Wake(0); });
+    monitor::HostMonitor hm(
+        target, {engines, activity, sender, onedock::Clock::Real()}, {.instance = instance},
+        monitor::RoundHooks{[&rounds] { rounds.Wake(0); }, [&events] { return events.Live(0); }});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
     if (!warm.ok() || warm->size() != static_cast<size_t>(count)) {

@@ -306,8 +306,11 @@ class FakeEngine : public Engine {
     if (down) return Unavailable("engine does not answer");
     return disk;
   }
+  // ListContainers calls with `all` (stopped containers too), as state rounds list.
+  size_t full_listings = 0;
   Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
                                                        bool all) override {
+    if (all) ++full_listings;
     if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");
     std::vector<ContainerSummary> out;

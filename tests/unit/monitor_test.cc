@@ -336,9 +336,13 @@ struct MonitorRig {
   fakes::FakeMonitord monitord;
   VmActivity activity{clock};
   std::vector<std::string> payloads;
+  // What the host's event stream says of itself (EventFeed::Live): 0, not live, unless a test
+  // sets it, so that the state rounds list at each round.
+  std::atomic<uint64_t> live{0};
   HostMonitor monitor{
       HostTarget{3, "h1", {}, {}}, MonitorContext{engines, activity, monitord, clock},
-      MonitorSettings{.instance = "test", .disk_total_mb = 1000, .stats_in_flight = 1}};
+      MonitorSettings{.instance = "test", .disk_total_mb = 1000, .stats_in_flight = 1},
+      RoundHooks{{}, [this] { return live.load(); }}};
 };
 
 size_t Count(const std::vector<std::string>& sent, const std::string& what) {
@@ -456,6 +460,94 @@ TEST_CASE("host monitor: a container that dies says why in the VM's monitoring, 
   CHECK(record.Get("DOCKER_LOG_TAIL") == "first | bye");
   // Rounds go on; the stop is not reported again (no container runs, so no other MONITOR_VM).
   CHECK(Count(r.TickFor(std::chrono::seconds(60)), "MONITOR_VM SUCCESS") == 0);
+}
+
+TEST_CASE(
+    "host monitor: while its event stream is live and the host settled, state rounds go without a "
+    "listing, and list again every 30 s") {
+  MonitorRig r;
+  r.live = 1;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.TickFor(std::chrono::seconds(60));  // VM 5's state is repeated for oned's guard, then settled
+  const size_t listed = r.h1().full_listings;
+  const uint64_t unlisted = r.monitor.Snapshot().state_rounds_unlisted;
+  const auto sent = r.TickFor(std::chrono::seconds(60));  // 12 state rounds
+  CHECK(r.h1().full_listings - listed == 2);
+  CHECK(r.monitor.Snapshot().state_rounds_unlisted - unlisted == 10);
+  CHECK(Count(sent, "STATE_VM SUCCESS") == 0);    // nothing changed
+  CHECK(Count(sent, "MONITOR_VM SUCCESS") == 2);  // the other rounds go on
+  CHECK(r.monitor.Snapshot().containers == 1);
+
+  // Without a live stream, every round lists.
+  r.live = 0;
+  const size_t before = r.h1().full_listings;
+  r.TickFor(std::chrono::seconds(30));
+  CHECK(r.h1().full_listings - before == 6);
+}
+
+TEST_CASE(
+    "host monitor: a state round lists after a die event, a stream that opened again, and while "
+    "onedock acts and once after") {
+  MonitorRig r;
+  r.live = 1;
+  REQUIRE_OK(r.monitor.FirstReport());
+  r.TickFor(std::chrono::seconds(60));
+  r.Sent();
+  const auto listings_in = [&r](std::chrono::seconds span) {
+    const size_t before = r.h1().full_listings;
+    r.TickFor(span);
+    return r.h1().full_listings - before;
+  };
+  REQUIRE(listings_in(std::chrono::seconds(5)) == 0);
+
+  SUBCASE("a container died: the asked round lists, says why, and the repeats list") {
+    auto& c = r.h1().containers["one-5"];
+    c.running = false;
+    c.status = "exited";
+    r.monitor.OnEvent(r.ContainerEvent("die"));
+    CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
+    const size_t before = r.h1().full_listings;
+    r.monitor.Tick();  // the round the event asked for, at once
+    CHECK(r.h1().full_listings - before == 1);
+    CHECK(Count(r.Sent(), "MONITOR_VM SUCCESS") == 1);  // why it stopped
+    CHECK(listings_in(std::chrono::seconds(40)) == 7);  // POWEROFF repeated past oned's guard
+    CHECK(listings_in(std::chrono::seconds(20)) == 0);
+  }
+  SUBCASE("the stream broke and opened again: the next round lists, and vouches from then on") {
+    r.live = 2;
+    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+  }
+  SUBCASE("the stream is opening again: every round lists until it is live") {
+    r.live = 0;
+    CHECK(listings_in(std::chrono::seconds(15)) == 3);
+    r.live = 3;
+    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+  }
+  SUBCASE("onedock acts on VM 5: rounds list during it and once after its grace") {
+    r.activity.Begin(5, "h1");
+    CHECK(listings_in(std::chrono::seconds(10)) == 2);
+    r.activity.End(5);
+    // 5 s later, past the 3 s grace: the last listing was quiet, so this one reports what the
+    // action left; the stream vouches again from it.
+    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+  }
+  SUBCASE(
+      "the engine stopped answering: rounds list until it answers, and after its stream opens") {
+    r.h1().down = true;
+    r.live = 0;  // its stream broke with it
+    CHECK(listings_in(std::chrono::seconds(10)) == 2);
+    r.h1().down = false;
+    const size_t before = r.h1().full_listings;
+    const auto sent = r.TickFor(std::chrono::seconds(5));
+    CHECK(r.h1().full_listings - before == 1);
+    CHECK(Count(sent, "SYSTEM_HOST SUCCESS") == 1);  // it answers: the host is up again
+    r.live = 4;
+    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+  }
 }
 
 using testing::ThreadsOfThisProcess;
