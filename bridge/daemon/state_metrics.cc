@@ -52,6 +52,16 @@ std::vector<MetricFamily> StateMetrics::Collect() const {
                      "Complete STATE_VM reports (SYNC_STATE) sent to monitord",
                      MetricType::Counter,
                      {}};
+  MetricFamily unlisted{"onedock_state_rounds_unlisted_total",
+                        "State rounds that did not list the host's containers: its event stream "
+                        "had been live since the last listing and nothing was left to report",
+                        MetricType::Counter,
+                        {}};
+  MetricFamily share{"onedock_monitor_stats_in_flight",
+                     "Stats requests the host's VM rounds keep in flight: its share of "
+                     "[monitor] stats_connections, at most stats_in_flight",
+                     MetricType::Gauge,
+                     {}};
   const auto now = sources_.clock.Now();
   for (const monitor::HostSnapshot& h : sources_.hosts()) {
     const ClientMetric::Label host{"host", h.name};
@@ -70,6 +80,9 @@ std::vector<MetricFamily> StateMetrics::Collect() const {
         Sample({host}, MetricType::Counter, static_cast<double>(h.state_vm_changes)));
     syncs.metric.push_back(
         Sample({host}, MetricType::Counter, static_cast<double>(h.state_vm_syncs)));
+    unlisted.metric.push_back(
+        Sample({host}, MetricType::Counter, static_cast<double>(h.state_rounds_unlisted)));
+    share.metric.push_back(Sample({host}, MetricType::Gauge, h.stats_in_flight));
   }
   MetricFamily intents{"onedock_journal_open_intents",
                        "Actions the journal records as begun and not finished (under way, or left "
@@ -78,7 +91,8 @@ std::vector<MetricFamily> StateMetrics::Collect() const {
                        {}};
   if (auto open = sources_.open_intents(); open.ok())
     intents.metric.push_back(Sample({}, MetricType::Gauge, static_cast<double>(*open)));
-  std::vector<MetricFamily> out = {up, containers, age, took, changes, syncs, intents};
+  std::vector<MetricFamily> out = {up,    containers, age,   took,   changes,
+                                   syncs, unlisted,   share, intents};
   if (!sources_.reconcile) return out;
   const ReconcileCounts r = sources_.reconcile();
   MetricFamily passes{"onedock_reconcile_passes_total",

@@ -120,6 +120,8 @@ TEST_CASE("metrics: host families come from the monitor's snapshot, at the clock
   h1.vm = {clock.Now() - std::chrono::seconds(10), std::chrono::milliseconds(1500)};
   h1.state_vm_changes = 7;
   h1.state_vm_syncs = 2;
+  h1.state_rounds_unlisted = 4;
+  h1.stats_in_flight = 40;
   monitor::HostSnapshot h2;  // resumed, its engine never answered
   h2.host_id = 1;
   h2.name = "h2";
@@ -156,6 +158,10 @@ TEST_CASE("metrics: host families come from the monitor's snapshot, at the clock
   CHECK(changes.type == prometheus::MetricType::Counter);
   CHECK(SampleOf(changes, "host=h1").counter.value == 7);
   CHECK(SampleOf(Family(families, "onedock_state_vm_syncs_total"), "host=h1").counter.value == 2);
+  CHECK(
+      SampleOf(Family(families, "onedock_state_rounds_unlisted_total"), "host=h1").counter.value ==
+      4);
+  CHECK(SampleOf(Family(families, "onedock_monitor_stats_in_flight"), "host=h1").gauge.value == 40);
   CHECK(SampleOf(Family(families, "onedock_journal_open_intents"), "").gauge.value == 2);
   const MetricFamily& passes = Family(families, "onedock_reconcile_passes_total");
   CHECK(SampleOf(passes, "result=done").counter.value == 4);
