@@ -188,8 +188,10 @@ class EventFeed {
   virtual void Unfollow(int key) = 0;
   // Which opening of `key`'s stream is live: a number, new at each opening, while the engine has
   // answered it and it has not ended since; 0 while it is opening again, or is not followed. The
-  // same number at two moments means the stream did not break in between, so every event the
-  // engine streamed meanwhile was (or is being) handed over.
+  // same number at two moments means the stream did not break in between and every event the
+  // engine streamed meanwhile was (or is being) handed over; a handler that throws makes a new
+  // number. What it does not say: an engine answers a stream just before it subscribes it to
+  // its events, and drops events for a subscriber that does not keep up.
   virtual uint64_t Live(int key) = 0;
 };
 

@@ -72,8 +72,9 @@ struct HttpRequest {
   std::function<bool(std::string_view)> on_data;
   // Polled about once a second while a transfer runs; returning false ends it (not an error).
   std::function<bool()> keep_going;
-  // Called with the status once a final reply's headers are in, before its body (a stream's
-  // server has answered, though no line has come yet).
+  // Called with the status at the end of each reply's headers (100 Continue excepted), before
+  // its body: a stream's server has answered, though no line has come yet. A redirect followed,
+  // or a chunked body's trailers, call it again.
   std::function<void(long status)> on_open;
 };
 

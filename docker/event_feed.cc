@@ -86,6 +86,13 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
       handler(*e);
     } catch (const std::exception& x) {  // not across libcurl's callback
       NamedLogger("monitor")->error("event of {}: {}", e->id, x.what());
+      // The event is lost to its follower: the stream no longer vouches for what it told.
+      std::lock_guard held(mu_);
+      auto found = followed_.find(key);
+      if (found != followed_.end() && found->second.generation == generation &&
+          found->second.live != 0) {
+        found->second.live = ++openings_;
+      }
     }
     return true;
   };

@@ -86,10 +86,19 @@ TEST_CASE(
   CHECK(testing::ThreadsOfThisProcess() == threads_before);  // the feed's one thread was there
 }
 
-TEST_CASE("event feed: each answered opening of a stream is live under a number of its own") {
+TEST_CASE(
+    "event feed: each opening the engine answers is live under a number of its own until it "
+    "ends, and one comes again after a refusal") {
   ConfigureLogging("off", "");
-  // Each connection hands over one event and closes: the feed opens the stream again.
-  testing::HttpStub engine([](const testing::StubRequest&) {
+  std::mutex mu;
+  std::atomic<MultiEventFeed*> feed_of_stub{nullptr};
+  std::vector<uint64_t> live_at_request, live_at_event;
+  // Each connection hands over one event and closes, or is refused (every other one); the feed
+  // opens the stream again. At each request, what the feed says of the stream is recorded.
+  testing::HttpStub engine([&](const testing::StubRequest&) {
+    std::lock_guard lock(mu);
+    if (MultiEventFeed* f = feed_of_stub) live_at_request.push_back(f->Live(1));
+    if (live_at_request.size() % 2 == 0) return testing::StubReply{500, {}, R"({"message":"x"})"};
     return testing::StubReply{
         200,
         {},
@@ -101,8 +110,7 @@ TEST_CASE("event feed: each answered opening of a stream is live under a number 
         return Endpoint{.base_url = engine.base_url()};
       },
       20ms);
-  std::mutex mu;
-  std::vector<uint64_t> live_at_event;
+  feed_of_stub = &feed;
   CHECK(feed.Live(1) == 0);  // not followed
   REQUIRE(feed.Follow(1, "h1", {.types = {"container"}},
                       [&](const Event&) {
@@ -112,14 +120,17 @@ TEST_CASE("event feed: each answered opening of a stream is live under a number 
               .ok());
   REQUIRE(Within10s([&] {
     std::lock_guard lock(mu);
-    return live_at_event.size() >= 3;
+    return live_at_event.size() >= 3 && live_at_request.size() >= 6;
   }));
   feed.Unfollow(1);
+  feed_of_stub = nullptr;
   CHECK(feed.Live(1) == 0);
   std::lock_guard lock(mu);
   CHECK(live_at_event[0] > 0);  // an event comes while its stream is open
   CHECK(live_at_event[1] > live_at_event[0]);
   CHECK(live_at_event[2] > live_at_event[1]);
+  // Each request comes once the stream before it (answered or refused) has ended.
+  for (uint64_t live : live_at_request) CHECK(live == 0);
 }
 
 }  // namespace
