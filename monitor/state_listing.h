@@ -1,19 +1,22 @@
 // StateListing: whether a host's state round lists the host's containers or leaves its VMs'
 // states to the engine's event stream. Pure (no clock, no I/O): the host monitor says what it
-// knows at each state round, and when a listing began.
+// knows at each state round.
 //
 // A listing (the engine's /containers/json, parsed) is most of what a state round costs, and on
 // hosts of many containers, most of what their monitoring costs. A round goes without one only
-// when nothing a listing would show can be unknown:
-//  - the host's event stream was live when the last listing began and has not broken since (the
-//    same EventFeed::Live number), so every change since then came, or is coming, as an event;
+// when what a listing would show is known from the stream:
+//  - the last listing was vouched for: the host's event stream was live at the round before it
+//    and still is (the same EventFeed::Live number). An engine answers a stream before it
+//    subscribes it to its events, so the round at which a stream became live does not count;
+//  - the stream has not broken since (the same number now);
 //  - no event asked for a round (a container that died or went is judged from a listing);
 //  - the host is settled: its engine answered, no state is being repeated, no VM is counted
 //    missing, no complete report is wanted and no stop is left to report;
 //  - onedock acts on none of the host's VMs, and did not when the last listing began (states are
 //    not reported while onedock acts, so a listing after the action reports what it left);
-//  - the last listing began less than `relist` ago, so anything the stream did not say is seen
-//    within that time (plus a state period).
+//  - the last listing began less than `relist` ago, so anything the stream did not say (an
+//    engine drops the events of a subscriber that does not keep up) is seen within that time
+//    (plus a state period).
 #ifndef ONEDOCK_MONITOR_STATE_LISTING_H_
 #define ONEDOCK_MONITOR_STATE_LISTING_H_
 
@@ -37,14 +40,20 @@ class StateListing {
  public:
   explicit StateListing(Clock::Duration relist) : relist_(relist) {}
 
-  // Whether the round with `facts` lists the host's containers.
-  bool Due(const StateFacts& facts) const;
-  // A listing began with `facts`.
-  void Listed(const StateFacts& facts) { last_ = facts; }
+  // Whether the state round with `facts` lists the host's containers; remembers the round (and
+  // the listing, if it lists). Rounds come in time order.
+  bool Round(const StateFacts& facts);
 
  private:
+  struct Listing {
+    StateFacts facts;
+    bool vouched = false;  // the stream was live, with the same number, at the round before
+  };
+  bool Due(const StateFacts& facts) const;
+
   const Clock::Duration relist_;
-  std::optional<StateFacts> last_;
+  std::optional<Listing> last_;
+  uint64_t live_before_ = 0;  // the live number of the round before
 };
 
 }  // namespace onedock::monitor

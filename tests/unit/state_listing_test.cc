@@ -1,8 +1,9 @@
 // StateListing: when a state round lists the host's containers and when the event stream stands
 // in for the listing; and StateTracker::Settled, one of the facts it weighs.
+#include "monitor/state_listing.h"
+
 #include <doctest/doctest.h>
 
-#include "monitor/state_listing.h"
 #include "monitor/state_tracker.h"
 
 namespace onedock::monitor {
@@ -12,78 +13,91 @@ using std::chrono::seconds;
 
 const Clock::TimePoint kStart{seconds(1000)};
 
-// A round at `after` the start, on a settled, quiet host whose stream is opening 7.
+// A round at `after` the start, on a settled host onedock does not act on, whose stream is
+// opening 7.
 StateFacts At(seconds after) { return {kStart + after, 7, false, true, false}; }
 
-// A StateListing of relist 30 s whose last listing began at the start, with At's facts.
+// A StateListing of relist 30 s whose last listing, at the start, was vouched for: the stream
+// was live (opening 7) at the round before it.
 StateListing ListedAtStart() {
   StateListing listing(seconds(30));
-  listing.Listed(At(seconds(0)));
+  REQUIRE(listing.Round(At(seconds(-5))));
+  REQUIRE(listing.Round(At(seconds(0))));
   return listing;
 }
 
-TEST_CASE("state listing: the first round lists, then a live stream stands in until the relist") {
+TEST_CASE("state listing: rounds list until the stream vouches, then at each relist") {
   StateListing listing(seconds(30));
-  CHECK(listing.Due(At(seconds(0))));
-  listing.Listed(At(seconds(0)));
-  CHECK_FALSE(listing.Due(At(seconds(5))));
-  CHECK_FALSE(listing.Due(At(seconds(29))));
-  CHECK(listing.Due(At(seconds(30))));
-  listing.Listed(At(seconds(30)));
-  CHECK_FALSE(listing.Due(At(seconds(35))));
+  CHECK(listing.Round(At(seconds(0))));  // the first round lists
+  // The stream became live before that listing, but the engine may have subscribed it after:
+  // the listing is not vouched for, and the next round lists again.
+  CHECK(listing.Round(At(seconds(5))));
+  CHECK_FALSE(listing.Round(At(seconds(10))));
+  CHECK_FALSE(listing.Round(At(seconds(34))));
+  CHECK(listing.Round(At(seconds(35))));  // 30 s since the last listing
+  CHECK_FALSE(listing.Round(At(seconds(40))));
 }
 
 TEST_CASE("state listing: each thing the stream cannot vouch for makes the round list") {
-  const auto listing = ListedAtStart();
+  auto listing = ListedAtStart();
   StateFacts f = At(seconds(5));
-  REQUIRE_FALSE(listing.Due(f));
 
+  SUBCASE("nothing: the round goes without") { CHECK_FALSE(listing.Round(f)); }
   SUBCASE("the stream is not live") {
     f.live = 0;
-    CHECK(listing.Due(f));
+    CHECK(listing.Round(f));
   }
   SUBCASE("the stream broke and opened again since the listing") {
     f.live = 8;
-    CHECK(listing.Due(f));
+    CHECK(listing.Round(f));
+    f.now += seconds(5);
+    CHECK(listing.Round(f));  // that listing was not vouched for: the stream opened at it
+    f.now += seconds(5);
+    CHECK_FALSE(listing.Round(f));
   }
   SUBCASE("an event asked for the round") {
     f.asked = true;
-    CHECK(listing.Due(f));
+    CHECK(listing.Round(f));
   }
   SUBCASE("the host is not settled") {
     f.settled = false;
-    CHECK(listing.Due(f));
+    CHECK(listing.Round(f));
   }
   SUBCASE("onedock acts on one of the host's VMs") {
     f.quiet = true;
-    CHECK(listing.Due(f));
+    CHECK(listing.Round(f));
   }
 }
 
 TEST_CASE("state listing: a listing while onedock acted is followed by one after it") {
-  StateListing listing(seconds(30));
-  StateFacts during = At(seconds(0));
+  auto listing = ListedAtStart();
+  StateFacts during = At(seconds(5));
   during.quiet = true;
-  listing.Listed(during);
-  CHECK(listing.Due(At(seconds(5))));  // what the action left is reported by this one
-  listing.Listed(At(seconds(5)));
-  CHECK_FALSE(listing.Due(At(seconds(10))));
+  CHECK(listing.Round(during));
+  CHECK(listing.Round(At(seconds(10))));  // what the action left is reported by this one
+  CHECK_FALSE(listing.Round(At(seconds(15))));
 }
 
-TEST_CASE("state listing: a stream not live at the listing does not vouch for what followed") {
-  StateListing listing(seconds(30));
-  StateFacts opening = At(seconds(0));
+TEST_CASE("state listing: a stream that opens again vouches from the round after its opening") {
+  auto listing = ListedAtStart();
+  StateFacts opening = At(seconds(5));
   opening.live = 0;
-  listing.Listed(opening);
-  CHECK(listing.Due(At(seconds(5))));  // live now, but events before its opening may be lost
-  listing.Listed(At(seconds(5)));
-  CHECK_FALSE(listing.Due(At(seconds(10))));
+  CHECK(listing.Round(opening));
+  CHECK(listing.Round(opening));
+  StateFacts opened = At(seconds(15));
+  opened.live = 9;
+  CHECK(listing.Round(opened));  // live now, but events before its subscription may be lost
+  opened.now += seconds(5);
+  CHECK(listing.Round(opened));  // vouched for: the stream was live at the round before
+  opened.now += seconds(5);
+  CHECK_FALSE(listing.Round(opened));
 }
 
 auto Never = [](int) { return false; };
 
-TEST_CASE("state tracker: settled once its repeats are sent, not while a VM is missing or a "
-          "complete report is wanted") {
+TEST_CASE(
+    "state tracker: settled once its repeats are sent, not while a VM is missing or a "
+    "complete report is wanted") {
   StateTracker tracker(2, 3);
   CHECK_FALSE(tracker.Settled());  // its first round is a complete report
   tracker.Round({{1, "one-1", "RUNNING"}}, Never, false);
