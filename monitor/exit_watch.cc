@@ -23,6 +23,8 @@ ExitWatch::Round ExitWatch::Due(const std::vector<ContainerSummary>& listed, siz
       still.insert(c.id);
     } else if (round.ids.size() < limit) {
       round.ids.push_back(c.id);
+    } else {
+      round.more = true;
     }
   }
   reported_ = std::move(still);

@@ -24,6 +24,7 @@ class ExitWatch {
   struct Round {
     std::vector<std::string> ids;
     uint64_t deaths_seen = 0;
+    bool more = false;  // the limit left stops due for a later round
   };
 
   // The container died (an engine event): its stop is due again, even if it was reported before.

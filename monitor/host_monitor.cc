@@ -212,22 +212,21 @@ StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
       context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds)));
 }
 
-void HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
+bool HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
   StateFacts facts{now, hooks_.events_live ? hooks_.events_live() : 0, asked};
   facts.quiet = context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds));
   {
     std::lock_guard lock(mu_);
     facts.settled = up_ && !exits_left_ && tracker_.Settled();
-    if (!listing_.Due(facts)) {
+    if (!listing_.Round(facts)) {
       ++snapshot_.state_rounds_unlisted;
-      return;
+      return false;
     }
-    listing_.Listed(facts);
   }
   auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
     EngineDown(listed.status());
-    return;
+    return true;
   }
   bool came_back, was_reported_down;
   {
@@ -241,7 +240,7 @@ void HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
       NamedLogger("monitor")->info("engine of host {} at {} answers again", target_.name,
                                    engine_url_);
     }
-    if (!SystemRound(engine)) return;
+    if (!SystemRound(engine)) return true;
     std::lock_guard lock(mu_);
     up_ = true;
     down_reported_ = false;
@@ -255,6 +254,7 @@ void HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
   }
   SendState(report);
   ReportExits(engine, *listed);
+  return true;
 }
 
 void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed) {
@@ -264,7 +264,7 @@ void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary
   {
     std::lock_guard lock(mu_);
     due = exits_.Due(listed, kExitsPerRound);
-    exits_left_ = !due.ids.empty();
+    exits_left_ = due.more;
   }
   std::vector<VmFigures> records;
   std::vector<std::string> reported;
@@ -349,13 +349,19 @@ HostMonitor::TimePoint HostMonitor::Tick() {
   auto engine = context_.engines.Acquire(target_.name);
   if (wanted || now >= next_.state) {
     if (now >= next_.state) next_.state = now + Seconds(p.state_vm);
-    Timed(&HostSnapshot::state, [&] {
-      if (engine.ok()) {
-        StateRound(**engine, now, wanted);
-      } else {
-        EngineDown(engine.status());
-      }
-    });
+    // A round without a listing counts for the round's age; its duration stays the last
+    // listing's, which is what the round costs.
+    const auto began = context_.clock.Now();
+    bool listed = true;
+    if (engine.ok()) {
+      listed = StateRound(**engine, now, wanted);
+    } else {
+      EngineDown(engine.status());
+    }
+    const auto ended = context_.clock.Now();
+    std::lock_guard lock(mu_);
+    snapshot_.state.ended = ended;
+    if (listed) snapshot_.state.took = ended - began;
   }
   bool up;
   {
@@ -430,7 +436,9 @@ void HostMonitor::OnEvent(const Event& e) {
     if (hooks_.want_round) hooks_.want_round();
   }
   if (state.empty()) {
-    if (e.action == "destroy") {  // a missing VM is judged by the rounds
+    // A container that went, came or was renamed is judged from a listing (a missing VM by the
+    // rounds).
+    if (e.action == "destroy" || e.action == "create" || e.action == "rename") {
       {
         std::lock_guard lock(mu_);
         state_round_wanted_ = true;

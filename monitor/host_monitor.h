@@ -146,8 +146,9 @@ class HostMonitor {
   void CountState(const StateReport& report);  // mu_ held
   void SendState(const StateReport& report);
   // Lists the host's containers, unless StateListing finds it needless, and sends what the state
-  // tracker decides (or the engine's failure). `asked`: an event asked for the round.
-  void StateRound(Engine& engine, TimePoint now, bool asked);
+  // tracker decides (or the engine's failure). `asked`: an event asked for the round. False when
+  // it went without a listing.
+  bool StateRound(Engine& engine, TimePoint now, bool asked);
   // MONITOR_VM records of the stopped containers among `listed` whose stop ExitWatch says is due:
   // why each one stopped, from an inspect and the end of its log.
   void ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed);

@@ -24,19 +24,8 @@ class FakeEventFeed : public EventFeed {
     std::lock_guard lock(mu_);
     followed_.erase(key);
   }
-  uint64_t Live(int key) override {
-    std::lock_guard lock(mu_);
-    auto it = followed_.find(key);
-    return it == followed_.end() ? 0 : it->second.live;
-  }
-  // The stream following `host` is answered (a new opening), or broken (`live` false). Streams
-  // start as not live, so that monitoring tests that do not say otherwise list at every round.
-  void SetLive(const std::string& host, bool live) {
-    std::lock_guard lock(mu_);
-    for (auto& [key, f] : followed_) {
-      if (f.host == host) f.live = live ? ++openings_ : 0;
-    }
-  }
+  // The fake's streams are never live: every state round of a host it follows lists.
+  uint64_t Live(int) override { return 0; }
   // Hands `event` to the handler following `host`; false when none does.
   bool Push(const std::string& host, const Event& event) {
     Handler handler;
@@ -60,11 +49,9 @@ class FakeEventFeed : public EventFeed {
     std::string host;
     EventFilter filter;
     Handler on_event;
-    uint64_t live = 0;
   };
   std::mutex mu_;
   std::map<int, Followed> followed_;
-  uint64_t openings_ = 0;
 };
 
 }  // namespace onedock::fakes

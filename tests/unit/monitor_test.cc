@@ -171,9 +171,11 @@ TEST_CASE("exit watch: each stop is due once, again after a run or a die event, 
                                                  {.id = "d", .state = "running"}};
   auto round = w.Due(stopped, 1);
   CHECK(round.ids == std::vector<std::string>{"a"});  // b waits for the next round
+  CHECK(round.more);
   w.Reported(round, "a");
   round = w.Due(stopped, 10);
   CHECK(round.ids == std::vector<std::string>{"b"});
+  CHECK_FALSE(round.more);
   w.Reported(round, "b");
   CHECK(w.Due(stopped, 10).ids.empty());
   w.Died("a");  // restarted and died between two rounds
@@ -486,8 +488,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "host monitor: a state round lists after a die event, a stream that opened again, and while "
-    "onedock acts and once after") {
+    "host monitor: a state round lists after a die or create event, a stream that opened again, "
+    "an engine that hangs, and while onedock acts and once after") {
   MonitorRig r;
   r.live = 1;
   REQUIRE_OK(r.monitor.FirstReport());
@@ -513,16 +515,35 @@ TEST_CASE(
     CHECK(listings_in(std::chrono::seconds(40)) == 7);  // POWEROFF repeated past oned's guard
     CHECK(listings_in(std::chrono::seconds(20)) == 0);
   }
-  SUBCASE("the stream broke and opened again: the next round lists, and vouches from then on") {
+  SUBCASE("a container created behind OpenNebula's back: its create event asks for a listing") {
+    ContainerInfo c;
+    c.id = "c6";
+    c.name = "one-6";
+    c.status = "created";
+    c.labels = {{"one.vmid", "6"}, {"one.instance", "test"}, {"one.host", "h1"}};
+    r.h1().containers["one-6"] = c;
+    Event created = r.ContainerEvent("create");
+    created.id = "c6";
+    created.attributes["one.vmid"] = "6";
+    created.attributes["name"] = "one-6";
+    r.monitor.OnEvent(created);
+    const size_t before = r.h1().full_listings;
+    r.monitor.Tick();  // at once: no round is due by the clock
+    CHECK(r.h1().full_listings - before == 1);
+    CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
+    CHECK(r.payloads.back().find("ID=\"6\"") != std::string::npos);
+    CHECK(r.payloads.back().find("STATE=\"POWEROFF\"") != std::string::npos);
+  }
+  SUBCASE("the stream broke and opened again: rounds list until it was live at the round before") {
     r.live = 2;
-    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(10)) == 2);
     CHECK(listings_in(std::chrono::seconds(25)) == 0);
   }
   SUBCASE("the stream is opening again: every round lists until it is live") {
     r.live = 0;
     CHECK(listings_in(std::chrono::seconds(15)) == 3);
     r.live = 3;
-    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(10)) == 2);
     CHECK(listings_in(std::chrono::seconds(25)) == 0);
   }
   SUBCASE("onedock acts on VM 5: rounds list during it and once after its grace") {
@@ -545,8 +566,25 @@ TEST_CASE(
     CHECK(r.h1().full_listings - before == 1);
     CHECK(Count(sent, "SYSTEM_HOST SUCCESS") == 1);  // it answers: the host is up again
     r.live = 4;
-    CHECK(listings_in(std::chrono::seconds(5)) == 1);
+    CHECK(listings_in(std::chrono::seconds(10)) == 2);
     CHECK(listings_in(std::chrono::seconds(25)) == 0);
+  }
+  SUBCASE(
+      "the engine hangs with its stream open: the relist notices, then rounds list until it "
+      "answers") {
+    r.h1().down = true;
+    std::vector<std::string> sent;
+    const size_t before = r.h1().full_listings;
+    for (int n = 0; n < 3; ++n) {  // the last listing began 25 s ago
+      r.clock.Advance(std::chrono::seconds(5));
+      r.monitor.Tick();
+      for (auto& m : r.Sent()) sent.push_back(m);
+    }
+    CHECK(r.h1().full_listings - before == 3);  // at 30 s, then at every round
+    CHECK(Count(sent, "MONITOR_HOST FAILURE") == 1);
+    r.h1().down = false;
+    CHECK(listings_in(std::chrono::seconds(5)) == 1);  // it answers: a complete report
+    CHECK(listings_in(std::chrono::seconds(20)) == 0);
   }
 }
 
