@@ -34,6 +34,10 @@ std::function<bool(const Samples&)> Equals(double value) {
   return [value](const Samples& s) { return s.size() == 1 && s.front().value == value; };
 }
 
+std::function<bool(const Samples&)> AtLeast(double value) {
+  return [value](const Samples& s) { return s.size() == 1 && s.front().value >= value; };
+}
+
 TEST_CASE("metrics: Prometheus scrapes onedockd and counts its deploys, engines and intents") {
   testing::TempDir root("metrics");
   testing::EmulatorProcess emu;
@@ -139,7 +143,7 @@ TEST_CASE("metrics: Prometheus scrapes onedockd and counts its deploys, engines 
           "deploy +Inf bucket") == kDeploys + 1);
 
   CHECK(One(prometheus.Query(R"(onedock_engine_up{host="h1"})"), "engine up") == 1);
-  // The state round lists every 5 s (monitord's default STATE_VM period).
+  // The state rounds (every 5 s, monitord's default STATE_VM period) list while onedock deploys.
   CHECK(One(prometheus.QueryUntil(R"(onedock_host_containers{host="h1"})", Equals(kDeploys),
                                   std::chrono::seconds(30)),
             "containers") == kDeploys);
@@ -155,6 +159,10 @@ TEST_CASE("metrics: Prometheus scrapes onedockd and counts its deploys, engines 
   CHECK(round < 10);
   CHECK(One(prometheus.Query(R"(onedock_state_vm_syncs_total{host="h1"})"), "syncs") >= 1);
   CHECK(One(prometheus.Query(R"(onedock_state_vm_changes_total{host="h1"})"), "changes") >= 0);
+  // Once the deploys are over, the engine's event stream stands in for the listings.
+  CHECK(One(prometheus.QueryUntil(R"(onedock_state_rounds_unlisted_total{host="h1"})", AtLeast(1),
+                                  std::chrono::seconds(40)),
+            "state rounds without a listing") >= 1);
   CHECK(One(prometheus.Query("onedock_journal_open_intents"), "open intents") == 0);
   CHECK(One(prometheus.Query(R"(up{job="onedock"})"), "scrape target up") == 1);
 
