@@ -14,6 +14,7 @@
 //   monitor_bench [counts...] [--fleet=HxM | --fleet=0] [--fleet-only] [--stats-in-flight=N]
 //                 [--stats-connections=N]
 //   default: 1 50 200, a fleet of 50x200, and the stats bounds of onedockd.conf's [monitor]
+//   (--stats-in-flight applies to the real engine's rounds too)
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
@@ -379,8 +380,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
   auto version = raw.Negotiate();
-  std::printf("monitor_bench on engine h1 (API %s), instance %s\n",
-              version.ok() ? version->ToString().c_str() : "?", instance.c_str());
+  std::printf("monitor_bench on engine h1 (API %s), instance %s, onedock's stats in flight: %d\n",
+              version.ok() ? version->ToString().c_str() : "?", instance.c_str(), stats_in_flight);
   Listener monitord;
   VmActivity activity;  // empty: nothing is onedock's own action here
   const std::vector<std::string> labels = {std::string(kLabelInstance) + "=" + instance,
@@ -443,7 +444,8 @@ int Main(int argc, char** argv) {
     docker::MultiEventFeed events(
         [&endpoint](const std::string&) { return Result<docker::Endpoint>(endpoint); });
     monitor::HostMonitor hm(
-        target, {engines, activity, sender, onedock::Clock::Real()}, {.instance = instance},
+        target, {engines, activity, sender, onedock::Clock::Real()},
+        {.instance = instance, .stats_in_flight = stats_in_flight},
         monitor::RoundHooks{[&rounds] { rounds.Wake(0); }, [&events] { return events.Live(0); }});
     // The first round opens the connections and takes the first CPU samples.
     auto warm = hm.VmRound();
@@ -526,22 +528,37 @@ int Main(int argc, char** argv) {
 
     // docker kill -> STATE_VM: the monitor's rounds and events run; one container is killed.
     rounds.Add(0, [&hm] { return hm.Tick(); });
-    if (Status s = events.Follow(0, "h1", hm.Events(), [&hm](const Event& e) { hm.OnEvent(e); });
+    const int victim = count - 1;
+    const std::string victim_name = instance + "-" + std::to_string(victim);
+    // When the victim's die event reached the feed: the engine's part of the delay ends there.
+    std::atomic<Clock::rep> die_handed{0};
+    if (Status s = events.Follow(0, "h1", hm.Events(),
+                                 [&](const Event& e) {
+                                   auto name = e.attributes.find("name");
+                                   if (e.action == "die" && name != e.attributes.end() &&
+                                       name->second == victim_name && die_handed == 0) {
+                                     die_handed = Clock::now().time_since_epoch().count();
+                                   }
+                                   hm.OnEvent(e);
+                                 });
         !s.ok()) {
       std::fprintf(stderr, "monitor_bench: events: %s\n", s.ToString().c_str());
       failed = true;
       break;
     }
     std::this_thread::sleep_for(std::chrono::seconds(2));  // the first (complete) report goes out
-    const int victim = count - 1;
     const auto killed = Clock::now();
-    raw.KillContainer(instance + "-" + std::to_string(victim));
+    raw.KillContainer(victim_name);
     Clock::time_point arrived;
     if (monitord.WaitState(victim, "POWEROFF", &arrived, std::chrono::seconds(30)) &&
         arrived > killed) {
       kill_delays.push_back(Ms(arrived - killed));
-      std::printf("%-10s   docker kill -> STATE_VM POWEROFF at monitord: %.1f ms\n", "",
-                  kill_delays.back());
+      const Clock::time_point handed{Clock::duration(die_handed.load())};
+      std::printf(
+          "%-10s   docker kill -> STATE_VM POWEROFF at monitord: %.1f ms (kill -> die event at "
+          "the feed %.1f ms, then onedock %.1f ms)\n",
+          "", kill_delays.back(), die_handed == 0 ? 0.0 : Ms(handed - killed),
+          die_handed == 0 ? 0.0 : Ms(arrived - handed));
     } else {
       std::printf("%-10s   docker kill -> STATE_VM POWEROFF: not seen within 30 s\n", "");
       failed = true;
