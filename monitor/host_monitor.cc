@@ -270,7 +270,7 @@ void HostMonitor::ReportExits(Engine& engine, const std::vector<ContainerSummary
   std::vector<std::string> reported;
   for (const auto& id : due.ids) {
     auto info = engine.InspectContainer(id);
-    if (!info.ok()) continue;  // removed since the listing, or the next round tries again
+    if (!info.ok()) continue;  // removed since the listing, or the next listing tries again
     const int vm = VmIdOf(info->labels);
     if (vm < 0 || info->running) continue;
     auto log = engine.LogTail(id, static_cast<int>(kExitLogLines), info->tty);
@@ -437,8 +437,9 @@ void HostMonitor::OnEvent(const Event& e) {
   }
   if (state.empty()) {
     // A container that went, came or was renamed is judged from a listing (a missing VM by the
-    // rounds).
-    if (e.action == "destroy" || e.action == "create" || e.action == "rename") {
+    // rounds). onedock's own creates and renames need none: the listing after its action comes.
+    const bool made = e.action == "create" || e.action == "rename";
+    if (e.action == "destroy" || (made && !Busy(vm))) {
       {
         std::lock_guard lock(mu_);
         state_round_wanted_ = true;

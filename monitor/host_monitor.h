@@ -179,7 +179,7 @@ class HostMonitor {
   StateTracker tracker_;
   StateListing listing_;
   ExitWatch exits_;
-  bool exits_left_ = false;  // the last listing had stops to report
+  bool exits_left_ = false;  // the last listing had more stops due than a round reports
   EngineInfo info_;
   Capacity disk_{settings_.disk_total_mb, 0, std::nullopt};
   std::map<std::string, StatsSample> previous_;  // container id → last stats sample

@@ -9,7 +9,8 @@
 //    and still is (the same EventFeed::Live number). An engine answers a stream before it
 //    subscribes it to its events, so the round at which a stream became live does not count;
 //  - the stream has not broken since (the same number now);
-//  - no event asked for a round (a container that died or went is judged from a listing);
+//  - no event asked for a round (a container that died, went, or was created or renamed behind
+//    OpenNebula's back is judged from a listing);
 //  - the host is settled: its engine answered, no state is being repeated, no VM is counted
 //    missing, no complete report is wanted and no stop is left to report;
 //  - onedock acts on none of the host's VMs, and did not when the last listing began (states are

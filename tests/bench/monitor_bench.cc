@@ -553,12 +553,13 @@ int Main(int argc, char** argv) {
     if (monitord.WaitState(victim, "POWEROFF", &arrived, std::chrono::seconds(30)) &&
         arrived > killed) {
       kill_delays.push_back(Ms(arrived - killed));
-      const Clock::time_point handed{Clock::duration(die_handed.load())};
+      const Clock::rep handed_at = die_handed.load();
+      const Clock::time_point handed{Clock::duration(handed_at)};
       std::printf(
           "%-10s   docker kill -> STATE_VM POWEROFF at monitord: %.1f ms (kill -> die event at "
           "the feed %.1f ms, then onedock %.1f ms)\n",
-          "", kill_delays.back(), die_handed == 0 ? 0.0 : Ms(handed - killed),
-          die_handed == 0 ? 0.0 : Ms(arrived - handed));
+          "", kill_delays.back(), handed_at == 0 ? 0.0 : Ms(handed - killed),
+          handed_at == 0 ? 0.0 : Ms(arrived - handed));
     } else {
       std::printf("%-10s   docker kill -> STATE_VM POWEROFF: not seen within 30 s\n", "");
       failed = true;

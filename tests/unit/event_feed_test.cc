@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -131,6 +132,36 @@ TEST_CASE(
   CHECK(live_at_event[2] > live_at_event[1]);
   // Each request comes once the stream before it (answered or refused) has ended.
   for (uint64_t live : live_at_request) CHECK(live == 0);
+}
+
+TEST_CASE("event feed: a handler that throws loses its event, and the stream is live anew") {
+  ConfigureLogging("off", "");
+  // One connection hands over two events.
+  testing::HttpStub engine([](const testing::StubRequest&) {
+    const std::string line = R"({"Type":"container","Action":"die","Actor":{"ID":"c1"},"time":1})";
+    return testing::StubReply{200, {}, line + "\n" + line + "\n"};
+  });
+  MultiEventFeed feed([&](const std::string&) -> Result<Endpoint> {
+    return Endpoint{.base_url = engine.base_url()};
+  });
+  std::mutex mu;
+  std::vector<uint64_t> live_at_event;
+  REQUIRE(feed.Follow(1, "h1", {.types = {"container"}},
+                      [&](const Event&) {
+                        std::lock_guard lock(mu);
+                        live_at_event.push_back(feed.Live(1));
+                        if (live_at_event.size() == 1)
+                          throw std::runtime_error("the follower failed");
+                      })
+              .ok());
+  REQUIRE(Within10s([&] {
+    std::lock_guard lock(mu);
+    return live_at_event.size() >= 2;
+  }));
+  feed.Unfollow(1);
+  std::lock_guard lock(mu);
+  CHECK(live_at_event[0] > 0);
+  CHECK(live_at_event[1] > live_at_event[0]);  // the same opening, under a new number
 }
 
 }  // namespace

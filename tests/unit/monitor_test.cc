@@ -480,6 +480,15 @@ TEST_CASE(
   CHECK(Count(sent, "MONITOR_VM SUCCESS") == 2);  // the other rounds go on
   CHECK(r.monitor.Snapshot().containers == 1);
 
+  // A round without a listing counts for the round's age, not for its duration.
+  r.h1().on_read = [&r] { r.clock.Advance(std::chrono::milliseconds(250)); };
+  r.TickFor(std::chrono::seconds(15));  // a round without, the relist, then one without
+  r.h1().on_read = nullptr;
+  const HostSnapshot after = r.monitor.Snapshot();
+  CHECK(after.state.took == std::chrono::milliseconds(250));
+  REQUIRE(after.state.ended.has_value());
+  CHECK(*after.state.ended == r.clock.Now());
+
   // Without a live stream, every round lists.
   r.live = 0;
   const size_t before = r.h1().full_listings;
@@ -533,6 +542,28 @@ TEST_CASE(
     CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
     CHECK(r.payloads.back().find("ID=\"6\"") != std::string::npos);
     CHECK(r.payloads.back().find("STATE=\"POWEROFF\"") != std::string::npos);
+  }
+  SUBCASE("a container renamed behind OpenNebula's back: its rename event asks for a listing") {
+    r.h1().containers["one-5"].name = "other";
+    Event renamed = r.ContainerEvent("rename");
+    renamed.attributes["name"] = "other";
+    r.monitor.OnEvent(renamed);
+    const size_t before = r.h1().full_listings;
+    r.monitor.Tick();
+    CHECK(r.h1().full_listings - before == 1);
+    CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});  // its new DEPLOY_ID
+    CHECK(r.payloads.back().find("DEPLOY_ID=\"other\"") != std::string::npos);
+  }
+  SUBCASE("onedock's own create asks for no listing: the one after its action comes anyway") {
+    r.activity.Begin(6, "h1");
+    Event created = r.ContainerEvent("create");
+    created.id = "c6";
+    created.attributes["one.vmid"] = "6";
+    r.monitor.OnEvent(created);
+    const size_t before = r.h1().full_listings;
+    r.monitor.Tick();  // nothing is due by the clock, and nothing asked
+    CHECK(r.h1().full_listings == before);
+    r.activity.End(6);
   }
   SUBCASE("the stream broke and opened again: rounds list until it was live at the round before") {
     r.live = 2;
