@@ -1,10 +1,11 @@
 // ExitWatch: which stopped containers' ends onedockd still has to tell OpenNebula (the VM's
 // monitoring record says why it stopped, monitor/probes.h). Each stop is reported once: a
 // container is due when it is seen stopped and its stop was not reported yet — never since
-// onedockd started, not since it was last seen running, or not since an engine "die" event for
-// it. A death that comes while a round's stops are being read is not lost: marking them reported
-// skips any container that died again after the round began. A pure decision object; the
-// HostMonitor's lock guards it.
+// onedockd started, not since it was last seen running or an engine "start" event said it runs,
+// or not since an engine "die" event for it (which an engine may drop: a start seen is enough). A
+// death that comes while a round's stops are being read is not lost: marking them reported skips
+// any container that died again after the round began. A pure decision object; the HostMonitor's
+// lock guards it.
 #ifndef ONEDOCK_MONITOR_EXIT_WATCH_H_
 #define ONEDOCK_MONITOR_EXIT_WATCH_H_
 
@@ -29,6 +30,9 @@ class ExitWatch {
 
   // The container died (an engine event): its stop is due again, even if it was reported before.
   void Died(const std::string& container_id);
+  // The container runs again (an engine event): its next stop is new, though no listing saw it
+  // running.
+  void Started(const std::string& container_id) { reported_.erase(container_id); }
   // From a round's full listing: the ids of stopped containers whose stop is due, at most `limit`
   // of them (the rest wait for the next round). Forgets containers the listing no longer holds.
   Round Due(const std::vector<ContainerSummary>& listed, size_t limit);

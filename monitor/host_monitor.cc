@@ -427,6 +427,10 @@ void HostMonitor::OnEvent(const Event& e) {
   const int vm = VmIdOf(labels);
   if (vm < 0) return;
   const std::string state = VmStateOfEvent(e.action);
+  if (e.action == "start" || e.action == "restart") {
+    std::lock_guard lock(mu_);
+    exits_.Started(e.id);
+  }
   if (e.action == "die") {  // the next state round says why
     {
       std::lock_guard lock(mu_);

@@ -163,7 +163,9 @@ TEST_CASE("a log tail with quotes, backslashes and a CDATA end reaches oned as w
   CHECK(r.Get("DOCKER_ERROR", "absent") == "");  // the next attribute is its own
 }
 
-TEST_CASE("exit watch: each stop is due once, again after a run or a die event, and is bounded") {
+TEST_CASE(
+    "exit watch: each stop is due once, again after a run, a start or a die event, and is "
+    "bounded") {
   ExitWatch w;
   const std::vector<ContainerSummary> stopped = {{.id = "a", .state = "exited"},
                                                  {.id = "b", .state = "dead"},
@@ -183,7 +185,12 @@ TEST_CASE("exit watch: each stop is due once, again after a run or a die event, 
   CHECK(round.ids == std::vector<std::string>{"a"});
   w.Reported(round, "a");
   CHECK(w.Due({{.id = "a", .state = "running"}, {.id = "b", .state = "exited"}}, 10).ids.empty());
-  CHECK(w.Due(stopped, 10).ids == std::vector<std::string>{"a"});  // it ran since
+  round = w.Due(stopped, 10);
+  CHECK(round.ids == std::vector<std::string>{"a"});  // it ran since
+  w.Reported(round, "a");
+  CHECK(w.Due(stopped, 10).ids.empty());
+  w.Started("a");  // a start event, then a stop no event told of, between two listings
+  CHECK(w.Due(stopped, 10).ids == std::vector<std::string>{"a"});
 }
 
 TEST_CASE("a container that dies again while its stop is being read is reported again") {
