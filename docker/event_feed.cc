@@ -49,6 +49,11 @@ uint64_t MultiEventFeed::Live(int key) {
   return it == followed_.end() ? 0 : it->second.live;
 }
 
+MultiEventFeed::Followed* MultiEventFeed::Current(int key, uint64_t generation) {
+  auto it = followed_.find(key);
+  return it == followed_.end() || it->second.generation != generation ? nullptr : &it->second;
+}
+
 void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
   // Held until the stream is handed to the group, so that an Unfollow in between queues its Close
   // after this Open, not before it (which would leave a stream nobody follows).
@@ -63,9 +68,8 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
   request.timeout_ms = 0;
   request.on_open = [this, key, generation](long status) {
     std::lock_guard held(mu_);
-    auto found = followed_.find(key);
-    if (found == followed_.end() || found->second.generation != generation) return;
-    if (status >= 200 && status < 300) found->second.live = ++openings_;
+    Followed* found = Current(key, generation);
+    if (found != nullptr && status >= 200 && status < 300) found->live = ++openings_;
   };
   request.on_line = [this, key, generation](std::string_view line) {
     auto e = ParseEvent(line);
@@ -76,11 +80,10 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
     Handler handler;
     {
       std::lock_guard held(mu_);
-      auto found = followed_.find(key);
-      if (found == followed_.end() || found->second.generation != generation) return false;
-      found->second.filter.since =
-          std::max<int64_t>(found->second.filter.since, e->time_nano / 1000000000);
-      handler = found->second.on_event;
+      Followed* found = Current(key, generation);
+      if (found == nullptr) return false;
+      found->filter.since = std::max<int64_t>(found->filter.since, e->time_nano / 1000000000);
+      handler = found->on_event;
     }
     try {
       handler(*e);
@@ -88,11 +91,8 @@ void MultiEventFeed::Open(int key, std::chrono::milliseconds delay) {
       NamedLogger("monitor")->error("event of {}: {}", e->id, x.what());
       // The event is lost to its follower: the stream no longer vouches for what it told.
       std::lock_guard held(mu_);
-      auto found = followed_.find(key);
-      if (found != followed_.end() && found->second.generation == generation &&
-          found->second.live != 0) {
-        found->second.live = ++openings_;
-      }
+      Followed* found = Current(key, generation);
+      if (found != nullptr && found->live != 0) found->live = ++openings_;
     }
     return true;
   };
@@ -106,10 +106,10 @@ void MultiEventFeed::Ended(int key, uint64_t generation, const Result<HttpRespon
   std::string host;
   {
     std::lock_guard lock(mu_);
-    auto it = followed_.find(key);
-    if (it == followed_.end() || it->second.generation != generation) return;
-    host = it->second.host;
-    it->second.live = 0;
+    Followed* f = Current(key, generation);
+    if (f == nullptr) return;
+    host = f->host;
+    f->live = 0;
   }
   auto log = NamedLogger("monitor");
   if (!end.ok()) {

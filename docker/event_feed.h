@@ -39,6 +39,9 @@ class MultiEventFeed : public EventFeed {
     uint64_t generation = 0;  // a Follow again of the key starts a new one
     uint64_t live = 0;        // Live(): the opening the engine answered, until the stream ends
   };
+  // The follow of `key` a stream of `generation` belongs to; nullptr once unfollowed or followed
+  // again. mu_ held.
+  Followed* Current(int key, uint64_t generation);
   void Open(int key, std::chrono::milliseconds delay);
   void Ended(int key, uint64_t generation, const Result<HttpResponse>& end);
 
