@@ -1,6 +1,7 @@
 #include "monitor/host_monitor.h"
 
 #include <algorithm>
+#include <type_traits>
 
 #include "bridge/container_exit.h"
 #include "bridge/container_plan.h"
@@ -82,10 +83,16 @@ HostSnapshot HostMonitor::Snapshot() {
 template <typename F>
 void HostMonitor::Timed(HostSnapshot::Round HostSnapshot::*slot, F round) {
   const auto began = context_.clock.Now();
-  round();
+  bool costed = true;
+  if constexpr (std::is_same_v<std::invoke_result_t<F>, bool>) {
+    costed = round();
+  } else {
+    round();
+  }
   const auto ended = context_.clock.Now();
   std::lock_guard lock(mu_);
-  snapshot_.*slot = {ended, ended - began};
+  (snapshot_.*slot).ended = ended;
+  if (costed) (snapshot_.*slot).took = ended - began;
 }
 
 void HostMonitor::CountState(const StateReport& report) {
@@ -349,19 +356,11 @@ HostMonitor::TimePoint HostMonitor::Tick() {
   auto engine = context_.engines.Acquire(target_.name);
   if (wanted || now >= next_.state) {
     if (now >= next_.state) next_.state = now + Seconds(p.state_vm);
-    // A round without a listing counts for the round's age; its duration stays the last
-    // listing's, which is what the round costs.
-    const auto began = context_.clock.Now();
-    bool listed = true;
-    if (engine.ok()) {
-      listed = StateRound(**engine, now, wanted);
-    } else {
+    Timed(&HostSnapshot::state, [&] {
+      if (engine.ok()) return StateRound(**engine, now, wanted);
       EngineDown(engine.status());
-    }
-    const auto ended = context_.clock.Now();
-    std::lock_guard lock(mu_);
-    snapshot_.state.ended = ended;
-    if (listed) snapshot_.state.took = ended - began;
+      return true;
+    });
   }
   bool up;
   {

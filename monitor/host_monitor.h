@@ -140,7 +140,9 @@ class HostMonitor {
 
   // False when monitord could not be sent the message (logged).
   bool Send(const std::string& type, bool success, const std::string& payload);
-  // Runs `round` and records, in `slot`, when it ended and how long it took.
+  // Runs `round` and records, in `slot`, when it ended and how long it took. A round that returns
+  // false went without its costly part (a state round without a listing): it counts for the
+  // round's age, and `slot` keeps the last duration, which is what the round costs.
   template <typename F>
   void Timed(HostSnapshot::Round HostSnapshot::*slot, F round);
   void CountState(const StateReport& report);  // mu_ held
