@@ -321,11 +321,13 @@ struct MonitorRig {
     }
     return out;
   }
-  Event ContainerEvent(const std::string& action) const {
+  // An engine event of VM `vm`'s container (c<vm>, named one-<vm>).
+  Event ContainerEvent(const std::string& action, int vm = 5) const {
+    const std::string n = std::to_string(vm);
     return {"container",
             action,
-            "c5",
-            {{"one.vmid", "5"}, {"one.instance", "test"}, {"one.host", "h1"}, {"name", "one-5"}},
+            "c" + n,
+            {{"one.vmid", n}, {"one.instance", "test"}, {"one.host", "h1"}, {"name", "one-" + n}},
             0};
   }
   // Ticks every `step` for `span`, collecting what is sent.
@@ -338,6 +340,28 @@ struct MonitorRig {
       for (auto& m : Sent()) all.push_back(m);
     }
     return all;
+  }
+  // The state rounds' listings of h1 while ticking every 5 s for `span`; what was sent goes to
+  // `sent`, if given.
+  size_t ListingsIn(std::chrono::seconds span, std::vector<std::string>* sent = nullptr) {
+    const size_t before = h1().full_listings;
+    auto all = TickFor(span);
+    if (sent != nullptr) *sent = std::move(all);
+    return h1().full_listings - before;
+  }
+  // The state round's listings of h1 in a Tick at once, the clock unmoved (so only a round an
+  // event asked for runs); what it sent is left for Sent().
+  size_t ListingsAtOnce() {
+    const size_t before = h1().full_listings;
+    monitor.Tick();
+    return h1().full_listings - before;
+  }
+  // The host's event stream is live from the start, and VM 5's state was repeated past oned's
+  // guard: the host is settled, its last listing 20 s ago and vouched for by the stream.
+  void SettleOnLiveStream() {
+    live = 1;
+    REQUIRE_OK(monitor.FirstReport());
+    TickFor(std::chrono::seconds(60));
   }
 
   fakes::FakeEngines engines;
@@ -475,13 +499,10 @@ TEST_CASE(
     "host monitor: while its event stream is live and the host settled, state rounds go without a "
     "listing, and list again every 30 s") {
   MonitorRig r;
-  r.live = 1;
-  REQUIRE_OK(r.monitor.FirstReport());
-  r.TickFor(std::chrono::seconds(60));  // VM 5's state is repeated for oned's guard, then settled
-  const size_t listed = r.h1().full_listings;
+  r.SettleOnLiveStream();
   const uint64_t unlisted = r.monitor.Snapshot().state_rounds_unlisted;
-  const auto sent = r.TickFor(std::chrono::seconds(60));  // 12 state rounds
-  CHECK(r.h1().full_listings - listed == 2);
+  std::vector<std::string> sent;
+  CHECK(r.ListingsIn(std::chrono::seconds(60), &sent) == 2);  // of 12 state rounds
   CHECK(r.monitor.Snapshot().state_rounds_unlisted - unlisted == 10);
   CHECK(Count(sent, "STATE_VM SUCCESS") == 0);    // nothing changed
   CHECK(Count(sent, "MONITOR_VM SUCCESS") == 2);  // the other rounds go on
@@ -498,25 +519,15 @@ TEST_CASE(
 
   // Without a live stream, every round lists.
   r.live = 0;
-  const size_t before = r.h1().full_listings;
-  r.TickFor(std::chrono::seconds(30));
-  CHECK(r.h1().full_listings - before == 6);
+  CHECK(r.ListingsIn(std::chrono::seconds(30)) == 6);
 }
 
 TEST_CASE(
     "host monitor: a state round lists after a die or create event, a stream that opened again, "
     "an engine that hangs, and while onedock acts and once after") {
   MonitorRig r;
-  r.live = 1;
-  REQUIRE_OK(r.monitor.FirstReport());
-  r.TickFor(std::chrono::seconds(60));
-  r.Sent();
-  const auto listings_in = [&r](std::chrono::seconds span) {
-    const size_t before = r.h1().full_listings;
-    r.TickFor(span);
-    return r.h1().full_listings - before;
-  };
-  REQUIRE(listings_in(std::chrono::seconds(5)) == 0);
+  r.SettleOnLiveStream();
+  REQUIRE(r.ListingsIn(std::chrono::seconds(5)) == 0);
 
   SUBCASE("a container died: the asked round lists, says why, and the repeats list") {
     auto& c = r.h1().containers["one-5"];
@@ -524,12 +535,10 @@ TEST_CASE(
     c.status = "exited";
     r.monitor.OnEvent(r.ContainerEvent("die"));
     CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
-    const size_t before = r.h1().full_listings;
-    r.monitor.Tick();  // the round the event asked for, at once
-    CHECK(r.h1().full_listings - before == 1);
-    CHECK(Count(r.Sent(), "MONITOR_VM SUCCESS") == 1);  // why it stopped
-    CHECK(listings_in(std::chrono::seconds(40)) == 7);  // POWEROFF repeated past oned's guard
-    CHECK(listings_in(std::chrono::seconds(20)) == 0);
+    CHECK(r.ListingsAtOnce() == 1);                      // the round the event asked for
+    CHECK(Count(r.Sent(), "MONITOR_VM SUCCESS") == 1);   // why it stopped
+    CHECK(r.ListingsIn(std::chrono::seconds(40)) == 7);  // POWEROFF repeated past oned's guard
+    CHECK(r.ListingsIn(std::chrono::seconds(20)) == 0);
   }
   SUBCASE("a container created behind OpenNebula's back: its create event asks for a listing") {
     ContainerInfo c;
@@ -538,14 +547,8 @@ TEST_CASE(
     c.status = "created";
     c.labels = {{"one.vmid", "6"}, {"one.instance", "test"}, {"one.host", "h1"}};
     r.h1().containers["one-6"] = c;
-    Event created = r.ContainerEvent("create");
-    created.id = "c6";
-    created.attributes["one.vmid"] = "6";
-    created.attributes["name"] = "one-6";
-    r.monitor.OnEvent(created);
-    const size_t before = r.h1().full_listings;
-    r.monitor.Tick();  // at once: no round is due by the clock
-    CHECK(r.h1().full_listings - before == 1);
+    r.monitor.OnEvent(r.ContainerEvent("create", 6));
+    CHECK(r.ListingsAtOnce() == 1);
     CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});
     CHECK(r.payloads.back().find("ID=\"6\"") != std::string::npos);
     CHECK(r.payloads.back().find("STATE=\"POWEROFF\"") != std::string::npos);
@@ -555,74 +558,61 @@ TEST_CASE(
     Event renamed = r.ContainerEvent("rename");
     renamed.attributes["name"] = "other";
     r.monitor.OnEvent(renamed);
-    const size_t before = r.h1().full_listings;
-    r.monitor.Tick();
-    CHECK(r.h1().full_listings - before == 1);
+    CHECK(r.ListingsAtOnce() == 1);
     CHECK(r.Sent() == std::vector<std::string>{"STATE_VM SUCCESS"});  // its new DEPLOY_ID
     CHECK(r.payloads.back().find("DEPLOY_ID=\"other\"") != std::string::npos);
   }
   SUBCASE("onedock's own create asks for no listing: the one after its action comes anyway") {
     r.activity.Begin(6, "h1");
-    Event created = r.ContainerEvent("create");
-    created.id = "c6";
-    created.attributes["one.vmid"] = "6";
-    r.monitor.OnEvent(created);
-    const size_t before = r.h1().full_listings;
-    r.monitor.Tick();  // nothing is due by the clock, and nothing asked
-    CHECK(r.h1().full_listings == before);
+    r.monitor.OnEvent(r.ContainerEvent("create", 6));
+    CHECK(r.ListingsAtOnce() == 0);  // nothing asked
     r.activity.End(6);
   }
   SUBCASE("the stream broke and opened again: rounds list until it was live at the round before") {
     r.live = 2;
-    CHECK(listings_in(std::chrono::seconds(10)) == 2);
-    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+    CHECK(r.ListingsIn(std::chrono::seconds(10)) == 2);
+    CHECK(r.ListingsIn(std::chrono::seconds(25)) == 0);
   }
   SUBCASE("the stream is opening again: every round lists until it is live") {
     r.live = 0;
-    CHECK(listings_in(std::chrono::seconds(15)) == 3);
+    CHECK(r.ListingsIn(std::chrono::seconds(15)) == 3);
     r.live = 3;
-    CHECK(listings_in(std::chrono::seconds(10)) == 2);
-    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+    CHECK(r.ListingsIn(std::chrono::seconds(10)) == 2);
+    CHECK(r.ListingsIn(std::chrono::seconds(25)) == 0);
   }
   SUBCASE("onedock acts on VM 5: rounds list during it and once after its grace") {
     r.activity.Begin(5, "h1");
-    CHECK(listings_in(std::chrono::seconds(10)) == 2);
+    CHECK(r.ListingsIn(std::chrono::seconds(10)) == 2);
     r.activity.End(5);
     // 5 s later, past the 3 s grace: the last listing was quiet, so this one reports what the
     // action left; the stream vouches again from it.
-    CHECK(listings_in(std::chrono::seconds(5)) == 1);
-    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+    CHECK(r.ListingsIn(std::chrono::seconds(5)) == 1);
+    CHECK(r.ListingsIn(std::chrono::seconds(25)) == 0);
   }
   SUBCASE(
       "the engine stopped answering: rounds list until it answers, and after its stream opens") {
     r.h1().down = true;
     r.live = 0;  // its stream broke with it
-    CHECK(listings_in(std::chrono::seconds(10)) == 2);
+    CHECK(r.ListingsIn(std::chrono::seconds(10)) == 2);
     r.h1().down = false;
-    const size_t before = r.h1().full_listings;
-    const auto sent = r.TickFor(std::chrono::seconds(5));
-    CHECK(r.h1().full_listings - before == 1);
+    std::vector<std::string> sent;
+    CHECK(r.ListingsIn(std::chrono::seconds(5), &sent) == 1);
     CHECK(Count(sent, "SYSTEM_HOST SUCCESS") == 1);  // it answers: the host is up again
     r.live = 4;
-    CHECK(listings_in(std::chrono::seconds(10)) == 2);
-    CHECK(listings_in(std::chrono::seconds(25)) == 0);
+    CHECK(r.ListingsIn(std::chrono::seconds(10)) == 2);
+    CHECK(r.ListingsIn(std::chrono::seconds(25)) == 0);
   }
   SUBCASE(
       "the engine hangs with its stream open: the relist notices, then rounds list until it "
       "answers") {
     r.h1().down = true;
     std::vector<std::string> sent;
-    const size_t before = r.h1().full_listings;
-    for (int n = 0; n < 3; ++n) {  // the last listing began 25 s ago
-      r.clock.Advance(std::chrono::seconds(5));
-      r.monitor.Tick();
-      for (auto& m : r.Sent()) sent.push_back(m);
-    }
-    CHECK(r.h1().full_listings - before == 3);  // at 30 s, then at every round
+    // The last listing began 25 s ago: the relist at 30 s, then every round.
+    CHECK(r.ListingsIn(std::chrono::seconds(15), &sent) == 3);
     CHECK(Count(sent, "MONITOR_HOST FAILURE") == 1);
     r.h1().down = false;
-    CHECK(listings_in(std::chrono::seconds(5)) == 1);  // it answers: a complete report
-    CHECK(listings_in(std::chrono::seconds(20)) == 0);
+    CHECK(r.ListingsIn(std::chrono::seconds(5)) == 1);  // it answers: a complete report
+    CHECK(r.ListingsIn(std::chrono::seconds(20)) == 0);
   }
 }
 
