@@ -16,6 +16,7 @@
 #include <memory>
 #include <utility>
 
+#include "docker/client_credentials.h"
 #include "docker/socket_events.h"
 
 namespace onedock::docker {
@@ -36,6 +37,8 @@ struct Transfer {
   bool line_too_long = false;
   const DestinationPolicy* destinations = nullptr;
   Status refused;  // the last connection the policy refused
+  // The endpoint's client certificate, held while the transfer may make a TLS context.
+  std::shared_ptr<const ClientCredentials> credentials;
 };
 
 int64_t BodyBound(const Transfer* t) {
@@ -178,9 +181,14 @@ void AddHeader(HeaderList& headers, const std::string& line) {
 }
 
 // Every TLS connection gives its read and write buffers back while it is idle: a monitor keeps
-// hundreds of connections per engine open between rounds, about 34 KB each otherwise.
-CURLcode OnSslContext(CURL*, void* ssl_ctx, void*) {
+// hundreds of connections per engine open between rounds, about 34 KB each otherwise. It presents
+// the client certificate parsed once (`credentials`, when the endpoint has one that loaded).
+CURLcode OnSslContext(CURL*, void* ssl_ctx, void* credentials) {
   SSL_CTX_set_mode(static_cast<SSL_CTX*>(ssl_ctx), SSL_MODE_RELEASE_BUFFERS);
+  if (credentials != nullptr &&
+      !static_cast<const ClientCredentials*>(credentials)->ApplyTo(ssl_ctx)) {
+    return CURLE_SSL_CERTPROBLEM;
+  }
   return CURLE_OK;
 }
 
@@ -195,17 +203,34 @@ bool CurlUsesOpenSsl3() {
 }
 
 // Where to connect and as whom: the unix socket, TLS files and basic credentials of the endpoint.
-void ApplyEndpoint(CURL* h, const Endpoint& endpoint) {
+// The CA file is the only CA trusted, not the system's as well (which also lets libcurl keep the
+// store it builds from it for the next connections). The client certificate and key, parsed once,
+// are held in `credentials` for the transfer; libcurl reads the files itself when they do not load
+// here, and says why.
+void ApplyEndpoint(CURL* h, const Endpoint& endpoint,
+                   std::shared_ptr<const ClientCredentials>& credentials) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, endpoint.connect_timeout_ms);
-  if (CurlUsesOpenSsl3()) curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, OnSslContext);
   if (!endpoint.unix_socket.empty()) {
     curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, endpoint.unix_socket.c_str());
   }
-  if (!endpoint.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, endpoint.ca_file.c_str());
-  if (!endpoint.cert_file.empty()) {
+  if (!endpoint.ca_file.empty()) {
+    curl_easy_setopt(h, CURLOPT_CAINFO, endpoint.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+  }
+  credentials.reset();
+  if (CurlUsesOpenSsl3()) {
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, OnSslContext);
+    if (!endpoint.cert_file.empty() && !endpoint.key_file.empty()) {
+      credentials = ClientCredentials::Shared(endpoint.cert_file, endpoint.key_file);
+    }
+    curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, const_cast<ClientCredentials*>(credentials.get()));
+  }
+  if (!endpoint.cert_file.empty() && credentials == nullptr) {
     curl_easy_setopt(h, CURLOPT_SSLCERT, endpoint.cert_file.c_str());
   }
-  if (!endpoint.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint.key_file.c_str());
+  if (!endpoint.key_file.empty() && credentials == nullptr) {
+    curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint.key_file.c_str());
+  }
   if (!endpoint.username.empty()) {
     curl_easy_setopt(h, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
     curl_easy_setopt(h, CURLOPT_USERNAME, endpoint.username.c_str());
@@ -281,7 +306,7 @@ Status Prepare(CURL* h, const std::string& url, char* error_text, const Endpoint
                std::unique_ptr<FILE, FileCloser>& upload) {
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_text);
-  ApplyEndpoint(h, endpoint);
+  ApplyEndpoint(h, endpoint, transfer->credentials);
   ApplyTransfer(h, request, transfer);
   for (const auto& line : request.headers) AddHeader(headers, line);
   if (Status s = ApplyMethod(h, request, headers, upload); !s.ok()) return s;
@@ -325,7 +350,8 @@ Status ProbeForTlsRefusal(const Endpoint& endpoint, const std::string& where, lo
   curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, OnProbeText);
   curl_easy_setopt(h, CURLOPT_DEBUGDATA, &alert);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, endpoint.connect_timeout_ms);
-  ApplyEndpoint(h, endpoint);
+  std::shared_ptr<const ClientCredentials> credentials;
+  ApplyEndpoint(h, endpoint, credentials);
   const auto refusal = [&]() {
     return alert.empty()
                ? Status::Ok()

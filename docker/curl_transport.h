@@ -23,7 +23,8 @@
 
 namespace onedock::docker {
 
-// Where and how to connect. Plain value; paths are read by libcurl at each new connection.
+// Where and how to connect. Plain value; the files are read for new connections (the client
+// certificate and key once, and again after they change: see ClientCredentials::Shared).
 struct Endpoint {
   std::string base_url;     // "https://127.0.0.2:2376", "http://127.0.0.1:5000", or
                             // "http://localhost" together with unix_socket; empty when each
