@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
-#include <malloc.h>
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -17,6 +16,7 @@
 #include <utility>
 
 #include "docker/client_credentials.h"
+#include "docker/memory_trim.h"
 #include "docker/socket_events.h"
 
 namespace onedock::docker {
@@ -468,7 +468,8 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
   // lower bound, above half the last one, is reached within a call of at least `bound` requests.
   // Down to half the last bound or less, they are all closed at once instead (the multi handle
   // owns its cache): the call opens the connections it needs. Either way the memory they held
-  // goes back to the system.
+  // goes back to the system, by this call or the first one (of any transport) ten seconds after
+  // the last trim (TrimAfterClosing).
   const size_t bound = std::max<size_t>(1, max_in_flight);
   const bool lowered = multi_ != nullptr && bound < connection_bound_;
   if (lowered && bound * 2 <= connection_bound_) {
@@ -592,7 +593,7 @@ std::vector<Result<HttpResponse>> CurlTransport::PerformAll(
   // that a transport idle between rounds holds its connections only.
   for (void* h : handles_) curl_easy_cleanup(static_cast<CURL*>(h));
   handles_.clear();
-  if (lowered) malloc_trim(0);
+  TrimAfterClosing(lowered);
   return results;
 }
 
