@@ -12,7 +12,7 @@
 //    memory, the raw API's round over the same fleet, and kill → STATE_VM.
 //
 //   monitor_bench [counts...] [--fleet=HxM | --fleet=0] [--fleet-only] [--stats-in-flight=N]
-//                 [--stats-connections=N]
+//                 [--stats-connections=N] [--round-threads=N]
 //   default: 1 50 200, a fleet of 50x200, and the stats bounds of onedockd.conf's [monitor]
 //   (--stats-in-flight applies to the real engine's rounds too)
 #include <arpa/inet.h>
@@ -175,7 +175,7 @@ double RssMb() {
 // monitord's default periods (MONITOR_VM every 30 s). Prints three VM rounds (the first opens the
 // connections), the raw API's round over the same fleet, and docker kill → STATE_VM.
 bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connections,
-              Listener& monitord) {
+              int round_threads, Listener& monitord) {
   std::string made = "/tmp/onedock-monitor-bench-XXXXXX";
   if (mkdtemp(made.data()) == nullptr) return false;
   struct Removed {
@@ -200,8 +200,8 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
   std::printf(
       "\nfleet: the fake Engine API (tests/fleet, for scale only), %d hosts x %d running "
       "containers, through MonitorService as onedockd runs it, stats in flight: %d per host, %d "
-      "for all hosts\n",
-      hosts, containers, stats_in_flight, stats_connections);
+      "for all hosts, %d round threads\n",
+      hosts, containers, stats_in_flight, stats_connections, round_threads);
   bool ok = true;
   {
     docker::EnginePool engines(resolve, 8);
@@ -222,7 +222,8 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
         {engines, activity, sender, onedock::Clock::Real(), &events}, **journal,
         {.instance = instance,
          .stats_in_flight = stats_in_flight,
-         .stats_connections = stats_connections},
+         .stats_connections = stats_connections,
+         .round_threads = round_threads},
         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
     for (int h = 0; h < hosts; ++h) {
       auto first =
@@ -346,6 +347,7 @@ int Main(int argc, char** argv) {
   int fleet_hosts = 50, fleet_containers = 200;
   const monitor::MonitorSettings defaults;
   int stats_in_flight = defaults.stats_in_flight, stats_connections = defaults.stats_connections;
+  int round_threads = defaults.round_threads;
   bool real = true;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -353,6 +355,8 @@ int Main(int argc, char** argv) {
       stats_in_flight = std::max(1, std::atoi(arg.c_str() + 18));
     } else if (arg.rfind("--stats-connections=", 0) == 0) {
       stats_connections = std::max(0, std::atoi(arg.c_str() + 20));
+    } else if (arg.rfind("--round-threads=", 0) == 0) {
+      round_threads = std::max(1, std::atoi(arg.c_str() + 16));
     } else if (arg == "--fleet-only") {
       real = false;
     } else if (arg.rfind("--fleet=", 0) == 0) {
@@ -367,7 +371,8 @@ int Main(int argc, char** argv) {
   std::sort(counts.begin(), counts.end());
   if (!real) {
     Listener monitord;
-    return FleetRun(fleet_hosts, fleet_containers, stats_in_flight, stats_connections, monitord)
+    return FleetRun(fleet_hosts, fleet_containers, stats_in_flight, stats_connections,
+                    round_threads, monitord)
                ? 0
                : 1;
   }
@@ -571,7 +576,8 @@ int Main(int argc, char** argv) {
   std::printf("\nmonitord stand-in received %zu UDP messages\n", monitord.udp_messages());
   cleanup();
   if (fleet_hosts > 0 && fleet_containers > 0 &&
-      !FleetRun(fleet_hosts, fleet_containers, stats_in_flight, stats_connections, monitord)) {
+      !FleetRun(fleet_hosts, fleet_containers, stats_in_flight, stats_connections, round_threads,
+                monitord)) {
     failed = true;
   }
   return failed ? 1 : 0;
