@@ -44,7 +44,7 @@ struct MonitorSettings {
   int64_t disk_total_mb = 102400;  // DS_LOCATION_TOTAL_MB: the engine API does not report it
   int stats_in_flight = 256;       // stats requests asked at once per host, from one thread
   int stats_connections = 2000;    // … and by all hosts together (MonitorService shares it out)
-  int round_threads = 16;          // threads that run the rounds of every host (MonitorService)
+  int round_threads = 32;          // threads that run the rounds of every host (MonitorService)
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 

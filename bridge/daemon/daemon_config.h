@@ -76,7 +76,7 @@ struct DaemonConfig {
   int64_t disk_total_mb = 102400;
   int stats_in_flight = 256;
   int stats_connections = 2000;  // stats requests in flight for all hosts together; 0: no bound
-  int round_threads = 16;
+  int round_threads = 32;
   int grace_s = 3;
   // [reconcile]: how often the pass compares oned's pool with the engines (0: never), how long an
   // orphan must stay one before it is removed, whether orphans are removed or only reported, and
