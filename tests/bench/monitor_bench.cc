@@ -9,7 +9,10 @@
 //
 //  - the fake fleet (tests/fleet, for scale only): H hosts of M running containers monitored
 //    through MonitorService as onedockd runs it, three VM rounds with their span, CPU, threads and
-//    memory, the raw API's round over the same fleet, and kill → STATE_VM.
+//    memory, the raw API's round over the same fleet, and kill → STATE_VM. A phase's VMs are those
+//    reported within it, its gap the longest time between two MONITOR_VMs of one VM ending in it
+//    (a VM round comes 30 s after the last one began, so a gap is 30 s plus the later round's
+//    growth in duration, and more when rounds wait for a round thread).
 //
 //   monitor_bench [counts...] [--fleet=HxM | --fleet=0] [--fleet-only] [--stats-in-flight=N]
 //                 [--stats-connections=N] [--round-threads=N]
@@ -29,6 +32,7 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -112,6 +116,11 @@ class Listener {
     std::lock_guard lock(mu_);
     return std::exchange(vms_reported_, {});
   }
+  // The longest time between two MONITOR_VMs of one VM among the reports since the last call.
+  Clock::duration TakeLongestGap() {
+    std::lock_guard lock(mu_);
+    return std::exchange(longest_gap_, {});
+  }
 
  private:
   int Bind(int type, int port) { return testing::BindLoopback(type, port, &port_); }
@@ -139,10 +148,14 @@ class Listener {
       ++udp_messages_;
       auto m = rpc::DecodeMonitordMessage(std::string(buf.data(), static_cast<size_t>(n)));
       if (!m.ok() || m->type != "MONITOR_VM") continue;
+      const auto when = Clock::now();
       std::lock_guard lock(mu_);
       for (size_t at = 0; (at = m->payload.find("VM = [ ID=\"", at)) != std::string::npos;) {
         at += 11;
-        vms_reported_.insert(std::atoi(m->payload.c_str() + at));
+        const int vm = std::atoi(m->payload.c_str() + at);
+        vms_reported_.insert(vm);
+        auto [last, first] = last_report_.try_emplace(vm, when);
+        if (!first) longest_gap_ = std::max(longest_gap_, when - std::exchange(last->second, when));
       }
     }
   }
@@ -154,6 +167,8 @@ class Listener {
   std::condition_variable cv_;
   std::vector<std::pair<Clock::time_point, std::string>> states_;
   std::set<int> vms_reported_;
+  std::map<int, Clock::time_point> last_report_;
+  Clock::duration longest_gap_{};
   std::thread tcp_thread_, udp_thread_;
 };
 
@@ -261,16 +276,17 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
       const double wall = Ms(Clock::now() - began);
       const double cpu = (CpuSeconds() - cpu0) * 1000, fake_cpu = fleet.CpuSeconds() - fake_cpu0;
       const size_t vms = monitord.TakeVmsReported().size();
+      const double gap = Ms(monitord.TakeLongestGap()) / 1000;
       const bench::Figures f = bench::Summarize(took);
       std::printf(
-          "%-26s | %8.0f ms | %6zu | %5d | %7.0f / %7.0f ms | %8.0f ms | %7zu | %4.0f MB | %.2f "
-          "s\n",
-          name, wall, vms, hosts_done, f.median, f.max, cpu, most_threads, RssMb(), fake_cpu);
+          "%-26s | %8.0f ms | %6zu | %5.1f s | %5d | %7.0f / %7.0f ms | %8.0f ms | %7zu | %4.0f MB "
+          "| %.2f s\n",
+          name, wall, vms, gap, hosts_done, f.median, f.max, cpu, most_threads, RssMb(), fake_cpu);
       return hosts_done == hosts && vms == static_cast<size_t>(hosts * containers);
     };
-    std::printf("%-26s | %-11s | %-6s | %-5s | %-22s | %-11s | %-7s | %-7s | %s\n", "phase", "wall",
-                "VMs", "hosts", "host's VM round med/max", "CPU (this)", "threads", "RSS",
-                "fake CPU");
+    std::printf("%-26s | %-11s | %-6s | %-7s | %-5s | %-22s | %-11s | %-7s | %-7s | %s\n", "phase",
+                "wall", "VMs", "gap", "hosts", "host's VM round med/max", "CPU (this)", "threads",
+                "RSS", "fake CPU");
     // The first rounds open every TLS connection; then two whole MONITOR_VM periods.
     phase("first rounds (connecting)", std::chrono::seconds(180), true);
     monitord.TakeVmsReported();
