@@ -271,7 +271,9 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
           if (!had[i]) ++hosts_done;
           had[i] = true;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        // This polling runs in the process measured, so it is counted in "CPU (this)": four
+        // times a second, where a host's rounds are 30 s apart.
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
       }
       const double wall = Ms(Clock::now() - began);
       const double cpu = (CpuSeconds() - cpu0) * 1000, fake_cpu = fleet.CpuSeconds() - fake_cpu0;
