@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/unit/fixtures.h"
+
 namespace onedock::docker {
 
 using nlohmann::json;
@@ -218,6 +220,62 @@ TEST_CASE("stats of a stopped container and of a running one") {
   CHECK(running->disk_read_bytes == 5);
   CHECK(running->disk_write_bytes == 7);
   CHECK(running->pids == 3);
+}
+
+TEST_CASE("a one-shot stats reply of the real engine (20.10, cgroup v1)") {
+  auto s = ParseStats(fixtures::Read("engine/stats_one_shot_h1.json"));
+  REQUIRE(s.ok());
+  CHECK(s->read == "2026-12-07T01:28:07.517430972Z");
+  CHECK(s->cpu_total_ns == 28930426);  // cpu_stats, not precpu_stats
+  CHECK(s->system_cpu_ns == 26749680000000);
+  CHECK(s->online_cpus == 2);
+  CHECK(s->memory_usage == 1880064);
+  CHECK(s->memory_inactive_file == 991232);
+  CHECK(s->memory_limit == 25276182528);
+  CHECK(s->net_rx_bytes == 376);
+  CHECK(s->net_tx_bytes == 0);
+  CHECK(s->disk_read_bytes == 0);
+  CHECK(s->pids == 1);
+}
+
+TEST_CASE("stats fields of another type read as empty, and the last of duplicate keys wins") {
+  auto s = ParseStats(R"({"read":7,
+    "cpu_stats":{"cpu_usage":{"total_usage":5},"system_cpu_usage":9,"online_cpus":4},
+    "cpu_stats":{"cpu_usage":{"total_usage":-3,"percpu_usage":[1,{"x":2},[3]]},"online_cpus":0},
+    "memory_stats":{"usage":12.7,"limit":"64","stats":{"inactive_file":100,"total_inactive_file":null}},
+    "networks":{"eth0":{"rx_bytes":10,"tx_bytes":20},"eth1":5,"eth0":{"rx_bytes":1}},
+    "blkio_stats":{"io_service_bytes_recursive":[{"value":4,"op":"read"},3,{"op":"Write","value":6,
+      "value":8},{"op":"Total","value":99},{"op":"write","value":"1"}]},
+    "pids_stats":[{"current":3}]})");
+  REQUIRE(s.ok());
+  CHECK(s->read.empty());        // a number where the time is
+  CHECK(s->cpu_total_ns == 0);   // the second cpu_stats replaced the first, -3 reads as 0
+  CHECK(s->system_cpu_ns == 0);  // it had none
+  CHECK(s->online_cpus == 3);    // none either: the length of percpu_usage
+  CHECK(s->memory_usage == 12);  // a float, truncated
+  CHECK(s->memory_limit == 0);   // a string
+  CHECK(s->memory_inactive_file ==
+        0);                     // total_inactive_file is there (null), so it is the one read
+  CHECK(s->net_rx_bytes == 1);  // the second eth0 only; eth1 is no object
+  CHECK(s->net_tx_bytes == 0);
+  CHECK(s->disk_read_bytes == 4);  // op and value in either order, either case
+  CHECK(s->disk_write_bytes == 8);
+  CHECK(s->pids == 0);  // pids_stats is no object
+}
+
+TEST_CASE("a stats reply that is not JSON, or not only JSON, is malformed; other JSON is empty") {
+  for (const char* body : {"", "{", R"({"read":"x"} trailing)", R"({"cpu_stats":{"cpu_usage":)",
+                           "{\"read\":\"\xff\"}"}) {
+    auto s = ParseStats(body);
+    CHECK(s.status().code() == Status::Code::kInternal);
+    CHECK(s.status().message() == "malformed stats reply from the engine");
+  }
+  for (const char* body : {"[]", "5", "null", R"({"networks":[{"rx_bytes":3}]})"}) {
+    auto s = ParseStats(body);
+    REQUIRE(s.ok());
+    CHECK(s->net_rx_bytes == 0);
+    CHECK(s->cpu_total_ns == 0);
+  }
 }
 
 TEST_CASE("event lines carry labels as attributes") {
