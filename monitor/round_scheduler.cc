@@ -84,7 +84,9 @@ RoundScheduler::~RoundScheduler() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  changed_.notify_all();
+  timer_.notify_all();
+  idle_.notify_all();
+  done_.notify_all();
   for (auto& w : workers_) w.join();
 }
 
@@ -94,7 +96,7 @@ void RoundScheduler::Add(int key, Round round) {
     rounds_[key] = std::make_shared<Round>(std::move(round));
     queue_.Add(key, clock_.Now());
   }
-  changed_.notify_all();
+  timer_.notify_one();
 }
 
 void RoundScheduler::Wake(int key) {
@@ -102,14 +104,14 @@ void RoundScheduler::Wake(int key) {
     std::lock_guard lock(mu_);
     queue_.Wake(key, clock_.Now());
   }
-  changed_.notify_all();
+  timer_.notify_one();
 }
 
 void RoundScheduler::Remove(int key) {
   std::shared_ptr<Round> gone;  // destroyed outside the lock
   std::unique_lock lock(mu_);
   queue_.Remove(key);
-  changed_.wait(lock, [&] { return stopping_ || !queue_.Running(key); });
+  done_.wait(lock, [&] { return stopping_ || !queue_.Running(key); });
   if (auto it = rounds_.find(key); it != rounds_.end()) {
     gone = std::move(it->second);
     rounds_.erase(it);
@@ -119,6 +121,10 @@ void RoundScheduler::Remove(int key) {
 void RoundScheduler::Work() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    if (timer_taken_) {  // another idle worker watches the queue
+      idle_.wait(lock);
+      continue;
+    }
     if (auto key = queue_.Take(clock_.Now())) {
       auto it = rounds_.find(*key);
       if (it == rounds_.end()) {  // not Added: forgotten at once
@@ -127,6 +133,7 @@ void RoundScheduler::Work() {
         continue;
       }
       std::shared_ptr<Round> round = it->second;
+      idle_.notify_one();  // an idle worker watches the queue while this one runs the round
       lock.unlock();
       Clock::TimePoint next;
       try {
@@ -138,14 +145,17 @@ void RoundScheduler::Work() {
       round.reset();
       lock.lock();
       queue_.Done(*key, next, clock_.Now());
-      changed_.notify_all();
+      timer_.notify_one();
+      done_.notify_all();
       continue;
     }
+    timer_taken_ = true;
     if (auto due = queue_.NextDue()) {
-      changed_.wait_for(lock, std::max(Clock::Duration::zero(), *due - clock_.Now()));
+      timer_.wait_for(lock, std::max(Clock::Duration::zero(), *due - clock_.Now()));
     } else {
-      changed_.wait(lock);
+      timer_.wait(lock);
     }
+    timer_taken_ = false;
   }
 }
 

@@ -71,7 +71,13 @@ class RoundScheduler {
 
   const Clock& clock_;
   std::mutex mu_;  // guards everything below
-  std::condition_variable changed_;
+  // One idle worker, the timer, waits for the first due round (on `timer_`, which a change of the
+  // queue wakes); the other idle ones wait on `idle_` until the timer takes a round and hands its
+  // watch to one of them. A change thus wakes one thread, not every idle one.
+  std::condition_variable timer_;
+  std::condition_variable idle_;
+  bool timer_taken_ = false;
+  std::condition_variable done_;  // a round ended (Remove waits for its key's)
   RoundQueue queue_;
   std::map<int, std::shared_ptr<Round>> rounds_;
   bool stopping_ = false;

@@ -13,6 +13,12 @@ namespace {
 
 using std::chrono::seconds;
 
+// Lets rounds that wait for `release` end when the test does.
+struct Releases {
+  std::atomic<bool>& release;
+  ~Releases() { release = true; }
+};
+
 TEST_CASE("round queue: the key due first runs, one that runs is not taken twice") {
   fakes::FakeClock clock;
   const auto t0 = clock.Now();
@@ -97,6 +103,60 @@ TEST_CASE("round scheduler: rounds run on its threads, a woken key at once, none
   rounds.Wake(7);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   CHECK(ran == 2);
+}
+
+TEST_CASE(
+    "round scheduler: due rounds take every thread at once, and a thread set free takes the next") {
+  const Clock& clock = Clock::Real();
+  std::atomic<bool> release{false};
+  RoundScheduler rounds(4, clock);
+  const Releases releases{release};  // before the scheduler joins, even when a REQUIRE fails
+  std::atomic<int> inside{0}, most{0}, ran{0};
+  const auto round = [&] {
+    const int now_inside = ++inside;
+    for (int seen = most; now_inside > seen && !most.compare_exchange_weak(seen, now_inside);) {
+    }
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    --inside;
+    ++ran;
+    return clock.Now() + std::chrono::hours(1);
+  };
+  for (int key = 0; key < 6; ++key) rounds.Add(key, round);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (inside < 4 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  REQUIRE(inside == 4);  // the idle workers were handed the due rounds, one after the other
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(inside == 4);  // the other two wait for a thread
+  release = true;
+  while (ran < 6 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  CHECK(ran == 6);
+  CHECK(most == 4);
+  for (int key = 0; key < 6; ++key) rounds.Remove(key);
+}
+
+TEST_CASE("round scheduler: a round comes again when it said, while other threads are busy") {
+  const Clock& clock = Clock::Real();
+  std::atomic<bool> release{false};
+  RoundScheduler rounds(3, clock);
+  const Releases releases{release};
+  rounds.Add(1, [&] {  // holds a thread until the end
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return clock.Now() + std::chrono::hours(1);
+  });
+  std::atomic<int> ran{0};
+  rounds.Add(2, [&] {
+    ++ran;
+    return clock.Now() + std::chrono::milliseconds(20);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(ran >= 5);  // every 20 ms: about 25 times
+  release = true;
+  rounds.Remove(1);
+  rounds.Remove(2);
 }
 
 }  // namespace
