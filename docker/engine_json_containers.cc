@@ -1,6 +1,10 @@
 // Container and image shapes of the Engine API: the create and update bodies, inspect and list
 // replies, stats samples.
 #include <algorithm>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "docker/engine_json.h"
 #include "docker/json_fields.h"
@@ -209,43 +213,254 @@ Result<ImageInfo> ParseImageInspect(std::string_view body) {
   return i;
 }
 
+namespace {
+
+// UInt's reading of one number (json_fields.h): negative ones are 0.
+uint64_t Unsigned(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+uint64_t Unsigned(double v) {
+  return v > 0 && v < 9.2e18 ? static_cast<uint64_t>(static_cast<int64_t>(v)) : 0;
+}
+
+// A stats reply read as it is lexed, keeping only a StatsSample's fields: a DOM of the whole
+// sample (about a hundred values, each allocated and freed) cost a VM round more CPU than its own
+// work per container. It reads what the tolerant DOM readers of json_fields.h would: a field of
+// another type, or under a section of another type, reads as empty, and of duplicate keys the last
+// one wins, with everything under it.
+class StatsReader final : public json::json_sax_t {
+ public:
+  StatsSample Sample() const {
+    StatsSample s = sample_;
+    if (s.online_cpus == 0 && percpu_) s.online_cpus = static_cast<uint32_t>(*percpu_);
+    s.memory_inactive_file = has_total_inactive_ ? total_inactive_ : inactive_;
+    for (const auto& [iface, bytes] : networks_) {
+      s.net_rx_bytes += bytes.first;
+      s.net_tx_bytes += bytes.second;
+    }
+    return s;
+  }
+
+  bool null() override { return Scalar(0, nullptr); }
+  bool boolean(bool) override { return Scalar(0, nullptr); }
+  bool number_integer(number_integer_t v) override { return Scalar(Unsigned(v), nullptr); }
+  bool number_unsigned(number_unsigned_t v) override { return Scalar(v, nullptr); }
+  bool number_float(number_float_t v, const string_t&) override {
+    return Scalar(Unsigned(v), nullptr);
+  }
+  bool string(string_t& v) override { return Scalar(0, &v); }
+  bool binary(binary_t&) override { return Scalar(0, nullptr); }
+  bool key(string_t& k) override {
+    key_ = k;
+    return true;
+  }
+  bool start_object(std::size_t) override { return Open(true); }
+  bool start_array(std::size_t) override { return Open(false); }
+  bool end_object() override {
+    if (frames_.back().where == kIoRow) {
+      if (row_op_ == "Read" || row_op_ == "read") sample_.disk_read_bytes += row_value_;
+      if (row_op_ == "Write" || row_op_ == "write") sample_.disk_write_bytes += row_value_;
+    }
+    frames_.pop_back();
+    return true;
+  }
+  bool end_array() override {
+    frames_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  // The places of a sample this reader keeps something under; kOther for everything else.
+  enum Where {
+    kOther,
+    kRoot,
+    kCpu,
+    kCpuUsage,
+    kPercpu,
+    kMemory,
+    kMemoryStats,
+    kNetworks,
+    kInterface,
+    kBlkio,
+    kIoRows,
+    kIoRow,
+    kPids
+  };
+  struct Frame {
+    Where where;
+    bool object;
+  };
+
+  // A value arrives in the innermost container (as the member key_ when that is an object):
+  // whatever it replaces under that name is cleared, and the place it opens, when it is a
+  // container of the right kind there, is returned (kOther if not).
+  Where Arrive(bool object, bool array) {
+    if (frames_.empty()) return object ? kRoot : kOther;
+    const Frame& in = frames_.back();
+    if (!in.object) {
+      if (in.where == kPercpu) ++*percpu_;
+      if (in.where == kIoRows && object) {
+        row_op_.clear();
+        row_value_ = 0;
+        return kIoRow;
+      }
+      return kOther;
+    }
+    const std::string& k = key_;
+    switch (in.where) {
+      case kRoot:
+        if (k == "read") sample_.read.clear();
+        if (k == "cpu_stats") {
+          sample_.cpu_total_ns = sample_.system_cpu_ns = 0;
+          sample_.online_cpus = 0;
+          percpu_.reset();
+          return object ? kCpu : kOther;
+        }
+        if (k == "memory_stats") {
+          sample_.memory_usage = sample_.memory_limit = 0;
+          has_total_inactive_ = false;
+          total_inactive_ = inactive_ = 0;
+          return object ? kMemory : kOther;
+        }
+        if (k == "networks") {
+          networks_.clear();
+          return object ? kNetworks : kOther;
+        }
+        if (k == "blkio_stats") {
+          sample_.disk_read_bytes = sample_.disk_write_bytes = 0;
+          return object ? kBlkio : kOther;
+        }
+        if (k == "pids_stats") {
+          sample_.pids = 0;
+          return object ? kPids : kOther;
+        }
+        return kOther;
+      case kCpu:
+        if (k == "system_cpu_usage") sample_.system_cpu_ns = 0;
+        if (k == "online_cpus") sample_.online_cpus = 0;
+        if (k == "cpu_usage") {
+          sample_.cpu_total_ns = 0;
+          percpu_.reset();
+          return object ? kCpuUsage : kOther;
+        }
+        return kOther;
+      case kCpuUsage:
+        if (k == "total_usage") sample_.cpu_total_ns = 0;
+        if (k == "percpu_usage") {
+          percpu_ = array ? std::optional<size_t>(0) : std::nullopt;
+          return array ? kPercpu : kOther;
+        }
+        return kOther;
+      case kMemory:
+        if (k == "usage") sample_.memory_usage = 0;
+        if (k == "limit") sample_.memory_limit = 0;
+        if (k == "stats") {
+          has_total_inactive_ = false;
+          total_inactive_ = inactive_ = 0;
+          return object ? kMemoryStats : kOther;
+        }
+        return kOther;
+      case kMemoryStats:
+        if (k == "total_inactive_file") {
+          has_total_inactive_ = true;
+          total_inactive_ = 0;
+        }
+        if (k == "inactive_file") inactive_ = 0;
+        return kOther;
+      case kNetworks:
+        networks_[k] = {0, 0};
+        interface_ = k;
+        return object ? kInterface : kOther;
+      case kInterface:
+        if (k == "rx_bytes") networks_[interface_].first = 0;
+        if (k == "tx_bytes") networks_[interface_].second = 0;
+        return kOther;
+      case kBlkio:
+        if (k == "io_service_bytes_recursive") {
+          sample_.disk_read_bytes = sample_.disk_write_bytes = 0;
+          return array ? kIoRows : kOther;
+        }
+        return kOther;
+      case kIoRow:
+        if (k == "op") row_op_.clear();
+        if (k == "value") row_value_ = 0;
+        return kOther;
+      case kPids:
+        if (k == "current") sample_.pids = 0;
+        return kOther;
+      default:
+        return kOther;
+    }
+  }
+
+  bool Open(bool object) {
+    frames_.push_back({Arrive(object, !object), object});
+    return true;
+  }
+
+  // A number (`n`) or a string (`text`) arrives; a field of the other kind stays empty.
+  bool Scalar(uint64_t n, const std::string* text) {
+    Arrive(false, false);
+    if (frames_.empty() || !frames_.back().object) return true;
+    const std::string& k = key_;
+    const bool number = text == nullptr;
+    switch (frames_.back().where) {
+      case kRoot:
+        if (k == "read" && !number) sample_.read = *text;
+        break;
+      case kCpu:
+        if (k == "system_cpu_usage") sample_.system_cpu_ns = n;
+        if (k == "online_cpus") sample_.online_cpus = static_cast<uint32_t>(n);
+        break;
+      case kCpuUsage:
+        if (k == "total_usage") sample_.cpu_total_ns = n;
+        break;
+      case kMemory:
+        if (k == "usage") sample_.memory_usage = n;
+        if (k == "limit") sample_.memory_limit = n;
+        break;
+      case kMemoryStats:
+        if (k == "total_inactive_file") total_inactive_ = n;
+        if (k == "inactive_file") inactive_ = n;
+        break;
+      case kInterface:
+        if (k == "rx_bytes") networks_[interface_].first = n;
+        if (k == "tx_bytes") networks_[interface_].second = n;
+        break;
+      case kIoRow:
+        if (k == "op" && !number) row_op_ = *text;
+        if (k == "value") row_value_ = n;
+        break;
+      case kPids:
+        if (k == "current") sample_.pids = static_cast<uint32_t>(n);
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  std::vector<Frame> frames_;
+  std::string key_;  // the last key read
+  StatsSample sample_;
+  std::optional<size_t> percpu_;  // the length of cpu_usage.percpu_usage, when it is an array
+  bool has_total_inactive_ = false;
+  uint64_t total_inactive_ = 0, inactive_ = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> networks_;  // rx, tx by interface
+  std::string interface_;
+  std::string row_op_;  // of the io_service_bytes_recursive row being read
+  uint64_t row_value_ = 0;
+};
+
+}  // namespace
+
 Result<StatsSample> ParseStats(std::string_view body) {
-  auto parsed = ParseJson(body, "stats");
-  if (!parsed.ok()) return parsed.status();
-  const json& j = *parsed;
-  StatsSample s;
-  s.read = Str(j, "read");
-  const json& cpu = Obj(j, "cpu_stats");
-  s.cpu_total_ns = UInt(Obj(cpu, "cpu_usage"), "total_usage");
-  s.system_cpu_ns = UInt(cpu, "system_cpu_usage");
-  s.online_cpus = static_cast<uint32_t>(UInt(cpu, "online_cpus"));
-  if (s.online_cpus == 0) {
-    auto per_cpu = Obj(cpu, "cpu_usage").find("percpu_usage");
-    if (per_cpu != Obj(cpu, "cpu_usage").end() && per_cpu->is_array()) {
-      s.online_cpus = static_cast<uint32_t>(per_cpu->size());
-    }
+  StatsReader reader;
+  if (!json::sax_parse(body, &reader)) {
+    return Internal("malformed stats reply from the engine");
   }
-  const json& mem = Obj(j, "memory_stats");
-  s.memory_usage = UInt(mem, "usage");
-  s.memory_limit = UInt(mem, "limit");
-  const json& mstats = Obj(mem, "stats");
-  s.memory_inactive_file = mstats.contains("total_inactive_file")
-                               ? UInt(mstats, "total_inactive_file")
-                               : UInt(mstats, "inactive_file");
-  for (const auto& [iface, n] : Obj(j, "networks").items()) {
-    s.net_rx_bytes += UInt(n, "rx_bytes");
-    s.net_tx_bytes += UInt(n, "tx_bytes");
-  }
-  auto io = Obj(j, "blkio_stats").find("io_service_bytes_recursive");
-  if (io != Obj(j, "blkio_stats").end() && io->is_array()) {
-    for (const json& row : *io) {
-      const std::string op = Str(row, "op");
-      if (op == "Read" || op == "read") s.disk_read_bytes += UInt(row, "value");
-      if (op == "Write" || op == "write") s.disk_write_bytes += UInt(row, "value");
-    }
-  }
-  s.pids = static_cast<uint32_t>(UInt(Obj(j, "pids_stats"), "current"));
-  return s;
+  return reader.Sample();
 }
 
 }  // namespace onedock::docker
