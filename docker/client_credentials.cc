@@ -26,42 +26,72 @@ Result<Bio> OpenFile(const std::string& path, const char* what) {
   return bio;
 }
 
+// Encrypted PEM is refused at once: there is no one to ask for a password (OpenSSL would ask
+// on the terminal).
+int NoPassword(char*, int, int, void*) { return 0; }
+
+// OpenSSL's reason for the last failure, and its error queue emptied.
+std::string OpenSslError() {
+  const unsigned long e = ERR_peek_last_error();
+  char text[256] = {0};
+  if (e != 0) ERR_error_string_n(e, text, sizeof text);
+  ERR_clear_error();
+  return e != 0 ? text : "no reason given";
+}
+
 }  // namespace
 
 Result<std::shared_ptr<const ClientCredentials>> ClientCredentials::Load(
     const std::string& cert_file, const std::string& key_file) {
+  ERR_clear_error();  // what is left below is this load's
   std::shared_ptr<ClientCredentials> c(new ClientCredentials());
   {
     auto bio = OpenFile(cert_file, "client certificate");
     if (!bio.ok()) return bio.status();
-    X509* cert = PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr);
+    // As libcurl reads a certificate file (SSL_CTX_use_certificate_chain_file): the certificate,
+    // which may be a TRUSTED CERTIFICATE block, then the chain, to the end of the file.
+    X509* cert = PEM_read_bio_X509_AUX(bio->get(), nullptr, NoPassword, nullptr);
     if (cert == nullptr) {
-      ERR_clear_error();
-      return InvalidArgument("client certificate " + cert_file + ": no PEM certificate");
+      return InvalidArgument("client certificate " + cert_file + ": no PEM certificate (" +
+                             OpenSslError() + ")");
     }
     c->cert_ = cert;
     STACK_OF(X509)* chain = sk_X509_new_null();
     if (chain == nullptr) return Internal("out of memory reading " + cert_file);
     c->chain_ = chain;
-    while (X509* more = PEM_read_bio_X509(bio->get(), nullptr, nullptr, nullptr)) {
+    while (X509* more = PEM_read_bio_X509(bio->get(), nullptr, NoPassword, nullptr)) {
       if (sk_X509_push(chain, more) == 0) {
         X509_free(more);
         return Internal("out of memory reading " + cert_file);
       }
     }
+    const unsigned long end = ERR_peek_last_error();
+    if (ERR_GET_LIB(end) != ERR_LIB_PEM || ERR_GET_REASON(end) != PEM_R_NO_START_LINE) {
+      return InvalidArgument("client certificate " + cert_file +
+                             ": a chain certificate does not parse (" + OpenSslError() + ")");
+    }
     ERR_clear_error();  // the end of the file reads as "no start line"
   }
   auto bio = OpenFile(key_file, "client key");
   if (!bio.ok()) return bio.status();
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio->get(), nullptr, nullptr, nullptr);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio->get(), nullptr, NoPassword, nullptr);
   if (key == nullptr) {
-    ERR_clear_error();
-    return InvalidArgument("client key " + key_file + ": no unencrypted PEM private key");
+    return InvalidArgument("client key " + key_file + ": no unencrypted PEM private key (" +
+                           OpenSslError() + ")");
   }
   c->key_ = key;
   if (X509_check_private_key(static_cast<X509*>(c->cert_), key) != 1) {
     ERR_clear_error();
     return InvalidArgument("client key " + key_file + " does not match certificate " + cert_file);
+  }
+  // What OpenSSL refuses when a context takes the pair (a key too small for its security level, a
+  // chain signed with a digest it no longer accepts) is refused here, with its reason.
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> scratch(SSL_CTX_new(TLS_client_method()),
+                                                            SSL_CTX_free);
+  if (!scratch) return Internal("OpenSSL could not make a TLS context (" + OpenSslError() + ")");
+  if (!c->Take(scratch.get())) {
+    return InvalidArgument("client certificate " + cert_file + " and key " + key_file +
+                           " refused by OpenSSL (" + OpenSslError() + ")");
   }
   return std::shared_ptr<const ClientCredentials>(std::move(c));
 }
@@ -78,11 +108,15 @@ ClientCredentials::~ClientCredentials() {
   EVP_PKEY_free(static_cast<EVP_PKEY*>(key_));
 }
 
-bool ClientCredentials::ApplyTo(void* ssl_ctx) const {
+bool ClientCredentials::Take(void* ssl_ctx) const {
   SSL_CTX* ctx = static_cast<SSL_CTX*>(ssl_ctx);
-  const bool applied = SSL_CTX_use_certificate(ctx, static_cast<X509*>(cert_)) == 1 &&
-                       SSL_CTX_use_PrivateKey(ctx, static_cast<EVP_PKEY*>(key_)) == 1 &&
-                       SSL_CTX_set1_chain(ctx, static_cast<STACK_OF(X509)*>(chain_)) == 1;
+  return SSL_CTX_use_certificate(ctx, static_cast<X509*>(cert_)) == 1 &&
+         SSL_CTX_use_PrivateKey(ctx, static_cast<EVP_PKEY*>(key_)) == 1 &&
+         SSL_CTX_set1_chain(ctx, static_cast<STACK_OF(X509)*>(chain_)) == 1;
+}
+
+bool ClientCredentials::ApplyTo(void* ssl_ctx) const {
+  const bool applied = Take(ssl_ctx);
   if (!applied) ERR_clear_error();
   return applied;
 }

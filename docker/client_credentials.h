@@ -21,9 +21,10 @@ namespace onedock::docker {
 
 class ClientCredentials {
  public:
-  // Reads `cert_file` (the certificate, then any chain certificates) and `key_file`.
-  // kInvalidArgument when a file does not parse or the key does not match the certificate;
-  // kNotFound when a file cannot be read.
+  // Reads `cert_file` (the certificate, then any chain certificates) and `key_file` (not
+  // encrypted). kInvalidArgument when a file does not parse, the key does not match the
+  // certificate, or OpenSSL refuses the pair for a TLS context (with OpenSSL's reason); kNotFound
+  // when a file cannot be read.
   static Result<std::shared_ptr<const ClientCredentials>> Load(const std::string& cert_file,
                                                                const std::string& key_file);
 
@@ -41,9 +42,10 @@ class ClientCredentials {
 
  private:
   ClientCredentials() = default;
-  void* cert_ = nullptr;   // X509*
-  void* chain_ = nullptr;  // STACK_OF(X509)*, may be empty
-  void* key_ = nullptr;    // EVP_PKEY*
+  bool Take(void* ssl_ctx) const;  // ApplyTo, leaving OpenSSL's reason in its error queue
+  void* cert_ = nullptr;           // X509*
+  void* chain_ = nullptr;          // STACK_OF(X509)*, may be empty
+  void* key_ = nullptr;            // EVP_PKEY*
 };
 
 // Credentials by pair of files: loaded at the first Get, and read again when either file changed

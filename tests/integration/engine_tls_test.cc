@@ -62,6 +62,17 @@ TEST_CASE("a client certificate from another CA is refused") {
   CHECK(s.message().find("client certificate refused") != std::string::npos);
 }
 
+TEST_CASE("a client key that does not match its certificate is an unusable local key") {
+  Endpoint e = testbed::Engine("h1");
+  e.key_file = testbed::Get("ONEDOCK_CERTS") + "/foreign/key.pem";  // not cert.pem's key
+  EngineClient mismatched("h1", e);
+  Status s = mismatched.Negotiate().status();
+  INFO(s.ToString());
+  CHECK(s.code() == Status::Code::kUnauthenticated);
+  CHECK(s.message().find("local client certificate or key unusable") != std::string::npos);
+  CHECK_FALSE(s.IsRetryable());
+}
+
 TEST_CASE("a client trusting another CA refuses the engine") {
   Endpoint e = testbed::Engine("h1");
   e.ca_file = testbed::Get("ONEDOCK_CERTS") + "/foreign/ca.pem";

@@ -3,6 +3,9 @@
 #include "docker/client_credentials.h"
 
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -105,6 +108,72 @@ TEST_CASE("files that are missing, not PEM, or a key of another certificate do n
   Write(files.cert, "not a certificate\n");
   CHECK(ClientCredentials::Load(files.cert, files.key).status().code() ==
         Status::Code::kInvalidArgument);
+}
+
+// A PEM key encrypted with `password`, and a self-signed certificate for `key` (SHA-256).
+std::string EncryptedKey(const std::string& key_pem, const std::string& password) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> in(BIO_new_mem_buf(key_pem.data(), -1), BIO_free);
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(in.get(), nullptr, nullptr, nullptr), EVP_PKEY_free);
+  REQUIRE(key != nullptr);
+  std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
+  REQUIRE(PEM_write_bio_PKCS8PrivateKey(out.get(), key.get(), EVP_aes_256_cbc(), password.data(),
+                                        static_cast<int>(password.size()), nullptr, nullptr) == 1);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(out.get(), &data);
+  return std::string(data, static_cast<size_t>(n));
+}
+
+admin::KeyAndCert SelfSigned(EVP_PKEY* key) {
+  std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), X509_free);
+  REQUIRE(cert != nullptr);
+  X509_set_version(cert.get(), 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+  X509_gmtime_adj(X509_getm_notBefore(cert.get()), 0);
+  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
+  X509_NAME* name = X509_get_subject_name(cert.get());
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("weak"), -1, -1, 0);
+  X509_set_issuer_name(cert.get(), name);
+  X509_set_pubkey(cert.get(), key);
+  REQUIRE(X509_sign(cert.get(), key, EVP_sha256()) > 0);
+  const auto pem = [](auto write) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> out(BIO_new(BIO_s_mem()), BIO_free);
+    REQUIRE(write(out.get()) == 1);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(out.get(), &data);
+    return std::string(data, static_cast<size_t>(n));
+  };
+  return {pem([&](BIO* b) {
+            return PEM_write_bio_PrivateKey(b, key, nullptr, nullptr, 0, nullptr, nullptr);
+          }),
+          pem([&](BIO* b) { return PEM_write_bio_X509(b, cert.get()); })};
+}
+
+TEST_CASE("an encrypted key, a chain certificate that does not parse, a key OpenSSL refuses") {
+  const auto ca = Ca();
+  const auto client = Client(ca, "onedockd");
+  Files files;
+  // Refused at once, with no prompt for a password on the terminal.
+  files.Put({EncryptedKey(client.key_pem, "secret"), client.cert_pem});
+  auto encrypted = ClientCredentials::Load(files.cert, files.key);
+  CHECK(encrypted.status().code() == Status::Code::kInvalidArgument);
+  CHECK(encrypted.status().message().find("no unencrypted PEM private key") != std::string::npos);
+
+  std::string broken_chain = ca.cert_pem;
+  broken_chain.replace(broken_chain.find('\n') + 1, 8, "AAAAAAAA");
+  files.Put(client, broken_chain);
+  auto chain = ClientCredentials::Load(files.cert, files.key);
+  CHECK(chain.status().code() == Status::Code::kInvalidArgument);
+  CHECK(chain.status().message().find("a chain certificate does not parse") != std::string::npos);
+
+  // RSA 512: parses and matches, and OpenSSL's default security level refuses it for TLS.
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> weak(EVP_RSA_gen(512), EVP_PKEY_free);
+  REQUIRE(weak != nullptr);
+  files.Put(SelfSigned(weak.get()));
+  auto refused = ClientCredentials::Load(files.cert, files.key);
+  CHECK(refused.status().code() == Status::Code::kInvalidArgument);
+  CHECK(refused.status().message().find("refused by OpenSSL") != std::string::npos);
 }
 
 TEST_CASE("the cache reads a pair once, and again a second after either file changed") {
