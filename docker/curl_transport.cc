@@ -202,11 +202,14 @@ bool CurlUsesOpenSsl3() {
   return yes;
 }
 
+constexpr long kCaCacheSeconds = 60;
+
 // Where to connect and as whom: the unix socket, TLS files and basic credentials of the endpoint.
-// The CA file is the only CA trusted, not the system's as well (which also lets libcurl keep the
-// store it builds from it for the next connections). The client certificate and key, parsed once,
-// are held in `credentials` for the transfer; libcurl reads the files itself when they do not load
-// here, and says why.
+// The CA file is the only CA trusted, not the system's as well; that lets libcurl keep the store it
+// builds from it for the handle's next connections, for a minute (its default is a day), so that
+// a replaced CA file is read again. The client certificate and key, parsed once, are held in
+// `credentials` for the transfer; libcurl reads the files itself when they do not load here, and
+// says why.
 void ApplyEndpoint(CURL* h, const Endpoint& endpoint,
                    std::shared_ptr<const ClientCredentials>& credentials) {
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, endpoint.connect_timeout_ms);
@@ -216,6 +219,7 @@ void ApplyEndpoint(CURL* h, const Endpoint& endpoint,
   if (!endpoint.ca_file.empty()) {
     curl_easy_setopt(h, CURLOPT_CAINFO, endpoint.ca_file.c_str());
     curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+    curl_easy_setopt(h, CURLOPT_CA_CACHE_TIMEOUT, kCaCacheSeconds);
   }
   credentials.reset();
   if (CurlUsesOpenSsl3()) {

@@ -23,8 +23,9 @@
 
 namespace onedock::docker {
 
-// Where and how to connect. Plain value; the files are read for new connections (the client
-// certificate and key once, and again after they change: see ClientCredentials::Shared).
+// Where and how to connect. Plain value; the files are read for new connections: the client
+// certificate and key once, and again a second after they change (CredentialCache); the CA file's
+// store is kept a minute.
 struct Endpoint {
   std::string base_url;     // "https://127.0.0.2:2376", "http://127.0.0.1:5000", or
                             // "http://localhost" together with unix_socket; empty when each

@@ -48,7 +48,10 @@ EngineProbe ProbeEngine(const docker::Endpoint& endpoint, bool verify) {
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https,http");
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-  if (!endpoint.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, endpoint.ca_file.c_str());
+  if (!endpoint.ca_file.empty()) {  // the only CA trusted, as onedockd trusts it
+    curl_easy_setopt(h, CURLOPT_CAINFO, endpoint.ca_file.c_str());
+    curl_easy_setopt(h, CURLOPT_CAPATH, nullptr);
+  }
   if (!endpoint.cert_file.empty()) curl_easy_setopt(h, CURLOPT_SSLCERT, endpoint.cert_file.c_str());
   if (!endpoint.key_file.empty()) curl_easy_setopt(h, CURLOPT_SSLKEY, endpoint.key_file.c_str());
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Append);
