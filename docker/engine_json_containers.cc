@@ -217,8 +217,8 @@ namespace {
 
 // UInt's reading of one number (json_fields.h): negative ones are 0.
 uint64_t Unsigned(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
-uint64_t Unsigned(double v) {
-  return v > 0 && v < 9.2e18 ? static_cast<uint64_t>(static_cast<int64_t>(v)) : 0;
+uint64_t Unsigned(double v) {  // 0 past int64's range too, where the DOM reader's cast is undefined
+  return v > 0 && v < 9223372036854775808.0 ? static_cast<uint64_t>(static_cast<int64_t>(v)) : 0;
 }
 
 // A stats reply read as it is lexed, keeping only a StatsSample's fields: a DOM of the whole
