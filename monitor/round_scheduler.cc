@@ -121,10 +121,6 @@ void RoundScheduler::Remove(int key) {
 void RoundScheduler::Work() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    if (timer_taken_) {  // another idle worker watches the queue
-      idle_.wait(lock);
-      continue;
-    }
     if (auto key = queue_.Take(clock_.Now())) {
       auto it = rounds_.find(*key);
       if (it == rounds_.end()) {  // not Added: forgotten at once
@@ -133,7 +129,8 @@ void RoundScheduler::Work() {
         continue;
       }
       std::shared_ptr<Round> round = it->second;
-      idle_.notify_one();  // an idle worker watches the queue while this one runs the round
+      // While this one runs the round, an idle worker watches the queue (when none does yet).
+      if (!timer_taken_) idle_.notify_one();
       lock.unlock();
       Clock::TimePoint next;
       try {
@@ -147,6 +144,10 @@ void RoundScheduler::Work() {
       queue_.Done(*key, next, clock_.Now());
       timer_.notify_one();
       done_.notify_all();
+      continue;
+    }
+    if (timer_taken_) {  // another idle worker watches the queue
+      idle_.wait(lock);
       continue;
     }
     timer_taken_ = true;

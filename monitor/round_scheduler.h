@@ -73,7 +73,8 @@ class RoundScheduler {
   std::mutex mu_;  // guards everything below
   // One idle worker, the timer, waits for the first due round (on `timer_`, which a change of the
   // queue wakes); the other idle ones wait on `idle_` until the timer takes a round and hands its
-  // watch to one of them. A change thus wakes one thread, not every idle one.
+  // watch to one of them. A worker that ends a round takes the next due one itself. A change thus
+  // wakes one thread, not every idle one.
   std::condition_variable timer_;
   std::condition_variable idle_;
   bool timer_taken_ = false;
