@@ -263,7 +263,9 @@ TEST_CASE("stats fields of another type read as empty, and the last of duplicate
   CHECK(s->pids == 0);  // pids_stats is no object
 }
 
-TEST_CASE("a stats reply that is not JSON, or not only JSON, is malformed; other JSON is empty") {
+TEST_CASE(
+    "a stats reply that is not JSON, or not only JSON, is malformed, and other JSON reads as "
+    "empty") {
   for (const char* body : {"", "{", R"({"read":"x"} trailing)", R"({"cpu_stats":{"cpu_usage":)",
                            "{\"read\":\"\xff\"}"}) {
     auto s = ParseStats(body);
