@@ -230,6 +230,8 @@ class StatsReader final : public json::json_sax_t {
  public:
   StatsSample Sample() const {
     StatsSample s = sample_;
+    s.online_cpus = static_cast<uint32_t>(online_cpus_);
+    s.pids = static_cast<uint32_t>(pids_);
     if (s.online_cpus == 0 && percpu_) s.online_cpus = static_cast<uint32_t>(*percpu_);
     s.memory_inactive_file = has_total_inactive_ ? total_inactive_ : inactive_;
     for (const auto& [iface, bytes] : networks_) {
@@ -292,6 +294,37 @@ class StatsReader final : public json::json_sax_t {
     bool object;
   };
 
+  // The number or the text a member named `k` of `where` fills; null for any other member.
+  uint64_t* Number(Where where, const std::string& k) {
+    switch (where) {
+      case kCpu:
+        if (k == "system_cpu_usage") return &sample_.system_cpu_ns;
+        return k == "online_cpus" ? &online_cpus_ : nullptr;
+      case kCpuUsage:
+        return k == "total_usage" ? &sample_.cpu_total_ns : nullptr;
+      case kMemory:
+        if (k == "usage") return &sample_.memory_usage;
+        return k == "limit" ? &sample_.memory_limit : nullptr;
+      case kMemoryStats:
+        if (k == "total_inactive_file") return &total_inactive_;
+        return k == "inactive_file" ? &inactive_ : nullptr;
+      case kInterface:
+        if (k == "rx_bytes") return &networks_[interface_].first;
+        return k == "tx_bytes" ? &networks_[interface_].second : nullptr;
+      case kIoRow:
+        return k == "value" ? &row_value_ : nullptr;
+      case kPids:
+        return k == "current" ? &pids_ : nullptr;
+      default:
+        return nullptr;
+    }
+  }
+  std::string* Text(Where where, const std::string& k) {
+    if (where == kRoot && k == "read") return &sample_.read;
+    if (where == kIoRow && k == "op") return &row_op_;
+    return nullptr;
+  }
+
   // A value arrives in the innermost container (as the member key_ when that is an object):
   // whatever it replaces under that name is cleared, and the place it opens, when it is a
   // container of the right kind there, is returned (kOther if not).
@@ -308,12 +341,12 @@ class StatsReader final : public json::json_sax_t {
       return kOther;
     }
     const std::string& k = key_;
+    if (uint64_t* n = Number(in.where, k)) *n = 0;
+    if (std::string* text = Text(in.where, k)) text->clear();
     switch (in.where) {
       case kRoot:
-        if (k == "read") sample_.read.clear();
         if (k == "cpu_stats") {
-          sample_.cpu_total_ns = sample_.system_cpu_ns = 0;
-          sample_.online_cpus = 0;
+          sample_.cpu_total_ns = sample_.system_cpu_ns = online_cpus_ = 0;
           percpu_.reset();
           return object ? kCpu : kOther;
         }
@@ -332,13 +365,11 @@ class StatsReader final : public json::json_sax_t {
           return object ? kBlkio : kOther;
         }
         if (k == "pids_stats") {
-          sample_.pids = 0;
+          pids_ = 0;
           return object ? kPids : kOther;
         }
         return kOther;
       case kCpu:
-        if (k == "system_cpu_usage") sample_.system_cpu_ns = 0;
-        if (k == "online_cpus") sample_.online_cpus = 0;
         if (k == "cpu_usage") {
           sample_.cpu_total_ns = 0;
           percpu_.reset();
@@ -346,15 +377,12 @@ class StatsReader final : public json::json_sax_t {
         }
         return kOther;
       case kCpuUsage:
-        if (k == "total_usage") sample_.cpu_total_ns = 0;
         if (k == "percpu_usage") {
           percpu_ = array ? std::optional<size_t>(0) : std::nullopt;
           return array ? kPercpu : kOther;
         }
         return kOther;
       case kMemory:
-        if (k == "usage") sample_.memory_usage = 0;
-        if (k == "limit") sample_.memory_limit = 0;
         if (k == "stats") {
           has_total_inactive_ = false;
           total_inactive_ = inactive_ = 0;
@@ -362,32 +390,17 @@ class StatsReader final : public json::json_sax_t {
         }
         return kOther;
       case kMemoryStats:
-        if (k == "total_inactive_file") {
-          has_total_inactive_ = true;
-          total_inactive_ = 0;
-        }
-        if (k == "inactive_file") inactive_ = 0;
+        if (k == "total_inactive_file") has_total_inactive_ = true;
         return kOther;
       case kNetworks:
         networks_[k] = {0, 0};
         interface_ = k;
         return object ? kInterface : kOther;
-      case kInterface:
-        if (k == "rx_bytes") networks_[interface_].first = 0;
-        if (k == "tx_bytes") networks_[interface_].second = 0;
-        return kOther;
       case kBlkio:
         if (k == "io_service_bytes_recursive") {
           sample_.disk_read_bytes = sample_.disk_write_bytes = 0;
           return array ? kIoRows : kOther;
         }
-        return kOther;
-      case kIoRow:
-        if (k == "op") row_op_.clear();
-        if (k == "value") row_value_ = 0;
-        return kOther;
-      case kPids:
-        if (k == "current") sample_.pids = 0;
         return kOther;
       default:
         return kOther;
@@ -403,40 +416,10 @@ class StatsReader final : public json::json_sax_t {
   bool Scalar(uint64_t n, const std::string* text) {
     Arrive(false, false);
     if (frames_.empty() || !frames_.back().object) return true;
-    const std::string& k = key_;
-    const bool number = text == nullptr;
-    switch (frames_.back().where) {
-      case kRoot:
-        if (k == "read" && !number) sample_.read = *text;
-        break;
-      case kCpu:
-        if (k == "system_cpu_usage") sample_.system_cpu_ns = n;
-        if (k == "online_cpus") sample_.online_cpus = static_cast<uint32_t>(n);
-        break;
-      case kCpuUsage:
-        if (k == "total_usage") sample_.cpu_total_ns = n;
-        break;
-      case kMemory:
-        if (k == "usage") sample_.memory_usage = n;
-        if (k == "limit") sample_.memory_limit = n;
-        break;
-      case kMemoryStats:
-        if (k == "total_inactive_file") total_inactive_ = n;
-        if (k == "inactive_file") inactive_ = n;
-        break;
-      case kInterface:
-        if (k == "rx_bytes") networks_[interface_].first = n;
-        if (k == "tx_bytes") networks_[interface_].second = n;
-        break;
-      case kIoRow:
-        if (k == "op" && !number) row_op_ = *text;
-        if (k == "value") row_value_ = n;
-        break;
-      case kPids:
-        if (k == "current") sample_.pids = static_cast<uint32_t>(n);
-        break;
-      default:
-        break;
+    if (text == nullptr) {
+      if (uint64_t* field = Number(frames_.back().where, key_)) *field = n;
+    } else if (std::string* field = Text(frames_.back().where, key_)) {
+      *field = *text;
     }
     return true;
   }
@@ -444,6 +427,7 @@ class StatsReader final : public json::json_sax_t {
   std::vector<Frame> frames_;
   std::string key_;  // the last key read
   StatsSample sample_;
+  uint64_t online_cpus_ = 0, pids_ = 0;  // StatsSample's, read as every other number
   std::optional<size_t> percpu_;  // the length of cpu_usage.percpu_usage, when it is an array
   bool has_total_inactive_ = false;
   uint64_t total_inactive_ = 0, inactive_ = 0;
