@@ -35,6 +35,12 @@ std::vector<std::string> OwnLabels(const std::string& instance, const std::strin
 
 std::chrono::seconds Seconds(int n) { return std::chrono::seconds(n); }
 
+// What the engine lists without `all`: containers whose process runs, paused and restarting
+// ones included.
+bool ListedAsRunning(const ContainerSummary& c) {
+  return c.state == "running" || c.state == "paused" || c.state == "restarting";
+}
+
 }  // namespace
 
 HostMonitor::HostMonitor(HostTarget target, MonitorContext context, MonitorSettings settings,
@@ -213,6 +219,12 @@ bool HostMonitor::SystemRound(Engine& engine) {
   return true;
 }
 
+StateFacts HostMonitor::FactsAt(TimePoint now) const {
+  StateFacts facts{now, hooks_.events_live ? hooks_.events_live() : 0};
+  facts.quiet = context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds));
+  return facts;
+}
+
 StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
   return tracker_.Round(
       seen, [this](int vm) { return Busy(vm); },
@@ -220,10 +232,11 @@ StateReport HostMonitor::TrackerRound(const std::vector<VmState>& seen) {
 }
 
 bool HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
-  StateFacts facts{now, hooks_.events_live ? hooks_.events_live() : 0, asked};
-  facts.quiet = context_.activity.AnyBusyOn(target_.name, Seconds(settings_.grace_seconds));
+  StateFacts facts = FactsAt(now);
+  facts.asked = asked;
   {
     std::lock_guard lock(mu_);
+    facts.events = events_;
     facts.settled = up_ && !exits_left_ && tracker_.Settled();
     if (!listing_.Round(facts)) {
       ++snapshot_.state_rounds_unlisted;
@@ -232,6 +245,10 @@ bool HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
   }
   auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
+    {
+      std::lock_guard lock(mu_);
+      listed_.reset();
+    }
     EngineDown(listed.status());
     return true;
   }
@@ -261,6 +278,8 @@ bool HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
   }
   SendState(report);
   ReportExits(engine, *listed);
+  std::lock_guard lock(mu_);
+  listed_ = std::move(*listed);
   return true;
 }
 
@@ -299,12 +318,28 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     rounds_engine_ = std::move(*own);
   }
   Engine& engine = *rounds_engine_;
-  auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), false);
-  if (!listed.ok()) return listed.status();
   std::vector<std::pair<std::string, Running>> items;
-  for (const auto& c : *listed) {
-    const int vm = VmIdOf(c.labels);
-    if (vm >= 0) items.push_back({c.id, {vm, c.name, c.state, HealthOfStatus(c.status_text)}});
+  const auto take = [&items](const std::vector<ContainerSummary>& listed, bool running_only) {
+    for (const auto& c : listed) {
+      const int vm = VmIdOf(c.labels);
+      if (vm < 0 || (running_only && !ListedAsRunning(c))) continue;
+      items.push_back({c.id, {vm, c.name, c.state, HealthOfStatus(c.status_text)}});
+    }
+  };
+  bool kept = false;
+  {
+    StateFacts facts = FactsAt(context_.clock.Now());
+    std::lock_guard lock(mu_);
+    facts.events = events_;
+    if (listed_ && listing_.Shows(facts)) {
+      take(*listed_, true);
+      kept = true;
+    }
+  }
+  if (!kept) {
+    auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), false);
+    if (!listed.ok()) return listed.status();
+    take(*listed, false);
   }
   // All asked together from this thread, over connections the engine keeps between rounds.
   std::vector<std::string> ids;
@@ -422,6 +457,10 @@ EventFilter HostMonitor::Events() const {
 }
 
 void HostMonitor::OnEvent(const Event& e) {
+  {
+    std::lock_guard lock(mu_);
+    ++events_;
+  }
   const auto& labels = e.attributes;
   const int vm = VmIdOf(labels);
   if (vm < 0) return;

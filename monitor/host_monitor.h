@@ -117,7 +117,8 @@ class HostMonitor {
   // One event of the engine's stream (what the event feed hands over).
   void OnEvent(const Event& event);
 
-  // One round of VM figures: lists the running containers and fetches their stats in parallel
+  // One round of VM figures: lists the running containers, or takes them from the last state
+  // round's listing when StateListing::Shows it current, and fetches their stats in parallel
   // (what the periodic round does; public for the benchmark). Not concurrent with itself.
   Result<std::vector<VmFigures>> VmRound();
   // MONITOR_VM messages with `figures` (groups of VMs small enough for a datagram).
@@ -154,6 +155,9 @@ class HostMonitor {
   // MONITOR_VM records of the stopped containers among `listed` whose stop ExitWatch says is due:
   // why each one stopped, from an inspect and the end of its log.
   void ReportExits(Engine& engine, const std::vector<ContainerSummary>& listed);
+  // What StateListing weighs at `now`: the stream's live number and whether onedock acts on the
+  // host (`events` and `settled` are the caller's to fill, under mu_).
+  StateFacts FactsAt(TimePoint now) const;
   // The tracker's round over `seen`; mu_ held.
   StateReport TrackerRound(const std::vector<VmState>& seen);
   bool SystemRound(Engine& engine);
@@ -180,6 +184,10 @@ class HostMonitor {
   bool down_reported_ = false;
   StateTracker tracker_;
   StateListing listing_;
+  // The last state round's listing while it may stand in for a VM round's (none after a listing
+  // that failed), and the events of the host's containers received so far.
+  std::optional<std::vector<ContainerSummary>> listed_;
+  uint64_t events_ = 0;
   ExitWatch exits_;
   bool exits_left_ = false;  // the last listing had more stops due than a round reports
   EngineInfo info_;

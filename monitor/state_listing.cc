@@ -16,4 +16,10 @@ bool StateListing::Due(const StateFacts& f) const {
   return f.now - last_->facts.now >= relist_;
 }
 
+bool StateListing::Shows(const StateFacts& f) const {
+  if (!last_ || !last_->vouched || last_->facts.quiet || f.quiet) return false;
+  if (f.live != last_->facts.live || f.events != last_->facts.events) return false;
+  return f.now - last_->facts.now < relist_;
+}
+
 }  // namespace onedock::monitor

@@ -18,6 +18,11 @@
 //  - the last listing began less than `relist` ago, so anything the stream did not say (an
 //    engine drops the events of a subscriber that does not keep up) is seen within that time
 //    (plus a state period).
+//
+// The same listing stands in for a VM round's (Shows), which needs the host's running containers
+// only: while it is vouched for, the stream unbroken, and no event of the host's containers came
+// since it began (any event: a start, a pause or a health change alters what a VM round reads),
+// onedock acts on none of the host's VMs, and it began less than `relist` ago.
 #ifndef ONEDOCK_MONITOR_STATE_LISTING_H_
 #define ONEDOCK_MONITOR_STATE_LISTING_H_
 
@@ -35,6 +40,7 @@ struct StateFacts {
   bool asked = false;    // an event asked for this round
   bool settled = false;  // see above
   bool quiet = false;    // onedock acts on a VM of the host (or did, within the grace)
+  uint64_t events = 0;   // events of the host's containers received so far
 };
 
 class StateListing {
@@ -44,6 +50,9 @@ class StateListing {
   // Whether the state round with `facts` lists the host's containers; remembers the round (and
   // the listing, if it lists). Rounds come in time order.
   bool Round(const StateFacts& facts);
+  // Whether the last listing still shows the host's containers as the engine would list them at
+  // `facts.now`, for a VM round (which weighs neither `asked` nor `settled`). Remembers nothing.
+  bool Shows(const StateFacts& facts) const;
 
  private:
   struct Listing {

@@ -306,11 +306,13 @@ class FakeEngine : public Engine {
     if (down) return Unavailable("engine does not answer");
     return disk;
   }
-  // ListContainers calls with `all` (stopped containers too), as state rounds list.
+  // ListContainers calls with `all` (stopped containers too), as state rounds list, and without
+  // (running ones only), as VM rounds list.
   size_t full_listings = 0;
+  size_t running_listings = 0;
   Result<std::vector<ContainerSummary>> ListContainers(const std::vector<std::string>& labels,
                                                        bool all) override {
-    if (all) ++full_listings;
+    ++(all ? full_listings : running_listings);
     if (on_read) on_read();
     if (down) return Unavailable("engine does not answer");
     std::vector<ContainerSummary> out;
@@ -328,9 +330,11 @@ class FakeEngine : public Engine {
   }
   // What the last StatsOfMany was allowed to keep in flight.
   size_t stats_in_flight = 0;
+  std::vector<std::string> stats_asked;  // … and the containers it asked
   std::vector<Result<StatsSample>> StatsOfMany(const std::vector<std::string>& ids,
                                                size_t max_in_flight) override {
     stats_in_flight = max_in_flight;
+    stats_asked = ids;
     return Engine::StatsOfMany(ids, max_in_flight);
   }
   Result<StatsSample> Stats(const std::string& id) override {

@@ -616,6 +616,80 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "host monitor: a VM round takes the running containers from a listing the stream vouches for, "
+    "and lists after any event of the host's containers") {
+  MonitorRig r;
+  ContainerInfo stopped;  // VM 6's container, stopped: a VM round asks no stats of it
+  stopped.id = "c6";
+  stopped.name = "one-6";
+  stopped.status = "exited";
+  stopped.labels = {{"one.vmid", "6"}, {"one.instance", "test"}, {"one.host", "h1"}};
+  r.h1().containers["one-6"] = stopped;
+  r.SettleOnLiveStream();
+  const auto running_listings = [&r] { return r.h1().running_listings; };
+  const auto vm_rounds_in = [&r](std::chrono::seconds span) {
+    return Count(r.TickFor(span), "MONITOR_VM SUCCESS");
+  };
+  // The record of the last MONITOR_VM sent (its one VM's).
+  const auto last_record = [&r] {
+    const auto at = std::find_if(r.payloads.rbegin(), r.payloads.rend(), [](const std::string& p) {
+      return p.find("MONITOR=") != std::string::npos;
+    });
+    REQUIRE(at != r.payloads.rend());
+    const auto message = Parse(*at);
+    const auto vm = message.All("VM");
+    REQUIRE(vm.size() == 1);
+    CHECK(vm[0]->Get("ID") == "5");
+    return Parse(*Base64Decode(vm[0]->Get("MONITOR")));
+  };
+  size_t before = running_listings();
+  REQUIRE(vm_rounds_in(std::chrono::seconds(60)) == 2);
+  CHECK(running_listings() == before);  // both took the state rounds' listings
+  CHECK(r.h1().stats_asked == std::vector<std::string>{"c5"});
+  CHECK(last_record().Get("DOCKER_STATE") == "running");
+
+  SUBCASE("an event of one of the host's containers, whatever it says") {
+    r.h1().containers["one-5"].health = "unhealthy";
+    r.monitor.OnEvent(r.ContainerEvent("health_status: unhealthy"));
+    before = running_listings();
+    REQUIRE(vm_rounds_in(std::chrono::seconds(30)) == 1);
+    CHECK(running_listings() == before + 1);
+    CHECK(last_record().Get("DOCKER_HEALTH") == "unhealthy");
+    // The state round's next listing (its relist) counts that event: the rounds after take it.
+    before = running_listings();
+    REQUIRE(vm_rounds_in(std::chrono::seconds(60)) == 2);
+    CHECK(running_listings() == before);
+  }
+  SUBCASE("the stream is not live") {
+    r.live = 0;
+    before = running_listings();
+    REQUIRE(vm_rounds_in(std::chrono::seconds(30)) == 1);
+    CHECK(running_listings() == before + 1);
+  }
+  SUBCASE("the stream broke and opened again since the listing") {
+    r.live = 2;
+    before = running_listings();
+    REQUIRE(vm_rounds_in(std::chrono::seconds(30)) == 1);
+    CHECK(running_listings() == before + 1);
+  }
+  SUBCASE("onedock acts on one of the host's VMs") {
+    r.activity.Begin(7, "h1");
+    before = running_listings();
+    REQUIRE(vm_rounds_in(std::chrono::seconds(30)) == 1);
+    CHECK(running_listings() == before + 1);
+    r.activity.End(7);
+  }
+  SUBCASE("the state round's last listing failed") {
+    r.h1().down = true;
+    r.TickFor(std::chrono::seconds(30));  // its relist fails
+    r.h1().down = false;
+    before = running_listings();
+    r.monitor.VmRound();
+    CHECK(running_listings() == before + 1);
+  }
+}
+
 using testing::ThreadsOfThisProcess;
 
 // prefix followed by n ("h7"). Appended rather than `prefix + std::to_string(n)`, which GCC 12

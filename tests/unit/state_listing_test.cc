@@ -93,6 +93,54 @@ TEST_CASE("state listing: a stream that opens again vouches from the round after
   CHECK_FALSE(listing.Round(opened));
 }
 
+TEST_CASE(
+    "state listing: the last listing shows the host for a VM round while nothing it read changed") {
+  StateListing first(seconds(30));
+  CHECK_FALSE(first.Shows(At(seconds(0))));  // no listing yet
+  REQUIRE(first.Round(At(seconds(0))));
+  CHECK_FALSE(first.Shows(At(seconds(1))));  // not vouched for: the stream opened at it
+  auto listing = ListedAtStart();
+  StateFacts f = At(seconds(29));
+
+  SUBCASE("nothing changed: it shows the host, and still does after the rounds without") {
+    CHECK(listing.Shows(f));
+    CHECK_FALSE(listing.Round(At(seconds(5))));
+    CHECK(listing.Shows(f));
+    f.asked = true;  // what a state round weighs, and a VM round does not
+    f.settled = false;
+    CHECK(listing.Shows(f));
+  }
+  SUBCASE("it began the relist ago") {
+    f.now = kStart + seconds(30);
+    CHECK_FALSE(listing.Shows(f));
+  }
+  SUBCASE("an event of the host's containers came since it began") {
+    f.events = 1;
+    CHECK_FALSE(listing.Shows(f));
+  }
+  SUBCASE("the stream is not live, or opened again") {
+    f.live = 0;
+    CHECK_FALSE(listing.Shows(f));
+    f.live = 8;
+    CHECK_FALSE(listing.Shows(f));
+  }
+  SUBCASE("onedock acts on one of the host's VMs now, or did when it began") {
+    f.quiet = true;
+    CHECK_FALSE(listing.Shows(f));
+    StateFacts during = At(seconds(5));
+    during.quiet = true;
+    REQUIRE(listing.Round(during));
+    CHECK_FALSE(listing.Shows(At(seconds(6))));
+  }
+  SUBCASE("a new listing counts the events before it") {
+    StateFacts later = At(seconds(30));
+    later.events = 4;
+    REQUIRE(listing.Round(later));  // the relist
+    later.now += seconds(10);
+    CHECK(listing.Shows(later));
+  }
+}
+
 auto Never = [](int) { return false; };
 
 TEST_CASE(
