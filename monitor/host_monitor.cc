@@ -242,13 +242,10 @@ bool HostMonitor::StateRound(Engine& engine, TimePoint now, bool asked) {
       ++snapshot_.state_rounds_unlisted;
       return false;
     }
+    listed_.reset();  // until this listing's reply, which StateListing now judges
   }
   auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), true);
   if (!listed.ok()) {
-    {
-      std::lock_guard lock(mu_);
-      listed_.reset();
-    }
     EngineDown(listed.status());
     return true;
   }

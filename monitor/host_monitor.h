@@ -184,8 +184,8 @@ class HostMonitor {
   bool down_reported_ = false;
   StateTracker tracker_;
   StateListing listing_;
-  // The last state round's listing while it may stand in for a VM round's (none after a listing
-  // that failed), and the events of the host's containers received so far.
+  // The last state round's listing while it may stand in for a VM round's (none while a listing
+  // is under way or after one that failed), and the events of the host's containers so far.
   std::optional<std::vector<ContainerSummary>> listed_;
   uint64_t events_ = 0;
   ExitWatch exits_;
