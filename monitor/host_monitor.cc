@@ -454,7 +454,7 @@ EventFilter HostMonitor::Events() const {
 }
 
 void HostMonitor::OnEvent(const Event& e) {
-  {
+  if (ChangesListing(e.action)) {
     std::lock_guard lock(mu_);
     ++events_;
   }

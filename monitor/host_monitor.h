@@ -185,7 +185,8 @@ class HostMonitor {
   StateTracker tracker_;
   StateListing listing_;
   // The last state round's listing while it may stand in for a VM round's (none while a listing
-  // is under way or after one that failed), and the events of the host's containers so far.
+  // is under way or after one that failed), and the events of the host's containers so far that
+  // may change a listing (ChangesListing).
   std::optional<std::vector<ContainerSummary>> listed_;
   uint64_t events_ = 0;
   ExitWatch exits_;

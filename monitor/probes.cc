@@ -1,7 +1,10 @@
 #include "monitor/probes.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
+#include <string_view>
 
 #include "bridge/base64.h"
 
@@ -161,6 +164,15 @@ std::string VmStateOfEvent(const std::string& action) {
   if (action == "die") return "POWEROFF";
   if (action == "pause") return "SUSPENDED";
   return "";
+}
+
+bool ChangesListing(const std::string& action) {
+  static constexpr std::string_view kSilent[] = {
+      "exec_create", "exec_start",   "exec_die",      "exec_detach", "attach",
+      "detach",      "resize",       "top",           "export",      "commit",
+      "copy",        "archive-path", "extract-to-dir"};
+  const std::string_view name = std::string_view(action).substr(0, action.find(':'));
+  return std::find(std::begin(kSilent), std::end(kSilent), name) == std::end(kSilent);
 }
 
 std::string StateVmText(const std::vector<VmState>& vms, bool sync) {

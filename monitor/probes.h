@@ -64,6 +64,10 @@ std::string VmStateOf(const std::string& container_state);
 // The VM state an engine event announces ("start", "die", "pause", …); "" for events that say
 // nothing about it.
 std::string VmStateOfEvent(const std::string& action);
+// Whether an engine event of a container may change what a listing shows of it (its state,
+// status text, name or presence): false only for events known not to, such as the execs an
+// image's HEALTHCHECK runs ("exec_start: …"), attaches, copies and commits.
+bool ChangesListing(const std::string& action);
 
 struct VmState {
   int vm_id = -1;

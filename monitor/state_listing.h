@@ -21,7 +21,8 @@
 //
 // The same listing stands in for a VM round's (Shows), which needs the host's running containers
 // only: while it is vouched for, the stream unbroken, and no event of the host's containers came
-// since it began (any event: a start, a pause or a health change alters what a VM round reads),
+// since it began (a start, a pause or a health change alters what a VM round reads; the execs
+// of a HEALTHCHECK do not count, their result comes as a health change),
 // onedock acts on none of the host's VMs, and it began less than `relist` ago.
 #ifndef ONEDOCK_MONITOR_STATE_LISTING_H_
 #define ONEDOCK_MONITOR_STATE_LISTING_H_
@@ -40,7 +41,8 @@ struct StateFacts {
   bool asked = false;    // an event asked for this round
   bool settled = false;  // see above
   bool quiet = false;    // onedock acts on a VM of the host (or did, within the grace)
-  uint64_t events = 0;   // events of the host's containers received so far
+  uint64_t events = 0;   // events of the host's containers received so far that may change a
+                         // listing (an exec, for one, does not)
 };
 
 class StateListing {

@@ -323,8 +323,10 @@ class FakeEngine : public Engine {
       std::string text = c.running ? "Up 1 second" : "Exited (" + std::to_string(c.exit_code) + ")";
       if (c.running && !c.health.empty())
         text += c.health == "starting" ? " (health: starting)" : " (" + c.health + ")";
-      out.push_back(
-          {c.id, c.name, c.image, c.running ? "running" : c.status, text, 0, c.labels, c.networks});
+      // A running container is listed as running unless a test made it paused or restarting.
+      const bool held = c.status == "paused" || c.status == "restarting";
+      out.push_back({c.id, c.name, c.image, c.running && !held ? "running" : c.status, text, 0,
+                     c.labels, c.networks});
     }
     return out;
   }

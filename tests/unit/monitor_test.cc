@@ -223,6 +223,18 @@ TEST_CASE("MONITOR_HOST sums the VMs within the engine's totals") {
   CHECK(t.Get("FREEMEMORY") == std::to_string(8 * 1024 * 1024 - 2048));
 }
 
+TEST_CASE("engine events that cannot change a container's listing are told apart") {
+  for (const char* action : {"start", "die", "pause", "unpause", "restart", "rename", "destroy",
+                             "create", "health_status: unhealthy", "kill", "oom", "update"}) {
+    CHECK_MESSAGE(ChangesListing(action), action);
+  }
+  for (const char* action :
+       {"exec_create: /bin/sh -c true", "exec_start: /bin/sh -c true", "exec_die", "attach",
+        "detach", "resize", "top", "commit", "copy", "archive-path", "extract-to-dir"}) {
+    CHECK_MESSAGE(!ChangesListing(action), action);
+  }
+}
+
 TEST_CASE("container states map to the VM states oned understands") {
   CHECK(VmStateOf("running") == "RUNNING");
   CHECK(VmStateOf("paused") == "SUSPENDED");
@@ -626,30 +638,45 @@ TEST_CASE(
   stopped.status = "exited";
   stopped.labels = {{"one.vmid", "6"}, {"one.instance", "test"}, {"one.host", "h1"}};
   r.h1().containers["one-6"] = stopped;
+  ContainerInfo paused = stopped;  // VM 7's, paused: it is asked, as the engine lists it
+  paused.id = "c7";
+  paused.name = "one-7";
+  paused.running = true;
+  paused.status = "paused";
+  paused.labels["one.vmid"] = "7";
+  r.h1().containers["one-7"] = paused;
   r.SettleOnLiveStream();
   const auto running_listings = [&r] { return r.h1().running_listings; };
   const auto vm_rounds_in = [&r](std::chrono::seconds span) {
     return Count(r.TickFor(span), "MONITOR_VM SUCCESS");
   };
-  // The record of the last MONITOR_VM sent (its one VM's).
+  // VM 5's record in the last MONITOR_VM sent.
   const auto last_record = [&r] {
     const auto at = std::find_if(r.payloads.rbegin(), r.payloads.rend(), [](const std::string& p) {
       return p.find("MONITOR=") != std::string::npos;
     });
     REQUIRE(at != r.payloads.rend());
     const auto message = Parse(*at);
-    const auto vm = message.All("VM");
-    REQUIRE(vm.size() == 1);
-    CHECK(vm[0]->Get("ID") == "5");
-    return Parse(*Base64Decode(vm[0]->Get("MONITOR")));
+    const auto vms = message.All("VM");
+    const auto vm =
+        std::find_if(vms.begin(), vms.end(), [](auto* v) { return v->Get("ID") == "5"; });
+    REQUIRE(vm != vms.end());
+    return Parse(*Base64Decode((*vm)->Get("MONITOR")));
   };
   size_t before = running_listings();
   REQUIRE(vm_rounds_in(std::chrono::seconds(60)) == 2);
   CHECK(running_listings() == before);  // both took the state rounds' listings
-  CHECK(r.h1().stats_asked == std::vector<std::string>{"c5"});
+  CHECK(r.h1().stats_asked == std::vector<std::string>{"c5", "c7"});
   CHECK(last_record().Get("DOCKER_STATE") == "running");
 
-  SUBCASE("an event of one of the host's containers, whatever it says") {
+  SUBCASE("a HEALTHCHECK's exec changes no listing") {
+    r.monitor.OnEvent(r.ContainerEvent("exec_start: /bin/sh -c true"));
+    r.monitor.OnEvent(r.ContainerEvent("exec_die"));
+    before = running_listings();
+    REQUIRE(vm_rounds_in(std::chrono::seconds(30)) == 1);
+    CHECK(running_listings() == before);
+  }
+  SUBCASE("an event that may change a listing: a health change") {
     r.h1().containers["one-5"].health = "unhealthy";
     r.monitor.OnEvent(r.ContainerEvent("health_status: unhealthy"));
     before = running_listings();
