@@ -316,10 +316,11 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   }
   Engine& engine = *rounds_engine_;
   std::vector<std::pair<std::string, Running>> items;
-  const auto take = [&items](const std::vector<ContainerSummary>& listed, bool running_only) {
+  // A listing without `all` holds only running containers; the state round's holds all of them.
+  const auto take = [&items](const std::vector<ContainerSummary>& listed) {
     for (const auto& c : listed) {
       const int vm = VmIdOf(c.labels);
-      if (vm < 0 || (running_only && !ListedAsRunning(c))) continue;
+      if (vm < 0 || !ListedAsRunning(c)) continue;
       items.push_back({c.id, {vm, c.name, c.state, HealthOfStatus(c.status_text)}});
     }
   };
@@ -329,14 +330,14 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     std::lock_guard lock(mu_);
     facts.events = events_;
     if (listed_ && listing_.Shows(facts)) {
-      take(*listed_, true);
+      take(*listed_);
       kept = true;
     }
   }
   if (!kept) {
     auto listed = engine.ListContainers(OwnLabels(settings_.instance, target_.name), false);
     if (!listed.ok()) return listed.status();
-    take(*listed, false);
+    take(*listed);
   }
   // All asked together from this thread, over connections the engine keeps between rounds.
   std::vector<std::string> ids;
