@@ -175,28 +175,6 @@ Result<ContainerInfo> ParseContainerInspect(std::string_view body) {
   return c;
 }
 
-Result<std::vector<ContainerSummary>> ParseContainerList(std::string_view body) {
-  auto parsed = ParseJson(body, "container list");
-  if (!parsed.ok()) return parsed.status();
-  if (!parsed->is_array()) return Internal("container list reply is not an array");
-  std::vector<ContainerSummary> out;
-  for (const json& row : *parsed) {
-    if (!row.is_object()) continue;
-    ContainerSummary s;
-    s.id = Str(row, "Id");
-    auto names = Strings(row, "Names");
-    if (!names.empty()) s.name = StripSlash(names.front());
-    s.image = Str(row, "Image");
-    s.state = Str(row, "State");
-    s.status_text = Str(row, "Status");
-    s.created = Int(row, "Created");
-    s.labels = StringMap(row, "Labels");
-    s.networks = ParseEndpoints(Obj(Obj(row, "NetworkSettings"), "Networks"));
-    out.push_back(std::move(s));
-  }
-  return out;
-}
-
 Result<ImageInfo> ParseImageInspect(std::string_view body) {
   auto parsed = ParseJson(body, "image inspect");
   if (!parsed.ok()) return parsed.status();
@@ -437,6 +415,177 @@ class StatsReader final : public json::json_sax_t {
   uint64_t row_value_ = 0;
 };
 
+// A container listing read as it is lexed, keeping only a ContainerSummary's fields: the DOM of a
+// listing of 200 containers (each row with its ports, mounts, labels and networks) was most of a
+// state round's CPU. It reads what the DOM readers of json_fields.h would: a row that is no
+// object is skipped, a field of another type, or under a section of another type, reads as
+// empty, the name is the first string of Names, and of duplicate keys the last one wins, with
+// everything under it.
+class ListingReader final : public json::json_sax_t {
+ public:
+  // kInternal when the reply is JSON but no array (the caller checks that it is JSON).
+  Result<std::vector<ContainerSummary>> Rows() && {
+    if (!array_) return Internal("container list reply is not an array");
+    return std::move(rows_);
+  }
+
+  bool null() override { return Scalar(nullptr, nullptr); }
+  bool boolean(bool) override { return Scalar(nullptr, nullptr); }
+  bool number_integer(number_integer_t v) override { return Number(v); }
+  bool number_unsigned(number_unsigned_t v) override {
+    return Number(static_cast<int64_t>(v));  // as Int() reads it
+  }
+  bool number_float(number_float_t v, const string_t&) override {
+    // Int() truncates a float; one past int64's range, where that cast is undefined, reads as 0.
+    return Number(v > -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v)
+                                                                          : 0);
+  }
+  bool string(string_t& v) override { return Scalar(nullptr, &v); }
+  bool binary(binary_t&) override { return Scalar(nullptr, nullptr); }
+  bool key(string_t& k) override {
+    key_ = k;
+    return true;
+  }
+  bool start_object(std::size_t) override { return Open(true); }
+  bool start_array(std::size_t) override { return Open(false); }
+  bool end_object() override {
+    frames_.pop_back();
+    return true;
+  }
+  bool end_array() override {
+    frames_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+    return false;
+  }
+
+ private:
+  // The places of a listing this reader keeps something under; kOther for everything else.
+  enum Where { kOther, kRows, kRow, kNames, kLabels, kSettings, kNetworks, kEndpoint };
+  struct Frame {
+    Where where;
+    bool object;
+  };
+
+  ContainerSummary& row() { return rows_.back(); }
+
+  // The text a member named `k` of `where` fills; null for any other member.
+  std::string* Text(Where where, const std::string& k) {
+    if (where == kRow) {
+      if (k == "Id") return &row().id;
+      if (k == "Image") return &row().image;
+      if (k == "State") return &row().state;
+      if (k == "Status") return &row().status_text;
+      return nullptr;
+    }
+    if (where != kEndpoint) return nullptr;
+    if (k == "NetworkID") return &endpoint_->network_id;
+    if (k == "IPAddress") return &endpoint_->ipv4;
+    if (k == "Gateway") return &endpoint_->gateway;
+    if (k == "MacAddress") return &endpoint_->mac;
+    return nullptr;
+  }
+
+  // A value arrives in the innermost container (as the member key_ when that is an object):
+  // whatever it replaces under that name is cleared, and the place it opens, when it is a
+  // container of the right kind there, is returned (kOther if not). `text` is the value when it
+  // is a string.
+  Where Arrive(bool object, bool array, const std::string* text) {
+    if (frames_.empty()) {
+      array_ = array;
+      return array ? kRows : kOther;
+    }
+    const Frame& in = frames_.back();
+    if (!in.object) {
+      if (in.where == kRows && object) {
+        rows_.emplace_back();
+        named_ = false;
+        return kRow;
+      }
+      if (in.where == kNames && text != nullptr && !named_) {
+        row().name = !text->empty() && text->front() == '/' ? text->substr(1) : *text;
+        named_ = true;
+      }
+      return kOther;
+    }
+    const std::string& k = key_;
+    if (std::string* field = Text(in.where, k)) {
+      *field = text != nullptr ? *text : std::string();
+      return kOther;
+    }
+    switch (in.where) {
+      case kRow:
+        if (k == "Names") {
+          row().name.clear();
+          named_ = false;
+          return array ? kNames : kOther;
+        }
+        if (k == "Created") {
+          row().created = 0;
+          return kOther;
+        }
+        if (k == "Labels") {
+          row().labels.clear();
+          return object ? kLabels : kOther;
+        }
+        if (k == "NetworkSettings") {
+          row().networks.clear();
+          return object ? kSettings : kOther;
+        }
+        return kOther;
+      case kLabels:
+        if (text != nullptr) {
+          row().labels[k] = *text;
+        } else {
+          row().labels.erase(k);
+        }
+        return kOther;
+      case kSettings:
+        if (k == "Networks") {
+          row().networks.clear();
+          return object ? kNetworks : kOther;
+        }
+        return kOther;
+      case kNetworks:
+        if (!object) {
+          row().networks.erase(k);
+          return kOther;
+        }
+        endpoint_ = &(row().networks[k] = EndpointState{});
+        return kEndpoint;
+      case kEndpoint:
+        if (k == "IPPrefixLen") endpoint_->prefix_length = 0;
+        return kOther;
+      default:
+        return kOther;
+    }
+  }
+
+  bool Open(bool object) {
+    frames_.push_back({Arrive(object, !object, nullptr), object});
+    return true;
+  }
+
+  bool Scalar(const int64_t* n, const std::string* text) {
+    Arrive(false, false, text);
+    if (n == nullptr || frames_.empty() || !frames_.back().object) return true;
+    if (frames_.back().where == kRow && key_ == "Created") row().created = *n;
+    if (frames_.back().where == kEndpoint && key_ == "IPPrefixLen") {
+      endpoint_->prefix_length = static_cast<int>(*n);
+    }
+    return true;
+  }
+  bool Number(int64_t n) { return Scalar(&n, nullptr); }
+
+  std::vector<Frame> frames_;
+  std::string key_;  // the last key read
+  bool array_ = false;
+  std::vector<ContainerSummary> rows_;
+  bool named_ = false;                 // the row's Names gave its name
+  EndpointState* endpoint_ = nullptr;  // the network being read, in row().networks
+};
+
 }  // namespace
 
 Result<StatsSample> ParseStats(std::string_view body) {
@@ -445,6 +594,14 @@ Result<StatsSample> ParseStats(std::string_view body) {
     return Internal("malformed stats reply from the engine");
   }
   return reader.Sample();
+}
+
+Result<std::vector<ContainerSummary>> ParseContainerList(std::string_view body) {
+  ListingReader reader;
+  if (!json::sax_parse(body, &reader)) {
+    return Internal("malformed container list reply from the engine");
+  }
+  return std::move(reader).Rows();
 }
 
 }  // namespace onedock::docker

@@ -280,6 +280,91 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("a listing of all containers of the real engine (20.10): one exited, one running") {
+  auto list = ParseContainerList(fixtures::Read("engine/containers_all_h1.json"));
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  const ContainerSummary& exited = list->at(0);
+  CHECK(exited.id == "0c1fa2c4b5db3bc675ce6b1c703e3f2ecbe85d494a2f3f226baf580a5d6eb142");
+  CHECK(exited.name == "fixture-2");
+  CHECK(exited.image == "127.0.0.1:5001/onedock/httpd:1.0");
+  CHECK(exited.state == "exited");
+  CHECK(exited.status_text == "Exited (1) 4 seconds ago");
+  CHECK(exited.created == 1796702153);
+  CHECK(exited.labels == std::map<std::string, std::string>{{"one.host", "h1"}, {"one.vmid", "2"}});
+  REQUIRE(exited.networks.size() == 1);
+  CHECK(exited.networks.at("bridge").ipv4.empty());  // no address once stopped
+  const ContainerSummary& running = list->at(1);
+  CHECK(running.name == "fixture-1");
+  CHECK(running.state == "running");
+  CHECK(running.status_text == "Up 5 seconds");
+  CHECK(running.labels.at("one.vmid") == "1");
+  REQUIRE(running.networks.size() == 1);
+  const EndpointState& e = running.networks.at("fixture-vnet0");
+  CHECK(e.network_id == "f4540c31678d09ba8150b00b3041b42b69d77d293f6a6638d2b4090782783de1");
+  CHECK(e.ipv4 == "10.77.0.11");  // not IPAMConfig's IPv4Address, one level further in
+  CHECK(e.prefix_length == 24);
+  CHECK(e.gateway == "10.77.0.1");
+  CHECK(e.mac == "02:42:0a:4d:00:0b");
+}
+
+TEST_CASE("listing fields of another type read as empty, and the last of duplicate keys wins") {
+  auto list = ParseContainerList(R"([7, {"Id":"a","Id":"b","Names":[5,"/one-1","/x"],
+    "Image":{"Id":"c"},"State":"running","Status":3,"Created":1.7e9,
+    "Labels":{"one.vmid":"1","k":"v","k":2,"Id":"z"},
+    "NetworkSettings":{"Networks":{"n1":{"IPAddress":"10.0.0.2","IPPrefixLen":24},"n2":5,
+      "n3":{"IPAddress":"10.0.0.3"},"n3":{"IPPrefixLen":16,"MacAddress":[]}}},
+    "Mounts":[{"Id":"m","Names":["/m"],"Labels":{"a":"b"}}],"Ports":[[{"Id":"p"}]]},
+    [{"Id":"not a row"}],
+    {"Id":"d","Names":"/one-2","Labels":{"a":"b"},"Labels":null,
+     "NetworkSettings":{"Networks":{"n1":{}}},"NetworkSettings":{"Networks":[]},"Created":"5"},
+    {"Id":"e","Names":["/one-3"],"Names":[],"NetworkSettings":{"Networks":{"n1":{}},
+     "Networks":{"n2":{"Gateway":"10.1.0.1"}}},"Created":-4}])");
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 3);  // 7 and the array are no rows
+  const ContainerSummary& a = list->at(0);
+  CHECK(a.id == "b");
+  CHECK(a.name == "one-1");  // the first string of Names
+  CHECK(a.image.empty());    // an object, whose Id is not the row's
+  CHECK(a.state == "running");
+  CHECK(a.status_text.empty());
+  CHECK(a.created == 1700000000);  // a float, truncated
+  CHECK(a.labels == std::map<std::string, std::string>{{"Id", "z"}, {"one.vmid", "1"}});
+  REQUIRE(a.networks.size() == 2);  // n2 is no object
+  CHECK(a.networks.at("n1").ipv4 == "10.0.0.2");
+  CHECK(a.networks.at("n1").prefix_length == 24);
+  CHECK(a.networks.at("n3").ipv4.empty());  // the second n3 replaced the first
+  CHECK(a.networks.at("n3").prefix_length == 16);
+  CHECK(a.networks.at("n3").mac.empty());
+  const ContainerSummary& d = list->at(1);
+  CHECK(d.id == "d");
+  CHECK(d.name.empty());  // Names is no array
+  CHECK(d.labels.empty());
+  CHECK(d.networks.empty());
+  CHECK(d.created == 0);
+  const ContainerSummary& e = list->at(2);
+  CHECK(e.name.empty());
+  REQUIRE(e.networks.size() == 1);
+  CHECK(e.networks.at("n2").gateway == "10.1.0.1");
+  CHECK(e.created == -4);
+}
+
+TEST_CASE("a listing that is not JSON is malformed, and one that is no array is refused") {
+  for (const char* body : {"", "[", R"([{"Id":"a"}] trailing)", R"([{"Id":)", "[\"\xff\"]"}) {
+    auto list = ParseContainerList(body);
+    CHECK(list.status().code() == Status::Code::kInternal);
+    CHECK(list.status().message() == "malformed container list reply from the engine");
+  }
+  for (const char* body : {"{}", "5", "null", R"({"Id":"a"})"}) {
+    auto list = ParseContainerList(body);
+    CHECK(list.status().code() == Status::Code::kInternal);
+    CHECK(list.status().message() == "container list reply is not an array");
+  }
+  auto empty = ParseContainerList("[]");
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+}
+
 TEST_CASE("event lines carry labels as attributes") {
   auto e = ParseEvent(R"({"status":"die","id":"8491","Type":"container","Action":"die",
     "Actor":{"ID":"8491","Attributes":{"exitCode":"137","name":"one-77","one.vmid":"77"}},
