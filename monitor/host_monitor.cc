@@ -396,8 +396,10 @@ HostMonitor::TimePoint HostMonitor::Tick() {
     });
   }
   bool up;
+  TimePoint held;
   {
     std::lock_guard lock(mu_);
+    held = vm_round_begun_ ? TimePoint{} : held_until_;
     up = up_ && engine.ok();
     if (!up) {
       // Nothing else to ask an engine that does not answer: the state rounds watch for its
@@ -411,11 +413,18 @@ HostMonitor::TimePoint HostMonitor::Tick() {
       next_.system = std::max(next_.system, next_.state);
     }
   }
-  if (up) UpRounds(**engine, now);
-  return std::min({next_.state, next_.vm, next_.host, next_.system, next_.beacon, next_.sync});
+  if (up) UpRounds(**engine, now, held);
+  // Once the VM and host rounds ran, they are due after `held` anyway.
+  return std::min({next_.state, std::max(next_.vm, held), std::max(next_.host, held), next_.system,
+                   next_.beacon, next_.sync});
 }
 
-void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
+void HostMonitor::HoldFirstVmRound(TimePoint until) {
+  std::lock_guard lock(mu_);
+  if (!vm_round_begun_) held_until_ = until;
+}
+
+void HostMonitor::UpRounds(Engine& engine, TimePoint now, TimePoint held) {
   const Periods& p = target_.periods;
   if (now >= next_.system) {
     next_.system = now + Seconds(p.system_host);
@@ -423,7 +432,12 @@ void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
     Timed(&HostSnapshot::system, [&] { answered = SystemRound(engine); });
     if (!answered) return;
   }
-  if (now >= next_.vm) {
+  // The first VM round, and MONITOR_HOST with its figures, wait for the hold.
+  if (now >= held && now >= next_.vm) {
+    {
+      std::lock_guard lock(mu_);
+      vm_round_begun_ = true;
+    }
     next_.vm = now + Seconds(p.monitor_vm);
     Timed(&HostSnapshot::vm, [&] {
       auto figures = VmRound();
@@ -435,7 +449,7 @@ void HostMonitor::UpRounds(Engine& engine, TimePoint now) {
       }
     });
   }
-  if (now >= next_.host) {
+  if (now >= held && now >= next_.host) {
     next_.host = now + Seconds(p.monitor_host);
     std::string text;
     {

@@ -45,6 +45,10 @@ struct MonitorSettings {
   int stats_in_flight = 256;       // stats requests asked at once per host, from one thread
   int stats_connections = 2000;    // … and by all hosts together (MonitorService shares it out)
   int round_threads = 32;          // threads that run the rounds of every host (MonitorService)
+  // A host's first VM round waits until no other host began for `first_round_quiet`, and at most
+  // `first_round_wait` after its own start (MonitorService; stats_share.h).
+  Clock::Duration first_round_quiet = std::chrono::seconds(2);
+  Clock::Duration first_round_wait = std::chrono::seconds(10);
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 
@@ -127,6 +131,10 @@ class HostMonitor {
   // How many stats requests the next VM rounds keep in flight (settings' stats_in_flight until
   // set; MonitorService sets each host's share). Safe to call while rounds run.
   void SetStatsInFlight(int n) { stats_in_flight_ = n; }
+  // Holds the first VM round, and the MONITOR_HOST that follows it, until `until` (MonitorService:
+  // until the hosts that start together have all begun, so that it takes the share they leave
+  // it; stats_share.h). No effect once the first VM round began. Safe to call while rounds run.
+  void HoldFirstVmRound(TimePoint until);
 
  private:
   struct Running {
@@ -162,7 +170,8 @@ class HostMonitor {
   StateReport TrackerRound(const std::vector<VmState>& seen);
   bool SystemRound(Engine& engine);
   // The rounds of a host whose engine answers.
-  void UpRounds(Engine& engine, TimePoint now);
+  // `held`: the VM and host rounds wait until then (HoldFirstVmRound).
+  void UpRounds(Engine& engine, TimePoint now, TimePoint held);
   void EngineDown(const Status& why);
   bool Busy(int vm_id) const;
   Capacity Disk(Engine& engine);
@@ -182,6 +191,8 @@ class HostMonitor {
   bool state_round_wanted_ = false;
   bool up_ = false;
   bool down_reported_ = false;
+  bool vm_round_begun_ = false;
+  TimePoint held_until_{};  // HoldFirstVmRound's, until the first VM round begins
   StateTracker tracker_;
   StateListing listing_;
   // The last state round's listing while it may stand in for a VM round's (none while a listing

@@ -60,9 +60,14 @@ std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::stri
                            [this, key]() -> uint64_t {
                              return context_.events == nullptr ? 0 : context_.events->Live(key);
                            }}),
-            key, false};
+            key, false, context_.clock.Now()};
     monitor = slot.monitor;
     ShareStats();
+    // Every host not yet past its first VM round waits for this one (stats_share.h).
+    for (auto& [id, m] : hosts_) {
+      m.monitor->HoldFirstVmRound(FirstVmRoundAt(
+          m.started, slot.started, settings_.first_round_quiet, settings_.first_round_wait));
+    }
   }
   if (replaced != 0) Halt(replaced);
   NamedLogger("monitor")->info("monitoring host {} ({}) at {}; monitord at {}", host_id, name,

@@ -65,6 +65,7 @@ class MonitorService : public HostMonitoring {
     std::shared_ptr<HostMonitor> monitor;
     int key = 0;
     bool begun = false;
+    Clock::TimePoint started{};  // when it was made (by a START_MONITOR or Resume)
   };
   std::mutex mu_;
   std::map<int, Monitored> hosts_;  // by host id

@@ -12,4 +12,9 @@ int StatsInFlightPerHost(int per_host, int all_hosts, size_t hosts) {
   return std::max(1, n);
 }
 
+Clock::TimePoint FirstVmRoundAt(Clock::TimePoint started, Clock::TimePoint last_start,
+                                Clock::Duration quiet, Clock::Duration most) {
+  return std::min(std::max(started, last_start) + quiet, started + most);
+}
+
 }  // namespace onedock::monitor

@@ -12,7 +12,8 @@
 //    memory, the raw API's round over the same fleet, and kill → STATE_VM. A phase's VMs are those
 //    reported within it, its gap the longest time between two MONITOR_VMs of one VM ending in it
 //    (a VM round comes 30 s after the last one began, so a gap is 30 s plus the later round's
-//    growth in duration, and more when rounds wait for a round thread).
+//    growth in duration, and more when rounds wait for a round thread). The two MONITOR_VM
+//    periods begin 15 s after the first rounds ended, so that their bounds fall between rounds.
 //
 //   monitor_bench [counts...] [--fleet=HxM | --fleet=0] [--fleet-only] [--stats-in-flight=N]
 //                 [--stats-connections=N] [--round-threads=N]
@@ -296,8 +297,13 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
     std::printf("%-26s | %-11s | %-6s | %-7s | %-5s | %-22s | %-11s | %-7s | %-7s | %s\n", "phase",
                 "wall", "VMs", "gap", "hosts", "host's VM round med/max", "CPU (this)", "threads",
                 "RSS", "fake CPU");
-    // The first rounds open every TLS connection; then two whole MONITOR_VM periods.
+    // The first rounds open every TLS connection; then two whole MONITOR_VM periods. The hosts
+    // that start together have their VM rounds together (their first ones wait for the last
+    // start), so a period that began as the first rounds ended would end as the next rounds do,
+    // and the later rounds' reports would fall after it: the periods begin half a period later,
+    // between two rounds of every host.
     phase("first rounds (connecting)", std::chrono::seconds(180), true);
+    std::this_thread::sleep_for(std::chrono::seconds(15));
     monitord.TakeVmsReported();
     const auto unlisted = [&service] {
       uint64_t n = 0;

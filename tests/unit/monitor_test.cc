@@ -811,14 +811,18 @@ TEST_CASE(
   {
     MonitorService service(
         {engines, activity, monitord, clock, &events}, *journal,
-        MonitorSettings{.instance = "test", .disk_total_mb = 1000, .round_threads = 4},
+        MonitorSettings{.instance = "test",
+                        .disk_total_mb = 1000,
+                        .round_threads = 4,
+                        .first_round_quiet = std::chrono::milliseconds(100)},
         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
     CHECK(ThreadsOfThisProcess() == before + 4);
     for (int h = 0; h < kHosts; ++h) {
       REQUIRE_OK(service.StartMonitoring(h, Numbered("h", h), "<MONITOR_CONFIGURATION/>"));
     }
     CHECK(events.followed() == kHosts);
-    // Every host's first rounds run at once on the service's threads.
+    // Every host's first VM round runs on the service's threads, once the starts are over.
+    clock.Advance(std::chrono::milliseconds(100));
     std::set<std::string> reported;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (reported.size() < kHosts * 4 && std::chrono::steady_clock::now() < deadline) {
@@ -978,6 +982,103 @@ TEST_CASE(
   CHECK(shares() == std::vector<int>{33, 33, 33});
   REQUIRE_OK(service.StopMonitoring(1, "h1"));
   CHECK(shares() == std::vector<int>{50, 50});
+}
+
+// The hosts that sent each message type (by type), taken from `monitord` until the MONITOR_VMs
+// came from `expected` (at most 10 s), and after 300 ms in any case. The round threads sleep in
+// real time until a round is due by the fake clock: a round it holds cannot run however long
+// this waits, and one due runs within the wait.
+void TakeUntilVmsFrom(fakes::FakeMonitord& monitord, std::map<std::string, std::set<int>>& sent,
+                      const std::set<int>& expected) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (true) {
+    for (const auto& m : monitord.Take()) sent[m.type].insert(m.host_id);
+    if (sent["MONITOR_VM"] == expected || std::chrono::steady_clock::now() > deadline) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+TEST_CASE(
+    "monitoring service: the first VM rounds of hosts that start together wait for the last "
+    "start, and take the share of them all") {
+  ConfigureLogging("off", "");
+  testing::TempDir dir("monitor-burst");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;
+  for (int h = 1; h <= 3; ++h) {
+    fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
+    e.info = FourCpus();
+    AddRunning(e, h, Numbered("h", h), 2);
+  }
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  VmActivity activity{clock};
+  using std::chrono::milliseconds;
+  MonitorService service(
+      {engines, activity, monitord, clock}, *journal,
+      MonitorSettings{.instance = "test",
+                      .stats_in_flight = 64,
+                      .stats_connections = 100,
+                      .first_round_quiet = milliseconds(200),
+                      .first_round_wait = milliseconds(500)},
+      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  // The hosts whose VM round ran, and those that sent MONITOR_HOST, which is held with the VM
+  // round since it carries the round's figures.
+  std::map<std::string, std::set<int>> sent;
+  const auto settle = [&](const std::set<int>& expected) {
+    TakeUntilVmsFrom(monitord, sent, expected);
+    CHECK(sent["MONITOR_VM"] == expected);
+    CHECK(sent["MONITOR_HOST"] == expected);
+  };
+  REQUIRE_OK(service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>"));
+  clock.Advance(milliseconds(150));
+  REQUIRE_OK(service.StartMonitoring(2, "h2", "<MONITOR_CONFIGURATION/>"));
+  clock.Advance(milliseconds(150));  // h1 would be due by its own start, h2 came since
+  settle({});
+  clock.Advance(milliseconds(50));  // 200 ms after the last start
+  settle({1, 2});
+  CHECK(engines.hosts["h1"].stats_in_flight == 50);  // the share of two hosts, not 64
+  // A start that comes after a host's first VM round holds only the hosts still waiting.
+  REQUIRE_OK(service.StartMonitoring(3, "h3", "<MONITOR_CONFIGURATION/>"));
+  clock.Advance(milliseconds(199));
+  settle({1, 2});
+  clock.Advance(milliseconds(1));
+  settle({1, 2, 3});
+}
+
+TEST_CASE(
+    "monitoring service: a host's first VM round waits no longer than the bound after its start, "
+    "though starts go on") {
+  ConfigureLogging("off", "");
+  testing::TempDir dir("monitor-burst-bound");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;
+  for (int h = 1; h <= 6; ++h) {
+    fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
+    e.info = FourCpus();
+    AddRunning(e, h, Numbered("h", h), 1);
+  }
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  VmActivity activity{clock};
+  using std::chrono::milliseconds;
+  MonitorService service(
+      {engines, activity, monitord, clock}, *journal,
+      MonitorSettings{.instance = "test",
+                      .first_round_quiet = milliseconds(200),
+                      .first_round_wait = milliseconds(500)},
+      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  std::map<std::string, std::set<int>> sent;
+  // A start every 150 ms, never 200 ms quiet: h1 is due 500 ms after its start, h2 at 650 ms.
+  for (int h = 1; h <= 6; ++h) {
+    REQUIRE_OK(service.StartMonitoring(h, Numbered("h", h), "<MONITOR_CONFIGURATION/>"));
+    std::set<int> expected;  // at 0, 150, 300 and 450 ms none, then h1 at 600, h2 at 750
+    for (int done = 1; done <= h - 4; ++done) expected.insert(done);
+    TakeUntilVmsFrom(monitord, sent, expected);
+    CHECK(sent["MONITOR_VM"] == expected);
+    clock.Advance(milliseconds(150));
+  }
 }
 
 TEST_CASE(

@@ -16,5 +16,20 @@ TEST_CASE("a host's stats in flight: its own bound, or its share of all hosts' b
   CHECK(StatsInFlightPerHost(0, 2500, 1) == 1);
 }
 
+TEST_CASE("a host's first VM round waits for the hosts starting with it, up to a bound") {
+  using std::chrono::seconds;
+  const Clock::TimePoint t0{seconds(100)};
+  // Alone: the quiet time after its own start.
+  CHECK(FirstVmRoundAt(t0, t0, seconds(2), seconds(10)) == t0 + seconds(2));
+  // Others began after it: the quiet time after the last of them.
+  CHECK(FirstVmRoundAt(t0, t0 + seconds(5), seconds(2), seconds(10)) == t0 + seconds(7));
+  // Starts that go on and on: never later than the bound after its own start.
+  CHECK(FirstVmRoundAt(t0, t0 + seconds(9), seconds(2), seconds(10)) == t0 + seconds(10));
+  // A last start before its own (a clock read out of order) counts as its own.
+  CHECK(FirstVmRoundAt(t0, t0 - seconds(3), seconds(2), seconds(10)) == t0 + seconds(2));
+  // No quiet time: at once.
+  CHECK(FirstVmRoundAt(t0, t0, seconds(0), seconds(10)) == t0);
+}
+
 }  // namespace
 }  // namespace onedock::monitor
