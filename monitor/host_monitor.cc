@@ -368,6 +368,10 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     figures.back().health = vm.health;
   }
   if (failed > 0 && failed == items.size()) return last_error;
+  if (failed > 0) {  // those VMs go without figures this round
+    NamedLogger("monitor")->warn("host {}: stats of {} of {} containers failed, the last: {}",
+                                 target_.name, failed, items.size(), last_error.message());
+  }
   previous_ = std::move(previous);  // containers gone since the last round drop out
   figures_ = figures;
   return figures;

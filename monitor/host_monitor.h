@@ -46,9 +46,11 @@ struct MonitorSettings {
   int stats_connections = 2000;    // … and by all hosts together (MonitorService shares it out)
   int round_threads = 32;          // threads that run the rounds of every host (MonitorService)
   // A host's first VM round waits until no other host began for `first_round_quiet`, and at most
-  // `first_round_wait` after its own start (MonitorService; stats_share.h).
+  // `first_round_wait` after its own start, then the part of `first_round_spread` its id gives
+  // (MonitorService; stats_share.h).
   Clock::Duration first_round_quiet = std::chrono::seconds(2);
   Clock::Duration first_round_wait = std::chrono::seconds(10);
+  Clock::Duration first_round_spread = std::chrono::seconds(10);
   int grace_seconds = 3;  // after onedock's own action on a VM, its changes are not reported
 };
 

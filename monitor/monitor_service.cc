@@ -63,10 +63,13 @@ std::shared_ptr<HostMonitor> MonitorService::Ensure(int host_id, const std::stri
             key, false, context_.clock.Now()};
     monitor = slot.monitor;
     ShareStats();
-    // Every host not yet past its first VM round waits for this one (stats_share.h).
+    // Every host not yet past its first VM round waits for this one, then its part of the
+    // spread (stats_share.h).
     for (auto& [id, m] : hosts_) {
-      m.monitor->HoldFirstVmRound(FirstVmRoundAt(
-          m.started, slot.started, settings_.first_round_quiet, settings_.first_round_wait));
+      m.monitor->HoldFirstVmRound(FirstVmRoundAt(m.started, slot.started,
+                                                 settings_.first_round_quiet,
+                                                 settings_.first_round_wait) +
+                                  FirstVmRoundOffset(id, settings_.first_round_spread));
     }
   }
   if (replaced != 0) Halt(replaced);

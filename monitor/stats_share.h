@@ -11,7 +11,11 @@
 // next round: onedockd's memory would peak far above what the shares keep, and the second round,
 // slower by the smaller share, would come more than a MONITOR_VM period after the first. So a
 // host's first VM round waits until no other host has begun for a short quiet time, and never
-// more than a bound after its own start. Pure.
+// more than a bound after its own start. Hosts that wait together would then have their rounds
+// together, every period: onedockd's CPU, the engines and monitord would take all their work at
+// the same instant (the MONITOR_VM datagrams of 50 hosts at once overflowed a monitord socket's
+// receive buffer). So each host's first round comes a part of a spread window later, the part
+// its id gives: the hosts' rounds fall apart, each host's later rounds keeping its place. Pure.
 #ifndef ONEDOCK_MONITOR_STATS_SHARE_H_
 #define ONEDOCK_MONITOR_STATS_SHARE_H_
 
@@ -30,6 +34,10 @@ int StatsInFlightPerHost(int per_host, int all_hosts, size_t hosts);
 // `last_start`: `quiet` after the last start, and at most `most` after its own.
 Clock::TimePoint FirstVmRoundAt(Clock::TimePoint started, Clock::TimePoint last_start,
                                 Clock::Duration quiet, Clock::Duration most);
+
+// The part of `spread` host `host_id` comes later by, in [0, spread): ids in sequence land far
+// apart (the fractional parts of multiples of the golden ratio), whatever their number.
+Clock::Duration FirstVmRoundOffset(int host_id, Clock::Duration spread);
 
 }  // namespace onedock::monitor
 

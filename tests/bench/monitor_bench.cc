@@ -297,11 +297,11 @@ bool FleetRun(int hosts, int containers, int stats_in_flight, int stats_connecti
     std::printf("%-26s | %-11s | %-6s | %-7s | %-5s | %-22s | %-11s | %-7s | %-7s | %s\n", "phase",
                 "wall", "VMs", "gap", "hosts", "host's VM round med/max", "CPU (this)", "threads",
                 "RSS", "fake CPU");
-    // The first rounds open every TLS connection; then two whole MONITOR_VM periods. The hosts
-    // that start together have their VM rounds together (their first ones wait for the last
-    // start), so a period that began as the first rounds ended would end as the next rounds do,
-    // and the later rounds' reports would fall after it: the periods begin half a period later,
-    // between two rounds of every host.
+    // The first rounds open every TLS connection; then two whole MONITOR_VM periods. The first
+    // VM rounds of hosts that start together wait for the last start, then fall within a spread
+    // window (stats_share.h), so a period that began as the first rounds ended would end as the
+    // next rounds do, and the later rounds' reports would fall after it: the periods begin half
+    // a period later, between two rounds of every host.
     phase("first rounds (connecting)", std::chrono::seconds(180), true);
     std::this_thread::sleep_for(std::chrono::seconds(15));
     monitord.TakeVmsReported();

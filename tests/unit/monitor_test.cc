@@ -814,7 +814,8 @@ TEST_CASE(
         MonitorSettings{.instance = "test",
                         .disk_total_mb = 1000,
                         .round_threads = 4,
-                        .first_round_quiet = std::chrono::milliseconds(100)},
+                        .first_round_quiet = std::chrono::milliseconds(100),
+                        .first_round_spread = {}},
         [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
     CHECK(ThreadsOfThisProcess() == before + 4);
     for (int h = 0; h < kHosts; ++h) {
@@ -1021,7 +1022,8 @@ TEST_CASE(
                       .stats_in_flight = 64,
                       .stats_connections = 100,
                       .first_round_quiet = milliseconds(200),
-                      .first_round_wait = milliseconds(500)},
+                      .first_round_wait = milliseconds(500),
+                      .first_round_spread = {}},
       [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
   // The hosts whose VM round ran, and those that sent MONITOR_HOST, which is held with the VM
   // round since it carries the round's figures.
@@ -1067,7 +1069,8 @@ TEST_CASE(
       {engines, activity, monitord, clock}, *journal,
       MonitorSettings{.instance = "test",
                       .first_round_quiet = milliseconds(200),
-                      .first_round_wait = milliseconds(500)},
+                      .first_round_wait = milliseconds(500),
+                      .first_round_spread = {}},
       [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
   std::map<std::string, std::set<int>> sent;
   // A start every 150 ms, never 200 ms quiet: h1 is due 500 ms after its start, h2 at 650 ms.
