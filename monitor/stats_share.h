@@ -7,10 +7,10 @@
 //
 // Hosts come in bursts: monitord sends a START_MONITOR for every host when it starts. A host
 // whose first VM round ran before the others began would take the share of the hosts begun so
-// far (the first all of its own bound), open that many connections, and close most of them at its
-// next round: onedockd's memory would peak far above what the shares keep, and the second round,
-// slower by the smaller share, would come more than a MONITOR_VM period after the first. So a
-// host's first VM round waits until no other host has begun for a short quiet time, and never
+// far (the first one all of its own bound), open that many connections, and close most of them at
+// its next round: onedockd's memory would peak far above what the shares keep, and the second
+// round, slower by the smaller share, would come more than a MONITOR_VM period after the first. So
+// a host's first VM round waits until no other host has begun for a short quiet time, and never
 // more than a bound after its own start. Hosts that wait together would then have their rounds
 // together, every period: onedockd's CPU, the engines and monitord would take all their work at
 // the same instant (the MONITOR_VM datagrams of 50 hosts at once overflowed a monitord socket's
