@@ -437,8 +437,8 @@ class ListingReader final : public json::json_sax_t {
   }
   bool number_float(number_float_t v, const string_t&) override {
     // Int() truncates a float; one past int64's range, where that cast is undefined, reads as 0.
-    return Number(v > -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v)
-                                                                          : 0);
+    return Number(v >= -9223372036854775808.0 && v < 9223372036854775808.0 ? static_cast<int64_t>(v)
+                                                                           : 0);
   }
   bool string(string_t& v) override { return Scalar(nullptr, &v); }
   bool binary(binary_t&) override { return Scalar(nullptr, nullptr); }
