@@ -348,7 +348,7 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
   std::vector<VmFigures> figures;
   size_t failed = 0;
   Status last_error;
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   std::map<std::string, StatsSample> previous;
   for (size_t i = 0; i < items.size(); ++i) {
     if (!samples[i].ok()) {
@@ -368,12 +368,13 @@ Result<std::vector<VmFigures>> HostMonitor::VmRound() {
     figures.back().health = vm.health;
   }
   if (failed > 0 && failed == items.size()) return last_error;
+  previous_ = std::move(previous);  // containers gone since the last round drop out
+  figures_ = figures;
+  lock.unlock();
   if (failed > 0) {  // those VMs go without figures this round
     NamedLogger("monitor")->warn("host {}: stats of {} of {} containers failed, the last: {}",
                                  target_.name, failed, items.size(), last_error.message());
   }
-  previous_ = std::move(previous);  // containers gone since the last round drop out
-  figures_ = figures;
   return figures;
 }
 
@@ -418,7 +419,7 @@ HostMonitor::TimePoint HostMonitor::Tick() {
     }
   }
   if (up) UpRounds(**engine, now, held);
-  // Once the VM and host rounds ran, they are due after `held` anyway.
+  // `held` is past once the first VM round ran (and zero from the next Tick on).
   return std::min({next_.state, std::max(next_.vm, held), std::max(next_.host, held), next_.system,
                    next_.beacon, next_.sync});
 }

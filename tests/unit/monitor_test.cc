@@ -1084,6 +1084,45 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("monitoring service: hosts that wait together have their first VM rounds spread") {
+  ConfigureLogging("off", "");
+  testing::TempDir dir("monitor-spread");
+  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
+  fakes::FakeEngines engines;
+  for (int h = 1; h <= 2; ++h) {
+    fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
+    e.info = FourCpus();
+    AddRunning(e, h, Numbered("h", h), 1);
+  }
+  fakes::FakeClock clock;
+  fakes::FakeMonitord monitord;
+  VmActivity activity{clock};
+  using std::chrono::milliseconds;
+  MonitorService service(
+      {engines, activity, monitord, clock}, *journal,
+      MonitorSettings{.instance = "test",
+                      .first_round_quiet = milliseconds(200),
+                      .first_round_spread = std::chrono::seconds(1)},
+      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  REQUIRE_OK(service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>"));
+  REQUIRE_OK(service.StartMonitoring(2, "h2", "<MONITOR_CONFIGURATION/>"));
+  // 200 ms after the last start, then the parts of the second their ids give: 618 ms for h1,
+  // 236 ms for h2.
+  std::map<std::string, std::set<int>> sent;
+  clock.Advance(milliseconds(430));
+  TakeUntilVmsFrom(monitord, sent, {});
+  CHECK(sent["MONITOR_VM"].empty());
+  clock.Advance(milliseconds(10));
+  TakeUntilVmsFrom(monitord, sent, {2});
+  CHECK(sent["MONITOR_VM"] == std::set<int>{2});
+  clock.Advance(milliseconds(370));
+  TakeUntilVmsFrom(monitord, sent, {2});
+  CHECK(sent["MONITOR_VM"] == std::set<int>{2});
+  clock.Advance(milliseconds(10));
+  TakeUntilVmsFrom(monitord, sent, {1, 2});
+  CHECK(sent["MONITOR_VM"] == std::set<int>{1, 2});
+}
+
 TEST_CASE(
     "monitoring service: a bad configuration or a host without an engine is refused and not "
     "remembered") {
