@@ -1000,126 +1000,110 @@ void TakeUntilVmsFrom(fakes::FakeMonitord& monitord, std::map<std::string, std::
   }
 }
 
-TEST_CASE(
-    "monitoring service: the first VM rounds of hosts that start together wait for the last "
-    "start, and take the share of them all") {
-  ConfigureLogging("off", "");
-  testing::TempDir dir("monitor-burst");
-  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
-  fakes::FakeEngines engines;
-  for (int h = 1; h <= 3; ++h) {
-    fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
-    e.info = FourCpus();
-    AddRunning(e, h, Numbered("h", h), 2);
+// A MonitorService on the fake clock over hosts h1..h<hosts>, each with `containers` running
+// containers, for the tests of its first VM rounds; StartMonitoring(h) starts host h.
+struct StartingHosts {
+  StartingHosts(const std::string& name, int hosts, int containers, MonitorSettings settings)
+      : dir(name), journal(testing::OpenJournal(dir.path() + "/journal.db")) {
+    ConfigureLogging("off", "");
+    for (int h = 1; h <= hosts; ++h) {
+      fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
+      e.info = FourCpus();
+      AddRunning(e, h, Numbered("h", h), containers);
+    }
+    settings.instance = "test";
+    service = std::make_unique<MonitorService>(
+        MonitorContext{engines, activity, monitord, clock}, *journal, settings,
+        [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
   }
+  Result<std::string> StartMonitoring(int h) {
+    return service->StartMonitoring(h, Numbered("h", h), "<MONITOR_CONFIGURATION/>");
+  }
+
+  testing::TempDir dir;
+  std::unique_ptr<SqliteStore> journal;
+  fakes::FakeEngines engines;
   fakes::FakeClock clock;
   fakes::FakeMonitord monitord;
   VmActivity activity{clock};
+  std::unique_ptr<MonitorService> service;  // last: its round threads end first
+};
+
+TEST_CASE(
+    "monitoring service: the first VM rounds of hosts that start together wait for the last "
+    "start, and take the share of them all") {
   using std::chrono::milliseconds;
-  MonitorService service(
-      {engines, activity, monitord, clock}, *journal,
-      MonitorSettings{.instance = "test",
-                      .stats_in_flight = 64,
-                      .stats_connections = 100,
-                      .first_round_quiet = milliseconds(200),
-                      .first_round_wait = milliseconds(500),
-                      .first_round_spread = {}},
-      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  StartingHosts r("monitor-burst", 3, 2,
+                  {.stats_in_flight = 64,
+                   .stats_connections = 100,
+                   .first_round_quiet = milliseconds(200),
+                   .first_round_wait = milliseconds(500),
+                   .first_round_spread = {}});
   // The hosts whose VM round ran, and those that sent MONITOR_HOST, which is held with the VM
   // round since it carries the round's figures.
   std::map<std::string, std::set<int>> sent;
   const auto settle = [&](const std::set<int>& expected) {
-    TakeUntilVmsFrom(monitord, sent, expected);
+    TakeUntilVmsFrom(r.monitord, sent, expected);
     CHECK(sent["MONITOR_VM"] == expected);
     CHECK(sent["MONITOR_HOST"] == expected);
   };
-  REQUIRE_OK(service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>"));
-  clock.Advance(milliseconds(150));
-  REQUIRE_OK(service.StartMonitoring(2, "h2", "<MONITOR_CONFIGURATION/>"));
-  clock.Advance(milliseconds(150));  // h1 would be due by its own start, h2 came since
+  REQUIRE_OK(r.StartMonitoring(1));
+  r.clock.Advance(milliseconds(150));
+  REQUIRE_OK(r.StartMonitoring(2));
+  r.clock.Advance(milliseconds(150));  // h1 would be due by its own start, h2 came since
   settle({});
-  clock.Advance(milliseconds(50));  // 200 ms after the last start
+  r.clock.Advance(milliseconds(50));  // 200 ms after the last start
   settle({1, 2});
-  CHECK(engines.hosts["h1"].stats_in_flight == 50);  // the share of two hosts, not 64
+  CHECK(r.engines.hosts["h1"].stats_in_flight == 50);  // the share of two hosts, not 64
   // A start that comes after a host's first VM round holds only the hosts still waiting.
-  REQUIRE_OK(service.StartMonitoring(3, "h3", "<MONITOR_CONFIGURATION/>"));
-  clock.Advance(milliseconds(199));
+  REQUIRE_OK(r.StartMonitoring(3));
+  r.clock.Advance(milliseconds(199));
   settle({1, 2});
-  clock.Advance(milliseconds(1));
+  r.clock.Advance(milliseconds(1));
   settle({1, 2, 3});
 }
 
 TEST_CASE(
     "monitoring service: a host's first VM round waits no longer than the bound after its start, "
     "though starts go on") {
-  ConfigureLogging("off", "");
-  testing::TempDir dir("monitor-burst-bound");
-  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
-  fakes::FakeEngines engines;
-  for (int h = 1; h <= 6; ++h) {
-    fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
-    e.info = FourCpus();
-    AddRunning(e, h, Numbered("h", h), 1);
-  }
-  fakes::FakeClock clock;
-  fakes::FakeMonitord monitord;
-  VmActivity activity{clock};
   using std::chrono::milliseconds;
-  MonitorService service(
-      {engines, activity, monitord, clock}, *journal,
-      MonitorSettings{.instance = "test",
-                      .first_round_quiet = milliseconds(200),
-                      .first_round_wait = milliseconds(500),
-                      .first_round_spread = {}},
-      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
+  StartingHosts r("monitor-burst-bound", 6, 1,
+                  {.first_round_quiet = milliseconds(200),
+                   .first_round_wait = milliseconds(500),
+                   .first_round_spread = {}});
   std::map<std::string, std::set<int>> sent;
   // A start every 150 ms, never 200 ms quiet: h1 is due 500 ms after its start, h2 at 650 ms.
   for (int h = 1; h <= 6; ++h) {
-    REQUIRE_OK(service.StartMonitoring(h, Numbered("h", h), "<MONITOR_CONFIGURATION/>"));
+    REQUIRE_OK(r.StartMonitoring(h));
     std::set<int> expected;  // at 0, 150, 300 and 450 ms none, then h1 at 600, h2 at 750
     for (int done = 1; done <= h - 4; ++done) expected.insert(done);
-    TakeUntilVmsFrom(monitord, sent, expected);
+    TakeUntilVmsFrom(r.monitord, sent, expected);
     CHECK(sent["MONITOR_VM"] == expected);
-    clock.Advance(milliseconds(150));
+    r.clock.Advance(milliseconds(150));
   }
 }
 
 TEST_CASE("monitoring service: hosts that wait together have their first VM rounds spread") {
-  ConfigureLogging("off", "");
-  testing::TempDir dir("monitor-spread");
-  auto journal = testing::OpenJournal(dir.path() + "/journal.db");
-  fakes::FakeEngines engines;
-  for (int h = 1; h <= 2; ++h) {
-    fakes::FakeEngine& e = engines.hosts[Numbered("h", h)];
-    e.info = FourCpus();
-    AddRunning(e, h, Numbered("h", h), 1);
-  }
-  fakes::FakeClock clock;
-  fakes::FakeMonitord monitord;
-  VmActivity activity{clock};
   using std::chrono::milliseconds;
-  MonitorService service(
-      {engines, activity, monitord, clock}, *journal,
-      MonitorSettings{.instance = "test",
-                      .first_round_quiet = milliseconds(200),
-                      .first_round_spread = std::chrono::seconds(1)},
-      [](const std::string& xml) { return rpc::ParseMonitorConfiguration(xml, {}); });
-  REQUIRE_OK(service.StartMonitoring(1, "h1", "<MONITOR_CONFIGURATION/>"));
-  REQUIRE_OK(service.StartMonitoring(2, "h2", "<MONITOR_CONFIGURATION/>"));
+  StartingHosts r(
+      "monitor-spread", 2, 1,
+      {.first_round_quiet = milliseconds(200), .first_round_spread = std::chrono::seconds(1)});
+  REQUIRE_OK(r.StartMonitoring(1));
+  REQUIRE_OK(r.StartMonitoring(2));
   // 200 ms after the last start, then the parts of the second their ids give: 618 ms for h1,
   // 236 ms for h2.
   std::map<std::string, std::set<int>> sent;
-  clock.Advance(milliseconds(430));
-  TakeUntilVmsFrom(monitord, sent, {});
+  r.clock.Advance(milliseconds(430));
+  TakeUntilVmsFrom(r.monitord, sent, {});
   CHECK(sent["MONITOR_VM"].empty());
-  clock.Advance(milliseconds(10));
-  TakeUntilVmsFrom(monitord, sent, {2});
+  r.clock.Advance(milliseconds(10));
+  TakeUntilVmsFrom(r.monitord, sent, {2});
   CHECK(sent["MONITOR_VM"] == std::set<int>{2});
-  clock.Advance(milliseconds(370));
-  TakeUntilVmsFrom(monitord, sent, {2});
+  r.clock.Advance(milliseconds(370));
+  TakeUntilVmsFrom(r.monitord, sent, {2});
   CHECK(sent["MONITOR_VM"] == std::set<int>{2});
-  clock.Advance(milliseconds(10));
-  TakeUntilVmsFrom(monitord, sent, {1, 2});
+  r.clock.Advance(milliseconds(10));
+  TakeUntilVmsFrom(r.monitord, sent, {1, 2});
   CHECK(sent["MONITOR_VM"] == std::set<int>{1, 2});
 }
 
